@@ -1,0 +1,378 @@
+/* fl_check: pure validators for the value grammars of context variables. */
+#include "fl_check.h"
+
+#include "fl_buf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+bool fl_check_version(const char *s)
+{
+	for (int part = 0; part < 3; part++) {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 9)
+			return false;
+		s += n;
+		if (part < 2) {
+			if (*s != '.')
+				return false;
+			s++;
+		}
+	}
+	return *s == '\0';
+}
+
+static bool parse_int(const char *s, long *out)
+{
+	if (!all_digits(s, strlen(s)))
+		return false;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v > INT_MAX)
+		return false;
+	if (out)
+		*out = v;
+	return true;
+}
+
+bool fl_check_posint(const char *s, long *out)
+{
+	return s[0] >= '1' && s[0] <= '9' && parse_int(s, out);
+}
+
+bool fl_check_nonneg(const char *s, long *out)
+{
+	return parse_int(s, out);
+}
+
+bool fl_check_float(const char *s, double *out)
+{
+	/* ^[0-9]*\.?[0-9]+$ : digits, at most one dot, and at least one digit after it. */
+	size_t a = strspn(s, "0123456789");
+	const char *p = s + a;
+	if (*p == '.') {
+		size_t b = strspn(p + 1, "0123456789");
+		if (b == 0 || p[1 + b] != '\0')
+			return false;
+	} else if (*p != '\0' || a == 0) {
+		return false;
+	}
+	if (strlen(s) > 64)
+		return false;
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return false;
+	if (out)
+		*out = v;
+	return true;
+}
+
+bool fl_check_enum(const char *options, const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return false;
+	for (const char *p = options; *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len == n && memcmp(p, s, n) == 0)
+			return true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return false;
+}
+
+/* RFC 1123 host name: labels of letters, digits and hyphens (underscore tolerated, as
+ * resolvers do), 1-63 characters, not starting or ending with a hyphen. */
+static bool hostname_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '-' || c == '_';
+		if (!ok || (label == 0 && c == '-') || ++label > 63)
+			return false;
+	}
+	return s[n - 1] != '-';
+}
+
+static bool ipv4_ok(const char *s, size_t n)
+{
+	char tmp[INET_ADDRSTRLEN];
+	struct in_addr a;
+	if (n >= sizeof tmp)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET, tmp, &a) == 1;
+}
+
+static bool ipv6_ok(const char *s, size_t n)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	if (n >= sizeof tmp)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+bool fl_check_hostport(const char *s, unsigned *port)
+{
+	const char *colon;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':' || !ipv6_ok(s + 1, (size_t)(rb - s - 1)))
+			return false;
+		colon = rb + 1;
+	} else {
+		colon = strchr(s, ':');
+		if (!colon || strchr(colon + 1, ':'))
+			return false;
+		size_t hn = (size_t)(colon - s);
+		/* All digits and dots: it must be a real IPv4 address, not 999.1.1.1. */
+		if (hn > 0 && strspn(s, "0123456789.") == hn) {
+			if (!ipv4_ok(s, hn))
+				return false;
+		} else if (!hostname_ok(s, hn)) {
+			return false;
+		}
+	}
+	long p;
+	if (!fl_check_nonneg(colon + 1, &p) || p < 1 || p > 65535)
+		return false;
+	if (port)
+		*port = (unsigned)p;
+	return true;
+}
+
+static bool has_dotdot(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "..")) != NULL; p += 2) {
+		bool start = p == s || p[-1] == '/';
+		bool stop = p[2] == '\0' || p[2] == '/';
+		if (start && stop)
+			return true;
+	}
+	return false;
+}
+
+/* Container paths end up in argv and in Flower's k=v config strings: keep them plain. */
+static bool path_chars_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == n;
+}
+
+bool fl_check_relpath(const char *s)
+{
+	return s[0] && s[0] != '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
+}
+
+bool fl_check_abspath(const char *s)
+{
+	return s[0] == '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
+}
+
+bool fl_check_san_entry(const char *s)
+{
+	if (strncmp(s, "IP:", 3) == 0) {
+		size_t n = strlen(s + 3);
+		return ipv4_ok(s + 3, n) || ipv6_ok(s + 3, n);
+	}
+	if (strncmp(s, "DNS:", 4) == 0) {
+		const char *h = s + 4;
+		size_t n = strlen(h);
+		/* The spec's [a-zA-Z0-9.-]+ ; label rules on top. */
+		return n > 0 && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n &&
+		       hostname_ok(h, n);
+	}
+	return false;
+}
+
+bool fl_check_cuda_devices(const char *s)
+{
+	if (strcmp(s, "all") == 0)
+		return true;
+	for (;;) {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 4)
+			return false;
+		s += n;
+		if (*s == '\0')
+			return true;
+		if (*s != ',')
+			return false;
+		s++;
+	}
+}
+
+#define NODE_KEY_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+#define NODE_VAL_CHARS NODE_KEY_CHARS "./:+,@%"
+
+int fl_check_node_pair(const char *tok, size_t len)
+{
+	const char *eq = memchr(tok, '=', len);
+	if (!eq || eq == tok || eq + 1 == tok + len)
+		return 1;
+	for (const char *p = tok; p < eq; p++)
+		if (!strchr(NODE_KEY_CHARS, *p) || *p == '\0')
+			return 1;
+	for (const char *p = eq + 1; p < tok + len; p++)
+		if (*p == '\0' || !strchr(NODE_VAL_CHARS, *p))
+			return 2;
+	return 0;
+}
+
+unsigned char *fl_b64_decode(const char *s, size_t *len)
+{
+	size_t n = strlen(s);
+	if (n > (64u << 20))
+		return NULL;
+	/* Reject anything beyond the alphabet and whitespace before OpenSSL sees it. */
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t'))
+			return NULL;
+	}
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	if (!ctx)
+		return NULL;
+	unsigned char *out = fl_xrealloc(NULL, n / 4 * 3 + 4);
+	int outl = 0, fin = 0;
+	EVP_DecodeInit(ctx);
+	/* EVP_DecodeUpdate skips whitespace; it returns -1 on bad input. */
+	int r = EVP_DecodeUpdate(ctx, out, &outl, (const unsigned char *)s, (int)n);
+	if (r < 0 || EVP_DecodeFinal(ctx, out + outl, &fin) < 0) {
+		EVP_ENCODE_CTX_free(ctx);
+		free(out);
+		return NULL;
+	}
+	EVP_ENCODE_CTX_free(ctx);
+	*len = (size_t)outl + (size_t)fin;
+	return out;
+}
+
+/* Never prompt for a passphrase: an encrypted key is simply not accepted. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
+bool fl_check_pem_b64(const char *s, bool key)
+{
+	size_t n;
+	unsigned char *der = fl_b64_decode(s, &n);
+	if (!der)
+		return false;
+	bool ok = false;
+	if (n > 0 && n < INT_MAX) {
+		BIO *bio = BIO_new_mem_buf(der, (int)n);
+		if (bio) {
+			if (key) {
+				EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+				ok = k != NULL;
+				EVP_PKEY_free(k);
+			} else {
+				X509 *x = PEM_read_bio_X509(bio, NULL, no_password, NULL);
+				ok = x != NULL;
+				X509_free(x);
+			}
+			BIO_free(bio);
+		}
+	}
+	OPENSSL_cleanse(der, n);
+	free(der);
+	return ok;
+}
+
+void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	const char *dot = strchr(s, '.');
+	size_t ilen = dot ? (size_t)(dot - s) : strlen(s);
+	size_t skip = 0;
+	while (skip + 1 < ilen && s[skip] == '0')
+		skip++;
+	if (ilen == 0)
+		fl_buf_addc(&b, '0');
+	else
+		fl_buf_add(&b, s + skip, ilen - skip);
+	if (dot)
+		fl_buf_adds(&b, dot);
+	else if (as_float)
+		fl_buf_adds(&b, ".0");
+	snprintf(out, outlen, "%s", fl_buf_str(&b));
+	fl_buf_free(&b);
+}
+
+bool fl_var_value_ok(const struct fl_var *var, const char *v)
+{
+	double d;
+	long l;
+	unsigned port;
+	switch (var->check) {
+	case FL_CK_VERSION: return fl_check_version(v);
+	case FL_CK_POSINT: return fl_check_posint(v, NULL);
+	case FL_CK_NONNEG: return fl_check_nonneg(v, NULL);
+	case FL_CK_FLOAT:
+		if (!fl_check_float(v, &d))
+			return false;
+		if ((var->flags & FL_VF_MIN_OPEN) ? d <= var->min : d < var->min)
+			return false;
+		if (var->max > var->min && ((var->flags & FL_VF_MAX_OPEN) ? d >= var->max : d > var->max))
+			return false;
+		return true;
+	case FL_CK_ENUM: return fl_check_enum(var->options, v);
+	case FL_CK_YESNO: return strcmp(v, "YES") == 0 || strcmp(v, "NO") == 0;
+	case FL_CK_YESNO_CI: return strcasecmp(v, "YES") == 0 || strcasecmp(v, "NO") == 0;
+	case FL_CK_HOSTPORT: return fl_check_hostport(v, &port);
+	case FL_CK_RELPATH: return fl_check_relpath(v);
+	case FL_CK_ABSPATH: return fl_check_abspath(v);
+	case FL_CK_SAN_LIST: return fl_check_san_entry(v);
+	case FL_CK_METRICS_PORT:
+		return fl_check_nonneg(v, &l) && l >= 1024 && l <= 65535 && (l < 9091 || l > 9093);
+	case FL_CK_NODE_CONFIG: return fl_check_node_pair(v, strlen(v)) == 0;
+	case FL_CK_CUDA_DEVICES: return fl_check_cuda_devices(v);
+	case FL_CK_PEM_CERT: return fl_check_pem_b64(v, false);
+	case FL_CK_PEM_KEY: return fl_check_pem_b64(v, true);
+	}
+	return false;
+}

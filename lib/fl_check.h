@@ -1,0 +1,38 @@
+/* fl_check: pure validators for the value grammars of context variables. */
+#ifndef FL_CHECK_H
+#define FL_CHECK_H
+
+#include "fl_var.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+bool fl_check_version(const char *s);
+/* ^[1-9][0-9]*$ (posint) or ^[0-9]+$ (nonneg), value <= 2147483647; *out gets it. */
+bool fl_check_posint(const char *s, long *out);
+bool fl_check_nonneg(const char *s, long *out);
+/* The spec's float grammar ^[0-9]*\.?[0-9]+$ ; *out gets the value. */
+bool fl_check_float(const char *s, double *out);
+/* "a,b,c" contains s exactly. */
+bool fl_check_enum(const char *options, const char *s);
+/* host:port, [v6]:port; hosts are IPv4 literals or RFC 1123 names. */
+bool fl_check_hostport(const char *s, unsigned *port);
+bool fl_check_relpath(const char *s);
+bool fl_check_abspath(const char *s);
+/* One FL_CERT_EXTRA_SAN entry, already trimmed: IP:<v4|v6> or DNS:<name>. */
+bool fl_check_san_entry(const char *s);
+bool fl_check_cuda_devices(const char *s);
+/* One FL_NODE_CONFIG token key=value. 0 ok, 1 shape wrong, 2 value has forbidden characters. */
+int fl_check_node_pair(const char *tok, size_t len);
+/* base64 that decodes to a PEM certificate / private key OpenSSL can parse. */
+bool fl_check_pem_b64(const char *s, bool key);
+/* Decode base64 (whitespace allowed); NULL when invalid. Caller frees. */
+unsigned char *fl_b64_decode(const char *s, size_t *len);
+
+/* Render a spec-grammar number as TOML: "05"->"5", ".5"->"0.5", "1"->"1.0" (as_float). */
+void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen);
+
+/* Check v against var's rule (single value; lists are split by the caller). */
+bool fl_var_value_ok(const struct fl_var *var, const char *v);
+
+#endif

@@ -1,0 +1,76 @@
+/* fl_ctx: the resolved configuration: context file + environment overlay + ONEAPP_ aliases
+ * + defaults, each value with its source; validation into a list of diagnostics. */
+#ifndef FL_CTX_H
+#define FL_CTX_H
+
+#include "fl_ctxfile.h"
+#include "fl_err.h"
+#include "fl_log.h"
+#include "fl_var.h"
+
+#include <stdbool.h>
+
+#define FL_CTX_DEFAULT_PATH "/run/one-context/one_env"
+#define FL_CTX_DEFAULT_TOKEN "/run/one-context/token.txt"
+
+enum fl_src { FL_SRC_DEFAULT, FL_SRC_FILE, FL_SRC_ENV };
+
+struct fl_setting {
+	const char *value; /* never NULL; "" when unset without default */
+	enum fl_src src;
+	const char *from;  /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
+};
+
+/* OneGate identity; token is secret: never log or print it. */
+struct fl_identity {
+	char *token;
+	char *vmid;
+	char *endpoint;
+};
+
+struct fl_ctx {
+	char *path;               /* context file read, or NULL */
+	struct fl_kvlist file;    /* its assignments */
+	struct fl_kvlist env;     /* the relevant part of the environment */
+	struct fl_setting *set;   /* one per fl_vars entry */
+	char **owned;             /* normalised values owned by the ctx */
+	struct fl_kvlist unknown; /* name -> "context file" / "environment" */
+	struct fl_identity id;
+	unsigned rendered_role;   /* set when path is a file written by fl_ctx_render */
+};
+
+struct fl_ctx_opts {
+	const char *path;       /* context or rendered file; NULL = none */
+	const char *token_file; /* read when no TOKENTXT; NULL = none */
+	char **envp;            /* environment overlay; NULL = none */
+};
+
+int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e);
+void fl_ctx_free(struct fl_ctx *c);
+const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
+const char *fl_ctx_get(const struct fl_ctx *c, const char *name);
+bool fl_ctx_is_set(const struct fl_ctx *c, const char *name);
+const char *fl_src_name(enum fl_src s);
+
+struct fl_diag {
+	enum fl_level level;
+	char *msg;
+};
+
+struct fl_diags {
+	struct fl_diag *v;
+	size_t n, cap;
+	unsigned errors;
+};
+
+#define FL_DIAGS_INIT {NULL, 0, 0, 0}
+
+void fl_diags_add(struct fl_diags *d, enum fl_level l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void fl_diags_free(struct fl_diags *d);
+
+/* Every rule for role: type checks of set variables, then the cross-variable rules. Returns
+ * the number of errors (also d->errors). */
+unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags *d);
+
+#endif

@@ -1,0 +1,189 @@
+/* fl_fs: files that survive a crash: atomic replace, owned directories, bounded reads. */
+#include "fl_fs.h"
+
+#include "fl_buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+	char *copy = fl_xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int fl_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		       gid_t gid, struct fl_err *e)
+{
+	struct fl_buf tmp = FL_BUF_INIT;
+	char *copy = fl_xstrdup(path);
+	/* basename() may modify its argument; keep the hidden temp name beside the target. */
+	char *slash = strrchr(copy, '/');
+	if (slash)
+		fl_buf_addf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - copy), copy, slash + 1);
+	else
+		fl_buf_addf(&tmp, ".%s.XXXXXX", copy);
+	free(copy);
+
+	int fd = mkstemp(tmp.data);
+	if (fd < 0) {
+		fl_err_sys(e, errno, "cannot create a temporary file beside %s", path);
+		fl_buf_free(&tmp);
+		return -1;
+	}
+	const char *step = "write";
+	if (write_all(fd, data, len) < 0)
+		goto fail;
+	step = "set mode of";
+	if (fchmod(fd, mode) < 0)
+		goto fail;
+	step = "set owner of";
+	if ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+		goto fail;
+	step = "fsync";
+	if (fsync(fd) < 0)
+		goto fail;
+	step = "close";
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	step = "rename into place";
+	if (rename(tmp.data, path) < 0)
+		goto fail;
+	if (fsync_dir(path) < 0) {
+		/* The file is in place; only durability of the directory entry is in doubt. */
+		fl_err_sys(e, errno, "cannot fsync the directory of %s", path);
+		fl_buf_free(&tmp);
+		return -1;
+	}
+	fl_buf_free(&tmp);
+	return 0;
+fail:;
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp.data);
+	fl_buf_free(&tmp);
+	return fl_err_sys(e, saved, "cannot %s %s", step, path);
+}
+
+int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e)
+{
+	if (!*path)
+		return fl_err_set(e, FL_EXIT_FAIL, "cannot create a directory with an empty path");
+	char *p = fl_xstrdup(path);
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			int saved = errno;
+			fl_err_sys(e, saved, "cannot create directory %s", p);
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		fl_err_sys(e, errno, "cannot create directory %s", p);
+		free(p);
+		return -1;
+	}
+	struct stat st;
+	if (stat(p, &st) < 0) {
+		fl_err_sys(e, errno, "cannot stat %s", p);
+		free(p);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fl_err_set(e, FL_EXIT_FAIL, "%s exists and is not a directory; remove it or choose another path", p);
+		free(p);
+		return -1;
+	}
+	if (chmod(p, mode) < 0 ||
+	    ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && chown(p, uid, gid) < 0)) {
+		fl_err_sys(e, errno, "cannot set mode/owner of %s", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fl_err_sys(e, errno, "cannot read %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int saved = errno;
+		close(fd);
+		return fl_err_sys(e, saved, "cannot stat %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
+	}
+	struct fl_buf b = FL_BUF_INIT;
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int saved = errno;
+			close(fd);
+			fl_buf_free(&b);
+			return fl_err_sys(e, saved, "cannot read %s", path);
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			close(fd);
+			fl_buf_free(&b);
+			return fl_err_set(e, FL_EXIT_FAIL, "%s is larger than %zu bytes; refusing to read it", path, max);
+		}
+		fl_buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (!b.data)
+		fl_buf_add(&b, "", 0);
+	*out = b.data;
+	if (len)
+		*len = b.len;
+	return 0;
+}

@@ -1,0 +1,383 @@
+/* fl_render: the resolved configuration written out: for people, for shells, for JSON
+ * consumers, for Flower (run-config, node-config) and for OpenNebula (USER_INPUTS). */
+#include "fl_render.h"
+
+#include "fl_check.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fl_format_parse(const char *s)
+{
+	static const char *const names[] = {"text", "env", "shell", "json", "toml", "man"};
+	for (int i = 0; i < 6; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static bool in_role(const struct fl_var *v, unsigned role)
+{
+	return role == 0 || (v->roles & role);
+}
+
+/* Valid UTF-8 copy (stray bytes become U+FFFD): jansson accepts only that. */
+static char *utf8_clean(const char *s)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = fl_utf8_seqlen(p);
+		if (n == 0) {
+			fl_buf_adds(&b, "\xef\xbf\xbd");
+			p++;
+		} else {
+			fl_buf_add(&b, p, n);
+			p += n;
+		}
+	}
+	fl_buf_add(&b, "", 0);
+	return b.data;
+}
+
+static const char *shown_value(const struct fl_var *v, const char *value, bool show_secrets,
+			       char *tmp, size_t tmplen)
+{
+	if ((v->flags & FL_VF_SECRET) && !show_secrets && *value) {
+		snprintf(tmp, tmplen, "<secret: %zu bytes>", strlen(value));
+		return tmp;
+	}
+	return value;
+}
+
+void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, bool show_secrets,
+		    struct fl_buf *out)
+{
+	char tmp[64];
+	if (f == FL_FMT_JSON) {
+		json_t *root = json_object(), *vars = json_object();
+		json_object_set_new(root, "role", role ? json_string(fl_role_name(role)) : json_null());
+		json_object_set_new(root, "context", c->path ? json_string(c->path) : json_null());
+		for (size_t i = 0; i < fl_nvars; i++) {
+			const struct fl_var *v = &fl_vars[i];
+			if (!in_role(v, role))
+				continue;
+			const struct fl_setting *s = &c->set[i];
+			char *clean = utf8_clean(shown_value(v, s->value, show_secrets, tmp, sizeof tmp));
+			json_t *o = json_object();
+			json_object_set_new(o, "value", json_string(clean));
+			json_object_set_new(o, "source", json_string(fl_src_name(s->src)));
+			if (s->src != FL_SRC_DEFAULT)
+				json_object_set_new(o, "name", json_string(s->from));
+			json_object_set_new(vars, v->name, o);
+			free(clean);
+		}
+		json_object_set_new(root, "variables", vars);
+		char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fl_buf_adds(out, txt);
+		fl_buf_addc(out, '\n');
+		free(txt);
+		json_decref(root);
+		return;
+	}
+	if (f == FL_FMT_TEXT) {
+		if (c->path)
+			fl_buf_addf(out, "# context: %s\n", c->path);
+		fl_buf_addf(out, "%-26s %-11s %s\n", "NAME", "SOURCE", "VALUE");
+	}
+	for (size_t i = 0; i < fl_nvars; i++) {
+		const struct fl_var *v = &fl_vars[i];
+		if (!in_role(v, role))
+			continue;
+		const struct fl_setting *s = &c->set[i];
+		const char *value = shown_value(v, s->value, show_secrets, tmp, sizeof tmp);
+		switch (f) {
+		case FL_FMT_TEXT: {
+			char big[64];
+			if (strcmp(v->type, "text64") == 0 && strlen(value) > 40 && value != tmp) {
+				snprintf(big, sizeof big, "<base64: %zu bytes>", strlen(value));
+				value = big;
+			}
+			const char *src = fl_src_name(s->src);
+			if (s->src != FL_SRC_DEFAULT && strcmp(s->from, v->name) != 0)
+				fl_buf_addf(out, "%-26s %-11s %s  (as %s)\n", v->name, src, value, s->from);
+			else
+				fl_buf_addf(out, "%-26s %-11s %s\n", v->name, src, value);
+			break;
+		}
+		case FL_FMT_SHELL:
+			fl_buf_addf(out, "%s=", v->name);
+			fl_buf_add_sq(out, value);
+			fl_buf_addc(out, '\n');
+			break;
+		default: /* env: KEY=VALUE, one line each; newlines escaped so a line stays a line */
+			fl_buf_addf(out, "%s=", v->name);
+			for (const char *p = value; *p; p++) {
+				if (*p == '\n')
+					fl_buf_adds(out, "\\n");
+				else
+					fl_buf_addc(out, *p);
+			}
+			fl_buf_addc(out, '\n');
+		}
+	}
+}
+
+void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out)
+{
+	fl_buf_adds(out, "# flkit resolved configuration, written by fl-context render.\n"
+			 "# Read as data by the flkit tools; regenerate instead of editing.\n");
+	fl_buf_addf(out, "FLKIT_ROLE='%s'\n", fl_role_name(role));
+	if (c->path) {
+		fl_buf_adds(out, "FLKIT_CONTEXT=");
+		fl_buf_add_sq(out, c->path);
+		fl_buf_addc(out, '\n');
+	}
+	fl_buf_adds(out, "FLKIT_EXPLICIT='");
+	const char *sep = "";
+	for (size_t i = 0; i < fl_nvars; i++)
+		if (in_role(&fl_vars[i], role) && c->set[i].src != FL_SRC_DEFAULT) {
+			fl_buf_addf(out, "%s%s", sep, fl_vars[i].name);
+			sep = " ";
+		}
+	fl_buf_adds(out, "'\n");
+	fl_render_show(c, role, FL_FMT_SHELL, true, out);
+}
+
+/* Append key=<TOML value> as a pair (text) or a line (toml). */
+static void pair(struct fl_buf *out, enum fl_format f, const char *key, const char *toml_value)
+{
+	if (f == FL_FMT_TOML)
+		fl_buf_addf(out, "%s = %s\n", key, toml_value);
+	else
+		fl_buf_addf(out, "%s%s=%s", out->len ? " " : "", key, toml_value);
+}
+
+static void pair_str(struct fl_buf *out, enum fl_format f, const char *key, const char *s)
+{
+	struct fl_buf q = FL_BUF_INIT;
+	fl_buf_add_dq(&q, s);
+	pair(out, f, key, q.data);
+	fl_buf_free(&q);
+}
+
+static void pair_num(struct fl_buf *out, enum fl_format f, const char *key, const char *s, bool as_float)
+{
+	char tmp[80];
+	fl_number_toml(s, as_float, tmp, sizeof tmp);
+	pair(out, f, key, tmp);
+}
+
+void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out)
+{
+	const char *strategy = fl_ctx_get(c, "FL_STRATEGY");
+	pair_str(out, f, "strategy", strategy);
+	pair_num(out, f, "num-server-rounds", fl_ctx_get(c, "FL_NUM_ROUNDS"), false);
+	pair_num(out, f, "min-fit-clients", fl_ctx_get(c, "FL_MIN_FIT_CLIENTS"), false);
+	pair_num(out, f, "min-evaluate-clients", fl_ctx_get(c, "FL_MIN_EVALUATE_CLIENTS"), false);
+	pair_num(out, f, "min-available-clients", fl_ctx_get(c, "FL_MIN_AVAILABLE_CLIENTS"), false);
+	if (strcmp(strategy, "FedProx") == 0)
+		pair_num(out, f, "proximal-mu", fl_ctx_get(c, "FL_PROXIMAL_MU"), true);
+	if (strcmp(strategy, "FedAdam") == 0) {
+		pair_num(out, f, "server-lr", fl_ctx_get(c, "FL_SERVER_LR"), true);
+		pair_num(out, f, "client-lr", fl_ctx_get(c, "FL_CLIENT_LR"), true);
+	}
+	if (strcmp(strategy, "Krum") == 0 || strcmp(strategy, "Bulyan") == 0)
+		pair_num(out, f, "num-malicious", fl_ctx_get(c, "FL_NUM_MALICIOUS"), false);
+	if (strcmp(strategy, "FedTrimmedAvg") == 0)
+		pair_num(out, f, "trim-beta", fl_ctx_get(c, "FL_TRIM_BETA"), true);
+	if (strcmp(fl_ctx_get(c, "FL_CHECKPOINT_ENABLED"), "YES") == 0) {
+		pair(out, f, "checkpoint-enabled", "true");
+		pair_num(out, f, "checkpoint-interval", fl_ctx_get(c, "FL_CHECKPOINT_INTERVAL"), false);
+		pair_str(out, f, "checkpoint-path", fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+	}
+	if (strcmp(fl_ctx_get(c, "FL_METRICS_ENABLED"), "YES") == 0) {
+		pair(out, f, "metrics-enabled", "true");
+		pair_num(out, f, "metrics-port", fl_ctx_get(c, "FL_METRICS_PORT"), false);
+	}
+	if (f != FL_FMT_TOML && out->len)
+		fl_buf_addc(out, '\n');
+}
+
+/* TOML type of a node-config value: integers, floats and booleans stay bare. */
+static void node_value(struct fl_buf *out, const char *v)
+{
+	const char *digits = v[0] == '-' ? v + 1 : v;
+	size_t n = strlen(digits);
+	char tmp[80];
+	if (n > 0 && n <= 18 && strspn(digits, "0123456789") == n) {
+		fl_number_toml(digits, false, tmp, sizeof tmp);
+		fl_buf_addf(out, "%s%s", v[0] == '-' && strcmp(tmp, "0") != 0 ? "-" : "", tmp);
+	} else if (strchr(v, '.') && v[0] != '-' && fl_check_float(v, NULL) && n <= 64) {
+		fl_number_toml(v, true, tmp, sizeof tmp);
+		fl_buf_adds(out, tmp);
+	} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		fl_buf_adds(out, v);
+	} else {
+		fl_buf_add_dq(out, v);
+	}
+}
+
+void fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out)
+{
+	size_t start = out->len;
+	for (const char *p = value;;) {
+		p += strspn(p, " \t\n\r");
+		if (!*p)
+			break;
+		size_t n = strcspn(p, " \t\n\r");
+		const char *eq = memchr(p, '=', n);
+		if (eq) {
+			char *v = fl_xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
+			struct fl_buf tv = FL_BUF_INIT;
+			node_value(&tv, v);
+			if (f == FL_FMT_TOML)
+				fl_buf_addf(out, "%.*s = %s\n", (int)(eq - p), p, tv.data);
+			else
+				fl_buf_addf(out, "%s%.*s=%s", out->len > start ? " " : "", (int)(eq - p), p, tv.data);
+			fl_buf_free(&tv);
+			free(v);
+		}
+		p += n;
+	}
+	if (f != FL_FMT_TOML && out->len > start)
+		fl_buf_addc(out, '\n');
+}
+
+static void user_input_line(const struct fl_var *v, struct fl_buf *out)
+{
+	if (strcmp(v->type, "text64") == 0)
+		fl_buf_addf(out, "O|%s|%s", v->type, v->label);
+	else
+		fl_buf_addf(out, "O|%s|%s|%s|%s", v->type, v->label, v->options, v->def);
+}
+
+void fl_render_user_inputs(unsigned role, bool oneapp, struct fl_buf *out)
+{
+	fl_buf_adds(out, "USER_INPUTS = [\n");
+	const char *sep = "";
+	for (size_t i = 0; i < fl_nvars; i++) {
+		const struct fl_var *v = &fl_vars[i];
+		bool service = v->roles & FL_ROLE_SERVICE;
+		if (role == FL_ROLE_SERVICE ? !service : (service || !(v->roles & role)))
+			continue;
+		fl_buf_addf(out, "%s  %s%s = \"", sep, oneapp ? "ONEAPP_" : "", v->name);
+		user_input_line(v, out);
+		fl_buf_adds(out, "\"");
+		sep = ",\n";
+	}
+	fl_buf_adds(out, "\n]\n");
+}
+
+/* roff needs backslashes doubled and a leading dot or quote escaped. */
+static void roff(struct fl_buf *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fl_buf_adds(out, "\\&");
+	for (; *s; s++) {
+		if (*s == '\\')
+			fl_buf_adds(out, "\\e");
+		else if (*s == '-')
+			fl_buf_adds(out, "\\-");
+		else
+			fl_buf_addc(out, *s);
+	}
+}
+
+static const char *roles_words(unsigned r)
+{
+	r &= FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE;
+	return r == (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE) ? "SuperLink and SuperNode"
+	       : r == FL_ROLE_SUPERLINK                     ? "SuperLink"
+							    : "SuperNode";
+}
+
+void fl_render_reference(enum fl_format f, struct fl_buf *out)
+{
+	if (f != FL_FMT_MAN) {
+		fl_buf_addf(out, "%-26s %-9s %-13s %s\n", "NAME", "ROLE", "TYPE", "DEFAULT");
+		for (size_t i = 0; i < fl_nvars; i++) {
+			const struct fl_var *v = &fl_vars[i];
+			unsigned r = v->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE);
+			fl_buf_addf(out, "%-26s %-9s %-13s %s\n", v->name,
+				    r == (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE) ? "both" : fl_role_name(r), v->type,
+				    *v->def ? v->def : "(empty)");
+		}
+		return;
+	}
+	fl_buf_adds(out,
+		    ".\\\" Generated by `fl-context reference --format man` from the variable registry.\n"
+		    ".\\\" Do not edit: change lib/fl_var.c and run `make man`.\n"
+		    ".TH FL-CONTEXT 5 \"\" \"flkit\" \"File Formats\"\n"
+		    ".SH NAME\n"
+		    "fl-context \\- context variables of the flkit Flower appliances\n"
+		    ".SH DESCRIPTION\n"
+		    "OpenNebula passes these variables to the SuperLink and SuperNode VMs through the\n"
+		    "context (\\fI/run/one-context/one_env\\fR or \\fIcontext.sh\\fR).\n"
+		    ".BR fl-context (1)\n"
+		    "reads them as data (never by running the file), applies the defaults below and\n"
+		    "validates them; the other flkit tools read the file that\n"
+		    ".B fl-context render\n"
+		    "writes.\n"
+		    ".SS Names and precedence\n"
+		    "Every variable may also be given as \\fBONEAPP_\\fR\\fINAME\\fR, the one-apps form.\n"
+		    "When both spellings are non-empty the \\fBONEAPP_\\fR form wins.\n"
+		    "Values from the process environment override the context file.\n"
+		    "An empty value means unset (OneFlow passes \\(dq\\(dq for attributes a service does not\n"
+		    "define): the default applies and the value is not validated.\n"
+		    "Names with the prefixes FL_, FLOWER_ or ML_ that are not listed here are reported as\n"
+		    "unknown, with the nearest known name.\n"
+		    ".SS Validation\n"
+		    "Every variable that applies to the role is checked; every error is reported with the\n"
+		    "message shown below, then\n"
+		    ".RS\n"
+		    "N configuration error(s). Aborting boot.\n"
+		    ".RE\n"
+		    "and the exit status is 1.\n"
+		    "Cross-variable rules: Krum needs FL_MIN_AVAILABLE_CLIENTS >= 2*FL_NUM_MALICIOUS+3 and\n"
+		    "Bulyan >= 4*FL_NUM_MALICIOUS+3 (when FL_NUM_MALICIOUS > 0);\n"
+		    "FL_GRPC_KEEPALIVE_TIMEOUT must be less than FL_GRPC_KEEPALIVE_TIME (defaults count);\n"
+		    "the Fleet, Control and metrics ports must differ;\n"
+		    "FL_SSL_CA_CERTFILE, FL_SSL_CERTFILE and FL_SSL_KEYFILE are all-or-none on the SuperLink;\n"
+		    "FL_USE_CASE must suit ML_FRAMEWORK (image-classification: pytorch or tensorflow;\n"
+		    "anomaly-detection: sklearn; llm-fine-tuning: pytorch).\n"
+		    "Warnings (not errors): FL_MIN_FIT_CLIENTS above FL_MIN_AVAILABLE_CLIENTS,\n"
+		    "FL_GRPC_KEEPALIVE_TIME below 10, FedProx with FL_PROXIMAL_MU=0,\n"
+		    "FL_DCGM_ENABLED=YES without FL_GPU_ENABLED=YES, a checkpoint path outside /app,\n"
+		    "llm-fine-tuning without a GPU, unknown variables.\n"
+		    "A variable set for a strategy, role or feature that is not in use is noted as ignored.\n"
+		    ".SH VARIABLES\n");
+	for (size_t i = 0; i < fl_nvars; i++) {
+		const struct fl_var *v = &fl_vars[i];
+		fl_buf_adds(out, ".TP\n.B ");
+		fl_buf_adds(out, v->name);
+		fl_buf_adds(out, "\n");
+		fl_buf_addf(out, "%s; %s%s", roles_words(v->roles), v->type,
+			    (v->roles & FL_ROLE_SERVICE) ? "; set at OneFlow service level" : "");
+		if (*v->options) {
+			fl_buf_adds(out, "; one of ");
+			roff(out, v->options);
+		}
+		fl_buf_adds(out, "; default ");
+		if (*v->def) {
+			fl_buf_adds(out, "\\fB");
+			roff(out, v->def);
+			fl_buf_adds(out, "\\fR");
+		} else {
+			fl_buf_adds(out, "empty");
+		}
+		if (v->alias)
+			fl_buf_addf(out, "; also read as %s", v->alias);
+		fl_buf_adds(out, ".\n.br\n");
+		roff(out, v->doc);
+		fl_buf_adds(out, "\n.br\nOn a bad value: ");
+		roff(out, v->message);
+		fl_buf_adds(out, "\n");
+	}
+	fl_buf_adds(out,
+		    ".SH USER_INPUTS\n"
+		    "The marketplace USER_INPUTS blocks come from the same table:\n"
+		    ".B fl\\-context user\\-inputs \\-\\-role superlink|supernode|service\n"
+		    ".SH SEE ALSO\n"
+		    ".BR fl-context (1)\n");
+}

@@ -1,0 +1,29 @@
+/* fl_render: the resolved configuration written out: for people, for shells, for JSON
+ * consumers, for Flower (run-config, node-config) and for OpenNebula (USER_INPUTS). */
+#ifndef FL_RENDER_H
+#define FL_RENDER_H
+
+#include "fl_buf.h"
+#include "fl_ctx.h"
+
+#include <stdbool.h>
+
+enum fl_format { FL_FMT_TEXT, FL_FMT_ENV, FL_FMT_SHELL, FL_FMT_JSON, FL_FMT_TOML, FL_FMT_MAN };
+
+/* -1 when unknown. */
+int fl_format_parse(const char *s);
+
+/* Variables of role (0 = all); secrets redacted unless show_secrets. */
+void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, bool show_secrets,
+		    struct fl_buf *out);
+/* The file `fl-context render` writes and later tools load (shell-quoted, with secrets). */
+void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out);
+/* Flower --run-config: k=v pairs (FL_FMT_TEXT) or a TOML file (FL_FMT_TOML). */
+void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out);
+/* Flower --node-config from an FL_NODE_CONFIG value that validated. */
+void fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out);
+void fl_render_user_inputs(unsigned role, bool oneapp, struct fl_buf *out);
+/* fl-context(5) (FL_FMT_MAN) or a plain-text table (FL_FMT_TEXT). */
+void fl_render_reference(enum fl_format f, struct fl_buf *out);
+
+#endif

@@ -1,0 +1,90 @@
+/* fl_retry: bounded retries with exponential backoff and jitter, on an injectable clock. */
+#include "fl_retry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+static uint64_t real_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t fl_clock_now_ms(const struct fl_clock *c)
+{
+	return c && c->now_ms ? c->now_ms(c->ctx) : real_now_ms();
+}
+
+void fl_clock_sleep_ms(const struct fl_clock *c, uint64_t ms)
+{
+	if (c && c->sleep_ms) {
+		c->sleep_ms(c->ctx, ms);
+		return;
+	}
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* xorshift32: jitter needs spread, not secrecy. */
+static uint32_t next_rand(uint32_t *s)
+{
+	uint32_t x = *s ? *s : 2463534242u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
+{
+	double d = (double)b->initial_ms;
+	for (unsigned i = 1; i < attempt && d < (double)b->max_ms; i++)
+		d *= b->factor;
+	if (b->max_ms && d > (double)b->max_ms)
+		d = (double)b->max_ms;
+	if (b->jitter > 0) {
+		if (!b->seed)
+			b->seed = (uint32_t)real_now_ms() | 1u;
+		double u = (double)next_rand(&b->seed) / 4294967296.0;
+		d -= d * b->jitter * u;
+	}
+	return (uint64_t)d;
+}
+
+int fl_retry_run(struct fl_backoff *b, const struct fl_clock *c, fl_retry_fn fn, void *ctx,
+		 struct fl_err *e)
+{
+	uint64_t start = fl_clock_now_ms(c);
+	for (unsigned attempt = 1;; attempt++) {
+		int r = fn(ctx, attempt, e);
+		if (r <= 0)
+			return r == 0 ? 0 : -1;
+		if (b->max_attempts && attempt >= b->max_attempts)
+			break;
+		uint64_t delay = fl_backoff_delay(b, attempt);
+		if (b->deadline_ms) {
+			uint64_t used = fl_clock_now_ms(c) - start;
+			if (used >= b->deadline_ms)
+				break;
+			if (delay > b->deadline_ms - used)
+				delay = b->deadline_ms - used;
+		}
+		fl_clock_sleep_ms(c, delay);
+		if (b->deadline_ms && fl_clock_now_ms(c) - start >= b->deadline_ms) {
+			/* One last try at the deadline itself. */
+			r = fn(ctx, attempt + 1, e);
+			if (r <= 0)
+				return r == 0 ? 0 : -1;
+			break;
+		}
+	}
+	if (e) {
+		char last[sizeof e->msg];
+		snprintf(last, sizeof last, "%s", e->msg);
+		fl_err_set(e, FL_EXIT_TIMEOUT, "gave up after retries: %s", last[0] ? last : "no success");
+	}
+	return -1;
+}
