@@ -80,7 +80,7 @@ bench: all
 lint:
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Ilib lib cmd
-	shellcheck scripts/* .ci/run test/run test/fuzz/run bench/*.sh
+	shellcheck scripts/bootstrap scripts/demo .ci/run test/run test/fuzz/run bench/run bench/*.sh
 	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch]
 
 install: all

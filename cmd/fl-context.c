@@ -21,37 +21,37 @@
 extern char **environ;
 
 static const char usage_text[] =
-	"usage: fl-context [options] validate --role superlink|supernode\n"
-	"       fl-context [options] show [--role R] [--format text|env|shell|json] [--show-secrets]\n"
-	"       fl-context [options] get NAME\n"
-	"       fl-context [options] render --role R [-o FILE]\n"
-	"       fl-context [options] run-config [--format text|toml]\n"
-	"       fl-context [options] node-config [--format text|toml] [--partition-id N --num-partitions M]\n"
-	"       fl-context user-inputs --role superlink|supernode|service [--oneapp]\n"
-	"       fl-context reference [--format text|man]\n";
+    "usage: fl-context [options] validate --role superlink|supernode\n"
+    "       fl-context [options] show [--role R] [--format text|env|shell|json] [--show-secrets]\n"
+    "       fl-context [options] get NAME\n"
+    "       fl-context [options] render --role R [-o FILE]\n"
+    "       fl-context [options] run-config [--format text|toml]\n"
+    "       fl-context [options] node-config [--format text|toml] [--partition-id N --num-partitions M]\n"
+    "       fl-context user-inputs --role superlink|supernode|service [--oneapp]\n"
+    "       fl-context reference [--format text|man]\n";
 
 static const char help_text[] =
-	"\n"
-	"Reads the OpenNebula context (one_env or context.sh) as data, never executing it; the\n"
-	"process environment overrides it, ONEAPP_<NAME> overrides <NAME>, empty means unset.\n"
-	"\n"
-	"options:\n"
-	"  -c, --context FILE   context file (default $FLKIT_CONTEXT, else " FL_CTX_DEFAULT_PATH ");\n"
-	"                       a file written by `render` is accepted too\n"
-	"  -E, --env-only       read no file: the environment only\n"
-	"      --no-env         ignore the process environment\n"
-	"  -r, --role ROLE      superlink, supernode (user-inputs: also service)\n"
-	"  -f, --format FMT     output format of show, run-config, node-config, reference\n"
-	"  -o, --output FILE    render: where to write (default /run/flkit/ROLE.conf, mode 0600)\n"
-	"      --show-secrets   show: print FL_SSL_KEYFILE instead of redacting it\n"
-	"      --oneapp         user-inputs: name the inputs ONEAPP_<NAME>\n"
-	"  -q, --quiet          log warnings and errors only\n"
-	"  -v, --verbose        log debug lines too\n"
-	"  -h, --help           this text and the variable table\n"
-	"  -V, --version\n"
-	"\n"
-	"exit status: 0 ok, 1 invalid configuration or unreadable context, 2 usage error.\n"
-	"Variables (details: fl-context reference, fl-context(5)):\n";
+    "\n"
+    "Reads the OpenNebula context (one_env or context.sh) as data, never executing it; the\n"
+    "process environment overrides it, ONEAPP_<NAME> overrides <NAME>, empty means unset.\n"
+    "\n"
+    "options:\n"
+    "  -c, --context FILE   context file (default $FLKIT_CONTEXT, else " FL_CTX_DEFAULT_PATH ");\n"
+    "                       a file written by `render` is accepted too\n"
+    "  -E, --env-only       read no file: the environment only\n"
+    "      --no-env         ignore the process environment\n"
+    "  -r, --role ROLE      superlink, supernode (user-inputs: also service)\n"
+    "  -f, --format FMT     output format of show, run-config, node-config, reference\n"
+    "  -o, --output FILE    render: where to write (default /run/flkit/ROLE.conf, mode 0600)\n"
+    "      --show-secrets   show: print FL_SSL_KEYFILE instead of redacting it\n"
+    "      --oneapp         user-inputs: name the inputs ONEAPP_<NAME>\n"
+    "  -q, --quiet          log warnings and errors only\n"
+    "  -v, --verbose        log debug lines too\n"
+    "  -h, --help           this text and the variable table\n"
+    "  -V, --version\n"
+    "\n"
+    "exit status: 0 ok, 1 invalid configuration or unreadable context, 2 usage error.\n"
+    "Variables (details: fl-context reference, fl-context(5)):\n";
 
 struct opts {
 	const char *context;
@@ -82,7 +82,8 @@ static int load(const struct opts *o, struct fl_ctx *c)
 	if (fl_ctx_load(c, &co, &e) < 0) {
 		fl_error("%s", e.msg);
 		if (!o->context && co.path)
-			fl_error("no usable context file; pass --context FILE, or --env-only to use the environment alone");
+			fl_error("no usable context file; pass --context FILE, or --env-only to use the "
+			         "environment alone");
 		fl_ctx_free(c);
 		return -1;
 	}
@@ -94,13 +95,15 @@ static unsigned role_of(const struct opts *o, const struct fl_ctx *c)
 	return o->role ? o->role : c->rendered_role;
 }
 
-/* Log the diagnostics and the verdict; returns the error count. */
+/* Log the diagnostics and the verdict; returns the error count. Verbs that only emit a
+ * value (quiet_ok) log warnings and errors: `validate` already told the rest. */
 static unsigned report(const struct fl_ctx *c, unsigned role, int quiet_ok)
 {
 	struct fl_diags d = FL_DIAGS_INIT;
 	unsigned errors = fl_ctx_validate(c, role, &d);
 	for (size_t i = 0; i < d.n; i++)
-		fl_log(d.v[i].level, "%s", d.v[i].msg);
+		if (!quiet_ok || d.v[i].level >= FL_WARN)
+			fl_log(d.v[i].level, "%s", d.v[i].msg);
 	if (errors)
 		fl_fatal("%u configuration error(s). Aborting boot.", errors);
 	else if (!quiet_ok)
@@ -193,7 +196,8 @@ static int render(const struct opts *o)
 		if (fl_fs_mkdir_p(dir, 0700, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
 			rc = FL_EXIT_FAIL;
 	}
-	if (rc == FL_EXIT_OK && fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+	if (rc == FL_EXIT_OK &&
+	    fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
 		rc = FL_EXIT_FAIL;
 	if (rc == FL_EXIT_OK)
 		fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
@@ -232,7 +236,8 @@ static int node_config(const struct opts *o)
 		return usage_error("node-config: --format is text or toml%s", "");
 	if ((o->partition_id < 0) != (o->num_partitions < 0) ||
 	    (o->partition_id >= 0 && o->partition_id >= o->num_partitions))
-		return usage_error("node-config: give --partition-id N and --num-partitions M together, N < M%s", "");
+		return usage_error(
+		    "node-config: give --partition-id N and --num-partitions M together, N < M%s", "");
 	struct fl_ctx c;
 	if (load(o, &c) < 0)
 		return FL_EXIT_FAIL;
@@ -245,7 +250,7 @@ static int node_config(const struct opts *o)
 		} else if (o->partition_id >= 0) {
 			char gen[64];
 			snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
-				 o->num_partitions);
+			         o->num_partitions);
 			fl_render_node_config(gen, (enum fl_format)f, &b);
 		}
 		emit(&b);
@@ -290,21 +295,21 @@ int main(int argc, char **argv)
 {
 	enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
 	static const struct option longopts[] = {
-		{"context", required_argument, NULL, 'c'},
-		{"env-only", no_argument, NULL, 'E'},
-		{"no-env", no_argument, NULL, OPT_NO_ENV},
-		{"role", required_argument, NULL, 'r'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"show-secrets", no_argument, NULL, OPT_SECRETS},
-		{"oneapp", no_argument, NULL, OPT_ONEAPP},
-		{"partition-id", required_argument, NULL, OPT_PID},
-		{"num-partitions", required_argument, NULL, OPT_NPART},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"context", required_argument, NULL, 'c'},
+	    {"env-only", no_argument, NULL, 'E'},
+	    {"no-env", no_argument, NULL, OPT_NO_ENV},
+	    {"role", required_argument, NULL, 'r'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"show-secrets", no_argument, NULL, OPT_SECRETS},
+	    {"oneapp", no_argument, NULL, OPT_ONEAPP},
+	    {"partition-id", required_argument, NULL, OPT_PID},
+	    {"num-partitions", required_argument, NULL, OPT_NPART},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
 	fl_log_init("fl-context");
@@ -316,7 +321,8 @@ int main(int argc, char **argv)
 		case OPT_NO_ENV: o.no_env = 1; break;
 		case 'r':
 			if (!(o.role = fl_role_parse(optarg)))
-				return usage_error("unknown role '%s': use superlink, supernode or service", optarg);
+				return usage_error("unknown role '%s': use superlink, supernode or service",
+				                   optarg);
 			break;
 		case 'f':
 			if ((o.format = fl_format_parse(optarg)) < 0)

@@ -132,11 +132,26 @@ void fl_buf_add_dq(struct fl_buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		switch (*p) {
-		case '"': fl_buf_adds(b, "\\\""); p++; continue;
-		case '\\': fl_buf_adds(b, "\\\\"); p++; continue;
-		case '\n': fl_buf_adds(b, "\\n"); p++; continue;
-		case '\r': fl_buf_adds(b, "\\r"); p++; continue;
-		case '\t': fl_buf_adds(b, "\\t"); p++; continue;
+		case '"':
+			fl_buf_adds(b, "\\\"");
+			p++;
+			continue;
+		case '\\':
+			fl_buf_adds(b, "\\\\");
+			p++;
+			continue;
+		case '\n':
+			fl_buf_adds(b, "\\n");
+			p++;
+			continue;
+		case '\r':
+			fl_buf_adds(b, "\\r");
+			p++;
+			continue;
+		case '\t':
+			fl_buf_adds(b, "\\t");
+			p++;
+			continue;
 		default: break;
 		}
 		if (*p < 0x20 || *p == 0x7f) {

@@ -10,7 +10,10 @@ struct fl_buf {
 	size_t cap;
 };
 
-#define FL_BUF_INIT {NULL, 0, 0}
+#define FL_BUF_INIT                                                                                          \
+	{                                                                                                    \
+		NULL, 0, 0                                                                                   \
+	}
 
 /* All appends abort() on allocation failure: a tool that cannot allocate a few KiB
  * cannot report anything useful either. */

@@ -123,7 +123,7 @@ static bool hostname_ok(const char *s, size_t n)
 			continue;
 		}
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '-' || c == '_';
+		          c == '-' || c == '_';
 		if (!ok || (label == 0 && c == '-') || ++label > 63)
 			return false;
 	}
@@ -219,7 +219,8 @@ bool fl_check_san_entry(const char *s)
 		const char *h = s + 4;
 		size_t n = strlen(h);
 		/* The spec's [a-zA-Z0-9.-]+ ; label rules on top. */
-		return n > 0 && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n &&
+		return n > 0 &&
+		       strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n &&
 		       hostname_ok(h, n);
 	}
 	return false;

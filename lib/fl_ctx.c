@@ -16,9 +16,9 @@
 
 /* Attributes the appliances publish to OneGate: they may sit in an environment, never warn. */
 static const char *const runtime_names[] = {
-	"FL_READY", "FL_ENDPOINT", "FL_VERSION", "FL_ROLE", "FL_ERROR", "FL_TLS", "FL_CA_CERT",
-	"FL_NODE_READY", "FL_NODE_ID", "FL_GPU_AVAILABLE", "FL_CLIENT_STATUS", "FL_TRAINING_ACTIVE",
-	"FL_ROUND_NUMBER", NULL,
+    "FL_READY",         "FL_ENDPOINT",        "FL_VERSION",      "FL_ROLE",    "FL_ERROR",
+    "FL_TLS",           "FL_CA_CERT",         "FL_NODE_READY",   "FL_NODE_ID", "FL_GPU_AVAILABLE",
+    "FL_CLIENT_STATUS", "FL_TRAINING_ACTIVE", "FL_ROUND_NUMBER", NULL,
 };
 
 static const char *const prefixes[] = {"FL_", "FLOWER_", "ML_", NULL};
@@ -111,9 +111,9 @@ static void load_identity(struct fl_ctx *c, const struct fl_ctx_opts *o)
 		const char *names[2];
 		size_t off;
 	} ids[] = {
-		{{"TOKENTXT", "ONEGATE_TOKEN"}, offsetof(struct fl_identity, token)},
-		{{"VMID", NULL}, offsetof(struct fl_identity, vmid)},
-		{{"ONEGATE_ENDPOINT", NULL}, offsetof(struct fl_identity, endpoint)},
+	    {{"TOKENTXT", "ONEGATE_TOKEN"}, offsetof(struct fl_identity, token)},
+	    {{"VMID", NULL}, offsetof(struct fl_identity, vmid)},
+	    {{"ONEGATE_ENDPOINT", NULL}, offsetof(struct fl_identity, endpoint)},
 	};
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
 		char **slot = (char **)((char *)&c->id + ids[i].off);
@@ -131,7 +131,7 @@ static void load_identity(struct fl_ctx *c, const struct fl_ctx_opts *o)
 	if (!c->id.token && o->token_file) {
 		char *buf;
 		size_t len;
-		if (fl_fs_read(o->token_file, 64 * 1024, &buf, &len, NULL) == 0) {
+		if (fl_fs_read(o->token_file, (size_t)64 * 1024, &buf, &len, NULL) == 0) {
 			if (*buf)
 				c->id.token = first_line(buf);
 			explicit_bzero(buf, len);
@@ -164,9 +164,10 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 		if (role) {
 			c->rendered_role = fl_role_parse(role);
 			if (!c->rendered_role)
-				return fl_err_set(e, FL_EXIT_FAIL,
-						  "%s: FLKIT_ROLE is not superlink or supernode; re-run fl-context render",
-						  o->path);
+				return fl_err_set(
+				    e, FL_EXIT_FAIL,
+				    "%s: FLKIT_ROLE is not superlink or supernode; re-run fl-context render",
+				    o->path);
 		}
 	}
 	for (char **p = o->envp; p && *p; p++) {
@@ -176,8 +177,9 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 		char name[FL_CTXFILE_MAX_NAME + 1];
 		memcpy(name, *p, (size_t)(eq - *p));
 		name[eq - *p] = '\0';
-		if (relevant_name(name) || strcmp(name, "TOKENTXT") == 0 || strcmp(name, "ONEGATE_TOKEN") == 0 ||
-		    strcmp(name, "VMID") == 0 || strcmp(name, "ONEGATE_ENDPOINT") == 0)
+		if (relevant_name(name) || strcmp(name, "TOKENTXT") == 0 ||
+		    strcmp(name, "ONEGATE_TOKEN") == 0 || strcmp(name, "VMID") == 0 ||
+		    strcmp(name, "ONEGATE_ENDPOINT") == 0)
 			fl_kvlist_add(&c->env, name, strlen(name), eq + 1, strlen(eq + 1), 0);
 	}
 
@@ -197,7 +199,8 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 				const char *hit = explicit;
 				bool found = false;
 				while (hit && (hit = strstr(hit, v->name))) {
-					if ((hit == explicit || hit[-1] == ' ') && (hit[n] == ' ' || hit[n] == '\0'))
+					if ((hit == explicit || hit[-1] == ' ') &&
+					    (hit[n] == ' ' || hit[n] == '\0'))
 						found = true;
 					hit += n;
 				}
@@ -210,7 +213,8 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 			s->src = FL_SRC_DEFAULT;
 		}
 		s->from = from;
-		if (v->check == FL_CK_YESNO_CI && (strcasecmp(val, "YES") == 0 || strcasecmp(val, "NO") == 0)) {
+		if (v->check == FL_CK_YESNO_CI &&
+		    (strcasecmp(val, "YES") == 0 || strcasecmp(val, "NO") == 0)) {
 			c->owned[i] = fl_xstrdup(val);
 			for (char *q = c->owned[i]; *q; q++)
 				*q = (char)toupper((unsigned char)*q);

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#define FL_CTX_DEFAULT_PATH "/run/one-context/one_env"
+#define FL_CTX_DEFAULT_PATH  "/run/one-context/one_env"
 #define FL_CTX_DEFAULT_TOKEN "/run/one-context/token.txt"
 
 enum fl_src { FL_SRC_DEFAULT, FL_SRC_FILE, FL_SRC_ENV };
@@ -18,7 +18,7 @@ enum fl_src { FL_SRC_DEFAULT, FL_SRC_FILE, FL_SRC_ENV };
 struct fl_setting {
 	const char *value; /* never NULL; "" when unset without default */
 	enum fl_src src;
-	const char *from;  /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
+	const char *from; /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
 };
 
 /* OneGate identity; token is secret: never log or print it. */
@@ -36,7 +36,7 @@ struct fl_ctx {
 	char **owned;             /* normalised values owned by the ctx */
 	struct fl_kvlist unknown; /* name -> "context file" / "environment" */
 	struct fl_identity id;
-	unsigned rendered_role;   /* set when path is a file written by fl_ctx_render */
+	unsigned rendered_role; /* set when path is a file written by fl_ctx_render */
 };
 
 struct fl_ctx_opts {
@@ -63,10 +63,13 @@ struct fl_diags {
 	unsigned errors;
 };
 
-#define FL_DIAGS_INIT {NULL, 0, 0, 0}
+#define FL_DIAGS_INIT                                                                                        \
+	{                                                                                                    \
+		NULL, 0, 0, 0                                                                                \
+	}
 
 void fl_diags_add(struct fl_diags *d, enum fl_level l, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void fl_diags_free(struct fl_diags *d);
 
 /* Every rule for role: type checks of set variables, then the cross-variable rules. Returns

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fl_kvlist_add(struct fl_kvlist *l, const char *name, size_t nlen, const char *value,
-		   size_t vlen, unsigned line)
+void fl_kvlist_add(struct fl_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen,
+                   unsigned line)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 32;
@@ -75,8 +75,7 @@ static int only_space(const char *p, const char *end)
 	return 1;
 }
 
-int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kvlist *out,
-		     struct fl_err *e)
+int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kvlist *out, struct fl_err *e)
 {
 	const char *p = buf, *end = buf + len;
 	unsigned line = 1;
@@ -86,7 +85,7 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 	const char *nul = memchr(buf, '\0', len);
 	if (nul)
 		return fl_err_set(e, FL_EXIT_FAIL, "%s: NUL byte at offset %zu; this is not a context file",
-				  what, (size_t)(nul - buf));
+		                  what, (size_t)(nul - buf));
 	while (p < end) {
 		/* Skip blank lines and comments between entries. */
 		const char *q = p;
@@ -114,18 +113,19 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 		size_t nlen = (size_t)(q - name);
 		if (nlen == 0 || q == end || *q != '=') {
 			fl_err_set(e, FL_EXIT_FAIL,
-				   "%s:%u: expected NAME='value' or export NAME=\"value\"; fix or regenerate the file",
-				   what, line);
+			           "%s:%u: expected NAME='value' or export NAME=\"value\"; fix or regenerate "
+			           "the file",
+			           what, line);
 			goto fail;
 		}
 		if (nlen > FL_CTXFILE_MAX_NAME) {
-			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: variable name longer than %u characters", what, line,
-				   FL_CTXFILE_MAX_NAME);
+			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: variable name longer than %u characters", what,
+			           line, FL_CTXFILE_MAX_NAME);
 			goto fail;
 		}
 		if (out->n - start_n >= FL_CTXFILE_MAX_ENTRIES) {
-			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: more than %u variables; refusing the file", what, line,
-				   FL_CTXFILE_MAX_ENTRIES);
+			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: more than %u variables; refusing the file", what,
+			           line, FL_CTXFILE_MAX_ENTRIES);
 			goto fail;
 		}
 		q++; /* '=' */
@@ -137,8 +137,9 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 			for (;;) {
 				const char *sq = memchr(q, '\'', (size_t)(end - q));
 				if (!sq) {
-					fl_err_set(e, FL_EXIT_FAIL, "%s:%u: value of %.*s has no closing quote",
-						   what, entry_line, (int)nlen, name);
+					fl_err_set(e, FL_EXIT_FAIL,
+					           "%s:%u: value of %.*s has no closing quote", what,
+					           entry_line, (int)nlen, name);
 					goto fail;
 				}
 				for (const char *c = q; c < sq; c++)
@@ -155,8 +156,9 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 			while (q < end && (is_blank(*q) || *q == '\r'))
 				q++;
 			if (q < end && *q != '\n') {
-				fl_err_set(e, FL_EXIT_FAIL, "%s:%u: unexpected text after the closing quote of %.*s",
-					   what, line, (int)nlen, name);
+				fl_err_set(e, FL_EXIT_FAIL,
+				           "%s:%u: unexpected text after the closing quote of %.*s", what,
+				           line, (int)nlen, name);
 				goto fail;
 			}
 		} else if (q < end && *q == '"') {
@@ -173,7 +175,7 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 					after++;
 				if (after == end ||
 				    (*after == '\n' && (only_space(after + 1, end) ||
-							entry_starts(after + 1, end, has_export)))) {
+				                        entry_starts(after + 1, end, has_export)))) {
 					close = dq;
 					break;
 				}
@@ -181,7 +183,7 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 			}
 			if (!close) {
 				fl_err_set(e, FL_EXIT_FAIL, "%s:%u: value of %.*s has no closing quote", what,
-					   entry_line, (int)nlen, name);
+				           entry_line, (int)nlen, name);
 				goto fail;
 			}
 			for (const char *k = q; k < close; k++)

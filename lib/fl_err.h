@@ -19,11 +19,9 @@ struct fl_err {
 };
 
 /* Fill e (if not NULL) and return -1 so callers can `return fl_err_set(...)`. */
-int fl_err_set(struct fl_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int fl_err_set(struct fl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, appending ": strerror(errnum)". */
-int fl_err_sys(struct fl_err *e, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int fl_err_sys(struct fl_err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void fl_err_clear(struct fl_err *e);
 
 #endif

@@ -40,8 +40,8 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-int fl_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-		       gid_t gid, struct fl_err *e)
+int fl_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                       struct fl_err *e)
 {
 	struct fl_buf tmp = FL_BUF_INIT;
 	char *copy = fl_xstrdup(path);
@@ -129,12 +129,12 @@ int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fl_err_set(e, FL_EXIT_FAIL, "%s exists and is not a directory; remove it or choose another path", p);
+		fl_err_set(e, FL_EXIT_FAIL,
+		           "%s exists and is not a directory; remove it or choose another path", p);
 		free(p);
 		return -1;
 	}
-	if (chmod(p, mode) < 0 ||
-	    ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && chown(p, uid, gid) < 0)) {
+	if (chmod(p, mode) < 0 || ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && chown(p, uid, gid) < 0)) {
 		fl_err_sys(e, errno, "cannot set mode/owner of %s", p);
 		free(p);
 		return -1;
@@ -175,7 +175,8 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 		if (b.len + (size_t)n > max) {
 			close(fd);
 			fl_buf_free(&b);
-			return fl_err_set(e, FL_EXIT_FAIL, "%s is larger than %zu bytes; refusing to read it", path, max);
+			return fl_err_set(e, FL_EXIT_FAIL, "%s is larger than %zu bytes; refusing to read it",
+			                  path, max);
 		}
 		fl_buf_add(&b, chunk, (size_t)n);
 	}

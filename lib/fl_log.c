@@ -85,8 +85,9 @@ void fl_log(enum fl_level l, const char *fmt, ...)
 	if (log_json) {
 		gmtime_r(&tv.tv_sec, &tm);
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-		fl_buf_addf(&line, "{\"timestamp\":\"%s.%03ldZ\",\"level\":\"%s\",\"logger\":\"flkit\",\"tool\":",
-			    ts, (long)(tv.tv_usec / 1000), l == FL_WARN ? "WARNING" : fl_log_level_name(l));
+		fl_buf_addf(
+		    &line, "{\"timestamp\":\"%s.%03ldZ\",\"level\":\"%s\",\"logger\":\"flkit\",\"tool\":", ts,
+		    (long)(tv.tv_usec / 1000), l == FL_WARN ? "WARNING" : fl_log_level_name(l));
 		fl_buf_add_dq(&line, log_tool);
 		fl_buf_adds(&line, ",\"message\":");
 		fl_buf_add_dq(&line, m);

@@ -19,8 +19,8 @@ const char *fl_log_level_name(enum fl_level l);
 void fl_log(enum fl_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define fl_debug(...) fl_log(FL_DEBUG, __VA_ARGS__)
-#define fl_info(...) fl_log(FL_INFO, __VA_ARGS__)
-#define fl_warn(...) fl_log(FL_WARN, __VA_ARGS__)
+#define fl_info(...)  fl_log(FL_INFO, __VA_ARGS__)
+#define fl_warn(...)  fl_log(FL_WARN, __VA_ARGS__)
 #define fl_error(...) fl_log(FL_ERROR, __VA_ARGS__)
 #define fl_fatal(...) fl_log(FL_FATAL, __VA_ARGS__)
 

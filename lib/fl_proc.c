@@ -81,8 +81,9 @@ int fl_proc_wait(pid_t pid, long timeout_ms, int *status, struct fl_err *e)
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 				;
-			return fl_err_set(e, FL_EXIT_TIMEOUT, "process %ld did not finish within %ld ms; killed it",
-					  (long)pid, timeout_ms);
+			return fl_err_set(e, FL_EXIT_TIMEOUT,
+			                  "process %ld did not finish within %ld ms; killed it", (long)pid,
+			                  timeout_ms);
 		}
 		/* Poll with a short growing sleep: no SIGCHLD handler is imposed on the caller. */
 		struct timespec ts = {0, delay * 1000000L};

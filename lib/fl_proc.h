@@ -13,7 +13,10 @@ struct fl_argv {
 	size_t cap;
 };
 
-#define FL_ARGV_INIT {NULL, 0, 0}
+#define FL_ARGV_INIT                                                                                         \
+	{                                                                                                    \
+		NULL, 0, 0                                                                                   \
+	}
 
 void fl_argv_add(struct fl_argv *a, const char *s);
 void fl_argv_addf(struct fl_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,7 +15,7 @@ int fl_format_parse(const char *s);
 
 /* Variables of role (0 = all); secrets redacted unless show_secrets. */
 void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, bool show_secrets,
-		    struct fl_buf *out);
+                    struct fl_buf *out);
 /* The file `fl-context render` writes and later tools load (shell-quoted, with secrets). */
 void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out);
 /* Flower --run-config: k=v pairs (FL_FMT_TEXT) or a TOML file (FL_FMT_TOML). */

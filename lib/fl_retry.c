@@ -54,8 +54,7 @@ uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
 	return (uint64_t)d;
 }
 
-int fl_retry_run(struct fl_backoff *b, const struct fl_clock *c, fl_retry_fn fn, void *ctx,
-		 struct fl_err *e)
+int fl_retry_run(struct fl_backoff *b, const struct fl_clock *c, fl_retry_fn fn, void *ctx, struct fl_err *e)
 {
 	uint64_t start = fl_clock_now_ms(c);
 	for (unsigned attempt = 1;; attempt++) {

@@ -109,8 +109,9 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 			var_error(d, var, p, n);
 		} else if (r == 2) {
 			fl_diags_add(d, FL_ERROR,
-				     "Invalid FL_NODE_CONFIG pair: '%.*s'. Values may contain only letters, digits and . _ / : + , @ %% -.",
-				     (int)(n > SHOWN_VALUE_MAX ? SHOWN_VALUE_MAX : n), p);
+			             "Invalid FL_NODE_CONFIG pair: '%.*s'. Values may contain only letters, "
+			             "digits and . _ / : + , @ %% -.",
+			             (int)(n > SHOWN_VALUE_MAX ? SHOWN_VALUE_MAX : n), p);
 		} else {
 			size_t klen = (size_t)((const char *)memchr(p, '=', n) - p);
 			char *key = fl_xstrndup(p, klen);
@@ -119,15 +120,19 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 			struct fl_buf probe = FL_BUF_INIT;
 			fl_buf_addf(&probe, " %s ", key);
 			if (keys.data && strstr(keys.data, probe.data))
-				fl_diags_add(d, FL_ERROR, "Invalid FL_NODE_CONFIG: key '%s' appears more than once.", key);
+				fl_diags_add(d, FL_ERROR,
+				             "Invalid FL_NODE_CONFIG: key '%s' appears more than once.", key);
 			else
 				fl_buf_addf(&keys, " %s ", key);
 			fl_buf_free(&probe);
-			long *slot = strcmp(key, "partition-id") == 0 ? &pid
-				     : strcmp(key, "num-partitions") == 0 ? &nparts : NULL;
+			long *slot = strcmp(key, "partition-id") == 0     ? &pid
+			             : strcmp(key, "num-partitions") == 0 ? &nparts
+			                                                  : NULL;
 			if (slot && !fl_check_nonneg(value, slot))
-				fl_diags_add(d, FL_ERROR, "Invalid FL_NODE_CONFIG: %s must be a non-negative integer, got '%s'.",
-					     key, value);
+				fl_diags_add(
+				    d, FL_ERROR,
+				    "Invalid FL_NODE_CONFIG: %s must be a non-negative integer, got '%s'.",
+				    key, value);
 			free(key);
 			free(value);
 		}
@@ -135,7 +140,8 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 	}
 	if (pid >= 0 && nparts >= 0 && pid >= nparts)
 		fl_diags_add(d, FL_ERROR,
-			     "Invalid FL_NODE_CONFIG: partition-id=%ld must be less than num-partitions=%ld.", pid, nparts);
+		             "Invalid FL_NODE_CONFIG: partition-id=%ld must be less than num-partitions=%ld.",
+		             pid, nparts);
 	if (nparts == 0)
 		fl_diags_add(d, FL_ERROR, "Invalid FL_NODE_CONFIG: num-partitions must be at least 1.");
 	fl_buf_free(&keys);
@@ -154,40 +160,48 @@ static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
 	static const struct {
 		const char *var, *applies, *label;
 	} params[] = {
-		{"FL_PROXIMAL_MU", "FedProx", "FedProx"},
-		{"FL_SERVER_LR", "FedAdam", "FedAdam"},
-		{"FL_CLIENT_LR", "FedAdam", "FedAdam"},
-		{"FL_NUM_MALICIOUS", "Krum,Bulyan", "Krum or Bulyan"},
-		{"FL_TRIM_BETA", "FedTrimmedAvg", "FedTrimmedAvg"},
+	    {"FL_PROXIMAL_MU", "FedProx", "FedProx"},
+	    {"FL_SERVER_LR", "FedAdam", "FedAdam"},
+	    {"FL_CLIENT_LR", "FedAdam", "FedAdam"},
+	    {"FL_NUM_MALICIOUS", "Krum,Bulyan", "Krum or Bulyan"},
+	    {"FL_TRIM_BETA", "FedTrimmedAvg", "FedTrimmedAvg"},
 	};
 	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
 		if (fl_ctx_is_set(c, params[i].var) && !fl_check_enum(params[i].applies, strategy))
-			fl_diags_add(d, FL_INFO, "%s is set but FL_STRATEGY is '%s' (not %s). Parameter will be ignored.",
-				     params[i].var, strategy, params[i].label);
+			fl_diags_add(d, FL_INFO,
+			             "%s is set but FL_STRATEGY is '%s' (not %s). Parameter will be ignored.",
+			             params[i].var, strategy, params[i].label);
 
 	if (strcmp(strategy, "FedProx") == 0) {
-		fl_diags_add(d, FL_INFO,
-			     "FedProx selected. Pre-built FABs support the proximal term. Custom ClientApps must implement the proximal loss term manually: L += (mu/2) * ||w - w_global||^2.");
+		fl_diags_add(
+		    d, FL_INFO,
+		    "FedProx selected. Pre-built FABs support the proximal term. Custom ClientApps must "
+		    "implement the proximal loss term manually: L += (mu/2) * ||w - w_global||^2.");
 		double mu;
 		if (fl_check_float(val(c, "FL_PROXIMAL_MU"), &mu) && mu == 0.0)
 			fl_diags_add(d, FL_WARN,
-				     "FL_PROXIMAL_MU=0.0 makes FedProx identical to FedAvg. Consider using FedAvg directly.");
+			             "FL_PROXIMAL_MU=0.0 makes FedProx identical to FedAvg. Consider using "
+			             "FedAvg directly.");
 	}
 	long n, f;
 	bool krum = strcmp(strategy, "Krum") == 0, bulyan = strcmp(strategy, "Bulyan") == 0;
-	if ((krum || bulyan) && num(c, "FL_MIN_AVAILABLE_CLIENTS", &n) && num(c, "FL_NUM_MALICIOUS", &f) && f > 0) {
+	if ((krum || bulyan) && num(c, "FL_MIN_AVAILABLE_CLIENTS", &n) && num(c, "FL_NUM_MALICIOUS", &f) &&
+	    f > 0) {
 		long k = krum ? 2 : 4;
 		long need = k * f + 3;
 		if (n < need)
 			fl_diags_add(d, FL_ERROR,
-				     "%s requires n >= %ld*f+3 clients. FL_MIN_AVAILABLE_CLIENTS=%ld but FL_NUM_MALICIOUS=%ld requires n >= %ld.",
-				     strategy, k, n, f, need);
+			             "%s requires n >= %ld*f+3 clients. FL_MIN_AVAILABLE_CLIENTS=%ld but "
+			             "FL_NUM_MALICIOUS=%ld requires n >= %ld.",
+			             strategy, k, n, f, need);
 	}
 	long fit, avail;
 	if (num(c, "FL_MIN_FIT_CLIENTS", &fit) && num(c, "FL_MIN_AVAILABLE_CLIENTS", &avail) && fit > avail)
 		fl_diags_add(d, FL_WARN,
-			     "FL_MIN_FIT_CLIENTS (%ld) is greater than FL_MIN_AVAILABLE_CLIENTS (%ld); rounds may wait for clients that are not required to connect. Set FL_MIN_FIT_CLIENTS <= FL_MIN_AVAILABLE_CLIENTS.",
-			     fit, avail);
+		             "FL_MIN_FIT_CLIENTS (%ld) is greater than FL_MIN_AVAILABLE_CLIENTS (%ld); "
+		             "rounds may wait for clients that are not required to connect. Set "
+		             "FL_MIN_FIT_CLIENTS <= FL_MIN_AVAILABLE_CLIENTS.",
+		             fit, avail);
 }
 
 static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
@@ -198,13 +212,15 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 		const char *cp[] = {"FL_CHECKPOINT_INTERVAL", "FL_CHECKPOINT_PATH"};
 		for (int i = 0; i < 2; i++)
 			if (fl_ctx_is_set(c, cp[i]))
-				fl_diags_add(d, FL_INFO, "%s ignored -- FL_CHECKPOINT_ENABLED is not YES", cp[i]);
+				fl_diags_add(d, FL_INFO, "%s ignored -- FL_CHECKPOINT_ENABLED is not YES",
+				             cp[i]);
 	} else {
 		const char *path = val(c, "FL_CHECKPOINT_PATH");
 		if (fl_check_abspath(path) && strncmp(path, "/app/", 5) != 0)
 			fl_diags_add(d, FL_WARN,
-				     "FL_CHECKPOINT_PATH '%s' is not under /app; it is a container path (the host directory is /opt/flower/checkpoints). Use e.g. /app/checkpoints.",
-				     path);
+			             "FL_CHECKPOINT_PATH '%s' is not under /app; it is a container path (the "
+			             "host directory is /opt/flower/checkpoints). Use e.g. /app/checkpoints.",
+			             path);
 	}
 
 	bool metrics = is(c, "FL_METRICS_ENABLED", "YES");
@@ -214,13 +230,21 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 	unsigned control = port_of(val(c, "FL_CONTROL_API_ADDRESS"));
 	if (fleet && fleet == control)
 		fl_diags_add(d, FL_ERROR,
-			     "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give each API its own port.", fleet);
+		             "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give each "
+		             "API its own port.",
+		             fleet);
 	long mport;
 	if (metrics && num(c, "FL_METRICS_PORT", &mport) && mport >= 1024) {
 		if ((unsigned)mport == fleet)
-			fl_diags_add(d, FL_ERROR, "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); choose another port.", mport);
+			fl_diags_add(d, FL_ERROR,
+			             "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); "
+			             "choose another port.",
+			             mport);
 		else if ((unsigned)mport == control)
-			fl_diags_add(d, FL_ERROR, "FL_METRICS_PORT %ld is also the Control API port (FL_CONTROL_API_ADDRESS); choose another port.", mport);
+			fl_diags_add(d, FL_ERROR,
+			             "FL_METRICS_PORT %ld is also the Control API port "
+			             "(FL_CONTROL_API_ADDRESS); choose another port.",
+			             mport);
 	}
 
 	/* TLS material: operator mode is all-or-none (decision 7). */
@@ -229,19 +253,26 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
 	if (tls && (ca || crt || key)) {
 		if (!ca)
-			fl_diags_add(d, FL_ERROR, "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE is provided.");
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE "
+			             "is provided.");
 		if (ca && !crt)
-			fl_diags_add(d, FL_ERROR, "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
 		if (ca && !key)
-			fl_diags_add(d, FL_ERROR, "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
 	} else if (!tls && (ca || crt || key)) {
-		fl_diags_add(d, FL_INFO, "FL_SSL_CA_CERTFILE/FL_SSL_CERTFILE/FL_SSL_KEYFILE ignored -- FL_TLS_ENABLED is not YES");
+		fl_diags_add(
+		    d, FL_INFO,
+		    "FL_SSL_CA_CERTFILE/FL_SSL_CERTFILE/FL_SSL_KEYFILE ignored -- FL_TLS_ENABLED is not YES");
 	}
 	if (fl_ctx_is_set(c, "FL_CERT_EXTRA_SAN")) {
 		if (!tls)
 			fl_diags_add(d, FL_INFO, "FL_CERT_EXTRA_SAN ignored -- FL_TLS_ENABLED is not YES");
 		else if (crt)
-			fl_diags_add(d, FL_INFO, "FL_CERT_EXTRA_SAN ignored -- using operator-provided certificates.");
+			fl_diags_add(d, FL_INFO,
+			             "FL_CERT_EXTRA_SAN ignored -- using operator-provided certificates.");
 	}
 }
 
@@ -251,34 +282,43 @@ static void check_supernode(const struct fl_ctx *c, struct fl_diags *d)
 	static const struct {
 		const char *use_case, *frameworks, *needs;
 	} matrix[] = {
-		{"image-classification", "pytorch,tensorflow", "'pytorch' or 'tensorflow'"},
-		{"anomaly-detection", "sklearn", "'sklearn'"},
-		{"llm-fine-tuning", "pytorch", "'pytorch'"},
+	    {"image-classification", "pytorch,tensorflow", "'pytorch' or 'tensorflow'"},
+	    {"anomaly-detection", "sklearn", "'sklearn'"},
+	    {"llm-fine-tuning", "pytorch", "'pytorch'"},
 	};
 	if (fl_check_enum(fl_var_find("ML_FRAMEWORK")->options, fw)) {
 		for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
 			if (strcmp(uc, matrix[i].use_case) != 0)
 				continue;
 			if (!fl_check_enum(matrix[i].frameworks, fw))
-				fl_diags_add(d, FL_ERROR, "FL_USE_CASE '%s' requires ML_FRAMEWORK %s, but ML_FRAMEWORK is set to '%s'",
-					     uc, matrix[i].needs, fw);
+				fl_diags_add(d, FL_ERROR,
+				             "FL_USE_CASE '%s' requires ML_FRAMEWORK %s, but ML_FRAMEWORK is "
+				             "set to '%s'",
+				             uc, matrix[i].needs, fw);
 			else
-				fl_diags_add(d, FL_INFO, "Use case '%s' is compatible with framework '%s'", uc, fw);
+				fl_diags_add(d, FL_INFO, "Use case '%s' is compatible with framework '%s'",
+				             uc, fw);
 		}
 	}
 	bool gpu = is(c, "FL_GPU_ENABLED", "YES");
 	if (strcmp(uc, "llm-fine-tuning") == 0 && !gpu)
 		fl_diags_add(d, FL_WARN,
-			     "FL_USE_CASE 'llm-fine-tuning' without FL_GPU_ENABLED=YES trains on the CPU and will be very slow; set FL_GPU_ENABLED=YES on a GPU VM.");
+		             "FL_USE_CASE 'llm-fine-tuning' without FL_GPU_ENABLED=YES trains on the CPU and "
+		             "will be very slow; set FL_GPU_ENABLED=YES on a GPU VM.");
 	if (!gpu) {
 		if (fl_ctx_is_set(c, "FL_CUDA_VISIBLE_DEVICES") && !is(c, "FL_CUDA_VISIBLE_DEVICES", "all"))
-			fl_diags_add(d, FL_INFO, "FL_CUDA_VISIBLE_DEVICES ignored -- FL_GPU_ENABLED is not YES");
+			fl_diags_add(d, FL_INFO,
+			             "FL_CUDA_VISIBLE_DEVICES ignored -- FL_GPU_ENABLED is not YES");
 		if (fl_ctx_is_set(c, "FL_GPU_MEMORY_FRACTION"))
-			fl_diags_add(d, FL_INFO, "FL_GPU_MEMORY_FRACTION ignored -- FL_GPU_ENABLED is not YES");
+			fl_diags_add(d, FL_INFO,
+			             "FL_GPU_MEMORY_FRACTION ignored -- FL_GPU_ENABLED is not YES");
 		if (is(c, "FL_DCGM_ENABLED", "YES"))
-			fl_diags_add(d, FL_WARN, "FL_DCGM_ENABLED=YES but FL_GPU_ENABLED is not YES. DCGM will not start.");
+			fl_diags_add(
+			    d, FL_WARN,
+			    "FL_DCGM_ENABLED=YES but FL_GPU_ENABLED is not YES. DCGM will not start.");
 	} else if (fl_ctx_is_set(c, "FL_GPU_MEMORY_FRACTION") && strcmp(fw, "pytorch") != 0) {
-		fl_diags_add(d, FL_INFO, "FL_GPU_MEMORY_FRACTION ignored -- applies only to ML_FRAMEWORK=pytorch");
+		fl_diags_add(d, FL_INFO,
+		             "FL_GPU_MEMORY_FRACTION ignored -- applies only to ML_FRAMEWORK=pytorch");
 	}
 	if (fl_ctx_is_set(c, "FL_EDGE_MAX_BACKOFF") && is(c, "FL_EDGE_BACKOFF", "fixed"))
 		fl_diags_add(d, FL_INFO, "FL_EDGE_MAX_BACKOFF ignored -- FL_EDGE_BACKOFF is fixed");
@@ -318,11 +358,12 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			continue; /* defaults always pass; unset is never validated */
 		if (!(var->roles & role)) {
 			fl_diags_add(d, FL_INFO, "%s applies to the %s role; ignored on %s.", var->name,
-				     fl_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)), fl_role_name(role));
+			             fl_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)),
+			             fl_role_name(role));
 			continue;
 		}
 		if (!ckpt && (strcmp(var->name, "FL_CHECKPOINT_INTERVAL") == 0 ||
-			      strcmp(var->name, "FL_CHECKPOINT_PATH") == 0))
+		              strcmp(var->name, "FL_CHECKPOINT_PATH") == 0))
 			continue;
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);
@@ -336,10 +377,15 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 	long kt, kto;
 	if (num(c, "FL_GRPC_KEEPALIVE_TIME", &kt) && kt > 0) {
 		if (kt < 10)
-			fl_diags_add(d, FL_WARN, "FL_GRPC_KEEPALIVE_TIME=%ld is aggressive and may cause excessive network traffic", kt);
+			fl_diags_add(d, FL_WARN,
+			             "FL_GRPC_KEEPALIVE_TIME=%ld is aggressive and may cause excessive "
+			             "network traffic",
+			             kt);
 		if (num(c, "FL_GRPC_KEEPALIVE_TIMEOUT", &kto) && kto > 0 && kto >= kt)
-			fl_diags_add(d, FL_ERROR, "FL_GRPC_KEEPALIVE_TIMEOUT (%ld) must be less than FL_GRPC_KEEPALIVE_TIME (%ld).",
-				     kto, kt);
+			fl_diags_add(
+			    d, FL_ERROR,
+			    "FL_GRPC_KEEPALIVE_TIMEOUT (%ld) must be less than FL_GRPC_KEEPALIVE_TIME (%ld).",
+			    kto, kt);
 	}
 	if (role == FL_ROLE_SUPERLINK)
 		check_superlink(c, d);
@@ -359,10 +405,11 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			}
 		}
 		if (best)
-			fl_diags_add(d, FL_WARN, "Unknown variable %s in the %s ignored; did you mean %s?", name,
-				     c->unknown.v[i].value, best->name);
+			fl_diags_add(d, FL_WARN, "Unknown variable %s in the %s ignored; did you mean %s?",
+			             name, c->unknown.v[i].value, best->name);
 		else
-			fl_diags_add(d, FL_WARN, "Unknown variable %s in the %s ignored.", name, c->unknown.v[i].value);
+			fl_diags_add(d, FL_WARN, "Unknown variable %s in the %s ignored.", name,
+			             c->unknown.v[i].value);
 	}
 	return d->errors - before;
 }

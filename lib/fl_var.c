@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-#define SL FL_ROLE_SUPERLINK
-#define SN FL_ROLE_SUPERNODE
+#define SL   FL_ROLE_SUPERLINK
+#define SN   FL_ROLE_SUPERNODE
 #define BOTH (SL | SN)
 
 /* clang-format off */

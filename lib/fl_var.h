@@ -13,22 +13,22 @@ enum fl_role {
 
 /* What a value must look like; the message says it in words. */
 enum fl_check {
-	FL_CK_VERSION,    /* X.Y.Z */
-	FL_CK_POSINT,     /* ^[1-9][0-9]*$, at most 2147483647 */
-	FL_CK_NONNEG,     /* ^[0-9]+$, at most 2147483647 */
-	FL_CK_FLOAT,      /* ^[0-9]*\.?[0-9]+$ within [min, max] (see flags) */
-	FL_CK_ENUM,       /* one of options, exact */
-	FL_CK_YESNO,      /* YES or NO, exact */
-	FL_CK_YESNO_CI,   /* YES or NO, any case (normalised to upper case) */
-	FL_CK_HOSTPORT,   /* host:port or [v6]:port, port 1-65535 */
-	FL_CK_RELPATH,    /* relative path without .. */
-	FL_CK_ABSPATH,    /* absolute path without .. */
-	FL_CK_SAN_LIST,   /* IP:addr,DNS:name,... */
+	FL_CK_VERSION,  /* X.Y.Z */
+	FL_CK_POSINT,   /* ^[1-9][0-9]*$, at most 2147483647 */
+	FL_CK_NONNEG,   /* ^[0-9]+$, at most 2147483647 */
+	FL_CK_FLOAT,    /* ^[0-9]*\.?[0-9]+$ within [min, max] (see flags) */
+	FL_CK_ENUM,     /* one of options, exact */
+	FL_CK_YESNO,    /* YES or NO, exact */
+	FL_CK_YESNO_CI, /* YES or NO, any case (normalised to upper case) */
+	FL_CK_HOSTPORT, /* host:port or [v6]:port, port 1-65535 */
+	FL_CK_RELPATH,  /* relative path without .. */
+	FL_CK_ABSPATH,  /* absolute path without .. */
+	FL_CK_SAN_LIST, /* IP:addr,DNS:name,... */
 	FL_CK_METRICS_PORT,
 	FL_CK_NODE_CONFIG, /* key=value tokens from an allow-list */
 	FL_CK_CUDA_DEVICES,
-	FL_CK_PEM_CERT,   /* base64 of a PEM certificate */
-	FL_CK_PEM_KEY,    /* base64 of a PEM private key */
+	FL_CK_PEM_CERT, /* base64 of a PEM certificate */
+	FL_CK_PEM_KEY,  /* base64 of a PEM private key */
 };
 
 enum {
