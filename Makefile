@@ -3,6 +3,7 @@
 # make check      bootstrap (idempotent) and run every test suite
 # make demo       bootstrap and run the end-to-end demo
 # make asan       every suite under AddressSanitizer + UBSan
+# make valgrind   every suite with the tools under valgrind
 # make lint       clang-tidy, cppcheck, shellcheck, clang-format check
 # make install    PREFIX=/usr/local DESTDIR=
 
@@ -31,7 +32,7 @@ UNIT_SRC   := $(wildcard test/unit/test_*.c)
 UNIT_BINS  := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 MAN_GEN    := man/fl-context.5
 
-.PHONY: all check demo asan lint install clean man bootstrap unit fuzz bench
+.PHONY: all check demo asan valgrind lint install clean man bootstrap fuzz bench
 
 all: $(BINS) $(UNIT_BINS)
 
@@ -70,6 +71,15 @@ demo: bootstrap
 asan:
 	$(MAKE) BUILD=build-asan CC=clang CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' all
 	FLKIT_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 test/run
+
+# Every suite with each tool and unit binary under valgrind (memcheck, leaks are errors).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+valgrind: all
+	@mkdir -p $(BUILD)/valgrind-bin
+	@for t in $(TOOLS); do \
+		printf '#!/bin/sh\nexec $(VALGRIND) "%s" "$$@"\n' "$(CURDIR)/$(BUILD)/bin/$$t" > $(BUILD)/valgrind-bin/$$t; \
+		chmod +x $(BUILD)/valgrind-bin/$$t; done
+	FLKIT_BIN=$(CURDIR)/$(BUILD)/valgrind-bin FLKIT_WRAP="$(VALGRIND)" FLKIT_NO_FUZZ=1 test/run
 
 fuzz:
 	test/fuzz/run

@@ -324,6 +324,43 @@ bool fl_check_pem_b64(const char *s, bool key)
 	return ok;
 }
 
+/* Split a non-negative decimal into integer digits without leading zeros and fraction digits
+ * without trailing zeros. */
+static void dec_parts(const char *s, const char **ip, size_t *il, const char **fp, size_t *fl)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = dot ? (size_t)(dot - s) : strlen(s);
+	while (n > 0 && *s == '0') {
+		s++;
+		n--;
+	}
+	*ip = s;
+	*il = n;
+	*fp = dot ? dot + 1 : "";
+	*fl = strlen(*fp);
+	while (*fl > 0 && (*fp)[*fl - 1] == '0')
+		(*fl)--;
+}
+
+int fl_decimal_cmp(const char *a, const char *b)
+{
+	const char *ai, *af, *bi, *bf;
+	size_t ail, afl, bil, bfl;
+	dec_parts(a, &ai, &ail, &af, &afl);
+	dec_parts(b, &bi, &bil, &bf, &bfl);
+	if (ail != bil)
+		return ail < bil ? -1 : 1;
+	int c = memcmp(ai, bi, ail);
+	if (c)
+		return c < 0 ? -1 : 1;
+	for (size_t i = 0; i < afl || i < bfl; i++) {
+		char x = i < afl ? af[i] : '0', y = i < bfl ? bf[i] : '0';
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
+}
+
 void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen)
 {
 	struct fl_buf b = FL_BUF_INIT;
@@ -353,14 +390,24 @@ bool fl_var_value_ok(const struct fl_var *var, const char *v)
 	case FL_CK_VERSION: return fl_check_version(v);
 	case FL_CK_POSINT: return fl_check_posint(v, NULL);
 	case FL_CK_NONNEG: return fl_check_nonneg(v, NULL);
-	case FL_CK_FLOAT:
+	case FL_CK_FLOAT: {
 		if (!fl_check_float(v, &d))
 			return false;
-		if ((var->flags & FL_VF_MIN_OPEN) ? d <= var->min : d < var->min)
+		/* Compare the decimal text, not a rounded double: 0.4999999999999999999999 is
+		 * below 0.5 and 1.00000000000000000001 is above 1. */
+		char bound[32];
+		snprintf(bound, sizeof bound, "%.17g", var->min);
+		int lo = fl_decimal_cmp(v, bound);
+		if ((var->flags & FL_VF_MIN_OPEN) ? lo <= 0 : lo < 0)
 			return false;
-		if (var->max > var->min && ((var->flags & FL_VF_MAX_OPEN) ? d >= var->max : d > var->max))
-			return false;
+		if (var->max > var->min) {
+			snprintf(bound, sizeof bound, "%.17g", var->max);
+			int hi = fl_decimal_cmp(v, bound);
+			if ((var->flags & FL_VF_MAX_OPEN) ? hi >= 0 : hi > 0)
+				return false;
+		}
 		return true;
+	}
 	case FL_CK_ENUM: return fl_check_enum(var->options, v);
 	case FL_CK_YESNO: return strcmp(v, "YES") == 0 || strcmp(v, "NO") == 0;
 	case FL_CK_YESNO_CI: return strcasecmp(v, "YES") == 0 || strcasecmp(v, "NO") == 0;

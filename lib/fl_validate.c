@@ -234,7 +234,9 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 		             "API its own port.",
 		             fleet);
 	long mport;
-	if (metrics && num(c, "FL_METRICS_PORT", &mport) && mport >= 1024) {
+	/* Only a port that passed its own rule is compared: one mistake, one message. */
+	if (metrics && fl_var_value_ok(fl_var_find("FL_METRICS_PORT"), val(c, "FL_METRICS_PORT")) &&
+	    num(c, "FL_METRICS_PORT", &mport)) {
 		if ((unsigned)mport == fleet)
 			fl_diags_add(d, FL_ERROR,
 			             "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); "
