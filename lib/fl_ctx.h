@@ -46,6 +46,14 @@ struct fl_ctx_opts {
 };
 
 int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e);
+
+/* The OneGate identity alone, for when the context may be broken: environment (TOKENTXT or
+ * ONEGATE_TOKEN, VMID, ONEGATE_ENDPOINT), then only the leading `export NAME="..."` lines of
+ * one_env (loc-16-gen-env writes these three first, with shell-safe values), then
+ * token_file. Fails only when no endpoint, VMID or token can be found. */
+int fl_identity_load(struct fl_identity *id, const char *one_env, const char *token_file, char **envp,
+                     struct fl_err *e);
+void fl_identity_free(struct fl_identity *id);
 void fl_ctx_free(struct fl_ctx *c);
 const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
 const char *fl_ctx_get(const struct fl_ctx *c, const char *name);
