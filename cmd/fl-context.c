@@ -87,6 +87,9 @@ static int load(const struct opts *o, struct fl_ctx *c)
 		fl_ctx_free(c);
 		return -1;
 	}
+	/* FL_LOG_FORMAT is usually set in the context, not in the hook's environment. */
+	if (strcmp(fl_ctx_get(c, "FL_LOG_FORMAT"), "json") == 0)
+		fl_log_set_json(1);
 	return 0;
 }
 

@@ -260,6 +260,19 @@ int fl_check_node_pair(const char *tok, size_t len)
 	return 0;
 }
 
+bool fl_check_sha256(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 64)
+		return strspn(s, "0123456789abcdefABCDEF") == 64;
+	if (n != 95)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return true;
+}
+
 unsigned char *fl_b64_decode(const char *s, size_t *len)
 {
 	size_t n = strlen(s);
@@ -421,6 +434,7 @@ bool fl_var_value_ok(const struct fl_var *var, const char *v)
 	case FL_CK_CUDA_DEVICES: return fl_check_cuda_devices(v);
 	case FL_CK_PEM_CERT: return fl_check_pem_b64(v, false);
 	case FL_CK_PEM_KEY: return fl_check_pem_b64(v, true);
+	case FL_CK_SHA256: return fl_check_sha256(v);
 	}
 	return false;
 }

@@ -26,6 +26,8 @@ bool fl_check_cuda_devices(const char *s);
 int fl_check_node_pair(const char *tok, size_t len);
 /* base64 that decodes to a PEM certificate / private key OpenSSL can parse. */
 bool fl_check_pem_b64(const char *s, bool key);
+/* A SHA-256 fingerprint: 64 hex digits, or 32 pairs joined by colons; any case. */
+bool fl_check_sha256(const char *s);
 /* Decode base64 (whitespace allowed); NULL when invalid. Caller frees. */
 unsigned char *fl_b64_decode(const char *s, size_t *len);
 

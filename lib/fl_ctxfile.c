@@ -49,8 +49,9 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Does an assignment start at p? With need_export, only `export NAME=` counts, which is
- * how loc-16-gen-env writes every line; this is what lets a raw value contain `"` + newline. */
+/* Does an assignment start at p? With need_export, only `export NAME="` counts, exactly how
+ * loc-16-gen-env writes every line; this is what lets a raw value contain `"` + newline, and
+ * even a line such as `export FOO=1` inside a START_SCRIPT. */
 static int entry_starts(const char *p, const char *end, int need_export)
 {
 	if ((size_t)(end - p) >= 7 && memcmp(p, "export", 6) == 0 && is_blank(p[6])) {
@@ -63,7 +64,9 @@ static int entry_starts(const char *p, const char *end, int need_export)
 	const char *n = p;
 	while (p < end && is_name_char(*p))
 		p++;
-	return p > n && p < end && *p == '=';
+	if (p == n || p >= end || *p != '=')
+		return 0;
+	return !need_export || (p + 1 < end && p[1] == '"');
 }
 
 /* Only blanks, CR and newlines up to end? */

@@ -145,7 +145,8 @@ int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl
 
 int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not hang before the type check below refuses it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fl_err_sys(e, errno, "cannot read %s", path);
 	struct stat st;
@@ -158,6 +159,7 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 		close(fd);
 		return fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	struct fl_buf b = FL_BUF_INIT;
 	char chunk[65536];
 	for (;;) {

@@ -16,6 +16,12 @@ static FILE *log_stream;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 
+/* JSON lines use Python's level names, as Flower's JSON formatter does (04 §3.2). */
+static const char *json_level(enum fl_level l)
+{
+	return l == FL_WARN ? "WARNING" : l == FL_FATAL ? "CRITICAL" : fl_log_level_name(l);
+}
+
 const char *fl_log_level_name(enum fl_level l)
 {
 	return (unsigned)l < 5 ? level_names[l] : "INFO";
@@ -87,7 +93,7 @@ void fl_log(enum fl_level l, const char *fmt, ...)
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 		fl_buf_addf(
 		    &line, "{\"timestamp\":\"%s.%03ldZ\",\"level\":\"%s\",\"logger\":\"flkit\",\"tool\":", ts,
-		    (long)(tv.tv_usec / 1000), l == FL_WARN ? "WARNING" : fl_log_level_name(l));
+		    (long)(tv.tv_usec / 1000), json_level(l));
 		fl_buf_add_dq(&line, log_tool);
 		fl_buf_adds(&line, ",\"message\":");
 		fl_buf_add_dq(&line, m);

@@ -70,9 +70,12 @@ static bool is(const struct fl_ctx *c, const char *name, const char *want)
 	return strcmp(val(c, name), want) == 0;
 }
 
+/* The value of name as a number, only when it passed its own rule: a bad value gets one
+ * message, never a second one from a cross-check quoting a number the operator never wrote. */
 static bool num(const struct fl_ctx *c, const char *name, long *out)
 {
-	return fl_check_nonneg(val(c, name), out);
+	const char *v = val(c, name);
+	return fl_var_value_ok(fl_var_find(name), v) && fl_check_nonneg(v, out);
 }
 
 static void check_san_list(struct fl_diags *d, const struct fl_var *var, const char *s)
@@ -157,6 +160,8 @@ static unsigned port_of(const char *hp)
 static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
 {
 	const char *strategy = val(c, "FL_STRATEGY");
+	if (!fl_var_value_ok(fl_var_find("FL_STRATEGY"), strategy))
+		return; /* already an error; notes about "the strategy in use" would mislead */
 	static const struct {
 		const char *var, *applies, *label;
 	} params[] = {
@@ -234,9 +239,7 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 		             "API its own port.",
 		             fleet);
 	long mport;
-	/* Only a port that passed its own rule is compared: one mistake, one message. */
-	if (metrics && fl_var_value_ok(fl_var_find("FL_METRICS_PORT"), val(c, "FL_METRICS_PORT")) &&
-	    num(c, "FL_METRICS_PORT", &mport)) {
+	if (metrics && num(c, "FL_METRICS_PORT", &mport)) {
 		if ((unsigned)mport == fleet)
 			fl_diags_add(d, FL_ERROR,
 			             "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); "

@@ -29,6 +29,7 @@ enum fl_check {
 	FL_CK_CUDA_DEVICES,
 	FL_CK_PEM_CERT, /* base64 of a PEM certificate */
 	FL_CK_PEM_KEY,  /* base64 of a PEM private key */
+	FL_CK_SHA256,   /* 64 hex digits, colons between pairs allowed */
 };
 
 enum {
