@@ -86,9 +86,13 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 	size_t start_n = out->n;
 
 	const char *nul = memchr(buf, '\0', len);
-	if (nul)
-		return fl_err_set(e, FL_EXIT_FAIL, "%s: NUL byte at offset %zu; this is not a context file",
-		                  what, (size_t)(nul - buf));
+	if (nul) {
+		unsigned nl = 1;
+		for (const char *c = buf; c < nul; c++)
+			nl += *c == '\n';
+		return fl_err_set(e, FL_EXIT_FAIL, "%s:%u: NUL byte (offset %zu); this is not a context file",
+		                  what, nl, (size_t)(nul - buf));
+	}
 	while (p < end) {
 		/* Skip blank lines and comments between entries. */
 		const char *q = p;

@@ -122,23 +122,28 @@ int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl
 		free(p);
 		return -1;
 	}
-	struct stat st;
-	if (stat(p, &st) < 0) {
-		fl_err_sys(e, errno, "cannot stat %s", p);
+	/* Open without following a symlink: a root tool chowning a directory that a container
+	 * can write into must not be redirected to another target. */
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			fl_err_set(e, FL_EXIT_FAIL,
+			           "%s exists and is not a directory (or is a symlink); remove it or choose "
+			           "another path",
+			           p);
+		else
+			fl_err_sys(e, errno, "cannot open directory %s", p);
 		free(p);
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		fl_err_set(e, FL_EXIT_FAIL,
-		           "%s exists and is not a directory; remove it or choose another path", p);
-		free(p);
-		return -1;
-	}
-	if (chmod(p, mode) < 0 || ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && chown(p, uid, gid) < 0)) {
+	if (fchmod(fd, mode) < 0 ||
+	    ((uid != FL_OWNER_KEEP || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)) {
 		fl_err_sys(e, errno, "cannot set mode/owner of %s", p);
+		close(fd);
 		free(p);
 		return -1;
 	}
+	close(fd);
 	free(p);
 	return 0;
 }

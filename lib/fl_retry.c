@@ -41,7 +41,8 @@ static uint32_t next_rand(uint32_t *s)
 uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
 {
 	double d = (double)b->initial_ms;
-	for (unsigned i = 1; i < attempt && d < (double)b->max_ms; i++)
+	/* max_ms 0 means no cap; stop growing long before a double loses whole milliseconds. */
+	for (unsigned i = 1; i < attempt && (b->max_ms == 0 || d < (double)b->max_ms) && d < 1e15; i++)
 		d *= b->factor;
 	if (b->max_ms && d > (double)b->max_ms)
 		d = (double)b->max_ms;

@@ -18,7 +18,7 @@ void fl_clock_sleep_ms(const struct fl_clock *c, uint64_t ms);
 
 struct fl_backoff {
 	uint64_t initial_ms;   /* first delay */
-	uint64_t max_ms;       /* cap for one delay */
+	uint64_t max_ms;       /* cap for one delay, 0 = none */
 	double factor;         /* growth per attempt, 1.0 = fixed interval */
 	double jitter;         /* 0..1: the delay is drawn from [d*(1-jitter), d] */
 	unsigned max_attempts; /* 0 = unlimited */

@@ -397,7 +397,13 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 	else if (role == FL_ROLE_SUPERNODE)
 		check_supernode(c, d);
 
-	for (size_t i = 0; i < c->unknown.n; i++) {
+	/* A handful of names is a typo worth a hint; thousands are noise (and cost). */
+	enum { UNKNOWN_SHOWN = 20 };
+	if (c->unknown.n > UNKNOWN_SHOWN)
+		fl_diags_add(d, FL_WARN,
+		             "%zu unknown FL_/FLOWER_/ML_ variables ignored; the first %d follow.",
+		             c->unknown.n, UNKNOWN_SHOWN);
+	for (size_t i = 0; i < c->unknown.n && i < UNKNOWN_SHOWN; i++) {
 		const char *name = c->unknown.v[i].name;
 		const char *bare = strncmp(name, "ONEAPP_", 7) == 0 ? name + 7 : name;
 		const struct fl_var *best = NULL;
