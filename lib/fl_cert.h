@@ -23,9 +23,9 @@
 #define FL_CERT_SERVER_DAYS   365
 #define FL_CERT_RENEW_DAYS    30
 #define FL_CERT_MAX_DAYS      36500
-#define FL_CERT_BACKDATE      3600         /* notBefore = now - 1 h: clocks of new VMs lag */
-#define FL_CERT_MAX_B64       (128 * 1024) /* a CA bundle in base64 is a few KiB */
-#define FL_CERT_MAX_FILE      (256 * 1024)
+#define FL_CERT_BACKDATE      3600                 /* notBefore = now - 1 h: clocks of new VMs lag */
+#define FL_CERT_MAX_B64       ((size_t)128 * 1024) /* a CA bundle in base64 is a few KiB */
+#define FL_CERT_MAX_FILE      ((size_t)256 * 1024)
 #define FL_CERT_MAX_CHAIN     16
 #define FL_CERT_MAX_EXTRA_SAN 32
 #define FL_CERT_FP_LEN        96 /* "AB:CD:...", 32 bytes */
@@ -49,7 +49,10 @@ struct fl_sans {
 
 /* localhost, 127.0.0.1, ::1, every address of addrs, then each FL_CERT_EXTRA_SAN entry
  * (comma-separated, trimmed, IP:addr or DNS:name) in order, without duplicates. */
-int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct fl_sans *out, struct fl_err *e);
+int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct fl_sans *out,
+                       struct fl_err *e);
+/* Append entry unless present (names compared without case). */
+void fl_sans_add(struct fl_sans *s, const char *entry);
 void fl_sans_free(struct fl_sans *s);
 /* The SAN of cert as "DNS:localhost, IP:127.0.0.1, ..."; caller frees. */
 char *fl_cert_san_text(X509 *cert);
@@ -82,23 +85,24 @@ void fl_cert_key_desc(const EVP_PKEY *key, char *out, size_t outlen);
 
 /* Verify leaf against the CA certificates at time now for the TLS server purpose; chain may
  * hold intermediates. 0, or -1 with the reason in why (verify error text). */
-int fl_cert_verify(X509 *leaf, STACK_OF(X509) *cas, STACK_OF(X509) *chain, time_t now, char *why,
+int fl_cert_verify(X509 *leaf, STACK_OF(X509) * cas, STACK_OF(X509) * chain, time_t now, char *why,
                    size_t whylen, int *verr);
 
 /* Decoded base64 PEM from an untrusted value. */
 struct fl_pem {
-	STACK_OF(X509) *certs; /* FL_PEM_CERTS: at least one, at most FL_CERT_MAX_CHAIN */
-	EVP_PKEY *key;         /* FL_PEM_KEY: exactly one, unencrypted */
+	STACK_OF(X509) * certs; /* FL_PEM_CERTS: at least one, at most FL_CERT_MAX_CHAIN */
+	EVP_PKEY *key;          /* FL_PEM_KEY: exactly one, unencrypted */
 };
 
 enum fl_pem_kind { FL_PEM_CERTS, FL_PEM_KEY };
 
 /* Decode what variable `name` holds (base64 of a PEM file) and parse it. Messages say what
  * is wrong and how to fix it and never quote a key. Rejects empty, oversized, raw PEM,
- * invalid base64, binary, truncated or wrong-type PEM, encrypted keys. */
+ * invalid base64, binary, truncated or wrong-type PEM, encrypted keys, keys that fail the
+ * consistency check (`openssl rsa -check`, for EC too). */
 int fl_cert_pem_decode(const char *name, const char *b64, enum fl_pem_kind kind, struct fl_pem *out,
                        struct fl_err *e);
-/* Same for PEM text already decoded (files). */
+/* Same for PEM text already decoded: files fl-certgen wrote, so no consistency check. */
 int fl_cert_pem_parse(const char *name, const unsigned char *pem, size_t len, enum fl_pem_kind kind,
                       struct fl_pem *out, struct fl_err *e);
 void fl_pem_free(struct fl_pem *p);
@@ -134,9 +138,11 @@ struct fl_cert_published {
 /* Step 7a. FL_TLS_ENABLED != YES: nothing. FL_SSL_CA_CERTFILE set: install the operator's
  * set after every check. Otherwise keep, re-issue or create the generated set. Notes and
  * warnings go to d; a failure leaves the previous files as they were. */
-int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opts *o, struct fl_cert_published *p,
-                      struct fl_diags *d, struct fl_err *e);
+int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opts *o,
+                      struct fl_cert_published *p, struct fl_diags *d, struct fl_err *e);
 void fl_cert_published_free(struct fl_cert_published *p);
+/* FL_TLS, FL_CA_CERT, FL_CA_FINGERPRINT as KEY=VALUE lines (fmt 0 or 1) or JSON (2). */
+void fl_cert_published_render(const struct fl_cert_published *p, int fmt, struct fl_buf *out);
 
 /* OneGate's view of the SuperLink (until fl-onegate is wired in: lines FL_TLS=..., FL_CA_CERT=...). */
 struct fl_onegate_tls {
@@ -148,6 +154,8 @@ struct fl_onegate_tls {
 /* KEY=VALUE lines; blank lines and # comments skipped, other keys ignored. Refuses NUL
  * bytes, lines without '=', a key given twice and oversized input. */
 int fl_cert_onegate_parse(const char *buf, size_t len, struct fl_onegate_tls *og, struct fl_err *e);
+/* The same from a file, "-" for standard input; at most 1 MiB is read. */
+int fl_cert_onegate_load(const char *path, struct fl_onegate_tls *og, struct fl_err *e);
 void fl_cert_onegate_free(struct fl_onegate_tls *og);
 
 struct fl_cert_supernode_opts {
@@ -171,6 +179,8 @@ struct fl_cert_trust {
 int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct fl_cert_trust *t,
                       struct fl_diags *d, struct fl_err *e);
 void fl_cert_trust_free(struct fl_cert_trust *t);
+/* FL_TLS, FL_CA_PATH, FL_CA_SOURCE, FL_CA_FINGERPRINT as KEY=VALUE lines (0, 1) or JSON (2). */
+void fl_cert_trust_render(const struct fl_cert_trust *t, int fmt, struct fl_buf *out);
 
 /* Inspection (show / check). */
 struct fl_cert_info {
@@ -196,8 +206,8 @@ struct fl_cert_report {
 };
 
 /* dir: ca.crt (+ server.pem, server.key when present). file: that one certificate only. */
-int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *addrs, time_t now, long warn_days,
-                    struct fl_cert_report *r, struct fl_diags *d, struct fl_err *e);
+int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *addrs, time_t now,
+                    long warn_days, struct fl_cert_report *r, struct fl_diags *d, struct fl_err *e);
 /* fmt: 0 text, 1 env (shell-quoted KEY='value'), 2 json. */
 void fl_cert_report_render(const struct fl_cert_report *r, int fmt, struct fl_buf *out);
 void fl_cert_report_free(struct fl_cert_report *r);

@@ -86,12 +86,16 @@ int fl_fileset_commit(struct fl_fileset *s, struct fl_err *e)
 		unlink(en->prev);
 		if (lstat(en->path, &st) == 0) {
 			/* Keep the old file reachable until the whole set is in place. */
-			if (!S_ISREG(st.st_mode) || link(en->path, en->prev) < 0) {
-				int saved = S_ISREG(st.st_mode) ? errno : EISDIR;
+			/* linkat without AT_SYMLINK_FOLLOW links a symlink itself, never its target. */
+			bool plain = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
+			if (!plain || linkat(AT_FDCWD, en->path, AT_FDCWD, en->prev, 0) < 0) {
+				int saved = plain ? errno : EISDIR;
 				rollback(s);
-				return fl_err_sys(e, saved, "cannot keep the previous %s while replacing it (it must be a "
-				                            "regular file)",
-				                  en->path);
+				return fl_err_sys(
+				    e, saved,
+				    "cannot keep the previous %s while replacing it (it must be a "
+				    "regular file)",
+				    en->path);
 			}
 			en->had_prev = true;
 		} else if (errno != ENOENT) {

@@ -7,6 +7,7 @@
 #include "fl_fs.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -45,7 +46,8 @@ int fl_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e)
 	if (fl_addrs_has(a, c))
 		return 0;
 	if (a->n >= FL_NET_MAX_ADDRS)
-		return fl_err_set(e, FL_EXIT_USAGE, "more than %d addresses; the limit keeps certificates small",
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "more than %d addresses; the limit keeps certificates small",
 		                  FL_NET_MAX_ADDRS);
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 8;
@@ -66,12 +68,13 @@ int fl_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struc
 			break;
 		char tok[INET6_ADDRSTRLEN];
 		if (n >= sizeof tok)
-			return fl_err_set(e, FL_EXIT_USAGE, "%s: '%.*s...' is not an IPv4 or IPv6 address", what,
-			                  40, p);
+			return fl_err_set(e, FL_EXIT_USAGE, "%s: '%.*s...' is not an IPv4 or IPv6 address",
+			                  what, 40, p);
 		memcpy(tok, p, n);
 		tok[n] = '\0';
 		if (fl_addrs_add(a, tok, e) < 0)
-			return fl_err_set(e, FL_EXIT_USAGE, "%s: '%s' is not an IPv4 or IPv6 address", what, tok);
+			return fl_err_set(e, FL_EXIT_USAGE, "%s: '%s' is not an IPv4 or IPv6 address", what,
+			                  tok);
 		p += n;
 	}
 	return 0;
@@ -103,43 +106,68 @@ static const char *next_line(const char *p, char *line, size_t size)
 	return p[n] ? p + n + 1 : p + n;
 }
 
+#define MAX_FIELDS 12
+
+/* Split line at blanks into at most MAX_FIELDS fields (line is modified); the count. */
+static int fields(char *line, char *f[MAX_FIELDS])
+{
+	int n = 0;
+	for (char *save = NULL, *t = strtok_r(line, " \t\r", &save); t && n < MAX_FIELDS;
+	     t = strtok_r(NULL, " \t\r", &save))
+		f[n++] = t;
+	return n;
+}
+
+/* A whole field as a number in base (16 or 10); false when it is not one. */
+static bool num(const char *s, int base, unsigned long *out)
+{
+	if (!*s || strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789") != strlen(s) ||
+	    strlen(s) > 16)
+		return false;
+	errno = 0;
+	char *end;
+	*out = strtoul(s, &end, base);
+	return errno == 0 && *end == '\0';
+}
+
+/* Keep the lowest metric among usable default routes. */
+static void consider(const char *dev, unsigned long metric, char ifname[IF_NAMESIZE], unsigned long *best,
+                     bool *found)
+{
+	if (strlen(dev) >= IF_NAMESIZE || iface_excluded(dev))
+		return;
+	if (!*found || metric < *best) {
+		snprintf(ifname, IF_NAMESIZE, "%s", dev);
+		*best = metric;
+		*found = true;
+	}
+}
+
 int fl_net_default_iface(const char *route4, const char *route6, char ifname[IF_NAMESIZE])
 {
 	char line[512];
+	char *f[MAX_FIELDS];
 	unsigned long best = ULONG_MAX;
 	bool found = false;
 	/* Iface Destination Gateway Flags RefCnt Use Metric Mask ... (hex except the counters). */
 	for (const char *p = route4; (p = next_line(p, line, sizeof line));) {
-		char dev[IF_NAMESIZE + 1];
 		unsigned long dest, flags, metric, mask;
-		if (sscanf(line, "%16s %lx %*x %lx %*d %*d %lu %lx", dev, &dest, &flags, &metric, &mask) != 5)
+		if (fields(line, f) < 8 || !num(f[1], 16, &dest) || !num(f[3], 16, &flags) ||
+		    !num(f[6], 10, &metric) || !num(f[7], 16, &mask))
 			continue; /* the header, or noise */
-		if (dest != 0 || mask != 0 || !(flags & 0x1) || strlen(dev) >= IF_NAMESIZE || iface_excluded(dev))
-			continue;
-		if (!found || metric < best) {
-			snprintf(ifname, IF_NAMESIZE, "%s", dev);
-			best = metric;
-			found = true;
-		}
+		if (dest == 0 && mask == 0 && (flags & 0x1))
+			consider(f[0], metric, ifname, &best, &found);
 	}
 	if (found)
 		return 0;
 	/* dest plen src splen nexthop metric refcnt use flags dev; RTF_UP 0x1, RTF_REJECT 0x200. */
 	for (const char *p = route6; (p = next_line(p, line, sizeof line));) {
-		char dest[33], dev[IF_NAMESIZE + 1];
-		unsigned plen;
-		unsigned long metric, flags;
-		if (sscanf(line, "%32s %x %*32s %*x %*32s %lx %*x %*x %lx %16s", dest, &plen, &metric, &flags,
-		           dev) != 5)
+		unsigned long plen, metric, flags;
+		if (fields(line, f) < 10 || strlen(f[0]) != 32 || !num(f[1], 16, &plen) ||
+		    !num(f[5], 16, &metric) || !num(f[8], 16, &flags))
 			continue;
-		if (strspn(dest, "0") != 32 || plen != 0 || !(flags & 0x1) || (flags & 0x200) ||
-		    strlen(dev) >= IF_NAMESIZE || iface_excluded(dev))
-			continue;
-		if (!found || metric < best) {
-			snprintf(ifname, IF_NAMESIZE, "%s", dev);
-			best = metric;
-			found = true;
-		}
+		if (strspn(f[0], "0") == 32 && plen == 0 && (flags & 0x1) && !(flags & 0x200))
+			consider(f[9], metric, ifname, &best, &found);
 	}
 	return found ? 0 : -1;
 }
@@ -147,24 +175,22 @@ int fl_net_default_iface(const char *route4, const char *route6, char ifname[IF_
 void fl_net_inet6_addrs(const char *if_inet6, const char *ifname, struct fl_addrs *out)
 {
 	char line[256];
+	char *f[MAX_FIELDS];
 	/* address ifindex prefixlen scope flags devname, all hex but the name. */
 	for (const char *p = if_inet6; (p = next_line(p, line, sizeof line));) {
-		char hex[33], dev[IF_NAMESIZE + 1];
-		unsigned idx, plen, scope, flags;
-		if (sscanf(line, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope, &flags, dev) != 6)
-			continue;
-		if (strcmp(dev, ifname) != 0 || strlen(hex) != 32 || strspn(hex, "0123456789abcdefABCDEF") != 32)
+		unsigned long scope, flags;
+		if (fields(line, f) < 6 || strcmp(f[5], ifname) != 0 || strlen(f[0]) != 32 ||
+		    strspn(f[0], "0123456789abcdefABCDEF") != 32 || !num(f[3], 16, &scope) ||
+		    !num(f[4], 16, &flags))
 			continue;
 		/* Global scope only; not IFA_F_TEMPORARY (0x01), DADFAILED (0x08), DEPRECATED (0x20):
 		 * a temporary address changes daily and would force a new certificate each boot. */
 		if (scope != 0 || (flags & (0x01 | 0x08 | 0x20)))
 			continue;
 		unsigned char bin[16];
-		for (int i = 0; i < 16; i++) {
-			unsigned b;
-			if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-				b = 0;
-			bin[i] = (unsigned char)b;
+		for (size_t i = 0; i < 16; i++) {
+			char pair[3] = {f[0][2 * i], f[0][2 * i + 1], '\0'};
+			bin[i] = (unsigned char)strtoul(pair, NULL, 16);
 		}
 		char text[INET6_ADDRSTRLEN];
 		if (inet_ntop(AF_INET6, bin, text, sizeof text))
@@ -200,10 +226,12 @@ int fl_net_vm_addrs(struct fl_addrs *out, char ifname[IF_NAMESIZE], struct fl_er
 		size_t dl = strlen(dev);
 		for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
 			/* IPv4 alias labels appear as eth0:1. */
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strncmp(i->ifa_name, dev, dl) != 0 ||
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+			    strncmp(i->ifa_name, dev, dl) != 0 ||
 			    (i->ifa_name[dl] != '\0' && i->ifa_name[dl] != ':'))
 				continue;
-			const struct in_addr *a = &((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr;
+			const struct in_addr *a =
+			    &((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr;
 			uint32_t h = ntohl(a->s_addr);
 			if ((h >> 24) == 127 || (h >> 16) == 0xa9fe || h == 0)
 				continue;
@@ -219,9 +247,10 @@ int fl_net_vm_addrs(struct fl_addrs *out, char ifname[IF_NAMESIZE], struct fl_er
 		free(i6);
 	}
 	if (out->n == 0)
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "Cannot detect VM IP for certificate SAN: the default-route interface %s has no "
-		                  "usable address. Check NETWORK=YES in the VM context, or give the address with --ip",
-		                  dev);
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "Cannot detect VM IP for certificate SAN: the default-route interface %s has no "
+		    "usable address. Check NETWORK=YES in the VM context, or give the address with --ip",
+		    dev);
 	return 0;
 }

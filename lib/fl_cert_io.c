@@ -1,0 +1,260 @@
+/* fl_cert_io: file, PEM and text helpers shared by the fl_cert_* sources; not a public API. */
+#define OPENSSL_API_COMPAT 30000
+#define OPENSSL_NO_DEPRECATED
+
+#include "fl_cert_io.h"
+
+#include "fl_buf.h"
+#include "fl_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *fl_certio_join(const char *dir, const char *name)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	fl_buf_addf(&b, "%.*s/%s", (int)n, dir, name);
+	return b.data;
+}
+
+void fl_certio_wipe_free(char *p, size_t n)
+{
+	if (p) {
+		OPENSSL_cleanse(p, n);
+		free(p);
+	}
+}
+
+/* A regular file, not through a symlink: 0, 1 when absent, -1 (e) otherwise. */
+int fl_certio_read(const char *path, char **buf, size_t *len, struct fl_err *e)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		if (errno == ELOOP)
+			return fl_err_set(e, FL_EXIT_FAIL, "%s is a symbolic link; refusing to follow it",
+			                  path);
+		return fl_err_sys(e, errno, "cannot open %s", path);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
+	}
+	struct fl_buf b = FL_BUF_INIT;
+	char chunk[8192];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || b.len + (size_t)(n > 0 ? n : 0) > FL_CERT_MAX_FILE) {
+			int saved = n < 0 ? errno : EFBIG;
+			close(fd);
+			OPENSSL_cleanse(chunk, sizeof chunk);
+			if (b.data)
+				OPENSSL_cleanse(b.data, b.len);
+			fl_buf_free(&b);
+			return fl_err_sys(e, saved, "cannot read %s (at most %zu bytes)", path,
+			                  FL_CERT_MAX_FILE);
+		}
+		if (n == 0)
+			break;
+		fl_buf_add(&b, chunk, (size_t)n);
+	}
+	OPENSSL_cleanse(chunk, sizeof chunk);
+	close(fd);
+	if (!b.data)
+		fl_buf_add(&b, "", 0);
+	*buf = b.data;
+	*len = b.len;
+	return 0;
+}
+
+/* Owner and mode of a kept file, set through a descriptor (never through a symlink). */
+int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fl_err_sys(e, errno, "cannot open %s to set its owner and mode", path);
+	int rc = 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
+	else if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		rc = fl_err_sys(e, errno, "cannot set the mode of %s", path);
+	else if (uid != FL_OWNER_KEEP && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+		rc = fl_err_sys(e, errno, "cannot set the owner of %s", path);
+	close(fd);
+	return rc;
+}
+
+char *fl_certio_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+	if (!ASN1_TIME_to_tm(t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return fl_xstrdup("?");
+	return fl_xstrdup(buf);
+}
+
+long long fl_certio_seconds_until(const ASN1_TIME *t, time_t now)
+{
+	struct tm tm;
+	if (!ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return (long long)timegm(&tm) - (long long)now;
+}
+
+long fl_certio_days(long long seconds)
+{
+	/* Whole days, rounded towards minus infinity: an expired certificate shows -1, not 0. */
+	return (long)(seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400));
+}
+
+char *fl_certio_name(const X509_NAME *n)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_ONELINE) >= 0) {
+		char *p;
+		long len = BIO_get_mem_data(b, &p);
+		out = fl_xstrndup(p, len > 0 ? (size_t)len : 0);
+	}
+	BIO_free(b);
+	return out ? out : fl_xstrdup("?");
+}
+
+char *fl_certio_pem_certs(STACK_OF(X509) * certs, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	bool ok = b != NULL;
+	for (int i = 0; ok && i < sk_X509_num(certs); i++)
+		ok = PEM_write_bio_X509(b, sk_X509_value(certs, i)) == 1;
+	if (ok) {
+		char *p;
+		long n = BIO_get_mem_data(b, &p);
+		out = fl_xstrndup(p, (size_t)n);
+		*len = (size_t)n;
+	}
+	BIO_free(b);
+	return out;
+}
+
+/* PKCS#8, unencrypted; the memory BIO is wiped when freed. */
+char *fl_certio_pem_key(EVP_PKEY *k, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	if (b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1) {
+		char *p;
+		long n = BIO_get_mem_data(b, &p);
+		out = fl_xstrndup(p, (size_t)n);
+		*len = (size_t)n;
+	}
+	BIO_free(b);
+	return out;
+}
+
+char *fl_certio_b64(const char *data, size_t len)
+{
+	if (len > INT_MAX / 2)
+		return NULL;
+	unsigned char *out = fl_xrealloc(NULL, 4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock(out, (const unsigned char *)data, (int)len);
+	return (char *)out;
+}
+
+/* A file of PEM certificates / one key: 0 loaded, 1 absent, -1 unusable (why). */
+int fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen, char *why,
+                         size_t whylen)
+{
+	char *buf;
+	size_t len;
+	struct fl_err e = {0};
+	*out = NULL;
+	int r = fl_certio_read(path, &buf, &len, &e);
+	if (r != 0) {
+		snprintf(why, whylen, "%s", r > 0 ? "missing" : e.msg);
+		return r;
+	}
+	struct fl_pem pem;
+	if (fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_CERTS, &pem, &e) < 0) {
+		snprintf(why, whylen, "%s", e.msg);
+		free(buf);
+		return -1;
+	}
+	*out = pem.certs;
+	if (bytes) {
+		*bytes = buf;
+		*blen = len;
+	} else {
+		free(buf);
+	}
+	return 0;
+}
+
+int fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen)
+{
+	char *buf;
+	size_t len;
+	struct fl_err e = {0};
+	*out = NULL;
+	int r = fl_certio_read(path, &buf, &len, &e);
+	if (r != 0) {
+		snprintf(why, whylen, "%s", r > 0 ? "missing" : e.msg);
+		return r;
+	}
+	struct fl_pem pem;
+	r = fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_KEY, &pem, &e);
+	fl_certio_wipe_free(buf, len);
+	if (r < 0) {
+		snprintf(why, whylen, "%s", e.msg);
+		return -1;
+	}
+	*out = pem.key;
+	return 0;
+}
+
+bool fl_certio_key_matches(X509 *cert, EVP_PKEY *key)
+{
+	bool ok = cert && key && EVP_PKEY_eq(X509_get0_pubkey(cert), key) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+char *fl_certio_sans_join(const struct fl_sans *s)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	for (size_t i = 0; i < s->n; i++)
+		fl_buf_addf(&b, "%s%s", i ? ", " : "", s->v[i]);
+	if (!b.data)
+		fl_buf_adds(&b, "");
+	return b.data;
+}
+
+/* Are the bytes of path exactly data? */
+bool fl_certio_same(const char *path, const char *data, size_t len)
+{
+	char *buf;
+	size_t n;
+	if (fl_certio_read(path, &buf, &n, NULL) != 0 || !buf)
+		return false;
+	bool same = n == len && memcmp(buf, data, n) == 0;
+	fl_certio_wipe_free(buf, n);
+	return same;
+}

@@ -1,0 +1,704 @@
+/* fl_cert_set: the certificate sets on disk: the SuperLink's (generated: keep, re-issue or
+ * create; operator-provided: check and install), the SuperNode's trusted CA, inspection. */
+#define OPENSSL_API_COMPAT 30000
+#define OPENSSL_NO_DEPRECATED
+
+#include "fl_cert.h"
+
+#include "fl_buf.h"
+#include "fl_check.h"
+#include "fl_cert_io.h"
+#include "fl_fileset.h"
+#include "fl_fs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ONEGATE_MAX (1u << 20)
+
+const char *fl_cert_action_name(enum fl_cert_action a)
+{
+	switch (a) {
+	case FL_CERT_DISABLED: return "disabled";
+	case FL_CERT_KEPT: return "kept";
+	case FL_CERT_REISSUED: return "reissued";
+	case FL_CERT_CREATED: return "created";
+	case FL_CERT_INSTALLED: return "installed";
+	}
+	return "?";
+}
+
+/* Is b the directory a or below it? Both without trailing slashes. */
+static bool below(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	while (n > 1 && a[n - 1] == '/')
+		n--;
+	size_t m = strlen(b);
+	while (m > 1 && b[m - 1] == '/')
+		m--;
+	return m >= n && strncmp(a, b, n) == 0 && (m == n || b[n] == '/' || (n == 1 && a[0] == '/'));
+}
+
+/* The CA key directory must not be (inside) the directory mounted into the container: as
+ * written (before anything is created) and once resolved (symlinks). */
+static int check_layout(const struct fl_cert_layout *l, bool resolved, struct fl_err *e)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	const char *da = l->dir, *db = l->ca_key_dir;
+	if (resolved) {
+		if (!realpath(l->dir, a) || !realpath(l->ca_key_dir, b))
+			return fl_err_sys(e, errno, "cannot resolve %s or %s", l->dir, l->ca_key_dir);
+		da = a;
+		db = b;
+	}
+	if (below(da, db))
+		return fl_err_set(
+		    e, FL_EXIT_USAGE,
+		    "the CA key directory %s is inside %s, which is mounted into the container; "
+		    "choose a --ca-key-dir outside it (default " FL_CERT_CA_KEY_DIR ")",
+		    l->ca_key_dir, l->dir);
+	return 0;
+}
+
+/* Serialise runs (boot hook and a renewal timer) on a lock file in the root-only directory. */
+static int lock_dir(const char *dir, struct fl_err *e)
+{
+	char *p = fl_certio_join(dir, ".fl-certgen.lock");
+	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fl_err_sys(e, errno, "cannot open the lock file %s", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return fl_err_sys(e, errno, "cannot lock %s", dir);
+		}
+	}
+	return fd;
+}
+
+static int resolve_addrs(const struct fl_cert_superlink_opts *o, struct fl_addrs *a, struct fl_err *e)
+{
+	if (o->addrs && o->addrs->n) {
+		for (size_t i = 0; i < o->addrs->n; i++)
+			fl_addrs_add(a, o->addrs->v[i], NULL);
+		return 0;
+	}
+	return fl_net_vm_addrs(a, NULL, e);
+}
+
+/* Everything the generated set consists of, as found on disk or made by this run. */
+struct autoset {
+	char *ca_crt, *ca_key, *legacy_key, *srv_pem, *srv_key;
+	STACK_OF(X509) * cas, *srv;
+	EVP_PKEY *cakey, *skey;
+	char *ca_bytes;
+	size_t ca_len;
+	bool ca_key_legacy;
+};
+
+static void autoset_free(struct autoset *s)
+{
+	free(s->ca_crt);
+	free(s->ca_key);
+	free(s->legacy_key);
+	free(s->srv_pem);
+	free(s->srv_key);
+	sk_X509_pop_free(s->cas, X509_free);
+	sk_X509_pop_free(s->srv, X509_free);
+	EVP_PKEY_free(s->cakey);
+	EVP_PKEY_free(s->skey);
+	free(s->ca_bytes);
+}
+
+/* Can the CA on disk stay? NULL when yes, else why not (in buf). Sets *clock_bad when the
+ * CA is from the future: then the clock is wrong and the CA must not be thrown away. */
+static const char *ca_problem(const struct autoset *s, time_t now, long renew_days, char *buf, size_t n,
+                              bool *clock_bad)
+{
+	*clock_bad = false;
+	if (!s->cas)
+		return buf; /* load_certs left the reason */
+	X509 *ca = sk_X509_value(s->cas, 0);
+	if (sk_X509_num(s->cas) != 1) {
+		snprintf(buf, n, "ca.crt holds %d certificates, a generated CA has one", sk_X509_num(s->cas));
+		return buf;
+	}
+	if (X509_check_ca(ca) != 1 || X509_check_issued(ca, ca) != X509_V_OK) {
+		snprintf(buf, n, "ca.crt is not a self-signed CA certificate");
+		return buf;
+	}
+	if (!s->cakey) {
+		snprintf(buf, n, "the CA key %s is missing or unusable", s->ca_key);
+		return buf;
+	}
+	if (!fl_certio_key_matches(ca, s->cakey)) {
+		snprintf(buf, n, "the CA key does not match ca.crt");
+		return buf;
+	}
+	if (fl_certio_seconds_until(X509_get0_notBefore(ca), now) > 0) {
+		*clock_bad = true;
+		snprintf(buf, n, "the CA is valid only from %s",
+		         X509_get0_notBefore(ca) ? "a later date" : "?");
+		return buf;
+	}
+	long long left = fl_certio_seconds_until(X509_get0_notAfter(ca), now);
+	if (left < (long long)renew_days * 86400) {
+		snprintf(buf, n, left < 0 ? "the CA has expired" : "the CA expires in %ld days",
+		         fl_certio_days(left));
+		return buf;
+	}
+	return NULL;
+}
+
+/* Can the server certificate stay? NULL when yes. */
+static const char *server_problem(const struct autoset *s, const struct fl_sans *want, time_t now,
+                                  long renew_days, char *buf, size_t n)
+{
+	if (!s->srv)
+		return buf;
+	X509 *leaf = sk_X509_value(s->srv, 0);
+	if (!s->skey) {
+		snprintf(buf, n, "server.key is missing or unusable");
+		return buf;
+	}
+	if (!fl_certio_key_matches(leaf, s->skey)) {
+		snprintf(buf, n, "server.key does not match server.pem");
+		return buf;
+	}
+	char why[128];
+	if (fl_cert_verify(leaf, s->cas, NULL, now, why, sizeof why, NULL) < 0) {
+		snprintf(buf, n, "server.pem does not verify against ca.crt: %s", why);
+		return buf;
+	}
+	long long left = fl_certio_seconds_until(X509_get0_notAfter(leaf), now);
+	if (left < (long long)renew_days * 86400) {
+		snprintf(buf, n, "the server certificate expires in %ld days (renewal window %ld days)",
+		         fl_certio_days(left), renew_days);
+		return buf;
+	}
+	struct fl_sans missing = FL_SANS_INIT;
+	fl_cert_san_missing(leaf, want, &missing);
+	if (missing.n) {
+		char *m = fl_certio_sans_join(&missing);
+		snprintf(buf, n, "its SAN does not cover %s", m);
+		free(m);
+		fl_sans_free(&missing);
+		return buf;
+	}
+	return NULL;
+}
+
+static void fill_published(struct fl_cert_published *p, enum fl_cert_action a, const char *ca_bytes,
+                           size_t ca_len, X509 *ca)
+{
+	p->action = a;
+	p->ca_b64 = fl_certio_b64(ca_bytes, ca_len);
+	fl_cert_fingerprint(ca, p->fingerprint);
+}
+
+static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink_opts *o,
+                          struct fl_cert_published *p, struct fl_diags *d, struct fl_err *e)
+{
+	const struct fl_cert_layout *l = &o->layout;
+	struct fl_addrs addrs = FL_ADDRS_INIT;
+	struct fl_sans want = FL_SANS_INIT;
+	struct autoset s = {0};
+	struct fl_fileset fs = FL_FILESET_INIT;
+	X509 *newca = NULL, *newsrv = NULL;
+	EVP_PKEY *newcakey = NULL, *newskey = NULL;
+	char *pem_ca = NULL, *pem_cakey = NULL, *pem_srv = NULL, *pem_skey = NULL;
+	size_t len_ca = 0, len_cakey = 0, len_srv = 0, len_skey = 0;
+	int lock = -1, rc = -1;
+
+	/* Everything that can be refused is checked before anything is touched. */
+	if (resolve_addrs(o, &addrs, e) < 0)
+		goto out;
+	if (fl_cert_sans_build(&addrs, fl_ctx_get(c, "FL_CERT_EXTRA_SAN"), &want, e) < 0)
+		goto out;
+	if (check_layout(l, false, e) < 0 || fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0 ||
+	    fl_fs_mkdir_p(l->ca_key_dir, 0700, FL_OWNER_KEEP, (gid_t)-1, e) < 0 ||
+	    check_layout(l, true, e) < 0)
+		goto out;
+	if ((lock = lock_dir(l->ca_key_dir, e)) < 0)
+		goto out;
+
+	s.ca_crt = fl_certio_join(l->dir, "ca.crt");
+	s.srv_pem = fl_certio_join(l->dir, "server.pem");
+	s.srv_key = fl_certio_join(l->dir, "server.key");
+	s.ca_key = fl_certio_join(l->ca_key_dir, "ca.key");
+	s.legacy_key = fl_certio_join(l->dir, "ca.key");
+	const char *paths[] = {s.ca_crt, s.srv_pem, s.srv_key, s.ca_key, s.legacy_key};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		fl_fileset_clean(paths[i]);
+
+	char ca_why[512] = "", srv_why[512] = "", key_why[256];
+	if (!o->force) {
+		fl_certio_load_certs(s.ca_crt, &s.cas, &s.ca_bytes, &s.ca_len, ca_why, sizeof ca_why);
+		if (strcmp(ca_why, "missing") == 0)
+			snprintf(ca_why, sizeof ca_why, "there is no CA yet");
+		if (fl_certio_load_key(s.ca_key, &s.cakey, key_why, sizeof key_why) == 1 &&
+		    fl_certio_load_key(s.legacy_key, &s.cakey, key_why, sizeof key_why) == 0)
+			s.ca_key_legacy = true; /* the spec's layout kept it in the mounted directory */
+		fl_certio_load_certs(s.srv_pem, &s.srv, NULL, NULL, srv_why, sizeof srv_why);
+		if (strcmp(srv_why, "missing") == 0)
+			snprintf(srv_why, sizeof srv_why, "server.pem is missing");
+		if (s.srv)
+			fl_certio_load_key(s.srv_key, &s.skey, key_why, sizeof key_why);
+	}
+
+	enum fl_cert_action action;
+	const char *why;
+	bool clock_bad;
+	if (o->force) {
+		action = FL_CERT_CREATED;
+		why = "--force";
+	} else if ((why = ca_problem(&s, o->now, o->renew_days, ca_why, sizeof ca_why, &clock_bad))) {
+		if (clock_bad) {
+			char *nb = fl_certio_time(X509_get0_notBefore(sk_X509_value(s.cas, 0)));
+			fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "The CA in %s is valid only from %s, after the system clock's time: fix the "
+			    "clock (NTP) and run again; --force replaces the CA, and SuperNodes that trust "
+			    "it stop working",
+			    s.ca_crt, nb);
+			free(nb);
+			goto out;
+		}
+		action = FL_CERT_CREATED;
+	} else {
+		why = server_problem(&s, &want, o->now, o->renew_days, srv_why, sizeof srv_why);
+		action = why ? FL_CERT_REISSUED : FL_CERT_KEPT;
+	}
+
+	X509 *ca = s.cas ? sk_X509_value(s.cas, 0) : NULL;
+	EVP_PKEY *cakey = s.cakey;
+	time_t nb = o->now - FL_CERT_BACKDATE;
+	if (action == FL_CERT_CREATED) {
+		if (!(newcakey = fl_cert_keygen(o->key_type, e)))
+			goto out;
+		struct fl_cert_req r = {
+		    newcakey, NULL, NULL, "Flower CA", NULL, nb, o->now + (time_t)o->ca_days * 86400};
+		if (!(newca = fl_cert_issue(&r, e)))
+			goto out;
+		ca = newca;
+		cakey = newcakey;
+	}
+	X509 *leaf = s.srv ? sk_X509_value(s.srv, 0) : NULL;
+	EVP_PKEY *skey = s.skey;
+	if (action != FL_CERT_KEPT) {
+		if (!(newskey = fl_cert_keygen(o->key_type, e)))
+			goto out;
+		time_t na = o->now + (time_t)o->server_days * 86400;
+		long long ca_left = fl_certio_seconds_until(X509_get0_notAfter(ca), o->now);
+		if ((long long)(na - o->now) > ca_left)
+			na = o->now + (time_t)ca_left; /* never outlive the CA */
+		/* CN: the first IPv4 address, as the spec's `hostname -I | awk '{print $1}'`. */
+		const char *cn = addrs.v[0];
+		for (size_t i = 0; i < addrs.n && !strchr(cn, '.'); i++)
+			cn = strchr(addrs.v[i], '.') ? addrs.v[i] : cn;
+		struct fl_cert_req r = {newskey, ca, cakey, cn, &want, nb, na};
+		if (!(newsrv = fl_cert_issue(&r, e)))
+			goto out;
+		leaf = newsrv;
+		skey = newskey;
+	}
+
+	/* The set as it will be on disk must verify before a byte is written. */
+	STACK_OF(X509) *trust = sk_X509_new_null();
+	char vwhy[160] = "";
+	struct fl_sans missing = FL_SANS_INIT;
+	if (trust)
+		sk_X509_push(trust, ca);
+	bool ok = trust && fl_cert_verify(leaf, trust, NULL, o->now, vwhy, sizeof vwhy, NULL) == 0 &&
+	          fl_certio_key_matches(leaf, skey) && fl_certio_key_matches(ca, cakey);
+	sk_X509_free(trust);
+	if (ok)
+		fl_cert_san_missing(leaf, &want, &missing);
+	if (!ok || missing.n) {
+		fl_sans_free(&missing);
+		fl_err_set(e, FL_EXIT_FAIL, "Certificate chain verification FAILED: %s",
+		           *vwhy ? vwhy : "a key does not match its certificate or the SAN is incomplete");
+		goto out;
+	}
+	fl_diags_add(d, FL_INFO, "Certificate chain verified successfully");
+
+	/* Stage: CA key first (outside the mount), then the public CA, the key, the certificate. */
+	if (action == FL_CERT_CREATED || s.ca_key_legacy) {
+		if (!(pem_cakey = fl_certio_pem_key(cakey, &len_cakey)))
+			goto nomem;
+		if (fl_fileset_stage(&fs, s.ca_key, pem_cakey, len_cakey, 0600, FL_OWNER_KEEP, (gid_t)-1, e) <
+		    0)
+			goto out;
+	}
+	if (action == FL_CERT_CREATED) {
+		STACK_OF(X509) *one = sk_X509_new_null();
+		if (one)
+			sk_X509_push(one, ca);
+		pem_ca = one ? fl_certio_pem_certs(one, &len_ca) : NULL;
+		sk_X509_free(one);
+		if (!pem_ca)
+			goto nomem;
+		if (fl_fileset_stage(&fs, s.ca_crt, pem_ca, len_ca, 0644, l->uid, l->gid, e) < 0)
+			goto out;
+	}
+	if (action != FL_CERT_KEPT) {
+		STACK_OF(X509) *one = sk_X509_new_null();
+		if (one)
+			sk_X509_push(one, leaf);
+		pem_srv = one ? fl_certio_pem_certs(one, &len_srv) : NULL;
+		sk_X509_free(one);
+		if (!pem_srv || !(pem_skey = fl_certio_pem_key(skey, &len_skey)))
+			goto nomem;
+		if (fl_fileset_stage(&fs, s.srv_key, pem_skey, len_skey, 0600, l->uid, l->gid, e) < 0 ||
+		    fl_fileset_stage(&fs, s.srv_pem, pem_srv, len_srv, 0644, l->uid, l->gid, e) < 0)
+			goto out;
+	}
+	if (fl_fileset_commit(&fs, e) < 0)
+		goto out;
+	if (unlink(s.legacy_key) == 0) {
+		if (s.ca_key_legacy)
+			fl_diags_add(
+			    d, FL_WARN,
+			    "Moved the CA key out of %s (mounted into the container) to %s; it must stay "
+			    "outside",
+			    l->dir, s.ca_key);
+		else
+			fl_diags_add(
+			    d, FL_WARN,
+			    "Removed %s: a CA key must not sit in the directory mounted into the container "
+			    "(the CA key is %s)",
+			    s.legacy_key, s.ca_key);
+	}
+	/* Owners and modes are re-applied on every run (design 02 §1.5). */
+	if ((action != FL_CERT_CREATED && fl_certio_fix_mode(s.ca_crt, 0644, l->uid, l->gid, e) < 0) ||
+	    (action == FL_CERT_KEPT && (fl_certio_fix_mode(s.srv_pem, 0644, l->uid, l->gid, e) < 0 ||
+	                                fl_certio_fix_mode(s.srv_key, 0600, l->uid, l->gid, e) < 0)) ||
+	    (action != FL_CERT_CREATED && !s.ca_key_legacy &&
+	     fl_certio_fix_mode(s.ca_key, 0600, FL_OWNER_KEEP, (gid_t)-1, e) < 0))
+		goto out;
+
+	if (action == FL_CERT_CREATED)
+		fill_published(p, action, pem_ca, len_ca, ca);
+	else
+		fill_published(p, action, s.ca_bytes, s.ca_len, ca);
+	char *san = fl_cert_san_text(leaf), *until = fl_certio_time(X509_get0_notAfter(leaf));
+	char *ca_until = fl_certio_time(X509_get0_notAfter(ca));
+	char kd[64];
+	fl_cert_key_desc(X509_get0_pubkey(leaf), kd, sizeof kd);
+	switch (action) {
+	case FL_CERT_CREATED:
+		fl_diags_add(d, FL_INFO,
+		             "TLS certificates created (%s): new CA valid until %s, SHA-256 %s; server "
+		             "certificate (%s) valid until %s for %s",
+		             why, ca_until, p->fingerprint, kd, until, san);
+		break;
+	case FL_CERT_REISSUED:
+		fl_diags_add(d, FL_INFO,
+		             "TLS server certificate reissued from the existing CA (SHA-256 %s) because %s: "
+		             "%s, valid until %s for %s",
+		             p->fingerprint, why, kd, until, san);
+		break;
+	default:
+		fl_diags_add(
+		    d, FL_INFO,
+		    "TLS certificates kept: CA SHA-256 %s valid until %s; server certificate valid until "
+		    "%s for %s",
+		    p->fingerprint, ca_until, until, san);
+		break;
+	}
+	free(san);
+	free(until);
+	free(ca_until);
+	rc = 0;
+	goto out;
+nomem:
+	fl_err_set(e, FL_EXIT_FAIL, "TLS certificate generation failed: cannot encode PEM: %s",
+	           ERR_reason_error_string(ERR_peek_last_error())
+	               ? ERR_reason_error_string(ERR_peek_last_error())
+	               : "out of memory");
+out:
+	fl_fileset_free(&fs);
+	if (lock >= 0)
+		close(lock);
+	fl_certio_wipe_free(pem_cakey, len_cakey);
+	fl_certio_wipe_free(pem_skey, len_skey);
+	free(pem_ca);
+	free(pem_srv);
+	X509_free(newca);
+	X509_free(newsrv);
+	EVP_PKEY_free(newcakey);
+	EVP_PKEY_free(newskey);
+	autoset_free(&s);
+	fl_sans_free(&want);
+	fl_addrs_free(&addrs);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Map a chain failure of the operator's set to the spec's message plus the reason. */
+static int chain_error(int verr, const char *why, struct fl_err *e)
+{
+	switch (verr) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "Server certificate is not signed by the provided CA certificate (%s); give the CA "
+		    "that issued FL_SSL_CERTFILE in FL_SSL_CA_CERTFILE",
+		    why);
+	case X509_V_ERR_INVALID_PURPOSE:
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "FL_SSL_CERTFILE is not a TLS server certificate (%s): its keyUsage or "
+		                  "extendedKeyUsage must allow serverAuth",
+		                  why);
+	default:
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "Server certificate chain does not verify against FL_SSL_CA_CERTFILE: %s",
+		                  why);
+	}
+}
+
+/* not yet valid / expired, with the date; 0 when valid at now. */
+static int validity_error(X509 *x, const char *name, time_t now, struct fl_err *e)
+{
+	if (fl_certio_seconds_until(X509_get0_notBefore(x), now) > 0) {
+		char *t = fl_certio_time(X509_get0_notBefore(x));
+		fl_err_set(e, FL_EXIT_FAIL, "%s is not valid yet (valid from %s); check the system clock",
+		           name, t);
+		free(t);
+		return -1;
+	}
+	if (fl_certio_seconds_until(X509_get0_notAfter(x), now) < 0) {
+		char *t = fl_certio_time(X509_get0_notAfter(x));
+		fl_err_set(e, FL_EXIT_FAIL, "%s has expired (on %s); renew it and update the variable", name,
+		           t);
+		free(t);
+		return -1;
+	}
+	return 0;
+}
+
+static int superlink_operator(const struct fl_ctx *c, const struct fl_cert_superlink_opts *o,
+                              struct fl_cert_published *p, struct fl_diags *d, struct fl_err *e)
+{
+	const struct fl_cert_layout *l = &o->layout;
+	struct fl_pem ca = {0}, crt = {0}, key = {0};
+	struct fl_addrs addrs = FL_ADDRS_INIT;
+	struct fl_fileset fs = FL_FILESET_INIT;
+	char *pem_ca = NULL, *pem_srv = NULL, *pem_key = NULL, *ca_crt = NULL, *srv_pem = NULL,
+	     *srv_key = NULL;
+	size_t len_ca = 0, len_srv = 0, len_key = 0;
+	int rc = -1;
+
+	if (fl_ctx_is_set(c, "FL_CERT_EXTRA_SAN"))
+		fl_diags_add(d, FL_INFO,
+		             "FL_CERT_EXTRA_SAN ignored -- using operator-provided certificates.");
+	if (fl_cert_pem_decode("FL_SSL_CA_CERTFILE", fl_ctx_get(c, "FL_SSL_CA_CERTFILE"), FL_PEM_CERTS, &ca,
+	                       e) < 0)
+		goto out;
+	fl_diags_add(d, FL_INFO, "CA certificate decoded from FL_SSL_CA_CERTFILE");
+	if (fl_cert_pem_decode("FL_SSL_CERTFILE", fl_ctx_get(c, "FL_SSL_CERTFILE"), FL_PEM_CERTS, &crt, e) <
+	    0)
+		goto out;
+	fl_diags_add(d, FL_INFO, "Server certificate decoded from FL_SSL_CERTFILE");
+	if (fl_cert_pem_decode("FL_SSL_KEYFILE", fl_ctx_get(c, "FL_SSL_KEYFILE"), FL_PEM_KEY, &key, e) < 0)
+		goto out;
+	fl_diags_add(d, FL_INFO, "Server key decoded from FL_SSL_KEYFILE");
+
+	for (int i = 0; i < sk_X509_num(ca.certs); i++) {
+		X509 *x = sk_X509_value(ca.certs, i);
+		if (X509_check_ca(x) != 1) {
+			char *subj = fl_certio_name(X509_get_subject_name(x));
+			fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "FL_SSL_CA_CERTFILE does not contain a valid CA certificate: certificate #%d "
+			    "(%s) "
+			    "has no basicConstraints CA:TRUE; give the CA that signed the server certificate",
+			    i + 1, subj);
+			free(subj);
+			goto out;
+		}
+		if (validity_error(x, "FL_SSL_CA_CERTFILE", o->now, e) < 0)
+			goto out;
+	}
+	X509 *leaf = sk_X509_value(crt.certs, 0);
+	if (!fl_certio_key_matches(leaf, key.key)) {
+		fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "FL_SSL_KEYFILE does not match FL_SSL_CERTFILE: the private key belongs to another "
+		    "certificate; give the key the server certificate was issued for");
+		goto out;
+	}
+	if (validity_error(leaf, "FL_SSL_CERTFILE", o->now, e) < 0)
+		goto out;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	for (int i = 1; chain && i < sk_X509_num(crt.certs); i++)
+		sk_X509_push(chain, sk_X509_value(crt.certs, i));
+	char why[160];
+	int verr;
+	int v = fl_cert_verify(leaf, ca.certs, chain, o->now, why, sizeof why, &verr);
+	sk_X509_free(chain);
+	if (v < 0) {
+		chain_error(verr, why, e);
+		goto out;
+	}
+	long long left = fl_certio_seconds_until(X509_get0_notAfter(leaf), o->now);
+	if (left < (long long)o->renew_days * 86400)
+		fl_diags_add(d, FL_WARN,
+		             "FL_SSL_CERTFILE expires in %ld days; renew it and update FL_SSL_CERTFILE",
+		             fl_certio_days(left));
+
+	struct fl_err ne = {0};
+	if (resolve_addrs(o, &addrs, &ne) < 0) {
+		fl_diags_add(d, FL_WARN, "cannot check the server certificate SAN against the VM address: %s",
+		             ne.msg);
+	} else {
+		struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
+		char buf[INET6_ADDRSTRLEN + 4];
+		for (size_t i = 0; i < addrs.n; i++) {
+			snprintf(buf, sizeof buf, "IP:%s", addrs.v[i]);
+			fl_sans_add(&want, buf);
+		}
+		fl_cert_san_missing(leaf, &want, &missing);
+		if (missing.n) {
+			char *m = fl_certio_sans_join(&missing), *san = fl_cert_san_text(leaf);
+			fl_diags_add(
+			    d, FL_WARN,
+			    "Server certificate SAN (%s) does not cover the VM address %s; SuperNodes must "
+			    "connect with a name or address the SAN lists",
+			    *san ? san : "empty", m);
+			free(m);
+			free(san);
+		}
+		fl_sans_free(&want);
+		fl_sans_free(&missing);
+	}
+	fl_diags_add(d, FL_INFO, "Operator-provided certificates decoded and validated");
+
+	pem_ca = fl_certio_pem_certs(ca.certs, &len_ca);
+	pem_srv = fl_certio_pem_certs(crt.certs, &len_srv);
+	pem_key = fl_certio_pem_key(key.key, &len_key);
+	if (!pem_ca || !pem_srv || !pem_key) {
+		fl_err_set(e, FL_EXIT_FAIL, "TLS setup failed: cannot encode PEM");
+		goto out;
+	}
+	if (fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0)
+		goto out;
+	ca_crt = fl_certio_join(l->dir, "ca.crt");
+	srv_pem = fl_certio_join(l->dir, "server.pem");
+	srv_key = fl_certio_join(l->dir, "server.key");
+	fl_fileset_clean(ca_crt);
+	fl_fileset_clean(srv_pem);
+	fl_fileset_clean(srv_key);
+	enum fl_cert_action action = FL_CERT_KEPT;
+	if (!fl_certio_same(ca_crt, pem_ca, len_ca) || !fl_certio_same(srv_pem, pem_srv, len_srv) ||
+	    !fl_certio_same(srv_key, pem_key, len_key)) {
+		action = FL_CERT_INSTALLED;
+		if (fl_fileset_stage(&fs, ca_crt, pem_ca, len_ca, 0644, l->uid, l->gid, e) < 0 ||
+		    fl_fileset_stage(&fs, srv_key, pem_key, len_key, 0600, l->uid, l->gid, e) < 0 ||
+		    fl_fileset_stage(&fs, srv_pem, pem_srv, len_srv, 0644, l->uid, l->gid, e) < 0 ||
+		    fl_fileset_commit(&fs, e) < 0)
+			goto out;
+	} else if (fl_certio_fix_mode(ca_crt, 0644, l->uid, l->gid, e) < 0 ||
+	           fl_certio_fix_mode(srv_pem, 0644, l->uid, l->gid, e) < 0 ||
+	           fl_certio_fix_mode(srv_key, 0600, l->uid, l->gid, e) < 0) {
+		goto out;
+	}
+	char *legacy = fl_certio_join(l->dir, "ca.key");
+	if (unlink(legacy) == 0)
+		fl_diags_add(d, FL_WARN,
+		             "Removed %s: a CA key must not sit in the directory mounted into the container",
+		             legacy);
+	free(legacy);
+	fill_published(p, action, pem_ca, len_ca, sk_X509_value(ca.certs, 0));
+	char *until = fl_certio_time(X509_get0_notAfter(leaf)),
+	     *subj = fl_certio_name(X509_get_subject_name(leaf));
+	fl_diags_add(
+	    d, FL_INFO, "Operator-provided certificates %s in %s: server %s valid until %s, CA SHA-256 %s",
+	    action == FL_CERT_KEPT ? "already installed" : "installed", l->dir, subj, until, p->fingerprint);
+	free(until);
+	free(subj);
+	rc = 0;
+out:
+	fl_fileset_free(&fs);
+	fl_certio_wipe_free(pem_key, len_key);
+	free(pem_ca);
+	free(pem_srv);
+	free(ca_crt);
+	free(srv_pem);
+	free(srv_key);
+	fl_pem_free(&ca);
+	fl_pem_free(&crt);
+	fl_pem_free(&key);
+	fl_addrs_free(&addrs);
+	ERR_clear_error();
+	return rc;
+}
+
+int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opts *o,
+                      struct fl_cert_published *p, struct fl_diags *d, struct fl_err *e)
+{
+	memset(p, 0, sizeof *p);
+	const char *tls = fl_ctx_get(c, "FL_TLS_ENABLED");
+	p->tls_enabled = fl_xstrdup(tls);
+	if (strcmp(tls, "YES") != 0 && strcmp(tls, "NO") != 0)
+		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FL_TLS_ENABLED: '%.64s'. Must be YES or NO.",
+		                  tls);
+	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
+	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
+	if (strcmp(tls, "YES") != 0) {
+		p->action = FL_CERT_DISABLED;
+		fl_diags_add(d, FL_INFO, "TLS disabled (FL_TLS_ENABLED=%s). Using --insecure mode.", tls);
+		if (ca || crt || key)
+			fl_diags_add(d, FL_INFO,
+			             "FL_SSL_CA_CERTFILE/FL_SSL_CERTFILE/FL_SSL_KEYFILE ignored -- "
+			             "FL_TLS_ENABLED is not YES");
+		return 0;
+	}
+	if (ca || crt || key) {
+		if (!ca)
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE "
+			             "is provided.");
+		if (ca && !crt)
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
+		if (ca && !key)
+			fl_diags_add(d, FL_ERROR,
+			             "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
+		if (!ca || !crt || !key)
+			return fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "Operator-provided certificates are all-or-none: set FL_SSL_CA_CERTFILE, "
+			    "FL_SSL_CERTFILE and FL_SSL_KEYFILE, or none of them for generated ones");
+		return superlink_operator(c, o, p, d, e);
+	}
+	return superlink_auto(c, o, p, d, e);
+}
+
+void fl_cert_published_free(struct fl_cert_published *p)
+{
+	free(p->ca_b64);
+	free(p->tls_enabled);
+	memset(p, 0, sizeof *p);
+}

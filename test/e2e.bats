@@ -1,0 +1,364 @@
+#!/usr/bin/env bats
+# e2e: real Flower federations on loopback (test/e2e/federation.sh: a SuperLink, two
+# SuperNodes, `flwr run` of share/flower-app with `fl-context run-config`), against the project
+# venv's Flower (1.41) and the spec's 1.25.0 (.venv-flwr-1.25 from scripts/bootstrap, created here when absent),
+# insecure and TLS; plus the app's six strategies in-process and its checkpoint resume.
+
+# SC2016: $ and ` in single quotes are literal on purpose; SC2030/SC2031: bats runs each test
+# in a subshell; SC2154: variables set by bats.
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+SRC=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+FED=$SRC/test/e2e/federation.sh
+APP=$SRC/share/flower-app
+V141=$SRC/.venv
+V125=$SRC/.venv-flwr-1.25
+
+setup_file() {
+	local d
+	for d in "${FLKIT_BIN:-}" "$SRC/build-e2e/bin" "$SRC/build/bin"; do
+		if [ -n "$d" ] && [ -x "$d/fl-context" ]; then
+			export FLKIT_FL_CONTEXT=$d/fl-context
+			break
+		fi
+	done
+	# The spec's Flower, in its own venv (PyPI is reachable from CI and dev machines).
+	if ! "$V125/bin/python" -c 'import flwr, numpy; assert flwr.__version__ == "1.25.0"' 2>/dev/null; then
+		rm -rf "$V125"
+		mkdir -p "${V125%/*}"
+		if ! { python3 -m venv "$V125" &&
+			timeout 300 "$V125/bin/pip" install -q flwr==1.25.0 numpy; } >"$BATS_FILE_TMPDIR/venv-1.25.log" 2>&1; then
+			echo "$V125 could not be created (python3 -m venv + pip install flwr==1.25.0 numpy): $(tail -n 1 "$BATS_FILE_TMPDIR/venv-1.25.log")" >"$BATS_FILE_TMPDIR/venv-1.25.skip"
+			rm -rf "$V125"
+		fi
+	fi
+}
+
+setup() {
+	[ -n "${FLKIT_FL_CONTEXT:-}" ] || skip "no fl-context binary (make BUILD=build-e2e all)"
+	W=$BATS_TEST_TMPDIR/fed
+	# Only the FL_* variables a test sets reach fl-context.
+	while IFS='=' read -r name _; do unset "$name"; done < <(env | grep -E '^(ONEAPP_)?(FL|FLOWER|ML)_')
+}
+
+need() { # VENV: skip unless it holds Flower
+	if [ "$1" = "$V125" ] && [ -e "$BATS_FILE_TMPDIR/venv-1.25.skip" ]; then
+		skip "$(cat "$BATS_FILE_TMPDIR/venv-1.25.skip")"
+	fi
+	[ -x "$1/bin/flower-superlink" ] || skip "$1 has no Flower (scripts/bootstrap installs .venv)"
+}
+
+# federation [NAME=value]... [federation.sh options] VENV: one federation into $W.
+federation() {
+	local -a vars=()
+	while [[ ${1-} =~ ^[A-Z_]+= ]]; do
+		vars+=("$1")
+		shift
+	done
+	run --separate-stderr env "${vars[@]}" "$FED" --deadline 240 "$@" "$W"
+	if [ "$status" -ne 0 ]; then
+		printf '%s\n' "$stderr" "--- superlink" >&2
+		tail -n 20 "$W/logs/superlink.log" >&2
+	fi
+	assert_success
+	assert_line "status finished:completed"
+}
+
+# assert_events: events.jsonl follows design 04 §3.2 and holds one complete 3-round run
+# whose aggregated loss falls every round, starting below the initial model's.
+assert_events() {
+	local rounds=${1:-3}
+	run jq -e -s --argjson n "$rounds" '
+		def fields($k): .data as $d | ($d | type == "object") and all($k[]; . as $f | $d | has($f));
+		all(.[];
+			(.timestamp | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"))
+			and (.level | IN("DEBUG", "INFO", "WARNING", "ERROR"))
+			and .logger == "flwr" and .role == "superlink"
+			and (.event as $e | .message | startswith($e + ": ")) and (.source | type == "string")
+			and (if .event == "training_start" then fields(["strategy", "num_rounds", "min_clients"])
+			elif .event == "round_start" then fields(["round", "num_clients_selected", "strategy"])
+			elif .event == "round_end" then fields(["round", "num_clients_responded", "aggregated_loss",
+				"aggregated_accuracy", "round_duration_seconds"])
+			elif .event == "evaluation_result" then fields(["round", "loss", "accuracy", "num_examples"])
+			elif .event == "checkpoint_saved" then fields(["round", "path", "size_bytes"])
+			elif .event == "training_end" then fields(["total_rounds", "final_loss", "final_accuracy",
+				"total_duration_seconds"])
+			else false end))
+		and ([.[] | select(.event == "training_start")] | length == 1)
+		and ([.[] | select(.event == "training_end")] | length == 1)
+		and ([.[] | select(.event == "round_start") | .data.round] == [range(1; $n + 1)])
+		and ([.[] | select(.event == "round_start") | .data.num_clients_selected] | all(. == 2))
+		and ([.[] | select(.event == "round_end")] | map(.data) as $r
+			| ($r | map(.round)) == [range(1; $n + 1)]
+			and ($r | all(.num_clients_responded == 2))
+			and ([range(1; $n) | $r[.].aggregated_loss < $r[. - 1].aggregated_loss] | all))
+		and ((first(.[] | select(.event == "evaluation_result" and .data.round == 0)).data.loss)
+			> (first(.[] | select(.event == "round_end")).data.aggregated_loss))
+	' "$W/events.jsonl"
+	if [ "$status" -ne 0 ]; then
+		cat "$W/events.jsonl" >&2
+	fi
+	assert_success
+	run grep -c . "$W/events.jsonl"
+	[ "$output" -ge $((3 * rounds + 3)) ]
+}
+
+result() { # KEY: a value of federation.sh's result.env
+	sed -n "s/^$1=//p" "$W/result.env"
+}
+
+# assert_checkpoints DIR ROUND...: the round files exist, checkpoint_latest.npz is a relative
+# link to the last one, the JSON names it, and numpy loads them (the latest = that round's).
+assert_checkpoints() {
+	local dir=$1 venv=$2 r
+	shift 2
+	local last=${*: -1}
+	for r in "$@"; do
+		[ -f "$dir/checkpoint_round_$r.npz" ] || fail "no $dir/checkpoint_round_$r.npz"
+	done
+	[ -L "$dir/checkpoint_latest.npz" ] || fail "$dir/checkpoint_latest.npz is not a symlink"
+	assert_equal "$(readlink "$dir/checkpoint_latest.npz")" "checkpoint_round_$last.npz"
+	run jq -e --argjson r "$last" '.round == $r and .num_arrays == 2 and (.timestamp | test("\\+00:00$"))' \
+		"$dir/checkpoint_latest.json"
+	assert_success
+	run "$venv/bin/python" -B - "$dir" "$last" <<'EOF'
+import os, sys
+import numpy as np
+d, last = sys.argv[1], sys.argv[2]
+with np.load(os.path.join(d, "checkpoint_latest.npz")) as z, \
+        np.load(os.path.join(d, f"checkpoint_round_{last}.npz")) as y:
+    assert z.files == ["arr_0", "arr_1"], z.files
+    assert [z[k].shape for k in z.files] == [(8,), (1,)]
+    assert all(np.isfinite(z[k]).all() and (z[k] == y[k]).all() for k in z.files)
+    assert np.abs(z["arr_0"]).sum() > 0, "the saved model is still the initial one"
+assert not [f for f in os.listdir(d) if f.endswith(".tmp")], os.listdir(d)
+print("ok")
+EOF
+	assert_output ok
+	# One checkpoint_saved event per file, with its size.
+	for r in "$@"; do
+		run jq -e -s --argjson r "$r" --arg p "$dir/checkpoint_round_$r.npz" \
+			--argjson s "$(stat -c %s "$dir/checkpoint_round_$r.npz")" \
+			'[.[] | select(.event == "checkpoint_saved" and .data.round == $r)] | length == 1 and .[0].data.path == $p and .[0].data.size_bytes == $s' \
+			"$W/events.jsonl"
+		assert_success
+	done
+}
+
+assert_all_stopped() {
+	local g
+	[ -s "$W/pgids" ] || fail "federation.sh recorded no processes"
+	while read -r g; do
+		if kill -0 -- "-$g" 2>/dev/null; then
+			ps -o pid,stat,args -g "$g" >&2
+			fail "process group $g is still running"
+		fi
+	done <"$W/pgids"
+}
+
+@test "flower 1.41, insecure: FedAvg runs 3 rounds, the loss falls, checkpoints every 2 rounds" {
+	need "$V141"
+	federation FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_INTERVAL=2 \
+		FL_CHECKPOINT_PATH="$BATS_TEST_TMPDIR/ckpt" "$V141"
+	assert_equal "$(result VERSION)" 1.41.0
+	assert_equal "$(result ROUNDS)" 3
+	assert_line --regexp '^round 3 loss 0\.[0-9]+ accuracy 0\.[0-9]+$'
+	assert_events 3
+	assert_checkpoints "$BATS_TEST_TMPDIR/ckpt" "$V141" 2 3
+	[ ! -e "$BATS_TEST_TMPDIR/ckpt/checkpoint_round_1.npz" ]
+	run grep -c 'No checkpoint found at' "$W/serverapp.log"
+	assert_output 1
+	run grep -c 'Option `--insecure` was set' "$W/logs/superlink.log"
+	assert_output 1
+	assert_all_stopped
+}
+
+@test "flower 1.41, TLS: FedProx over a CA-signed SuperLink certificate" {
+	need "$V141"
+	federation FL_STRATEGY=FedProx FL_PROXIMAL_MU=0.1 --tls "$V141"
+	assert_equal "$(result TLS)" 1
+	assert_events 3
+	run jq -r 'select(.event == "training_start") | .data.strategy' "$W/events.jsonl"
+	assert_output FedProx
+	run grep -c 'Option `--insecure` was set' "$W/logs/superlink.log"
+	assert_output 0
+	run grep -c 'Uvicorn running on https://127.0.0.1:' "$W/logs/superlink.log"
+	assert_output 1
+	assert_all_stopped
+}
+
+@test "flower 1.25.0, TLS: FedAdam with checkpoints, federation in the app's pyproject" {
+	need "$V125"
+	federation FL_STRATEGY=FedAdam FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_INTERVAL=1 \
+		FL_CHECKPOINT_PATH="$BATS_TEST_TMPDIR/ckpt" --tls "$V125"
+	assert_equal "$(result VERSION)" 1.25.0
+	assert_equal "$(result ERA)" A
+	assert_events 3
+	assert_checkpoints "$BATS_TEST_TMPDIR/ckpt" "$V125" 1 2 3
+	grep -q '^\[tool.flwr.federations.e2e\]' "$W/app/pyproject.toml"
+	run grep -c 'Starting Fleet API (gRPC-rere) on 127.0.0.1:' "$W/logs/superlink.log"
+	assert_output 1
+	run grep -c 'Option `--insecure` was set' "$W/logs/superlink.log"
+	assert_output 0
+	# Up to 1.26 the ServerApp writes into the SuperLink's own output too.
+	grep -q '"event":"training_end"' "$W/logs/superlink.log"
+	assert_all_stopped
+}
+
+@test "resume: a run starts from checkpoint_latest.npz and counts its rounds from 1 again" {
+	local v=$V125
+	[ -e "$BATS_FILE_TMPDIR/venv-1.25.skip" ] && v=$V141
+	need "$v"
+	local ck=$BATS_TEST_TMPDIR/ckpt
+	# A model trained 40 epochs on partition 0, saved as round 7; its loss on the server's
+	# test set is what the resumed run must report for its initial model.
+	run "$v/bin/python" -B - "$APP" "$ck" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from flkit_app import checkpoint, task
+x, y, _, _ = task.load_partition(2026, 0, 2)
+m = task.train(task.initial_arrays(), x, y, 0.1, 40)
+checkpoint.save(sys.argv[2], 7, m)
+print(task.loss_and_accuracy(m, *task.load_server_testset(2026))[0])
+EOF
+	assert_success
+	local seeded=$output
+	federation FL_NUM_ROUNDS=1 FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_PATH="$ck" "$v"
+	grep -q 'Resuming from checkpoint: round 7 (2 arrays loaded)' "$W/serverapp.log"
+	run jq -e -s --argjson l "$seeded" \
+		'first(.[] | select(.event == "evaluation_result" and .data.round == 0)).data.loss - $l | fabs < 1e-9' \
+		"$W/events.jsonl"
+	assert_success
+	assert_events 1
+	assert_checkpoints "$ck" "$v" 1
+	[ -f "$ck/checkpoint_round_7.npz" ]
+	assert_all_stopped
+}
+
+@test "strategies: all six aggregate the app's replies (flwr 1.41 and 1.25, in-process grid)" {
+	local v s n
+	need "$V141"
+	for v in "$V141" "$V125"; do
+		[ -x "$v/bin/python" ] || continue
+		for s in FedAvg FedProx FedAdam Krum Bulyan FedTrimmedAvg; do
+			# Bulyan needs 4f+3 replies: with 2 nodes it keeps the model, with 3 it trains.
+			for n in 2 3; do
+				[ "$s" = Bulyan ] || [ "$n" = 2 ] || continue
+				# Checkpoint and metrics keys too: every key fl-context emits must be declared.
+				run --separate-stderr bash -c 'set -o pipefail
+					FL_STRATEGY=$6 FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_INTERVAL=1 \
+						FL_CHECKPOINT_PATH=$7 FL_METRICS_ENABLED=YES "$1" -E run-config --format toml |
+						"$2/bin/python" -B "$3/test/e2e/strategies.py" "$4" "$5"' _ \
+					"$FLKIT_FL_CONTEXT" "$v" "$SRC" "$APP" "$n" "$s" "$BATS_TEST_TMPDIR/ck-${v##*/}-$s-$n"
+				assert_success
+				printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/ev"
+				run jq -e -s --arg s "$s" --argjson n "$n" '
+					[.[] | select(.event == "round_end") | .data] as $r
+					| ($r | length) == 3 and ($r | all(.num_clients_responded == $n))
+					and (first(.[] | select(.event == "training_start")).data.strategy == $s)
+					and ([.[] | select(.event == "checkpoint_saved") | .data.round] == [1, 2, 3])
+					and (if $s == "Bulyan" and $n == 2
+						then ($r | map(.aggregated_loss) | unique | length) == 1
+						else $r[2].aggregated_loss < $r[1].aggregated_loss
+							and $r[1].aggregated_loss < $r[0].aggregated_loss end)' \
+					"$BATS_TEST_TMPDIR/ev"
+				[ "$status" -eq 0 ] || cat "$BATS_TEST_TMPDIR/ev" >&2
+				assert_success "$s with $n nodes on ${v##*/}"
+			done
+		done
+	done
+}
+
+@test "strategies: run-config values reach the Flower strategy's parameters" {
+	local v s
+	need "$V141"
+	for s in FedAvg FedProx FedAdam Krum Bulyan FedTrimmedAvg; do
+		env FL_STRATEGY=$s FL_PROXIMAL_MU=0.25 FL_SERVER_LR=0.05 FL_CLIENT_LR=0.2 \
+			FL_NUM_MALICIOUS=1 FL_MIN_AVAILABLE_CLIENTS=7 FL_MIN_FIT_CLIENTS=7 \
+			FL_MIN_EVALUATE_CLIENTS=6 FL_TRIM_BETA=0.3 \
+			"$FLKIT_FL_CONTEXT" -E run-config --format toml >"$BATS_TEST_TMPDIR/$s.toml"
+	done
+	for v in "$V141" "$V125"; do
+		[ -x "$v/bin/python" ] || continue
+		run "$v/bin/python" -B - "$APP" "$BATS_TEST_TMPDIR" <<'EOF'
+import sys, tomllib
+sys.path.insert(0, sys.argv[1])
+from flkit_app import server_app
+want = {
+    "FedAvg": {}, "FedProx": {"proximal_mu": 0.25},
+    "FedAdam": {"eta": 0.05, "eta_l": 0.2, "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-9},
+    "Krum": {"num_malicious_nodes": 1}, "Bulyan": {"num_malicious_nodes": 1},
+    "FedTrimmedAvg": {"beta": 0.3},
+}
+for name, attrs in want.items():
+    with open(f"{sys.argv[2]}/{name}.toml", "rb") as f:
+        cfg = tomllib.load(f)
+    st, got, _ = server_app.build_strategy(cfg, lambda n: server_app.Tracker(n, 3))
+    assert got == name and type(st).__name__ == name, (name, got)
+    attrs = dict(attrs, min_train_nodes=7, min_evaluate_nodes=6, min_available_nodes=7,
+                 fraction_train=1.0, fraction_evaluate=1.0)
+    for k, x in attrs.items():
+        assert getattr(st, k) == x, (name, k, getattr(st, k), x)
+# An unknown name falls back to FedAvg (boot validation should have refused it).
+st, got, _ = server_app.build_strategy({"strategy": "FedYogi"}, lambda n: server_app.Tracker(n, 3))
+assert got == "FedAvg", got
+print("ok")
+EOF
+		assert_output --partial ok
+		assert_success
+	done
+}
+
+@test "checkpoint: atomic files, numeric member order, a regular-file latest is replaced" {
+	need "$V141"
+	run "$V141/bin/python" -B - "$APP" "$BATS_TEST_TMPDIR/ck" <<'EOF'
+import json, os, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from flkit_app import checkpoint as c
+d = sys.argv[2]
+assert c.load_latest(d) is None
+assert [r for r in range(13) if c.should_save(r, 5, 12)] == [5, 10, 12]
+assert [r for r in range(4) if c.should_save(r, 5, 3)] == [3]
+arrays = [np.full(i + 1, i, np.float32) for i in range(12)]  # arr_10, arr_11 sort before arr_2
+os.makedirs(d)
+open(os.path.join(d, c.LATEST), "wb").close()  # a regular file where the link belongs
+path, size = c.save(d, 4, arrays)
+assert path == os.path.join(d, "checkpoint_round_4.npz") and size == os.path.getsize(path)
+assert os.readlink(os.path.join(d, c.LATEST)) == "checkpoint_round_4.npz"
+meta = json.load(open(os.path.join(d, c.META)))
+assert meta["round"] == 4 and meta["num_arrays"] == 12, meta
+got, rnd = c.load_latest(d)
+assert rnd == 4 and all((a == b).all() and a.dtype == b.dtype for a, b in zip(got, arrays))
+c.save(d, 5, arrays[:2])
+assert c.load_latest(d)[1] == 5 and len(c.load_latest(d)[0]) == 2
+assert sorted(os.listdir(d)) == ["checkpoint_latest.json", "checkpoint_latest.npz",
+                                 "checkpoint_round_4.npz", "checkpoint_round_5.npz"]
+os.remove(os.path.join(d, "checkpoint_round_5.npz"))  # a dangling link counts as none
+assert c.load_latest(d) is None
+print("ok")
+EOF
+	assert_success
+	assert_output ok
+}
+
+@test "federation.sh: the deadline stops the run with exit 4 and no process left behind" {
+	need "$V141"
+	run --separate-stderr "$FED" --deadline 8 "$V141" "$W"
+	assert_failure 4
+	[[ $stderr == *"at the deadline"* ]] || [[ $stderr == *"by the deadline"* ]]
+	assert_all_stopped
+}
+
+@test "federation.sh: usage errors exit 2" {
+	run --separate-stderr "$FED" "$BATS_TEST_TMPDIR/nope" "$W"
+	assert_failure 2
+	[[ $stderr == *"venv '$BATS_TEST_TMPDIR/nope' does not exist"* ]]
+	run --separate-stderr "$FED" --deadline 0 "$V141" "$W"
+	assert_failure 2
+	run --separate-stderr "$FED" "$V141"
+	assert_failure 2
+}
