@@ -118,15 +118,8 @@ int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct f
 	if (!extra || !*extra)
 		return 0;
 	size_t count = 0;
-	for (const char *p = extra;;) {
-		const char *comma = strchr(p, ',');
-		const char *end = comma ? comma : p + strlen(p);
-		const char *a = p, *b = end;
-		while (a < b && (*a == ' ' || *a == '\t'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-			b--;
-		char *entry = fl_xstrndup(a, (size_t)(b - a));
+	char *entry;
+	for (const char *p = extra; (entry = fl_list_next(&p)) != NULL;) {
 		if (!fl_check_san_entry(entry)) {
 			fl_err_set(e, FL_EXIT_FAIL,
 			           "Invalid FL_CERT_EXTRA_SAN entry: '%.100s'. Expected format: IP:<addr> or "
@@ -152,9 +145,6 @@ int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct f
 			fl_sans_add(out, entry);
 		}
 		free(entry);
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	return 0;
 }

@@ -676,16 +676,7 @@ int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opt
 		return 0;
 	}
 	if (ca || crt || key) {
-		if (!ca)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE "
-			             "is provided.");
-		if (ca && !crt)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
-		if (ca && !key)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
+		fl_ctx_check_operator_tls(c, d);
 		if (!ca || !crt || !key)
 			return fl_err_set(
 			    e, FL_EXIT_FAIL,

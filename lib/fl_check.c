@@ -209,6 +209,21 @@ bool fl_check_abspath(const char *s)
 	return s[0] == '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
 }
 
+char *fl_list_next(const char **p)
+{
+	if (!*p)
+		return NULL;
+	const char *a = *p;
+	const char *comma = strchr(a, ',');
+	const char *b = comma ? comma : a + strlen(a);
+	*p = comma ? comma + 1 : NULL;
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	return fl_xstrndup(a, (size_t)(b - a));
+}
+
 bool fl_check_san_entry(const char *s)
 {
 	if (strncmp(s, "IP:", 3) == 0) {

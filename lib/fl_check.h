@@ -19,6 +19,10 @@ bool fl_check_enum(const char *options, const char *s);
 bool fl_check_hostport(const char *s, unsigned *port);
 bool fl_check_relpath(const char *s);
 bool fl_check_abspath(const char *s);
+/* The next entry of a comma-separated list at *p, blanks trimmed (an empty entry is ""),
+ * or NULL after the last one. Caller frees. Usage:
+ *   for (const char *p = list; (entry = fl_list_next(&p)) != NULL; free(entry)) ... */
+char *fl_list_next(const char **p);
 /* One FL_CERT_EXTRA_SAN entry, already trimmed: IP:<v4|v6> or DNS:<name>. */
 bool fl_check_san_entry(const char *s);
 bool fl_check_cuda_devices(const char *s);

@@ -84,4 +84,8 @@ void fl_diags_free(struct fl_diags *d);
  * the number of errors (also d->errors). */
 unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags *d);
 
+/* Operator TLS material is all-or-none (decision 7): an error for each missing piece when
+ * any of FL_SSL_CA_CERTFILE, FL_SSL_CERTFILE, FL_SSL_KEYFILE is set. Returns the errors added. */
+unsigned fl_ctx_check_operator_tls(const struct fl_ctx *c, struct fl_diags *d);
+
 #endif

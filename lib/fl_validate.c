@@ -80,22 +80,10 @@ static bool num(const struct fl_ctx *c, const char *name, long *out)
 
 static void check_san_list(struct fl_diags *d, const struct fl_var *var, const char *s)
 {
-	for (const char *p = s;;) {
-		const char *comma = strchr(p, ',');
-		const char *end = comma ? comma : p + strlen(p);
-		const char *a = p, *b = end;
-		while (a < b && (*a == ' ' || *a == '\t'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-			b--;
-		char *entry = fl_xstrndup(a, (size_t)(b - a));
+	char *entry;
+	for (const char *p = s; (entry = fl_list_next(&p)) != NULL; free(entry))
 		if (!fl_check_san_entry(entry))
 			var_error(d, var, entry, strlen(entry));
-		free(entry);
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
 }
 
 static void check_node_config(struct fl_diags *d, const struct fl_var *var, const char *s)
@@ -209,6 +197,22 @@ static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
 		             fit, avail);
 }
 
+unsigned fl_ctx_check_operator_tls(const struct fl_ctx *c, struct fl_diags *d)
+{
+	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
+	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
+	unsigned before = d->errors;
+	if ((crt || key) && !ca)
+		fl_diags_add(
+		    d, FL_ERROR,
+		    "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE is provided.");
+	if (ca && !crt)
+		fl_diags_add(d, FL_ERROR, "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
+	if (ca && !key)
+		fl_diags_add(d, FL_ERROR, "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
+	return d->errors - before;
+}
+
 static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 {
 	check_strategy(c, d);
@@ -256,18 +260,9 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 	bool tls = is(c, "FL_TLS_ENABLED", "YES");
 	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
 	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
-	if (tls && (ca || crt || key)) {
-		if (!ca)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_CA_CERTFILE is required when FL_SSL_CERTFILE or FL_SSL_KEYFILE "
-			             "is provided.");
-		if (ca && !crt)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_CERTFILE is required when FL_SSL_CA_CERTFILE is provided.");
-		if (ca && !key)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_SSL_KEYFILE is required when FL_SSL_CA_CERTFILE is provided.");
-	} else if (!tls && (ca || crt || key)) {
+	if (tls) {
+		fl_ctx_check_operator_tls(c, d);
+	} else if (ca || crt || key) {
 		fl_diags_add(
 		    d, FL_INFO,
 		    "FL_SSL_CA_CERTFILE/FL_SSL_CERTFILE/FL_SSL_KEYFILE ignored -- FL_TLS_ENABLED is not YES");
