@@ -90,8 +90,8 @@ bench: all
 lint:
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Ilib lib cmd
-	shellcheck scripts/bootstrap scripts/demo .ci/run test/run test/fuzz/run bench/run bench/*.sh
-	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch]
+	shellcheck scripts/bootstrap scripts/demo .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
+	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SHAREDIR)

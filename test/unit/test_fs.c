@@ -193,7 +193,8 @@ static void test_mkdir_symlink(void)
 	CHECK(fl_fs_mkdir_p(link, 0700, FL_OWNER_KEEP, (gid_t)-1, &e) < 0, "mkdir_p: a symlink is refused");
 	CHECK(strstr(e.msg, "symlink") != NULL, "mkdir_p: the message says why");
 	struct stat st;
-	CHECK(stat(target, &st) == 0 && (st.st_mode & 07777) == 0755, "mkdir_p: the symlink target is untouched");
+	CHECK(stat(target, &st) == 0 && (st.st_mode & 07777) == 0755,
+	      "mkdir_p: the symlink target is untouched");
 	unlink(link);
 	rmdir(target);
 	free(target);
