@@ -57,8 +57,11 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPU(s): $(sed -n 's/^model na
 echo "# $(uname -sr); $(hyperfine --version); $(bash --version | head -n 1); runs $runs, warmup $warmup"
 echo "# hyperfine output and JSON: $out"
 
+# shellcheck source=bench/fixtures.sh
+. bench/fixtures.sh
+mapfile -t fixtures < <(bench_fixtures "$out/fixtures") || exit 1
 rows=()
-for f in bench/fixtures/*.context.sh; do
+for f in "${fixtures[@]}"; do
 	name=${f##*/}
 	base=${name%.context.sh}
 	role=$(role_of "$f")
