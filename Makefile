@@ -23,7 +23,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DFLKIT_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS:= -Wl,--as-needed $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-TOOLS      := fl-context fl-certgen fl-onegate
+TOOLS      := fl-context fl-certgen fl-onegate fl-launch
 LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 LIBFL      := $(BUILD)/libfl.a

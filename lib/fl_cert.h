@@ -149,6 +149,8 @@ struct fl_onegate_tls {
 	bool present; /* OneGate answered; the values may still be missing */
 	char *tls;    /* FL_TLS as published, NULL when absent */
 	char *ca_cert;
+	char *superlink; /* FL_SUPERLINK_ADDRESS (a discovery result), NULL when absent */
+	char *version;   /* FL_VERSION */
 };
 
 /* KEY=VALUE lines; blank lines and # comments skipped, other keys ignored. Refuses NUL
@@ -173,6 +175,10 @@ struct fl_cert_trust {
 	char *path;
 	char fingerprint[FL_CERT_FP_LEN];
 };
+
+/* The 4-case TLS decision of design 02 §2.3 alone: explicit FL_TLS_ENABLED wins, then the
+ * SuperLink's FL_TLS (not in static mode), then insecure. */
+bool fl_cert_supernode_tls(const struct fl_ctx *c, const struct fl_onegate_tls *og);
 
 /* The 4-case TLS decision of design 02 §2.3 (plus static mode), then Step 7b: the chosen
  * CA is validated (a CA certificate; FL_CA_FINGERPRINT pins it) and installed. */

@@ -28,6 +28,8 @@ void fl_cert_onegate_free(struct fl_onegate_tls *og)
 {
 	free(og->tls);
 	free(og->ca_cert);
+	free(og->superlink);
+	free(og->version);
 	memset(og, 0, sizeof *og);
 }
 
@@ -88,6 +90,10 @@ int fl_cert_onegate_parse(const char *buf, size_t len, struct fl_onegate_tls *og
 			slot = &og->tls;
 		else if (klen == 10 && memcmp(key, "FL_CA_CERT", 10) == 0)
 			slot = &og->ca_cert;
+		else if (klen == 20 && memcmp(key, "FL_SUPERLINK_ADDRESS", 20) == 0)
+			slot = &og->superlink;
+		else if (klen == 10 && memcmp(key, "FL_VERSION", 10) == 0)
+			slot = &og->version;
 		if (!slot)
 			continue; /* FL_ENDPOINT and the rest belong to other steps */
 		if (*slot) {
@@ -224,6 +230,16 @@ static int install(const struct fl_cert_supernode_opts *o, const char *pem, size
 	return fl_fs_write_atomic(t->path, pem, len, 0644, o->uid, o->gid, e);
 }
 
+bool fl_cert_supernode_tls(const struct fl_ctx *c, const struct fl_onegate_tls *og)
+{
+	const char *tls = fl_ctx_get(c, "FL_TLS_ENABLED");
+	if (fl_ctx_is_set(c, "FL_TLS_ENABLED"))
+		return is_yes(tls);
+	if (*fl_ctx_get(c, "FL_SUPERLINK_ADDRESS"))
+		return false;
+	return og && is_yes(og->tls);
+}
+
 int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct fl_cert_trust *t,
                       struct fl_diags *d, struct fl_err *e)
 {
@@ -255,7 +271,7 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 	shown(og_tls, v, sizeof v);
 
 	/* Strict priority: YES forces on, NO forces off, then OneGate, then insecure. */
-	bool want;
+	bool want = fl_cert_supernode_tls(c, og);
 	if (tls_set && is_yes(tls)) {
 		fl_diags_add(d, FL_INFO, "TLS explicitly enabled via FL_TLS_ENABLED=YES");
 		if (og && is_no(og_tls))
@@ -263,7 +279,6 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 			             "FL_TLS_ENABLED=YES but SuperLink advertises FL_TLS=NO via OneGate. "
 			             "Connection will "
 			             "fail unless the SuperLink serves TLS.");
-		want = true;
 	} else if (tls_set) {
 		fl_diags_add(d, FL_INFO, "TLS explicitly disabled via FL_TLS_ENABLED=NO");
 		if (is_yes(og_tls)) {
@@ -277,15 +292,12 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 			             "Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink "
 			             "TLS mode.");
 		}
-		want = false;
 	} else if (is_yes(og_tls)) {
 		fl_diags_add(d, FL_INFO, "TLS auto-detected from OneGate (FL_TLS=YES on SuperLink)");
-		want = true;
 	} else {
 		if (og)
 			fl_diags_add(d, FL_INFO,
 			             "SuperLink not advertising TLS (FL_TLS=%s). Using insecure mode.", v);
-		want = false;
 	}
 	if (!want) {
 		fl_diags_add(d, FL_INFO, "TLS not enabled. Using --insecure mode (Phase 1 behavior).");

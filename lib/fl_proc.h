@@ -2,6 +2,7 @@
 #ifndef FL_PROC_H
 #define FL_PROC_H
 
+#include "fl_buf.h"
 #include "fl_err.h"
 
 #include <stddef.h>
@@ -31,5 +32,14 @@ int fl_proc_wait(pid_t pid, long timeout_ms, int *status, struct fl_err *e);
 
 /* spawn + wait. */
 int fl_proc_run(char *const argv[], long timeout_ms, int *status, struct fl_err *e);
+/* spawn + wait, stdout and stderr together into out (at most max bytes kept; the rest is
+ * read and dropped so the child never blocks). envp NULL = inherit. */
+int fl_proc_capture(char *const argv[], char *const envp[], long timeout_ms, size_t max, struct fl_buf *out,
+                    int *status, struct fl_err *e);
+/* Start argv[0] in a session of its own (so one signal to -pid reaches its children), in
+ * directory cwd (NULL: unchanged), stdout and stderr appended to log_path (created 0640),
+ * stdin from /dev/null. The caller does not wait: the child outlives it. */
+int fl_proc_spawn_session(char *const argv[], char *const envp[], const char *cwd, const char *log_path,
+                          pid_t *pid, struct fl_err *e);
 
 #endif

@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
-# federation.sh: one real Flower federation on loopback (process runtime): a SuperLink, two
-# SuperNodes (partition-id 0/1 of 2) and `flwr run` of share/flower-app with the run-config of
-# `fl-context run-config`, then the per-round loss; every process it started is stopped on exit.
+# federation.sh: one real Flower federation on loopback, booted the way the appliances boot,
+# through the toolkit: a OneGate emulator holds a service (SuperLink VM 100, SuperNode VMs 101
+# and 102); the SuperLink chain is fl-context render -> fl-certgen superlink -> fl-launch start
+# -> fl-launch wait-healthy -> fl-launch publish-ready; each SuperNode chain is fl-onegate
+# partition -> fl-context render -> fl-onegate discover -> fl-certgen supernode -> fl-launch
+# start -> wait-healthy -> publish-ready (process runtime, no supervisor). Then `flwr run` of
+# share/flower-app with `fl-context run-config`, and the per-round loss. Every process it
+# started is stopped on exit, also on Ctrl-C or failure.
 #
-# usage: federation.sh [--tls] [--deadline SECONDS] [--run-config 'k=v ...'] VENV WORKDIR
+# usage: federation.sh [options] VENV WORKDIR
 #
 #   VENV      a virtualenv with flwr (its bin/ must hold flwr, flower-superlink, ...)
-#   WORKDIR   created if missing; gets one directory per process (its HOME and FLWR_HOME),
-#             logs/, certs/ (with --tls), app/ (the copy of the app that is run) and:
+#   WORKDIR   created if missing; gets onegate/ (world, log), vm-100/ vm-101/ vm-102/ (each
+#             VM's one_env, rendered configuration, flower dir with certs/ logs/ state/),
+#             logs/ (links to every process log), app/, cli/ and:
 #               result.env     VERSION ERA TLS RUN_ID STATUS ROUNDS FIRST_ROUND_S TOTAL_S
+#                              SL_BOOT_S SN_BOOT_S (boot chains, tools + Flower start-up)
 #               pgids          the process groups it started (all gone when it exits)
 #               events.jsonl   the ServerApp's JSON events
 #               serverapp.log  the run's log (`flwr log RUN_ID --stream`)
-#   --tls            CA + server certificate for 127.0.0.1/localhost made with openssl;
-#                    SuperLink --ssl-*, SuperNodes and CLI --root-certificates
-#   --deadline S     overall limit in seconds (default 180); exit 4 when reached
-#   --run-config R   extra run-config pairs after fl-context's (app-only keys, overrides)
+#   --tls                FL_TLS_ENABLED=YES on the SuperLink: fl-certgen makes the CA and server
+#                        certificate; the SuperNodes learn TLS and the CA from OneGate
+#   --deadline S         overall limit in seconds (default 180); exit 4 when reached
+#   --run-config R       extra run-config pairs after fl-context's (app-only keys, overrides)
+#   --restart-supernode  restart SuperNode 0 (fl-launch restart) once round 1 has ended
+#   --restart-superlink  after the run: restart the SuperLink, then run again (rounds from
+#                        --second-rounds, default 1) with the same, never restarted SuperNodes
+#   --wrong-ca           SuperNode 1 is given another CA (FL_SSL_CA_CERTFILE): its boot must
+#                        fail; exits 1 after SuperNode 1's wait-healthy
+#   --boot-only          stop after the boot chains (no run)
 #
-# The run-config comes from `$FLKIT_FL_CONTEXT -E run-config` (default: the fl-context next to this
-# tree in $FLKIT_BIN, build-e2e/bin or build/bin), so FL_STRATEGY, FL_NUM_ROUNDS,
-# FL_CHECKPOINT_* ... in the environment choose the strategy, rounds and checkpoints.
-# stdout: `round N loss L accuracy A` lines, then `status STATUS`. Logs go to stderr.
-# Exit: 0 run finished:completed, 1 failure, 2 usage, 4 deadline reached.
+# FL_* variables in the environment reach every VM's context (environment overlay), so
+# FL_STRATEGY, FL_NUM_ROUNDS, FL_CHECKPOINT_* ... choose the strategy, rounds and checkpoints.
+# Tools come from $FLKIT_BIN (default build-e2e/bin or build/bin of this tree).
+# stdout: `round N loss L accuracy A` lines, then `status STATUS` (twice with
+# --restart-superlink). Logs go to stderr. Exit: 0 run finished:completed, 1 failure,
+# 2 usage, 4 deadline reached.
 set -uo pipefail
 
 prog=${0##*/}
@@ -38,12 +52,17 @@ usage() {
 	exit 2
 }
 
-tls=0 deadline_s=180 extra_rc=
+tls=0 deadline_s=180 extra_rc= restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tls) tls=1 ;;
 	--deadline) deadline_s=${2:?}; shift ;;
 	--run-config) extra_rc=${2?}; shift ;;
+	--restart-supernode) restart_sn=1 ;;
+	--restart-superlink) restart_sl=1 ;;
+	--second-rounds) second_rounds=${2:?}; shift ;;
+	--wrong-ca) wrong_ca=1 ;;
+	--boot-only) boot_only=1 ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	-*) printf '%s: unknown option %s\n' "$prog" "$1" >&2; usage ;;
@@ -53,18 +72,22 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 2 ] || usage
 [[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+[[ $second_rounds =~ ^[1-9][0-9]*$ ]] || die "--second-rounds '$second_rounds' is not a positive integer" 2
 venv=$(cd "$1" 2>/dev/null && pwd) || die "venv '$1' does not exist" 2
 mkdir -p "$2" || die "cannot create work dir '$2'"
 work=$(cd "$2" && pwd)
 for t in flwr flower-superlink flower-supernode python; do
 	[ -x "$venv/bin/$t" ] || die "$venv/bin/$t is missing; install flwr into the venv ($venv/bin/pip install flwr numpy)" 2
 done
-if [ -z "${FLKIT_FL_CONTEXT:-}" ]; then
-	for d in "${FLKIT_BIN:-}" "$root/build-e2e/bin" "$root/build/bin"; do
-		[ -n "$d" ] && [ -x "$d/fl-context" ] && FLKIT_FL_CONTEXT=$d/fl-context && break
+bin=${FLKIT_BIN:-}
+if [ -z "$bin" ]; then
+	for d in "$root/build-e2e/bin" "$root/build/bin"; do
+		[ -x "$d/fl-launch" ] && bin=$d && break
 	done
 fi
-[ -x "${FLKIT_FL_CONTEXT:-}" ] || die "fl-context not found; build it (make BUILD=build-e2e all) or set FLKIT_FL_CONTEXT" 2
+for t in fl-context fl-certgen fl-onegate fl-launch; do
+	[ -x "$bin/$t" ] || die "$bin/$t not found; build the tools (make all) or set FLKIT_BIN" 2
+done
 
 t_start=$(date +%s.%N)
 deadline=$((${t_start%.*} + deadline_s))
@@ -72,18 +95,26 @@ left() { # seconds to the deadline, at least 1 (timeout 0 would mean no limit)
 	local l=$((deadline - $(date +%s)))
 	echo $((l > 0 ? l : 1))
 }
+since() { jq -rn --argjson a "$1" --argjson b "$(date +%s.%N)" '($b - $a) * 10 | round / 10'; }
 
-# --- processes: each in its own session, so one kill reaches the SuperExec and app
-# children too; only these groups are ever signalled.
-pgids=()
+export PATH="$venv/bin:$PATH" FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+unset FLWR_HOME VIRTUAL_ENV FLKIT_CONTEXT TOKENTXT ONEGATE_TOKEN VMID ONEGATE_ENDPOINT
+
+rm -rf "$work/pgids" "$work/logs" "$work/app" "$work/cli" "$work/onegate" "$work"/vm-* \
+	"$work/result.env" "$work/events.jsonl" "$work/serverapp.log"
+mkdir -p "$work/logs" "$work/onegate"
+
+# --- processes: the emulator and CLI helpers are ours (own sessions); Flower processes are
+# fl-launch's (process runtime without a supervisor: a session each, stopped by fl-launch).
+pgids=() launched=()
 cleanup() {
 	local rc=$? g i
 	trap - EXIT INT TERM
-	for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do
-		kill -TERM -- "-${pgids[i]}" 2>/dev/null
+	for ((i = ${#launched[@]} - 1; i >= 0; i--)); do
+		"$bin/fl-launch" -q ${launched[i]} stop 2>/dev/null
 	done
-	# Flower shuts down within ~5 s (its own watchdog); then what is left gets SIGKILL.
-	for _ in $(seq 100); do
+	for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
+	for _ in $(seq 50); do
 		running=0
 		for g in "${pgids[@]}"; do kill -0 -- "-$g" 2>/dev/null && running=1; done
 		[ "$running" = 0 ] && break
@@ -96,118 +127,156 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start NAME HOMEDIR OUT CMD...: run CMD in a session of its own with HOME and FLWR_HOME under
-# $work/HOMEDIR, output to OUT.
 declare -A pid
-start() {
-	local name=$1 home=$work/$2 out=$3
-	shift 3
-	mkdir -p "$home/home"
-	HOME=$home/home FLWR_HOME=$home setsid "$@" >"$out" 2>&1 </dev/null &
+bg() { # NAME OUT CMD...: run CMD in a session of its own, output to OUT
+	local name=$1 out=$2
+	shift 2
+	setsid "$@" >"$out" 2>&1 </dev/null &
 	pid[$name]=$!
 	pgids+=("$!")
 	echo "$!" >>"$work/pgids"
 }
-alive() { # NAME: fail with the log tail when a started process has exited
-	kill -0 "${pid[$1]}" 2>/dev/null && return 0
-	tail -n 30 "$work/logs/$1.log" >&2
-	die "$1 exited early (log: $work/logs/$1.log)"
-}
-
-export PATH="$venv/bin:$PATH" FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 \
-	FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1 PYTHONDONTWRITEBYTECODE=1
-unset FLWR_HOME VIRTUAL_ENV
 
 version=$("$venv/bin/python" -c 'import flwr; print(flwr.__version__)') || die "cannot import flwr from $venv"
 IFS=. read -r vmaj vmin _ <<<"$version"
 vnum=$((vmaj * 1000 + vmin))
-say "Flower $version in $venv; work dir $work"
+if [ "$vnum" -ge 1040 ]; then era=C; elif [ "$vnum" -ge 1036 ]; then era=B; else era=A; fi
+say "Flower $version in $venv (era $era); tools in $bin; work dir $work"
 
-rm -rf "$work/pgids" "$work/logs" "$work/app" "$work/superlink" "$work/supernode-0" \
-	"$work/supernode-1" "$work/cli" "$work/result.env" "$work/events.jsonl" "$work/serverapp.log"
-mkdir -p "$work/logs"
-
-# --- free loopback ports, held open together so they differ; a race with another process
-# taking one before Flower binds it shows up as a SuperLink/SuperNode exiting early.
+# --- free loopback ports, held open together so they differ
 read -r -a ports < <("$venv/bin/python" - <<'EOF'
 import socket
 socks = []
-for _ in range(5):
+for _ in range(7):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 )
-[ "${#ports[@]}" -eq 5 ] || die "could not pick free ports"
+[ "${#ports[@]}" -eq 7 ] || die "could not pick free ports"
+fleet_port=${ports[0]} control_port=${ports[1]} appio_port=${ports[2]} health_port=${ports[3]}
 
-# --- TLS material (openssl CLI until fl-certgen takes over)
-tls_sl=() tls_sn=()
-if [ "$tls" = 1 ]; then
-	c=$work/certs
-	rm -rf "$c" && mkdir -p "$c"
+# --- OneGate: a service with one SuperLink and two SuperNodes, all on 127.0.0.1
+world=$work/onegate/world.json
+cat >"$world" <<'EOF'
+{
+  "vms": {
+    "100": {"name": "superlink_0_(service_9)", "nics": [{"IP": "127.0.0.1", "NAME": "NIC0"}]},
+    "101": {"name": "supernode_0_(service_9)", "nics": [{"IP": "127.0.0.1", "NAME": "NIC0"}]},
+    "102": {"name": "supernode_1_(service_9)", "nics": [{"IP": "127.0.0.1", "NAME": "NIC0"}]}
+  },
+  "services": {
+    "9": {"name": "flkit e2e", "state": 2, "roles": [
+      {"name": "superlink", "cardinality": 1, "state": 2, "nodes": [100]},
+      {"name": "supernode", "cardinality": 2, "state": 2, "nodes": [101, 102]}
+    ]}
+  }
+}
+EOF
+bg onegate "$work/logs/onegate.log" python3 "$root/test/onegate/emulator.py" --world "$world" --port 0 \
+	--port-file "$work/onegate/port"
+for _ in $(seq 100); do [ -s "$work/onegate/port" ] && break; sleep 0.05; done
+[ -s "$work/onegate/port" ] || die "the OneGate emulator did not start: $(tail -n 3 "$work/logs/onegate.log")"
+og_url=http://127.0.0.1:$(<"$work/onegate/port")
+mapfile -t tokens < <(python3 "$root/test/onegate/emulator.py" --world "$world" --print-token 100,101,102)
+[ "${#tokens[@]}" -eq 3 ] || die "no OneGate tokens from the emulator"
+
+# one_env VMID TOKEN FILE [NAME=VALUE...]: what the context agent writes: the OneGate
+# identity first (as loc-16-gen-env does), then the context variables.
+one_env() {
+	local vm=$1 token=$2 f=$3 kv
+	shift 3
 	{
-		openssl ecparam -name prime256v1 -genkey -noout -out "$c/ca.key" &&
-			openssl req -x509 -new -key "$c/ca.key" -sha256 -days 3650 -subj "/CN=flkit e2e CA" \
-				-addext basicConstraints=critical,CA:TRUE \
-				-addext keyUsage=critical,keyCertSign,cRLSign -out "$c/ca.crt" &&
-			openssl ecparam -name prime256v1 -genkey -noout -out "$c/server.key" &&
-			openssl req -new -key "$c/server.key" -subj "/CN=localhost" -out "$c/server.csr" &&
-			printf '%s\n' 'basicConstraints=critical,CA:FALSE' \
-				'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
-				'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1' >"$c/server.ext" &&
-			openssl x509 -req -in "$c/server.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" \
-				-CAcreateserial -days 365 -sha256 -extfile "$c/server.ext" -out "$c/server.pem"
-	} >"$work/logs/openssl.log" 2>&1 || die "openssl failed: $(tail -n 3 "$work/logs/openssl.log")"
-	chmod 600 "$c/ca.key" "$c/server.key"
-	tls_sl=(--ssl-ca-certfile "$c/ca.crt" --ssl-certfile "$c/server.pem" --ssl-keyfile "$c/server.key")
-	tls_sn=(--root-certificates "$c/ca.crt")
-else
-	tls_sl=(--insecure) tls_sn=(--insecure)
+		printf 'export ONEGATE_ENDPOINT="%s"\nexport VMID="%s"\nexport TOKENTXT="%s"\n' "$og_url" "$vm" "$token"
+		for kv in "$@"; do printf 'export %s="%s"\n' "${kv%%=*}" "${kv#*=}"; done
+	} >"$f"
+	chmod 600 "$f"
+}
+owner="$(id -u):$(id -g)"
+
+# --- the SuperLink VM (100)
+sl=$work/vm-100
+mkdir -p "$sl"
+sl_tls=NO
+[ "$tls" = 1 ] && sl_tls=YES
+one_env 100 "${tokens[0]}" "$sl/one_env" FL_TLS_ENABLED="$sl_tls" \
+	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port"
+sl_launch=(-c "$sl/superlink.conf" --runtime process --supervisor none --flower-dir "$sl/flower"
+	--flower-bin "$venv/bin" --owner "$owner" --addr 127.0.0.1 --appio-port "$appio_port"
+	--health-port "$health_port" --one-env "$sl/one_env")
+t0=$(date +%s.%N)
+"$bin/fl-context" -c "$sl/one_env" render --role superlink -o "$sl/superlink.conf" || die "SuperLink: fl-context render failed"
+"$bin/fl-certgen" -c "$sl/superlink.conf" superlink --dir "$sl/flower/certs" --ca-key-dir "$sl/ca" \
+	--owner "$owner" --ip 127.0.0.1 >"$sl/certgen.env" || die "SuperLink: fl-certgen superlink failed"
+launched+=("${sl_launch[*]}")
+"$bin/fl-launch" "${sl_launch[@]}" start || die "SuperLink: fl-launch start failed"
+ln -sf "$sl/flower/logs/flower-superlink.log" "$work/logs/superlink.log"
+cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
+"$bin/fl-launch" "${sl_launch[@]}" wait-healthy --timeout "$(left)" || die "SuperLink: not healthy"
+"$bin/fl-launch" "${sl_launch[@]}" publish-ready || die "SuperLink: publish-ready failed"
+sl_boot=$(since "$t0")
+say "SuperLink booted in ${sl_boot}s (fleet 127.0.0.1:$fleet_port, TLS $sl_tls)"
+
+# --- the SuperNode VMs (101, 102), booted one after the other like OneFlow's straight policy
+sn_boot=
+boot_supernode() { # I
+	local i=$1 vm=$((101 + $1)) d t1 rc
+	d=$work/vm-$vm
+	mkdir -p "$d"
+	local -a extra=()
+	if [ "$wrong_ca" = 1 ] && [ "$i" = 1 ]; then
+		"$bin/fl-certgen" -E superlink --dir "$work/other-ca" --ca-key-dir "$work/other-ca-key" \
+			--owner "$owner" --ip 127.0.0.1 >/dev/null 2>&1 </dev/null <<<"" ||
+			FL_TLS_ENABLED=YES "$bin/fl-certgen" -E superlink --dir "$work/other-ca" \
+				--ca-key-dir "$work/other-ca-key" --owner "$owner" --ip 127.0.0.1 >/dev/null 2>&1 ||
+			die "cannot make the other CA"
+		extra=(FL_TLS_ENABLED=YES FL_SSL_CA_CERTFILE="$(base64 -w0 "$work/other-ca/ca.crt")")
+	fi
+	one_env "$vm" "${tokens[$((1 + i))]}" "$d/one_env" "${extra[@]}"
+	local -a l=(-c "$d/supernode.conf" --runtime process --supervisor none --flower-dir "$d/flower"
+		--flower-bin "$venv/bin" --owner "$owner" --appio-port "${ports[$((4 + i))]}"
+		--discovery "$d/discovery.env" --one-env "$d/one_env")
+	t1=$(date +%s.%N)
+	FL_NODE_CONFIG=$("$bin/fl-onegate" -C "$d/one_env" partition) || die "SuperNode $i: fl-onegate partition failed"
+	FL_NODE_CONFIG=$FL_NODE_CONFIG "$bin/fl-context" -c "$d/one_env" render --role supernode -o "$d/supernode.conf" ||
+		die "SuperNode $i: fl-context render failed"
+	"$bin/fl-onegate" -C "$d/one_env" discover -o "$d/discovery.env" --deadline "$(left)" ||
+		die "SuperNode $i: fl-onegate discover failed"
+	"$bin/fl-certgen" -c "$d/supernode.conf" supernode --onegate-file "$d/discovery.env" \
+		--dir "$d/flower/certs" --owner "$owner" >"$d/trust.env" || die "SuperNode $i: fl-certgen supernode failed"
+	launched+=("${l[*]}")
+	"$bin/fl-launch" "${l[@]}" start || die "SuperNode $i: fl-launch start failed"
+	ln -sf "$d/flower/logs/flower-supernode.log" "$work/logs/supernode-$i.log"
+	cut -d' ' -f1 "$d/flower/run/flower-supernode.pid" >>"$work/pgids"
+	"$bin/fl-launch" "${l[@]}" wait-healthy --timeout "$(left)"
+	rc=$?
+	[ "$rc" = 0 ] || die "SuperNode $i: not healthy (fl-launch wait-healthy exit $rc)" "$rc"
+	"$bin/fl-launch" "${l[@]}" publish-ready || die "SuperNode $i: publish-ready failed"
+	sn_boot=$(since "$t1")
+	say "SuperNode $i booted in ${sn_boot}s ($(sed -n 's/^FL_NODE_CONFIG=//p' "$d/supernode.conf"))"
+}
+boot_supernode 0
+boot_supernode 1
+sn_launch() { # I: the fl-launch options of SuperNode I
+	local d=$work/vm-$((101 + $1))
+	echo "-c $d/supernode.conf --runtime process --supervisor none --flower-dir $d/flower --flower-bin $venv/bin --owner $owner --appio-port ${ports[$((4 + $1))]} --discovery $d/discovery.env --one-env $d/one_env"
+}
+
+if [ "$boot_only" = 1 ]; then
+	printf 'VERSION=%s\nERA=%s\nTLS=%s\nSL_BOOT_S=%s\nSN_BOOT_S=%s\n' "$version" "$era" "$tls" "$sl_boot" \
+		"$sn_boot" >"$work/result.env"
+	say "boot only: done"
+	exit 0
 fi
-
-# --- flags by era (design 07 §0): A <= 1.35 all gRPC; B 1.36-1.39 HTTP runtime/control +
-# gRPC Fleet [untested]; C >= 1.40 one HTTP server for Runtime, Control and Fleet.
-lo=127.0.0.1
-if [ "$vnum" -ge 1040 ]; then
-	era=C control=$lo:${ports[0]} fleet=$lo:${ports[0]}
-	sl_args=(--host "$lo" --port "${ports[0]}")
-	sn_api() { echo "--host $lo --port ${ports[$((3 + $1))]}"; }
-elif [ "$vnum" -ge 1036 ]; then
-	era=B control=$lo:${ports[0]} fleet=$lo:${ports[1]}
-	sl_args=(--host "$lo" --port "${ports[0]}" --fleet-api-address "$fleet")
-	sn_api() { echo "--host $lo --port ${ports[$((3 + $1))]}"; }
-else
-	era=A control=$lo:${ports[0]} fleet=$lo:${ports[1]}
-	sl_args=(--control-api-address "$control" --fleet-api-address "$fleet"
-		--serverappio-api-address "$lo:${ports[2]}")
-	sn_api() { echo "--clientappio-api-address $lo:${ports[$((3 + $1))]}"; }
-fi
-# 1.32+: the SuperLink `uv sync`s app dependencies per run by default (needs the network).
-[ "$vnum" -ge 1032 ] && sl_args+=(--disable-runtime-dependency-installation)
-
-# --- SuperLink, ready when its Control and Fleet ports accept connections
-start superlink superlink "$work/logs/superlink.log" flower-superlink "${tls_sl[@]}" "${sl_args[@]}" --database "$work/superlink/state.db"
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-until port_open "$control" && port_open "$fleet"; do
-	alive superlink
-	[ "$(date +%s)" -lt "$deadline" ] || die "SuperLink not listening on $control/$fleet by the deadline" 4
-	sleep 0.2
-done
-say "SuperLink up (era $era, control $control, fleet $fleet, tls=$tls)"
-
-for i in 0 1; do
-	# shellcheck disable=SC2046 # sn_api prints flag words
-	start "supernode-$i" "supernode-$i" "$work/logs/supernode-$i.log" flower-supernode "${tls_sn[@]}" --superlink "$fleet" $(sn_api "$i") \
-		--node-config "partition-id=$i num-partitions=2"
-done
 
 # --- the app and the CLI connection (07 §3.1): <= 1.25 a federation in the app's
 # pyproject.toml; 1.26+ a SuperLink connection in $FLWR_HOME/config.toml.
+control=$("$bin/fl-launch" "${sl_launch[@]}" show | sed -n 's/^FL_CONTROL_ADDRESS=//p')
 mkdir -p "$work/app" "$work/cli/home"
 (cd "$root/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$work/app" && tar -xf -)
 if [ "$tls" = 1 ]; then
-	conn_tls="root-certificates = \"$work/certs/ca.crt\""
+	conn_tls="root-certificates = \"$sl/flower/certs/ca.crt\""
 else
 	conn_tls="insecure = true"
 fi
@@ -222,47 +291,77 @@ else
 fi
 cli() { HOME=$work/cli/home FLWR_HOME=$work/cli timeout "$(left)" flwr "$@"; }
 
-rc_line=$("$FLKIT_FL_CONTEXT" -E run-config) || die "fl-context run-config failed"
-say "run-config: $rc_line${extra_rc:+ $extra_rc}"
-rc_args=(--run-config "$rc_line")
-[ -n "$extra_rc" ] && rc_args+=(--run-config "$extra_rc")
-
-out=$(cli run "$work/app" e2e "${rc_args[@]}" --format json 2>"$work/logs/flwr-run.log")
-run_id=$(jq -r 'select(.success == true) | ."run-id"' <<<"$out" 2>/dev/null)
-[ -n "$run_id" ] || [ "$(date +%s)" -lt "$deadline" ] || die "flwr run did not return by the deadline (${deadline_s}s)" 4
-[ -n "$run_id" ] || die "flwr run failed: $out $(tail -n 5 "$work/logs/flwr-run.log")"
-say "run $run_id submitted"
-
-# --- wait: `flwr log --stream` returns when the run is finished (one CLI process instead
-# of one per poll, which costs a core on a small machine); then `flwr list` gives the status.
-start logstream cli "$work/serverapp.log" flwr log "$run_id" "${conn[@]}" --stream
-while kill -0 "${pid[logstream]}" 2>/dev/null; do
-	for p in superlink supernode-0 supernode-1; do alive "$p"; done
-	[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id not finished at the deadline (${deadline_s}s)" 4
-	sleep 0.5
-done
-list_run() {
-	if [ "$vnum" -le 1025 ]; then
-		cli ls "${conn[@]}" --run-id "$run_id" --format json
-	else
-		cli list "${conn[@]}" --run-id "$run_id" --format json
-	fi
+alive() { # fail with the log tail when a Flower process has exited
+	local l
+	for l in "${sl_launch[*]}" "$(sn_launch 0)" "$(sn_launch 1)"; do
+		# shellcheck disable=SC2086 # option words
+		"$bin/fl-launch" -q $l status >/dev/null && continue
+		# shellcheck disable=SC2086
+		"$bin/fl-launch" $l logs -n 30 >&2
+		die "a Flower process exited early ($l)"
+	done
 }
-status=
-while :; do
-	status=$(list_run 2>>"$work/logs/flwr-list.log" | jq -r '.runs[0].status // empty' 2>/dev/null)
-	case $status in finished:*) break ;; esac
-	for p in superlink supernode-0 supernode-1; do alive "$p"; done
-	[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id still '${status:-unknown}' at the deadline (${deadline_s}s)" 4
-	sleep 1
-done
-t_end=$(date +%s.%N)
 
-# --- the ServerApp's output and its JSON events (fetched again if the stream broke off)
-grep -q '"event":"training_end"' "$work/serverapp.log" ||
-	cli log "$run_id" "${conn[@]}" --show >"$work/serverapp.log" 2>&1
-# Flower may colour or prefix lines; an event line is one JSON object on a line of its own.
-grep -o '{"timestamp".*}' "$work/serverapp.log" | jq -c 'select(.event != null)' >"$work/events.jsonl" 2>/dev/null
+rc_line=$("$bin/fl-context" -c "$sl/superlink.conf" run-config) || die "fl-context run-config failed"
+
+# run_once TAG [extra run-config]: submit, wait, write events; prints round lines and status.
+run_once() {
+	local tag=$1 more=${2:-} out run_id status=
+	say "run-config: $rc_line${extra_rc:+ $extra_rc}${more:+ $more}"
+	local -a rc_args=(--run-config "$rc_line")
+	[ -n "$extra_rc" ] && rc_args+=(--run-config "$extra_rc")
+	[ -n "$more" ] && rc_args+=(--run-config "$more")
+	out=$(cli run "$work/app" e2e "${rc_args[@]}" --format json 2>"$work/logs/flwr-run$tag.log")
+	run_id=$(jq -r 'select(.success == true) | ."run-id"' <<<"$out" 2>/dev/null)
+	[ -n "$run_id" ] || [ "$(date +%s)" -lt "$deadline" ] || die "flwr run did not return by the deadline (${deadline_s}s)" 4
+	[ -n "$run_id" ] || die "flwr run failed: $out $(tail -n 5 "$work/logs/flwr-run$tag.log")"
+	say "run $run_id submitted"
+	# `flwr log --stream` returns when the run is finished (one CLI process instead of one
+	# per poll); then `flwr list` gives the status.
+	bg "logstream$tag" "$work/serverapp$tag.log" env HOME="$work/cli/home" FLWR_HOME="$work/cli" flwr log "$run_id" "${conn[@]}" --stream
+	local restarted=0
+	while kill -0 "${pid[logstream$tag]}" 2>/dev/null; do
+		if [ "$restart_sn" = 1 ] && [ "$restarted" = 0 ] && [ -z "$tag" ] &&
+			grep -q '"event":"round_end"' "$work/serverapp$tag.log"; then
+			say "round 1 ended: restarting SuperNode 0 (fl-launch restart)"
+			# shellcheck disable=SC2046 # option words
+			"$bin/fl-launch" $(sn_launch 0) restart || die "SuperNode 0: fl-launch restart failed"
+			cut -d' ' -f1 "$work/vm-101/flower/run/flower-supernode.pid" >>"$work/pgids"
+			# shellcheck disable=SC2046
+			"$bin/fl-launch" $(sn_launch 0) wait-healthy --timeout "$(left)" || die "SuperNode 0: not healthy after the restart"
+			restarted=1
+			echo "RESTARTED_SUPERNODE=1" >>"$work/restarts.env"
+		fi
+		# Three status checks cost a few ms of C each; Flower needs the cores.
+		alive
+		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id not finished at the deadline (${deadline_s}s)" 4
+		sleep 1
+	done
+	list_run() {
+		if [ "$vnum" -le 1025 ]; then
+			cli ls "${conn[@]}" --run-id "$run_id" --format json
+		else
+			cli list "${conn[@]}" --run-id "$run_id" --format json
+		fi
+	}
+	while :; do
+		status=$(list_run 2>>"$work/logs/flwr-list.log" | jq -r '.runs[0].status // empty' 2>/dev/null)
+		case $status in finished:*) break ;; esac
+		alive
+		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id still '${status:-unknown}' at the deadline (${deadline_s}s)" 4
+		sleep 1
+	done
+	grep -q '"event":"training_end"' "$work/serverapp$tag.log" ||
+		cli log "$run_id" "${conn[@]}" --show >"$work/serverapp$tag.log" 2>&1
+	# Flower may colour or prefix lines; an event line is one JSON object on a line of its own.
+	grep -o '{"timestamp".*}' "$work/serverapp$tag.log" | jq -c 'select(.event != null)' >"$work/events$tag.jsonl" 2>/dev/null
+	jq -r 'select(.event == "round_end") | "round \(.data.round) loss \(.data.aggregated_loss) accuracy \(.data.aggregated_accuracy)"' "$work/events$tag.jsonl"
+	echo "status $status"
+	RUN_ID=$run_id STATUS=$status
+}
+
+run_once ""
+t_end=$(date +%s.%N)
 first_round=$(jq -r 'select(.event == "round_start" and .data.round == 1) | .timestamp' "$work/events.jsonl" | head -n 1)
 first_s=
 if [ -n "$first_round" ]; then
@@ -271,12 +370,27 @@ if [ -n "$first_round" ]; then
 fi
 total_s=$(jq -rn --argjson a "$t_start" --argjson b "$t_end" '($b - $a) * 10 | round / 10')
 rounds=$(jq -s '[.[] | select(.event == "round_end")] | length' "$work/events.jsonl")
-jq -r 'select(.event == "round_end") | "round \(.data.round) loss \(.data.aggregated_loss) accuracy \(.data.aggregated_accuracy)"' "$work/events.jsonl"
-echo "status $status"
-printf 'VERSION=%s\nERA=%s\nTLS=%s\nRUN_ID=%s\nSTATUS=%s\nROUNDS=%s\nFIRST_ROUND_S=%s\nTOTAL_S=%s\n' \
-	"$version" "$era" "$tls" "$run_id" "$status" "$rounds" "$first_s" "$total_s" >"$work/result.env"
-say "run $run_id $status: $rounds round(s); first round after ${first_s:-?}s, finished after ${total_s}s"
-[ "$status" = finished:completed ] || {
+printf 'VERSION=%s\nERA=%s\nTLS=%s\nRUN_ID=%s\nSTATUS=%s\nROUNDS=%s\nFIRST_ROUND_S=%s\nTOTAL_S=%s\nSL_BOOT_S=%s\nSN_BOOT_S=%s\n' \
+	"$version" "$era" "$tls" "$RUN_ID" "$STATUS" "$rounds" "$first_s" "$total_s" "$sl_boot" "$sn_boot" >"$work/result.env"
+say "run $RUN_ID $STATUS: $rounds round(s); first round after ${first_s:-?}s, finished after ${total_s}s"
+[ "$STATUS" = finished:completed ] || {
 	tail -n 40 "$work/serverapp.log" >&2
 	exit 1
 }
+
+if [ "$restart_sl" = 1 ]; then
+	sn_pids=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')
+	say "restarting the SuperLink (fl-launch restart); SuperNodes $sn_pids keep running"
+	"$bin/fl-launch" "${sl_launch[@]}" restart || die "SuperLink: fl-launch restart failed"
+	cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
+	"$bin/fl-launch" "${sl_launch[@]}" wait-healthy --timeout "$(left)" || die "SuperLink: not healthy after the restart"
+	run_once 2 "num-server-rounds=$second_rounds"
+	now=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')
+	[ "$now" = "$sn_pids" ] || die "the SuperNodes were restarted ($sn_pids -> $now)"
+	printf 'SECOND_RUN_ID=%s\nSECOND_STATUS=%s\nSECOND_ROUNDS=%s\n' "$RUN_ID" "$STATUS" \
+		"$(jq -s '[.[] | select(.event == "round_end")] | length' "$work/events2.jsonl")" >>"$work/result.env"
+	[ "$STATUS" = finished:completed ] || {
+		tail -n 40 "$work/serverapp2.log" >&2
+		exit 1
+	}
+fi

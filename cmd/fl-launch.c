@@ -1,0 +1,999 @@
+/* fl-launch: run a Flower SuperLink or SuperNode from the resolved configuration: docker +
+ * systemd (the appliance default) or native processes; health, readiness publication. */
+#include "fl_buf.h"
+#include "fl_cert.h"
+#include "fl_cert_io.h"
+#include "fl_check.h"
+#include "fl_ctx.h"
+#include "fl_flower.h"
+#include "fl_fs.h"
+#include "fl_launch.h"
+#include "fl_log.h"
+#include "fl_net.h"
+#include "fl_onegate.h"
+#include "fl_retry.h"
+#include "fl_var.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef FLKIT_VERSION
+#define FLKIT_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+static const char usage_text[] =
+    "usage: fl-launch [options] start | stop | restart | status | show\n"
+    "       fl-launch [options] argv | env | unit | install\n"
+    "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
+    "       fl-launch [options] publish-ready | publish-error REASON\n"
+    "       fl-launch [options] wait-docker | image\n";
+
+static const char help_text[] =
+    "\n"
+    "Runs a Flower SuperLink or SuperNode as the resolved configuration says: `docker` (the\n"
+    "appliance default: a docker argv in a systemd unit) or `process` (native flower-superlink /\n"
+    "flower-supernode, under systemd or as a process group of its own).\n"
+    "\n"
+    "verbs:\n"
+    "  start          install the env file and unit, then start; a re-run with the same\n"
+    "                 configuration changes nothing, a changed one restarts and says why\n"
+    "  stop, restart  stop (SIGTERM, 45 s grace) / stop then start\n"
+    "  status         RUNNING=yes|no, PID=, SERVICE=, ... as KEY=VALUE (exit 0 running, 1 not)\n"
+    "  show           FL_ENDPOINT, FL_CONTROL_ADDRESS, FL_SUPERLINK_ADDRESS, FL_VERSION, FL_TLS\n"
+    "  argv, env, unit   print the docker/native argv (one element per line), env file, unit\n"
+    "  install        write directories, env file and unit only\n"
+    "  health         one readiness check (the READY_SCRIPT): exit 0 healthy, 1 not\n"
+    "  wait-healthy   check every --interval until --timeout (SuperLink 2 s/120 s, SuperNode\n"
+    "                 1 s/60 s); on failure the last log lines, and a SuperLink publishes\n"
+    "                 FL_READY=NO FL_ERROR=health_check_timeout\n"
+    "  publish-ready  check health, then publish readiness to OneGate in one request\n"
+    "  publish-error  publish FL_READY=NO (SuperNode: FL_NODE_READY=NO) and FL_ERROR=REASON\n"
+    "  logs           the last -n lines (default 20) of its output\n"
+    "  wait-docker    wait for the Docker daemon (1 s / 60 s)\n"
+    "  image          resolve FLOWER_VERSION against the pre-baked image (pull or fall back)\n"
+    "\n"
+    "options:\n"
+    "  -c, --context FILE      configuration: a file `fl-context render` wrote, or a context\n"
+    "                          (default $FLKIT_CONTEXT, /run/flkit/ROLE.conf, " FL_CTX_DEFAULT_PATH ")\n"
+    "  -E, --env-only          read no file: the environment only\n"
+    "  -r, --role ROLE         superlink or supernode (default: the rendered file's)\n"
+    "      --runtime RT        docker (default) or process\n"
+    "      --supervisor S      systemd or none (default: systemd for docker; for process,\n"
+    "                          systemd when it runs, else none)\n"
+    "      --flower-dir DIR    state/, certs/, data/, config/ ... (default /opt/flower)\n"
+    "      --unit-dir DIR      where units go (default /etc/systemd/system)\n"
+    "      --docker PATH       docker CLI (default /usr/bin/docker)\n"
+    "      --image REPO        image without tag (default flwr/superlink, flwr/supernode)\n"
+    "      --flower-version V  Flower version to drive (default: docker FLOWER_VERSION,\n"
+    "                          process: asked from the installed flwr)\n"
+    "      --flower-bin PATH   process: flower-superlink/-supernode, or the directory holding\n"
+    "                          it (default: found in PATH)\n"
+    "      --addr IP           VM address for FL_ENDPOINT (default: the default-route interface's)\n"
+    "      --discovery FILE    SuperNode: what `fl-onegate discover -o FILE` wrote\n"
+    "      --gpu yes|no        SuperNode: a usable GPU was detected (default no)\n"
+    "      --appio-port N      ServerAppIo (9091) / SuperNode ClientAppIo or Runtime port (9094)\n"
+    "      --health-port N     SuperLink gRPC health server on 127.0.0.1 (9099; 0: none)\n"
+    "      --owner UID:GID     owner of container-visible directories, process unit user\n"
+    "                          (default 49999:49999)\n"
+    "      --prebaked FILE     pre-baked version (default FLOWER_DIR/PREBAKED_VERSION)\n"
+    "      --timeout S         wait-healthy, wait-docker limit\n"
+    "      --interval S        wait-healthy, wait-docker period\n"
+    "      --one-env FILE      OneGate identity (default " FL_CTX_DEFAULT_PATH "), then TOKENTXT,\n"
+    "      --token-file FILE   VMID, ONEGATE_ENDPOINT from the environment, token.txt\n"
+    "      --best-effort       publish-*: a OneGate failure is a warning, exit 0\n"
+    "      --no-publish        wait-healthy: do not publish the failure\n"
+    "  -n, --lines N           logs, diagnostics: lines of output shown (default 20)\n"
+    "  -q, --quiet / -v, --verbose\n"
+    "  -h, --help / -V, --version\n"
+    "\n"
+    "exit status: 0 ok; 1 failure (invalid configuration, start failed, unhealthy); 2 usage;\n"
+    "3 Docker or OneGate unavailable; 4 timed out. See fl-launch(1).\n";
+
+struct opts {
+	const char *context, *runtime, *supervisor, *flower_dir, *unit_dir, *docker, *image;
+	const char *flower_version, *flower_bin, *addr, *discovery, *gpu, *owner, *prebaked;
+	const char *one_env, *token_file;
+	unsigned role, appio_port, health_port;
+	bool health_port_set, best_effort, no_publish, env_only;
+	long timeout_s, interval_s, lines;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "fl-launch: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return FL_EXIT_USAGE;
+}
+
+static int fail(const struct fl_err *e)
+{
+	fl_error("%s", e->msg);
+	return e->code ? e->code : FL_EXIT_FAIL;
+}
+
+static void log_diags(struct fl_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fl_log(d->v[i].level, "%s", d->v[i].msg);
+	fl_diags_free(d);
+}
+
+/* Everything one verb needs: configuration, options resolved, plan. */
+struct job {
+	struct fl_ctx c;
+	struct fl_launch_opts lo;
+	struct fl_launch_plan p;
+	struct fl_onegate_tls og;
+	char exe[4096], vm_addr[64], flower_dir[4096], prebaked[4200];
+	bool loaded, planned;
+};
+
+static void job_free(struct job *j)
+{
+	if (j->planned)
+		fl_launch_plan_free(&j->p);
+	if (j->loaded)
+		fl_ctx_free(&j->c);
+	fl_cert_onegate_free(&j->og);
+}
+
+static int load(const struct opts *o, struct job *j)
+{
+	struct fl_ctx_opts co = {NULL, FL_CTX_DEFAULT_TOKEN, environ};
+	char def[64];
+	co.path = o->context ? o->context : getenv("FLKIT_CONTEXT");
+	if ((!co.path || !*co.path) && o->role) {
+		snprintf(def, sizeof def, "/run/flkit/%s.conf", fl_role_name(o->role));
+		if (access(def, R_OK) == 0)
+			co.path = def;
+	}
+	if (!co.path || !*co.path)
+		co.path = FL_CTX_DEFAULT_PATH;
+	if (o->env_only)
+		co.path = NULL;
+	struct fl_err e = {0};
+	if (fl_ctx_load(&j->c, &co, &e) < 0) {
+		fl_error("%s", e.msg);
+		if (!o->context)
+			fl_error("no usable configuration; pass --context FILE (what `fl-context render` wrote)");
+		fl_ctx_free(&j->c);
+		return FL_EXIT_FAIL;
+	}
+	j->loaded = true;
+	if (strcmp(fl_ctx_get(&j->c, "FL_LOG_FORMAT"), "json") == 0)
+		fl_log_set_json(1);
+	j->lo.role = o->role ? o->role : j->c.rendered_role;
+	if (j->lo.role != FL_ROLE_SUPERLINK && j->lo.role != FL_ROLE_SUPERNODE)
+		return usage_error("a role is needed: --role superlink or --role supernode%s", "");
+	/* The same rules fl-context applies: nothing runs on a configuration it would refuse. */
+	struct fl_diags d = FL_DIAGS_INIT;
+	unsigned errors = fl_ctx_validate(&j->c, j->lo.role, &d);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level >= FL_WARN)
+			fl_log(d.v[i].level, "%s", d.v[i].msg);
+	fl_diags_free(&d);
+	if (errors) {
+		fl_fatal("%u configuration error(s). Aborting boot.", errors);
+		return FL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static bool systemd_running(void)
+{
+	struct stat st;
+	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int find_exe(const struct opts *o, const char *name, char *out, size_t n)
+{
+	const char *b = o->flower_bin;
+	struct stat st;
+	if (b && stat(b, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(out, n, "%s/%s", b, name);
+	} else if (b) {
+		snprintf(out, n, "%s", b);
+	} else {
+		const char *path = getenv("PATH");
+		out[0] = '\0';
+		for (const char *p = path ? path : ""; *p;) {
+			size_t len = strcspn(p, ":");
+			char cand[4096];
+			snprintf(cand, sizeof cand, "%.*s/%s", (int)len, p, name);
+			if (len && cand[0] == '/' && access(cand, X_OK) == 0) {
+				snprintf(out, n, "%s", cand);
+				break;
+			}
+			p += len + (p[len] == ':');
+		}
+		if (!out[0]) {
+			fl_error("%s not found in PATH: install Flower (pip install flwr) or pass --flower-bin", name);
+			return FL_EXIT_FAIL;
+		}
+	}
+	if (out[0] != '/' || access(out, X_OK) != 0) {
+		fl_error("%s is not an executable given by an absolute path (--flower-bin)", out);
+		return FL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* Resolve options into j->lo. need_version: the verb builds argv/unit/env. */
+static int resolve(const struct opts *o, struct job *j, bool need_version)
+{
+	struct fl_launch_opts *lo = &j->lo;
+	struct fl_err e = {0};
+	lo->runtime = o->runtime && strcmp(o->runtime, "process") == 0 ? FL_RUNTIME_PROCESS : FL_RUNTIME_DOCKER;
+	if (o->supervisor)
+		lo->supervisor = strcmp(o->supervisor, "none") == 0 ? FL_SUPERVISOR_NONE : FL_SUPERVISOR_SYSTEMD;
+	else
+		lo->supervisor = lo->runtime == FL_RUNTIME_DOCKER || systemd_running() ? FL_SUPERVISOR_SYSTEMD
+		                                                                       : FL_SUPERVISOR_NONE;
+	if (lo->runtime == FL_RUNTIME_DOCKER && lo->supervisor == FL_SUPERVISOR_NONE)
+		return usage_error("the docker runtime runs under systemd; --supervisor none is for --runtime process%s",
+		                   "");
+	/* Paths end up in unit files and argv: absolute, no blanks or control characters. */
+	const char *fd = o->flower_dir ? o->flower_dir : FL_LAUNCH_FLOWER_DIR;
+	snprintf(j->flower_dir, sizeof j->flower_dir, "%s", fd);
+	size_t n = strlen(j->flower_dir);
+	while (n > 1 && j->flower_dir[n - 1] == '/')
+		j->flower_dir[--n] = '\0';
+	const char *paths[] = {j->flower_dir, o->unit_dir, o->docker};
+	for (int i = 0; i < 3; i++)
+		if (paths[i] && (paths[i][0] != '/' || strpbrk(paths[i], " \t\n\r\"'\\$%;") != NULL))
+			return usage_error("'%s' must be an absolute path without blanks, quotes, $, %% or ;", paths[i]);
+	lo->flower_dir = j->flower_dir;
+	lo->unit_dir = o->unit_dir ? o->unit_dir : FL_LAUNCH_UNIT_DIR;
+	lo->docker = o->docker ? o->docker : FL_LAUNCH_DOCKER;
+	lo->image = o->image;
+	lo->appio_port = o->appio_port;
+	lo->health_port = lo->role == FL_ROLE_SUPERLINK ? (o->health_port_set ? o->health_port : FL_LAUNCH_HEALTH_PORT) : 0;
+	lo->gpu = o->gpu && strcasecmp(o->gpu, "yes") == 0;
+	lo->uid = FL_LAUNCH_UID;
+	lo->gid = FL_LAUNCH_GID;
+	if (o->owner) {
+		unsigned long u, g;
+		char extra;
+		if (sscanf(o->owner, "%lu:%lu%c", &u, &g, &extra) != 2)
+			return usage_error("--owner '%s' is not UID:GID", o->owner);
+		lo->uid = (uid_t)u;
+		lo->gid = (gid_t)g;
+	}
+	if (o->prebaked)
+		snprintf(j->prebaked, sizeof j->prebaked, "%s", o->prebaked);
+	else
+		snprintf(j->prebaked, sizeof j->prebaked, "%s/PREBAKED_VERSION", j->flower_dir);
+
+	if (lo->role == FL_ROLE_SUPERLINK) {
+		lo->tls = strcasecmp(fl_ctx_get(&j->c, "FL_TLS_ENABLED"), "YES") == 0;
+		if (o->addr) {
+			if (fl_net_canonical(o->addr, j->vm_addr, sizeof j->vm_addr) < 0)
+				return usage_error("--addr '%s' is not an IP address", o->addr);
+		} else {
+			struct fl_addrs addrs = {0};
+			char ifname[IF_NAMESIZE];
+			if (fl_net_vm_addrs(&addrs, ifname, &e) == 0 && addrs.n)
+				snprintf(j->vm_addr, sizeof j->vm_addr, "%s", addrs.v[0]);
+			fl_addrs_free(&addrs);
+		}
+		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
+	} else {
+		if (o->discovery && fl_cert_onegate_load(o->discovery, &j->og, &e) < 0)
+			return fail(&e);
+		lo->superlink = j->og.superlink;
+		lo->tls = fl_cert_supernode_tls(&j->c, o->discovery ? &j->og : NULL);
+	}
+
+	const char *exe_name = lo->role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
+	if (lo->runtime == FL_RUNTIME_PROCESS) {
+		int rc = find_exe(o, exe_name, j->exe, sizeof j->exe);
+		if (rc)
+			return rc;
+		lo->exe = j->exe;
+	}
+	if (!need_version)
+		return 0;
+	const char *v = o->flower_version;
+	if (!v && lo->runtime == FL_RUNTIME_DOCKER)
+		v = fl_ctx_get(&j->c, "FLOWER_VERSION");
+	if (v) {
+		if (fl_version_parse(v, &lo->version) < 0)
+			return usage_error("'%s' is not a Flower version X.Y.Z", v);
+	} else if (fl_flower_detect(j->exe, 30000, &lo->version, &e) < 0) {
+		return fail(&e);
+	}
+	return 0;
+}
+
+/* quiet 0: every note; 1: warnings and errors; 2: errors only (checks run often). */
+static int plan(struct job *j, int quiet)
+{
+	struct fl_diags d = FL_DIAGS_INIT;
+	struct fl_err e = {0};
+	int rc = fl_launch_plan(&j->c, &j->lo, &j->p, &d, &e);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level >= (quiet == 0 ? FL_DEBUG : quiet == 1 ? FL_WARN : FL_ERROR))
+			fl_log(d.v[i].level, "%s", d.v[i].msg);
+	fl_diags_free(&d);
+	if (rc < 0)
+		return fail(&e);
+	j->planned = true;
+	return 0;
+}
+
+static int setup(const struct opts *o, struct job *j, bool need_version, int quiet)
+{
+	int rc = load(o, j);
+	if (!rc)
+		rc = resolve(o, j, need_version);
+	if (!rc)
+		rc = plan(j, quiet);
+	return rc;
+}
+
+/* --- verbs --- */
+
+static int print_plan(const struct opts *o, const char *what)
+{
+	struct job j = {0};
+	int rc = setup(o, &j, true, 1);
+	if (!rc) {
+		if (strcmp(what, "argv") == 0)
+			for (size_t i = 0; i < j.p.argv.n; i++)
+				printf("%s\n", j.p.argv.v[i]);
+		else
+			fputs(fl_buf_str(strcmp(what, "env") == 0 ? &j.p.env : &j.p.unit), stdout);
+	}
+	job_free(&j);
+	return rc;
+}
+
+static int install(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup(o, &j, true, 0);
+	bool changed;
+	struct fl_err e = {0};
+	if (!rc && fl_launch_install(&j.p, &j.lo, &changed, &e) < 0)
+		rc = fail(&e);
+	job_free(&j);
+	return rc;
+}
+
+/* Docker: wait for the daemon and settle the image version before planning. */
+static int docker_version(const struct opts *o, struct job *j)
+{
+	struct fl_err e = {0};
+	if (fl_launch_wait_docker(j->lo.docker, 60000, 1000, &e) < 0)
+		return fail(&e);
+	if (o->flower_version)
+		return 0;
+	struct fl_diags d = FL_DIAGS_INIT;
+	const char *repo = o->image ? o->image : j->lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode";
+	int rc = fl_launch_image(j->lo.docker, repo, fl_ctx_get(&j->c, "FLOWER_VERSION"), j->prebaked, 600000,
+	                         &j->lo.version, &d, &e);
+	log_diags(&d);
+	return rc < 0 ? fail(&e) : 0;
+}
+
+static int start(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = load(o, &j);
+	if (!rc)
+		rc = resolve(o, &j, (o->runtime && strcmp(o->runtime, "process") == 0) || o->flower_version);
+	if (!rc && j.lo.runtime == FL_RUNTIME_DOCKER)
+		rc = docker_version(o, &j);
+	if (!rc)
+		rc = plan(&j, 0);
+	if (rc) {
+		job_free(&j);
+		return rc;
+	}
+	char ver[32];
+	fl_version_format(&j.lo.version, ver, sizeof ver);
+	fl_info("Flower %s, era %s; %s runtime under %s", ver, fl_era_name(fl_version_era(&j.lo.version)),
+	        j.lo.runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
+	        j.lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "no supervisor");
+	if (j.lo.role == FL_ROLE_SUPERLINK && j.lo.tls) {
+		char ca[4200];
+		snprintf(ca, sizeof ca, "%s/certs/server.pem", j.flower_dir);
+		if (access(ca, R_OK) != 0) {
+			fl_error("TLS is on (FL_TLS_ENABLED=YES) but %s is missing: run `fl-certgen superlink` first",
+			         ca);
+			job_free(&j);
+			return FL_EXIT_FAIL;
+		}
+	}
+	if (j.lo.role == FL_ROLE_SUPERNODE && j.lo.tls) {
+		char ca[4200];
+		snprintf(ca, sizeof ca, "%s/certs/ca.crt", j.flower_dir);
+		if (access(ca, R_OK) != 0) {
+			fl_error("TLS is on but %s is missing: run `fl-certgen supernode` first", ca);
+			job_free(&j);
+			return FL_EXIT_FAIL;
+		}
+	}
+	enum fl_launch_action act;
+	struct fl_buf why = FL_BUF_INIT;
+	struct fl_err e = {0};
+	if (fl_launch_start(&j.p, &j.lo, &act, &why, &e) < 0) {
+		rc = fail(&e);
+		struct fl_buf tail = FL_BUF_INIT;
+		fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &tail);
+		if (tail.len)
+			fl_error("last lines of %s:\n%s", j.p.name, fl_buf_str(&tail));
+		fl_buf_free(&tail);
+	} else if (act == FL_LAUNCH_UNCHANGED) {
+		fl_info("%s already runs this configuration: left alone (not restarted)", j.p.name);
+	} else if (act == FL_LAUNCH_RESTARTED) {
+		fl_warn("configuration changed (%s): restarted %s", fl_buf_str(&why), j.p.name);
+	} else {
+		fl_info("started %s", j.p.name);
+	}
+	fl_buf_free(&why);
+	job_free(&j);
+	return rc;
+}
+
+static int stop(const struct opts *o)
+{
+	struct job j = {0};
+	/* Stopping needs no version: the plan is only used for names and paths. */
+	int rc = load(o, &j);
+	if (!rc)
+		rc = resolve(o, &j, false);
+	if (!rc) {
+		if (!j.lo.version.major)
+			fl_version_parse(FL_FLOWER_OLDEST, &j.lo.version);
+		rc = plan(&j, 2);
+	}
+	struct fl_err e = {0};
+	if (!rc && fl_launch_stop(&j.p, &j.lo, 45000, &e) < 0)
+		rc = fail(&e);
+	job_free(&j);
+	return rc;
+}
+
+/* A plan good enough for names, paths and addresses, without asking Flower its version. */
+static int setup_light(const struct opts *o, struct job *j)
+{
+	int rc = load(o, j);
+	/* A native Flower tells its version cheaply (dist-info); addresses depend on it. */
+	if (!rc)
+		rc = resolve(o, j, o->flower_version != NULL || (o->runtime && strcmp(o->runtime, "process") == 0));
+	if (!rc) {
+		if (!j->lo.version.major && !j->lo.version.minor) {
+			const char *v = fl_ctx_get(&j->c, "FLOWER_VERSION");
+			if (j->lo.runtime == FL_RUNTIME_PROCESS || fl_version_parse(v, &j->lo.version) < 0)
+				fl_version_parse(FL_FLOWER_OLDEST, &j->lo.version);
+		}
+		rc = plan(j, 2);
+	}
+	return rc;
+}
+
+/* The version that runs: what start recorded, else the configured one. */
+static void running_version(const struct job *j, char *out, size_t n)
+{
+	char *text = NULL;
+	size_t len;
+	out[0] = '\0';
+	if (fl_fs_read(j->p.state_path, 256 * 1024, &text, &len, NULL) == 0) {
+		const char *v = strstr(text, "\nversion ");
+		if (v) {
+			v += 9;
+			size_t k = strcspn(v, "\n");
+			snprintf(out, n, "%.*s", (int)(k < 31 ? k : 31), v);
+		}
+		free(text);
+	}
+	if (!out[0])
+		fl_version_format(&j->lo.version, out, n);
+}
+
+static int status(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (rc) {
+		job_free(&j);
+		return rc;
+	}
+	pid_t pid = 0;
+	struct fl_err e = {0};
+	int r = fl_launch_running(&j.p, &j.lo, &pid, &e);
+	if (r < 0) {
+		rc = fail(&e);
+	} else {
+		printf("SERVICE=%s\nRUNNING=%s\n", j.p.name, r ? "yes" : "no");
+		if (pid)
+			printf("PID=%ld\n", (long)pid);
+		printf("RUNTIME=%s\nSUPERVISOR=%s\n", j.lo.runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
+		       j.lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "none");
+		printf("LOG=%s\n", j.lo.runtime == FL_RUNTIME_DOCKER ? "docker logs" : j.p.log_path);
+		rc = r ? FL_EXIT_OK : FL_EXIT_FAIL;
+	}
+	job_free(&j);
+	return rc;
+}
+
+static int show(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (!rc) {
+		char ver[32];
+		running_version(&j, ver, sizeof ver);
+		if (j.lo.role == FL_ROLE_SUPERLINK) {
+			printf("FL_ENDPOINT=%s\nFL_FLEET_ADDRESS=%s\nFL_CONTROL_ADDRESS=%s\n", j.p.a.endpoint,
+			       j.p.a.fleet_probe, j.p.a.control);
+			if (j.p.a.health[0])
+				printf("FL_HEALTH_ADDRESS=%s\n", j.p.a.health);
+		} else {
+			printf("FL_SUPERLINK_ADDRESS=%s\n", j.p.a.superlink);
+		}
+		printf("FL_TLS=%s\nFL_VERSION=%s\n", j.lo.tls ? "YES" : "NO", ver);
+	}
+	job_free(&j);
+	return rc;
+}
+
+static int logs(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (!rc) {
+		struct fl_buf b = FL_BUF_INIT;
+		fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &b);
+		fputs(fl_buf_str(&b), stdout);
+		fl_buf_free(&b);
+	}
+	job_free(&j);
+	return rc;
+}
+
+/* --- OneGate --- */
+
+static int onegate_open(const struct opts *o, struct fl_onegate *g, struct fl_err *e)
+{
+	struct fl_identity id = {0};
+	if (fl_identity_load(&id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
+	                     o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, e) < 0)
+		return -1;
+	struct fl_onegate_opts go = {0};
+	go.endpoint = id.endpoint;
+	go.vmid = id.vmid;
+	go.token = id.token;
+	go.deadline_ms = 60000;
+	int rc = fl_onegate_open(g, &go, e);
+	fl_identity_free(&id);
+	return rc;
+}
+
+/* One PUT with every pair; FL_ERROR erased afterwards when the VM has one (erasing an
+ * absent attribute is an error in OneGate). */
+static int publish(const struct opts *o, struct fl_argv *pairs, bool erase_error)
+{
+	struct fl_onegate g;
+	struct fl_err e = {0};
+	struct fl_buf data = FL_BUF_INIT;
+	int rc = 0;
+	if (fl_onegate_publish_data(pairs->v, pairs->n, &data, &e) < 0 || onegate_open(o, &g, &e) < 0) {
+		rc = -1;
+	} else {
+		bool had_error = false;
+		if (erase_error) {
+			struct fl_onegate_vm vm;
+			if (fl_onegate_vm_get(&g, NULL, &vm, NULL) == 0) {
+				had_error = fl_onegate_vm_attr(&vm, "FL_ERROR") != NULL;
+				fl_onegate_vm_free(&vm);
+			}
+		}
+		rc = fl_onegate_update(&g, NULL, fl_buf_str(&data), 1, false, &e);
+		if (rc == 0 && had_error && fl_onegate_update(&g, NULL, "FL_ERROR", 2, false, &e) < 0)
+			rc = -1;
+		fl_onegate_close(&g);
+	}
+	fl_buf_free(&data);
+	if (rc == 0) {
+		struct fl_buf keys = FL_BUF_INIT;
+		for (size_t i = 0; i < pairs->n; i++)
+			fl_buf_addf(&keys, "%s%.*s", i ? " " : "", (int)strcspn(pairs->v[i], "="), pairs->v[i]);
+		fl_info("Published %s to OneGate", fl_buf_str(&keys));
+		fl_buf_free(&keys);
+		return FL_EXIT_OK;
+	}
+	fl_log(o->best_effort ? FL_WARN : FL_ERROR, "%s", e.msg);
+	bool sl = false;
+	for (size_t i = 0; i < pairs->n; i++)
+		sl |= strncmp(pairs->v[i], "FL_ENDPOINT=", 12) == 0;
+	fl_warn(sl ? "OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS."
+	           : "OneGate publication failed.");
+	return o->best_effort ? FL_EXIT_OK : e.code ? e.code : FL_EXIT_FAIL;
+}
+
+static int publish_error_pairs(const struct opts *o, const struct job *j, const char *reason)
+{
+	struct fl_argv pairs = FL_ARGV_INIT;
+	fl_argv_add(&pairs, j->lo.role == FL_ROLE_SUPERLINK ? "FL_READY=NO" : "FL_NODE_READY=NO");
+	fl_argv_addf(&pairs, "FL_ERROR=%s", reason);
+	int rc = publish(o, &pairs, false);
+	fl_argv_free(&pairs);
+	return rc;
+}
+
+static int publish_error(const struct opts *o, const char *reason)
+{
+	size_t n = strlen(reason);
+	if (!n || n > 64 || strspn(reason, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return usage_error("publish-error: REASON '%s' must be 1-64 of a-z, 0-9 and _ (e.g. "
+		                   "docker_start_failed)",
+		                   reason);
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (!rc)
+		rc = publish_error_pairs(o, &j, reason);
+	job_free(&j);
+	return rc;
+}
+
+static int publish_ready(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (rc) {
+		job_free(&j);
+		return rc;
+	}
+	bool final;
+	struct fl_err e = {0};
+	if (fl_launch_health(&j.p, &j.lo, &final, &e) < 0) {
+		/* Never YES after a failed check. */
+		fl_error("%s: not publishing readiness", e.msg);
+		job_free(&j);
+		return FL_EXIT_FAIL;
+	}
+	char ver[32];
+	running_version(&j, ver, sizeof ver);
+	struct fl_argv pairs = FL_ARGV_INIT;
+	if (j.lo.role == FL_ROLE_SUPERLINK) {
+		if (!j.p.a.endpoint[0]) {
+			fl_error("cannot tell the VM's address for FL_ENDPOINT: pass --addr IP");
+			job_free(&j);
+			return FL_EXIT_FAIL;
+		}
+		fl_argv_add(&pairs, "FL_READY=YES");
+		fl_argv_addf(&pairs, "FL_ENDPOINT=%s", j.p.a.endpoint);
+		fl_argv_addf(&pairs, "FL_VERSION=%s", ver);
+		fl_argv_add(&pairs, "FL_ROLE=superlink");
+		fl_argv_addf(&pairs, "FL_TLS=%s", j.lo.tls ? "YES" : "NO");
+		if (j.lo.tls) {
+			char ca[4200];
+			snprintf(ca, sizeof ca, "%s/certs/ca.crt", j.flower_dir);
+			char *pem = NULL;
+			size_t len = 0;
+			if (fl_fs_read(ca, 256 * 1024, &pem, &len, &e) < 0) {
+				fl_argv_free(&pairs);
+				job_free(&j);
+				return fail(&e);
+			}
+			char *b64 = fl_certio_b64(pem, len);
+			free(pem);
+			fl_argv_addf(&pairs, "FL_CA_CERT=%s", b64);
+			free(b64);
+		}
+	} else {
+		struct fl_identity id = {0};
+		struct fl_err ie = {0};
+		fl_identity_load(&id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
+		                 o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, &ie);
+		fl_argv_add(&pairs, "FL_NODE_READY=YES");
+		fl_argv_addf(&pairs, "FL_NODE_ID=%s", id.vmid ? id.vmid : "");
+		fl_argv_addf(&pairs, "FL_VERSION=%s", ver);
+		fl_identity_free(&id);
+	}
+	rc = publish(o, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
+	fl_argv_free(&pairs);
+	job_free(&j);
+	return rc;
+}
+
+static int health(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (!rc) {
+		bool final;
+		struct fl_err e = {0};
+		if (fl_launch_health(&j.p, &j.lo, &final, &e) < 0) {
+			fl_error("%s", e.msg);
+			rc = FL_EXIT_FAIL;
+		} else {
+			fl_info("%s healthy", j.p.name);
+		}
+	}
+	job_free(&j);
+	return rc;
+}
+
+static int wait_healthy(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = setup_light(o, &j);
+	if (rc) {
+		job_free(&j);
+		return rc;
+	}
+	bool sl = j.lo.role == FL_ROLE_SUPERLINK;
+	long timeout_s = o->timeout_s > 0 ? o->timeout_s : sl ? 120 : 60;
+	long interval_s = o->interval_s > 0 ? o->interval_s : sl ? 2 : 1;
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	struct fl_err e = {0};
+	bool final = false;
+	unsigned attempt = 0;
+	for (;;) {
+		attempt++;
+		if (fl_launch_health(&j.p, &j.lo, &final, &e) == 0) {
+			fl_info("%s healthy after %.1f s (check %u)", j.p.name, (double)(fl_clock_now_ms(NULL) - t0) / 1000,
+			        attempt);
+			job_free(&j);
+			return FL_EXIT_OK;
+		}
+		fl_debug("check %u: %s", attempt, e.msg);
+		if (final || fl_clock_now_ms(NULL) - t0 + (uint64_t)interval_s * 1000 > (uint64_t)timeout_s * 1000)
+			break;
+		fl_clock_sleep_ms(NULL, (uint64_t)interval_s * 1000);
+	}
+	fl_error("%s", e.msg);
+	if (!final)
+		fl_error("%s health check timed out after %lds", sl ? "SuperLink" : "SuperNode", timeout_s);
+	struct fl_buf tail = FL_BUF_INIT;
+	fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &tail);
+	if (tail.len)
+		fl_error("last %ld lines of %s:\n%s", o->lines, j.p.name, fl_buf_str(&tail));
+	else
+		fl_error("%s has written no output yet", j.p.name);
+	fl_buf_free(&tail);
+	if (sl && !o->no_publish) {
+		struct opts q = *o;
+		q.best_effort = true;
+		publish_error_pairs(&q, &j, final ? "health_check_failed" : "health_check_timeout");
+	}
+	job_free(&j);
+	return final ? FL_EXIT_FAIL : FL_EXIT_TIMEOUT;
+}
+
+static int wait_docker(const struct opts *o)
+{
+	struct fl_err e = {0};
+	long t = o->timeout_s > 0 ? o->timeout_s : 60, i = o->interval_s > 0 ? o->interval_s : 1;
+	if (fl_launch_wait_docker(o->docker ? o->docker : FL_LAUNCH_DOCKER, t * 1000, i * 1000, &e) < 0)
+		return fail(&e);
+	return FL_EXIT_OK;
+}
+
+static int image(const struct opts *o)
+{
+	struct job j = {0};
+	int rc = load(o, &j);
+	if (!rc)
+		rc = resolve(o, &j, false);
+	if (!rc) {
+		struct fl_diags d = FL_DIAGS_INIT;
+		struct fl_err e = {0};
+		const char *repo = o->image ? o->image : j.lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode";
+		struct fl_version v;
+		int r = fl_launch_image(j.lo.docker, repo, fl_ctx_get(&j.c, "FLOWER_VERSION"), j.prebaked, 600000, &v,
+		                        &d, &e);
+		log_diags(&d);
+		if (r < 0) {
+			rc = fail(&e);
+		} else {
+			char ver[32];
+			fl_version_format(&v, ver, sizeof ver);
+			printf("%s\n", ver);
+		}
+	}
+	job_free(&j);
+	return rc;
+}
+
+static int restart(const struct opts *o)
+{
+	int rc = stop(o);
+	return rc ? rc : start(o);
+}
+
+static bool port_arg(const char *s, unsigned *out, bool zero_ok)
+{
+	long v;
+	if (!fl_check_nonneg(s, &v) || v > 65535 || (!zero_ok && v == 0))
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_RUNTIME = 256,
+		OPT_SUPERVISOR,
+		OPT_FLOWER_DIR,
+		OPT_UNIT_DIR,
+		OPT_DOCKER,
+		OPT_IMAGE,
+		OPT_FLOWER_VERSION,
+		OPT_FLOWER_BIN,
+		OPT_ADDR,
+		OPT_DISCOVERY,
+		OPT_GPU,
+		OPT_APPIO,
+		OPT_HEALTH,
+		OPT_OWNER,
+		OPT_PREBAKED,
+		OPT_TIMEOUT,
+		OPT_INTERVAL,
+		OPT_ONE_ENV,
+		OPT_TOKEN_FILE,
+		OPT_BEST_EFFORT,
+		OPT_NO_PUBLISH,
+	};
+	static const struct option longopts[] = {
+	    {"context", required_argument, NULL, 'c'},
+	    {"env-only", no_argument, NULL, 'E'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"runtime", required_argument, NULL, OPT_RUNTIME},
+	    {"supervisor", required_argument, NULL, OPT_SUPERVISOR},
+	    {"flower-dir", required_argument, NULL, OPT_FLOWER_DIR},
+	    {"unit-dir", required_argument, NULL, OPT_UNIT_DIR},
+	    {"docker", required_argument, NULL, OPT_DOCKER},
+	    {"image", required_argument, NULL, OPT_IMAGE},
+	    {"flower-version", required_argument, NULL, OPT_FLOWER_VERSION},
+	    {"flower-bin", required_argument, NULL, OPT_FLOWER_BIN},
+	    {"addr", required_argument, NULL, OPT_ADDR},
+	    {"discovery", required_argument, NULL, OPT_DISCOVERY},
+	    {"gpu", required_argument, NULL, OPT_GPU},
+	    {"appio-port", required_argument, NULL, OPT_APPIO},
+	    {"health-port", required_argument, NULL, OPT_HEALTH},
+	    {"owner", required_argument, NULL, OPT_OWNER},
+	    {"prebaked", required_argument, NULL, OPT_PREBAKED},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"one-env", required_argument, NULL, OPT_ONE_ENV},
+	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	    {"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
+	    {"no-publish", no_argument, NULL, OPT_NO_PUBLISH},
+	    {"lines", required_argument, NULL, 'n'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	fl_log_init("fl-launch");
+	struct opts o = {0};
+	o.lines = 20;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:Er:n:qvhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.context = optarg; break;
+		case 'E': o.env_only = true; break;
+		case 'r':
+			o.role = fl_role_parse(optarg);
+			if (o.role != FL_ROLE_SUPERLINK && o.role != FL_ROLE_SUPERNODE)
+				return usage_error("--role '%s': superlink or supernode", optarg);
+			break;
+		case OPT_RUNTIME:
+			if (strcmp(optarg, "docker") != 0 && strcmp(optarg, "process") != 0)
+				return usage_error("--runtime '%s': docker or process", optarg);
+			o.runtime = optarg;
+			break;
+		case OPT_SUPERVISOR:
+			if (strcmp(optarg, "systemd") != 0 && strcmp(optarg, "none") != 0)
+				return usage_error("--supervisor '%s': systemd or none", optarg);
+			o.supervisor = optarg;
+			break;
+		case OPT_FLOWER_DIR: o.flower_dir = optarg; break;
+		case OPT_UNIT_DIR: o.unit_dir = optarg; break;
+		case OPT_DOCKER: o.docker = optarg; break;
+		case OPT_IMAGE:
+			if (!*optarg || strpbrk(optarg, " \t\n:@$%\"'\\") != NULL)
+				return usage_error("--image '%s': a repository name without tag (e.g. flwr/superlink)",
+				                   optarg);
+			o.image = optarg;
+			break;
+		case OPT_FLOWER_VERSION: o.flower_version = optarg; break;
+		case OPT_FLOWER_BIN: o.flower_bin = optarg; break;
+		case OPT_ADDR: o.addr = optarg; break;
+		case OPT_DISCOVERY: o.discovery = optarg; break;
+		case OPT_GPU:
+			if (strcasecmp(optarg, "yes") != 0 && strcasecmp(optarg, "no") != 0)
+				return usage_error("--gpu '%s': yes or no", optarg);
+			o.gpu = optarg;
+			break;
+		case OPT_APPIO:
+			if (!port_arg(optarg, &o.appio_port, false))
+				return usage_error("--appio-port '%s': a port 1-65535", optarg);
+			break;
+		case OPT_HEALTH:
+			if (!port_arg(optarg, &o.health_port, true))
+				return usage_error("--health-port '%s': a port 1-65535, or 0 for none", optarg);
+			o.health_port_set = true;
+			break;
+		case OPT_OWNER: o.owner = optarg; break;
+		case OPT_PREBAKED: o.prebaked = optarg; break;
+		case OPT_TIMEOUT:
+			if (!fl_check_posint(optarg, &o.timeout_s))
+				return usage_error("--timeout '%s': seconds, a positive integer", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (!fl_check_posint(optarg, &o.interval_s))
+				return usage_error("--interval '%s': seconds, a positive integer", optarg);
+			break;
+		case OPT_ONE_ENV: o.one_env = optarg; break;
+		case OPT_TOKEN_FILE: o.token_file = optarg; break;
+		case OPT_BEST_EFFORT: o.best_effort = true; break;
+		case OPT_NO_PUBLISH: o.no_publish = true; break;
+		case 'n':
+			if (!fl_check_posint(optarg, &o.lines) || o.lines > 10000)
+				return usage_error("--lines '%s': 1-10000", optarg);
+			break;
+		case 'q': fl_log_set_threshold(FL_WARN); break;
+		case 'v': fl_log_set_threshold(FL_DEBUG); break;
+		case 'h':
+			printf("%s%s", usage_text, help_text);
+			return FL_EXIT_OK;
+		case 'V': printf("fl-launch %s\n", FLKIT_VERSION); return FL_EXIT_OK;
+		default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* getopt permutes: options may also follow the verb (`fl-launch logs -n 50`). */
+	if (argc < 1)
+		return usage_error("a verb is needed%s", "");
+	const char *verb = argv[0];
+	if (strcmp(verb, "publish-error") == 0) {
+		if (argc != 2)
+			return usage_error("publish-error needs exactly one REASON (e.g. docker_start_failed)%s", "");
+		return publish_error(&o, argv[1]);
+	}
+	if (argc != 1)
+		return usage_error("unexpected argument '%s'", argv[1]);
+	if (strcmp(verb, "argv") == 0 || strcmp(verb, "env") == 0 || strcmp(verb, "unit") == 0)
+		return print_plan(&o, verb);
+	if (strcmp(verb, "install") == 0)
+		return install(&o);
+	if (strcmp(verb, "start") == 0)
+		return start(&o);
+	if (strcmp(verb, "stop") == 0)
+		return stop(&o);
+	if (strcmp(verb, "restart") == 0)
+		return restart(&o);
+	if (strcmp(verb, "status") == 0)
+		return status(&o);
+	if (strcmp(verb, "show") == 0)
+		return show(&o);
+	if (strcmp(verb, "logs") == 0)
+		return logs(&o);
+	if (strcmp(verb, "health") == 0)
+		return health(&o);
+	if (strcmp(verb, "wait-healthy") == 0)
+		return wait_healthy(&o);
+	if (strcmp(verb, "publish-ready") == 0)
+		return publish_ready(&o);
+	if (strcmp(verb, "wait-docker") == 0)
+		return wait_docker(&o);
+	if (strcmp(verb, "image") == 0)
+		return image(&o);
+	return usage_error("unknown verb '%s'", verb);
+}

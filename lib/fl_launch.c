@@ -1,0 +1,740 @@
+/* fl_launch: the docker argv, native argv, env file and systemd unit of a SuperLink or
+ * SuperNode, derived from the resolved configuration (design 01 §4, 04 §8.2, 05 §2.1-2.2). */
+#include "fl_launch.h"
+
+#include "fl_check.h"
+#include "fl_log.h"
+#include "fl_var.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef FLKIT_VERSION
+#define FLKIT_VERSION "0.1.0"
+#endif
+
+struct hostport {
+	char host[256]; /* without brackets */
+	unsigned port;
+	bool v6, any; /* any: 0.0.0.0 or :: */
+};
+
+/* host:port or [v6]:port, already checked by fl-context's validation; checked again here
+ * because a discovery file is another input. */
+static int split_hostport(const char *name, const char *s, struct hostport *hp, struct fl_err *e)
+{
+	memset(hp, 0, sizeof *hp);
+	unsigned port;
+	if (!fl_check_hostport(s, &port))
+		return fl_err_set(e, FL_EXIT_FAIL, "%s: '%.200s' is not host:port or [v6]:port with a port 1-65535",
+		                  name, s);
+	const char *colon = strrchr(s, ':');
+	size_t n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		s++;
+		n -= 2;
+		hp->v6 = true;
+	}
+	if (n >= sizeof hp->host)
+		return fl_err_set(e, FL_EXIT_FAIL, "%s: host name too long", name);
+	memcpy(hp->host, s, n);
+	hp->host[n] = '\0';
+	hp->port = port;
+	hp->any = strcmp(hp->host, "0.0.0.0") == 0 || strcmp(hp->host, "::") == 0 || !*hp->host;
+	return 0;
+}
+
+static void join(char *out, size_t n, const char *host, unsigned port)
+{
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(out, n, v6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+static bool yes(const struct fl_ctx *c, const char *name)
+{
+	return strcasecmp(fl_ctx_get(c, name), "YES") == 0;
+}
+
+/* The SuperNode's --superlink: a port is appended only to a bare host (decision 9). */
+static int superlink_addr(const char *in, char *out, size_t n, struct fl_diags *d, struct fl_err *e)
+{
+	const char *colon = strrchr(in, ':');
+	bool bare_v6 = in[0] != '[' && colon && strchr(in, ':') != colon;
+	bool bracketed_only = in[0] == '[' && in[strlen(in) - 1] == ']';
+	if (bare_v6 || bracketed_only || !colon) {
+		if (bare_v6)
+			snprintf(out, n, "[%s]:9092", in);
+		else
+			snprintf(out, n, "%s:9092", in);
+		fl_diags_add(d, FL_INFO, "SuperLink address '%.200s' has no port: using %s", in, out);
+	} else {
+		snprintf(out, n, "%s", in);
+	}
+	struct hostport hp;
+	return split_hostport("SuperLink address", out, &hp, e);
+}
+
+int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
+                    struct fl_diags *d, struct fl_err *e)
+{
+	memset(a, 0, sizeof *a);
+	if (o->role == FL_ROLE_SUPERNODE) {
+		const char *s = fl_ctx_get(c, "FL_SUPERLINK_ADDRESS");
+		if (!*s)
+			s = o->superlink ? o->superlink : "";
+		if (!*s)
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery "
+			                  "result was given (run `fl-onegate discover -o FILE` and pass --discovery "
+			                  "FILE)");
+		return superlink_addr(s, a->superlink, sizeof a->superlink, d, e);
+	}
+
+	struct hostport fleet, control;
+	if (split_hostport("FL_FLEET_API_ADDRESS", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"), &fleet, e) < 0 ||
+	    split_hostport("FL_CONTROL_API_ADDRESS", fl_ctx_get(c, "FL_CONTROL_API_ADDRESS"), &control, e) < 0)
+		return -1;
+	if (fleet.port == control.port)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give the "
+		                  "Control API its own port (default 9093)",
+		                  fleet.port);
+	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
+	if (appio == fleet.port || appio == control.port || (o->health_port && o->health_port == appio) ||
+	    (o->health_port && (o->health_port == fleet.port || o->health_port == control.port)))
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "port clash between the Fleet (%u), Control (%u), ServerAppIo (%u) and health "
+		                  "(%u) ports; choose distinct ports",
+		                  fleet.port, control.port, appio, o->health_port);
+	a->fleet_port = fleet.port;
+	a->control_port = control.port;
+	snprintf(a->fleet_bind, sizeof a->fleet_bind, "%s", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"));
+	join(a->fleet_probe, sizeof a->fleet_probe,
+	     fleet.any ? (fleet.v6 ? "::1" : "127.0.0.1") : fleet.host, fleet.port);
+	if (!fleet.any) {
+		join(a->endpoint, sizeof a->endpoint, fleet.host, fleet.port);
+	} else if (o->vm_addr && *o->vm_addr) {
+		join(a->endpoint, sizeof a->endpoint, o->vm_addr, fleet.port);
+	} else {
+		/* Fail closed: no address, nothing a SuperNode could use is claimed. */
+		a->endpoint[0] = '\0';
+	}
+	/* Era C serves the Control API on the Fleet port: a native process has no port mapping. */
+	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
+	if (shared && o->runtime == FL_RUNTIME_PROCESS)
+		snprintf(a->control, sizeof a->control, "%s", a->fleet_probe);
+	else
+		join(a->control, sizeof a->control, "127.0.0.1", control.port);
+	if (fl_ctx_is_set(c, "FL_CONTROL_API_ADDRESS") && strcmp(control.host, "127.0.0.1") != 0 &&
+	    strcmp(control.host, "localhost") != 0)
+		fl_diags_add(d, FL_WARN,
+		             "FL_CONTROL_API_ADDRESS host '%s' not used: the Control API accepts code to run and "
+		             "is served on 127.0.0.1:%u only (reach it with ssh -L %u:127.0.0.1:%u)",
+		             control.host, control.port, control.port, control.port);
+	if (o->health_port)
+		join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
+	return 0;
+}
+
+static const char *rolename(unsigned role)
+{
+	return role == FL_ROLE_SUPERLINK ? "superlink" : "supernode";
+}
+
+static char *path2(const char *a, const char *b)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		abort();
+	return s;
+}
+
+static void dir_add(struct fl_launch_plan *p, const char *mode, bool owned, const char *path)
+{
+	fl_argv_addf(&p->dirs, "%s %d %s", mode, owned ? 1 : 0, path);
+}
+
+/* The env file: KEY=VALUE lines docker --env-file and systemd EnvironmentFile= both read.
+ * Values come from validated variables (enums, numbers), so no quoting is needed. */
+static void env_file(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                     struct fl_diags *d)
+{
+	struct fl_buf *b = &p->env;
+	fl_buf_addf(b, "# %s environment, written by fl-launch %s: do not edit, re-run fl-launch.\n", p->name,
+	            FLKIT_VERSION);
+	fl_buf_addf(b, "FLWR_LOG_LEVEL=%s\n", fl_ctx_get(c, "FL_LOG_LEVEL"));
+	long t = 0, to = 0;
+	fl_check_posint(fl_ctx_get(c, "FL_GRPC_KEEPALIVE_TIME"), &t);
+	fl_check_posint(fl_ctx_get(c, "FL_GRPC_KEEPALIVE_TIMEOUT"), &to);
+	/* Design 04 §2.5: written for the record even though Flower may not read them. */
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIME_MS=%ld\n", t * 1000);
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=%ld\n", to * 1000);
+	fl_diags_add(d, FL_INFO, "gRPC keepalive: time=%lds (%ldms), timeout=%lds (%ldms)", t, t * 1000, to,
+	             to * 1000);
+	if (o->role == FL_ROLE_SUPERNODE && t < 30)
+		fl_diags_add(d, FL_WARN,
+		             "FL_GRPC_KEEPALIVE_TIME=%ld is below 30 s: a SuperLink that accepts pings at most "
+		             "every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
+		             t);
+	if (o->role == FL_ROLE_SUPERNODE && o->gpu && yes(c, "FL_GPU_ENABLED")) {
+		fl_buf_addf(b, "FL_GPU_MEMORY_FRACTION=%s\n", fl_ctx_get(c, "FL_GPU_MEMORY_FRACTION"));
+		if (strcmp(fl_ctx_get(c, "ML_FRAMEWORK"), "tensorflow") == 0)
+			fl_buf_adds(b, "TF_FORCE_GPU_ALLOW_GROWTH=true\n");
+		const char *cuda = fl_ctx_get(c, "FL_CUDA_VISIBLE_DEVICES");
+		if (o->runtime == FL_RUNTIME_PROCESS && *cuda && strcmp(cuda, "all") != 0)
+			fl_buf_addf(b, "CUDA_VISIBLE_DEVICES=%s\n", cuda);
+	}
+	if (o->runtime == FL_RUNTIME_PROCESS) {
+		/* Flower starts flower-superexec and flwr-* by name: they sit next to exe. */
+		const char *slash = strrchr(o->exe, '/');
+		fl_buf_addf(b, "PATH=%.*s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
+		            (int)(slash - o->exe), o->exe);
+		fl_buf_addf(b, "FLWR_HOME=%s/flwr-%s\n", o->flower_dir, rolename(o->role));
+		fl_buf_addf(b, "HOME=%s/flwr-%s\n", o->flower_dir, rolename(o->role));
+	}
+}
+
+static void tls_args(const struct fl_launch_opts *o, struct fl_argv *f)
+{
+	bool docker = o->runtime == FL_RUNTIME_DOCKER;
+	if (!o->tls) {
+		fl_argv_add(f, "--insecure");
+		return;
+	}
+	if (o->role == FL_ROLE_SUPERNODE) {
+		fl_argv_add(f, "--root-certificates");
+		if (docker)
+			fl_argv_add(f, "/app/ca.crt");
+		else
+			fl_argv_addf(f, "%s/certs/ca.crt", o->flower_dir);
+		return;
+	}
+	static const char *const flag[] = {"--ssl-ca-certfile", "--ssl-certfile", "--ssl-keyfile"};
+	static const char *const file[] = {"ca.crt", "server.pem", "server.key"};
+	for (int i = 0; i < 3; i++) {
+		fl_argv_add(f, flag[i]);
+		if (docker)
+			fl_argv_addf(f, "/app/certificates/%s", file[i]);
+		else
+			fl_argv_addf(f, "%s/certs/%s", o->flower_dir, file[i]);
+	}
+}
+
+static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                             struct fl_diags *d)
+{
+	struct fl_argv *f = &p->flower;
+	bool docker = o->runtime == FL_RUNTIME_DOCKER;
+	enum fl_era era = fl_version_era(&o->version);
+	struct hostport fleet;
+	split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
+	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
+	tls_args(o, f);
+	fl_argv_add(f, "--isolation");
+	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
+	/* In a container Flower binds every interface; what is reachable is decided by -p. */
+	char fleet_bind[FL_LAUNCH_ADDR_MAX], control_bind[FL_LAUNCH_ADDR_MAX];
+	if (docker) {
+		join(fleet_bind, sizeof fleet_bind, "0.0.0.0", p->a.fleet_port);
+		join(control_bind, sizeof control_bind, "0.0.0.0", p->a.control_port);
+	} else {
+		snprintf(fleet_bind, sizeof fleet_bind, "%s", p->a.fleet_bind);
+		join(control_bind, sizeof control_bind, "127.0.0.1", p->a.control_port);
+	}
+	switch (era) {
+	case FL_ERA_A:
+		fl_argv_add(f, "--fleet-api-address");
+		fl_argv_add(f, fleet_bind);
+		fl_argv_add(f, "--control-api-address");
+		fl_argv_add(f, control_bind);
+		fl_argv_add(f, "--serverappio-api-address");
+		fl_argv_addf(f, "127.0.0.1:%u", appio);
+		break;
+	case FL_ERA_B:
+		/* 1.35-1.36: the HTTP server carries the Runtime API only (loopback, for the
+		 * ServerApp), Control stays gRPC. 1.37+: it carries Control too. Fleet is gRPC. */
+		fl_argv_add(f, "--host");
+		if (fl_version_at_least(&o->version, 1, 37)) {
+			fl_argv_add(f, docker ? "0.0.0.0" : "127.0.0.1");
+			fl_argv_add(f, "--port");
+			fl_argv_addf(f, "%u", p->a.control_port);
+		} else {
+			fl_argv_add(f, "127.0.0.1");
+			fl_argv_add(f, "--port");
+			fl_argv_addf(f, "%u", appio);
+			fl_argv_add(f, "--control-api-address");
+			fl_argv_add(f, control_bind);
+		}
+		fl_argv_add(f, "--fleet-api-address");
+		fl_argv_add(f, fleet_bind);
+		break;
+	case FL_ERA_C:
+		fl_argv_add(f, "--host");
+		fl_argv_add(f, docker ? "0.0.0.0" : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
+		fl_argv_add(f, "--port");
+		fl_argv_addf(f, "%u", p->a.fleet_port);
+		fl_diags_add(d, FL_WARN,
+		             "Flower %u.%u serves the Control API on the Fleet API port %u: it is reachable "
+		             "wherever SuperNodes can reach the SuperLink; keep TLS on and restrict the port to "
+		             "your SuperNodes' networks",
+		             o->version.major, o->version.minor, p->a.fleet_port);
+		break;
+	}
+	fl_argv_add(f, "--database");
+	if (docker)
+		fl_argv_add(f, fl_ctx_get(c, "FL_DATABASE"));
+	else
+		fl_argv_addf(f, "%s/%s", o->flower_dir, fl_ctx_get(c, "FL_DATABASE"));
+	if (o->health_port) {
+		fl_argv_add(f, "--health-server-address");
+		fl_argv_addf(f, "%s:%u", docker ? "0.0.0.0" : "127.0.0.1", o->health_port);
+	}
+	/* 1.32+ installs app dependencies per run with `uv sync` unless told not to: an
+	 * appliance has no business fetching packages at run time (and often no network). */
+	if (fl_version_at_least(&o->version, 1, 32))
+		fl_argv_add(f, "--disable-runtime-dependency-installation");
+	if (strncmp(fl_ctx_get(c, "FL_DATABASE"), "state/", 6) != 0)
+		fl_diags_add(d, FL_WARN,
+		             "FL_DATABASE=%s is outside state/: %s", fl_ctx_get(c, "FL_DATABASE"),
+		             docker ? "it is not on the /app/state volume and is lost with the container"
+		                    : "it is not under the state directory");
+	if (strcmp(fl_ctx_get(c, "FL_ISOLATION"), "process") == 0)
+		fl_diags_add(d, FL_WARN,
+		             "FL_ISOLATION=process: the SuperLink runs no ServerApp itself; start a SuperExec "
+		             "(flower-superexec --plugin-type serverapp) that reaches its ServerAppIo/Runtime API");
+}
+
+static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	struct fl_argv *f = &p->flower;
+	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_CLIENTAPPIO;
+	tls_args(o, f);
+	fl_argv_add(f, "--superlink");
+	fl_argv_add(f, p->a.superlink);
+	fl_argv_add(f, "--isolation");
+	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
+	const char *nc = fl_ctx_get(c, "FL_NODE_CONFIG");
+	if (*nc) {
+		fl_argv_add(f, "--node-config");
+		fl_argv_add(f, nc);
+	}
+	/* Decision 9: 0 means "unlimited", which Flower spells by leaving the flag out. */
+	static const char *const retry[][2] = {{"FL_MAX_RETRIES", "--max-retries"},
+	                                       {"FL_MAX_WAIT_TIME", "--max-wait-time"}};
+	for (int i = 0; i < 2; i++) {
+		long v = 0;
+		if (fl_check_nonneg(fl_ctx_get(c, retry[i][0]), &v) && v > 0) {
+			fl_argv_add(f, retry[i][1]);
+			fl_argv_addf(f, "%ld", v);
+		}
+	}
+	if (fl_version_era(&o->version) == FL_ERA_A) {
+		fl_argv_add(f, "--clientappio-api-address");
+		fl_argv_addf(f, "127.0.0.1:%u", appio);
+	} else {
+		fl_argv_add(f, "--host");
+		fl_argv_add(f, "127.0.0.1");
+		fl_argv_add(f, "--port");
+		fl_argv_addf(f, "%u", appio);
+	}
+}
+
+static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                        struct fl_diags *d)
+{
+	struct fl_argv *v = &p->argv;
+	const char *fd = o->flower_dir;
+	fl_argv_add(v, o->docker);
+	fl_argv_add(v, "run");
+	fl_argv_add(v, "--rm");
+	fl_argv_add(v, "--name");
+	fl_argv_add(v, p->name);
+	fl_argv_add(v, "--cap-drop");
+	fl_argv_add(v, "ALL");
+	fl_argv_add(v, "--security-opt");
+	fl_argv_add(v, "no-new-privileges");
+	fl_argv_add(v, "--env-file");
+	fl_argv_add(v, p->env_path);
+	if (o->role == FL_ROLE_SUPERLINK) {
+		struct hostport fleet;
+		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
+		bool shared = fl_version_era(&o->version) == FL_ERA_C;
+		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
+		fl_argv_add(v, "-p");
+		if (fleet.any)
+			fl_argv_addf(v, "%u:%u", fleet.port, fleet.port);
+		else if (fleet.v6)
+			fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
+		else
+			fl_argv_addf(v, "%s:%u:%u", fleet.host, fleet.port, fleet.port);
+		fl_argv_add(v, "-p");
+		fl_argv_addf(v, "127.0.0.1:%u:%u", p->a.control_port, cport);
+		if (o->health_port) {
+			fl_argv_add(v, "-p");
+			fl_argv_addf(v, "127.0.0.1:%u:%u", o->health_port, o->health_port);
+		}
+		fl_argv_add(v, "-v");
+		fl_argv_addf(v, "%s/state:/app/state", fd);
+		if (o->tls) {
+			fl_argv_add(v, "-v");
+			fl_argv_addf(v, "%s/certs:/app/certificates:ro", fd);
+		}
+		if (yes(c, "FL_CHECKPOINT_ENABLED")) {
+			fl_argv_add(v, "-v");
+			fl_argv_addf(v, "%s/checkpoints:%s", fd, fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+		}
+	} else {
+		fl_argv_add(v, "-v");
+		fl_argv_addf(v, "%s/data:/app/data:ro", fd);
+		if (o->tls) {
+			fl_argv_add(v, "-v");
+			fl_argv_addf(v, "%s/certs/ca.crt:/app/ca.crt:ro", fd);
+		}
+		if (yes(c, "FL_GPU_ENABLED")) {
+			if (o->gpu) {
+				fl_argv_add(v, "--gpus");
+				fl_argv_add(v, "all");
+				const char *cuda = fl_ctx_get(c, "FL_CUDA_VISIBLE_DEVICES");
+				/* Decision 9: "all" is not a CUDA_VISIBLE_DEVICES value. */
+				if (*cuda && strcmp(cuda, "all") != 0) {
+					fl_argv_add(v, "-e");
+					fl_argv_addf(v, "CUDA_VISIBLE_DEVICES=%s", cuda);
+				}
+				fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
+			}
+		}
+	}
+	fl_argv_add(v, p->image);
+	for (size_t i = 0; i < p->flower.n; i++)
+		fl_argv_add(v, p->flower.v[i]);
+}
+
+void fl_launch_unit_quote(struct fl_buf *b, const char *arg)
+{
+	bool quote = !*arg || strpbrk(arg, " \t\"'\\;") != NULL;
+	if (quote)
+		fl_buf_addc(b, '"');
+	for (const char *s = arg; *s; s++) {
+		switch (*s) {
+		case '$': fl_buf_adds(b, "$$"); break;
+		case '%': fl_buf_adds(b, "%%"); break;
+		case '"': fl_buf_adds(b, "\\\""); break;
+		case '\\': fl_buf_adds(b, "\\\\"); break;
+		default: fl_buf_addc(b, *s);
+		}
+	}
+	if (quote)
+		fl_buf_addc(b, '"');
+}
+
+static void exec_line(struct fl_buf *b, const char *key, char *const *argv, size_t n)
+{
+	fl_buf_adds(b, key);
+	for (size_t i = 0; i < n; i++) {
+		/* One option (with its value) per continuation line keeps diffs readable; the
+		 * docker verb stays with the command, the image gets a line of its own. */
+		bool opt = argv[i][0] == '-';
+		bool value = i > 0 && argv[i - 1][0] == '-' && !opt;
+		if (i == 1 && !opt)
+			fl_buf_addc(b, ' ');
+		else if (i > 0)
+			fl_buf_adds(b, value ? " " : " \\\n    ");
+		fl_launch_unit_quote(b, argv[i]);
+	}
+	fl_buf_addc(b, '\n');
+}
+
+static void unit_file(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	struct fl_buf *b = &p->unit;
+	bool docker = o->runtime == FL_RUNTIME_DOCKER;
+	fl_buf_addf(b,
+	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
+	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
+	            p->name, FLKIT_VERSION);
+	fl_buf_addf(b, "[Unit]\nDescription=%s\nDocumentation=man:fl-launch(1)\n",
+	            o->role == FL_ROLE_SUPERLINK ? "Flower SuperLink (Federated Learning Coordinator)"
+	                                         : "Flower SuperNode (Federated Learning Client)");
+	if (docker)
+		fl_buf_adds(b, "After=docker.service network-online.target\nRequires=docker.service\n");
+	else
+		fl_buf_adds(b, "After=network-online.target\n");
+	fl_buf_adds(b, "Wants=network-online.target\n");
+	/* systemd's own restart limit (01 §2 mentions it; the reference unit lacks it). */
+	fl_buf_adds(b, "StartLimitIntervalSec=60\nStartLimitBurst=5\n\n[Service]\nType=simple\n");
+	if (docker) {
+		/* A container left by a crash would make `docker run --name` fail; the unit's own
+		 * container is created by ExecStart, so removing a stale one here is safe. */
+		fl_buf_addf(b, "ExecStartPre=-%s rm -f %s\n", o->docker, p->name);
+		exec_line(b, "ExecStart=", p->argv.v, p->argv.n);
+		fl_buf_addf(b, "ExecStop=%s stop -t 30 %s\n", o->docker, p->name);
+	} else {
+		fl_buf_addf(b, "User=%lu\nGroup=%lu\n", (unsigned long)o->uid, (unsigned long)o->gid);
+		fl_buf_addf(b, "WorkingDirectory=%s\nEnvironmentFile=%s\n", o->flower_dir, p->env_path);
+		exec_line(b, "ExecStart=", p->argv.v, p->argv.n);
+		fl_buf_addf(b, "StandardOutput=append:%s\nStandardError=inherit\n", p->log_path);
+		fl_buf_adds(b, "KillMode=control-group\nNoNewPrivileges=yes\n");
+	}
+	/* always: a SuperNode that exits 0 after a SuperLink restart must come back too. */
+	fl_buf_adds(b, "Restart=always\nRestartSec=10\nTimeoutStartSec=120\nTimeoutStopSec=45\n\n"
+	               "[Install]\nWantedBy=multi-user.target\n");
+}
+
+static void hash_plan(struct fl_launch_plan *p)
+{
+	unsigned char md[32];
+	unsigned len = 0;
+	EVP_MD_CTX *x = EVP_MD_CTX_new();
+	if (!x || EVP_DigestInit_ex(x, EVP_sha256(), NULL) != 1)
+		abort();
+	for (size_t i = 0; i < p->argv.n; i++)
+		EVP_DigestUpdate(x, p->argv.v[i], strlen(p->argv.v[i]) + 1);
+	EVP_DigestUpdate(x, fl_buf_str(&p->env), p->env.len + 1);
+	EVP_DigestUpdate(x, fl_buf_str(&p->unit), p->unit.len + 1);
+	EVP_DigestFinal_ex(x, md, &len);
+	EVP_MD_CTX_free(x);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(p->hash + 2 * i, 3, "%02x", md[i]);
+}
+
+int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                   struct fl_diags *d, struct fl_err *e)
+{
+	memset(p, 0, sizeof *p);
+	if (o->role != FL_ROLE_SUPERLINK && o->role != FL_ROLE_SUPERNODE)
+		return fl_err_set(e, FL_EXIT_USAGE, "a role is needed: superlink or supernode");
+	if (!o->version.major && !o->version.minor)
+		return fl_err_set(e, FL_EXIT_USAGE, "the Flower version is unknown; pass --flower-version");
+	struct fl_version oldest;
+	fl_version_parse(FL_FLOWER_OLDEST, &oldest);
+	if (fl_version_cmp(&o->version, &oldest) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "Flower %u.%u.%u is older than %s, the oldest version fl-launch drives; set "
+		                  "FLOWER_VERSION to %s or newer",
+		                  o->version.major, o->version.minor, o->version.patch, FL_FLOWER_OLDEST,
+		                  FL_FLOWER_OLDEST);
+	if (o->runtime == FL_RUNTIME_PROCESS && (!o->exe || o->exe[0] != '/'))
+		return fl_err_set(e, FL_EXIT_USAGE, "the process runtime needs the absolute path of flower-%s",
+		                  rolename(o->role));
+	if (fl_launch_addrs(c, o, &p->a, d, e) < 0)
+		return -1;
+	snprintf(p->name, sizeof p->name, "flower-%s", rolename(o->role));
+	char file[64];
+	snprintf(file, sizeof file, "config/%s.env", rolename(o->role));
+	p->env_path = path2(o->flower_dir, file);
+	snprintf(file, sizeof file, "%s.service", p->name);
+	p->unit_path = path2(o->unit_dir, file);
+	snprintf(file, sizeof file, "config/%s.state", p->name);
+	p->state_path = path2(o->flower_dir, file);
+	snprintf(file, sizeof file, "logs/%s.log", p->name);
+	p->log_path = path2(o->flower_dir, file);
+	snprintf(file, sizeof file, "run/%s.pid", p->name);
+	p->pid_path = path2(o->flower_dir, file);
+	fl_version_format(&o->version, p->version, sizeof p->version);
+	const char *ver = p->version;
+	if (asprintf(&p->image, "%s:%s", o->image ? o->image : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode",
+	             ver) < 0)
+		abort();
+
+	bool gpu_wanted = o->role == FL_ROLE_SUPERNODE && yes(c, "FL_GPU_ENABLED");
+	if (gpu_wanted && !o->gpu)
+		fl_diags_add(d, FL_WARN,
+		             "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
+		             "(the ClientApp must fall back to CPU)",
+		             fl_ctx_get(c, "FL_GPU_ENABLED"));
+
+	char sub[64];
+	char *dirpath = path2(o->flower_dir, "config");
+	dir_add(p, "0750", false, dirpath);
+	free(dirpath);
+	if (o->role == FL_ROLE_SUPERLINK) {
+		dirpath = path2(o->flower_dir, "state");
+		dir_add(p, "0755", true, dirpath);
+		free(dirpath);
+		if (yes(c, "FL_CHECKPOINT_ENABLED")) {
+			dirpath = o->runtime == FL_RUNTIME_DOCKER ? path2(o->flower_dir, "checkpoints")
+			                                          : fl_xstrdup(fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+			dir_add(p, "0755", true, dirpath);
+			free(dirpath);
+		}
+		superlink_flower(c, o, p, d);
+	} else {
+		dirpath = path2(o->flower_dir, "data");
+		dir_add(p, "0755", true, dirpath);
+		free(dirpath);
+		supernode_flower(c, o, p);
+	}
+	if (o->runtime == FL_RUNTIME_PROCESS) {
+		static const char *const sub2[] = {"logs", "run"};
+		for (int i = 0; i < 2; i++) {
+			dirpath = path2(o->flower_dir, sub2[i]);
+			dir_add(p, "0755", false, dirpath);
+			free(dirpath);
+		}
+		snprintf(sub, sizeof sub, "flwr-%s", rolename(o->role));
+		dirpath = path2(o->flower_dir, sub);
+		dir_add(p, "0700", true, dirpath);
+		free(dirpath);
+	}
+	env_file(c, o, p, d);
+	if (o->runtime == FL_RUNTIME_DOCKER) {
+		docker_argv(c, o, p, d);
+	} else {
+		fl_argv_add(&p->argv, o->exe);
+		for (size_t i = 0; i < p->flower.n; i++)
+			fl_argv_add(&p->argv, p->flower.v[i]);
+		if (gpu_wanted && o->gpu)
+			fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
+	}
+	unit_file(o, p);
+	hash_plan(p);
+	return 0;
+}
+
+void fl_launch_plan_free(struct fl_launch_plan *p)
+{
+	free(p->unit_path);
+	free(p->env_path);
+	free(p->state_path);
+	free(p->log_path);
+	free(p->pid_path);
+	free(p->image);
+	fl_argv_free(&p->argv);
+	fl_argv_free(&p->flower);
+	fl_argv_free(&p->dirs);
+	fl_buf_free(&p->env);
+	fl_buf_free(&p->unit);
+	memset(p, 0, sizeof *p);
+}
+
+void fl_launch_state_render(const struct fl_launch_plan *p, struct fl_buf *out)
+{
+	fl_buf_addf(out, "hash %s\nversion %s\n", p->hash, p->version);
+	for (size_t i = 0; i < p->argv.n; i++)
+		fl_buf_addf(out, "argv %s\n", p->argv.v[i]);
+	const char *s = fl_buf_str(&p->env);
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+		if (*s != '#')
+			fl_buf_addf(out, "env %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+}
+
+int fl_launch_state_hash(const char *text, char out[65])
+{
+	if (strncmp(text, "hash ", 5) != 0 || strspn(text + 5, "0123456789abcdef") != 64)
+		return -1;
+	memcpy(out, text + 5, 64);
+	out[64] = '\0';
+	return 0;
+}
+
+/* Tokens of an argv: an option with its value ("--superlink 10.0.0.5:9092", "-p 9092:9092")
+ * or a lone word; env lines as they are. */
+struct toks {
+	char **v;
+	size_t n;
+};
+
+static void toks_add(struct toks *t, char *s)
+{
+	t->v = fl_xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+	t->v[t->n++] = s;
+}
+
+static void toks_argv(struct toks *t, char *const *v, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *s = NULL;
+		bool pair = v[i][0] == '-' && i + 1 < n && v[i + 1][0] != '-';
+		if (asprintf(&s, "%s%s%s%s", prefix, v[i], pair ? " " : "", pair ? v[i + 1] : "") < 0)
+			abort();
+		i += pair;
+		toks_add(t, s);
+	}
+}
+
+static void toks_free(struct toks *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+}
+
+static bool toks_has(const struct toks *t, const char *s)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The key of a token: the option, or the env name. */
+static size_t key_len(const char *s)
+{
+	const char *sp = strchr(s, s[0] == '-' ? ' ' : '=');
+	return sp ? (size_t)(sp - s) : strlen(s);
+}
+
+void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, struct fl_buf *out)
+{
+	struct fl_argv oldv = FL_ARGV_INIT;
+	struct toks old = {0}, cur = {0};
+	for (const char *s = old_text; *s;) {
+		size_t n = strcspn(s, "\n");
+		if (strncmp(s, "argv ", 5) == 0) {
+			char *el = fl_xstrndup(s + 5, n - 5);
+			fl_argv_add(&oldv, el);
+			free(el);
+		} else if (strncmp(s, "env ", 4) == 0) {
+			toks_add(&old, fl_xstrndup(s + 4, n - 4));
+		}
+		s += n + (s[n] == '\n');
+	}
+	toks_argv(&old, oldv.v, oldv.n, "");
+	fl_argv_free(&oldv);
+	for (const char *s = fl_buf_str(&p->env); *s;) {
+		size_t n = strcspn(s, "\n");
+		if (*s != '#')
+			toks_add(&cur, fl_xstrndup(s, n));
+		s += n + (s[n] == '\n');
+	}
+	toks_argv(&cur, p->argv.v, p->argv.n, "");
+	size_t before = out->len;
+	for (size_t i = 0; i < old.n; i++) {
+		if (toks_has(&cur, old.v[i]))
+			continue;
+		size_t k = key_len(old.v[i]);
+		const char *repl = NULL;
+		for (size_t j = 0; j < cur.n && !repl; j++)
+			if (!toks_has(&old, cur.v[j]) && key_len(cur.v[j]) == k && strncmp(cur.v[j], old.v[i], k) == 0)
+				repl = cur.v[j];
+		if (out->len > before)
+			fl_buf_adds(out, "; ");
+		if (repl)
+			fl_buf_addf(out, "%s -> %s", old.v[i], repl + k + 1);
+		else
+			fl_buf_addf(out, "removed %s", old.v[i]);
+	}
+	for (size_t j = 0; j < cur.n; j++) {
+		if (toks_has(&old, cur.v[j]))
+			continue;
+		size_t k = key_len(cur.v[j]);
+		bool replaced = false;
+		for (size_t i = 0; i < old.n && !replaced; i++)
+			replaced = !toks_has(&cur, old.v[i]) && key_len(old.v[i]) == k && strncmp(cur.v[j], old.v[i], k) == 0;
+		if (replaced)
+			continue;
+		if (out->len > before)
+			fl_buf_adds(out, "; ");
+		fl_buf_addf(out, "added %s", cur.v[j]);
+	}
+	if (out->len == before)
+		fl_buf_adds(out, "unit file");
+	toks_free(&old);
+	toks_free(&cur);
+}

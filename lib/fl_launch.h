@@ -1,0 +1,133 @@
+/* fl_launch: how a SuperLink or SuperNode runs. From the resolved configuration it derives
+ * the docker argv (or the native flower-* argv), the env file and the systemd unit, and an
+ * identity hash of the three so a re-run can tell "unchanged" from "changed: restart".
+ * Facts: design 01 §2-4, 04 §1.5 §2.5 §8.2, 05 §2 §6, 07; decisions 9 and 10. */
+#ifndef FL_LAUNCH_H
+#define FL_LAUNCH_H
+
+#include "fl_buf.h"
+#include "fl_ctx.h"
+#include "fl_err.h"
+#include "fl_flower.h"
+#include "fl_proc.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define FL_LAUNCH_FLOWER_DIR  "/opt/flower"
+#define FL_LAUNCH_UNIT_DIR    "/etc/systemd/system"
+#define FL_LAUNCH_DOCKER      "/usr/bin/docker"
+#define FL_LAUNCH_UID         49999
+#define FL_LAUNCH_GID         49999
+#define FL_LAUNCH_SERVERAPPIO 9091 /* SuperLink ServerAppIo (era A), container-internal */
+#define FL_LAUNCH_CLIENTAPPIO 9094 /* SuperNode ClientAppIo / Runtime API */
+#define FL_LAUNCH_HEALTH_PORT 9099 /* SuperLink gRPC health server, loopback only */
+#define FL_LAUNCH_ADDR_MAX    300
+
+enum fl_runtime { FL_RUNTIME_DOCKER, FL_RUNTIME_PROCESS };
+enum fl_supervisor { FL_SUPERVISOR_SYSTEMD, FL_SUPERVISOR_NONE };
+
+struct fl_launch_opts {
+	unsigned role; /* FL_ROLE_SUPERLINK or FL_ROLE_SUPERNODE */
+	enum fl_runtime runtime;
+	enum fl_supervisor supervisor;
+	const char *flower_dir;   /* state/, certs/, data/, config/, checkpoints/, logs/, run/ */
+	const char *unit_dir;     /* where the unit goes */
+	const char *docker;       /* absolute path of the docker CLI (the unit needs one) */
+	const char *image;        /* repository without tag; NULL: flwr/superlink, flwr/supernode */
+	struct fl_version version; /* the Flower that will run: image tag or installed */
+	const char *vm_addr;      /* SL: host published in FL_ENDPOINT for a bind-all Fleet address */
+	const char *superlink;    /* SN: host[:port], static or discovered */
+	bool tls;                 /* SL: FL_TLS_ENABLED; SN: the 02 §2.3 decision */
+	bool gpu;                 /* SN: a usable GPU was detected */
+	const char *exe;          /* process runtime: absolute path of flower-superlink/-supernode */
+	unsigned appio_port;      /* 0: FL_LAUNCH_SERVERAPPIO / FL_LAUNCH_CLIENTAPPIO */
+	unsigned health_port;     /* SL: 0 none */
+	uid_t uid;                /* owner of container-visible directories; process unit User= */
+	gid_t gid;
+};
+
+/* Where things are: derived from the configuration, independent of the Flower version. */
+struct fl_launch_addrs {
+	char fleet_bind[FL_LAUNCH_ADDR_MAX];  /* FL_FLEET_API_ADDRESS as given */
+	char fleet_probe[FL_LAUNCH_ADDR_MAX]; /* where to dial it (bind-all -> loopback) */
+	char endpoint[FL_LAUNCH_ADDR_MAX];    /* FL_ENDPOINT: vm address:fleet port */
+	char control[FL_LAUNCH_ADDR_MAX];     /* where the flwr CLI connects (loopback) */
+	char health[FL_LAUNCH_ADDR_MAX];      /* SL gRPC health server, "" when none */
+	char superlink[FL_LAUNCH_ADDR_MAX];   /* SN --superlink */
+	unsigned fleet_port, control_port;
+};
+
+struct fl_launch_plan {
+	char name[32]; /* flower-superlink / flower-supernode */
+	char *unit_path, *env_path, *state_path, *log_path, *pid_path;
+	struct fl_launch_addrs a;
+	struct fl_argv argv;   /* docker run ... (docker) or the flower-* command (process) */
+	struct fl_argv flower; /* the Flower part alone: what follows the image in argv */
+	struct fl_buf env;     /* the env file */
+	struct fl_buf unit;    /* the systemd unit */
+	char *image;           /* repository:tag (docker) */
+	char version[32];      /* the Flower version planned for */
+	char hash[65];         /* sha256 of argv, env and unit */
+	struct fl_argv dirs;   /* directories to create: "MODE OWNER PATH" (owner: 0 root, 1 uid) */
+};
+
+/* Addresses alone (health, publication): no version, no files. */
+int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
+                    struct fl_diags *d, struct fl_err *e);
+/* Everything for o->role; notes and warnings go to d. */
+int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                   struct fl_diags *d, struct fl_err *e);
+void fl_launch_plan_free(struct fl_launch_plan *p);
+
+/* One argv element as systemd's ExecStart= reads it back ($ -> $$, % -> %%, quoted when it
+ * holds blanks, quotes or backslashes). */
+void fl_launch_unit_quote(struct fl_buf *b, const char *arg);
+/* The state file a start records (hash, then the argv one element per line) and its reading:
+ * what changed between two argvs, for the "restarting because" line. */
+void fl_launch_state_render(const struct fl_launch_plan *p, struct fl_buf *out);
+int fl_launch_state_hash(const char *text, char out[65]);
+/* Human summary of argv differences between a state file's text and the plan ("--superlink
+ * 10.0.0.5:9092 -> 10.0.0.7:9092", "+--gpus all", "env file", "unit"). */
+void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, struct fl_buf *out);
+
+/* --- running it (fl_launch_run.c) --- */
+
+/* Directories, env file and unit, each replaced atomically and only when its content
+ * differs. *changed tells whether the unit file changed (systemd needs a daemon-reload). */
+int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
+                      struct fl_err *e);
+
+enum fl_launch_action { FL_LAUNCH_STARTED, FL_LAUNCH_UNCHANGED, FL_LAUNCH_RESTARTED };
+
+/* Install, then start the service unless it already runs this plan; when it runs another,
+ * restart it and say why in `why` (see fl_launch_state_diff). Idempotent. */
+int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action *act,
+                    struct fl_buf *why, struct fl_err *e);
+/* Stop it (systemctl stop, or SIGTERM to the process group then SIGKILL after grace_ms). */
+int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                   struct fl_err *e);
+/* 1 running, 0 not, -1 cannot tell (e). *pid gets the process when known. */
+int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                      struct fl_err *e);
+/* The last lines of its output (docker logs, or the log file), at most max_lines. */
+void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_opts *o, unsigned max_lines,
+                        struct fl_buf *out);
+
+/* `docker info` every interval_ms until it answers or timeout_ms passes (exit code 3). */
+int fl_launch_wait_docker(const char *docker, long timeout_ms, long interval_ms, struct fl_err *e);
+
+/* Version override (01 §2 step 10): the requested version if its image is present or can
+ * be pulled, else the pre-baked one with a warning. prebaked_file holds "X.Y.Z". */
+int fl_launch_image(const char *docker, const char *repo, const char *requested, const char *prebaked_file,
+                    long pull_timeout_ms, struct fl_version *effective, struct fl_diags *d, struct fl_err *e);
+
+/* One health check. SuperLink: the Fleet API answers a TLS handshake verified with the CA
+ * (TCP connect when insecure) and the gRPC health service says SERVING. SuperNode: running,
+ * registered since its last start (the "SuperNode ID:" line) and, with TLS, the SuperLink's
+ * certificate verifies with the installed CA. 0 healthy; -1 with e (FL_EXIT_FAIL, and
+ * *final set when waiting cannot help: process gone, certificate rejected). */
+int fl_launch_health(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
+                     struct fl_err *e);
+
+#endif

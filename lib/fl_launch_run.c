@@ -1,0 +1,619 @@
+/* fl_launch_run: start, stop, watch and check a SuperLink or SuperNode: through systemd
+ * (docker or native process) or as a native process group of its own (no supervisor). */
+#include "fl_fs.h"
+#include "fl_launch.h"
+#include "fl_log.h"
+#include "fl_probe.h"
+#include "fl_retry.h"
+#include "fl_var.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CMD_TIMEOUT_MS  30000L
+#define OUT_MAX         ((size_t)64 * 1024)
+#define LOG_SCAN_MAX    ((size_t)1024 * 1024)
+#define STATE_MAX       ((size_t)256 * 1024)
+#define PROBE_MS        3000L
+
+extern char **environ;
+
+/* Run argv, output captured; 0 when it exited 0. The output is kept in out when given. */
+static int run(char *const argv[], long timeout_ms, struct fl_buf *out, int *status, struct fl_err *e)
+{
+	struct fl_buf tmp = FL_BUF_INIT;
+	struct fl_buf *b = out ? out : &tmp;
+	int st = -1;
+	int rc = fl_proc_capture(argv, NULL, timeout_ms, OUT_MAX, b, &st, e);
+	if (status)
+		*status = st;
+	if (rc == 0 && st != 0) {
+		/* The tool's last line says why; it is the tool's text, not ours. */
+		const char *s = fl_buf_str(b);
+		size_t n = strlen(s);
+		while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+			n--;
+		size_t start = n;
+		while (start && s[start - 1] != '\n')
+			start--;
+		rc = fl_err_set(e, FL_EXIT_FAIL, "`%s %s` failed (exit %d)%s%.*s", argv[0], argv[1] ? argv[1] : "",
+		                st, n > start ? ": " : "", (int)(n - start > 300 ? 300 : n - start), s + start);
+	}
+	fl_buf_free(&tmp);
+	return rc;
+}
+
+static int systemctl(const char *verb, const char *unit, int *status, struct fl_err *e)
+{
+	char *argv[] = {"systemctl", (char *)verb, (char *)unit, NULL};
+	char *reload[] = {"systemctl", "daemon-reload", NULL};
+	return run(unit ? argv : reload, CMD_TIMEOUT_MS * 4, NULL, status, e);
+}
+
+static bool uses_systemd(const struct fl_launch_opts *o)
+{
+	return o->runtime == FL_RUNTIME_DOCKER || o->supervisor == FL_SUPERVISOR_SYSTEMD;
+}
+
+static char *unit_name(const struct fl_launch_plan *p)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s.service", p->name) < 0)
+		abort();
+	return s;
+}
+
+/* Replace path with data unless it already holds exactly that. */
+static int put(const char *path, const char *data, size_t len, mode_t mode, bool *changed, struct fl_err *e)
+{
+	char *old = NULL;
+	size_t oldlen = 0;
+	*changed = true;
+	if (fl_fs_read(path, STATE_MAX, &old, &oldlen, NULL) == 0) {
+		*changed = oldlen != len || memcmp(old, data, len) != 0;
+		free(old);
+	}
+	if (!*changed)
+		return 0;
+	return fl_fs_write_atomic(path, data, len, mode, FL_OWNER_KEEP, (gid_t)-1, e);
+}
+
+int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
+                      struct fl_err *e)
+{
+	*unit_changed = false;
+	for (size_t i = 0; i < p->dirs.n; i++) {
+		unsigned mode = 0;
+		int owned = 0, off = 0;
+		if (sscanf(p->dirs.v[i], "%o %d %n", &mode, &owned, &off) < 2)
+			continue;
+		uid_t uid = owned ? o->uid : FL_OWNER_KEEP;
+		gid_t gid = owned ? o->gid : (gid_t)-1;
+		if (fl_fs_mkdir_p(p->dirs.v[i] + off, (mode_t)mode, uid, gid, e) < 0)
+			return -1;
+	}
+	bool changed;
+	if (put(p->env_path, fl_buf_str(&p->env), p->env.len, 0600, &changed, e) < 0)
+		return -1;
+	if (changed)
+		fl_info("wrote %s", p->env_path);
+	if (!uses_systemd(o))
+		return 0;
+	if (fl_fs_mkdir_p(o->unit_dir, 0755, FL_OWNER_KEEP, (gid_t)-1, e) < 0)
+		return -1;
+	if (put(p->unit_path, fl_buf_str(&p->unit), p->unit.len, 0644, unit_changed, e) < 0)
+		return -1;
+	if (*unit_changed) {
+		fl_info("wrote %s", p->unit_path);
+		if (systemctl("daemon-reload", NULL, NULL, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- native process group without a supervisor: pid file "PID STARTTIME" --- */
+
+/* Field 22 of /proc/PID/stat: guards against a recycled PID. */
+static unsigned long long starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	s += 2; /* field 3 */
+	for (int field = 3; field < 22 && s; field++) {
+		s = strchr(s, ' ');
+		if (s)
+			s++;
+	}
+	return s ? strtoull(s, NULL, 10) : 0;
+}
+
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	const char *s = strrchr(buf, ')');
+	return !s || s[1] == '\0' || s[2] == 'Z' || s[2] == 'X';
+}
+
+static int pidfile_read(const struct fl_launch_plan *p, pid_t *pid)
+{
+	char *text = NULL;
+	size_t len;
+	if (fl_fs_read(p->pid_path, 128, &text, &len, NULL) < 0)
+		return 0;
+	long v = 0;
+	unsigned long long st = 0;
+	int ok = sscanf(text, "%ld %llu", &v, &st) == 2 && v > 1;
+	free(text);
+	if (!ok || kill((pid_t)v, 0) < 0 || starttime((pid_t)v) != st || zombie((pid_t)v))
+		return 0;
+	*pid = (pid_t)v;
+	return 1;
+}
+
+int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                      struct fl_err *e)
+{
+	if (pid)
+		*pid = 0;
+	if (!uses_systemd(o)) {
+		pid_t x = 0;
+		int r = pidfile_read(p, &x);
+		if (pid)
+			*pid = x;
+		return r;
+	}
+	if (o->runtime == FL_RUNTIME_DOCKER) {
+		char *argv[] = {(char *)o->docker, "inspect", "--format", "{{.State.Running}}", (char *)p->name, NULL};
+		struct fl_buf out = FL_BUF_INIT;
+		int st;
+		struct fl_err ie = {0};
+		int rc = run(argv, CMD_TIMEOUT_MS, &out, &st, &ie);
+		int r = rc == 0 && strncmp(fl_buf_str(&out), "true", 4) == 0;
+		if (rc < 0 && st < 0) {
+			*e = ie;
+			r = -1;
+		}
+		fl_buf_free(&out);
+		return r;
+	}
+	char *u = unit_name(p);
+	int st = -1;
+	struct fl_err ie = {0};
+	char *argv[] = {"systemctl", "is-active", "--quiet", u, NULL};
+	int rc = run(argv, CMD_TIMEOUT_MS, NULL, &st, &ie);
+	free(u);
+	if (rc < 0 && st < 0) {
+		*e = ie;
+		return -1;
+	}
+	return st == 0;
+}
+
+/* The environment of a process started without a supervisor: ours, then the env file. */
+static char **child_env(const struct fl_launch_plan *p)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **v = fl_xcalloc(n + 64, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		v[k++] = fl_xstrdup(environ[i]);
+	for (const char *s = fl_buf_str(&p->env); *s && k < n + 63;) {
+		size_t len = strcspn(s, "\n");
+		const char *eq = memchr(s, '=', len);
+		if (*s != '#' && eq) {
+			size_t klen = (size_t)(eq - s);
+			size_t j;
+			for (j = 0; j < k; j++)
+				if (strncmp(v[j], s, klen + 1) == 0)
+					break;
+			if (j < k)
+				free(v[j]);
+			else
+				j = k++;
+			v[j] = fl_xstrndup(s, len);
+		}
+		s += len + (s[len] == '\n');
+	}
+	return v;
+}
+
+static void env_free(char **v)
+{
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	/* One log per run: the previous one stays as .1 for the post-mortem. */
+	char old[4200];
+	snprintf(old, sizeof old, "%s.1", p->log_path);
+	if (rename(p->log_path, old) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot rotate %s", p->log_path);
+	char **env = child_env(p);
+	pid_t pid;
+	int rc = fl_proc_spawn_session(p->argv.v, env, o->flower_dir, p->log_path, &pid, e);
+	env_free(env);
+	if (rc < 0)
+		return -1;
+	/* The start time appears in /proc once the child exists. */
+	unsigned long long st = 0;
+	for (int i = 0; i < 100 && !(st = starttime(pid)); i++)
+		usleep(1000);
+	char line[64];
+	int n = snprintf(line, sizeof line, "%ld %llu\n", (long)pid, st);
+	if (fl_fs_write_atomic(p->pid_path, line, (size_t)n, 0644, FL_OWNER_KEEP, (gid_t)-1, e) < 0) {
+		kill(-pid, SIGKILL);
+		return -1;
+	}
+	fl_info("started %s (pid %ld), log %s", p->name, (long)pid, p->log_path);
+	return 0;
+}
+
+static int stop_group(const struct fl_launch_plan *p, long grace_ms, struct fl_err *e)
+{
+	pid_t pid;
+	if (!pidfile_read(p, &pid)) {
+		unlink(p->pid_path);
+		return 0;
+	}
+	kill(-pid, SIGTERM);
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	while (fl_clock_now_ms(NULL) - t0 < (uint64_t)grace_ms) {
+		if (kill(-pid, 0) < 0 && errno == ESRCH)
+			break;
+		usleep(50000);
+	}
+	if (kill(-pid, 0) == 0) {
+		fl_warn("%s (pid %ld) did not stop within %ld s: killing it", p->name, (long)pid, grace_ms / 1000);
+		kill(-pid, SIGKILL);
+		for (int i = 0; i < 100 && kill(-pid, 0) == 0; i++)
+			usleep(20000);
+	}
+	if (unlink(p->pid_path) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot remove %s", p->pid_path);
+	fl_info("stopped %s (pid %ld)", p->name, (long)pid);
+	return 0;
+}
+
+int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                   struct fl_err *e)
+{
+	int rc;
+	if (!uses_systemd(o)) {
+		rc = stop_group(p, grace_ms, e);
+	} else {
+		char *u = unit_name(p);
+		rc = systemctl("stop", u, NULL, e);
+		free(u);
+	}
+	if (rc == 0)
+		unlink(p->state_path);
+	return rc;
+}
+
+static int record(const struct fl_launch_plan *p, struct fl_err *e)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	fl_launch_state_render(p, &b);
+	int rc = fl_fs_write_atomic(p->state_path, fl_buf_str(&b), b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, e);
+	fl_buf_free(&b);
+	return rc;
+}
+
+int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action *act,
+                    struct fl_buf *why, struct fl_err *e)
+{
+	bool unit_changed;
+	if (fl_launch_install(p, o, &unit_changed, e) < 0)
+		return -1;
+	int running = fl_launch_running(p, o, NULL, e);
+	if (running < 0)
+		return -1;
+	char *old = NULL;
+	size_t oldlen;
+	char oldhash[65] = "";
+	if (fl_fs_read(p->state_path, STATE_MAX, &old, &oldlen, NULL) == 0)
+		fl_launch_state_hash(old, oldhash);
+	if (running && strcmp(oldhash, p->hash) == 0) {
+		free(old);
+		*act = FL_LAUNCH_UNCHANGED;
+		return 0;
+	}
+	if (running) {
+		if (old)
+			fl_launch_state_diff(old, p, why);
+		else
+			fl_buf_adds(why, "no record of the running configuration");
+	}
+	free(old);
+	*act = running ? FL_LAUNCH_RESTARTED : FL_LAUNCH_STARTED;
+	/* Recorded first: a crash between here and the start leaves a record that matches what
+	 * systemd will start anyway. */
+	if (record(p, e) < 0)
+		return -1;
+	int rc;
+	if (!uses_systemd(o)) {
+		if (running && stop_group(p, 45000, e) < 0)
+			return -1;
+		rc = spawn(p, o, e);
+	} else {
+		char *u = unit_name(p);
+		struct fl_err ee = {0};
+		if (systemctl("enable", u, NULL, &ee) < 0)
+			fl_warn("%s (the service will not start at boot by itself)", ee.msg);
+		rc = systemctl(running ? "restart" : "start", u, NULL, e);
+		free(u);
+	}
+	if (rc < 0)
+		unlink(p->state_path);
+	return rc;
+}
+
+/* --- logs --- */
+
+static void strip_ansi(struct fl_buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\x1b' && i + 1 < n && s[i + 1] == '[') {
+			i += 2;
+			while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ';'))
+				i++;
+			continue;
+		}
+		fl_buf_addc(out, s[i]);
+	}
+}
+
+/* The last `max` bytes of the service's output. */
+static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max, struct fl_buf *raw)
+{
+	if (o->runtime == FL_RUNTIME_DOCKER) {
+		char *argv[] = {(char *)o->docker, "logs", "--tail", "5000", (char *)p->name, NULL};
+		run(argv, CMD_TIMEOUT_MS, raw, NULL, NULL);
+		return;
+	}
+	int fd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+		char buf[65536];
+		ssize_t n;
+		while ((n = pread(fd, buf, sizeof buf, from)) > 0) {
+			fl_buf_add(raw, buf, (size_t)n);
+			from += n;
+		}
+	}
+	close(fd);
+}
+
+void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_opts *o, unsigned max_lines,
+                        struct fl_buf *out)
+{
+	struct fl_buf raw = FL_BUF_INIT;
+	output(p, o, 65536, &raw);
+	const char *s = fl_buf_str(&raw);
+	size_t n = raw.len;
+	while (n && s[n - 1] == '\n')
+		n--;
+	size_t start = n;
+	for (unsigned lines = 0; start > 0; start--)
+		if (s[start - 1] == '\n' && ++lines == max_lines)
+			break;
+	strip_ansi(out, s + start, n - start);
+	if (n)
+		fl_buf_addc(out, '\n');
+	fl_buf_free(&raw);
+}
+
+/* Registered since the last start: after the last "Starting Flower SuperNode" comes a
+ * "SuperNode ID:" line. */
+static bool registered(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
+{
+	struct fl_buf raw = FL_BUF_INIT;
+	output(p, o, LOG_SCAN_MAX, &raw);
+	const char *s = fl_buf_str(&raw), *last = s, *hit;
+	while ((hit = strstr(last, "Starting Flower SuperNode")) != NULL)
+		last = hit + 1;
+	bool ok = strstr(last, "SuperNode ID:") != NULL;
+	fl_buf_free(&raw);
+	return ok;
+}
+
+/* --- docker --- */
+
+int fl_launch_wait_docker(const char *docker, long timeout_ms, long interval_ms, struct fl_err *e)
+{
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	char *argv[] = {(char *)docker, "info", "--format", "{{.ServerVersion}}", NULL};
+	struct fl_err last = {0};
+	for (unsigned attempt = 1;; attempt++) {
+		long left = timeout_ms - (long)(fl_clock_now_ms(NULL) - t0);
+		struct fl_buf out = FL_BUF_INIT;
+		int rc = run(argv, left > 10000 ? 10000 : left > 0 ? left : 1, &out, NULL, &last);
+		if (rc == 0) {
+			fl_info("Docker daemon ready (server %.*s, attempt %u)", (int)strcspn(fl_buf_str(&out), "\n"),
+			        fl_buf_str(&out), attempt);
+			fl_buf_free(&out);
+			return 0;
+		}
+		fl_buf_free(&out);
+		if ((long)(fl_clock_now_ms(NULL) - t0) + interval_ms > timeout_ms)
+			break;
+		fl_clock_sleep_ms(NULL, (uint64_t)interval_ms);
+	}
+	return fl_err_set(e, FL_EXIT_UNAVAILABLE,
+	                  "Docker daemon not available. Waited %ld s (%s). Check `systemctl status docker` and "
+	                  "`journalctl -u docker`.",
+	                  timeout_ms / 1000, last.msg[0] ? last.msg : "no answer");
+}
+
+static bool image_present(const char *docker, const char *ref)
+{
+	char *argv[] = {(char *)docker, "image", "inspect", "--format", "{{.Id}}", (char *)ref, NULL};
+	return run(argv, CMD_TIMEOUT_MS, NULL, NULL, NULL) == 0;
+}
+
+int fl_launch_image(const char *docker, const char *repo, const char *requested, const char *prebaked_file,
+                    long pull_timeout_ms, struct fl_version *effective, struct fl_diags *d, struct fl_err *e)
+{
+	char prebaked[32] = "";
+	char *text = NULL;
+	size_t len;
+	if (prebaked_file && fl_fs_read(prebaked_file, 256, &text, &len, NULL) == 0) {
+		size_t n = strcspn(text, " \t\r\n");
+		struct fl_version pv;
+		if (n < sizeof prebaked) {
+			memcpy(prebaked, text, n);
+			prebaked[n] = '\0';
+		}
+		if (fl_version_parse(prebaked, &pv) < 0) {
+			fl_diags_add(d, FL_WARN, "%s does not hold a version X.Y.Z: ignored", prebaked_file);
+			prebaked[0] = '\0';
+		}
+	}
+	free(text);
+	if (fl_version_parse(requested, effective) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FLOWER_VERSION: '%.64s'. Expected format: X.Y.Z (e.g., 1.25.0)",
+		                  requested);
+	char ref[512];
+	snprintf(ref, sizeof ref, "%s:%s", repo, requested);
+	if (*prebaked && strcmp(prebaked, requested) == 0) {
+		fl_diags_add(d, FL_INFO, "Using pre-baked version %s", prebaked);
+		return 0;
+	}
+	if (*prebaked)
+		fl_diags_add(d, FL_INFO, "Requested version %s differs from pre-baked %s", requested, prebaked);
+	if (image_present(docker, ref)) {
+		fl_diags_add(d, FL_INFO, "Image %s is present", ref);
+		return 0;
+	}
+	fl_diags_add(d, FL_INFO, "Pulling %s...", ref);
+	char *argv[] = {(char *)docker, "pull", ref, NULL};
+	struct fl_err pe = {0};
+	if (run(argv, pull_timeout_ms, NULL, NULL, &pe) == 0) {
+		fl_diags_add(d, FL_INFO, "Successfully pulled version %s", requested);
+		return 0;
+	}
+	if (!*prebaked)
+		return fl_err_set(e, FL_EXIT_UNAVAILABLE,
+		                  "cannot pull %s and there is no pre-baked image to fall back to (%s): check the "
+		                  "network and registry access, or set FLOWER_VERSION to an image present locally",
+		                  ref, pe.msg);
+	fl_diags_add(d, FL_WARN, "Failed to pull version %s -- falling back to pre-baked %s (%s)", requested,
+	             prebaked, pe.msg);
+	fl_version_parse(prebaked, effective);
+	return 0;
+}
+
+/* --- health --- */
+
+static char *ca_path(const struct fl_launch_opts *o)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s/certs/ca.crt", o->flower_dir) < 0)
+		abort();
+	return s;
+}
+
+static int health_superlink(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
+                            struct fl_err *e)
+{
+	struct fl_hostport hp;
+	if (fl_hostport_parse(p->a.fleet_probe, &hp, e) < 0)
+		return -1;
+	if (o->tls) {
+		char *ca = ca_path(o);
+		struct fl_probe_tls_info info;
+		enum fl_probe_fail why = FL_PROBE_UNREACHABLE;
+		int rc = fl_probe_tls(&hp, ca, PROBE_MS, &info, &why, e);
+		free(ca);
+		if (rc < 0) {
+			*final = why == FL_PROBE_VERIFY || why == FL_PROBE_HOSTNAME;
+			return -1;
+		}
+	} else if (fl_probe_tcp(&hp, PROBE_MS, NULL, e) < 0) {
+		return -1;
+	}
+	if (p->a.health[0]) {
+		struct fl_hostport h;
+		if (fl_hostport_parse(p->a.health, &h, e) < 0 || fl_probe_grpc_health(&h, PROBE_MS, NULL, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int health_supernode(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
+                            struct fl_err *e)
+{
+	if (o->tls) {
+		/* The one failure Flower never retries: a SuperLink certificate the CA rejects. */
+		struct fl_hostport hp;
+		if (fl_hostport_parse(p->a.superlink, &hp, e) < 0)
+			return -1;
+		char *ca = ca_path(o);
+		struct fl_probe_tls_info info;
+		enum fl_probe_fail why = FL_PROBE_UNREACHABLE;
+		struct fl_err te = {0};
+		int rc = fl_probe_tls(&hp, ca, PROBE_MS, &info, &why, &te);
+		free(ca);
+		if (rc < 0 && (why == FL_PROBE_VERIFY || why == FL_PROBE_HOSTNAME)) {
+			*final = true;
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "%s. This SuperNode cannot connect with the CA it was given: check "
+			                  "FL_SSL_CA_CERTFILE / FL_CA_FINGERPRINT in its context, or the FL_CA_CERT the "
+			                  "SuperLink published",
+			                  te.msg);
+		}
+	}
+	if (!registered(p, o))
+		return fl_err_set(e, FL_EXIT_FAIL, "%s runs but has not registered with the SuperLink at %s yet",
+		                  p->name, p->a.superlink);
+	return 0;
+}
+
+int fl_launch_health(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
+                     struct fl_err *e)
+{
+	*final = false;
+	int running = fl_launch_running(p, o, NULL, e);
+	if (running < 0)
+		return -1;
+	if (!running) {
+		/* Without a supervisor nobody brings it back; with systemd it may be restarting. */
+		*final = !uses_systemd(o);
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is not running", p->name);
+	}
+	return o->role == FL_ROLE_SUPERLINK ? health_superlink(p, o, final, e) : health_supernode(p, o, final, e);
+}
