@@ -145,6 +145,9 @@ static void job_free(struct job *j)
 	fl_cert_onegate_free(&j->og);
 }
 
+/* Checks that run often (health, status) need not repeat the configuration's warnings. */
+static bool quiet_checks;
+
 static int load(const struct opts *o, struct job *j)
 {
 	struct fl_ctx_opts co = {NULL, FL_CTX_DEFAULT_TOKEN, environ};
@@ -177,7 +180,7 @@ static int load(const struct opts *o, struct job *j)
 	struct fl_diags d = FL_DIAGS_INIT;
 	unsigned errors = fl_ctx_validate(&j->c, j->lo.role, &d);
 	for (size_t i = 0; i < d.n; i++)
-		if (d.v[i].level >= FL_WARN)
+		if (d.v[i].level >= (quiet_checks ? FL_ERROR : FL_WARN))
 			fl_log(d.v[i].level, "%s", d.v[i].msg);
 	fl_diags_free(&d);
 	if (errors) {
@@ -466,6 +469,7 @@ static int stop(const struct opts *o)
 /* A plan good enough for names, paths and addresses, without asking Flower its version. */
 static int setup_light(const struct opts *o, struct job *j)
 {
+	quiet_checks = true;
 	int rc = load(o, j);
 	/* A native Flower tells its version cheaply (dist-info); addresses depend on it. */
 	if (!rc)

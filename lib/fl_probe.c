@@ -1,5 +1,6 @@
 /* fl_probe: is a Flower endpoint up? TCP, TLS and gRPC health probes, each within a deadline. */
 #include "fl_probe.h"
+#include "fl_buf.h"
 #include "fl_cert.h"
 #include "fl_retry.h"
 
@@ -610,9 +611,8 @@ int fl_probe_tls(const struct fl_hostport *hp, const char *ca_path, long timeout
 				fl_err_set(
 				    e, FL_EXIT_FAIL,
 				    "TLS handshake with %s timed out after %ld ms: the server accepted the "
-				    "connection but did not complete the handshake; is this the TLS port of "
-				    "a "
-				    "running Flower service?",
+				    "connection but did not complete the handshake; is this the TLS port "
+				    "of a running Flower service?",
 				    addr, timeout_ms);
 				*why = FL_PROBE_TIMEOUT;
 			} else {
@@ -939,17 +939,17 @@ int fl_probe_grpc_health(const struct fl_hostport *hp, long timeout_ms, enum fl_
 	snprintf(url, sizeof url, "http://%s/grpc.health.v1.Health/Check", addr);
 	snprintf(deadline, sizeof deadline, "grpc-timeout: %ldm", timeout_ms);
 	CURL *c = curl_easy_init();
-	struct grpc_rx *rx = calloc(1, sizeof *rx);
+	struct grpc_rx *rx = fl_xcalloc(1, sizeof *rx); /* 4 KiB: off the stack */
 	struct curl_slist *hdr = NULL;
 	const char *const lines[] = {"Content-Type: application/grpc", "TE: trailers", deadline,
 	                             "Accept:", "Expect:"};
-	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+	bool oom = !c;
+	for (size_t i = 0; !oom && i < sizeof lines / sizeof lines[0]; i++) {
 		struct curl_slist *l = curl_slist_append(hdr, lines[i]);
-		if (!l)
-			break;
-		hdr = l;
+		oom = !l;
+		hdr = l ? l : hdr;
 	}
-	if (!c || !rx || !hdr) {
+	if (oom) {
 		curl_slist_free_all(hdr);
 		free(rx);
 		curl_easy_cleanup(c);
@@ -969,7 +969,7 @@ int fl_probe_grpc_health(const struct fl_hostport *hp, long timeout_ms, enum fl_
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, request);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)sizeof request);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flkit/" FLKIT_VERSION " (fl-probe)");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "flkit/" FLKIT_VERSION " (health probe)");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

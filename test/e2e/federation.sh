@@ -44,7 +44,7 @@ root=$(cd "$here/../.." && pwd)
 
 say() { printf '[%s] [INFO] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2; }
 die() {
-	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2
+	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
 	exit "${2:-1}"
 }
 usage() {
@@ -226,11 +226,8 @@ boot_supernode() { # I
 	mkdir -p "$d"
 	local -a extra=()
 	if [ "$wrong_ca" = 1 ] && [ "$i" = 1 ]; then
-		"$bin/fl-certgen" -E superlink --dir "$work/other-ca" --ca-key-dir "$work/other-ca-key" \
-			--owner "$owner" --ip 127.0.0.1 >/dev/null 2>&1 </dev/null <<<"" ||
-			FL_TLS_ENABLED=YES "$bin/fl-certgen" -E superlink --dir "$work/other-ca" \
-				--ca-key-dir "$work/other-ca-key" --owner "$owner" --ip 127.0.0.1 >/dev/null 2>&1 ||
-			die "cannot make the other CA"
+		FL_TLS_ENABLED=YES "$bin/fl-certgen" -E superlink --dir "$work/other-ca" --ca-key-dir "$work/other-ca-key" \
+			--owner "$owner" --ip 127.0.0.1 >/dev/null 2>&1 || die "cannot make the other CA"
 		extra=(FL_TLS_ENABLED=YES FL_SSL_CA_CERTFILE="$(base64 -w0 "$work/other-ca/ca.crt")")
 	fi
 	one_env "$vm" "${tokens[$((1 + i))]}" "$d/one_env" "${extra[@]}"
