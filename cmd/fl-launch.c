@@ -28,12 +28,11 @@
 
 extern char **environ;
 
-static const char usage_text[] =
-    "usage: fl-launch [options] start | stop | restart | status | show\n"
-    "       fl-launch [options] argv | env | unit | install\n"
-    "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
-    "       fl-launch [options] publish-ready | publish-error REASON\n"
-    "       fl-launch [options] wait-docker | image\n";
+static const char usage_text[] = "usage: fl-launch [options] start | stop | restart | status | show\n"
+                                 "       fl-launch [options] argv | env | unit | install\n"
+                                 "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
+                                 "       fl-launch [options] publish-ready | publish-error REASON\n"
+                                 "       fl-launch [options] wait-docker | image\n";
 
 static const char help_text[] =
     "\n"
@@ -166,7 +165,8 @@ static int load(const struct opts *o, struct job *j)
 	if (fl_ctx_load(&j->c, &co, &e) < 0) {
 		fl_error("%s", e.msg);
 		if (!o->context)
-			fl_error("no usable configuration; pass --context FILE (what `fl-context render` wrote)");
+			fl_error(
+			    "no usable configuration; pass --context FILE (what `fl-context render` wrote)");
 		fl_ctx_free(&j->c);
 		return FL_EXIT_FAIL;
 	}
@@ -218,7 +218,9 @@ static int find_exe(const struct opts *o, const char *name, char *out, size_t n)
 			p += len + (p[len] == ':');
 		}
 		if (!out[0]) {
-			fl_error("%s not found in PATH: install Flower (pip install flwr) or pass --flower-bin", name);
+			fl_error(
+			    "%s not found in PATH: install Flower (pip install flwr) or pass --flower-bin",
+			    name);
 			return FL_EXIT_FAIL;
 		}
 	}
@@ -234,15 +236,18 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 {
 	struct fl_launch_opts *lo = &j->lo;
 	struct fl_err e = {0};
-	lo->runtime = o->runtime && strcmp(o->runtime, "process") == 0 ? FL_RUNTIME_PROCESS : FL_RUNTIME_DOCKER;
+	lo->runtime =
+	    o->runtime && strcmp(o->runtime, "process") == 0 ? FL_RUNTIME_PROCESS : FL_RUNTIME_DOCKER;
 	if (o->supervisor)
-		lo->supervisor = strcmp(o->supervisor, "none") == 0 ? FL_SUPERVISOR_NONE : FL_SUPERVISOR_SYSTEMD;
+		lo->supervisor =
+		    strcmp(o->supervisor, "none") == 0 ? FL_SUPERVISOR_NONE : FL_SUPERVISOR_SYSTEMD;
 	else
 		lo->supervisor = lo->runtime == FL_RUNTIME_DOCKER || systemd_running() ? FL_SUPERVISOR_SYSTEMD
 		                                                                       : FL_SUPERVISOR_NONE;
 	if (lo->runtime == FL_RUNTIME_DOCKER && lo->supervisor == FL_SUPERVISOR_NONE)
-		return usage_error("the docker runtime runs under systemd; --supervisor none is for --runtime process%s",
-		                   "");
+		return usage_error(
+		    "the docker runtime runs under systemd; --supervisor none is for --runtime process%s",
+		    "");
 	/* Paths end up in unit files and argv: absolute, no blanks or control characters. */
 	const char *fd = o->flower_dir ? o->flower_dir : FL_LAUNCH_FLOWER_DIR;
 	snprintf(j->flower_dir, sizeof j->flower_dir, "%s", fd);
@@ -252,13 +257,15 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	const char *paths[] = {j->flower_dir, o->unit_dir, o->docker};
 	for (int i = 0; i < 3; i++)
 		if (paths[i] && (paths[i][0] != '/' || strpbrk(paths[i], " \t\n\r\"'\\$%;") != NULL))
-			return usage_error("'%s' must be an absolute path without blanks, quotes, $, %% or ;", paths[i]);
+			return usage_error("'%s' must be an absolute path without blanks, quotes, $, %% or ;",
+			                   paths[i]);
 	lo->flower_dir = j->flower_dir;
 	lo->unit_dir = o->unit_dir ? o->unit_dir : FL_LAUNCH_UNIT_DIR;
 	lo->docker = o->docker ? o->docker : FL_LAUNCH_DOCKER;
 	lo->image = o->image;
 	lo->appio_port = o->appio_port;
-	lo->health_port = lo->role == FL_ROLE_SUPERLINK ? (o->health_port_set ? o->health_port : FL_LAUNCH_HEALTH_PORT) : 0;
+	lo->health_port =
+	    lo->role == FL_ROLE_SUPERLINK ? (o->health_port_set ? o->health_port : FL_LAUNCH_HEALTH_PORT) : 0;
 	lo->gpu = o->gpu && strcasecmp(o->gpu, "yes") == 0;
 	lo->uid = FL_LAUNCH_UID;
 	lo->gid = FL_LAUNCH_GID;
@@ -380,7 +387,9 @@ static int docker_version(const struct opts *o, struct job *j)
 	if (o->flower_version)
 		return 0;
 	struct fl_diags d = FL_DIAGS_INIT;
-	const char *repo = o->image ? o->image : j->lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode";
+	const char *repo = o->image                          ? o->image
+	                   : j->lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink"
+	                                                     : "flwr/supernode";
 	int rc = fl_launch_image(j->lo.docker, repo, fl_ctx_get(&j->c, "FLOWER_VERSION"), j->prebaked, 600000,
 	                         &j->lo.version, &d, &e);
 	log_diags(&d);
@@ -410,7 +419,8 @@ static int start(const struct opts *o)
 		char ca[4200];
 		snprintf(ca, sizeof ca, "%s/certs/server.pem", j.flower_dir);
 		if (access(ca, R_OK) != 0) {
-			fl_error("TLS is on (FL_TLS_ENABLED=YES) but %s is missing: run `fl-certgen superlink` first",
+			fl_error("TLS is on (FL_TLS_ENABLED=YES) but %s is missing: run `fl-certgen "
+			         "superlink` first",
 			         ca);
 			job_free(&j);
 			return FL_EXIT_FAIL;
@@ -425,9 +435,19 @@ static int start(const struct opts *o)
 			return FL_EXIT_FAIL;
 		}
 	}
+	struct fl_err e = {0};
+	bool reached;
+	if (fl_launch_trust_check(&j.p, &j.lo, &reached, &e) < 0) {
+		fl_error("%s", e.msg);
+		fl_error("not starting %s: it could never connect", j.p.name);
+		job_free(&j);
+		return FL_EXIT_FAIL;
+	}
+	if (j.lo.role == FL_ROLE_SUPERNODE && j.lo.tls && !reached)
+		fl_info("SuperLink %s does not answer yet; Flower keeps trying once started",
+		        j.p.a.superlink);
 	enum fl_launch_action act;
 	struct fl_buf why = FL_BUF_INIT;
-	struct fl_err e = {0};
 	if (fl_launch_start(&j.p, &j.lo, &act, &why, &e) < 0) {
 		rc = fail(&e);
 		struct fl_buf tail = FL_BUF_INIT;
@@ -473,7 +493,8 @@ static int setup_light(const struct opts *o, struct job *j)
 	int rc = load(o, j);
 	/* A native Flower tells its version cheaply (dist-info); addresses depend on it. */
 	if (!rc)
-		rc = resolve(o, j, o->flower_version != NULL || (o->runtime && strcmp(o->runtime, "process") == 0));
+		rc = resolve(o, j,
+		             o->flower_version != NULL || (o->runtime && strcmp(o->runtime, "process") == 0));
 	if (!rc) {
 		if (!j->lo.version.major && !j->lo.version.minor) {
 			const char *v = fl_ctx_get(&j->c, "FLOWER_VERSION");
@@ -521,7 +542,8 @@ static int status(const struct opts *o)
 		printf("SERVICE=%s\nRUNNING=%s\n", j.p.name, r ? "yes" : "no");
 		if (pid)
 			printf("PID=%ld\n", (long)pid);
-		printf("RUNTIME=%s\nSUPERVISOR=%s\n", j.lo.runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
+		printf("RUNTIME=%s\nSUPERVISOR=%s\n",
+		       j.lo.runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
 		       j.lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "none");
 		printf("LOG=%s\n", j.lo.runtime == FL_RUNTIME_DOCKER ? "docker logs" : j.p.log_path);
 		rc = r ? FL_EXIT_OK : FL_EXIT_FAIL;
@@ -611,7 +633,8 @@ static int publish(const struct opts *o, struct fl_argv *pairs, bool erase_error
 	if (rc == 0) {
 		struct fl_buf keys = FL_BUF_INIT;
 		for (size_t i = 0; i < pairs->n; i++)
-			fl_buf_addf(&keys, "%s%.*s", i ? " " : "", (int)strcspn(pairs->v[i], "="), pairs->v[i]);
+			fl_buf_addf(&keys, "%s%.*s", i ? " " : "", (int)strcspn(pairs->v[i], "="),
+			            pairs->v[i]);
 		fl_info("Published %s to OneGate", fl_buf_str(&keys));
 		fl_buf_free(&keys);
 		return FL_EXIT_OK;
@@ -747,13 +770,14 @@ static int wait_healthy(const struct opts *o)
 	for (;;) {
 		attempt++;
 		if (fl_launch_health(&j.p, &j.lo, &final, &e) == 0) {
-			fl_info("%s healthy after %.1f s (check %u)", j.p.name, (double)(fl_clock_now_ms(NULL) - t0) / 1000,
-			        attempt);
+			fl_info("%s healthy after %.1f s (check %u)", j.p.name,
+			        (double)(fl_clock_now_ms(NULL) - t0) / 1000, attempt);
 			job_free(&j);
 			return FL_EXIT_OK;
 		}
 		fl_debug("check %u: %s", attempt, e.msg);
-		if (final || fl_clock_now_ms(NULL) - t0 + (uint64_t)interval_s * 1000 > (uint64_t)timeout_s * 1000)
+		if (final ||
+		    fl_clock_now_ms(NULL) - t0 + (uint64_t)interval_s * 1000 > (uint64_t)timeout_s * 1000)
 			break;
 		fl_clock_sleep_ms(NULL, (uint64_t)interval_s * 1000);
 	}
@@ -794,10 +818,12 @@ static int image(const struct opts *o)
 	if (!rc) {
 		struct fl_diags d = FL_DIAGS_INIT;
 		struct fl_err e = {0};
-		const char *repo = o->image ? o->image : j.lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode";
+		const char *repo = o->image                         ? o->image
+		                   : j.lo.role == FL_ROLE_SUPERLINK ? "flwr/superlink"
+		                                                    : "flwr/supernode";
 		struct fl_version v;
-		int r = fl_launch_image(j.lo.docker, repo, fl_ctx_get(&j.c, "FLOWER_VERSION"), j.prebaked, 600000, &v,
-		                        &d, &e);
+		int r = fl_launch_image(j.lo.docker, repo, fl_ctx_get(&j.c, "FLOWER_VERSION"), j.prebaked,
+		                        600000, &v, &d, &e);
 		log_diags(&d);
 		if (r < 0) {
 			rc = fail(&e);
@@ -911,8 +937,9 @@ int main(int argc, char **argv)
 		case OPT_DOCKER: o.docker = optarg; break;
 		case OPT_IMAGE:
 			if (!*optarg || strpbrk(optarg, " \t\n:@$%\"'\\") != NULL)
-				return usage_error("--image '%s': a repository name without tag (e.g. flwr/superlink)",
-				                   optarg);
+				return usage_error(
+				    "--image '%s': a repository name without tag (e.g. flwr/superlink)",
+				    optarg);
 			o.image = optarg;
 			break;
 		case OPT_FLOWER_VERSION: o.flower_version = optarg; break;
@@ -930,7 +957,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HEALTH:
 			if (!port_arg(optarg, &o.health_port, true))
-				return usage_error("--health-port '%s': a port 1-65535, or 0 for none", optarg);
+				return usage_error("--health-port '%s': a port 1-65535, or 0 for none",
+				                   optarg);
 			o.health_port_set = true;
 			break;
 		case OPT_OWNER: o.owner = optarg; break;
@@ -953,9 +981,7 @@ int main(int argc, char **argv)
 			break;
 		case 'q': fl_log_set_threshold(FL_WARN); break;
 		case 'v': fl_log_set_threshold(FL_DEBUG); break;
-		case 'h':
-			printf("%s%s", usage_text, help_text);
-			return FL_EXIT_OK;
+		case 'h': printf("%s%s", usage_text, help_text); return FL_EXIT_OK;
 		case 'V': printf("fl-launch %s\n", FLKIT_VERSION); return FL_EXIT_OK;
 		default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
 		}
@@ -968,7 +994,8 @@ int main(int argc, char **argv)
 	const char *verb = argv[0];
 	if (strcmp(verb, "publish-error") == 0) {
 		if (argc != 2)
-			return usage_error("publish-error needs exactly one REASON (e.g. docker_start_failed)%s", "");
+			return usage_error(
+			    "publish-error needs exactly one REASON (e.g. docker_start_failed)%s", "");
 		return publish_error(&o, argv[1]);
 	}
 	if (argc != 1)

@@ -103,7 +103,8 @@ static int dist_info(const char *exe, struct fl_version *v)
 	if (!slash)
 		return -1;
 	char pat[4200];
-	snprintf(pat, sizeof pat, "%.*s/../lib/python3*/site-packages/flwr-*.dist-info", (int)(slash - exe), exe);
+	snprintf(pat, sizeof pat, "%.*s/../lib/python3*/site-packages/flwr-*.dist-info", (int)(slash - exe),
+	         exe);
 	glob_t g;
 	int rc = -1;
 	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc == 1) {

@@ -29,8 +29,8 @@ static int split_hostport(const char *name, const char *s, struct hostport *hp, 
 	memset(hp, 0, sizeof *hp);
 	unsigned port;
 	if (!fl_check_hostport(s, &port))
-		return fl_err_set(e, FL_EXIT_FAIL, "%s: '%.200s' is not host:port or [v6]:port with a port 1-65535",
-		                  name, s);
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s: '%.200s' is not host:port or [v6]:port with a port 1-65535", name, s);
 	const char *colon = strrchr(s, ':');
 	size_t n = (size_t)(colon - s);
 	if (s[0] == '[') {
@@ -86,34 +86,38 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		if (!*s)
 			s = o->superlink ? o->superlink : "";
 		if (!*s)
-			return fl_err_set(e, FL_EXIT_FAIL,
-			                  "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery "
-			                  "result was given (run `fl-onegate discover -o FILE` and pass --discovery "
-			                  "FILE)");
+			return fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery "
+			    "result was given (run `fl-onegate discover -o FILE` and pass --discovery "
+			    "FILE)");
 		return superlink_addr(s, a->superlink, sizeof a->superlink, d, e);
 	}
 
 	struct hostport fleet, control;
 	if (split_hostport("FL_FLEET_API_ADDRESS", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"), &fleet, e) < 0 ||
-	    split_hostport("FL_CONTROL_API_ADDRESS", fl_ctx_get(c, "FL_CONTROL_API_ADDRESS"), &control, e) < 0)
+	    split_hostport("FL_CONTROL_API_ADDRESS", fl_ctx_get(c, "FL_CONTROL_API_ADDRESS"), &control, e) <
+	        0)
 		return -1;
 	if (fleet.port == control.port)
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give the "
-		                  "Control API its own port (default 9093)",
-		                  fleet.port);
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give the "
+		    "Control API its own port (default 9093)",
+		    fleet.port);
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
 	if (appio == fleet.port || appio == control.port || (o->health_port && o->health_port == appio) ||
 	    (o->health_port && (o->health_port == fleet.port || o->health_port == control.port)))
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "port clash between the Fleet (%u), Control (%u), ServerAppIo (%u) and health "
-		                  "(%u) ports; choose distinct ports",
-		                  fleet.port, control.port, appio, o->health_port);
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "port clash between the Fleet (%u), Control (%u), ServerAppIo (%u) and health "
+		    "(%u) ports; choose distinct ports",
+		    fleet.port, control.port, appio, o->health_port);
 	a->fleet_port = fleet.port;
 	a->control_port = control.port;
 	snprintf(a->fleet_bind, sizeof a->fleet_bind, "%s", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"));
-	join(a->fleet_probe, sizeof a->fleet_probe,
-	     fleet.any ? (fleet.v6 ? "::1" : "127.0.0.1") : fleet.host, fleet.port);
+	join(a->fleet_probe, sizeof a->fleet_probe, fleet.any ? (fleet.v6 ? "::1" : "127.0.0.1") : fleet.host,
+	     fleet.port);
 	if (!fleet.any) {
 		join(a->endpoint, sizeof a->endpoint, fleet.host, fleet.port);
 	} else if (o->vm_addr && *o->vm_addr) {
@@ -130,10 +134,11 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		join(a->control, sizeof a->control, "127.0.0.1", control.port);
 	if (fl_ctx_is_set(c, "FL_CONTROL_API_ADDRESS") && strcmp(control.host, "127.0.0.1") != 0 &&
 	    strcmp(control.host, "localhost") != 0)
-		fl_diags_add(d, FL_WARN,
-		             "FL_CONTROL_API_ADDRESS host '%s' not used: the Control API accepts code to run and "
-		             "is served on 127.0.0.1:%u only (reach it with ssh -L %u:127.0.0.1:%u)",
-		             control.host, control.port, control.port, control.port);
+		fl_diags_add(
+		    d, FL_WARN,
+		    "FL_CONTROL_API_ADDRESS host '%s' not used: the Control API accepts code to run and "
+		    "is served on 127.0.0.1:%u only (reach it with ssh -L %u:127.0.0.1:%u)",
+		    control.host, control.port, control.port, control.port);
 	if (o->health_port)
 		join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
 	return 0;
@@ -175,10 +180,11 @@ static void env_file(const struct fl_ctx *c, const struct fl_launch_opts *o, str
 	fl_diags_add(d, FL_INFO, "gRPC keepalive: time=%lds (%ldms), timeout=%lds (%ldms)", t, t * 1000, to,
 	             to * 1000);
 	if (o->role == FL_ROLE_SUPERNODE && t < 30)
-		fl_diags_add(d, FL_WARN,
-		             "FL_GRPC_KEEPALIVE_TIME=%ld is below 30 s: a SuperLink that accepts pings at most "
-		             "every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
-		             t);
+		fl_diags_add(
+		    d, FL_WARN,
+		    "FL_GRPC_KEEPALIVE_TIME=%ld is below 30 s: a SuperLink that accepts pings at most "
+		    "every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
+		    t);
 	if (o->role == FL_ROLE_SUPERNODE && o->gpu && yes(c, "FL_GPU_ENABLED")) {
 		fl_buf_addf(b, "FL_GPU_MEMORY_FRACTION=%s\n", fl_ctx_get(c, "FL_GPU_MEMORY_FRACTION"));
 		if (strcmp(fl_ctx_get(c, "ML_FRAMEWORK"), "tensorflow") == 0)
@@ -273,14 +279,16 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		break;
 	case FL_ERA_C:
 		fl_argv_add(f, "--host");
-		fl_argv_add(f, docker ? "0.0.0.0" : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
+		fl_argv_add(f, docker ? "0.0.0.0"
+		                      : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
 		fl_argv_add(f, "--port");
 		fl_argv_addf(f, "%u", p->a.fleet_port);
-		fl_diags_add(d, FL_WARN,
-		             "Flower %u.%u serves the Control API on the Fleet API port %u: it is reachable "
-		             "wherever SuperNodes can reach the SuperLink; keep TLS on and restrict the port to "
-		             "your SuperNodes' networks",
-		             o->version.major, o->version.minor, p->a.fleet_port);
+		fl_diags_add(
+		    d, FL_WARN,
+		    "Flower %u.%u serves the Control API on the Fleet API port %u: it is reachable "
+		    "wherever SuperNodes can reach the SuperLink; keep TLS on and restrict the port to "
+		    "your SuperNodes' networks",
+		    o->version.major, o->version.minor, p->a.fleet_port);
 		break;
 	}
 	fl_argv_add(f, "--database");
@@ -297,14 +305,14 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	if (fl_version_at_least(&o->version, 1, 32))
 		fl_argv_add(f, "--disable-runtime-dependency-installation");
 	if (strncmp(fl_ctx_get(c, "FL_DATABASE"), "state/", 6) != 0)
-		fl_diags_add(d, FL_WARN,
-		             "FL_DATABASE=%s is outside state/: %s", fl_ctx_get(c, "FL_DATABASE"),
+		fl_diags_add(d, FL_WARN, "FL_DATABASE=%s is outside state/: %s", fl_ctx_get(c, "FL_DATABASE"),
 		             docker ? "it is not on the /app/state volume and is lost with the container"
 		                    : "it is not under the state directory");
 	if (strcmp(fl_ctx_get(c, "FL_ISOLATION"), "process") == 0)
-		fl_diags_add(d, FL_WARN,
-		             "FL_ISOLATION=process: the SuperLink runs no ServerApp itself; start a SuperExec "
-		             "(flower-superexec --plugin-type serverapp) that reaches its ServerAppIo/Runtime API");
+		fl_diags_add(
+		    d, FL_WARN,
+		    "FL_ISOLATION=process: the SuperLink runs no ServerApp itself; start a SuperExec "
+		    "(flower-superexec --plugin-type serverapp) that reaches its ServerAppIo/Runtime API");
 }
 
 static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p)
@@ -511,13 +519,14 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	struct fl_version oldest;
 	fl_version_parse(FL_FLOWER_OLDEST, &oldest);
 	if (fl_version_cmp(&o->version, &oldest) < 0)
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "Flower %u.%u.%u is older than %s, the oldest version fl-launch drives; set "
-		                  "FLOWER_VERSION to %s or newer",
-		                  o->version.major, o->version.minor, o->version.patch, FL_FLOWER_OLDEST,
-		                  FL_FLOWER_OLDEST);
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "Flower %u.%u.%u is older than %s, the oldest version fl-launch drives; set "
+		    "FLOWER_VERSION to %s or newer",
+		    o->version.major, o->version.minor, o->version.patch, FL_FLOWER_OLDEST, FL_FLOWER_OLDEST);
 	if (o->runtime == FL_RUNTIME_PROCESS && (!o->exe || o->exe[0] != '/'))
-		return fl_err_set(e, FL_EXIT_USAGE, "the process runtime needs the absolute path of flower-%s",
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "the process runtime needs the absolute path of flower-%s",
 		                  rolename(o->role));
 	if (fl_launch_addrs(c, o, &p->a, d, e) < 0)
 		return -1;
@@ -535,16 +544,20 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	p->pid_path = path2(o->flower_dir, file);
 	fl_version_format(&o->version, p->version, sizeof p->version);
 	const char *ver = p->version;
-	if (asprintf(&p->image, "%s:%s", o->image ? o->image : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink" : "flwr/supernode",
+	if (asprintf(&p->image, "%s:%s",
+	             o->image                       ? o->image
+	             : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink"
+	                                            : "flwr/supernode",
 	             ver) < 0)
 		abort();
 
 	bool gpu_wanted = o->role == FL_ROLE_SUPERNODE && yes(c, "FL_GPU_ENABLED");
 	if (gpu_wanted && !o->gpu)
-		fl_diags_add(d, FL_WARN,
-		             "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
-		             "(the ClientApp must fall back to CPU)",
-		             fl_ctx_get(c, "FL_GPU_ENABLED"));
+		fl_diags_add(
+		    d, FL_WARN,
+		    "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
+		    "(the ClientApp must fall back to CPU)",
+		    fl_ctx_get(c, "FL_GPU_ENABLED"));
 
 	char sub[64];
 	char *dirpath = path2(o->flower_dir, "config");
@@ -555,8 +568,9 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		dir_add(p, "0755", true, dirpath);
 		free(dirpath);
 		if (yes(c, "FL_CHECKPOINT_ENABLED")) {
-			dirpath = o->runtime == FL_RUNTIME_DOCKER ? path2(o->flower_dir, "checkpoints")
-			                                          : fl_xstrdup(fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+			dirpath = o->runtime == FL_RUNTIME_DOCKER
+			              ? path2(o->flower_dir, "checkpoints")
+			              : fl_xstrdup(fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
 			dir_add(p, "0755", true, dirpath);
 			free(dirpath);
 		}
@@ -711,7 +725,8 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 		size_t k = key_len(old.v[i]);
 		const char *repl = NULL;
 		for (size_t j = 0; j < cur.n && !repl; j++)
-			if (!toks_has(&old, cur.v[j]) && key_len(cur.v[j]) == k && strncmp(cur.v[j], old.v[i], k) == 0)
+			if (!toks_has(&old, cur.v[j]) && key_len(cur.v[j]) == k &&
+			    strncmp(cur.v[j], old.v[i], k) == 0)
 				repl = cur.v[j];
 		if (out->len > before)
 			fl_buf_adds(out, "; ");
@@ -726,7 +741,8 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 		size_t k = key_len(cur.v[j]);
 		bool replaced = false;
 		for (size_t i = 0; i < old.n && !replaced; i++)
-			replaced = !toks_has(&cur, old.v[i]) && key_len(old.v[i]) == k && strncmp(cur.v[j], old.v[i], k) == 0;
+			replaced = !toks_has(&cur, old.v[i]) && key_len(old.v[i]) == k &&
+			           strncmp(cur.v[j], old.v[i], k) == 0;
 		if (replaced)
 			continue;
 		if (out->len > before)

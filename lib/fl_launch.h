@@ -31,19 +31,19 @@ struct fl_launch_opts {
 	unsigned role; /* FL_ROLE_SUPERLINK or FL_ROLE_SUPERNODE */
 	enum fl_runtime runtime;
 	enum fl_supervisor supervisor;
-	const char *flower_dir;   /* state/, certs/, data/, config/, checkpoints/, logs/, run/ */
-	const char *unit_dir;     /* where the unit goes */
-	const char *docker;       /* absolute path of the docker CLI (the unit needs one) */
-	const char *image;        /* repository without tag; NULL: flwr/superlink, flwr/supernode */
+	const char *flower_dir;    /* state/, certs/, data/, config/, checkpoints/, logs/, run/ */
+	const char *unit_dir;      /* where the unit goes */
+	const char *docker;        /* absolute path of the docker CLI (the unit needs one) */
+	const char *image;         /* repository without tag; NULL: flwr/superlink, flwr/supernode */
 	struct fl_version version; /* the Flower that will run: image tag or installed */
-	const char *vm_addr;      /* SL: host published in FL_ENDPOINT for a bind-all Fleet address */
-	const char *superlink;    /* SN: host[:port], static or discovered */
-	bool tls;                 /* SL: FL_TLS_ENABLED; SN: the 02 §2.3 decision */
-	bool gpu;                 /* SN: a usable GPU was detected */
-	const char *exe;          /* process runtime: absolute path of flower-superlink/-supernode */
-	unsigned appio_port;      /* 0: FL_LAUNCH_SERVERAPPIO / FL_LAUNCH_CLIENTAPPIO */
-	unsigned health_port;     /* SL: 0 none */
-	uid_t uid;                /* owner of container-visible directories; process unit User= */
+	const char *vm_addr;       /* SL: host published in FL_ENDPOINT for a bind-all Fleet address */
+	const char *superlink;     /* SN: host[:port], static or discovered */
+	bool tls;                  /* SL: FL_TLS_ENABLED; SN: the 02 §2.3 decision */
+	bool gpu;                  /* SN: a usable GPU was detected */
+	const char *exe;           /* process runtime: absolute path of flower-superlink/-supernode */
+	unsigned appio_port;       /* 0: FL_LAUNCH_SERVERAPPIO / FL_LAUNCH_CLIENTAPPIO */
+	unsigned health_port;      /* SL: 0 none */
+	uid_t uid;                 /* owner of container-visible directories; process unit User= */
 	gid_t gid;
 };
 
@@ -102,8 +102,8 @@ enum fl_launch_action { FL_LAUNCH_STARTED, FL_LAUNCH_UNCHANGED, FL_LAUNCH_RESTAR
 
 /* Install, then start the service unless it already runs this plan; when it runs another,
  * restart it and say why in `why` (see fl_launch_state_diff). Idempotent. */
-int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action *act,
-                    struct fl_buf *why, struct fl_err *e);
+int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
+                    enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e);
 /* Stop it (systemctl stop, or SIGTERM to the process group then SIGKILL after grace_ms). */
 int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
                    struct fl_err *e);
@@ -121,6 +121,12 @@ int fl_launch_wait_docker(const char *docker, long timeout_ms, long interval_ms,
  * be pulled, else the pre-baked one with a warning. prebaked_file holds "X.Y.Z". */
 int fl_launch_image(const char *docker, const char *repo, const char *requested, const char *prebaked_file,
                     long pull_timeout_ms, struct fl_version *effective, struct fl_diags *d, struct fl_err *e);
+
+/* SuperNode with TLS: does the installed CA verify the SuperLink's certificate? -1 when the
+ * SuperLink answered with a certificate the CA rejects (final: Flower does not retry that);
+ * 0 otherwise, *reached telling whether the SuperLink answered at all. */
+int fl_launch_trust_check(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *reached,
+                          struct fl_err *e);
 
 /* One health check. SuperLink: the Fleet API answers a TLS handshake verified with the CA
  * (TCP connect when insecure) and the gRPC health service says SERVING. SuperNode: running,

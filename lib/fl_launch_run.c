@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CMD_TIMEOUT_MS  30000L
-#define OUT_MAX         ((size_t)64 * 1024)
-#define LOG_SCAN_MAX    ((size_t)1024 * 1024)
-#define STATE_MAX       ((size_t)256 * 1024)
-#define PROBE_MS        3000L
+#define CMD_TIMEOUT_MS 30000L
+#define OUT_MAX        ((size_t)64 * 1024)
+#define LOG_SCAN_MAX   ((size_t)1024 * 1024)
+#define STATE_MAX      ((size_t)256 * 1024)
+#define PROBE_MS       3000L
 
 extern char **environ;
 
@@ -42,8 +42,9 @@ static int run(char *const argv[], long timeout_ms, struct fl_buf *out, int *sta
 		size_t start = n;
 		while (start && s[start - 1] != '\n')
 			start--;
-		rc = fl_err_set(e, FL_EXIT_FAIL, "`%s %s` failed (exit %d)%s%.*s", argv[0], argv[1] ? argv[1] : "",
-		                st, n > start ? ": " : "", (int)(n - start > 300 ? 300 : n - start), s + start);
+		rc = fl_err_set(e, FL_EXIT_FAIL, "`%s %s` failed (exit %d)%s%.*s", argv[0],
+		                argv[1] ? argv[1] : "", st, n > start ? ": " : "",
+		                (int)(n - start > 300 ? 300 : n - start), s + start);
 	}
 	fl_buf_free(&tmp);
 	return rc;
@@ -189,7 +190,8 @@ int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opt
 		return r;
 	}
 	if (o->runtime == FL_RUNTIME_DOCKER) {
-		char *argv[] = {(char *)o->docker, "inspect", "--format", "{{.State.Running}}", (char *)p->name, NULL};
+		char *argv[] = {(char *)o->docker,    "inspect",       "--format",
+		                "{{.State.Running}}", (char *)p->name, NULL};
 		struct fl_buf out = FL_BUF_INIT;
 		int st;
 		struct fl_err ie = {0};
@@ -294,7 +296,8 @@ static int stop_group(const struct fl_launch_plan *p, long grace_ms, struct fl_e
 		usleep(50000);
 	}
 	if (kill(-pid, 0) == 0) {
-		fl_warn("%s (pid %ld) did not stop within %ld s: killing it", p->name, (long)pid, grace_ms / 1000);
+		fl_warn("%s (pid %ld) did not stop within %ld s: killing it", p->name, (long)pid,
+		        grace_ms / 1000);
 		kill(-pid, SIGKILL);
 		for (int i = 0; i < 100 && kill(-pid, 0) == 0; i++)
 			usleep(20000);
@@ -330,8 +333,8 @@ static int record(const struct fl_launch_plan *p, struct fl_err *e)
 	return rc;
 }
 
-int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action *act,
-                    struct fl_buf *why, struct fl_err *e)
+int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
+                    enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
 {
 	bool unit_changed;
 	if (fl_launch_install(p, o, &unit_changed, e) < 0)
@@ -395,7 +398,8 @@ static void strip_ansi(struct fl_buf *out, const char *s, size_t n)
 }
 
 /* The last `max` bytes of the service's output. */
-static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max, struct fl_buf *raw)
+static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max,
+                   struct fl_buf *raw)
 {
 	if (o->runtime == FL_RUNTIME_DOCKER) {
 		char *argv[] = {(char *)o->docker, "logs", "--tail", "5000", (char *)p->name, NULL};
@@ -463,8 +467,8 @@ int fl_launch_wait_docker(const char *docker, long timeout_ms, long interval_ms,
 		struct fl_buf out = FL_BUF_INIT;
 		int rc = run(argv, left > 10000 ? 10000 : left > 0 ? left : 1, &out, NULL, &last);
 		if (rc == 0) {
-			fl_info("Docker daemon ready (server %.*s, attempt %u)", (int)strcspn(fl_buf_str(&out), "\n"),
-			        fl_buf_str(&out), attempt);
+			fl_info("Docker daemon ready (server %.*s, attempt %u)",
+			        (int)strcspn(fl_buf_str(&out), "\n"), fl_buf_str(&out), attempt);
 			fl_buf_free(&out);
 			return 0;
 		}
@@ -473,10 +477,11 @@ int fl_launch_wait_docker(const char *docker, long timeout_ms, long interval_ms,
 			break;
 		fl_clock_sleep_ms(NULL, (uint64_t)interval_ms);
 	}
-	return fl_err_set(e, FL_EXIT_UNAVAILABLE,
-	                  "Docker daemon not available. Waited %ld s (%s). Check `systemctl status docker` and "
-	                  "`journalctl -u docker`.",
-	                  timeout_ms / 1000, last.msg[0] ? last.msg : "no answer");
+	return fl_err_set(
+	    e, FL_EXIT_UNAVAILABLE,
+	    "Docker daemon not available. Waited %ld s (%s). Check `systemctl status docker` and "
+	    "`journalctl -u docker`.",
+	    timeout_ms / 1000, last.msg[0] ? last.msg : "no answer");
 }
 
 static bool image_present(const char *docker, const char *ref)
@@ -505,7 +510,8 @@ int fl_launch_image(const char *docker, const char *repo, const char *requested,
 	}
 	free(text);
 	if (fl_version_parse(requested, effective) < 0)
-		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FLOWER_VERSION: '%.64s'. Expected format: X.Y.Z (e.g., 1.25.0)",
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "Invalid FLOWER_VERSION: '%.64s'. Expected format: X.Y.Z (e.g., 1.25.0)",
 		                  requested);
 	char ref[512];
 	snprintf(ref, sizeof ref, "%s:%s", repo, requested);
@@ -514,7 +520,8 @@ int fl_launch_image(const char *docker, const char *repo, const char *requested,
 		return 0;
 	}
 	if (*prebaked)
-		fl_diags_add(d, FL_INFO, "Requested version %s differs from pre-baked %s", requested, prebaked);
+		fl_diags_add(d, FL_INFO, "Requested version %s differs from pre-baked %s", requested,
+		             prebaked);
 	if (image_present(docker, ref)) {
 		fl_diags_add(d, FL_INFO, "Image %s is present", ref);
 		return 0;
@@ -527,10 +534,11 @@ int fl_launch_image(const char *docker, const char *repo, const char *requested,
 		return 0;
 	}
 	if (!*prebaked)
-		return fl_err_set(e, FL_EXIT_UNAVAILABLE,
-		                  "cannot pull %s and there is no pre-baked image to fall back to (%s): check the "
-		                  "network and registry access, or set FLOWER_VERSION to an image present locally",
-		                  ref, pe.msg);
+		return fl_err_set(
+		    e, FL_EXIT_UNAVAILABLE,
+		    "cannot pull %s and there is no pre-baked image to fall back to (%s): check the "
+		    "network and registry access, or set FLOWER_VERSION to an image present locally",
+		    ref, pe.msg);
 	fl_diags_add(d, FL_WARN, "Failed to pull version %s -- falling back to pre-baked %s (%s)", requested,
 	             prebaked, pe.msg);
 	fl_version_parse(prebaked, effective);
@@ -568,38 +576,52 @@ static int health_superlink(const struct fl_launch_plan *p, const struct fl_laun
 	}
 	if (p->a.health[0]) {
 		struct fl_hostport h;
-		if (fl_hostport_parse(p->a.health, &h, e) < 0 || fl_probe_grpc_health(&h, PROBE_MS, NULL, e) < 0)
+		if (fl_hostport_parse(p->a.health, &h, e) < 0 ||
+		    fl_probe_grpc_health(&h, PROBE_MS, NULL, e) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int fl_launch_trust_check(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *reached,
+                          struct fl_err *e)
+{
+	*reached = false;
+	if (o->role != FL_ROLE_SUPERNODE || !o->tls)
+		return 0;
+	struct fl_hostport hp;
+	if (fl_hostport_parse(p->a.superlink, &hp, e) < 0)
+		return -1;
+	char *ca = ca_path(o);
+	struct fl_probe_tls_info info;
+	enum fl_probe_fail why = FL_PROBE_UNREACHABLE;
+	struct fl_err te = {0};
+	int rc = fl_probe_tls(&hp, ca, PROBE_MS, &info, &why, &te);
+	free(ca);
+	*reached = rc == 0 || why == FL_PROBE_VERIFY || why == FL_PROBE_HOSTNAME || why == FL_PROBE_HANDSHAKE;
+	/* The one failure Flower never retries: a SuperLink certificate the CA rejects. */
+	if (rc < 0 && (why == FL_PROBE_VERIFY || why == FL_PROBE_HOSTNAME))
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "%s. This SuperNode cannot connect with the CA it was given: check "
+		    "FL_SSL_CA_CERTFILE / FL_CA_FINGERPRINT in its context, or the FL_CA_CERT the "
+		    "SuperLink published",
+		    te.msg);
 	return 0;
 }
 
 static int health_supernode(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
                             struct fl_err *e)
 {
-	if (o->tls) {
-		/* The one failure Flower never retries: a SuperLink certificate the CA rejects. */
-		struct fl_hostport hp;
-		if (fl_hostport_parse(p->a.superlink, &hp, e) < 0)
-			return -1;
-		char *ca = ca_path(o);
-		struct fl_probe_tls_info info;
-		enum fl_probe_fail why = FL_PROBE_UNREACHABLE;
-		struct fl_err te = {0};
-		int rc = fl_probe_tls(&hp, ca, PROBE_MS, &info, &why, &te);
-		free(ca);
-		if (rc < 0 && (why == FL_PROBE_VERIFY || why == FL_PROBE_HOSTNAME)) {
-			*final = true;
-			return fl_err_set(e, FL_EXIT_FAIL,
-			                  "%s. This SuperNode cannot connect with the CA it was given: check "
-			                  "FL_SSL_CA_CERTFILE / FL_CA_FINGERPRINT in its context, or the FL_CA_CERT the "
-			                  "SuperLink published",
-			                  te.msg);
-		}
+	bool reached;
+	if (fl_launch_trust_check(p, o, &reached, e) < 0) {
+		*final = true;
+		return -1;
 	}
 	if (!registered(p, o))
-		return fl_err_set(e, FL_EXIT_FAIL, "%s runs but has not registered with the SuperLink at %s yet",
-		                  p->name, p->a.superlink);
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s runs but has not registered with the SuperLink at %s yet", p->name,
+		                  p->a.superlink);
 	return 0;
 }
 
@@ -615,5 +637,6 @@ int fl_launch_health(const struct fl_launch_plan *p, const struct fl_launch_opts
 		*final = !uses_systemd(o);
 		return fl_err_set(e, FL_EXIT_FAIL, "%s is not running", p->name);
 	}
-	return o->role == FL_ROLE_SUPERLINK ? health_superlink(p, o, final, e) : health_supernode(p, o, final, e);
+	return o->role == FL_ROLE_SUPERLINK ? health_superlink(p, o, final, e)
+	                                    : health_supernode(p, o, final, e);
 }

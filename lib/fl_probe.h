@@ -62,7 +62,8 @@ const char *fl_probe_fail_name(enum fl_probe_fail why);
 /* TCP connect within timeout_ms (1..FL_PROBE_MAX_TIMEOUT) trying every address hp resolves to.
  * Name resolution uses the system resolver and its own timeouts. Returns 0 when a connection
  * was accepted (it is closed again); -1 with FL_EXIT_FAIL, the reason in e ("connection
- * refused", "timed out after 2000 ms", "no such host") and in *why (may be NULL). */
+ * refused", "timed out after 2000 ms", "no such host") and in *why (may be NULL). In every
+ * probe a timeout outside that range is FL_EXIT_USAGE with why SETUP. */
 int fl_probe_tcp(const struct fl_hostport *hp, long timeout_ms, enum fl_probe_fail *why, struct fl_err *e);
 
 /* Connect and complete a TLS handshake (TLS 1.2 or later, ALPN h2 and http/1.1, SNI for a name)
@@ -70,7 +71,7 @@ int fl_probe_tcp(const struct fl_hostport *hp, long timeout_ms, enum fl_probe_fa
  * file ca_path and that it covers hp->host (name or IP address), then close. Returns 0 with
  * info filled (may be NULL); -1 with FL_EXIT_FAIL, a message naming the address and what to
  * check, and *why (may be NULL): UNREACHABLE, TIMEOUT, HANDSHAKE, VERIFY (with OpenSSL's
- * verify error text), HOSTNAME, or SETUP when ca_path is unusable. */
+ * verify error text), HOSTNAME, or SETUP when ca_path is unusable (FL_EXIT_USAGE when it is NULL or ""). */
 int fl_probe_tls(const struct fl_hostport *hp, const char *ca_path, long timeout_ms,
                  struct fl_probe_tls_info *info, enum fl_probe_fail *why, struct fl_err *e);
 

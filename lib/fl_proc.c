@@ -130,7 +130,8 @@ int fl_proc_capture(char *const argv[], char *const envp[], long timeout_ms, siz
 		ssize_t n = read(fd[0], chunk, sizeof chunk);
 		if (n > 0) {
 			if (out->len < max)
-				fl_buf_add(out, chunk, (size_t)n < max - out->len ? (size_t)n : max - out->len);
+				fl_buf_add(out, chunk,
+				           (size_t)n < max - out->len ? (size_t)n : max - out->len);
 			continue;
 		}
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))

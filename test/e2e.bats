@@ -1,8 +1,12 @@
 #!/usr/bin/env bats
-# e2e: real Flower federations on loopback (test/e2e/federation.sh: a SuperLink, two
-# SuperNodes, `flwr run` of share/flower-app with `fl-context run-config`), against the project
-# venv's Flower (1.41) and the spec's 1.25.0 (.venv-flwr-1.25 from scripts/bootstrap, created here when absent),
-# insecure and TLS; plus the app's six strategies in-process and its checkpoint resume.
+# e2e: real Flower federations on loopback, booted through the toolkit as the appliances boot
+# (test/e2e/federation.sh: a OneGate emulator; SuperLink chain fl-context -> fl-certgen ->
+# fl-launch -> publish-ready; SuperNode chains fl-onegate discover -> fl-certgen -> fl-launch;
+# `flwr run` of share/flower-app with `fl-context run-config`), against the project venv's
+# Flower (1.41), the spec's 1.25.0 and the newest release (.venv-flwr-1.25 and
+# .venv-flwr-newest from scripts/bootstrap), insecure and TLS, with SuperNode and SuperLink
+# restarts and a SuperNode given the wrong CA; plus the app's six strategies in-process and
+# its checkpoint resume.
 
 # SC2016: $ and ` in single quotes are literal on purpose; SC2030/SC2031: bats runs each test
 # in a subshell; SC2154: variables set by bats.
@@ -16,12 +20,13 @@ FED=$SRC/test/e2e/federation.sh
 APP=$SRC/share/flower-app
 V141=$SRC/.venv
 V125=$SRC/.venv-flwr-1.25
+VNEW=$SRC/.venv-flwr-newest
 
 setup_file() {
 	local d
 	for d in "${FLKIT_BIN:-}" "$SRC/build-e2e/bin" "$SRC/build/bin"; do
 		if [ -n "$d" ] && [ -x "$d/fl-context" ]; then
-			export FLKIT_FL_CONTEXT=$d/fl-context
+			export FLKIT_FL_CONTEXT=$d/fl-context FLKIT_BIN=$d
 			break
 		fi
 	done
@@ -48,7 +53,7 @@ need() { # VENV: skip unless it holds Flower
 	if [ "$1" = "$V125" ] && [ -e "$BATS_FILE_TMPDIR/venv-1.25.skip" ]; then
 		skip "$(cat "$BATS_FILE_TMPDIR/venv-1.25.skip")"
 	fi
-	[ -x "$1/bin/flower-superlink" ] || skip "$1 has no Flower (scripts/bootstrap installs .venv)"
+	[ -x "$1/bin/flower-superlink" ] || skip "$1 has no Flower (scripts/bootstrap installs it)"
 }
 
 # federation [NAME=value]... [federation.sh options] VENV: one federation into $W.
@@ -205,6 +210,90 @@ assert_all_stopped() {
 	assert_output 0
 	# Up to 1.26 the ServerApp writes into the SuperLink's own output too.
 	grep -q '"event":"training_end"' "$W/logs/superlink.log"
+	assert_all_stopped
+}
+
+# onegate ATTR VM: what VM published, as the emulator holds it after the boot chains.
+onegate() {
+	jq -r --arg a "$1" '.VM.USER_TEMPLATE[$a] // "<absent>"' "$W/onegate/vm-$2.json"
+}
+
+@test "newest Flower (.venv-flwr-newest), TLS: the boot chain publishes readiness, SuperNodes find it, 3 rounds" {
+	need "$VNEW"
+	federation --tls "$VNEW"
+	local v fleet
+	v=$("$VNEW/bin/python" -c 'import flwr; print(flwr.__version__)')
+	assert_equal "$(result VERSION)" "$v"
+	assert_events 3
+	# The SuperLink: one PUT with every attribute, FL_CA_CERT = its CA, nothing stale.
+	fleet=$(sed -n "s/^FL_FLEET_API_ADDRESS=//p" "$W/vm-100/superlink.conf" | tr -d "'")
+	assert_equal "$(onegate FL_READY 100)" YES
+	assert_equal "$(onegate FL_ENDPOINT 100)" "$fleet"
+	assert_equal "$(onegate FL_ROLE 100)" superlink
+	assert_equal "$(onegate FL_TLS 100)" YES
+	assert_equal "$(onegate FL_VERSION 100)" "$v"
+	assert_equal "$(onegate FL_CA_CERT 100)" "$(base64 -w0 "$W/vm-100/flower/certs/ca.crt")"
+	assert_equal "$(onegate FL_ERROR 100)" "<absent>"
+	# The SuperNodes: discovered that endpoint, trusted that CA, published their readiness.
+	for vm in 101 102; do
+		assert_equal "$(onegate FL_NODE_READY $vm)" YES
+		assert_equal "$(onegate FL_NODE_ID $vm)" "$vm"
+		assert_equal "$(onegate FL_VERSION $vm)" "$v"
+		grep -qx "FL_SUPERLINK_ADDRESS=$fleet" "$W/vm-$vm/discovery.env"
+		cmp "$W/vm-100/flower/certs/ca.crt" "$W/vm-$vm/flower/certs/ca.crt"
+		grep -q -- '--root-certificates' "$W/vm-$vm/flower/config/flower-supernode.state"
+	done
+	assert_equal "$(sed -n 's/^FL_NODE_CONFIG=//p' "$W/vm-101/supernode.conf")" "'partition-id=0 num-partitions=2'"
+	assert_equal "$(sed -n 's/^FL_NODE_CONFIG=//p' "$W/vm-102/supernode.conf")" "'partition-id=1 num-partitions=2'"
+	# The key of the CA never left the SuperLink's root-only directory.
+	[ ! -e "$W/vm-100/flower/certs/ca.key" ] && [ -f "$W/vm-100/ca/ca.key" ]
+	assert_all_stopped
+}
+
+@test "flower 1.41: a SuperNode restarted mid-run (fl-launch restart) rejoins and the run completes" {
+	need "$V141"
+	federation --restart-supernode "$V141"
+	grep -q '^RESTARTED_SUPERNODE=1$' "$W/restarts.env"
+	assert_equal "$(result ROUNDS)" 3
+	# The node left during round 2 (or 3) and came back under a new node ID.
+	local before after
+	before=$(sed -n 's/.*SuperNode ID: \([0-9]*\).*/\1/p' "$W/vm-101/flower/logs/flower-supernode.log.1")
+	after=$(sed -n 's/.*SuperNode ID: \([0-9]*\).*/\1/p' "$W/vm-101/flower/logs/flower-supernode.log")
+	[ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ]
+	run jq -e -s '[.[] | select(.event == "round_end") | .data]
+		| length == 3 and .[0].num_clients_responded == 2 and .[2].num_clients_responded == 2
+		and all(.num_clients_responded >= 1) and .[2].aggregated_loss < .[0].aggregated_loss' "$W/events.jsonl"
+	assert_success
+	assert_all_stopped
+}
+
+@test "flower 1.25.0, TLS: a restarted SuperLink keeps its SuperNodes and the next run resumes" {
+	need "$V125"
+	federation FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_PATH="$BATS_TEST_TMPDIR/ckpt" \
+		--tls --restart-superlink --second-rounds 1 "$V125"
+	assert_equal "$(result STATUS)" finished:completed
+	assert_equal "$(result SECOND_STATUS)" finished:completed
+	assert_equal "$(result SECOND_ROUNDS)" 1
+	grep -q 'Resuming from checkpoint: round 3' "$W/serverapp2.log"
+	# Both SuperNodes served the second run without being restarted (federation.sh checks
+	# their PIDs) and the SuperLink log is a new one.
+	run jq -e -s '[.[] | select(.event == "round_end")] | length == 1 and .[0].data.num_clients_responded == 2' \
+		"$W/events2.jsonl"
+	assert_success
+	[ -s "$W/vm-100/flower/logs/flower-superlink.log.1" ]
+	assert_all_stopped
+}
+
+@test "TLS: a SuperNode given the wrong CA refuses to start and says what to fix" {
+	need "$V141"
+	run --separate-stderr "$FED" --deadline 120 --tls --wrong-ca "$V141" "$W"
+	assert_failure 1
+	[[ $stderr == *"certificate verify failed (unable to get local issuer certificate)"* ]]
+	[[ $stderr == *"This SuperNode cannot connect with the CA it was given: check FL_SSL_CA_CERTFILE"* ]]
+	[[ $stderr == *"not starting flower-supernode"* ]]
+	[ ! -e "$W/vm-102/flower/run/flower-supernode.pid" ]
+	# SuperNode 0, with the CA from OneGate, booted.
+	grep -q 'SuperNode ID:' "$W/vm-101/flower/logs/flower-supernode.log"
 	assert_all_stopped
 }
 

@@ -14,8 +14,9 @@
 #   WORKDIR   created if missing; gets onegate/ (world, log), vm-100/ vm-101/ vm-102/ (each
 #             VM's one_env, rendered configuration, flower dir with certs/ logs/ state/),
 #             logs/ (links to every process log), app/, cli/ and:
-#               result.env     VERSION ERA TLS RUN_ID STATUS ROUNDS FIRST_ROUND_S TOTAL_S
-#                              SL_BOOT_S SN_BOOT_S (boot chains, tools + Flower start-up)
+#               result.env     VERSION ERA TLS RUN_ID STATUS ROUNDS FIRST_ROUND_S (after this
+#                              script's start) FIRST_ROUND_AT (epoch) TOTAL_S SL_BOOT_S
+#                              SN_BOOT_S (boot chains: the tools + Flower start-up)
 #               pgids          the process groups it started (all gone when it exits)
 #               events.jsonl   the ServerApp's JSON events
 #               serverapp.log  the run's log (`flwr log RUN_ID --stream`)
@@ -47,12 +48,22 @@ die() {
 	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
 	exit "${2:-1}"
 }
+# must WHAT CMD...: run a boot step; exit 4 when it ran out of time (tools exit 4), else 1.
+must() {
+	local what=$1 rc
+	shift
+	"$@"
+	rc=$?
+	[ "$rc" = 0 ] && return 0
+	[ "$rc" = 4 ] && die "$what: not done by the deadline (${deadline_s}s)" 4
+	die "$what failed (exit $rc)"
+}
 usage() {
 	sed -n 's/^# usage: /usage: /p' "$0" >&2
 	exit 2
 }
 
-tls=0 deadline_s=180 extra_rc= restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1
+tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tls) tls=1 ;;
@@ -111,7 +122,8 @@ cleanup() {
 	local rc=$? g i
 	trap - EXIT INT TERM
 	for ((i = ${#launched[@]} - 1; i >= 0; i--)); do
-		"$bin/fl-launch" -q ${launched[i]} stop 2>/dev/null
+		opts "${launched[i]}"
+		"$bin/fl-launch" -q "${LO[@]}" stop 2>/dev/null
 	done
 	for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
 	for _ in $(seq 50); do
@@ -202,26 +214,46 @@ sl_tls=NO
 [ "$tls" = 1 ] && sl_tls=YES
 one_env 100 "${tokens[0]}" "$sl/one_env" FL_TLS_ENABLED="$sl_tls" \
 	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port"
-sl_launch=(-c "$sl/superlink.conf" --runtime process --supervisor none --flower-dir "$sl/flower"
-	--flower-bin "$venv/bin" --owner "$owner" --addr 127.0.0.1 --appio-port "$appio_port"
-	--health-port "$health_port" --one-env "$sl/one_env")
+# opts NODE: LO=the fl-launch options of NODE (sl, sn0, sn1).
+opts() {
+	local d
+	case $1 in
+	sl)
+		LO=(-c "$sl/superlink.conf" --runtime process --supervisor none --flower-dir "$sl/flower"
+			--flower-bin "$venv/bin" --owner "$owner" --addr 127.0.0.1 --appio-port "$appio_port"
+			--health-port "$health_port" --one-env "$sl/one_env")
+		;;
+	sn*)
+		d=$work/vm-$((101 + ${1#sn}))
+		LO=(-c "$d/supernode.conf" --runtime process --supervisor none --flower-dir "$d/flower"
+			--flower-bin "$venv/bin" --owner "$owner" --appio-port "${ports[$((4 + ${1#sn}))]}"
+			--discovery "$d/discovery.env" --one-env "$d/one_env")
+		;;
+	esac
+}
+launch() { # NODE VERB [OPTIONS]: fl-launch for NODE
+	local node=$1
+	shift
+	opts "$node"
+	"$bin/fl-launch" "${LO[@]}" "$@"
+}
 t0=$(date +%s.%N)
-"$bin/fl-context" -c "$sl/one_env" render --role superlink -o "$sl/superlink.conf" || die "SuperLink: fl-context render failed"
-"$bin/fl-certgen" -c "$sl/superlink.conf" superlink --dir "$sl/flower/certs" --ca-key-dir "$sl/ca" \
-	--owner "$owner" --ip 127.0.0.1 >"$sl/certgen.env" || die "SuperLink: fl-certgen superlink failed"
-launched+=("${sl_launch[*]}")
-"$bin/fl-launch" "${sl_launch[@]}" start || die "SuperLink: fl-launch start failed"
+must "SuperLink: fl-context render" "$bin/fl-context" -c "$sl/one_env" render --role superlink -o "$sl/superlink.conf"
+must "SuperLink: fl-certgen superlink" "$bin/fl-certgen" -c "$sl/superlink.conf" superlink --dir "$sl/flower/certs" \
+	--ca-key-dir "$sl/ca" --owner "$owner" --ip 127.0.0.1 >"$sl/certgen.env"
+launched+=(sl)
+must "SuperLink: fl-launch start" launch sl start
 ln -sf "$sl/flower/logs/flower-superlink.log" "$work/logs/superlink.log"
 cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
-"$bin/fl-launch" "${sl_launch[@]}" wait-healthy --timeout "$(left)" || die "SuperLink: not healthy"
-"$bin/fl-launch" "${sl_launch[@]}" publish-ready || die "SuperLink: publish-ready failed"
+must "SuperLink: fl-launch wait-healthy" launch sl wait-healthy --timeout "$(left)"
+must "SuperLink: fl-launch publish-ready" launch sl publish-ready
 sl_boot=$(since "$t0")
 say "SuperLink booted in ${sl_boot}s (fleet 127.0.0.1:$fleet_port, TLS $sl_tls)"
 
 # --- the SuperNode VMs (101, 102), booted one after the other like OneFlow's straight policy
 sn_boot=
 boot_supernode() { # I
-	local i=$1 vm=$((101 + $1)) d t1 rc
+	local i=$1 vm=$((101 + $1)) d t1
 	d=$work/vm-$vm
 	mkdir -p "$d"
 	local -a extra=()
@@ -231,34 +263,29 @@ boot_supernode() { # I
 		extra=(FL_TLS_ENABLED=YES FL_SSL_CA_CERTFILE="$(base64 -w0 "$work/other-ca/ca.crt")")
 	fi
 	one_env "$vm" "${tokens[$((1 + i))]}" "$d/one_env" "${extra[@]}"
-	local -a l=(-c "$d/supernode.conf" --runtime process --supervisor none --flower-dir "$d/flower"
-		--flower-bin "$venv/bin" --owner "$owner" --appio-port "${ports[$((4 + i))]}"
-		--discovery "$d/discovery.env" --one-env "$d/one_env")
 	t1=$(date +%s.%N)
 	FL_NODE_CONFIG=$("$bin/fl-onegate" -C "$d/one_env" partition) || die "SuperNode $i: fl-onegate partition failed"
-	FL_NODE_CONFIG=$FL_NODE_CONFIG "$bin/fl-context" -c "$d/one_env" render --role supernode -o "$d/supernode.conf" ||
-		die "SuperNode $i: fl-context render failed"
-	"$bin/fl-onegate" -C "$d/one_env" discover -o "$d/discovery.env" --deadline "$(left)" ||
-		die "SuperNode $i: fl-onegate discover failed"
-	"$bin/fl-certgen" -c "$d/supernode.conf" supernode --onegate-file "$d/discovery.env" \
-		--dir "$d/flower/certs" --owner "$owner" >"$d/trust.env" || die "SuperNode $i: fl-certgen supernode failed"
-	launched+=("${l[*]}")
-	"$bin/fl-launch" "${l[@]}" start || die "SuperNode $i: fl-launch start failed"
+	must "SuperNode $i: fl-context render" env FL_NODE_CONFIG="$FL_NODE_CONFIG" \
+		"$bin/fl-context" -c "$d/one_env" render --role supernode -o "$d/supernode.conf"
+	must "SuperNode $i: fl-onegate discover" "$bin/fl-onegate" -C "$d/one_env" discover -o "$d/discovery.env" --deadline "$(left)"
+	must "SuperNode $i: fl-certgen supernode" "$bin/fl-certgen" -c "$d/supernode.conf" supernode \
+		--onegate-file "$d/discovery.env" --dir "$d/flower/certs" --owner "$owner" >"$d/trust.env"
+	launched+=("sn$i")
+	must "SuperNode $i: fl-launch start" launch "sn$i" start
 	ln -sf "$d/flower/logs/flower-supernode.log" "$work/logs/supernode-$i.log"
 	cut -d' ' -f1 "$d/flower/run/flower-supernode.pid" >>"$work/pgids"
-	"$bin/fl-launch" "${l[@]}" wait-healthy --timeout "$(left)"
-	rc=$?
-	[ "$rc" = 0 ] || die "SuperNode $i: not healthy (fl-launch wait-healthy exit $rc)" "$rc"
-	"$bin/fl-launch" "${l[@]}" publish-ready || die "SuperNode $i: publish-ready failed"
+	must "SuperNode $i: fl-launch wait-healthy" launch "sn$i" wait-healthy --timeout "$(left)"
+	must "SuperNode $i: fl-launch publish-ready" launch "sn$i" publish-ready
 	sn_boot=$(since "$t1")
 	say "SuperNode $i booted in ${sn_boot}s ($(sed -n 's/^FL_NODE_CONFIG=//p' "$d/supernode.conf"))"
 }
 boot_supernode 0
 boot_supernode 1
-sn_launch() { # I: the fl-launch options of SuperNode I
-	local d=$work/vm-$((101 + $1))
-	echo "-c $d/supernode.conf --runtime process --supervisor none --flower-dir $d/flower --flower-bin $venv/bin --owner $owner --appio-port ${ports[$((4 + $1))]} --discovery $d/discovery.env --one-env $d/one_env"
-}
+# What OneGate holds now: what each VM published (FL_READY, FL_ENDPOINT, FL_NODE_READY ...).
+for vm in 100 101 102; do
+	"$bin/fl-onegate" -q -C "$work/vm-$vm/one_env" vm show --json >"$work/onegate/vm-$vm.json" ||
+		die "cannot read VM $vm back from OneGate"
+done
 
 if [ "$boot_only" = 1 ]; then
 	printf 'VERSION=%s\nERA=%s\nTLS=%s\nSL_BOOT_S=%s\nSN_BOOT_S=%s\n' "$version" "$era" "$tls" "$sl_boot" \
@@ -269,7 +296,7 @@ fi
 
 # --- the app and the CLI connection (07 §3.1): <= 1.25 a federation in the app's
 # pyproject.toml; 1.26+ a SuperLink connection in $FLWR_HOME/config.toml.
-control=$("$bin/fl-launch" "${sl_launch[@]}" show | sed -n 's/^FL_CONTROL_ADDRESS=//p')
+control=$(launch sl show | sed -n 's/^FL_CONTROL_ADDRESS=//p')
 mkdir -p "$work/app" "$work/cli/home"
 (cd "$root/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$work/app" && tar -xf -)
 if [ "$tls" = 1 ]; then
@@ -289,13 +316,11 @@ fi
 cli() { HOME=$work/cli/home FLWR_HOME=$work/cli timeout "$(left)" flwr "$@"; }
 
 alive() { # fail with the log tail when a Flower process has exited
-	local l
-	for l in "${sl_launch[*]}" "$(sn_launch 0)" "$(sn_launch 1)"; do
-		# shellcheck disable=SC2086 # option words
-		"$bin/fl-launch" -q $l status >/dev/null && continue
-		# shellcheck disable=SC2086
-		"$bin/fl-launch" $l logs -n 30 >&2
-		die "a Flower process exited early ($l)"
+	local n
+	for n in sl sn0 sn1; do
+		launch "$n" -q status >/dev/null && continue
+		launch "$n" logs -n 30 >&2
+		die "a Flower process exited early ($n: $(launch "$n" status | sed -n 's/^LOG=//p'))"
 	done
 }
 
@@ -321,11 +346,9 @@ run_once() {
 		if [ "$restart_sn" = 1 ] && [ "$restarted" = 0 ] && [ -z "$tag" ] &&
 			grep -q '"event":"round_end"' "$work/serverapp$tag.log"; then
 			say "round 1 ended: restarting SuperNode 0 (fl-launch restart)"
-			# shellcheck disable=SC2046 # option words
-			"$bin/fl-launch" $(sn_launch 0) restart || die "SuperNode 0: fl-launch restart failed"
+			must "SuperNode 0: fl-launch restart" launch sn0 restart
 			cut -d' ' -f1 "$work/vm-101/flower/run/flower-supernode.pid" >>"$work/pgids"
-			# shellcheck disable=SC2046
-			"$bin/fl-launch" $(sn_launch 0) wait-healthy --timeout "$(left)" || die "SuperNode 0: not healthy after the restart"
+			must "SuperNode 0: fl-launch wait-healthy after the restart" launch sn0 wait-healthy --timeout "$(left)"
 			restarted=1
 			echo "RESTARTED_SUPERNODE=1" >>"$work/restarts.env"
 		fi
@@ -360,15 +383,16 @@ run_once() {
 run_once ""
 t_end=$(date +%s.%N)
 first_round=$(jq -r 'select(.event == "round_start" and .data.round == 1) | .timestamp' "$work/events.jsonl" | head -n 1)
-first_s=
+first_s='' first_at=''
 if [ -n "$first_round" ]; then
-	first_s=$(jq -rn --arg ts "$first_round" --argjson t0 "$t_start" \
-		'($ts | sub("\\.(?<ms>[0-9]+)Z$"; "Z") | fromdateiso8601) + (($ts | capture("\\.(?<ms>[0-9]+)Z$").ms | tonumber) / 1000) - $t0 | . * 10 | round / 10')
+	first_at=$(jq -rn --arg ts "$first_round" \
+		'($ts | sub("\\.(?<ms>[0-9]+)Z$"; "Z") | fromdateiso8601) + (($ts | capture("\\.(?<ms>[0-9]+)Z$").ms | tonumber) / 1000)')
+	first_s=$(jq -rn --argjson at "$first_at" --argjson t0 "$t_start" '($at - $t0) * 10 | round / 10')
 fi
 total_s=$(jq -rn --argjson a "$t_start" --argjson b "$t_end" '($b - $a) * 10 | round / 10')
 rounds=$(jq -s '[.[] | select(.event == "round_end")] | length' "$work/events.jsonl")
-printf 'VERSION=%s\nERA=%s\nTLS=%s\nRUN_ID=%s\nSTATUS=%s\nROUNDS=%s\nFIRST_ROUND_S=%s\nTOTAL_S=%s\nSL_BOOT_S=%s\nSN_BOOT_S=%s\n' \
-	"$version" "$era" "$tls" "$RUN_ID" "$STATUS" "$rounds" "$first_s" "$total_s" "$sl_boot" "$sn_boot" >"$work/result.env"
+printf 'VERSION=%s\nERA=%s\nTLS=%s\nRUN_ID=%s\nSTATUS=%s\nROUNDS=%s\nFIRST_ROUND_S=%s\nFIRST_ROUND_AT=%s\nTOTAL_S=%s\nSL_BOOT_S=%s\nSN_BOOT_S=%s\n' \
+	"$version" "$era" "$tls" "$RUN_ID" "$STATUS" "$rounds" "$first_s" "$first_at" "$total_s" "$sl_boot" "$sn_boot" >"$work/result.env"
 say "run $RUN_ID $STATUS: $rounds round(s); first round after ${first_s:-?}s, finished after ${total_s}s"
 [ "$STATUS" = finished:completed ] || {
 	tail -n 40 "$work/serverapp.log" >&2
@@ -378,9 +402,9 @@ say "run $RUN_ID $STATUS: $rounds round(s); first round after ${first_s:-?}s, fi
 if [ "$restart_sl" = 1 ]; then
 	sn_pids=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')
 	say "restarting the SuperLink (fl-launch restart); SuperNodes $sn_pids keep running"
-	"$bin/fl-launch" "${sl_launch[@]}" restart || die "SuperLink: fl-launch restart failed"
+	must "SuperLink: fl-launch restart" launch sl restart
 	cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
-	"$bin/fl-launch" "${sl_launch[@]}" wait-healthy --timeout "$(left)" || die "SuperLink: not healthy after the restart"
+	must "SuperLink: fl-launch wait-healthy after the restart" launch sl wait-healthy --timeout "$(left)"
 	run_once 2 "num-server-rounds=$second_rounds"
 	now=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')
 	[ "$now" = "$sn_pids" ] || die "the SuperNodes were restarted ($sn_pids -> $now)"
