@@ -2,7 +2,6 @@
  * systemd (the appliance default) or native processes; health, readiness publication. */
 #include "fl_buf.h"
 #include "fl_cert.h"
-#include "fl_cert_io.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
 #include "fl_flower.h"
@@ -196,41 +195,6 @@ static bool systemd_running(void)
 	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int find_exe(const struct opts *o, const char *name, char *out, size_t n)
-{
-	const char *b = o->flower_bin;
-	struct stat st;
-	if (b && stat(b, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(out, n, "%s/%s", b, name);
-	} else if (b) {
-		snprintf(out, n, "%s", b);
-	} else {
-		const char *path = getenv("PATH");
-		out[0] = '\0';
-		for (const char *p = path ? path : ""; *p;) {
-			size_t len = strcspn(p, ":");
-			char cand[4096];
-			snprintf(cand, sizeof cand, "%.*s/%s", (int)len, p, name);
-			if (len && cand[0] == '/' && access(cand, X_OK) == 0) {
-				snprintf(out, n, "%s", cand);
-				break;
-			}
-			p += len + (p[len] == ':');
-		}
-		if (!out[0]) {
-			fl_error(
-			    "%s not found in PATH: install Flower (pip install flwr) or pass --flower-bin",
-			    name);
-			return FL_EXIT_FAIL;
-		}
-	}
-	if (out[0] != '/' || access(out, X_OK) != 0) {
-		fl_error("%s is not an executable given by an absolute path (--flower-bin)", out);
-		return FL_EXIT_FAIL;
-	}
-	return 0;
-}
-
 /* Resolve options into j->lo. need_version: the verb builds argv/unit/env. */
 static int resolve(const struct opts *o, struct job *j, bool need_version)
 {
@@ -304,9 +268,8 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 
 	const char *exe_name = lo->role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
 	if (lo->runtime == FL_RUNTIME_PROCESS) {
-		int rc = find_exe(o, exe_name, j->exe, sizeof j->exe);
-		if (rc)
-			return rc;
+		if (fl_launch_find_exe(o->flower_bin, exe_name, j->exe, sizeof j->exe, &e) < 0)
+			return fail(&e);
 		lo->exe = j->exe;
 	}
 	if (!need_version)
@@ -506,25 +469,6 @@ static int setup_light(const struct opts *o, struct job *j)
 	return rc;
 }
 
-/* The version that runs: what start recorded, else the configured one. */
-static void running_version(const struct job *j, char *out, size_t n)
-{
-	char *text = NULL;
-	size_t len;
-	out[0] = '\0';
-	if (fl_fs_read(j->p.state_path, 256 * 1024, &text, &len, NULL) == 0) {
-		const char *v = strstr(text, "\nversion ");
-		if (v) {
-			v += 9;
-			size_t k = strcspn(v, "\n");
-			snprintf(out, n, "%.*s", (int)(k < 31 ? k : 31), v);
-		}
-		free(text);
-	}
-	if (!out[0])
-		fl_version_format(&j->lo.version, out, n);
-}
-
 static int status(const struct opts *o)
 {
 	struct job j = {0};
@@ -558,7 +502,7 @@ static int show(const struct opts *o)
 	int rc = setup_light(o, &j);
 	if (!rc) {
 		char ver[32];
-		running_version(&j, ver, sizeof ver);
+		fl_launch_running_version(&j.p, ver, sizeof ver);
 		if (j.lo.role == FL_ROLE_SUPERLINK) {
 			printf("FL_ENDPOINT=%s\nFL_FLEET_ADDRESS=%s\nFL_CONTROL_ADDRESS=%s\n", j.p.a.endpoint,
 			       j.p.a.fleet_probe, j.p.a.control);
@@ -589,47 +533,21 @@ static int logs(const struct opts *o)
 
 /* --- OneGate --- */
 
-static int onegate_open(const struct opts *o, struct fl_onegate *g, struct fl_err *e)
+static int identity(const struct opts *o, struct fl_identity *id, struct fl_err *e)
 {
-	struct fl_identity id = {0};
-	if (fl_identity_load(&id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
-	                     o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, e) < 0)
-		return -1;
-	struct fl_onegate_opts go = {0};
-	go.endpoint = id.endpoint;
-	go.vmid = id.vmid;
-	go.token = id.token;
-	go.deadline_ms = 60000;
-	int rc = fl_onegate_open(g, &go, e);
-	fl_identity_free(&id);
-	return rc;
+	return fl_identity_load(id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
+	                        o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, e);
 }
 
-/* One PUT with every pair; FL_ERROR erased afterwards when the VM has one (erasing an
- * absent attribute is an error in OneGate). */
+/* Best effort or not, a failed publication says what SuperNodes must do without it. */
 static int publish(const struct opts *o, struct fl_argv *pairs, bool erase_error)
 {
-	struct fl_onegate g;
+	struct fl_identity id = {0};
 	struct fl_err e = {0};
-	struct fl_buf data = FL_BUF_INIT;
-	int rc = 0;
-	if (fl_onegate_publish_data(pairs->v, pairs->n, &data, &e) < 0 || onegate_open(o, &g, &e) < 0) {
-		rc = -1;
-	} else {
-		bool had_error = false;
-		if (erase_error) {
-			struct fl_onegate_vm vm;
-			if (fl_onegate_vm_get(&g, NULL, &vm, NULL) == 0) {
-				had_error = fl_onegate_vm_attr(&vm, "FL_ERROR") != NULL;
-				fl_onegate_vm_free(&vm);
-			}
-		}
-		rc = fl_onegate_update(&g, NULL, fl_buf_str(&data), 1, false, &e);
-		if (rc == 0 && had_error && fl_onegate_update(&g, NULL, "FL_ERROR", 2, false, &e) < 0)
-			rc = -1;
-		fl_onegate_close(&g);
-	}
-	fl_buf_free(&data);
+	int rc = identity(o, &id, &e);
+	if (rc == 0)
+		rc = fl_launch_publish(&id, pairs, erase_error, &e);
+	fl_identity_free(&id);
 	if (rc == 0) {
 		struct fl_buf keys = FL_BUF_INIT;
 		for (size_t i = 0; i < pairs->n; i++)
@@ -689,44 +607,16 @@ static int publish_ready(const struct opts *o)
 		job_free(&j);
 		return FL_EXIT_FAIL;
 	}
-	char ver[32];
-	running_version(&j, ver, sizeof ver);
+	struct fl_identity id = {0};
+	struct fl_err ie = {0};
+	identity(o, &id, &ie); /* the SuperNode's FL_NODE_ID; publish() reports a missing one */
 	struct fl_argv pairs = FL_ARGV_INIT;
-	if (j.lo.role == FL_ROLE_SUPERLINK) {
-		if (!j.p.a.endpoint[0]) {
-			fl_error("cannot tell the VM's address for FL_ENDPOINT: pass --addr IP");
-			job_free(&j);
-			return FL_EXIT_FAIL;
-		}
-		fl_argv_add(&pairs, "FL_READY=YES");
-		fl_argv_addf(&pairs, "FL_ENDPOINT=%s", j.p.a.endpoint);
-		fl_argv_addf(&pairs, "FL_VERSION=%s", ver);
-		fl_argv_add(&pairs, "FL_ROLE=superlink");
-		fl_argv_addf(&pairs, "FL_TLS=%s", j.lo.tls ? "YES" : "NO");
-		if (j.lo.tls) {
-			char ca[4200];
-			snprintf(ca, sizeof ca, "%s/certs/ca.crt", j.flower_dir);
-			char *pem = NULL;
-			size_t len = 0;
-			if (fl_fs_read(ca, 256 * 1024, &pem, &len, &e) < 0) {
-				fl_argv_free(&pairs);
-				job_free(&j);
-				return fail(&e);
-			}
-			char *b64 = fl_certio_b64(pem, len);
-			free(pem);
-			fl_argv_addf(&pairs, "FL_CA_CERT=%s", b64);
-			free(b64);
-		}
-	} else {
-		struct fl_identity id = {0};
-		struct fl_err ie = {0};
-		fl_identity_load(&id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
-		                 o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, &ie);
-		fl_argv_add(&pairs, "FL_NODE_READY=YES");
-		fl_argv_addf(&pairs, "FL_NODE_ID=%s", id.vmid ? id.vmid : "");
-		fl_argv_addf(&pairs, "FL_VERSION=%s", ver);
-		fl_identity_free(&id);
+	int r = fl_launch_ready_pairs(&j.p, &j.lo, id.vmid, &pairs, &e);
+	fl_identity_free(&id);
+	if (r < 0) {
+		fl_argv_free(&pairs);
+		job_free(&j);
+		return fail(&e);
 	}
 	rc = publish(o, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
 	fl_argv_free(&pairs);
@@ -763,27 +653,13 @@ static int wait_healthy(const struct opts *o)
 	bool sl = j.lo.role == FL_ROLE_SUPERLINK;
 	long timeout_s = o->timeout_s > 0 ? o->timeout_s : sl ? 120 : 60;
 	long interval_s = o->interval_s > 0 ? o->interval_s : sl ? 2 : 1;
-	uint64_t t0 = fl_clock_now_ms(NULL);
 	struct fl_err e = {0};
 	bool final = false;
-	unsigned attempt = 0;
-	for (;;) {
-		attempt++;
-		if (fl_launch_health(&j.p, &j.lo, &final, &e) == 0) {
-			fl_info("%s healthy after %.1f s (check %u)", j.p.name,
-			        (double)(fl_clock_now_ms(NULL) - t0) / 1000, attempt);
-			job_free(&j);
-			return FL_EXIT_OK;
-		}
-		fl_debug("check %u: %s", attempt, e.msg);
-		if (final ||
-		    fl_clock_now_ms(NULL) - t0 + (uint64_t)interval_s * 1000 > (uint64_t)timeout_s * 1000)
-			break;
-		fl_clock_sleep_ms(NULL, (uint64_t)interval_s * 1000);
+	if (fl_launch_wait_healthy(&j.p, &j.lo, timeout_s * 1000, interval_s * 1000, &final, &e) == 0) {
+		job_free(&j);
+		return FL_EXIT_OK;
 	}
 	fl_error("%s", e.msg);
-	if (!final)
-		fl_error("%s health check timed out after %lds", sl ? "SuperLink" : "SuperNode", timeout_s);
 	struct fl_buf tail = FL_BUF_INIT;
 	fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &tail);
 	if (tail.len)

@@ -136,4 +136,24 @@ int fl_launch_trust_check(const struct fl_launch_plan *p, const struct fl_launch
 int fl_launch_health(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
                      struct fl_err *e);
 
+/* --- readiness (fl_launch_publish.c) --- */
+
+/* The Flower version that runs: what the last start recorded, else the planned one. */
+void fl_launch_running_version(const struct fl_launch_plan *p, char *out, size_t n);
+/* What a healthy node publishes. SuperLink: FL_READY=YES, FL_ENDPOINT, FL_VERSION,
+ * FL_ROLE=superlink, FL_TLS (+ FL_CA_CERT, base64 of certs/ca.crt); SuperNode:
+ * FL_NODE_READY=YES, FL_NODE_ID=vmid, FL_VERSION. The caller checks health first. */
+int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch_opts *o, const char *vmid,
+                          struct fl_argv *pairs, struct fl_err *e);
+/* All pairs in one PUT /vm; with erase_error, an FL_ERROR the VM holds is erased after. */
+struct fl_identity;
+int fl_launch_publish(const struct fl_identity *id, const struct fl_argv *pairs, bool erase_error,
+                      struct fl_err *e);
+/* fl_launch_health every interval_ms until healthy (0), a final failure (-1, *final), or
+ * timeout_ms (-1, FL_EXIT_TIMEOUT). */
+int fl_launch_wait_healthy(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long timeout_ms,
+                           long interval_ms, bool *final, struct fl_err *e);
+/* bin: the executable, or a directory holding `name`; NULL: look `name` up in PATH. */
+int fl_launch_find_exe(const char *bin, const char *name, char *out, size_t n, struct fl_err *e);
+
 #endif
