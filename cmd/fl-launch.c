@@ -234,10 +234,18 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	lo->uid = FL_LAUNCH_UID;
 	lo->gid = FL_LAUNCH_GID;
 	if (o->owner) {
-		unsigned long u, g;
-		char extra;
-		if (sscanf(o->owner, "%lu:%lu%c", &u, &g, &extra) != 2)
-			return usage_error("--owner '%s' is not UID:GID", o->owner);
+		/* Digits only, below 2^31: "-1" would mean "leave the owner alone" to chown and a
+		 * value past 32 bits would wrap to root. */
+		const char *colon = strchr(o->owner, ':');
+		char uid_s[16] = "", gid_s[16] = "";
+		long u = -1, g = -1;
+		if (colon && (size_t)(colon - o->owner) < sizeof uid_s && strlen(colon + 1) < sizeof gid_s) {
+			memcpy(uid_s, o->owner, (size_t)(colon - o->owner));
+			snprintf(gid_s, sizeof gid_s, "%s", colon + 1);
+		}
+		if (!fl_check_nonneg(uid_s, &u) || !fl_check_nonneg(gid_s, &g))
+			return usage_error("--owner '%s' is not UID:GID (numbers, e.g. 49999:49999)",
+			                   o->owner);
 		lo->uid = (uid_t)u;
 		lo->gid = (gid_t)g;
 	}

@@ -423,15 +423,25 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 void fl_launch_unit_quote(struct fl_buf *b, const char *arg)
 {
 	bool quote = !*arg || strpbrk(arg, " \t\"'\\;") != NULL;
+	for (const unsigned char *u = (const unsigned char *)arg; *u && !quote; u++)
+		quote = *u < 0x20 || *u == 0x7f;
 	if (quote)
 		fl_buf_addc(b, '"');
 	for (const char *s = arg; *s; s++) {
-		switch (*s) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
 		case '$': fl_buf_adds(b, "$$"); break;
 		case '%': fl_buf_adds(b, "%%"); break;
 		case '"': fl_buf_adds(b, "\\\""); break;
 		case '\\': fl_buf_adds(b, "\\\\"); break;
-		default: fl_buf_addc(b, *s);
+		case '\n': fl_buf_adds(b, "\\n"); break;
+		case '\t': fl_buf_adds(b, "\\t"); break;
+		default:
+			/* systemd reads C escapes inside quotes: no control byte reaches the file. */
+			if (c < 0x20 || c == 0x7f)
+				fl_buf_addf(b, "\\x%02x", c);
+			else
+				fl_buf_addc(b, (char)c);
 		}
 	}
 	if (quote)
@@ -603,6 +613,15 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		if (gpu_wanted && o->gpu)
 			fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
 	}
+	/* Paths and values end up in a unit file and a line-based state file. */
+	for (size_t i = 0; i < p->argv.n; i++)
+		for (const unsigned char *u = (const unsigned char *)p->argv.v[i]; *u; u++)
+			if (*u < 0x20 || *u == 0x7f)
+				return fl_err_set(
+				    e, FL_EXIT_USAGE,
+				    "argument %zu of the %s command holds a control character; check "
+				    "--flower-bin, --flower-dir and the configuration",
+				    i, p->name);
 	unit_file(o, p);
 	hash_plan(p);
 	return 0;
@@ -719,15 +738,20 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 	}
 	toks_argv(&cur, p->argv.v, p->argv.n, "");
 	size_t before = out->len;
+	/* Pair each vanished token with one new token of the same key (used at most once); the
+	 * rest are plain removals and additions. */
+	bool *used = fl_xcalloc(cur.n + 1, sizeof *used);
 	for (size_t i = 0; i < old.n; i++) {
 		if (toks_has(&cur, old.v[i]))
 			continue;
 		size_t k = key_len(old.v[i]);
 		const char *repl = NULL;
 		for (size_t j = 0; j < cur.n && !repl; j++)
-			if (!toks_has(&old, cur.v[j]) && key_len(cur.v[j]) == k &&
-			    strncmp(cur.v[j], old.v[i], k) == 0)
+			if (!used[j] && !toks_has(&old, cur.v[j]) && key_len(cur.v[j]) == k &&
+			    strncmp(cur.v[j], old.v[i], k) == 0) {
 				repl = cur.v[j];
+				used[j] = true;
+			}
 		if (out->len > before)
 			fl_buf_adds(out, "; ");
 		if (repl)
@@ -736,19 +760,13 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 			fl_buf_addf(out, "removed %s", old.v[i]);
 	}
 	for (size_t j = 0; j < cur.n; j++) {
-		if (toks_has(&old, cur.v[j]))
-			continue;
-		size_t k = key_len(cur.v[j]);
-		bool replaced = false;
-		for (size_t i = 0; i < old.n && !replaced; i++)
-			replaced = !toks_has(&cur, old.v[i]) && key_len(old.v[i]) == k &&
-			           strncmp(cur.v[j], old.v[i], k) == 0;
-		if (replaced)
+		if (used[j] || toks_has(&old, cur.v[j]))
 			continue;
 		if (out->len > before)
 			fl_buf_adds(out, "; ");
 		fl_buf_addf(out, "added %s", cur.v[j]);
 	}
+	free(used);
 	if (out->len == before)
 		fl_buf_adds(out, "unit file");
 	toks_free(&old);

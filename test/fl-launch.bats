@@ -1,0 +1,1623 @@
+#!/usr/bin/env bats
+# fl-launch: the docker argv, env file and systemd unit of a SuperLink or SuperNode (golden
+# files, systemd-analyze verify), starting and restarting it through stub `docker` and
+# `systemctl` commands, the native process runtime with stub flower-* programs, health checks
+# and readiness publication against the OneGate emulator.
+#
+# Golden files: test/golden/launch/CASE.{argv,unit,env} hold what `fl-launch -E -r ROLE
+# [options] argv|unit|env` prints for each configuration of golden_case below, compared byte
+# for byte. After an intended change, regenerate them and review the diff:
+#
+#     FLKIT_UPDATE_GOLDEN=1 bats test/fl-launch.bats -f golden
+#
+# The process-runtime cases name a stub Flower install under the test's temporary directory;
+# its path is written as @FLOWER@ in the golden files.
+#
+# Binaries: $FLKIT_BIN, else build/bin, or $FLKIT_BUILD/bin (FLKIT_BUILD=build-lt bats ...).
+# No test starts a real container, unit or Flower: docker and systemctl are stubs first in
+# PATH that log their argv and answer from files the test controls.
+
+# SC2030/SC2031: bats runs each test in a subshell on purpose; SC2016: $ in single quotes is
+# test data; SC2154: variables set by bats (output, stderr, status, lines).
+# SC2054: commas inside values (CUDA device lists) are data.
+# shellcheck disable=SC2016,SC2030,SC2031,SC2054,SC2154
+bats_require_minimum_version 1.5.0
+: "${FLKIT_BIN:=$BATS_TEST_DIRNAME/../${FLKIT_BUILD:-build}/bin}"
+load helpers
+load onegate/lib
+
+GOLDEN="$BATS_TEST_DIRNAME/golden/launch"
+LFIX="$BATS_TEST_DIRNAME/fixtures/launch"
+SN_STATIC=FL_SUPERLINK_ADDRESS=10.0.0.7:9092
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	# Operator TLS material (CA, server certificate signed by it, key), openssl CLI only.
+	export OPS=$d/operator
+	mkdir -p "$OPS"
+	(
+		cd "$OPS" || exit 1
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
+			-subj "/O=Operator/CN=Operator CA" -days 3650 -addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+			-subj "/O=Operator/CN=flower.example.com" 2>/dev/null
+		printf 'subjectAltName=IP:10.0.0.5,DNS:flower.example.com\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+			-extfile server.ext -out server.pem 2>/dev/null
+		# What fl-certgen issues: the same CA, loopback in the SAN too.
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout lo.key -out lo.csr \
+			-subj "/O=Operator/CN=flower.example.com" 2>/dev/null
+		printf 'subjectAltName=IP:10.0.0.5,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >lo.ext
+		openssl x509 -req -in lo.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+			-extfile lo.ext -out lo.pem 2>/dev/null
+		# A certificate of another CA, loopback included: the CA rejects it.
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.pem \
+			-subj "/O=Elsewhere/CN=other" -days 30 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+	) || return 1
+	export OP_CA_B64 OP_CERT_B64 OP_KEY_B64
+	OP_CA_B64=$(base64 -w0 "$OPS/ca.crt")
+	OP_CERT_B64=$(base64 -w0 "$OPS/server.pem")
+	OP_KEY_B64=$(base64 -w0 "$OPS/server.key")
+
+	# A stub Flower install: flower-superlink / flower-supernode and flwr-1.41.0.dist-info,
+	# which is how fl-launch tells the installed version without running Python.
+	export FLOWER_STUB=$d/flower-stub
+	mkdir -p "$FLOWER_STUB/bin" "$FLOWER_STUB/lib/python3.11/site-packages/flwr-1.41.0.dist-info"
+	cat >"$FLOWER_STUB/bin/flower-supernode" <<'EOF'
+#!/bin/bash
+# A SuperNode as far as fl-launch can tell: the start banner, a child it spawned (like
+# flower-superexec), the registration line; then it waits. STUB_SN_EXIT: exit at once.
+[ -n "${STUB_SN_EXIT:-}" ] && { echo "stub: exiting"; exit "$STUB_SN_EXIT"; }
+printf '\033[92mINFO \033[0m:      Starting Flower SuperNode\n'
+sleep 300 &
+echo "$!" >child.pid
+[ -z "${STUB_SN_NOREG:-}" ] && printf '\033[92mINFO \033[0m:      SuperNode ID: 42\n'
+printf '\033[92mINFO \033[0m:      args: %s\n' "$*"
+wait
+EOF
+	cat >"$FLOWER_STUB/bin/flower-superlink" <<'EOF'
+#!/usr/bin/env python3
+# A SuperLink as far as fl-launch can tell: it accepts TCP connections on the Fleet address
+# (--fleet-api-address, else --host/--port as era C has it) and prints Flower-like lines.
+import socket, sys
+a = sys.argv[1:]
+def val(flag):
+    return a[a.index(flag) + 1] if flag in a else None
+if val("--fleet-api-address"):
+    host, port = val("--fleet-api-address").rsplit(":", 1)
+    host = host.strip("[]")
+else:
+    host, port = val("--host"), val("--port")
+print("\x1b[92mINFO \x1b[0m:      Starting Flower SuperLink", flush=True)
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, int(port)))
+s.listen(16)
+print(f"\x1b[92mINFO \x1b[0m:      Fleet API listening on {host}:{port}", flush=True)
+while True:
+    c, _ = s.accept()
+    c.close()
+EOF
+	chmod 0755 "$FLOWER_STUB/bin/flower-supernode" "$FLOWER_STUB/bin/flower-superlink"
+
+	# What `systemd-analyze verify` needs: a docker.service it can load (the defaults follow the
+	# trailing colon) and a man page for Documentation=man:fl-launch(1).
+	export VERIFY_UNITS=$d/verify-units
+	mkdir -p "$VERIFY_UNITS"
+	printf '[Unit]\nDescription=Docker Application Container Engine (test stand-in)\n\n[Service]\nExecStart=/bin/true\n' \
+		>"$VERIFY_UNITS/docker.service"
+	export VERIFY_MAN=$BATS_TEST_DIRNAME/../man
+	if [ ! -e "$VERIFY_MAN/man1/fl-launch.1" ] && [ ! -e "$VERIFY_MAN/fl-launch.1" ]; then
+		# man/fl-launch.1 is not written yet: a stand-in so the Documentation= line resolves.
+		VERIFY_MAN=$d/man
+		mkdir -p "$VERIFY_MAN/man1"
+		printf '.TH FL-LAUNCH 1\n.SH NAME\nfl-launch \\- run a Flower SuperLink or SuperNode\n' \
+			>"$VERIFY_MAN/man1/fl-launch.1"
+	elif [ -e "$VERIFY_MAN/fl-launch.1" ] && [ ! -e "$VERIFY_MAN/man1/fl-launch.1" ]; then
+		# The repository keeps pages flat (man/fl-launch.1); man(1) wants man1/.
+		mkdir -p "$d/man/man1"
+		cp "$VERIFY_MAN/fl-launch.1" "$d/man/man1/"
+		VERIFY_MAN=$d/man
+	fi
+
+	# The OneGate emulator: the Flower service (SuperLink VM 100, SuperNodes 101-103).
+	og_start "$OG_FIXTURES/world-flower.json"
+	export OG_PID OG_URL
+	export T100 T101
+	{ read -r T100 && read -r T101; } < <(og_token "$OG_FIXTURES/world-flower.json" 100,101)
+	local down
+	down=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	export DOWN_URL="http://127.0.0.1:$down"
+}
+
+teardown_file() {
+	og_stop
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	S=$T/stub
+	FD=$T/flower
+	UD=$T/units
+	OWNER="$(id -u):$(id -g)"
+	mkdir -p "$S" "$T/bin"
+	# docker: logs its argv to stub/docker.log; answers from stub/: info.fail or info.ok_after N
+	# (`docker info` fails until attempt N+1), images (present references), pull.fail,
+	# running (what inspect prints; absent: no such container), logs (docker logs output).
+	cat >"$T/bin/docker" <<EOF
+#!/bin/bash
+S='$S'
+printf '%s\n' "\$*" >>"\$S/docker.log"
+case \$1 in
+info)
+	n=\$((\$(cat "\$S/info.count" 2>/dev/null || echo 0) + 1))
+	echo "\$n" >"\$S/info.count"
+	if [ -e "\$S/info.fail" ] || [ "\$n" -le "\$(cat "\$S/info.ok_after" 2>/dev/null || echo 0)" ]; then
+		echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2
+		exit 1
+	fi
+	echo 27.3.1 ;;
+image)
+	if grep -qxF -- "\${*: -1}" "\$S/images" 2>/dev/null; then echo sha256:0123; else echo "Error: No such image: \${*: -1}" >&2; exit 1; fi ;;
+pull)
+	if [ -e "\$S/pull.fail" ]; then echo "Error response from daemon: manifest for \$2 not found: manifest unknown" >&2; exit 1; fi
+	echo "\$2" >>"\$S/images"
+	echo "Status: Downloaded newer image for \$2" ;;
+inspect)
+	if [ -e "\$S/running" ]; then cat "\$S/running"; else echo "Error: No such object: \${*: -1}" >&2; exit 1; fi ;;
+logs)
+	[ -e "\$S/logs" ] && cat "\$S/logs" ;;
+esac
+exit 0
+EOF
+	# systemctl: logs its argv to stub/systemctl.log; start/restart make docker inspect say
+	# true (unless start.fail exists), stop makes it say false.
+	cat >"$T/bin/systemctl" <<EOF
+#!/bin/bash
+S='$S'
+printf '%s\n' "\$*" >>"\$S/systemctl.log"
+case \$1 in
+start | restart)
+	if [ -e "\$S/start.fail" ]; then
+		echo "Job for \$2 failed because the control process exited with error code." >&2
+		exit 1
+	fi
+	echo true >"\$S/running" ;;
+stop) echo false >"\$S/running" ;;
+is-active) [ "\$(cat "\$S/running" 2>/dev/null)" = true ] || exit 3 ;;
+esac
+exit 0
+EOF
+	chmod 0755 "$T/bin/docker" "$T/bin/systemctl"
+	EXTRA_PIDS=()
+}
+
+teardown() {
+	# Process groups the process runtime started (never anything else), stray helpers.
+	local f pid
+	for f in "$FD"/run/*.pid; do
+		[ -e "$f" ] || continue
+		read -r pid _ <"$f" || true
+		# Only a group this test's stub Flower leads.
+		if [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && grep -qF "$FLOWER_STUB" "/proc/$pid/cmdline" 2>/dev/null &&
+			[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
+			kill -KILL -- "-$pid" 2>/dev/null
+		fi
+	done
+	for pid in "${EXTRA_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	# A OneGate token must never show up in any output.
+	local t
+	for t in "$T100" "$T101"; do
+		if [[ "${output:-}" == *"$t"* || "${stderr:-}" == *"$t"* ]]; then
+			echo "a OneGate token leaked into the output" >&2
+			return 1
+		fi
+	done
+	return 0
+}
+
+# fll [NAME=value]... ARGS...: fl-launch -E in an environment holding only PATH (stubs first)
+# and the NAME=value words, with this test's flower and unit directories, owner and docker stub.
+fll() {
+	local -a vars=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+		vars+=("$1")
+		shift
+	done
+	# fd 3 is bats' own: a process left running while holding it would make bats wait.
+	env -i PATH="$T/bin:$PATH" "${vars[@]}" timeout 120 "$FLKIT_BIN/fl-launch" -E --flower-dir "$FD" \
+		--unit-dir "$UD" --owner "$OWNER" --docker "$T/bin/docker" "$@" 3>&-
+}
+
+run_fll() {
+	run --separate-stderr fll "$@"
+}
+
+# flx [NAME=value]... ARGS...: fl-launch with only PATH and those variables, no default options.
+flx() {
+	local -a vars=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+		vars+=("$1")
+		shift
+	done
+	env -i PATH="$T/bin:$PATH" "${vars[@]}" timeout 120 "$FLKIT_BIN/fl-launch" "$@" 3>&-
+}
+
+LOG_LAUNCH_RE='^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\] \[(DEBUG|INFO|WARN|ERROR|FATAL)\] \[fl-launch\] (.*)$'
+
+# has_log LEVEL MESSAGE: stderr holds this fl-launch log line (any timestamp).
+has_log() {
+	local line
+	for line in "${stderr_lines[@]}"; do
+		if [[ $line =~ $LOG_LAUNCH_RE ]] && [ "${BASH_REMATCH[1]}" = "$1" ] && [ "${BASH_REMATCH[2]}" = "$2" ]; then
+			return 0
+		fi
+	done
+	batslib_print_kv_single_or_multi 8 level "$1" message "$2" stderr "$stderr" |
+		batslib_decorate 'expected log line not found' | fail
+}
+
+# has TEXT: stderr contains TEXT.
+has() {
+	assert_stderr_contains "$1"
+}
+
+is_status() {
+	if [ "$status" -ne "$1" ]; then
+		batslib_print_kv_single_or_multi 8 status "$status" want "$1" stdout "$output" stderr "$stderr" |
+			batslib_decorate 'unexpected exit status' | fail
+	fi
+}
+
+# calls TOOL: the argv lines the stub TOOL (docker, systemctl) logged, "" when none.
+calls() {
+	cat "$S/$1.log" 2>/dev/null || true
+}
+
+# no_call TOOL PATTERN: no logged call of TOOL matches the extended regex PATTERN.
+no_call() {
+	if calls "$1" | grep -Eq -- "$2"; then
+		batslib_print_kv_single_or_multi 8 pattern "$2" calls "$(calls "$1")" |
+			batslib_decorate "unexpected $1 call" | fail
+	fi
+}
+
+# has_call TOOL LINE: TOOL was called with exactly these arguments.
+has_call() {
+	if ! calls "$1" | grep -qxF -- "$2"; then
+		batslib_print_kv_single_or_multi 8 expected "$2" calls "$(calls "$1")" |
+			batslib_decorate "missing $1 call" | fail
+	fi
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Golden argv, unit and env files
+
+# golden_case NAME: sets ROLE, VARS (NAME=value words) and OPTS (options) of that case.
+golden_case() {
+	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5)
+	local sn=(FL_SUPERLINK_ADDRESS=10.0.7.100:9092)
+	case $1 in
+	sl-insecure) ;;
+	sl-tls) VARS=(FL_TLS_ENABLED=YES) ;;
+	sl-tls-operator)
+		VARS=(FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$OP_CA_B64" "FL_SSL_CERTFILE=$OP_CERT_B64"
+			"FL_SSL_KEYFILE=$OP_KEY_B64") ;;
+	sl-checkpoint) VARS=(FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_PATH=/app/ckpt) ;;
+	sl-ipv6-any) VARS=("FL_FLEET_API_ADDRESS=[::]:9092") ;;
+	sl-ipv6-host) VARS=("FL_FLEET_API_ADDRESS=[fd00::5]:9092") ;;
+	sl-fleet-host) VARS=(FL_FLEET_API_ADDRESS=10.0.0.9:9095 FL_LOG_LEVEL=DEBUG) ;;
+	sl-1.38) VARS=(FLOWER_VERSION=1.38.0) ;;
+	sl-1.41-tls) VARS=(FLOWER_VERSION=1.41.0 FL_TLS_ENABLED=YES) ;;
+	sl-health-off) OPTS+=(--health-port 0 --image registry.example.com/flwr/superlink) ;;
+	sl-process) OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin") ;;
+	sl-process-1.25-tls)
+		VARS=(FL_TLS_ENABLED=YES FL_CHECKPOINT_ENABLED=YES)
+		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" --flower-version 1.25.0) ;;
+	sn-static) ROLE=supernode VARS=("${sn[@]}") ;;
+	sn-1.38) ROLE=supernode VARS=("${sn[@]}" FLOWER_VERSION=1.38.0) ;;
+	sn-1.41) ROLE=supernode VARS=("${sn[@]}" FLOWER_VERSION=1.41.0) ;;
+	sn-discovery-tls) ROLE=supernode OPTS+=(--discovery "$LFIX/discovery-tls.env") ;;
+	sn-discovery-tls-off) ROLE=supernode VARS=(FL_TLS_ENABLED=NO) OPTS+=(--discovery "$LFIX/discovery-tls.env") ;;
+	sn-discovery-bare) ROLE=supernode OPTS+=(--discovery "$LFIX/discovery-bare.env") ;;
+	sn-discovery-v6) ROLE=supernode OPTS+=(--discovery "$LFIX/discovery-v6.env") ;;
+	sn-gpu)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow)
+		OPTS+=(--gpu yes) ;;
+	sn-gpu-all) ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=yes FL_GPU_MEMORY_FRACTION=0.5) OPTS+=(--gpu yes) ;;
+	sn-gpu-undetected)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow)
+		OPTS+=(--gpu no) ;;
+	sn-retries)
+		ROLE=supernode
+		VARS=("${sn[@]}" FL_MAX_RETRIES=5 FL_MAX_WAIT_TIME=30 "FL_NODE_CONFIG=partition-id=0 num-partitions=4") ;;
+	sn-retries-0) ROLE=supernode VARS=("${sn[@]}" FL_MAX_RETRIES=0 FL_MAX_WAIT_TIME=0) ;;
+	sn-process)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=1)
+		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" --gpu yes) ;;
+	*) return 1 ;;
+	esac
+}
+
+GOLDEN_CASES=(sl-insecure sl-tls sl-tls-operator sl-checkpoint sl-ipv6-any sl-ipv6-host sl-fleet-host sl-1.38
+	sl-1.41-tls sl-health-off sl-process sl-process-1.25-tls sn-static sn-1.38 sn-1.41 sn-discovery-tls
+	sn-discovery-tls-off sn-discovery-bare sn-discovery-v6 sn-gpu sn-gpu-all sn-gpu-undetected sn-retries
+	sn-retries-0 sn-process)
+
+# golden_out CASE WHAT [--docker PATH]: what `fl-launch -E -r ROLE OPTS WHAT` prints for the case,
+# the stub Flower directory written as @FLOWER@.
+golden_out() {
+	local name=$1 what=$2
+	shift 2
+	golden_case "$name" || return 1
+	env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" "$@" "$what" \
+		2>"$T/golden.err" | sed "s|$FLOWER_STUB|@FLOWER@|g"
+	return "${PIPESTATUS[0]}"
+}
+
+# check_golden CASE: argv, unit and env of CASE equal their golden files (or rewrite them).
+check_golden() {
+	local name=$1 what out diffs=""
+	for what in argv unit env; do
+		out=$T/$name.$what
+		golden_out "$name" "$what" >"$out" || {
+			echo "fl-launch $what failed for $name:" >&2
+			cat "$T/golden.err" >&2
+			return 1
+		}
+		if [ -n "${FLKIT_UPDATE_GOLDEN:-}" ]; then
+			cp "$out" "$GOLDEN/$name.$what"
+		elif ! cmp -s "$out" "$GOLDEN/$name.$what"; then
+			diffs+="$(diff -u "$GOLDEN/$name.$what" "$out" 2>&1)"$'\n'
+		fi
+	done
+	if [ -n "$diffs" ]; then
+		printf '%s' "$diffs" >&2
+		echo "golden files differ (FLKIT_UPDATE_GOLDEN=1 rewrites them; review the diff)" >&2
+		return 1
+	fi
+}
+
+@test "golden: SuperLink, TLS off (the 1.25.0 defaults)" { check_golden sl-insecure; }
+@test "golden: SuperLink, TLS on: certificates mounted read-only, --ssl-* flags" { check_golden sl-tls; }
+@test "golden: SuperLink, operator-provided certificates: same argv, no PEM in any output" {
+	check_golden sl-tls-operator
+	run -1 grep -rlF -e "$OP_KEY_B64" -e "$OP_CERT_B64" -e "$OP_CA_B64" "$T"
+	refute_output
+	run -0 diff "$GOLDEN/sl-tls.argv" "$GOLDEN/sl-tls-operator.argv"
+}
+@test "golden: SuperLink, checkpoints on: the checkpoint directory at FL_CHECKPOINT_PATH" { check_golden sl-checkpoint; }
+@test "golden: SuperLink, Fleet on [::]:9092" { check_golden sl-ipv6-any; }
+@test "golden: SuperLink, Fleet on [fd00::5]:9092: published on that address only" { check_golden sl-ipv6-host; }
+@test "golden: SuperLink, a specific Fleet host and port" { check_golden sl-fleet-host; }
+@test "golden: SuperLink, Flower 1.38.0 (era B: --host/--port for the Control API)" { check_golden sl-1.38; }
+@test "golden: SuperLink, Flower 1.41.0 with TLS (era C: one server on the Fleet port)" { check_golden sl-1.41-tls; }
+@test "golden: SuperLink, --health-port 0 and --image REPO" { check_golden sl-health-off; }
+@test "golden: SuperLink, process runtime under systemd (Flower 1.41.0 detected)" { check_golden sl-process; }
+@test "golden: SuperLink, process runtime, --flower-version 1.25.0, TLS and checkpoints" {
+	check_golden sl-process-1.25-tls
+}
+@test "golden: SuperNode, static FL_SUPERLINK_ADDRESS" { check_golden sn-static; }
+@test "golden: SuperNode, Flower 1.38.0 (era B: --host/--port)" { check_golden sn-1.38; }
+@test "golden: SuperNode, Flower 1.41.0 (era C)" { check_golden sn-1.41; }
+@test "golden: SuperNode, discovery file with FL_TLS=YES: TLS on, CA mounted" { check_golden sn-discovery-tls; }
+@test "golden: SuperNode, FL_TLS_ENABLED=NO wins over the discovery file's FL_TLS=YES" {
+	check_golden sn-discovery-tls-off
+}
+@test "golden: SuperNode, a bare discovered host gets :9092" { check_golden sn-discovery-bare; }
+@test "golden: SuperNode, a bare discovered IPv6 host is bracketed, then :9092" { check_golden sn-discovery-v6; }
+@test "golden: SuperNode, GPU detected, CUDA 0,1, tensorflow" { check_golden sn-gpu; }
+@test "golden: SuperNode, GPU detected, CUDA all: no CUDA_VISIBLE_DEVICES" { check_golden sn-gpu-all; }
+@test "golden: SuperNode, GPU enabled but not detected: CPU, no GPU flags" { check_golden sn-gpu-undetected; }
+@test "golden: SuperNode, retries, wait time and node config set" { check_golden sn-retries; }
+@test "golden: SuperNode, FL_MAX_RETRIES=0 FL_MAX_WAIT_TIME=0: both flags omitted" { check_golden sn-retries-0; }
+@test "golden: SuperNode, process runtime under systemd, GPU 1" { check_golden sn-process; }
+
+@test "golden: every case has its three files and no file is left over" {
+	[ -z "${FLKIT_UPDATE_GOLDEN:-}" ] || skip "rewriting golden files"
+	local name what f missing="" extra=""
+	for name in "${GOLDEN_CASES[@]}"; do
+		for what in argv unit env; do
+			[ -f "$GOLDEN/$name.$what" ] || missing+=" $name.$what"
+		done
+	done
+	for f in "$GOLDEN"/*; do
+		f=${f##*/}
+		[[ " ${GOLDEN_CASES[*]} " == *" ${f%.*} "* ]] || extra+=" $f"
+	done
+	[ -z "$missing$extra" ] || {
+		echo "missing:$missing" >&2
+		echo "extra:$extra" >&2
+		return 1
+	}
+	# One @test per case: the list above and the tests agree.
+	[ "$(grep -c '^@test "golden: Super' "$BATS_TEST_FILENAME")" -eq "${#GOLDEN_CASES[@]}" ]
+}
+
+@test "golden: the files hold no machine-specific path" {
+	run grep -rlE '/tmp/|/root/|/home/|bats-run' "$GOLDEN"
+	refute_output
+}
+
+@test "golden: the SuperNode with GPU differs from the undetected one by exactly the GPU flags" {
+	run diff "$GOLDEN/sn-gpu-undetected.argv" "$GOLDEN/sn-gpu.argv"
+	assert_output $'13a14,17\n> --gpus\n> all\n> -e\n> CUDA_VISIBLE_DEVICES=0,1'
+}
+
+@test "unit: every golden configuration's unit passes systemd-analyze verify" {
+	command -v systemd-analyze >/dev/null ||
+		skip "systemd-analyze is not installed (Debian/Ubuntu package systemd)"
+	local name unit dir failed=0 out
+	for name in "${GOLDEN_CASES[@]}"; do
+		golden_case "$name"
+		dir=$T/verify/$name
+		mkdir -p "$dir"
+		unit=$dir/flower-$ROLE.service
+		# ExecStart must name an executable that exists: the docker stub, or the stub Flower.
+		env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" --docker "$T/bin/docker" \
+			unit >"$unit" 2>/dev/null || {
+			echo "$name: fl-launch unit failed" >&2
+			failed=1
+			continue
+		}
+		if ! out=$(cd "$dir" && SYSTEMD_UNIT_PATH="$VERIFY_UNITS:" MANPATH="$VERIFY_MAN" systemd-analyze verify "$unit" 2>&1) ||
+			[ -n "$out" ]; then
+			printf '%s: systemd-analyze verify:\n%s\n' "$name" "$out" >&2
+			failed=1
+		fi
+	done
+	[ "$failed" -eq 0 ]
+}
+
+@test "unit: systemd reads ExecStart back as the argv, element for element" {
+	command -v systemd-analyze >/dev/null ||
+		skip "systemd-analyze is not installed (Debian/Ubuntu package systemd)"
+	# A node config with blanks, a discovery host, GPU list: what systemd parses must be the argv.
+	local name
+	for name in sn-retries sn-gpu sl-tls-operator sn-process; do
+		golden_case "$name"
+		local unit=$T/flower-$ROLE.service
+		env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" --docker "$T/bin/docker" \
+			unit >"$unit" 2>/dev/null
+		env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" --docker "$T/bin/docker" \
+			argv >"$T/want" 2>/dev/null
+		# systemd's own parser: `systemd-analyze dump` needs a manager; `cat-config` does not
+		# parse; so read ExecStart= back with the documented quoting rules (python shlex in
+		# POSIX mode applies them for "..." with \" and \\ escapes), $$ -> $ and %% -> %.
+		python3 - "$unit" >"$T/got" <<'EOF'
+import shlex, sys
+text = open(sys.argv[1]).read().replace("\\\n", " ")
+line = next(l for l in text.splitlines() if l.startswith("ExecStart="))
+for w in shlex.split(line[len("ExecStart="):], posix=True):
+    print(w.replace("$$", "$").replace("%%", "%"))
+EOF
+		diff -u "$T/want" "$T/got" || {
+			echo "case $name: ExecStart does not read back as the argv" >&2
+			return 1
+		}
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Docker: the daemon, the image, start and restart
+
+@test "wait-docker: retries \`docker info\` until the daemon answers" {
+	echo 2 >"$S/info.ok_after"
+	run_fll --timeout 10 --interval 1 wait-docker
+	is_status 0
+	[ "$(calls docker | grep -c '^info ')" -eq 3 ]
+	has "Docker daemon ready (server 27.3.1, attempt 3)"
+}
+
+@test "wait-docker: a daemon that never answers is exit 3 'Docker daemon not available.'" {
+	touch "$S/info.fail"
+	local t0=$SECONDS
+	run_fll --timeout 2 --interval 1 wait-docker
+	is_status 3
+	has "Docker daemon not available."
+	has "systemctl status docker"
+	[ $((SECONDS - t0)) -le 10 ]
+	[ "$(calls docker | grep -c '^info ')" -ge 2 ]
+}
+
+@test "image: the pre-baked version is used as is: no inspect, no pull" {
+	echo 1.25.0 >"$T/prebaked"
+	run_fll -r superlink --prebaked "$T/prebaked" image
+	is_status 0
+	assert_output 1.25.0
+	has_log INFO "Using pre-baked version 1.25.0"
+	no_call docker '^(pull|image) '
+}
+
+@test "image: FLOWER_VERSION defaults to 1.25.0 and PREBAKED_VERSION is read from --flower-dir" {
+	mkdir -p "$FD"
+	printf '1.25.0\n' >"$FD/PREBAKED_VERSION"
+	run_fll -r supernode image
+	is_status 0
+	assert_output 1.25.0
+	no_call docker '^pull '
+}
+
+@test "image: a requested version whose image is present is used without a pull" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	echo flwr/superlink:1.38.0 >"$S/images"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink image
+	is_status 0
+	assert_output 1.38.0
+	has_log INFO "Requested version 1.38.0 differs from pre-baked 1.25.0"
+	has_log INFO "Image flwr/superlink:1.38.0 is present"
+	no_call docker '^pull '
+}
+
+@test "image: a requested version that differs is pulled: 'Successfully pulled version'" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	run_fll FLOWER_VERSION=1.38.0 -r supernode image
+	is_status 0
+	assert_output 1.38.0
+	has_log INFO "Pulling flwr/supernode:1.38.0..."
+	has_log INFO "Successfully pulled version 1.38.0"
+	has_call docker "pull flwr/supernode:1.38.0"
+}
+
+@test "image: a failed pull falls back to the pre-baked version with the spec's WARN" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	touch "$S/pull.fail"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink image
+	is_status 0
+	assert_output 1.25.0
+	has "[WARN] [fl-launch] Failed to pull version 1.38.0 -- falling back to pre-baked 1.25.0"
+	has "manifest unknown"
+}
+
+@test "image: no PREBAKED_VERSION and a failed pull is exit 3" {
+	touch "$S/pull.fail"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink image
+	is_status 3
+	assert_output ''
+	has "cannot pull flwr/superlink:1.38.0 and there is no pre-baked image to fall back to"
+}
+
+@test "image: a PREBAKED_VERSION that is not X.Y.Z is ignored with a warning" {
+	mkdir -p "$FD"
+	echo latest >"$FD/PREBAKED_VERSION"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink image
+	is_status 0
+	assert_output 1.38.0
+	has "PREBAKED_VERSION does not hold a version X.Y.Z: ignored"
+}
+
+@test "image: --image REPO is the repository inspected and pulled" {
+	run_fll FLOWER_VERSION=1.38.0 -r superlink --image registry.example.com/flwr/superlink image
+	is_status 0
+	has_call docker "pull registry.example.com/flwr/superlink:1.38.0"
+}
+
+@test "start: waits for the Docker daemon before anything else" {
+	echo 1 >"$S/info.ok_after"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	[ "$(calls docker | head -n 2 | grep -c '^info ')" -eq 2 ]
+	has "Docker daemon ready (server 27.3.1, attempt 2)"
+}
+
+@test "start: writes the env file (0600) and the unit, reloads, enables and starts" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	assert_output ''
+	has_log INFO "started flower-superlink"
+	[ "$(stat -c %a "$FD/config/superlink.env")" = 600 ]
+	[ "$(stat -c %a "$UD/flower-superlink.service")" = 644 ]
+	[ "$(stat -c %a "$FD/config")" = 750 ]
+	[ "$(stat -c %a "$FD/state")" = 755 ]
+	[ "$(stat -c %u:%g "$FD/state")" = "$OWNER" ]
+	# What `fl-launch unit` prints is what start installed.
+	diff "$UD/flower-superlink.service" <(fll -r superlink --addr 10.0.0.5 unit 2>/dev/null)
+	diff "$FD/config/superlink.env" <(fll -r superlink env 2>/dev/null)
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-superlink.service\nstart flower-superlink.service' ]
+	# The record of what runs: hash, version, argv.
+	[ "$(stat -c %a "$FD/config/flower-superlink.state")" = 600 ]
+	run -0 sed -n 2p "$FD/config/flower-superlink.state"
+	assert_output "version 1.25.0"
+	no_call docker '^pull '
+}
+
+@test "start: the second start with the same configuration is left alone" {
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has_log INFO "flower-superlink already runs this configuration: left alone (not restarted)"
+	assert_equal "$(calls systemctl)" ''
+	refute_stderr_contains "wrote "
+}
+
+@test "start: a changed FL_LOG_LEVEL restarts and says what changed; the unit is not reloaded" {
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	: >"$S/systemctl.log"
+	run_fll FL_LOG_LEVEL=DEBUG -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has_log WARN "configuration changed (FLWR_LOG_LEVEL=INFO -> DEBUG): restarted flower-superlink"
+	[ "$(calls systemctl)" = $'enable flower-superlink.service\nrestart flower-superlink.service' ]
+	grep -qx FLWR_LOG_LEVEL=DEBUG "$FD/config/superlink.env"
+}
+
+@test "start: a changed FL_SUPERLINK_ADDRESS restarts the SuperNode: --superlink A -> B" {
+	run_fll FL_SUPERLINK_ADDRESS=10.0.0.5:9092 -r supernode start
+	is_status 0
+	: >"$S/systemctl.log"
+	run_fll FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -r supernode start
+	is_status 0
+	has_log WARN "configuration changed (--superlink 10.0.0.5:9092 -> 10.0.0.7:9092): restarted flower-supernode"
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-supernode.service\nrestart flower-supernode.service' ]
+	grep -q -- '--superlink 10.0.0.7:9092' "$UD/flower-supernode.service"
+}
+
+@test "start: a stopped service with an unchanged configuration is started, not left alone" {
+	run_fll -r superlink --addr 10.0.0.5 start
+	echo false >"$S/running"
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has_log INFO "started flower-superlink"
+	[ "$(calls systemctl)" = $'enable flower-superlink.service\nstart flower-superlink.service' ]
+}
+
+@test "start: a service running without a record is restarted (its configuration is unknown)" {
+	echo true >"$S/running"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has_log WARN "configuration changed (no record of the running configuration): restarted flower-superlink"
+	has_call systemctl "restart flower-superlink.service"
+}
+
+@test "start: a failed pull starts the pre-baked tag" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	touch "$S/pull.fail"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has "Failed to pull version 1.38.0 -- falling back to pre-baked 1.25.0"
+	grep -qxF "    flwr/superlink:1.25.0 \\" "$UD/flower-superlink.service"
+	# ... with the flags of the version that runs (1.25: era A), not of the one requested.
+	grep -q -- '--serverappio-api-address' "$UD/flower-superlink.service"
+	run -0 sed -n 2p "$FD/config/flower-superlink.state"
+	assert_output "version 1.25.0"
+}
+
+@test "start: a pulled version starts with its own flags (1.38.0: --host/--port)" {
+	run_fll FLOWER_VERSION=1.38.0 -r superlink --addr 10.0.0.5 start
+	is_status 0
+	grep -qxF "    flwr/superlink:1.38.0 \\" "$UD/flower-superlink.service"
+	grep -qxF -- "    --port 9093 \\" "$UD/flower-superlink.service"
+	has "Flower 1.38.0, era B"
+}
+
+@test "start: no PREBAKED_VERSION and a failed pull is exit 3, nothing started" {
+	touch "$S/pull.fail"
+	run_fll FLOWER_VERSION=1.38.0 -r superlink --addr 10.0.0.5 start
+	is_status 3
+	no_call systemctl 'start'
+	[ ! -e "$UD/flower-superlink.service" ]
+}
+
+@test "start: a failing \`systemctl start\` is exit 1 with the last log lines, and no record stays" {
+	touch "$S/start.fail"
+	printf 'Error: bind: address already in use\n' >"$S/logs"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 1
+	has "failed because the control process exited with error code"
+	has "Error: bind: address already in use"
+	[ ! -e "$FD/config/flower-superlink.state" ]
+	# The next start tries again instead of leaving it alone.
+	rm "$S/start.fail"
+	run_fll -r superlink --addr 10.0.0.5 start
+	is_status 0
+	has_log INFO "started flower-superlink"
+}
+
+@test "start: a SuperNode gets its data directory owned by --owner, no state directory" {
+	run_fll FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -r supernode start
+	is_status 0
+	[ "$(stat -c %a:%u:%g "$FD/data")" = "755:$OWNER" ]
+	[ ! -e "$FD/state" ]
+	[ "$(stat -c %a "$FD/config/supernode.env")" = 600 ]
+}
+
+@test "start: checkpoints on creates the checkpoint directory" {
+	run_fll FL_CHECKPOINT_ENABLED=YES -r superlink --addr 10.0.0.5 start
+	is_status 0
+	[ "$(stat -c %a:%u:%g "$FD/checkpoints")" = "755:$OWNER" ]
+}
+
+@test "restart: stops, then starts again" {
+	run_fll -r superlink --addr 10.0.0.5 start
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 restart
+	is_status 0
+	[ "$(calls systemctl)" = $'stop flower-superlink.service\nenable flower-superlink.service\nstart flower-superlink.service' ]
+	[ -f "$FD/config/flower-superlink.state" ]
+}
+
+@test "start: FL_LOG_FORMAT=json makes every log line a JSON object" {
+	run_fll FL_LOG_FORMAT=json -r superlink --addr 10.0.0.5 start
+	is_status 0
+	[ "${#stderr_lines[@]}" -gt 3 ]
+	local line
+	for line in "${stderr_lines[@]}"; do
+		jq -e '.level and .message and .tool == "fl-launch"' <<<"$line" >/dev/null || fail "not a JSON log line: $line"
+	done
+}
+
+@test "install: writes the files and reloads systemd, starts nothing" {
+	run_fll -r superlink --addr 10.0.0.5 install
+	is_status 0
+	[ -f "$UD/flower-superlink.service" ] && [ -f "$FD/config/superlink.env" ]
+	[ "$(calls systemctl)" = daemon-reload ]
+	no_call docker '.'
+	# Unchanged: no second reload.
+	run_fll -r superlink --addr 10.0.0.5 install
+	[ "$(calls systemctl)" = daemon-reload ]
+}
+
+@test "stop: systemctl stop, and the record is dropped" {
+	run_fll -r superlink --addr 10.0.0.5 start
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 stop
+	is_status 0
+	[ "$(calls systemctl)" = "stop flower-superlink.service" ]
+	[ ! -e "$FD/config/flower-superlink.state" ]
+}
+
+@test "status: docker runtime, RUNNING from docker inspect" {
+	echo true >"$S/running"
+	run_fll FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -r supernode status
+	is_status 0
+	assert_line SERVICE=flower-supernode
+	assert_line RUNNING=yes
+	assert_line RUNTIME=docker
+	assert_line SUPERVISOR=systemd
+	echo false >"$S/running"
+	run_fll FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -r supernode status
+	is_status 1
+	assert_line RUNNING=no
+}
+
+@test "show: the SuperLink's endpoint, Fleet, Control and health addresses" {
+	run_fll -r superlink --addr 10.0.0.5 show
+	is_status 0
+	assert_output $'FL_ENDPOINT=10.0.0.5:9092\nFL_FLEET_ADDRESS=127.0.0.1:9092\nFL_CONTROL_ADDRESS=127.0.0.1:9093\nFL_HEALTH_ADDRESS=127.0.0.1:9099\nFL_TLS=NO\nFL_VERSION=1.25.0'
+}
+
+@test "show: the SuperNode's SuperLink address from a discovery file, TLS from its FL_TLS" {
+	run_fll -r supernode --discovery "$LFIX/discovery-tls.env" show
+	is_status 0
+	assert_output $'FL_SUPERLINK_ADDRESS=10.0.7.100:9092\nFL_TLS=YES\nFL_VERSION=1.25.0'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Refusals: configuration, certificates, usage
+
+@test "start: TLS on without certificates is exit 1: run \`fl-certgen superlink\` first" {
+	run_fll FL_TLS_ENABLED=YES -r superlink --addr 10.0.0.5 start
+	is_status 1
+	has "run \`fl-certgen superlink\` first"
+	has "$FD/certs/server.pem"
+	no_call systemctl 'start'
+}
+
+@test "start: a SuperNode with TLS and no ca.crt is exit 1: run \`fl-certgen supernode\` first" {
+	tls_discovery "$(free_port)"
+	run_fll -r supernode --discovery "$T/discovery.env" start
+	is_status 1
+	has "run \`fl-certgen supernode\` first"
+	has "$FD/certs/ca.crt"
+	no_call systemctl 'start'
+}
+
+# tls_discovery PORT: a discovery file naming 127.0.0.1:PORT with FL_TLS=YES (never a real host:
+# start probes the SuperLink's certificate before it starts a TLS SuperNode).
+tls_discovery() {
+	printf 'FL_SUPERLINK_ADDRESS=127.0.0.1:%s\nFL_TLS=YES\nFL_CA_CERT=%s\nFL_VERSION=1.25.0\n' "$1" "$OP_CA_B64" \
+		>"$T/discovery.env"
+}
+
+@test "start: a TLS SuperNode whose SuperLink does not answer yet is started (Flower retries)" {
+	mkdir -p "$FD/certs"
+	cp "$OPS/ca.crt" "$FD/certs/ca.crt"
+	tls_discovery "$(free_port)"
+	run_fll -r supernode --discovery "$T/discovery.env" start
+	is_status 0
+	has "does not answer yet; Flower keeps trying once started"
+	has_call systemctl "start flower-supernode.service"
+	grep -q -- '--root-certificates /app/ca.crt' "$UD/flower-supernode.service"
+}
+
+@test "start: a TLS SuperNode whose SuperLink certificate verifies is started" {
+	tls_superlink "$OPS/lo.pem" "$OPS/lo.key"
+	tls_discovery "$PORT"
+	run_fll -r supernode --discovery "$T/discovery.env" start
+	is_status 0
+	refute_stderr_contains "does not answer"
+	has_call systemctl "start flower-supernode.service"
+}
+
+@test "start: a TLS SuperNode whose SuperLink certificate the CA rejects is not started" {
+	tls_superlink "$OPS/other.pem" "$OPS/other.key"
+	tls_discovery "$PORT"
+	run_fll -r supernode --discovery "$T/discovery.env" start
+	is_status 1
+	has "This SuperNode cannot connect with the CA it was given"
+	has "not starting flower-supernode: it could never connect"
+	no_call systemctl 'start'
+}
+
+@test "a SuperNode without any SuperLink address is exit 1 with the fl-onegate discover hint" {
+	run_fll -r supernode argv
+	is_status 1
+	assert_output ''
+	has "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery result was given"
+	has "fl-onegate discover -o FILE"
+	run_fll -r supernode start
+	is_status 1
+	no_call systemctl '.'
+}
+
+@test "an invalid context is exit 1 with fl-context's messages and 'Aborting boot.'" {
+	local -a bad=(FL_NUM_ROUNDS=abc FL_LOG_LEVEL=LOUD)
+	run --separate-stderr env -i "${bad[@]}" "$FLKIT_BIN/fl-context" -E validate --role superlink
+	local want=()
+	local line
+	for line in "${stderr_lines[@]}"; do
+		[[ $line =~ \[ERROR\]\ \[fl-context\]\ (.*)$ ]] && want+=("${BASH_REMATCH[1]}")
+	done
+	[ "${#want[@]}" -eq 2 ]
+	run_fll "${bad[@]}" -r superlink --addr 10.0.0.5 start
+	is_status 1
+	assert_output ''
+	for line in "${want[@]}"; do
+		has_log ERROR "$line"
+	done
+	has_log FATAL "2 configuration error(s). Aborting boot."
+	no_call docker '.'
+	no_call systemctl '.'
+	[ ! -e "$FD" ]
+}
+
+@test "a discovery file that is not KEY=VALUE lines is refused" {
+	printf 'FL_SUPERLINK_ADDRESS=10.0.0.7:9092\nthis is not a pair\n' >"$T/disc"
+	run_fll -r supernode --discovery "$T/disc" argv
+	is_status 1
+	has "is not ATTRIBUTE=VALUE"
+}
+
+@test "reads the configuration from a one_env with -c; the environment overrides it" {
+	write_one_env "$T/one_env" FL_SUPERLINK_ADDRESS=10.0.0.8:9092 FL_MAX_RETRIES=7
+	run --separate-stderr flx -c "$T/one_env" -r supernode argv
+	is_status 0
+	assert_line 10.0.0.8:9092
+	[ "$(grep -x -A1 -e --max-retries <<<"$output" | tail -n 1)" = 7 ]
+	run --separate-stderr flx FL_MAX_RETRIES=3 -c "$T/one_env" -r supernode argv
+	is_status 0
+	[ "$(grep -x -A1 -e --max-retries <<<"$output" | tail -n 1)" = 3 ]
+}
+
+@test "no context file and no -E: exit 1 with the --context hint" {
+	run --separate-stderr flx FLKIT_CONTEXT="$T/missing" -r superlink argv
+	is_status 1
+	has "$T/missing"
+	has "pass --context FILE"
+}
+
+@test "design 04 §8.2 test 4: GPU enabled but not detected: no --gpus, a WARNING on stderr" {
+	run_fll "$SN_STATIC" FL_GPU_ENABLED=YES -r supernode --gpu no argv
+	is_status 0
+	refute_line -- --gpus
+	has "[WARN] [fl-launch] FL_GPU_ENABLED=YES but no usable GPU was detected: starting on CPU without --gpus"
+}
+
+@test "design 04 §8.2 tests 5, 7, 9: CUDA 0,a, keepalive 60/60, 0 and abc are exit 1" {
+	local kv
+	for kv in FL_CUDA_VISIBLE_DEVICES=0,a "FL_GRPC_KEEPALIVE_TIMEOUT=60" FL_GRPC_KEEPALIVE_TIME=0 FL_GRPC_KEEPALIVE_TIME=abc; do
+		run_fll "$SN_STATIC" FL_GPU_ENABLED=YES "$kv" -r supernode --gpu yes argv
+		is_status 1
+		assert_output ''
+		has "1 configuration error(s). Aborting boot."
+	done
+	run_fll "$SN_STATIC" FL_GRPC_KEEPALIVE_TIME=60 FL_GRPC_KEEPALIVE_TIMEOUT=60 -r supernode argv
+	has "must be less than"
+}
+
+@test "design 04 §8.2 test 8: keepalive 5/2 is warned (GOAWAY) and exit 0, in ms in the env file" {
+	run_fll "$SN_STATIC" FL_GRPC_KEEPALIVE_TIME=5 FL_GRPC_KEEPALIVE_TIMEOUT=2 -r supernode env
+	is_status 0
+	assert_line FLOWER_GRPC_KEEPALIVE_TIME_MS=5000
+	assert_line FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=2000
+	has "FL_GRPC_KEEPALIVE_TIME=5 is below 30 s"
+}
+
+@test "Flower older than 1.25.0 is refused with exit 1" {
+	run_fll FLOWER_VERSION=1.24.0 -r superlink argv
+	is_status 1
+	has "Flower 1.24.0 is older than 1.25.0"
+}
+
+@test "usage errors are exit 2 with the synopsis" {
+	local -a cases=(
+		""
+		"frobnicate"
+		"-E -r superlink --runtime podman argv"
+		"-E -r superlink --supervisor none argv"
+		"-E -r superlink --supervisor sometimes argv"
+		"-E -r superlink --owner abc argv"
+		"-E -r superlink --owner 1:2:3 argv"
+		"-E -r superlink --flower-dir opt/flower argv"
+		"-E -r superlink --unit-dir etc/systemd argv"
+		"-E -r superlink --docker docker argv"
+		"-E -r supernode --gpu maybe argv"
+		"-E -r superlink --image flwr/superlink:1.25.0 argv"
+		"-E -r superlink --image flwr/superlink@sha256:00 argv"
+		"-E -r superlink --health-port 70000 argv"
+		"-E -r superlink --appio-port 0 argv"
+		"-E -r superlink --timeout 0 wait-healthy"
+		"-E -r superlink --interval x wait-healthy"
+		"-E -r superlink -n 0 logs"
+		"-E -r superlink --addr not-an-ip show"
+		"-E -r superlink --flower-version 1.25 argv"
+		"-E -r hub argv"
+		"-E -r superlink publish-error"
+		"-E -r superlink publish-error Bad-Reason"
+		"-E -r superlink publish-error a b"
+		"-E -r superlink argv extra"
+		"-E -r superlink logs --role hub"
+		"--no-such-option argv"
+	)
+	local c
+	for c in "${cases[@]}"; do
+		# shellcheck disable=SC2086 # word splitting of the case is intended
+		run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 $c
+		if [ "$status" -ne 2 ] || [[ $stderr != *"usage: fl-launch"* ]]; then
+			echo "fl-launch $c: status $status, stderr: $stderr" >&2
+			return 1
+		fi
+		assert_output ''
+	done
+}
+
+@test "options may follow the verb" {
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 argv -E --role supernode --gpu no
+	is_status 0
+	assert_line --index 0 /usr/bin/docker
+	assert_line 10.0.0.7:9092
+}
+
+@test "usage: a negative or oversized --owner is refused (exit 2)" {
+	# -1 would mean "leave the owner alone" to chown; 2^32 would wrap to root.
+	local o
+	for o in -1:-1 4294967296:0; do
+		run --separate-stderr flx -E -r superlink --owner "$o" argv
+		is_status 2
+	done
+}
+
+@test "--help exits 0 and lists every verb and option" {
+	run --separate-stderr "$FLKIT_BIN/fl-launch" --help
+	is_status 0
+	local v
+	for v in start stop restart status show argv env unit install health wait-healthy publish-ready \
+		publish-error logs wait-docker image; do
+		# In the synopsis, and described in the verbs section ("  stop, restart  ...").
+		grep -Eq "^ *(usage: )?fl-launch \[options\] (.* )?$v( |$)" <<<"$output" || fail "synopsis lacks $v"
+		grep -Eq "^  ([a-z-]+, )*$v(,| )" <<<"$output" || fail "verbs section lacks $v"
+	done
+	for v in --context --env-only --role --runtime --supervisor --flower-dir --unit-dir --docker --image \
+		--flower-version --flower-bin --addr --discovery --gpu --appio-port --health-port --owner --prebaked \
+		--timeout --interval --one-env --token-file --best-effort --no-publish --lines --quiet --verbose; do
+		assert_output --partial -- "$v"
+	done
+	assert_output --partial "exit status: 0 ok; 1 failure"
+}
+
+@test "-V prints the version" {
+	run --separate-stderr "$FLKIT_BIN/fl-launch" -V
+	is_status 0
+	assert_output --regexp '^fl-launch [0-9]+\.[0-9]+\.[0-9]+$'
+	run --separate-stderr "$FLKIT_BIN/fl-launch" --version
+	assert_output --regexp '^fl-launch [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Health (docker runtime)
+
+@test "health: a SuperNode whose container is not running is exit 1 'not running'" {
+	echo false >"$S/running"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "flower-supernode is not running"
+	rm "$S/running"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "flower-supernode is not running"
+}
+
+@test "health: a running SuperNode registered since its last start is exit 0" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 0
+	has_log INFO "flower-supernode healthy"
+	has_call docker "inspect --format {{.State.Running}} flower-supernode"
+	has_call docker "logs --tail 5000 flower-supernode"
+}
+
+@test "health: an ID from before the last 'Starting Flower SuperNode' does not count" {
+	echo true >"$S/running"
+	printf '%s\n' 'INFO :      Starting Flower SuperNode' 'INFO :      SuperNode ID: 123' \
+		'INFO :      Disconnected' 'INFO :      Starting Flower SuperNode' 'INFO :      Connecting...' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "flower-supernode runs but has not registered with the SuperLink at 10.0.0.7:9092 yet"
+}
+
+@test "wait-healthy: a SuperNode that never registers is exit 4 with its last log lines" {
+	echo true >"$S/running"
+	printf '%s\n' 'INFO :      Starting Flower SuperNode' 'WARNING :   Connection attempt failed, retrying in 4.12 seconds' >"$S/logs"
+	local t0=$SECONDS
+	run_fll "$SN_STATIC" -r supernode --timeout 2 --interval 1 wait-healthy
+	is_status 4
+	has "SuperNode health check timed out after 2s"
+	has "Connection attempt failed, retrying in 4.12 seconds"
+	has "has not registered with the SuperLink at 10.0.0.7:9092 yet"
+	[ $((SECONDS - t0)) -le 12 ]
+	[ "$(calls docker | grep -c '^inspect ')" -ge 2 ]
+}
+
+@test "wait-healthy: a SuperNode that registers on the second check is exit 0" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\n' >"$S/logs"
+	(sleep 1.2 && echo 'INFO :      SuperNode ID: 77' >>"$S/logs") 3>&- &
+	EXTRA_PIDS+=($!)
+	disown $!
+	run_fll "$SN_STATIC" -r supernode --timeout 10 --interval 1 wait-healthy
+	is_status 0
+	has "flower-supernode healthy after"
+}
+
+@test "logs: the docker logs of the service, the last -n lines" {
+	printf 'one\ntwo\n\033[92mthree\033[0m\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode logs -n 2
+	is_status 0
+	assert_output $'two\nthree'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Process runtime without a supervisor (stub flower-supernode / flower-superlink)
+
+# sn_proc ARGS...: fl-launch for a native SuperNode of the stub install, no supervisor.
+sn_proc() {
+	run_fll "$SN_STATIC" ${SN_ENV:+"$SN_ENV"} -r supernode --runtime process --supervisor none \
+		--flower-bin "$FLOWER_STUB/bin" "$@"
+}
+
+# wait_for FILE: until FILE exists and is not empty (5 s at most).
+wait_for() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "$1 did not appear" >&2
+	return 1
+}
+
+# gone PID: the process does not exist any more, or is a zombie nobody reaped yet.
+gone() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+	[[ $st == Z* ]]
+}
+
+@test "process: start writes run/<name>.pid and status says RUNNING=yes" {
+	sn_proc start
+	is_status 0
+	has "started flower-supernode (pid "
+	[ -f "$FD/run/flower-supernode.pid" ]
+	local pid st
+	read -r pid st <"$FD/run/flower-supernode.pid"
+	[[ $pid =~ ^[0-9]+$ && $st =~ ^[0-9]+$ ]]
+	kill -0 "$pid"
+	# Its own session and process group: one signal reaches its children.
+	[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ]
+	sn_proc status
+	is_status 0
+	assert_line RUNNING=yes
+	assert_line "PID=$pid"
+	assert_line RUNTIME=process
+	assert_line SUPERVISOR=none
+	assert_line "LOG=$FD/logs/flower-supernode.log"
+	no_call systemctl '.'
+}
+
+@test "process: the env file's variables reach the process, run in the flower directory" {
+	SN_ENV=FL_LOG_LEVEL=DEBUG sn_proc start
+	is_status 0
+	local pid
+	read -r pid _ <"$FD/run/flower-supernode.pid"
+	tr '\0' '\n' <"/proc/$pid/environ" >"$T/environ"
+	grep -qx FLWR_LOG_LEVEL=DEBUG "$T/environ"
+	grep -qx "FLWR_HOME=$FD/flwr-supernode" "$T/environ"
+	grep -q "^PATH=$FLOWER_STUB/bin:" "$T/environ"
+	[ "$(readlink "/proc/$pid/cwd")" = "$FD" ]
+}
+
+@test "process: a second start with the same configuration is left alone" {
+	sn_proc start
+	local pid1 pid2
+	read -r pid1 _ <"$FD/run/flower-supernode.pid"
+	sn_proc start
+	is_status 0
+	has_log INFO "flower-supernode already runs this configuration: left alone (not restarted)"
+	read -r pid2 _ <"$FD/run/flower-supernode.pid"
+	[ "$pid1" = "$pid2" ]
+	kill -0 "$pid1"
+}
+
+@test "process: a changed configuration stops the old group and starts a new one" {
+	sn_proc start
+	local pid1 child1 pid2
+	read -r pid1 _ <"$FD/run/flower-supernode.pid"
+	wait_for "$FD/child.pid"
+	child1=$(<"$FD/child.pid")
+	rm "$FD/child.pid"
+	SN_ENV=FL_MAX_RETRIES=4 sn_proc start
+	is_status 0
+	has "configuration changed (added --max-retries 4): restarted flower-supernode"
+	read -r pid2 _ <"$FD/run/flower-supernode.pid"
+	[ "$pid1" != "$pid2" ]
+	gone "$pid1"
+	gone "$child1"
+	kill -0 "$pid2"
+	# The previous run's output is kept as .1.
+	[ -f "$FD/logs/flower-supernode.log.1" ]
+}
+
+@test "process: stop kills the process group, its child too; status then says RUNNING=no" {
+	sn_proc start
+	local pid child
+	read -r pid _ <"$FD/run/flower-supernode.pid"
+	wait_for "$FD/child.pid"
+	child=$(<"$FD/child.pid")
+	kill -0 "$child"
+	sn_proc stop
+	is_status 0
+	has "stopped flower-supernode (pid $pid)"
+	gone "$pid"
+	gone "$child"
+	[ ! -e "$FD/run/flower-supernode.pid" ]
+	sn_proc status
+	is_status 1
+	assert_line RUNNING=no
+	refute_line --partial PID=
+}
+
+@test "process: stop when nothing runs is exit 0" {
+	sn_proc stop
+	is_status 0
+}
+
+@test "process: logs -n 2 prints the last two lines, ANSI colours stripped" {
+	sn_proc start
+	wait_for "$FD/child.pid"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'args:' "$FD/logs/flower-supernode.log" && break
+		sleep 0.05
+	done
+	sn_proc logs -n 2
+	is_status 0
+	assert_output $'INFO :      SuperNode ID: 42\nINFO :      args: --insecure --superlink 10.0.0.7:9092 --isolation subprocess --host 127.0.0.1 --port 9094'
+	[[ $output != *$'\033'* ]]
+	sn_proc -n 1 logs
+	assert_output --partial 'args: --insecure'
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "process: a pid file naming an unrelated process is not taken as running, and stop spares it" {
+	mkdir -p "$FD/run"
+	sleep 300 3>&- &
+	local other=$!
+	EXTRA_PIDS+=("$other")
+	disown "$other"
+	# The PID exists but its start time does not match: a recycled PID.
+	echo "$other 1" >"$FD/run/flower-supernode.pid"
+	sn_proc status
+	is_status 1
+	assert_line RUNNING=no
+	sn_proc stop
+	is_status 0
+	kill -0 "$other"
+	# A pid file with the PID alone (no start time) is not trusted either.
+	echo "$other" >"$FD/run/flower-supernode.pid"
+	sn_proc status
+	is_status 1
+	assert_line RUNNING=no
+}
+
+@test "process: a pid file naming a dead process is not taken as running; start starts anew" {
+	mkdir -p "$FD/run"
+	sh -c 'exit 0' &
+	local dead=$!
+	wait "$dead"
+	echo "$dead 12345" >"$FD/run/flower-supernode.pid"
+	sn_proc status
+	is_status 1
+	assert_line RUNNING=no
+	sn_proc start
+	is_status 0
+	has_log INFO "started flower-supernode"
+	local pid
+	read -r pid _ <"$FD/run/flower-supernode.pid"
+	[ "$pid" != "$dead" ]
+	kill -0 "$pid"
+}
+
+@test "process: health of a registered SuperNode is exit 0" {
+	sn_proc start
+	wait_for "$FD/child.pid"
+	sn_proc health
+	is_status 0
+	has_log INFO "flower-supernode healthy"
+}
+
+@test "process: wait-healthy for a SuperNode that exited is exit 1 at once, not a timeout" {
+	SN_ENV=STUB_SN_EXIT=3 sn_proc start
+	is_status 0
+	local t0=$SECONDS
+	sn_proc --timeout 30 --interval 1 wait-healthy
+	is_status 1
+	has "flower-supernode is not running"
+	has "stub: exiting"
+	refute_stderr_contains "timed out"
+	[ $((SECONDS - t0)) -le 10 ]
+}
+
+@test "process: wait-healthy for a SuperNode that never registers is exit 4" {
+	SN_ENV=STUB_SN_NOREG=1 sn_proc start
+	is_status 0
+	sn_proc --timeout 2 --interval 1 wait-healthy
+	is_status 4
+	has "SuperNode health check timed out after 2s"
+	has "Starting Flower SuperNode"
+}
+
+@test "process: the Flower version is read from the install (flwr-1.41.0.dist-info)" {
+	sn_proc argv
+	is_status 0
+	assert_line --index 0 "$FLOWER_STUB/bin/flower-supernode"
+	grep -qx -e --host <<<"$output"
+	[ "$(grep -cx -e --clientappio-api-address <<<"$output")" -eq 0 ]
+	sn_proc --flower-version 1.25.0 argv
+	is_status 0
+	grep -qx -e --clientappio-api-address <<<"$output"
+}
+
+@test "process: a --flower-bin that is not executable is exit 1" {
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor none --flower-bin "$T/nowhere/flower-supernode" argv
+	is_status 1
+	has "is not an executable given by an absolute path"
+}
+
+@test "process under systemd: start installs the unit and starts it; status asks systemctl" {
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" start
+	is_status 0
+	[ "$(calls systemctl)" = $'daemon-reload\nis-active --quiet flower-supernode.service\nenable flower-supernode.service\nstart flower-supernode.service' ]
+	[ ! -e "$FD/run/flower-supernode.pid" ]
+	grep -qx "User=${OWNER%%:*}" "$UD/flower-supernode.service"
+	grep -qx "Group=${OWNER##*:}" "$UD/flower-supernode.service"
+	grep -qxF "ExecStart=$FLOWER_STUB/bin/flower-supernode \\" "$UD/flower-supernode.service"
+	[ "$(stat -c %a "$FD/flwr-supernode")" = 700 ]
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" status
+	is_status 0
+	assert_line RUNNING=yes
+	assert_line SUPERVISOR=systemd
+	has_call systemctl "is-active --quiet flower-supernode.service"
+	no_call docker '.'
+}
+
+# sl_proc ARGS...: fl-launch for a native SuperLink of the stub install on Fleet port $PORT.
+sl_proc() {
+	run_fll "FL_FLEET_API_ADDRESS=0.0.0.0:$PORT" "${OG_ID[@]}" -r superlink --runtime process --supervisor none \
+		--flower-bin "$FLOWER_STUB/bin" --health-port 0 --addr 10.0.0.5 "$@"
+}
+
+# wait_listen PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
+wait_listen() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" \
+			2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "process: a SuperLink whose Fleet port accepts is healthy (--health-port 0: TCP only)" {
+	PORT=$(free_port)
+	OG_ID=()
+	sl_proc health
+	is_status 1
+	has "flower-superlink is not running"
+	sl_proc start
+	is_status 0
+	wait_listen "$PORT"
+	sl_proc health
+	is_status 0
+	has_log INFO "flower-superlink healthy"
+	sl_proc --timeout 5 wait-healthy
+	is_status 0
+}
+
+# tls_superlink CERT KEY: an `openssl s_server` on a free port ($PORT) with that certificate,
+# recorded in run/flower-superlink.pid as if the process runtime had started it.
+tls_superlink() {
+	PORT=$(free_port)
+	openssl s_server -quiet -accept "$PORT" -cert "$1" -key "$2" </dev/null >/dev/null 2>&1 3>&- &
+	SRV_PID=$!
+	EXTRA_PIDS+=("$SRV_PID")
+	disown "$SRV_PID"
+	wait_listen "$PORT" || return 1
+	mkdir -p "$FD/run" "$FD/certs"
+	echo "$SRV_PID $(awk '{print $22}' "/proc/$SRV_PID/stat")" >"$FD/run/flower-superlink.pid"
+	cp "$OPS/ca.crt" "$FD/certs/ca.crt"
+}
+
+@test "health: a TLS SuperLink is healthy when its certificate verifies with certs/ca.crt" {
+	tls_superlink "$OPS/lo.pem" "$OPS/lo.key"
+	OG_ID=(FL_TLS_ENABLED=YES)
+	sl_proc health
+	is_status 0
+	has_log INFO "flower-superlink healthy"
+}
+
+@test "wait-healthy: a SuperLink certificate the CA rejects is exit 1 at once, health_check_failed" {
+	og_ctl POST reset >/dev/null
+	tls_superlink "$OPS/other.pem" "$OPS/other.key"
+	OG_ID=(FL_TLS_ENABLED=YES "ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	local t0=$SECONDS
+	sl_proc --timeout 30 wait-healthy
+	is_status 1
+	refute_stderr_contains "timed out"
+	[ $((SECONDS - t0)) -le 10 ]
+	run -0 put_bodies
+	assert_output "FL_READY=NO|FL_ERROR=health_check_failed type=1"
+}
+
+@test "health: a TLS SuperLink with an operator certificate for its VM address is healthy" {
+	# Its chain verifies; that it names the VM address and not 127.0.0.1 is said, not fatal.
+	tls_superlink "$OPS/server.pem" "$OPS/server.key"
+	OG_ID=(FL_TLS_ENABLED=YES)
+	sl_proc health
+	is_status 0
+}
+
+@test "health: a TLS SuperNode whose SuperLink certificate the CA rejects: exit 1, says which CA" {
+	tls_superlink "$OPS/other.pem" "$OPS/other.key"
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 5\n' >"$S/logs"
+	run_fll FL_TLS_ENABLED=YES "FL_SUPERLINK_ADDRESS=127.0.0.1:$PORT" -r supernode health
+	is_status 1
+	has "This SuperNode cannot connect with the CA it was given"
+	# With the right certificate it is healthy.
+	kill "$SRV_PID"
+	tls_superlink "$OPS/lo.pem" "$OPS/lo.key"
+	run_fll FL_TLS_ENABLED=YES "FL_SUPERLINK_ADDRESS=127.0.0.1:$PORT" -r supernode health
+	is_status 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Readiness publication (OneGate emulator)
+
+# form_keys: the decoded data=... of the emulator's PUT /vm requests, one request a line, keys
+# and values as KEY=VALUE joined by '|', then the type.
+put_bodies() {
+	og_requests '[.[] | select(.method=="PUT" and .path=="/vm") | .body]' | python3 -c '
+import json, sys, urllib.parse
+for body in json.load(sys.stdin):
+    q = urllib.parse.parse_qs(body, keep_blank_values=True)
+    print("|".join(q["data"][0].split("\n")) + " type=" + q["type"][0])
+'
+}
+
+@test "publish-ready: a running SuperLink publishes every attribute in one PUT and erases FL_ERROR" {
+	og_ctl POST reset >/dev/null
+	og_ctl POST vm/100 '{"FL_ERROR":"health_check_timeout","FL_READY":"NO"}' >/dev/null
+	og_ctl DELETE requests >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc start
+	is_status 0
+	wait_listen "$PORT"
+	sl_proc publish-ready
+	is_status 0
+	has "Published FL_READY FL_ENDPOINT FL_VERSION FL_ROLE FL_TLS to OneGate"
+	run -0 put_bodies
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=NO type=1
+FL_ERROR type=2"
+	run -0 og_ctl GET state
+	[ "$(jq -r '.vms["100"].FL_READY' <<<"$output")" = YES ]
+	[ "$(jq -r '.vms["100"].FL_ENDPOINT' <<<"$output")" = "10.0.0.5:$PORT" ]
+	[ "$(jq -r '.vms["100"] | has("FL_ERROR")' <<<"$output")" = false ]
+}
+
+@test "publish-ready: no FL_ERROR on the VM, none is erased" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc start
+	wait_listen "$PORT"
+	sl_proc publish-ready
+	is_status 0
+	run -0 put_bodies
+	[ "${#lines[@]}" -eq 1 ]
+	[[ ${lines[0]} == *" type=1" ]]
+}
+
+@test "publish-ready: a SuperLink that is not running is exit 1 and nothing is published" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc publish-ready
+	is_status 1
+	has "flower-superlink is not running: not publishing readiness"
+	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
+	[ "$(og_ctl GET state | jq -r '.vms["100"].FL_READY // "absent"')" = absent ]
+}
+
+@test "publish-ready: a SuperLink whose Fleet port does not accept is exit 1, nothing published" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	# Running (the pid file is right) but listening elsewhere: the stub takes its port from argv.
+	sleep 300 3>&- &
+	EXTRA_PIDS+=($!)
+	disown $!
+	mkdir -p "$FD/run"
+	echo "$! $(awk '{print $22}' "/proc/$!/stat")" >"$FD/run/flower-superlink.pid"
+	sl_proc publish-ready
+	is_status 1
+	has "not publishing readiness"
+	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
+}
+
+@test "publish-ready: a TLS SuperLink also publishes FL_TLS=YES and its CA (FL_CA_CERT)" {
+	og_ctl POST reset >/dev/null
+	tls_superlink "$OPS/lo.pem" "$OPS/lo.key"
+	OG_ID=(FL_TLS_ENABLED=YES "ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
+	[ "$(og_ctl GET state | jq -r '.vms["100"].FL_CA_CERT')" = "$OP_CA_B64" ]
+}
+
+@test "publish-error: FL_READY=NO and FL_ERROR=REASON in one PUT" {
+	og_ctl POST reset >/dev/null
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100" -r superlink publish-error docker_start_failed
+	is_status 0
+	has "Published FL_READY FL_ERROR to OneGate"
+	run -0 put_bodies
+	assert_output "FL_READY=NO|FL_ERROR=docker_start_failed type=1"
+	run -0 og_ctl GET state
+	[ "$(jq -r '.vms["100"].FL_READY' <<<"$output")" = NO ]
+	[ "$(jq -r '.vms["100"].FL_ERROR' <<<"$output")" = docker_start_failed ]
+}
+
+@test "publish-error: a SuperNode publishes FL_NODE_READY=NO" {
+	og_ctl POST reset >/dev/null
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" -r supernode publish-error discovery_failed
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=NO|FL_ERROR=discovery_failed type=1"
+}
+
+@test "publish-error: OneGate down is exit 3; --best-effort makes it a warning and exit 0" {
+	run_fll "ONEGATE_ENDPOINT=$DOWN_URL" VMID=100 "TOKENTXT=$T100" -r superlink publish-error docker_start_failed
+	is_status 3
+	has "OneGate publication failed."
+	run_fll "ONEGATE_ENDPOINT=$DOWN_URL" VMID=100 "TOKENTXT=$T100" -r superlink --best-effort \
+		publish-error docker_start_failed
+	is_status 0
+	has "[WARN] [fl-launch] OneGate publication failed."
+	refute_stderr_contains "[ERROR]"
+}
+
+@test "publish-ready: OneGate down with --best-effort: the spec's SuperLink warning, exit 0" {
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$DOWN_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc start
+	wait_listen "$PORT"
+	sl_proc --best-effort publish-ready
+	is_status 0
+	has "[WARN] [fl-launch] OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS."
+	sl_proc publish-ready
+	is_status 3
+}
+
+@test "publish-error: a wrong token is OneGate's 401, exit 1, and the token is not shown" {
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T101" -r superlink publish-error docker_start_failed
+	[ "$status" -ne 0 ]
+	refute_stderr_contains "$T101"
+}
+
+@test "publish-ready: a registered SuperNode publishes FL_NODE_READY=YES, FL_NODE_ID, FL_VERSION" {
+	og_ctl POST reset >/dev/null
+	SN_ENV=""
+	sn_proc start
+	wait_for "$FD/child.pid"
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" -r supernode --runtime process \
+		--supervisor none --flower-bin "$FLOWER_STUB/bin" publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.41.0 type=1"
+	[ "$(og_ctl GET state | jq -r '.vms["101"].FL_NODE_READY')" = YES ]
+}
+
+@test "publish-ready: the identity may come from a one_env file (--one-env)" {
+	og_ctl POST reset >/dev/null
+	og_env "$T/one_env" "$T101" 101 "$OG_URL"
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 9\n' >"$S/logs"
+	run_fll "$SN_STATIC" FLOWER_VERSION=1.38.0 -r supernode --one-env "$T/one_env" publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0 type=1"
+}
+
+@test "publish-ready: a SuperNode that has not registered publishes nothing" {
+	og_ctl POST reset >/dev/null
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\n' >"$S/logs"
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" -r supernode publish-ready
+	is_status 1
+	has "not publishing readiness"
+	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
+}
+
+@test "wait-healthy: a SuperLink that never answers publishes FL_READY=NO health_check_timeout, exit 4" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sleep 300 3>&- &
+	EXTRA_PIDS+=($!)
+	disown $!
+	mkdir -p "$FD/run"
+	echo "$! $(awk '{print $22}' "/proc/$!/stat")" >"$FD/run/flower-superlink.pid"
+	sl_proc --timeout 2 --interval 1 wait-healthy
+	is_status 4
+	has "SuperLink health check timed out after 2s"
+	run -0 put_bodies
+	assert_output "FL_READY=NO|FL_ERROR=health_check_timeout type=1"
+}
+
+@test "wait-healthy --no-publish: the failure is not published" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc --timeout 1 --interval 1 --no-publish wait-healthy
+	[ "$status" -ne 0 ]
+	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
+}
