@@ -86,24 +86,11 @@ static int usage_error(const char *fmt, const char *arg)
 	return FL_EXIT_USAGE;
 }
 
-static void log_diags(struct fl_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		fl_log(d->v[i].level, "%s", d->v[i].msg);
-	fl_diags_free(d);
-}
-
 static void emit(struct fl_buf *b)
 {
 	fwrite(fl_buf_str(b), 1, b->len, stdout);
 	fflush(stdout);
 	fl_buf_free(b);
-}
-
-static int fail(const struct fl_err *e)
-{
-	fl_error("%s", e->msg);
-	return e->code ? e->code : FL_EXIT_FAIL;
 }
 
 static int load(const struct opts *o, const char *role, struct fl_ctx *c)
@@ -175,10 +162,10 @@ static int superlink(const struct opts *o)
 	struct fl_diags d = FL_DIAGS_INIT;
 	struct fl_err e = {0};
 	int r = fl_cert_superlink(&c, &so, &p, &d, &e);
-	log_diags(&d);
+	fl_diags_log(&d);
 	int rc = FL_EXIT_OK;
 	if (r < 0) {
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 	} else {
 		struct fl_buf b = FL_BUF_INIT;
 		fl_cert_published_render(&p, o->format < 0 ? 1 : o->format, &b);
@@ -229,10 +216,10 @@ static int supernode(const struct opts *o)
 	struct fl_diags d = FL_DIAGS_INIT;
 	struct fl_err e = {0};
 	int r = fl_cert_supernode(&c, &so, &t, &d, &e);
-	log_diags(&d);
+	fl_diags_log(&d);
 	int rc = FL_EXIT_OK;
 	if (r < 0) {
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 	} else {
 		struct fl_buf b = FL_BUF_INIT;
 		fl_cert_trust_render(&t, o->format < 0 ? 1 : o->format, &b);
@@ -256,11 +243,11 @@ static int inspect(const struct opts *o, bool check)
 	struct fl_cert_report r;
 	struct fl_diags d = FL_DIAGS_INIT;
 	int res = fl_cert_inspect(o->dir, o->file, &addrs, o->now, o->warn_days, &r, &d, &e);
-	log_diags(&d);
+	fl_diags_log(&d);
 	fl_addrs_free(&addrs);
 	if (res < 0) {
 		fl_cert_report_free(&r);
-		return fail(&e);
+		return fl_err_log(&e);
 	}
 	int rc = FL_EXIT_OK;
 	if (check) {

@@ -83,8 +83,9 @@ static const char help_text[] =
     "      --prebaked FILE     pre-baked version (default FLOWER_DIR/PREBAKED_VERSION)\n"
     "      --timeout S         wait-healthy, wait-docker limit\n"
     "      --interval S        wait-healthy, wait-docker period\n"
-    "      --one-env FILE      OneGate identity (default " FL_CTX_DEFAULT_PATH "), then TOKENTXT,\n"
-    "      --token-file FILE   VMID, ONEGATE_ENDPOINT from the environment, token.txt\n"
+    "      --one-env FILE      OneGate identity: TOKENTXT, VMID, ONEGATE_ENDPOINT from the\n"
+    "      --token-file FILE   environment, then one_env's header lines (default\n"
+    "                          " FL_CTX_DEFAULT_PATH "), then the token file\n"
     "      --best-effort       publish-*: a OneGate failure is a warning, exit 0\n"
     "      --no-publish        wait-healthy: do not publish the failure\n"
     "  -n, --lines N           logs, diagnostics: lines of output shown (default 20)\n"
@@ -109,19 +110,6 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n%s", usage_text);
 	return FL_EXIT_USAGE;
-}
-
-static int fail(const struct fl_err *e)
-{
-	fl_error("%s", e->msg);
-	return e->code ? e->code : FL_EXIT_FAIL;
-}
-
-static void log_diags(struct fl_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		fl_log(d->v[i].level, "%s", d->v[i].msg);
-	fl_diags_free(d);
 }
 
 /* Everything one verb needs: configuration, options resolved, plan. */
@@ -151,9 +139,18 @@ static int load(const struct opts *o, struct job *j)
 	struct fl_ctx_opts co = {NULL, FL_CTX_DEFAULT_TOKEN, environ};
 	char def[64];
 	co.path = o->context ? o->context : getenv("FLKIT_CONTEXT");
-	if ((!co.path || !*co.path) && o->role) {
-		snprintf(def, sizeof def, "/run/flkit/%s.conf", fl_role_name(o->role));
-		if (access(def, R_OK) == 0)
+	/* What `fl-context render` wrote: for the role given, or the only one there is. */
+	if (!co.path || !*co.path) {
+		int found = 0;
+		for (unsigned r = FL_ROLE_SUPERLINK; r <= FL_ROLE_SUPERNODE; r++) {
+			char cand[64];
+			snprintf(cand, sizeof cand, "/run/flkit/%s.conf", fl_role_name(r));
+			if ((!o->role || o->role == r) && access(cand, R_OK) == 0) {
+				snprintf(def, sizeof def, "%s", cand);
+				found++;
+			}
+		}
+		if (found == 1)
 			co.path = def;
 	}
 	if (!co.path || !*co.path)
@@ -260,16 +257,24 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 			if (fl_net_canonical(o->addr, j->vm_addr, sizeof j->vm_addr) < 0)
 				return usage_error("--addr '%s' is not an IP address", o->addr);
 		} else {
+			/* As fl-certgen: $FLKIT_NET_ADDRS, else the default-route interface. */
 			struct fl_addrs addrs = {0};
 			char ifname[IF_NAMESIZE];
-			if (fl_net_vm_addrs(&addrs, ifname, &e) == 0 && addrs.n)
+			const char *env = getenv("FLKIT_NET_ADDRS");
+			if (env && *env) {
+				if (fl_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", &e) < 0)
+					return fl_err_log(&e);
+			} else {
+				fl_net_vm_addrs(&addrs, ifname, &e);
+			}
+			if (addrs.n)
 				snprintf(j->vm_addr, sizeof j->vm_addr, "%s", addrs.v[0]);
 			fl_addrs_free(&addrs);
 		}
 		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
 	} else {
 		if (o->discovery && fl_cert_onegate_load(o->discovery, &j->og, &e) < 0)
-			return fail(&e);
+			return fl_err_log(&e);
 		lo->superlink = j->og.superlink;
 		lo->tls = fl_cert_supernode_tls(&j->c, o->discovery ? &j->og : NULL);
 	}
@@ -277,7 +282,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	const char *exe_name = lo->role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
 	if (lo->runtime == FL_RUNTIME_PROCESS) {
 		if (fl_launch_find_exe(o->flower_bin, exe_name, j->exe, sizeof j->exe, &e) < 0)
-			return fail(&e);
+			return fl_err_log(&e);
 		lo->exe = j->exe;
 	}
 	if (!need_version)
@@ -289,7 +294,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 		if (fl_version_parse(v, &lo->version) < 0)
 			return usage_error("'%s' is not a Flower version X.Y.Z", v);
 	} else if (fl_flower_detect(j->exe, 30000, &lo->version, &e) < 0) {
-		return fail(&e);
+		return fl_err_log(&e);
 	}
 	return 0;
 }
@@ -305,7 +310,7 @@ static int plan(struct job *j, int quiet)
 			fl_log(d.v[i].level, "%s", d.v[i].msg);
 	fl_diags_free(&d);
 	if (rc < 0)
-		return fail(&e);
+		return fl_err_log(&e);
 	j->planned = true;
 	return 0;
 }
@@ -344,7 +349,7 @@ static int install(const struct opts *o)
 	bool changed;
 	struct fl_err e = {0};
 	if (!rc && fl_launch_install(&j.p, &j.lo, &changed, &e) < 0)
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 	job_free(&j);
 	return rc;
 }
@@ -354,7 +359,7 @@ static int docker_version(const struct opts *o, struct job *j)
 {
 	struct fl_err e = {0};
 	if (fl_launch_wait_docker(j->lo.docker, 60000, 1000, &e) < 0)
-		return fail(&e);
+		return fl_err_log(&e);
 	if (o->flower_version)
 		return 0;
 	struct fl_diags d = FL_DIAGS_INIT;
@@ -363,8 +368,8 @@ static int docker_version(const struct opts *o, struct job *j)
 	                                                     : "flwr/supernode";
 	int rc = fl_launch_image(j->lo.docker, repo, fl_ctx_get(&j->c, "FLOWER_VERSION"), j->prebaked, 600000,
 	                         &j->lo.version, &d, &e);
-	log_diags(&d);
-	return rc < 0 ? fail(&e) : 0;
+	fl_diags_log(&d);
+	return rc < 0 ? fl_err_log(&e) : 0;
 }
 
 static int start(const struct opts *o)
@@ -420,7 +425,7 @@ static int start(const struct opts *o)
 	enum fl_launch_action act;
 	struct fl_buf why = FL_BUF_INIT;
 	if (fl_launch_start(&j.p, &j.lo, &act, &why, &e) < 0) {
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 		struct fl_buf tail = FL_BUF_INIT;
 		fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &tail);
 		if (tail.len)
@@ -452,7 +457,7 @@ static int stop(const struct opts *o)
 	}
 	struct fl_err e = {0};
 	if (!rc && fl_launch_stop(&j.p, &j.lo, 45000, &e) < 0)
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 	job_free(&j);
 	return rc;
 }
@@ -489,7 +494,7 @@ static int status(const struct opts *o)
 	struct fl_err e = {0};
 	int r = fl_launch_running(&j.p, &j.lo, &pid, &e);
 	if (r < 0) {
-		rc = fail(&e);
+		rc = fl_err_log(&e);
 	} else {
 		printf("SERVICE=%s\nRUNNING=%s\n", j.p.name, r ? "yes" : "no");
 		if (pid)
@@ -624,7 +629,7 @@ static int publish_ready(const struct opts *o)
 	if (r < 0) {
 		fl_argv_free(&pairs);
 		job_free(&j);
-		return fail(&e);
+		return fl_err_log(&e);
 	}
 	rc = publish(o, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
 	fl_argv_free(&pairs);
@@ -689,7 +694,7 @@ static int wait_docker(const struct opts *o)
 	struct fl_err e = {0};
 	long t = o->timeout_s > 0 ? o->timeout_s : 60, i = o->interval_s > 0 ? o->interval_s : 1;
 	if (fl_launch_wait_docker(o->docker ? o->docker : FL_LAUNCH_DOCKER, t * 1000, i * 1000, &e) < 0)
-		return fail(&e);
+		return fl_err_log(&e);
 	return FL_EXIT_OK;
 }
 
@@ -708,9 +713,9 @@ static int image(const struct opts *o)
 		struct fl_version v;
 		int r = fl_launch_image(j.lo.docker, repo, fl_ctx_get(&j.c, "FLOWER_VERSION"), j.prebaked,
 		                        600000, &v, &d, &e);
-		log_diags(&d);
+		fl_diags_log(&d);
 		if (r < 0) {
-			rc = fail(&e);
+			rc = fl_err_log(&e);
 		} else {
 			char ver[32];
 			fl_version_format(&v, ver, sizeof ver);

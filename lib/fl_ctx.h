@@ -79,6 +79,8 @@ struct fl_diags {
 void fl_diags_add(struct fl_diags *d, enum fl_level l, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fl_diags_free(struct fl_diags *d);
+/* Log every diagnostic at its level, then free them. */
+void fl_diags_log(struct fl_diags *d);
 
 /* Every rule for role: type checks of set variables, then the cross-variable rules. Returns
  * the number of errors (also d->errors). */

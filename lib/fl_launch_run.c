@@ -278,7 +278,7 @@ static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
 		kill(-pid, SIGKILL);
 		return -1;
 	}
-	fl_info("started %s (pid %ld), log %s", p->name, (long)pid, p->log_path);
+	fl_info("%s: pid %ld in a session of its own, output in %s", p->name, (long)pid, p->log_path);
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 /* fl_log: the one log line format of every tool, text or JSON, always on stderr. */
 #include "fl_log.h"
 
+#include "fl_err.h"
+
 #include "fl_buf.h"
 
 #include <stdarg.h>
@@ -110,4 +112,10 @@ void fl_log(enum fl_level l, const char *fmt, ...)
 	fflush(out);
 	free(m);
 	fl_buf_free(&line);
+}
+
+int fl_err_log(const struct fl_err *e)
+{
+	fl_error("%s", e->msg);
+	return e->code ? e->code : FL_EXIT_FAIL;
 }

@@ -411,7 +411,8 @@ static void verify_failed(SSL *ssl, long verr, const char *addr, const struct fl
 		fl_err_set(
 		    e, FL_EXIT_FAIL,
 		    "TLS handshake with %s failed: the server certificate does not cover %s (its SAN: %s); "
-		    "dial a name or address it covers, or reissue it with %s:%s in FL_CERT_EXTRA_SAN",
+		    "dial a name or address it covers, or reissue it covering %s:%s (FL_CERT_EXTRA_SAN for "
+		    "certificates fl-certgen makes, the operator's CA for FL_SSL_CERTFILE)",
 		    addr, hp->host, san && *san ? san : "none", literal_family(hp->host) ? "IP" : "DNS",
 		    hp->host);
 		free(san);

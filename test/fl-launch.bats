@@ -1133,7 +1133,7 @@ gone() {
 @test "process: start writes run/<name>.pid and status says RUNNING=yes" {
 	sn_proc start
 	is_status 0
-	has "started flower-supernode (pid "
+	has "flower-supernode: pid "
 	[ -f "$FD/run/flower-supernode.pid" ]
 	local pid st
 	read -r pid st <"$FD/run/flower-supernode.pid"

@@ -550,7 +550,7 @@ static void test_tls(void)
 	r = tls(&hp, k.ca_path, 5000, &info, &why, &e);
 	CHECK(r < 0 && why == FL_PROBE_HOSTNAME && strstr(e.msg, "does not cover 127.0.0.1") &&
 	          strstr(e.msg, "DNS:flower.example.com") &&
-	          strstr(e.msg, "IP:127.0.0.1 in FL_CERT_EXTRA_SAN"),
+	          strstr(e.msg, "covering IP:127.0.0.1 (FL_CERT_EXTRA_SAN"),
 	      "tls: a SAN without the dialed IP is a hostname failure showing the SAN (%s)", e.msg);
 	lh = hp;
 	snprintf(lh.host, sizeof lh.host, "localhost");
