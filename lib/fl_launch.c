@@ -514,7 +514,7 @@ static void hash_plan(struct fl_launch_plan *p)
 	EVP_DigestUpdate(x, fl_buf_str(&p->unit), p->unit.len + 1);
 	EVP_DigestFinal_ex(x, md, &len);
 	EVP_MD_CTX_free(x);
-	for (unsigned i = 0; i < 32; i++)
+	for (size_t i = 0; i < 32; i++)
 		snprintf(p->hash + 2 * i, 3, "%02x", md[i]);
 }
 

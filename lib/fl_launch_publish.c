@@ -19,7 +19,7 @@ void fl_launch_running_version(const struct fl_launch_plan *p, char *out, size_t
 	char *text = NULL;
 	size_t len;
 	snprintf(out, n, "%s", p->version);
-	if (fl_fs_read(p->state_path, 256 * 1024, &text, &len, NULL) < 0)
+	if (fl_fs_read(p->state_path, (size_t)256 * 1024, &text, &len, NULL) < 0)
 		return;
 	const char *v = strstr(text, "\nversion ");
 	if (v) {
@@ -55,7 +55,7 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 	snprintf(ca, sizeof ca, "%s/certs/ca.crt", o->flower_dir);
 	char *pem = NULL;
 	size_t len = 0;
-	if (fl_fs_read(ca, 256 * 1024, &pem, &len, e) < 0)
+	if (fl_fs_read(ca, (size_t)256 * 1024, &pem, &len, e) < 0)
 		return -1;
 	char *b64 = fl_certio_b64(pem, len);
 	free(pem);

@@ -91,13 +91,15 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 {
 	*unit_changed = false;
 	for (size_t i = 0; i < p->dirs.n; i++) {
-		unsigned mode = 0;
-		int owned = 0, off = 0;
-		if (sscanf(p->dirs.v[i], "%o %d %n", &mode, &owned, &off) < 2)
+		/* "MODE OWNED PATH", made by fl_launch_plan. */
+		char *end;
+		unsigned long mode = strtoul(p->dirs.v[i], &end, 8);
+		bool owned = end[0] == ' ' && end[1] == '1';
+		if (end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
 		uid_t uid = owned ? o->uid : FL_OWNER_KEEP;
 		gid_t gid = owned ? o->gid : (gid_t)-1;
-		if (fl_fs_mkdir_p(p->dirs.v[i] + off, (mode_t)mode, uid, gid, e) < 0)
+		if (fl_fs_mkdir_p(end + 3, (mode_t)mode, uid, gid, e) < 0)
 			return -1;
 	}
 	bool changed;
@@ -168,9 +170,10 @@ static int pidfile_read(const struct fl_launch_plan *p, pid_t *pid)
 	size_t len;
 	if (fl_fs_read(p->pid_path, 128, &text, &len, NULL) < 0)
 		return 0;
-	long v = 0;
-	unsigned long long st = 0;
-	int ok = sscanf(text, "%ld %llu", &v, &st) == 2 && v > 1;
+	char *end;
+	long v = strtol(text, &end, 10);
+	bool ok = end != text && *end == ' ' && v > 1;
+	unsigned long long st = ok ? strtoull(end + 1, &end, 10) : 0;
 	free(text);
 	if (!ok || kill((pid_t)v, 0) < 0 || starttime((pid_t)v) != st || zombie((pid_t)v))
 		return 0;
@@ -306,11 +309,15 @@ static bool group_alive(pid_t pgid)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
+		/* ") S PPID PGRP ..." after the command name */
 		const char *s = strrchr(buf, ')');
-		char state;
-		long ppid, pgrp;
-		if (s && sscanf(s + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 && pgrp == (long)pgid &&
-		    state != 'Z' && state != 'X')
+		if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
+			continue;
+		char state = s[2];
+		char *end;
+		strtol(s + 4, &end, 10); /* ppid */
+		long pgrp = strtol(end, NULL, 10);
+		if (pgrp == (long)pgid && state != 'Z' && state != 'X')
 			alive = true;
 	}
 	closedir(d);
