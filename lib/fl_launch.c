@@ -126,6 +126,11 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		/* Fail closed: no address, nothing a SuperNode could use is claimed. */
 		a->endpoint[0] = '\0';
 	}
+	if (fleet.any && !a->endpoint[0] && o->runtime == FL_RUNTIME_DOCKER)
+		fl_diags_add(d, FL_WARN,
+		             "the VM's address is unknown: the Fleet API is published on 127.0.0.1 only and "
+		             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS to the "
+		             "address to serve");
 	/* Era C serves the Control API on the Fleet port: a native process has no port mapping. */
 	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
 	if (shared && o->runtime == FL_RUNTIME_PROCESS)
@@ -371,9 +376,15 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
 		bool shared = fl_version_era(&o->version) == FL_ERA_C;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
+		/* A bind-all Fleet address is published on the VM's address (what FL_ENDPOINT
+		 * names), never on every interface (docker0, tunnels); unknown: loopback only. */
 		fl_argv_add(v, "-p");
-		if (fleet.any)
-			fl_argv_addf(v, "%u:%u", fleet.port, fleet.port);
+		if (fleet.any && o->vm_addr && strchr(o->vm_addr, ':'))
+			fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet.port, fleet.port);
+		else if (fleet.any && o->vm_addr)
+			fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet.port, fleet.port);
+		else if (fleet.any)
+			fl_argv_addf(v, "127.0.0.1:%u:%u", fleet.port, fleet.port);
 		else if (fleet.v6)
 			fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
 		else

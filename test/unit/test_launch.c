@@ -519,10 +519,10 @@ static void test_superlink_flags(void)
 		      "era A: no --host/--port");
 		CHECK(argv_find(&plan.argv, "--disable-runtime-dependency-installation") < 0,
 		      "1.25: no --disable-runtime-dependency-installation (1.32+)");
-		CHECK(argv_pair(&plan.argv, "-p", "9092:9092") &&
+		CHECK(argv_pair(&plan.argv, "-p", "10.0.0.5:9092:9092") &&
 		          argv_pair(&plan.argv, "-p", "127.0.0.1:9093:9093") &&
 		          argv_pair(&plan.argv, "-p", "127.0.0.1:9099:9099"),
-		      "Fleet published on every address, Control and health on loopback only");
+		      "Fleet published on the VM address, Control and health on loopback only");
 		CHECK(argv_pair(&plan.argv, "--database", "state/state.db") &&
 		          argv_pair(&plan.argv, "-v", "/opt/flower/state:/app/state") &&
 		          argv_pair(&plan.argv, "--health-server-address", "0.0.0.0:9099"),
@@ -629,8 +629,9 @@ static void test_superlink_flags(void)
 	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
 	o.vm_addr = "fd00::5";
 	CHECK(plan_env(v6any, &o) == 0 && strcmp(plan.a.endpoint, "[fd00::5]:9092") == 0 &&
-	          strcmp(plan.a.fleet_probe, "[::1]:9092") == 0 && argv_pair(&plan.argv, "-p", "9092:9092"),
-	      "[::]:9092: endpoint [vm v6]:9092, probed on [::1], published everywhere");
+	          strcmp(plan.a.fleet_probe, "[::1]:9092") == 0 &&
+	          argv_pair(&plan.argv, "-p", "[fd00::5]:9092:9092"),
+	      "[::]:9092: endpoint [vm v6]:9092, probed on [::1], published on the VM address");
 	done();
 	char *v6host[] = {"FL_FLEET_API_ADDRESS=[fd00::5]:9092", NULL};
 	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
@@ -874,7 +875,7 @@ static void test_state(void)
 	plan_hash(none, &sl, h3, &s_sl);
 	sl.health_port = 0;
 	d = diff_with(s_sl ? s_sl : "", moved, &sl);
-	CHECK(strstr(d, "-p 9092:9092 -> 9095:9095") &&
+	CHECK(strstr(d, "-p 10.0.0.5:9092:9092 -> 10.0.0.5:9095:9095") &&
 	          strstr(d, "--fleet-api-address 0.0.0.0:9092 -> 0.0.0.0:9095") &&
 	          strstr(d, "removed --health-server-address 0.0.0.0:9099"),
 	      "diff: a moved Fleet port and a dropped health server");
