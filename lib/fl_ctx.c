@@ -204,7 +204,9 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 						found = true;
 					hit += n;
 				}
-				if (!found)
+				/* Only the default itself is a default: a value the file lists as
+				 * one but that differs (an edited or damaged file) is validated. */
+				if (!found && strcmp(val, v->def) == 0)
 					s->src = FL_SRC_DEFAULT;
 			}
 		} else {

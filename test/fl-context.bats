@@ -1556,6 +1556,19 @@ assert_file_refused() {
 	assert_output sl.conf
 }
 
+@test "render: a rendered file's value that is not the default is validated even when not listed as explicit" {
+	local out=$BATS_TEST_TMPDIR/superlink.conf
+	flc --env-only render --role superlink -o "$out"
+	# An edited file: FL_NUM_ROUNDS changed, FLKIT_EXPLICIT still says "defaults only".
+	sed -i "s/^FL_NUM_ROUNDS=.*/FL_NUM_ROUNDS='5x'/" "$out"
+	run_flc -c "$out" run-config
+	assert_failure 1
+	assert_log ERROR "Invalid FL_NUM_ROUNDS: '5x'. Must be a positive integer."
+	# The unchanged defaults still count as defaults (show names their source).
+	run_flc -c "$out" show --format json
+	assert_success
+}
+
 @test "render: refuses to write an invalid configuration" {
 	local out=$BATS_TEST_TMPDIR/superlink.conf
 	run_flc FL_NUM_ROUNDS=0 --env-only render --role superlink -o "$out"
