@@ -1487,16 +1487,22 @@ FL_ERROR type=2"
 	[ "$(og_ctl GET state | jq -r '.vms["100"].FL_READY // "absent"')" = absent ]
 }
 
-@test "publish-ready: a SuperLink whose Fleet port does not accept is exit 1, nothing published" {
-	og_ctl POST reset >/dev/null
-	PORT=$(free_port)
-	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
-	# Running (the pid file is right) but listening elsewhere: the stub takes its port from argv.
+# fake_running_superlink: a pid file naming a live process that listens nowhere: the
+# SuperLink "runs" but its Fleet port does not accept.
+fake_running_superlink() {
 	sleep 300 3>&- &
 	EXTRA_PIDS+=($!)
 	disown $!
 	mkdir -p "$FD/run"
 	echo "$! $(awk '{print $22}' "/proc/$!/stat")" >"$FD/run/flower-superlink.pid"
+}
+
+@test "publish-ready: a SuperLink whose Fleet port does not accept is exit 1, nothing published" {
+	og_ctl POST reset >/dev/null
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	# Running (the pid file is right) but listening elsewhere: the stub takes its port from argv.
+	fake_running_superlink
 	sl_proc publish-ready
 	is_status 1
 	has "not publishing readiness"
@@ -1601,11 +1607,7 @@ FL_ERROR type=2"
 	og_ctl POST reset >/dev/null
 	PORT=$(free_port)
 	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
-	sleep 300 3>&- &
-	EXTRA_PIDS+=($!)
-	disown $!
-	mkdir -p "$FD/run"
-	echo "$! $(awk '{print $22}' "/proc/$!/stat")" >"$FD/run/flower-superlink.pid"
+	fake_running_superlink
 	sl_proc --timeout 2 --interval 1 wait-healthy
 	is_status 4
 	has "SuperLink health check timed out after 2s"
