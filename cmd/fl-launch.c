@@ -552,15 +552,12 @@ static int identity(const struct opts *o, struct fl_identity *id, struct fl_err 
 	                        o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, e);
 }
 
-/* Best effort or not, a failed publication says what SuperNodes must do without it. */
-static int publish(const struct opts *o, struct fl_argv *pairs, bool erase_error)
+/* Publish with the identity identity() loaded (id_rc its result, e its error). Best effort
+ * or not, a failed publication says what SuperNodes must do without it. */
+static int publish(const struct opts *o, const struct fl_identity *id, int id_rc, struct fl_err *e,
+                   struct fl_argv *pairs, bool erase_error)
 {
-	struct fl_identity id = {0};
-	struct fl_err e = {0};
-	int rc = identity(o, &id, &e);
-	if (rc == 0)
-		rc = fl_launch_publish(&id, pairs, erase_error, &e);
-	fl_identity_free(&id);
+	int rc = id_rc < 0 ? -1 : fl_launch_publish(id, pairs, erase_error, e);
 	if (rc == 0) {
 		struct fl_buf keys = FL_BUF_INIT;
 		for (size_t i = 0; i < pairs->n; i++)
@@ -570,13 +567,13 @@ static int publish(const struct opts *o, struct fl_argv *pairs, bool erase_error
 		fl_buf_free(&keys);
 		return FL_EXIT_OK;
 	}
-	fl_log(o->best_effort ? FL_WARN : FL_ERROR, "%s", e.msg);
+	fl_log(o->best_effort ? FL_WARN : FL_ERROR, "%s", e->msg);
 	bool sl = false;
 	for (size_t i = 0; i < pairs->n; i++)
 		sl |= strncmp(pairs->v[i], "FL_ENDPOINT=", 12) == 0;
 	fl_warn(sl ? "OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS."
 	           : "OneGate publication failed.");
-	return o->best_effort ? FL_EXIT_OK : e.code ? e.code : FL_EXIT_FAIL;
+	return o->best_effort ? FL_EXIT_OK : e->code ? e->code : FL_EXIT_FAIL;
 }
 
 static int publish_error_pairs(const struct opts *o, const struct job *j, const char *reason)
@@ -584,7 +581,11 @@ static int publish_error_pairs(const struct opts *o, const struct job *j, const 
 	struct fl_argv pairs = FL_ARGV_INIT;
 	fl_argv_add(&pairs, j->lo.role == FL_ROLE_SUPERLINK ? "FL_READY=NO" : "FL_NODE_READY=NO");
 	fl_argv_addf(&pairs, "FL_ERROR=%s", reason);
-	int rc = publish(o, &pairs, false);
+	struct fl_identity id = {0};
+	struct fl_err e = {0};
+	int id_rc = identity(o, &id, &e);
+	int rc = publish(o, &id, id_rc, &e, &pairs, false);
+	fl_identity_free(&id);
 	fl_argv_free(&pairs);
 	return rc;
 }
@@ -620,18 +621,16 @@ static int publish_ready(const struct opts *o)
 		job_free(&j);
 		return FL_EXIT_FAIL;
 	}
+	/* One identity: the SuperNode's FL_NODE_ID and the request's headers. */
 	struct fl_identity id = {0};
 	struct fl_err ie = {0};
-	identity(o, &id, &ie); /* the SuperNode's FL_NODE_ID; publish() reports a missing one */
+	int id_rc = identity(o, &id, &ie);
 	struct fl_argv pairs = FL_ARGV_INIT;
-	int r = fl_launch_ready_pairs(&j.p, &j.lo, id.vmid, &pairs, &e);
+	if (fl_launch_ready_pairs(&j.p, &j.lo, id.vmid, &pairs, &e) < 0)
+		rc = fl_err_log(&e);
+	else
+		rc = publish(o, &id, id_rc, &ie, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
 	fl_identity_free(&id);
-	if (r < 0) {
-		fl_argv_free(&pairs);
-		job_free(&j);
-		return fl_err_log(&e);
-	}
-	rc = publish(o, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
 	fl_argv_free(&pairs);
 	job_free(&j);
 	return rc;

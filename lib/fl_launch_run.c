@@ -123,45 +123,54 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 
 /* --- native process group without a supervisor: pid file "PID STARTTIME" --- */
 
-/* Field 22 of /proc/PID/stat: guards against a recycled PID. */
-static unsigned long long starttime(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *s = strrchr(buf, ')');
-	if (!s)
-		return 0;
-	s += 2; /* field 3 */
-	for (int field = 3; field < 22 && s; field++) {
-		s = strchr(s, ' ');
-		if (s)
-			s++;
-	}
-	return s ? strtoull(s, NULL, 10) : 0;
-}
+/* What /proc/PID/stat says after the command name (which may hold blanks and ')'): the
+ * state (field 3), the process group (5) and the start time (22, which tells a recycled
+ * PID from the process a pid file names). -1 when the process is gone. */
+struct proc_stat {
+	char state;
+	long pgrp;
+	unsigned long long start;
+};
 
-static bool zombie(pid_t pid)
+static int proc_stat_read(const char *pid, struct proc_stat *ps)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	char path[300], buf[1024];
+	snprintf(path, sizeof path, "/proc/%s/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return true;
+		return -1;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return true;
+		return -1;
 	buf[n] = '\0';
 	const char *s = strrchr(buf, ')');
-	return !s || s[1] == '\0' || s[2] == 'Z' || s[2] == 'X';
+	if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
+		return -1;
+	ps->state = s[2];
+	char *end;
+	strtol(s + 4, &end, 10); /* ppid */
+	ps->pgrp = strtol(end, NULL, 10);
+	const char *f = s + 2; /* field 3 */
+	for (int field = 3; field < 22 && f; field++) {
+		f = strchr(f, ' ');
+		if (f)
+			f++;
+	}
+	ps->start = f ? strtoull(f, NULL, 10) : 0;
+	return 0;
+}
+
+static int proc_stat_pid(pid_t pid, struct proc_stat *ps)
+{
+	char s[24];
+	snprintf(s, sizeof s, "%ld", (long)pid);
+	return proc_stat_read(s, ps);
+}
+
+static bool exited(const struct proc_stat *ps)
+{
+	return ps->state == 'Z' || ps->state == 'X';
 }
 
 static int pidfile_read(const struct fl_launch_plan *p, pid_t *pid)
@@ -175,7 +184,8 @@ static int pidfile_read(const struct fl_launch_plan *p, pid_t *pid)
 	bool ok = end != text && *end == ' ' && v > 1;
 	unsigned long long st = ok ? strtoull(end + 1, &end, 10) : 0;
 	free(text);
-	if (!ok || kill((pid_t)v, 0) < 0 || starttime((pid_t)v) != st || zombie((pid_t)v))
+	struct proc_stat ps;
+	if (!ok || kill((pid_t)v, 0) < 0 || proc_stat_pid((pid_t)v, &ps) < 0 || ps.start != st || exited(&ps))
 		return 0;
 	*pid = (pid_t)v;
 	return 1;
@@ -273,7 +283,8 @@ static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
 		return -1;
 	/* The start time appears in /proc once the child exists. */
 	unsigned long long st = 0;
-	for (int i = 0; i < 100 && !(st = starttime(pid)); i++)
+	struct proc_stat ps;
+	for (int i = 0; i < 100 && (proc_stat_pid(pid, &ps) < 0 || !(st = ps.start)); i++)
 		usleep(1000);
 	char line[64];
 	int n = snprintf(line, sizeof line, "%ld %llu\n", (long)pid, st);
@@ -299,25 +310,8 @@ static bool group_alive(pid_t pgid)
 	while (!alive && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		char path[300], buf[512];
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* ") S PPID PGRP ..." after the command name */
-		const char *s = strrchr(buf, ')');
-		if (!s || s[1] != ' ' || !s[2] || s[3] != ' ')
-			continue;
-		char state = s[2];
-		char *end;
-		strtol(s + 4, &end, 10); /* ppid */
-		long pgrp = strtol(end, NULL, 10);
-		if (pgrp == (long)pgid && state != 'Z' && state != 'X')
+		struct proc_stat ps;
+		if (proc_stat_read(de->d_name, &ps) == 0 && ps.pgrp == (long)pgid && !exited(&ps))
 			alive = true;
 	}
 	closedir(d);
