@@ -23,8 +23,6 @@
 #define STATE_MAX      ((size_t)256 * 1024)
 #define PROBE_MS       3000L
 
-extern char **environ;
-
 /* Run argv, output captured; 0 when it exited 0. The output is kept in out when given. */
 static int run(char *const argv[], long timeout_ms, struct fl_buf *out, int *status, struct fl_err *e)
 {
@@ -71,25 +69,62 @@ static char *unit_name(const struct fl_launch_plan *p)
 	return s;
 }
 
-/* Replace path with data unless it already holds exactly that. */
+/* Replace path with data unless it already holds exactly that, as a regular file of ours
+ * with one link and this mode. Anything else (a foreign owner, another mode, a symlink, a
+ * hard link to a file elsewhere) is replaced: rename swaps the name, never the other file. */
 static int put(const char *path, const char *data, size_t len, mode_t mode, bool *changed, struct fl_err *e)
 {
 	char *old = NULL;
 	size_t oldlen = 0;
 	*changed = true;
-	if (fl_fs_read(path, STATE_MAX, &old, &oldlen, NULL) == 0) {
+	struct stat st;
+	bool exists = lstat(path, &st) == 0;
+	bool sound = exists && S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == geteuid() &&
+	             st.st_gid == getegid() && (st.st_mode & 07777) == mode;
+	if (sound && fl_fs_read(path, STATE_MAX, &old, &oldlen, NULL) == 0) {
 		*changed = oldlen != len || memcmp(old, data, len) != 0;
 		free(old);
 	}
 	if (!*changed)
 		return 0;
+	if (exists && !sound)
+		fl_warn("%s was %s (owner %lu:%lu, mode %04o, %lu links): replaced by a file of %lu:%lu, "
+		        "mode %04o",
+		        path,
+		        S_ISLNK(st.st_mode)   ? "a symlink"
+		        : S_ISREG(st.st_mode) ? "a file"
+		                              : "not a file",
+		        (unsigned long)st.st_uid, (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777),
+		        (unsigned long)st.st_nlink, (unsigned long)geteuid(), (unsigned long)getegid(),
+		        (unsigned)mode);
 	return fl_fs_write_atomic(path, data, len, mode, FL_OWNER_KEEP, (gid_t)-1, e);
+}
+
+/* A directory fl-launch writes root's files into, given by the operator: another user who
+ * owns it, or may write into it, could swap config/ or a unit for their own. */
+static int dir_trusted(const char *path, const char *option, struct fl_err *e)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0; /* made by fl_launch_install, ours */
+	if (S_ISDIR(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) && !(st.st_mode & 022))
+		return 0;
+	return fl_err_set(e, FL_EXIT_FAIL,
+	                  "%s %s is %s (owner %lu:%lu, mode %04o): another user could replace the files "
+	                  "fl-launch writes there; make it a directory of root's that only its owner "
+	                  "can write (chown root:root, chmod go-w), or choose another %s",
+	                  option, path, S_ISDIR(st.st_mode) ? "not safe" : "not a directory",
+	                  (unsigned long)st.st_uid, (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777),
+	                  option);
 }
 
 int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
                       struct fl_err *e)
 {
 	*unit_changed = false;
+	if (dir_trusted(o->flower_dir, "--flower-dir", e) < 0 ||
+	    (uses_systemd(o) && dir_trusted(o->unit_dir, "--unit-dir", e) < 0))
+		return -1;
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		/* "MODE OWNED PATH", made by fl_launch_plan. */
 		char *end;
@@ -97,8 +132,9 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 		bool owned = end[0] == ' ' && end[1] == '1';
 		if (end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
-		uid_t uid = owned ? o->uid : FL_OWNER_KEEP;
-		gid_t gid = owned ? o->gid : (gid_t)-1;
+		/* Not the service's: ours (root's), also when it exists with another owner. */
+		uid_t uid = owned ? o->uid : geteuid();
+		gid_t gid = owned ? o->gid : getegid();
 		if (fl_fs_mkdir_p(end + 3, (mode_t)mode, uid, gid, e) < 0)
 			return -1;
 	}
@@ -109,7 +145,7 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 		fl_info("wrote %s", p->env_path);
 	if (!uses_systemd(o))
 		return 0;
-	if (fl_fs_mkdir_p(o->unit_dir, 0755, FL_OWNER_KEEP, (gid_t)-1, e) < 0)
+	if (fl_fs_mkdir_p(o->unit_dir, 0755, geteuid(), getegid(), e) < 0)
 		return -1;
 	if (put(p->unit_path, fl_buf_str(&p->unit), p->unit.len, 0644, unit_changed, e) < 0)
 		return -1;
@@ -231,43 +267,6 @@ int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opt
 	return st == 0;
 }
 
-/* The environment of a process started without a supervisor: ours, then the env file. */
-static char **child_env(const struct fl_launch_plan *p)
-{
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **v = fl_xcalloc(n + 64, sizeof *v);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		v[k++] = fl_xstrdup(environ[i]);
-	for (const char *s = fl_buf_str(&p->env); *s && k < n + 63;) {
-		size_t len = strcspn(s, "\n");
-		const char *eq = memchr(s, '=', len);
-		if (*s != '#' && eq) {
-			size_t klen = (size_t)(eq - s);
-			size_t j;
-			for (j = 0; j < k; j++)
-				if (strncmp(v[j], s, klen + 1) == 0)
-					break;
-			if (j < k)
-				free(v[j]);
-			else
-				j = k++;
-			v[j] = fl_xstrndup(s, len);
-		}
-		s += len + (s[len] == '\n');
-	}
-	return v;
-}
-
-static void env_free(char **v)
-{
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
 {
 	/* One log per run: the previous one stays as .1 for the post-mortem. */
@@ -275,10 +274,13 @@ static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
 	snprintf(old, sizeof old, "%s.1", p->log_path);
 	if (rename(p->log_path, old) < 0 && errno != ENOENT)
 		return fl_err_sys(e, errno, "cannot rotate %s", p->log_path);
-	char **env = child_env(p);
+	/* The allow-listed part of ours, then the env file (design decision 12); as --owner,
+	 * like the unit's User= and Group=. */
+	char **env = fl_proc_env_build(NULL, fl_buf_str(&p->env));
 	pid_t pid;
-	int rc = fl_proc_spawn_session(p->argv.v, env, o->flower_dir, p->log_path, &pid, e);
-	env_free(env);
+	int rc =
+	    fl_proc_spawn_session_as(p->argv.v, env, o->flower_dir, p->log_path, o->uid, o->gid, &pid, e);
+	fl_proc_env_free(env);
 	if (rc < 0)
 		return -1;
 	/* The start time appears in /proc once the child exists. */
@@ -374,6 +376,14 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
                     enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
 {
 	bool unit_changed;
+	/* Checked before anything is touched: without a supervisor Flower runs as --owner. */
+	if (!uses_systemd(o) && fl_proc_can_run_as(o->uid, o->gid, NULL) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "--owner %lu:%lu: running Flower as that user needs root, and fl-launch "
+		                  "runs as %lu:%lu; run it as root, or pass --owner %lu:%lu",
+		                  (unsigned long)o->uid, (unsigned long)o->gid, (unsigned long)geteuid(),
+		                  (unsigned long)getegid(), (unsigned long)geteuid(),
+		                  (unsigned long)getegid());
 	if (fl_launch_install(p, o, &unit_changed, e) < 0)
 		return -1;
 	int running = fl_launch_running(p, o, NULL, e);

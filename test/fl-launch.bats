@@ -67,12 +67,14 @@ setup_file() {
 	cat >"$FLOWER_STUB/bin/flower-supernode" <<'EOF'
 #!/bin/bash
 # A SuperNode as far as fl-launch can tell: the start banner, a child it spawned (like
-# flower-superexec), the registration line; then it waits. STUB_SN_EXIT: exit at once.
-[ -n "${STUB_SN_EXIT:-}" ] && { echo "stub: exiting"; exit "$STUB_SN_EXIT"; }
+# flower-superexec), the registration line; then it waits. Told by files in its directory (an
+# unknown variable would not reach it): stub.exit, exit at once with that status; stub.noreg,
+# never register.
+[ -e stub.exit ] && { echo "stub: exiting"; exit "$(cat stub.exit)"; }
 printf '\033[92mINFO \033[0m:      Starting Flower SuperNode\n'
 sleep 300 &
 echo "$!" >child.pid
-[ -z "${STUB_SN_NOREG:-}" ] && printf '\033[92mINFO \033[0m:      SuperNode ID: 42\n'
+[ ! -e stub.noreg ] && printf '\033[92mINFO \033[0m:      SuperNode ID: 42\n'
 printf '\033[92mINFO \033[0m:      args: %s\n' "$*"
 wait
 EOF
@@ -1284,7 +1286,9 @@ gone() {
 }
 
 @test "process: wait-healthy for a SuperNode that exited is exit 1 at once, not a timeout" {
-	SN_ENV=STUB_SN_EXIT=3 sn_proc start
+	mkdir -p "$FD"
+	echo 3 >"$FD/stub.exit"
+	sn_proc start
 	is_status 0
 	local t0=$SECONDS
 	sn_proc --timeout 30 --interval 1 wait-healthy
@@ -1296,7 +1300,9 @@ gone() {
 }
 
 @test "process: wait-healthy for a SuperNode that never registers is exit 4" {
-	SN_ENV=STUB_SN_NOREG=1 sn_proc start
+	mkdir -p "$FD"
+	touch "$FD/stub.noreg"
+	sn_proc start
 	is_status 0
 	sn_proc --timeout 2 --interval 1 wait-healthy
 	is_status 4
@@ -1622,4 +1628,283 @@ fake_running_superlink() {
 	sl_proc --timeout 1 --interval 1 --no-publish wait-healthy
 	[ "$status" -ne 0 ]
 	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# What the children get: a built environment, the owner's identity, files of the documented
+# owner and mode
+
+# plant: LEAK holds what must reach no child (the OneGate identity, a server key, cloud
+# credentials, an unknown variable with a fake secret); KEEP what every child gets. Every
+# planted value holds $SECRET.
+plant() {
+	SECRET="fake-secret-$RANDOM$RANDOM"
+	UNKNOWN="FLKIT_TEST_$RANDOM"
+	LEAK=("TOKENTXT=$SECRET-token" "ONEGATE_TOKEN=$SECRET-token" "VMID=7$RANDOM"
+		"ONEGATE_ENDPOINT=http://$SECRET.invalid:5030" "AWS_SECRET_ACCESS_KEY=$SECRET-aws"
+		"AWS_ACCESS_KEY_ID=$SECRET-id" "S3_SECRET_KEY=$SECRET-s3" "$UNKNOWN=$SECRET")
+	KEEP=(LANG=C.UTF-8 LC_MESSAGES=C TZ=UTC FLWR_TELEMETRY_ENABLED=0 "https_proxy=http://proxy.example:3128")
+	LEAKED_NAMES="^(TOKENTXT|ONEGATE_TOKEN|VMID|ONEGATE_ENDPOINT|AWS_[A-Z_]*|S3_[A-Z_]*|$UNKNOWN|FL_SSL_[A-Z_]*|ONEAPP_[A-Z_]*)="
+}
+
+# The operator's certificate and key in the context: FL_SSL_KEYFILE must reach no child either.
+SL_KEY=()
+sl_key() {
+	SL_KEY=(FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$OP_CA_B64" "FL_SSL_CERTFILE=$OP_CERT_B64"
+		"FL_SSL_KEYFILE=$OP_KEY_B64")
+	mkdir -p "$FD/certs"
+	cp "$OPS/ca.crt" "$FD/certs/ca.crt"
+	cp "$OPS/server.pem" "$FD/certs/server.pem"
+	cp "$OPS/server.key" "$FD/certs/server.key"
+}
+
+# no_leak FILE...: no planted secret, no key and no secret name in FILE; KEEP and PATH there.
+no_leak() {
+	local f kv
+	for f in "$@"; do
+		[ -s "$f" ] || { echo "$f is empty or missing" >&2 && return 1; }
+		if grep -n -e "$SECRET" -e "${OP_KEY_B64:0:40}" -e 'PRIVATE KEY' "$f" || grep -nE "$LEAKED_NAMES" "$f"; then
+			echo "a secret reached a child ($f)" >&2
+			return 1
+		fi
+		grep -q '^PATH=/' "$f" || { echo "no PATH in $f" >&2 && return 1; }
+		for kv in "${KEEP[@]}"; do
+			grep -qxF -- "$kv" "$f" || { echo "$kv did not reach the child ($f)" >&2 && return 1; }
+		done
+	done
+}
+
+# dump_stubs: docker and systemctl append their environment to stub/TOOL.env, then run the stub.
+dump_stubs() {
+	local tool
+	for tool in docker systemctl; do
+		mv "$T/bin/$tool" "$T/bin/$tool.real"
+		printf '#!/bin/bash\n{ env; echo "--- %s $*"; } >>%q\nexec %q "$@"\n' "$tool" "$S/$tool.env" \
+			"$T/bin/$tool.real" >"$T/bin/$tool"
+		chmod 0755 "$T/bin/$tool"
+	done
+}
+
+# fake_flower [DIR]: flower-superlink and flower-supernode in DIR ($T/fake) print their
+# environment, ids and groups to their output (the log file), then exit.
+fake_flower() {
+	local r d=${1:-$T/fake}
+	mkdir -p "$d"
+	for r in superlink supernode; do
+		printf '#!/bin/sh\nenv\necho "ID=$(id -u):$(id -g) GROUPS=$(id -G)"\necho END-OF-DUMP\n' >"$d/flower-$r"
+		chmod 0755 "$d/flower-$r"
+	done
+}
+
+# dump_of NAME: the log of fake NAME (flower-superlink, flower-supernode) once complete.
+dump_of() {
+	local i f=$FD/logs/$1.log
+	for ((i = 0; i < 100; i++)); do
+		grep -q END-OF-DUMP "$f" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q END-OF-DUMP "$f" || { echo "$f: no dump" >&2 && return 1; }
+	cp "$f" "$T/$1.dump"
+	echo "$T/$1.dump"
+}
+
+@test "start: the Flower process gets no OneGate identity, key, credential or unknown variable (process runtime)" {
+	plant
+	fake_flower
+	run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --runtime process --supervisor none \
+		--flower-bin "$T/fake" --flower-version 1.41.0 start
+	is_status 0
+	local dump
+	dump=$(dump_of flower-supernode)
+	no_leak "$dump"
+	grep -qx "FLWR_HOME=$FD/flwr-supernode" "$dump"
+	grep -qx "HOME=$FD/flwr-supernode" "$dump"
+	sl_key
+	run_fll "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --runtime process --supervisor none \
+		--flower-bin "$T/fake" --flower-version 1.41.0 --addr 10.0.0.5 --health-port 0 start
+	is_status 0
+	dump=$(dump_of flower-superlink)
+	no_leak "$dump"
+	grep -q '^FLWR_LOG_LEVEL=' "$dump"
+}
+
+@test "start, restart: a restarted Flower process gets the built environment too" {
+	plant
+	fake_flower
+	run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --runtime process --supervisor none \
+		--flower-bin "$T/fake" --flower-version 1.41.0 restart
+	is_status 0
+	no_leak "$(dump_of flower-supernode)"
+}
+
+@test "every docker and systemctl call gets the built environment: no identity, key or unknown variable" {
+	plant
+	sl_key
+	dump_stubs
+	echo 1.25.0 >"$T/prebaked"
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	local verb
+	for verb in wait-docker image install start status health logs stop restart; do
+		run_fll FLOWER_VERSION=1.38.0 "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --addr 10.0.0.5 "$verb"
+		[ "$status" -le 1 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
+		run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode "$verb"
+		[ "$status" -le 1 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
+	done
+	# Every verb above called docker or systemctl: all of them with the built environment.
+	for verb in info image pull inspect logs daemon-reload enable start stop; do
+		grep -qE -- "^--- (docker|systemctl) $verb( |$)" "$S/docker.env" "$S/systemctl.env" ||
+			{ echo "no call of $verb" >&2 && return 1; }
+	done
+	no_leak "$S/docker.env" "$S/systemctl.env"
+	# Nor do the files docker and systemd read hold a secret.
+	no_leak_file "$FD/config/superlink.env" "$FD/config/supernode.env" "$UD/flower-superlink.service" \
+		"$UD/flower-supernode.service"
+}
+
+# no_leak_file FILE...: FILE names no secret and holds none.
+no_leak_file() {
+	local f
+	for f in "$@"; do
+		[ -s "$f" ] || { echo "$f is empty or missing" >&2 && return 1; }
+		if grep -n -e "$SECRET" -e "${OP_KEY_B64:0:40}" -e 'PRIVATE KEY' "$f" || grep -nE "$LEAKED_NAMES" "$f"; then
+			echo "a secret is in $f" >&2
+			return 1
+		fi
+	done
+}
+
+@test "process under systemd: systemctl gets the built environment" {
+	plant
+	dump_stubs
+	run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --runtime process --supervisor systemd \
+		--flower-bin "$FLOWER_STUB/bin" start
+	is_status 0
+	no_leak "$S/systemctl.env"
+	no_leak_file "$FD/config/supernode.env" "$UD/flower-supernode.service"
+}
+
+@test "start: --supervisor none runs Flower as --owner (user, group, no other group)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change user"
+	# A directory the owner can reach (the test's own is root's, 0700).
+	local d
+	d=$(mktemp -d /tmp/fl-launch-owner.XXXXXX)
+	chmod 0755 "$d"
+	FD=$d/flower
+	fake_flower "$d/fake"
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor none --flower-bin "$d/fake" \
+		--flower-version 1.41.0 --owner 12345:23456 start
+	is_status 0
+	local dump
+	dump=$(dump_of flower-supernode)
+	grep -qx 'ID=12345:23456 GROUPS=23456' "$dump"
+	# HOME is FLWR_HOME, the owner's own directory.
+	grep -qx "HOME=$FD/flwr-supernode" "$dump"
+	[ "$(stat -c %u:%g:%a "$FD/flwr-supernode")" = 12345:23456:700 ]
+	rm -rf "$d"
+	# The systemd unit runs the same user.
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" \
+		--owner 12345:23456 unit
+	assert_line User=12345
+	assert_line Group=23456
+}
+
+@test "start: an owner who cannot enter the flower directory is exit 1 naming it" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change user"
+	fake_flower
+	mkdir -p "$FD"
+	chmod 0700 "$FD"
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor none --flower-bin "$T/fake" \
+		--flower-version 1.41.0 --owner 12345:23456 start
+	is_status 1
+	has "as 12345:23456: cannot change to directory $FD: Permission denied"
+}
+
+@test "start: --supervisor none with another --owner without root is exit 1, nothing touched" {
+	[ "$(id -u)" = 0 ] || skip "needs root to run as another user"
+	local d
+	d=$(mktemp -d /tmp/fl-launch-owner.XXXXXX)
+	chmod 0755 "$d"
+	mkdir "$d/fake" "$d/flower"
+	chmod 0777 "$d/flower"
+	printf '#!/bin/sh\necho ran >%q\n' "$d/ran" >"$d/fake/flower-supernode"
+	chmod 0755 "$d/fake/flower-supernode"
+	run --separate-stderr env -i PATH="$PATH" "$SN_STATIC" setpriv --reuid 65534 --regid 65534 --clear-groups \
+		"$FLKIT_BIN/fl-launch" -E -r supernode --runtime process --supervisor none --flower-dir "$d/flower" \
+		--flower-bin "$d/fake" --flower-version 1.41.0 --owner 12345:12345 start
+	local left
+	left=$(find "$d/flower" -mindepth 1 | wc -l)
+	rm -rf "$d"
+	is_status 1
+	has "--owner 12345:12345"
+	has "root"
+	[ "$left" = 0 ]
+}
+
+@test "install: a foreign-owned 0644 env file with the right content is made root's, 0600" {
+	[ "$(id -u)" = 0 ] || skip "needs root to chown"
+	run_fll "$SN_STATIC" -r supernode --owner 0:0 env
+	is_status 0
+	mkdir -p "$FD/config" "$UD"
+	printf '%s\n' "$output" >"$FD/config/supernode.env"
+	chown 12345:12345 "$FD/config/supernode.env"
+	chmod 0644 "$FD/config/supernode.env"
+	chown 12345:12345 "$FD/config"
+	chmod 0777 "$FD/config"
+	run_fll "$SN_STATIC" -r supernode --owner 0:0 unit
+	printf '%s\n' "$output" >"$UD/flower-supernode.service"
+	chown 12345:12345 "$UD/flower-supernode.service"
+	chmod 0666 "$UD/flower-supernode.service"
+	run_fll "$SN_STATIC" -r supernode --owner 0:0 install
+	is_status 0
+	[ "$(stat -c %u:%g:%a "$FD/config/supernode.env")" = 0:0:600 ]
+	[ "$(stat -c %u:%g:%a "$FD/config")" = 0:0:750 ]
+	[ "$(stat -c %u:%g:%a "$UD/flower-supernode.service")" = 0:0:644 ]
+}
+
+@test "install: an env file that is a symlink or has another hard link is replaced, its target untouched" {
+	run_fll "$SN_STATIC" -r supernode env
+	is_status 0
+	local envtext=$output
+	mkdir -p "$FD/config" "$T/elsewhere"
+	printf '%s\n' "$envtext" >"$T/elsewhere/target"
+	chmod 0644 "$T/elsewhere/target"
+	ln -s "$T/elsewhere/target" "$FD/config/supernode.env"
+	run_fll "$SN_STATIC" -r supernode install
+	is_status 0
+	[ ! -L "$FD/config/supernode.env" ]
+	[ "$(stat -c %h:%a "$FD/config/supernode.env")" = 1:600 ]
+	[ "$(stat -c %a "$T/elsewhere/target")" = 644 ]
+	rm "$FD/config/supernode.env"
+	ln "$T/elsewhere/target" "$FD/config/supernode.env"
+	run_fll "$SN_STATIC" -r supernode install
+	is_status 0
+	[ "$(stat -c %h:%a "$FD/config/supernode.env")" = 1:600 ]
+	[ "$(stat -c %h:%a "$T/elsewhere/target")" = 1:644 ]
+	[ "$(cat "$FD/config/supernode.env")" = "$envtext" ]
+}
+
+@test "install: a --flower-dir another user owns or anyone may write is refused, nothing written" {
+	[ "$(id -u)" = 0 ] || skip "needs root to chown"
+	mkdir -p "$FD"
+	chown 12345:12345 "$FD"
+	run_fll "$SN_STATIC" -r supernode install
+	is_status 1
+	has "--flower-dir $FD is not safe (owner 12345:12345, mode 0755)"
+	has "chown root:root, chmod go-w"
+	[ ! -e "$FD/config" ]
+	chown 0:0 "$FD"
+	chmod 0777 "$FD"
+	run_fll "$SN_STATIC" -r supernode start
+	is_status 1
+	has "(owner 0:0, mode 0777)"
+	[ ! -e "$FD/config" ]
+	no_call systemctl .
+	chmod 0755 "$FD"
+	mkdir -p "$UD"
+	chmod 0777 "$UD"
+	run_fll "$SN_STATIC" -r supernode install
+	is_status 1
+	has "--unit-dir $UD is not safe"
+	[ ! -e "$UD/flower-supernode.service" ]
 }
