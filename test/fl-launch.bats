@@ -1745,11 +1745,12 @@ dump_of() {
 	mkdir -p "$FD"
 	echo 1.25.0 >"$FD/PREBAKED_VERSION"
 	local verb
-	for verb in wait-docker image install start status health logs stop restart; do
-		run_fll FLOWER_VERSION=1.38.0 "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --addr 10.0.0.5 "$verb"
-		[ "$status" -le 1 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
-		run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode "$verb"
-		[ "$status" -le 1 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
+	for verb in wait-docker image install start status health wait-healthy logs stop restart; do
+		run_fll FLOWER_VERSION=1.38.0 "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --addr 10.0.0.5 \
+			--timeout 1 --interval 1 --no-publish "$verb"
+		[ "$status" -le 1 ] || [ "$status" = 4 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
+		run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --timeout 1 --interval 1 --no-publish "$verb"
+		[ "$status" -le 1 ] || [ "$status" = 4 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
 	done
 	# Every verb above called docker or systemctl: all of them with the built environment.
 	for verb in info image pull inspect logs daemon-reload enable start stop; do
