@@ -437,7 +437,7 @@ int fl_proc_spawn_session_as(char *const argv[], char *const envp[], const char 
 			while (waitpid(*pid, &st, 0) < 0 && errno == EINTR)
 				;
 			if (fail[0] == STEP_EXEC)
-				rc = fl_err_sys(e, fail[1], "cannot run %s", argv[0]);
+				rc = fl_err_sys(e, fail[1], "cannot run %s%s", argv[0], as);
 			else if (fail[0] == STEP_CWD)
 				rc = fl_err_sys(e, fail[1], "cannot run %s%s: cannot change to directory %s",
 				                argv[0], as, cwd);
