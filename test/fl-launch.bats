@@ -1728,7 +1728,7 @@ dump_of() {
 	grep -q '^FLWR_LOG_LEVEL=' "$dump"
 }
 
-@test "start, restart: a restarted Flower process gets the built environment too" {
+@test "restart: the restarted Flower process gets the built environment too" {
 	plant
 	fake_flower
 	run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --runtime process --supervisor none \
