@@ -389,26 +389,6 @@ int fl_decimal_cmp(const char *a, const char *b)
 	return 0;
 }
 
-void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen)
-{
-	struct fl_buf b = FL_BUF_INIT;
-	const char *dot = strchr(s, '.');
-	size_t ilen = dot ? (size_t)(dot - s) : strlen(s);
-	size_t skip = 0;
-	while (skip + 1 < ilen && s[skip] == '0')
-		skip++;
-	if (ilen == 0)
-		fl_buf_addc(&b, '0');
-	else
-		fl_buf_add(&b, s + skip, ilen - skip);
-	if (dot)
-		fl_buf_adds(&b, dot);
-	else if (as_float)
-		fl_buf_adds(&b, ".0");
-	snprintf(out, outlen, "%s", fl_buf_str(&b));
-	fl_buf_free(&b);
-}
-
 bool fl_var_value_ok(const struct fl_var *var, const char *v)
 {
 	double d;

@@ -38,9 +38,6 @@ unsigned char *fl_b64_decode(const char *s, size_t *len);
 /* Compare two non-negative decimals of the spec's float grammar exactly: -1, 0, 1. */
 int fl_decimal_cmp(const char *a, const char *b);
 
-/* Render a spec-grammar number as TOML: "05"->"5", ".5"->"0.5", "1"->"1.0" (as_float). */
-void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen);
-
 /* Check v against var's rule (single value; lists are split by the caller). */
 bool fl_var_value_ok(const struct fl_var *var, const char *v);
 

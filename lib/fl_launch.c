@@ -3,6 +3,7 @@
 #include "fl_launch.h"
 
 #include "fl_check.h"
+#include "fl_flwrcfg.h"
 #include "fl_log.h"
 #include "fl_var.h"
 
@@ -320,7 +321,8 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		    "(flower-superexec --plugin-type serverapp) that reaches its ServerAppIo/Runtime API");
 }
 
-static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p)
+static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                            struct fl_err *e)
 {
 	struct fl_argv *f = &p->flower;
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_CLIENTAPPIO;
@@ -329,11 +331,17 @@ static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	fl_argv_add(f, p->a.superlink);
 	fl_argv_add(f, "--isolation");
 	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
-	const char *nc = fl_ctx_get(c, "FL_NODE_CONFIG");
-	if (*nc) {
-		fl_argv_add(f, "--node-config");
-		fl_argv_add(f, nc);
+	/* Flower reads --node-config as TOML values: the converted form, as fl-context prints it. */
+	struct fl_buf nc = FL_BUF_INIT;
+	if (fl_cfg_node_config(fl_ctx_get(c, "FL_NODE_CONFIG"), false, false, &nc, e) < 0) {
+		fl_buf_free(&nc);
+		return -1;
 	}
+	if (nc.len) {
+		fl_argv_add(f, "--node-config");
+		fl_argv_add(f, nc.data);
+	}
+	fl_buf_free(&nc);
 	/* Decision 9: 0 means "unlimited", which Flower spells by leaving the flag out. */
 	static const char *const retry[][2] = {{"FL_MAX_RETRIES", "--max-retries"},
 	                                       {"FL_MAX_WAIT_TIME", "--max-wait-time"}};
@@ -353,6 +361,7 @@ static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		fl_argv_add(f, "--port");
 		fl_argv_addf(f, "%u", appio);
 	}
+	return 0;
 }
 
 static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
@@ -600,7 +609,10 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		dirpath = path2(o->flower_dir, "data");
 		dir_add(p, "0755", true, dirpath);
 		free(dirpath);
-		supernode_flower(c, o, p);
+		if (supernode_flower(c, o, p, e) < 0) {
+			fl_launch_plan_free(p);
+			return -1;
+		}
 	}
 	if (o->runtime == FL_RUNTIME_PROCESS) {
 		static const char *const sub2[] = {"logs", "run"};

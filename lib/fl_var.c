@@ -96,7 +96,7 @@ const struct fl_var fl_vars[] = {
 	 "Static SuperLink address; empty means discovery through OneGate."},
 	{"FL_NODE_CONFIG", SN, "text", "Space-separated key=value node config", "", "",
 	 FL_CK_NODE_CONFIG, 0, 0, 0, "Invalid FL_NODE_CONFIG pair: '{v}'. Expected format: key=value.", NULL,
-	 "Node config for the ClientApp, e.g. partition-id=0 num-partitions=2. Values may use letters, digits and . _ / : + , @ % -."},
+	 "Node config for the ClientApp, e.g. partition-id=0 num-partitions=2. Values may use letters, digits and . _ / : + , @ % -; Flower gets true/false as booleans, numbers as integers or floats (007 stays the string \"007\") and anything else as a string (see node-config in fl-context(1))."},
 	{"FL_MAX_RETRIES", SN, "number", "Max reconnection attempts (0=unlimited)", "", "0",
 	 FL_CK_NONNEG, 0, 0, 0, "Invalid FL_MAX_RETRIES: '{v}'. Must be a non-negative integer.", NULL,
 	 "SuperNode reconnection attempts; 0 means unlimited (the flag is then omitted)."},

@@ -1623,3 +1623,51 @@ fake_running_superlink() {
 	[ "$status" -ne 0 ]
 	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
 }
+
+# ---------------------------------------------------------------------------------------------
+# Values that pass validation reach docker and Flower in a form they accept
+
+# after_flag FLAG: the argv line that follows FLAG in $output.
+after_flag() {
+	awk -v f="$1" 'hit { print; exit } $0 == f { hit = 1 }' <<<"$output"
+}
+
+@test "argv: --node-config carries Flower's config syntax, as fl-context node-config prints it" {
+	local nc='partition-id=1 num-partitions=3 dataset=cifar10 x=00012 y=.5 on=True k=a,b r=1:2 p=/a%b@c'
+	local want='partition-id=1 num-partitions=3 dataset="cifar10" x="00012" y=0.5 on=true k="a,b" r="1:2" p="/a%b@c"'
+	run -0 env -i "FL_NODE_CONFIG=$nc" "$FLKIT_BIN/fl-context" --env-only node-config
+	assert_output "$want"
+	run_fll "$SN_STATIC" "FL_NODE_CONFIG=$nc" -r supernode argv
+	is_status 0
+	assert_equal "$(after_flag --node-config)" "$want"
+	run_fll "$SN_STATIC" "FL_NODE_CONFIG=$nc" -r supernode --runtime process --supervisor systemd \
+		--flower-bin "$FLOWER_STUB/bin" argv
+	is_status 0
+	assert_equal "$(after_flag --node-config)" "$want"
+	local py
+	for py in "$FLKIT_SRC/.venv-flwr-1.25/bin/python" "$FLKIT_SRC/.venv-flwr-newest/bin/python"; do
+		[ -x "$py" ] || continue
+		run "$py" "$BATS_TEST_DIRNAME/flower_config_check.py" "$want" <<<'{"partition-id": ["int", 1],
+			"num-partitions": ["int", 3], "dataset": ["str", "cifar10"], "x": ["str", "00012"],
+			"y": ["float", 0.5], "on": ["bool", true], "k": ["str", "a,b"], "r": ["str", "1:2"],
+			"p": ["str", "/a%b@c"]}'
+		assert_success
+	done
+}
+
+@test "unit: ExecStart carries the converted --node-config, quoted for systemd" {
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=dataset=cifar10 p=/a%b@c' -r supernode unit
+	is_status 0
+	assert_output --partial '    --node-config "dataset=\"cifar10\" p=\"/a%%b@c\"" \'
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=dataset=cifar10' -r supernode --runtime process --supervisor systemd \
+		--flower-bin "$FLOWER_STUB/bin" unit
+	is_status 0
+	assert_output --partial '    --node-config "dataset=\"cifar10\"" \'
+}
+
+@test "start: a node-config value Flower cannot represent is refused before anything runs" {
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=x=99999999999999999999' -r supernode start
+	is_status 1
+	has "Invalid FL_NODE_CONFIG pair: 'x=99999999999999999999'. Flower cannot represent it"
+	assert_equal "$(calls docker)" ''
+}
