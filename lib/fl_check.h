@@ -17,6 +17,13 @@ bool fl_check_float(const char *s, double *out);
 bool fl_check_enum(const char *options, const char *s);
 /* host:port, [v6]:port; hosts are IPv4 literals or RFC 1123 names. */
 bool fl_check_hostport(const char *s, unsigned *port);
+/* host:port with an IP address for host (IPv4, or [v6]:port): what a listen address needs,
+ * and what docker -p accepts (it does not resolve names). */
+bool fl_check_listen(const char *s, unsigned *port);
+/* A docker repository name without tag or digest, as docker's reference grammar has it:
+ * [host[:port]/]component[/component...], components of lower-case letters and digits
+ * joined by '.', '_', '__' or dashes. */
+bool fl_check_image_repo(const char *s);
 bool fl_check_relpath(const char *s);
 bool fl_check_abspath(const char *s);
 /* The next entry of a comma-separated list at *p, blanks trimmed (an empty entry is ""),

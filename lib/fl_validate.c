@@ -3,6 +3,7 @@
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
+#include "fl_flower.h"
 #include "fl_flwrcfg.h"
 
 #include <limits.h>
@@ -164,6 +165,17 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 	if (nparts == 0)
 		fl_diags_add(d, FL_ERROR, "Invalid FL_NODE_CONFIG: num-partitions must be at least 1.");
 	fl_buf_free(&keys);
+}
+
+/* X.Y.Z, then fl-launch's own rule (fl_flower_version_supported) and its words. */
+static void check_version(struct fl_diags *d, const struct fl_var *var, const char *s)
+{
+	struct fl_version v;
+	struct fl_err e = {0};
+	if (fl_version_parse(s, &v) < 0)
+		var_error(d, var, s, strlen(s));
+	else if (fl_flower_version_supported(&v, &e) < 0)
+		fl_diags_add(d, FL_ERROR, "Invalid %s: '%s'. %s.", var->name, s, e.msg);
 }
 
 /* Port of a host:port value, 0 when it does not parse. */
@@ -395,6 +407,8 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			continue;
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);
+		else if (var->check == FL_CK_VERSION)
+			check_version(d, var, s->value);
 		else if (var->check == FL_CK_NODE_CONFIG)
 			check_node_config(d, var, s->value);
 		else if (!fl_var_value_ok(var, s->value))

@@ -99,7 +99,7 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 # validate: one variable at a time (01 §1.2, §7)
 
 @test "validate: FLOWER_VERSION accepts X.Y.Z on both roles" {
-	assert_accepts superlink FLOWER_VERSION 1.25.0 1.41.0 10.0.123 0.0.0
+	assert_accepts superlink FLOWER_VERSION 1.25.0 1.41.0 10.0.123 2.0.0
 	assert_accepts supernode FLOWER_VERSION 1.25.0
 }
 
@@ -146,14 +146,14 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 		fedavg FEDAVG FedYogi FedMedian MultiKrum FedAdagrad 'FedAvg '
 }
 
-@test "validate: FL_FLEET_API_ADDRESS accepts IPv4, names and [IPv6] with a port" {
-	assert_accepts superlink FL_FLEET_API_ADDRESS 0.0.0.0:9092 10.0.0.1:1 localhost:8080 \
-		superlink.example.com:65535 my-host_1:9092 '[::1]:9092' '[fe80::1]:9092'
+@test "validate: FL_FLEET_API_ADDRESS accepts IPv4 and [IPv6] with a port" {
+	assert_accepts superlink FL_FLEET_API_ADDRESS 0.0.0.0:9092 10.0.0.1:1 127.0.0.1:65535 '[::1]:9092' \
+		'[fe80::1]:9092' '[::]:9092'
 }
 
 @test "validate: FL_FLEET_API_ADDRESS rejects bad ports, missing ports, bad IPv4 and bare IPv6" {
 	assert_rejects superlink FL_FLEET_API_ADDRESS \
-		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port." \
+		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0 (a listen address: docker publishes IP addresses only)." \
 		host:0 host:65536 host host: :9092 999.1.1.1:9092 1.2.3:9092 ::1 '[::1]' ::1:9092 \
 		'[::1]9092' 'a b:1' -host:1 host:+1 host:9092/x http://host:9092 '[1.2.3.4]:9092'
 }
@@ -2225,5 +2225,19 @@ flower_check() {
 		cfg=$(flc FL_STRATEGY=FedProx "FL_PROXIMAL_MU=${mu%%:*}" FL_NUM_ROUNDS=7 FL_MIN_AVAILABLE_CLIENTS=10 \
 			FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_PATH=/app/ck --env-only run-config)
 		flower_check "$cfg"
+	done
+}
+
+@test "validate: FL_FLEET_API_ADDRESS with a host name is refused (docker -p publishes IP addresses only)" {
+	assert_rejects superlink FL_FLEET_API_ADDRESS \
+		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0 (a listen address: docker publishes IP addresses only)." \
+		host.name:9092 localhost:8080 superlink.example.com:65535 my-host_1:9092
+}
+
+@test "validate: FLOWER_VERSION older than 1.25.0 is refused with fl-launch's words" {
+	local v
+	for v in 1.24.9 0.0.0 1.0.0; do
+		validate_as supernode "FLOWER_VERSION=$v"
+		assert_config_error "Invalid FLOWER_VERSION: '$v'. Flower $v is older than 1.25.0, the oldest version flkit drives; set FLOWER_VERSION (or --flower-version) to 1.25.0 or newer."
 	done
 }

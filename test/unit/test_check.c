@@ -429,6 +429,50 @@ static void test_pem(void)
 	free(pp.enc_key_b64);
 }
 
+static void test_listen_image(void)
+{
+	static const char *const listen_ok[] = {"0.0.0.0:9092", "10.0.0.5:1", "[::]:9092", "[fd00::5]:65535"};
+	static const char *const listen_bad[] = {"host.name:9092", "localhost:9092", "0.0.0.0:0",
+	                                         "::1:9092",       "999.1.1.1:9092", "[host]:9092"};
+	for (size_t i = 0; i < NELEM(listen_ok); i++)
+		CHECK(fl_check_listen(listen_ok[i], NULL), "listen: '%s' accepted", listen_ok[i]);
+	for (size_t i = 0; i < NELEM(listen_bad); i++)
+		CHECK(!fl_check_listen(listen_bad[i], NULL), "listen: '%s' refused", listen_bad[i]);
+	static const char *const image_ok[] = {
+	    "flwr/superlink",         "superlink",        "registry.example.com:5000/flwr/superlink",
+	    "localhost/a/b",          "my_org/a__b/c--d", "Registry.Example.com/flwr/x.y",
+	    "10.0.0.1:5000/a/b/c/d/e"};
+	static const char *const image_bad[] = {"",
+	                                        "--privileged",
+	                                        "-v",
+	                                        "Flwr/superlink",
+	                                        "flwr/SuperLink",
+	                                        "flwr/a:1.0",
+	                                        "flwr/a@sha256:00",
+	                                        "flwr//a",
+	                                        "flwr/a/",
+	                                        "/flwr/a",
+	                                        "flwr/a-",
+	                                        "flwr/_a",
+	                                        "flwr/a___b",
+	                                        "flwr/a..b",
+	                                        "host:0/flwr/a",
+	                                        "host:x/a",
+	                                        "-host.com/a",
+	                                        "a b",
+	                                        "host..com/a",
+	                                        ".host.com/a",
+	                                        "localhost:99999/a"};
+	for (size_t i = 0; i < NELEM(image_ok); i++)
+		CHECK(fl_check_image_repo(image_ok[i]), "image: '%s' accepted", image_ok[i]);
+	for (size_t i = 0; i < NELEM(image_bad); i++)
+		CHECK(!fl_check_image_repo(image_bad[i]), "image: '%s' refused", image_bad[i]);
+	char long_name[300];
+	memset(long_name, 'a', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	CHECK(!fl_check_image_repo(long_name), "image: a name over 255 characters refused");
+}
+
 static void test_flower_values(void)
 {
 	static const struct {
@@ -613,6 +657,7 @@ int main(void)
 	test_b64();
 	test_pem();
 	test_flower_values();
+	test_listen_image();
 	test_decimal();
 	test_registry_rules();
 	return unit_done();
