@@ -105,8 +105,7 @@ static void node_value(struct fl_diags *d, const char *key, const char *value, l
 	             : strcmp(key, "num-partitions") == 0 ? nparts
 	                                                  : NULL;
 	/* What Flower reads must be the number checked here: 007 reaches it as a string. */
-	char *end = NULL;
-	long n = t == FL_CFG_INT ? strtol(value, &end, 10) : -1;
+	long n = t == FL_CFG_INT ? strtol(value, NULL, 10) : -1;
 	if (slot && (t != FL_CFG_INT || n < 0 || n > INT_MAX))
 		fl_diags_add(d, FL_ERROR,
 		             "Invalid FL_NODE_CONFIG: %s must be a non-negative integer without leading "
