@@ -3,6 +3,7 @@
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
+#include "fl_flwrcfg.h"
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_render.h"
@@ -248,16 +249,18 @@ static int node_config(const struct opts *o)
 	if (!report(&c, FL_ROLE_SUPERNODE, 1)) {
 		struct fl_buf b = FL_BUF_INIT;
 		const char *nc = fl_ctx_get(&c, "FL_NODE_CONFIG");
-		if (*nc) {
-			fl_render_node_config(nc, (enum fl_format)f, &b);
-		} else if (o->partition_id >= 0) {
-			char gen[64];
+		char gen[64] = "";
+		if (!*nc && o->partition_id >= 0)
 			snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
 			         o->num_partitions);
-			fl_render_node_config(gen, (enum fl_format)f, &b);
+		struct fl_err e = {0};
+		if (fl_cfg_node_config(*nc ? nc : gen, f == FL_FMT_TOML, true, &b, &e) == 0) {
+			emit(&b);
+			rc = FL_EXIT_OK;
+		} else {
+			fl_error("%s", e.msg);
+			fl_buf_free(&b);
 		}
-		emit(&b);
-		rc = FL_EXIT_OK;
 	}
 	fl_ctx_free(&c);
 	return rc;

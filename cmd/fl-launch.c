@@ -220,6 +220,8 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 		if (paths[i] && (paths[i][0] != '/' || strpbrk(paths[i], " \t\n\r\"'\\$%;") != NULL))
 			return usage_error("'%s' must be an absolute path without blanks, quotes, $, %% or ;",
 			                   paths[i]);
+	if (lo->runtime == FL_RUNTIME_DOCKER && fl_launch_check_dir(j->flower_dir, &e) < 0)
+		return usage_error("%s", e.msg);
 	lo->flower_dir = j->flower_dir;
 	lo->unit_dir = o->unit_dir ? o->unit_dir : FL_LAUNCH_UNIT_DIR;
 	lo->docker = o->docker ? o->docker : FL_LAUNCH_DOCKER;
@@ -823,13 +825,13 @@ int main(int argc, char **argv)
 		case OPT_FLOWER_DIR: o.flower_dir = optarg; break;
 		case OPT_UNIT_DIR: o.unit_dir = optarg; break;
 		case OPT_DOCKER: o.docker = optarg; break;
-		case OPT_IMAGE:
-			if (!*optarg || strpbrk(optarg, " \t\n:@$%\"'\\") != NULL)
-				return usage_error(
-				    "--image '%s': a repository name without tag (e.g. flwr/superlink)",
-				    optarg);
+		case OPT_IMAGE: {
+			struct fl_err ie = {0};
+			if (fl_launch_check_image(optarg, &ie) < 0)
+				return usage_error("%s", ie.msg);
 			o.image = optarg;
 			break;
+		}
 		case OPT_FLOWER_VERSION: o.flower_version = optarg; break;
 		case OPT_FLOWER_BIN: o.flower_bin = optarg; break;
 		case OPT_ADDR: o.addr = optarg; break;

@@ -181,6 +181,102 @@ bool fl_check_hostport(const char *s, unsigned *port)
 	return true;
 }
 
+bool fl_check_listen(const char *s, unsigned *port)
+{
+	if (!fl_check_hostport(s, port))
+		return false;
+	return s[0] == '[' || ipv4_ok(s, (size_t)(strchr(s, ':') - s));
+}
+
+static bool lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)* */
+static bool repo_component_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (;;) {
+		size_t run = 0;
+		while (i < n && lower_alnum(s[i])) {
+			i++;
+			run++;
+		}
+		if (run == 0)
+			return false;
+		if (i == n)
+			return true;
+		if (s[i] == '.')
+			i++;
+		else if (s[i] == '_')
+			i += i + 1 < n && s[i + 1] == '_' ? 2 : 1;
+		else if (s[i] == '-')
+			while (i < n && s[i] == '-')
+				i++;
+		else
+			return false;
+	}
+}
+
+/* A registry: host name labels ([A-Za-z0-9], dashes inside) or an IPv4 address, :port. */
+static bool registry_ok(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t hn = colon ? (size_t)(colon - s) : n;
+	if (colon) {
+		char port[8];
+		size_t pn = n - hn - 1;
+		long p;
+		if (pn == 0 || pn >= sizeof port)
+			return false;
+		memcpy(port, colon + 1, pn);
+		port[pn] = '\0';
+		if (!fl_check_nonneg(port, &p) || p < 1 || p > 65535)
+			return false;
+	}
+	if (hn == 0)
+		return false;
+	/* Labels start and end with a letter or digit: a dot or dash never at an edge or next
+	 * to a dot. */
+	for (size_t i = 0; i < hn; i++) {
+		char c = s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if ((c != '-' && c != '.') || i == 0 || i + 1 == hn || s[i - 1] == '.' || s[i + 1] == '.' ||
+		    (c == '.' && (s[i - 1] == '-' || s[i + 1] == '-')))
+			return false;
+	}
+	return true;
+}
+
+bool fl_check_image_repo(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255)
+		return false;
+	const char *p = s, *slash = strchr(s, '/');
+	/* As docker splits it: the first part names a registry when it has a dot or a port,
+	 * or is localhost; otherwise it is part of the repository path. */
+	if (slash) {
+		size_t fn = (size_t)(slash - s);
+		if (memchr(s, '.', fn) || memchr(s, ':', fn) || (fn == 9 && memcmp(s, "localhost", 9) == 0)) {
+			if (!registry_ok(s, fn))
+				return false;
+			p = slash + 1;
+		}
+	}
+	for (;;) {
+		const char *q = strchr(p, '/');
+		size_t len = q ? (size_t)(q - p) : strlen(p);
+		if (!repo_component_ok(p, len))
+			return false;
+		if (!q)
+			return true;
+		p = q + 1;
+	}
+}
+
 static bool has_dotdot(const char *s)
 {
 	for (const char *p = s; (p = strstr(p, "..")) != NULL; p += 2) {
@@ -389,26 +485,6 @@ int fl_decimal_cmp(const char *a, const char *b)
 	return 0;
 }
 
-void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen)
-{
-	struct fl_buf b = FL_BUF_INIT;
-	const char *dot = strchr(s, '.');
-	size_t ilen = dot ? (size_t)(dot - s) : strlen(s);
-	size_t skip = 0;
-	while (skip + 1 < ilen && s[skip] == '0')
-		skip++;
-	if (ilen == 0)
-		fl_buf_addc(&b, '0');
-	else
-		fl_buf_add(&b, s + skip, ilen - skip);
-	if (dot)
-		fl_buf_adds(&b, dot);
-	else if (as_float)
-		fl_buf_adds(&b, ".0");
-	snprintf(out, outlen, "%s", fl_buf_str(&b));
-	fl_buf_free(&b);
-}
-
 bool fl_var_value_ok(const struct fl_var *var, const char *v)
 {
 	double d;
@@ -440,6 +516,7 @@ bool fl_var_value_ok(const struct fl_var *var, const char *v)
 	case FL_CK_YESNO: return strcmp(v, "YES") == 0 || strcmp(v, "NO") == 0;
 	case FL_CK_YESNO_CI: return strcasecmp(v, "YES") == 0 || strcasecmp(v, "NO") == 0;
 	case FL_CK_HOSTPORT: return fl_check_hostport(v, &port);
+	case FL_CK_LISTEN: return fl_check_listen(v, &port);
 	case FL_CK_RELPATH: return fl_check_relpath(v);
 	case FL_CK_ABSPATH: return fl_check_abspath(v);
 	case FL_CK_SAN_LIST: return fl_check_san_entry(v);

@@ -17,6 +17,13 @@ bool fl_check_float(const char *s, double *out);
 bool fl_check_enum(const char *options, const char *s);
 /* host:port, [v6]:port; hosts are IPv4 literals or RFC 1123 names. */
 bool fl_check_hostport(const char *s, unsigned *port);
+/* host:port with an IP address for host (IPv4, or [v6]:port): what a listen address needs,
+ * and what docker -p accepts (it does not resolve names). */
+bool fl_check_listen(const char *s, unsigned *port);
+/* A docker repository name without tag or digest, as docker's reference grammar has it:
+ * [host[:port]/]component[/component...], components of lower-case letters and digits
+ * joined by '.', '_', '__' or dashes. */
+bool fl_check_image_repo(const char *s);
 bool fl_check_relpath(const char *s);
 bool fl_check_abspath(const char *s);
 /* The next entry of a comma-separated list at *p, blanks trimmed (an empty entry is ""),
@@ -37,9 +44,6 @@ unsigned char *fl_b64_decode(const char *s, size_t *len);
 
 /* Compare two non-negative decimals of the spec's float grammar exactly: -1, 0, 1. */
 int fl_decimal_cmp(const char *a, const char *b);
-
-/* Render a spec-grammar number as TOML: "05"->"5", ".5"->"0.5", "1"->"1.0" (as_float). */
-void fl_number_toml(const char *s, bool as_float, char *out, size_t outlen);
 
 /* Check v against var's rule (single value; lists are split by the caller). */
 bool fl_var_value_ok(const struct fl_var *var, const char *v);

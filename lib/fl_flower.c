@@ -26,6 +26,18 @@ int fl_version_parse(const char *s, struct fl_version *v)
 	return 0;
 }
 
+int fl_flower_version_supported(const struct fl_version *v, struct fl_err *e)
+{
+	struct fl_version oldest = {0};
+	fl_version_parse(FL_FLOWER_OLDEST, &oldest);
+	if (fl_version_cmp(v, &oldest) >= 0)
+		return 0;
+	return fl_err_set(e, FL_EXIT_FAIL,
+	                  "Flower %u.%u.%u is older than %s, the oldest version flkit drives; set "
+	                  "FLOWER_VERSION (or --flower-version) to %s or newer",
+	                  v->major, v->minor, v->patch, FL_FLOWER_OLDEST, FL_FLOWER_OLDEST);
+}
+
 int fl_version_cmp(const struct fl_version *a, const struct fl_version *b)
 {
 	if (a->major != b->major)

@@ -21,6 +21,11 @@ enum fl_era { FL_ERA_A, FL_ERA_B, FL_ERA_C };
 
 #define FL_FLOWER_OLDEST "1.25.0" /* the spec's version: the oldest this toolkit drives */
 
+/* The one rule for the Flower version to run, for fl-context validate (FLOWER_VERSION) and
+ * fl-launch (FLOWER_VERSION, --flower-version, the installed Flower) alike: not older than
+ * FL_FLOWER_OLDEST. 0 ok; -1 with the message in e. */
+int fl_flower_version_supported(const struct fl_version *v, struct fl_err *e);
+
 /* "X.Y.Z" (what fl_check_version accepts); -1 otherwise. */
 int fl_version_parse(const char *s, struct fl_version *v);
 /* <0, 0, >0 like strcmp. */

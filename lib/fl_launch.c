@@ -3,6 +3,7 @@
 #include "fl_launch.h"
 
 #include "fl_check.h"
+#include "fl_flwrcfg.h"
 #include "fl_log.h"
 #include "fl_var.h"
 
@@ -77,6 +78,13 @@ static int superlink_addr(const char *in, char *out, size_t n, struct fl_diags *
 	return split_hostport("SuperLink address", out, &hp, e);
 }
 
+/* The registry's message for a bad value of name (validation's words, not a second set). */
+static int var_error(struct fl_err *e, const char *name, const char *value)
+{
+	const char *m = fl_var_find(name)->message, *at = strstr(m, "{v}");
+	return fl_err_set(e, FL_EXIT_FAIL, "%.*s%.200s%s", (int)(at - m), m, value, at + 3);
+}
+
 int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
                     struct fl_diags *d, struct fl_err *e)
 {
@@ -95,7 +103,11 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 	}
 
 	struct hostport fleet, control;
-	if (split_hostport("FL_FLEET_API_ADDRESS", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"), &fleet, e) < 0 ||
+	const char *fleet_s = fl_ctx_get(c, "FL_FLEET_API_ADDRESS");
+	/* A listen address, published with docker -p: an IP address, never a name. */
+	if (!fl_check_listen(fleet_s, NULL))
+		return var_error(e, "FL_FLEET_API_ADDRESS", fleet_s);
+	if (split_hostport("FL_FLEET_API_ADDRESS", fleet_s, &fleet, e) < 0 ||
 	    split_hostport("FL_CONTROL_API_ADDRESS", fl_ctx_get(c, "FL_CONTROL_API_ADDRESS"), &control, e) <
 	        0)
 		return -1;
@@ -147,6 +159,28 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 	if (o->health_port)
 		join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
 	return 0;
+}
+
+int fl_launch_check_image(const char *repo, struct fl_err *e)
+{
+	if (fl_check_image_repo(repo))
+		return 0;
+	return fl_err_set(e, FL_EXIT_USAGE,
+	                  "--image '%.200s' is not a docker repository name: lower-case letters and "
+	                  "digits in parts joined by '/', '.', '_' or '-', optionally after a registry "
+	                  "host[:port]/, and no tag (FLOWER_VERSION is the tag); e.g. flwr/superlink or "
+	                  "registry.example.com:5000/flwr/superlink",
+	                  repo);
+}
+
+int fl_launch_check_dir(const char *dir, struct fl_err *e)
+{
+	if (!strpbrk(dir, ":,"))
+		return 0;
+	return fl_err_set(e, FL_EXIT_USAGE,
+	                  "--flower-dir '%.200s' holds ':' or ',', where docker -v splits its argument "
+	                  "(the container would get another directory); choose a directory without them",
+	                  dir);
 }
 
 static const char *rolename(unsigned role)
@@ -320,7 +354,8 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		    "(flower-superexec --plugin-type serverapp) that reaches its ServerAppIo/Runtime API");
 }
 
-static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p)
+static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                            struct fl_err *e)
 {
 	struct fl_argv *f = &p->flower;
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_CLIENTAPPIO;
@@ -329,11 +364,17 @@ static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	fl_argv_add(f, p->a.superlink);
 	fl_argv_add(f, "--isolation");
 	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
-	const char *nc = fl_ctx_get(c, "FL_NODE_CONFIG");
-	if (*nc) {
-		fl_argv_add(f, "--node-config");
-		fl_argv_add(f, nc);
+	/* Flower reads --node-config as TOML values: the converted form, as fl-context prints it. */
+	struct fl_buf nc = FL_BUF_INIT;
+	if (fl_cfg_node_config(fl_ctx_get(c, "FL_NODE_CONFIG"), false, false, &nc, e) < 0) {
+		fl_buf_free(&nc);
+		return -1;
 	}
+	if (nc.len) {
+		fl_argv_add(f, "--node-config");
+		fl_argv_add(f, nc.data);
+	}
+	fl_buf_free(&nc);
 	/* Decision 9: 0 means "unlimited", which Flower spells by leaving the flag out. */
 	static const char *const retry[][2] = {{"FL_MAX_RETRIES", "--max-retries"},
 	                                       {"FL_MAX_WAIT_TIME", "--max-wait-time"}};
@@ -353,6 +394,7 @@ static void supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		fl_argv_add(f, "--port");
 		fl_argv_addf(f, "%u", appio);
 	}
+	return 0;
 }
 
 static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
@@ -537,18 +579,21 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		return fl_err_set(e, FL_EXIT_USAGE, "a role is needed: superlink or supernode");
 	if (!o->version.major && !o->version.minor)
 		return fl_err_set(e, FL_EXIT_USAGE, "the Flower version is unknown; pass --flower-version");
-	struct fl_version oldest;
-	fl_version_parse(FL_FLOWER_OLDEST, &oldest);
-	if (fl_version_cmp(&o->version, &oldest) < 0)
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "Flower %u.%u.%u is older than %s, the oldest version fl-launch drives; set "
-		    "FLOWER_VERSION to %s or newer",
-		    o->version.major, o->version.minor, o->version.patch, FL_FLOWER_OLDEST, FL_FLOWER_OLDEST);
+	if (fl_flower_version_supported(&o->version, e) < 0)
+		return -1;
 	if (o->runtime == FL_RUNTIME_PROCESS && (!o->exe || o->exe[0] != '/'))
 		return fl_err_set(e, FL_EXIT_USAGE,
 		                  "the process runtime needs the absolute path of flower-%s",
 		                  rolename(o->role));
+	/* Its directory heads the children's PATH, which ':' would split. */
+	if (o->runtime == FL_RUNTIME_PROCESS && memchr(o->exe, ':', (size_t)(strrchr(o->exe, '/') - o->exe)))
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "--flower-bin: the directory of '%.200s' holds ':', which splits the PATH "
+		                  "Flower's children get; install Flower in a directory without ':'",
+		                  o->exe);
+	if (o->runtime == FL_RUNTIME_DOCKER && (fl_launch_check_dir(o->flower_dir, e) < 0 ||
+	                                        (o->image && fl_launch_check_image(o->image, e) < 0)))
+		return -1;
 	if (fl_launch_addrs(c, o, &p->a, d, e) < 0)
 		return -1;
 	snprintf(p->name, sizeof p->name, "flower-%s", rolename(o->role));
@@ -600,7 +645,10 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		dirpath = path2(o->flower_dir, "data");
 		dir_add(p, "0755", true, dirpath);
 		free(dirpath);
-		supernode_flower(c, o, p);
+		if (supernode_flower(c, o, p, e) < 0) {
+			fl_launch_plan_free(p);
+			return -1;
+		}
 	}
 	if (o->runtime == FL_RUNTIME_PROCESS) {
 		static const char *const sub2[] = {"logs", "run"};

@@ -72,6 +72,11 @@ struct fl_launch_plan {
 	struct fl_argv dirs;   /* directories to create: "MODE OWNER PATH" (owner: 0 root, 1 uid) */
 };
 
+/* The rules for --image (a docker repository name, no tag) and --flower-dir (no ':' or ','
+ * that docker -v would split at) under the docker runtime: 0 ok, -1 with a usage error. */
+int fl_launch_check_image(const char *repo, struct fl_err *e);
+int fl_launch_check_dir(const char *dir, struct fl_err *e);
+
 /* Addresses alone (health, publication): no version, no files. */
 int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
                     struct fl_diags *d, struct fl_err *e);

@@ -3,6 +3,7 @@
 #include "fl_render.h"
 
 #include "fl_check.h"
+#include "fl_flwrcfg.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -144,105 +145,46 @@ void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out)
 	fl_render_show(c, role, FL_FMT_SHELL, true, out);
 }
 
-/* Append key=<TOML value> as a pair (text) or a line (toml). */
-static void pair(struct fl_buf *out, enum fl_format f, const char *key, const char *toml_value)
+/* Values come from validated variables of known types: the conversion cannot fail. */
+static void pair(struct fl_buf *out, enum fl_format f, const char *key, const char *v, enum fl_cfg_type t)
 {
-	if (f == FL_FMT_TOML)
-		fl_buf_addf(out, "%s = %s\n", key, toml_value);
-	else
-		fl_buf_addf(out, "%s%s=%s", out->len ? " " : "", key, toml_value);
-}
-
-static void pair_str(struct fl_buf *out, enum fl_format f, const char *key, const char *s)
-{
-	struct fl_buf q = FL_BUF_INIT;
-	fl_buf_add_dq(&q, s);
-	pair(out, f, key, q.data);
-	fl_buf_free(&q);
-}
-
-static void pair_num(struct fl_buf *out, enum fl_format f, const char *key, const char *s, bool as_float)
-{
-	char tmp[80];
-	fl_number_toml(s, as_float, tmp, sizeof tmp);
-	pair(out, f, key, tmp);
+	fl_cfg_pair(out, f == FL_FMT_TOML, key, v, t, NULL);
 }
 
 void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out)
 {
 	const char *strategy = fl_ctx_get(c, "FL_STRATEGY");
-	pair_str(out, f, "strategy", strategy);
-	pair_num(out, f, "num-server-rounds", fl_ctx_get(c, "FL_NUM_ROUNDS"), false);
-	pair_num(out, f, "min-fit-clients", fl_ctx_get(c, "FL_MIN_FIT_CLIENTS"), false);
-	pair_num(out, f, "min-evaluate-clients", fl_ctx_get(c, "FL_MIN_EVALUATE_CLIENTS"), false);
-	pair_num(out, f, "min-available-clients", fl_ctx_get(c, "FL_MIN_AVAILABLE_CLIENTS"), false);
+	pair(out, f, "strategy", strategy, FL_CFG_STRING);
+	pair(out, f, "num-server-rounds", fl_ctx_get(c, "FL_NUM_ROUNDS"), FL_CFG_INT);
+	pair(out, f, "min-fit-clients", fl_ctx_get(c, "FL_MIN_FIT_CLIENTS"), FL_CFG_INT);
+	pair(out, f, "min-evaluate-clients", fl_ctx_get(c, "FL_MIN_EVALUATE_CLIENTS"), FL_CFG_INT);
+	pair(out, f, "min-available-clients", fl_ctx_get(c, "FL_MIN_AVAILABLE_CLIENTS"), FL_CFG_INT);
 	if (strcmp(strategy, "FedProx") == 0)
-		pair_num(out, f, "proximal-mu", fl_ctx_get(c, "FL_PROXIMAL_MU"), true);
+		pair(out, f, "proximal-mu", fl_ctx_get(c, "FL_PROXIMAL_MU"), FL_CFG_FLOAT);
 	if (strcmp(strategy, "FedAdam") == 0) {
-		pair_num(out, f, "server-lr", fl_ctx_get(c, "FL_SERVER_LR"), true);
-		pair_num(out, f, "client-lr", fl_ctx_get(c, "FL_CLIENT_LR"), true);
+		pair(out, f, "server-lr", fl_ctx_get(c, "FL_SERVER_LR"), FL_CFG_FLOAT);
+		pair(out, f, "client-lr", fl_ctx_get(c, "FL_CLIENT_LR"), FL_CFG_FLOAT);
 	}
 	if (strcmp(strategy, "Krum") == 0 || strcmp(strategy, "Bulyan") == 0)
-		pair_num(out, f, "num-malicious", fl_ctx_get(c, "FL_NUM_MALICIOUS"), false);
+		pair(out, f, "num-malicious", fl_ctx_get(c, "FL_NUM_MALICIOUS"), FL_CFG_INT);
 	if (strcmp(strategy, "FedTrimmedAvg") == 0)
-		pair_num(out, f, "trim-beta", fl_ctx_get(c, "FL_TRIM_BETA"), true);
+		pair(out, f, "trim-beta", fl_ctx_get(c, "FL_TRIM_BETA"), FL_CFG_FLOAT);
 	if (strcmp(fl_ctx_get(c, "FL_CHECKPOINT_ENABLED"), "YES") == 0) {
-		pair(out, f, "checkpoint-enabled", "true");
-		pair_num(out, f, "checkpoint-interval", fl_ctx_get(c, "FL_CHECKPOINT_INTERVAL"), false);
-		pair_str(out, f, "checkpoint-path", fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+		pair(out, f, "checkpoint-enabled", "true", FL_CFG_BOOL);
+		pair(out, f, "checkpoint-interval", fl_ctx_get(c, "FL_CHECKPOINT_INTERVAL"), FL_CFG_INT);
+		pair(out, f, "checkpoint-path", fl_ctx_get(c, "FL_CHECKPOINT_PATH"), FL_CFG_STRING);
 	}
 	if (strcmp(fl_ctx_get(c, "FL_METRICS_ENABLED"), "YES") == 0) {
-		pair(out, f, "metrics-enabled", "true");
-		pair_num(out, f, "metrics-port", fl_ctx_get(c, "FL_METRICS_PORT"), false);
+		pair(out, f, "metrics-enabled", "true", FL_CFG_BOOL);
+		pair(out, f, "metrics-port", fl_ctx_get(c, "FL_METRICS_PORT"), FL_CFG_INT);
 	}
 	if (f != FL_FMT_TOML && out->len)
 		fl_buf_addc(out, '\n');
 }
 
-/* TOML type of a node-config value: integers, floats and booleans stay bare. */
-static void node_value(struct fl_buf *out, const char *v)
+int fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out)
 {
-	const char *digits = v[0] == '-' ? v + 1 : v;
-	size_t n = strlen(digits);
-	char tmp[80];
-	if (n > 0 && n <= 18 && strspn(digits, "0123456789") == n) {
-		fl_number_toml(digits, false, tmp, sizeof tmp);
-		fl_buf_addf(out, "%s%s", v[0] == '-' && strcmp(tmp, "0") != 0 ? "-" : "", tmp);
-	} else if (strchr(v, '.') && v[0] != '-' && fl_check_float(v, NULL) && n <= 64) {
-		fl_number_toml(v, true, tmp, sizeof tmp);
-		fl_buf_adds(out, tmp);
-	} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-		fl_buf_adds(out, v);
-	} else {
-		fl_buf_add_dq(out, v);
-	}
-}
-
-void fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out)
-{
-	size_t start = out->len;
-	for (const char *p = value;;) {
-		p += strspn(p, " \t\n\r");
-		if (!*p)
-			break;
-		size_t n = strcspn(p, " \t\n\r");
-		const char *eq = memchr(p, '=', n);
-		if (eq) {
-			char *v = fl_xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
-			struct fl_buf tv = FL_BUF_INIT;
-			node_value(&tv, v);
-			if (f == FL_FMT_TOML)
-				fl_buf_addf(out, "%.*s = %s\n", (int)(eq - p), p, tv.data);
-			else
-				fl_buf_addf(out, "%s%.*s=%s", out->len > start ? " " : "", (int)(eq - p), p,
-				            tv.data);
-			fl_buf_free(&tv);
-			free(v);
-		}
-		p += n;
-	}
-	if (f != FL_FMT_TOML && out->len > start)
-		fl_buf_addc(out, '\n');
+	return fl_cfg_node_config(value, f == FL_FMT_TOML, true, out, NULL);
 }
 
 static void user_input_line(const struct fl_var *v, struct fl_buf *out)

@@ -3,11 +3,15 @@
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
+#include "fl_flower.h"
+#include "fl_flwrcfg.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SHOWN_VALUE_MAX 200
 
@@ -86,6 +90,37 @@ static void check_san_list(struct fl_diags *d, const struct fl_var *var, const c
 			var_error(d, var, entry, strlen(entry));
 }
 
+/* One node-config value as Flower will type it (fl_cfg_type_of: the one table). */
+static void node_value(struct fl_diags *d, const char *key, const char *value, long *pid, long *nparts)
+{
+	enum fl_cfg_type t;
+	const char *why = NULL;
+	if (fl_cfg_type_of(value, &t, &why) < 0) {
+		fl_diags_add(d, FL_ERROR,
+		             "Invalid FL_NODE_CONFIG pair: '%s=%.200s'. Flower cannot represent it: %s.", key,
+		             value, why);
+		return;
+	}
+	long *slot = strcmp(key, "partition-id") == 0     ? pid
+	             : strcmp(key, "num-partitions") == 0 ? nparts
+	                                                  : NULL;
+	/* What Flower reads must be the number checked here: 007 reaches it as a string. */
+	long n = t == FL_CFG_INT ? strtol(value, NULL, 10) : -1;
+	if (slot && (t != FL_CFG_INT || n < 0 || n > INT_MAX))
+		fl_diags_add(d, FL_ERROR,
+		             "Invalid FL_NODE_CONFIG: %s must be a non-negative integer without leading "
+		             "zeros, got '%s' (Flower's type: %s); e.g. %s=0.",
+		             key, value, fl_cfg_type_name(t), key);
+	else if (slot)
+		*slot = n;
+	if (t == FL_CFG_STRING && (strcasecmp(value, "yes") == 0 || strcasecmp(value, "no") == 0 ||
+	                           strcasecmp(value, "on") == 0 || strcasecmp(value, "off") == 0))
+		fl_diags_add(d, FL_WARN,
+		             "FL_NODE_CONFIG: %s=%s reaches the ClientApp as the string \"%s\" (true in "
+		             "Python, whatever it says); write %s=true or %s=false for a boolean.",
+		             key, value, value, key, key);
+}
+
 static void check_node_config(struct fl_diags *d, const struct fl_var *var, const char *s)
 {
 	struct fl_buf keys = FL_BUF_INIT;
@@ -116,14 +151,7 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 			else
 				fl_buf_addf(&keys, " %s ", key);
 			fl_buf_free(&probe);
-			long *slot = strcmp(key, "partition-id") == 0     ? &pid
-			             : strcmp(key, "num-partitions") == 0 ? &nparts
-			                                                  : NULL;
-			if (slot && !fl_check_nonneg(value, slot))
-				fl_diags_add(
-				    d, FL_ERROR,
-				    "Invalid FL_NODE_CONFIG: %s must be a non-negative integer, got '%s'.",
-				    key, value);
+			node_value(d, key, value, &pid, &nparts);
 			free(key);
 			free(value);
 		}
@@ -136,6 +164,17 @@ static void check_node_config(struct fl_diags *d, const struct fl_var *var, cons
 	if (nparts == 0)
 		fl_diags_add(d, FL_ERROR, "Invalid FL_NODE_CONFIG: num-partitions must be at least 1.");
 	fl_buf_free(&keys);
+}
+
+/* X.Y.Z, then fl-launch's own rule (fl_flower_version_supported) and its words. */
+static void check_version(struct fl_diags *d, const struct fl_var *var, const char *s)
+{
+	struct fl_version v;
+	struct fl_err e = {0};
+	if (fl_version_parse(s, &v) < 0)
+		var_error(d, var, s, strlen(s));
+	else if (fl_flower_version_supported(&v, &e) < 0)
+		fl_diags_add(d, FL_ERROR, "Invalid %s: '%s'. %s.", var->name, s, e.msg);
 }
 
 /* Port of a host:port value, 0 when it does not parse. */
@@ -367,6 +406,8 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			continue;
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);
+		else if (var->check == FL_CK_VERSION)
+			check_version(d, var, s->value);
 		else if (var->check == FL_CK_NODE_CONFIG)
 			check_node_config(d, var, s->value);
 		else if (!fl_var_value_ok(var, s->value))

@@ -21,6 +21,7 @@ enum fl_check {
 	FL_CK_YESNO,    /* YES or NO, exact */
 	FL_CK_YESNO_CI, /* YES or NO, any case (normalised to upper case) */
 	FL_CK_HOSTPORT, /* host:port or [v6]:port, port 1-65535 */
+	FL_CK_LISTEN,   /* IPv4:port or [v6]:port: a listen address docker can publish */
 	FL_CK_RELPATH,  /* relative path without .. */
 	FL_CK_ABSPATH,  /* absolute path without .. */
 	FL_CK_SAN_LIST, /* IP:addr,DNS:name,... */

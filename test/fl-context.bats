@@ -99,7 +99,7 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 # validate: one variable at a time (01 §1.2, §7)
 
 @test "validate: FLOWER_VERSION accepts X.Y.Z on both roles" {
-	assert_accepts superlink FLOWER_VERSION 1.25.0 1.41.0 10.0.123 0.0.0
+	assert_accepts superlink FLOWER_VERSION 1.25.0 1.41.0 10.0.123 2.0.0
 	assert_accepts supernode FLOWER_VERSION 1.25.0
 }
 
@@ -146,14 +146,14 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 		fedavg FEDAVG FedYogi FedMedian MultiKrum FedAdagrad 'FedAvg '
 }
 
-@test "validate: FL_FLEET_API_ADDRESS accepts IPv4, names and [IPv6] with a port" {
-	assert_accepts superlink FL_FLEET_API_ADDRESS 0.0.0.0:9092 10.0.0.1:1 localhost:8080 \
-		superlink.example.com:65535 my-host_1:9092 '[::1]:9092' '[fe80::1]:9092'
+@test "validate: FL_FLEET_API_ADDRESS accepts IPv4 and [IPv6] with a port" {
+	assert_accepts superlink FL_FLEET_API_ADDRESS 0.0.0.0:9092 10.0.0.1:1 127.0.0.1:65535 '[::1]:9092' \
+		'[fe80::1]:9092' '[::]:9092'
 }
 
 @test "validate: FL_FLEET_API_ADDRESS rejects bad ports, missing ports, bad IPv4 and bare IPv6" {
 	assert_rejects superlink FL_FLEET_API_ADDRESS \
-		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port." \
+		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0 (a listen address: docker publishes IP addresses only)." \
 		host:0 host:65536 host host: :9092 999.1.1.1:9092 1.2.3:9092 ::1 '[::1]' ::1:9092 \
 		'[::1]9092' 'a b:1' -host:1 host:+1 host:9092/x http://host:9092 '[1.2.3.4]:9092'
 }
@@ -490,7 +490,9 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 
 @test "validate: FL_NODE_CONFIG partition-id and num-partitions must be integers" {
 	validate_as supernode 'FL_NODE_CONFIG=partition-id=x num-partitions=2'
-	assert_config_error "Invalid FL_NODE_CONFIG: partition-id must be a non-negative integer, got 'x'."
+	assert_config_error "Invalid FL_NODE_CONFIG: partition-id must be a non-negative integer without leading zeros, got 'x' (Flower's type: string); e.g. partition-id=0."
+	validate_as supernode 'FL_NODE_CONFIG=partition-id=-1 num-partitions=2'
+	assert_config_error "Invalid FL_NODE_CONFIG: partition-id must be a non-negative integer without leading zeros, got '-1' (Flower's type: integer); e.g. partition-id=0."
 	validate_as supernode 'FL_NODE_CONFIG=num-partitions=0'
 	assert_config_error 'Invalid FL_NODE_CONFIG: num-partitions must be at least 1.'
 }
@@ -1798,7 +1800,7 @@ assert_file_refused() {
 	run_flc 'FL_NODE_CONFIG=partition-id=0 num-partitions=2 lr=.5 f=1.50 model-name=openlm-research/open_llama_3b quantization=4bit neg=-3 on=true z=007' \
 		--env-only node-config
 	assert_success
-	assert_output 'partition-id=0 num-partitions=2 lr=0.5 f=1.50 model-name="openlm-research/open_llama_3b" quantization="4bit" neg=-3 on=true z=7'
+	assert_output 'partition-id=0 num-partitions=2 lr=0.5 f=1.50 model-name="openlm-research/open_llama_3b" quantization="4bit" neg=-3 on=true z="007"'
 }
 
 @test "node-config: Flower's parser accepts it with the right types" {
@@ -2122,4 +2124,120 @@ assert_usage_error() {
 	run_flc FL_LOG_FORMAT=json -c "$BATS_TEST_TMPDIR/missing" show
 	assert_failure 1
 	jq -e '.level == "ERROR" and (.message | contains("missing"))' <<<"${stderr_lines[0]}"
+}
+
+# ---------------------------------------------------------------------------------------
+# Values in Flower's config syntax: one conversion, checked against Flower's own parser
+
+# flower_pythons: the interpreters of the Flower 1.25 and newest venvs (the test skips
+# when either is missing).
+flower_pythons() {
+	local v
+	for v in .venv-flwr-1.25 .venv-flwr-newest; do
+		[ -x "$FLKIT_SRC/$v/bin/python" ] || skip "$v missing: run scripts/bootstrap"
+		FLOWER_PYTHONS+=("$FLKIT_SRC/$v/bin/python")
+	done
+}
+
+# shapes_load: NC (FL_NODE_CONFIG with key kN for row N of the shapes table) and WANT (the
+# JSON of what Flower must read).
+shapes_load() {
+	local value type json i=0
+	NC='' WANT='{'
+	while IFS=$'\t' read -r value type json; do
+		[[ -z $value || $value == '#'* ]] && continue
+		NC+=" k$i=$value"
+		WANT+="\"k$i\": [\"$type\", $json],"
+		i=$((i + 1))
+	done <"$FIXTURES/node-config-shapes.tsv"
+	WANT="${WANT%,}}"
+}
+
+# flower_check CONFIG: CONFIG through every Flower's parser equals WANT.
+flower_check() {
+	local py
+	for py in "${FLOWER_PYTHONS[@]}"; do
+		run "$py" "$BATS_TEST_DIRNAME/flower_config_check.py" "$1" <<<"$WANT"
+		assert_success
+	done
+}
+
+@test "node-config: every value shape validate accepts reaches Flower 1.25 and the newest as meant" {
+	local FLOWER_PYTHONS=() NC WANT cfg
+	flower_pythons
+	shapes_load
+	validate_as supernode "FL_NODE_CONFIG=$NC"
+	assert_config_ok
+	cfg=$(flc "FL_NODE_CONFIG=$NC" --env-only node-config)
+	flower_check "$cfg"
+}
+
+@test "node-config: --format toml gives Flower 1.25 and the newest the same values" {
+	local FLOWER_PYTHONS=() NC WANT
+	flower_pythons
+	shapes_load
+	flc "FL_NODE_CONFIG=$NC" --env-only node-config --format toml >"$BATS_TEST_TMPDIR/node.toml"
+	flower_check "$BATS_TEST_TMPDIR/node.toml"
+}
+
+@test "node-config: the typing table (00012 stays a string, True is a boolean, 1.5e3 a float)" {
+	run_flc 'FL_NODE_CONFIG=id=00012 on=True n=+5 x=.5 y=5. e=1.5e3 neg=-1.5 d=cifar10 k=a,b r=1:2 p=/a%b@c' \
+		--env-only node-config
+	assert_success
+	assert_output 'id="00012" on=true n=5 x=0.5 y=5.0 e=1.5e3 neg=-1.5 d="cifar10" k="a,b" r="1:2" p="/a%b@c"'
+}
+
+@test "validate: an FL_NODE_CONFIG value Flower cannot represent is refused, naming key and value" {
+	validate_as supernode 'FL_NODE_CONFIG=big=99999999999999999999 huge=1e999 tiny=1e-400'
+	assert_config_error \
+		"Invalid FL_NODE_CONFIG pair: 'big=99999999999999999999'. Flower cannot represent it: an integer beyond 64 bits (Flower carries -9223372036854775808 to 9223372036854775807); use a smaller number." \
+		"Invalid FL_NODE_CONFIG pair: 'huge=1e999'. Flower cannot represent it: a number beyond the range of a double (about 1.8e308); use a smaller exponent." \
+		"Invalid FL_NODE_CONFIG pair: 'tiny=1e-400'. Flower cannot represent it: a number too small for a double: Flower would read 0.0; write 0 or a smaller negative exponent."
+	run_flc 'FL_NODE_CONFIG=big=99999999999999999999' --env-only node-config
+	assert_failure 1
+	assert_output ''
+}
+
+@test "validate: partition-id and num-partitions must be integers as Flower reads them" {
+	validate_as supernode 'FL_NODE_CONFIG=partition-id=007 num-partitions=2.0'
+	assert_config_error \
+		"Invalid FL_NODE_CONFIG: partition-id must be a non-negative integer without leading zeros, got '007' (Flower's type: string); e.g. partition-id=0." \
+		"Invalid FL_NODE_CONFIG: num-partitions must be a non-negative integer without leading zeros, got '2.0' (Flower's type: float); e.g. num-partitions=0."
+	validate_as supernode 'FL_NODE_CONFIG=partition-id=+1 num-partitions=2'
+	assert_config_ok
+}
+
+@test "validate: FL_NODE_CONFIG yes/no values warn that the ClientApp gets a string" {
+	validate_as supernode 'FL_NODE_CONFIG=use-gpu=NO'
+	assert_config_ok
+	assert_log WARN 'FL_NODE_CONFIG: use-gpu=NO reaches the ClientApp as the string "NO" (true in Python, whatever it says); write use-gpu=true or use-gpu=false for a boolean.'
+}
+
+@test "run-config: every float and integer spelling reaches Flower 1.25 and the newest as a number" {
+	local FLOWER_PYTHONS=() WANT cfg mu
+	flower_pythons
+	for mu in .5:0.5 00.5:0.5 1:1.0 0:0.0 10.25:10.25; do
+		WANT="{\"strategy\": [\"str\", \"FedProx\"], \"num-server-rounds\": [\"int\", 7],
+			\"min-fit-clients\": [\"int\", 2], \"min-evaluate-clients\": [\"int\", 2],
+			\"min-available-clients\": [\"int\", 10], \"proximal-mu\": [\"float\", ${mu#*:}],
+			\"checkpoint-enabled\": [\"bool\", true], \"checkpoint-interval\": [\"int\", 5],
+			\"checkpoint-path\": [\"str\", \"/app/ck\"]}"
+		cfg=$(flc FL_STRATEGY=FedProx "FL_PROXIMAL_MU=${mu%%:*}" FL_NUM_ROUNDS=7 FL_MIN_AVAILABLE_CLIENTS=10 \
+			FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_PATH=/app/ck --env-only run-config)
+		flower_check "$cfg"
+	done
+}
+
+@test "validate: FL_FLEET_API_ADDRESS with a host name is refused (docker -p publishes IP addresses only)" {
+	assert_rejects superlink FL_FLEET_API_ADDRESS \
+		"Invalid FL_FLEET_API_ADDRESS: '{v}'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0 (a listen address: docker publishes IP addresses only)." \
+		host.name:9092 localhost:8080 superlink.example.com:65535 my-host_1:9092
+}
+
+@test "validate: FLOWER_VERSION older than 1.25.0 is refused with fl-launch's words" {
+	local v
+	for v in 1.24.9 0.0.0 1.0.0; do
+		validate_as supernode "FLOWER_VERSION=$v"
+		assert_config_error "Invalid FLOWER_VERSION: '$v'. Flower $v is older than 1.25.0, the oldest version flkit drives; set FLOWER_VERSION (or --flower-version) to 1.25.0 or newer."
+	done
 }

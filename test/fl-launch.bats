@@ -1909,3 +1909,116 @@ no_leak_file() {
 	has "--unit-dir $UD is not safe"
 	[ ! -e "$UD/flower-supernode.service" ]
 }
+
+# Values that pass validation reach docker and Flower in a form they accept
+
+# after_flag FLAG: the argv line that follows FLAG in $output.
+after_flag() {
+	awk -v f="$1" 'hit { print; exit } $0 == f { hit = 1 }' <<<"$output"
+}
+
+@test "argv: --node-config carries Flower's config syntax, as fl-context node-config prints it" {
+	local nc='partition-id=1 num-partitions=3 dataset=cifar10 x=00012 y=.5 on=True k=a,b r=1:2 p=/a%b@c'
+	local want='partition-id=1 num-partitions=3 dataset="cifar10" x="00012" y=0.5 on=true k="a,b" r="1:2" p="/a%b@c"'
+	run -0 env -i "FL_NODE_CONFIG=$nc" "$FLKIT_BIN/fl-context" --env-only node-config
+	assert_output "$want"
+	run_fll "$SN_STATIC" "FL_NODE_CONFIG=$nc" -r supernode argv
+	is_status 0
+	assert_equal "$(after_flag --node-config)" "$want"
+	run_fll "$SN_STATIC" "FL_NODE_CONFIG=$nc" -r supernode --runtime process --supervisor systemd \
+		--flower-bin "$FLOWER_STUB/bin" argv
+	is_status 0
+	assert_equal "$(after_flag --node-config)" "$want"
+	local py
+	for py in "$FLKIT_SRC/.venv-flwr-1.25/bin/python" "$FLKIT_SRC/.venv-flwr-newest/bin/python"; do
+		[ -x "$py" ] || continue
+		run "$py" "$BATS_TEST_DIRNAME/flower_config_check.py" "$want" <<<'{"partition-id": ["int", 1],
+			"num-partitions": ["int", 3], "dataset": ["str", "cifar10"], "x": ["str", "00012"],
+			"y": ["float", 0.5], "on": ["bool", true], "k": ["str", "a,b"], "r": ["str", "1:2"],
+			"p": ["str", "/a%b@c"]}'
+		assert_success
+	done
+}
+
+@test "unit: ExecStart carries the converted --node-config, quoted for systemd" {
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=dataset=cifar10 p=/a%b@c' -r supernode unit
+	is_status 0
+	assert_output --partial '    --node-config "dataset=\"cifar10\" p=\"/a%%b@c\"" \'
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=dataset=cifar10' -r supernode --runtime process --supervisor systemd \
+		--flower-bin "$FLOWER_STUB/bin" unit
+	is_status 0
+	assert_output --partial '    --node-config "dataset=\"cifar10\"" \'
+}
+
+@test "start: a node-config value Flower cannot represent is refused before anything runs" {
+	run_fll "$SN_STATIC" 'FL_NODE_CONFIG=x=99999999999999999999' -r supernode start
+	is_status 1
+	has "Invalid FL_NODE_CONFIG pair: 'x=99999999999999999999'. Flower cannot represent it"
+	assert_equal "$(calls docker)" ''
+}
+
+@test "--image: a docker option, a tag or an upper-case repository is refused before anything runs" {
+	local img
+	for img in --privileged -v Flwr/superlink flwr/SuperLink flwr/superlink:1.25.0 flwr//superlink \
+		flwr/superlink- _flwr/superlink 'flwr/super link' registry.example.com:0/flwr/superlink; do
+		run_fll -r superlink --image "$img" start
+		is_status 2
+		has "--image '$img' is not a docker repository name"
+		has 'usage: fl-launch'
+		assert_equal "$(calls docker)" ''
+	done
+}
+
+@test "--image: registry hosts, ports and docker's separators are accepted" {
+	local img
+	for img in flwr/superlink registry.example.com:5000/flwr/superlink localhost/my_org/super__link \
+		Registry.Example.com/flwr/super-link 10.0.0.1:5000/flwr.dev/superlink superlink; do
+		run_fll -r superlink --addr 10.0.0.5 --image "$img" argv
+		is_status 0
+		assert_line "$img:1.25.0"
+	done
+}
+
+@test "--flower-dir: ':' or ',' is refused under docker, which would bind another directory" {
+	local dir
+	for dir in /tmp/a:/etc /tmp/a,b; do
+		run_fll -r superlink --flower-dir "$dir" start
+		is_status 2
+		has "--flower-dir '$dir' holds ':' or ',', where docker -v splits its argument"
+		assert_equal "$(calls docker)" ''
+	done
+	mkdir -p "$T/a,b"
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" \
+		--flower-dir "$T/a,b" argv
+	is_status 0
+}
+
+@test "--flower-bin: a directory with ':' is refused (it would split the children's PATH)" {
+	mkdir -p "$T/fl:wr"
+	cp "$FLOWER_STUB/bin/flower-supernode" "$T/fl:wr/"
+	run_fll "$SN_STATIC" -r supernode --runtime process --supervisor systemd --flower-bin "$T/fl:wr" \
+		--flower-version 1.41.0 argv
+	is_status 2
+	has "--flower-bin: the directory of '$T/fl:wr/flower-supernode' holds ':'"
+}
+
+@test "start: a Fleet address with a host name is refused: docker -p publishes IP addresses only" {
+	run_fll FL_FLEET_API_ADDRESS=host.name:9092 -r superlink start
+	is_status 1
+	has "Invalid FL_FLEET_API_ADDRESS: 'host.name:9092'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0"
+	assert_equal "$(calls docker)" ''
+}
+
+@test "FLOWER_VERSION older than 1.25.0: fl-context validate and fl-launch refuse it with the same words" {
+	local words='Flower 1.24.9 is older than 1.25.0, the oldest version flkit drives; set FLOWER_VERSION (or --flower-version) to 1.25.0 or newer'
+	run --separate-stderr env -i FLOWER_VERSION=1.24.9 "$FLKIT_BIN/fl-context" -E validate --role supernode
+	is_status 1
+	has "Invalid FLOWER_VERSION: '1.24.9'. $words."
+	run_fll FLOWER_VERSION=1.24.9 "$SN_STATIC" -r supernode start
+	is_status 1
+	has "Invalid FLOWER_VERSION: '1.24.9'. $words."
+	assert_equal "$(calls docker)" ''
+	run_fll "$SN_STATIC" -r supernode --flower-version 1.24.9 argv
+	is_status 1
+	has "$words"
+}

@@ -1,6 +1,7 @@
 /* test_check: every validator of fl_check.h at its valid, boundary and invalid values. */
 #include "fl_buf.h"
 #include "fl_check.h"
+#include "fl_flwrcfg.h"
 #include "fl_var.h"
 #include "unit.h"
 
@@ -428,27 +429,92 @@ static void test_pem(void)
 	free(pp.enc_key_b64);
 }
 
-static void test_number_toml(void)
+static void test_listen_image(void)
+{
+	static const char *const listen_ok[] = {"0.0.0.0:9092", "10.0.0.5:1", "[::]:9092", "[fd00::5]:65535"};
+	static const char *const listen_bad[] = {"host.name:9092", "localhost:9092", "0.0.0.0:0",
+	                                         "::1:9092",       "999.1.1.1:9092", "[host]:9092"};
+	for (size_t i = 0; i < NELEM(listen_ok); i++)
+		CHECK(fl_check_listen(listen_ok[i], NULL), "listen: '%s' accepted", listen_ok[i]);
+	for (size_t i = 0; i < NELEM(listen_bad); i++)
+		CHECK(!fl_check_listen(listen_bad[i], NULL), "listen: '%s' refused", listen_bad[i]);
+	static const char *const image_ok[] = {
+	    "flwr/superlink",         "superlink",        "registry.example.com:5000/flwr/superlink",
+	    "localhost/a/b",          "my_org/a__b/c--d", "Registry.Example.com/flwr/x.y",
+	    "10.0.0.1:5000/a/b/c/d/e"};
+	static const char *const image_bad[] = {"",
+	                                        "--privileged",
+	                                        "-v",
+	                                        "Flwr/superlink",
+	                                        "flwr/SuperLink",
+	                                        "flwr/a:1.0",
+	                                        "flwr/a@sha256:00",
+	                                        "flwr//a",
+	                                        "flwr/a/",
+	                                        "/flwr/a",
+	                                        "flwr/a-",
+	                                        "flwr/_a",
+	                                        "flwr/a___b",
+	                                        "flwr/a..b",
+	                                        "host:0/flwr/a",
+	                                        "host:x/a",
+	                                        "-host.com/a",
+	                                        "a b",
+	                                        "host..com/a",
+	                                        ".host.com/a",
+	                                        "localhost:99999/a"};
+	for (size_t i = 0; i < NELEM(image_ok); i++)
+		CHECK(fl_check_image_repo(image_ok[i]), "image: '%s' accepted", image_ok[i]);
+	for (size_t i = 0; i < NELEM(image_bad); i++)
+		CHECK(!fl_check_image_repo(image_bad[i]), "image: '%s' refused", image_bad[i]);
+	char long_name[300];
+	memset(long_name, 'a', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	CHECK(!fl_check_image_repo(long_name), "image: a name over 255 characters refused");
+}
+
+static void test_flower_values(void)
 {
 	static const struct {
 		const char *in;
-		bool as_float;
-		const char *out;
+		enum fl_cfg_type t;
+		const char *out; /* NULL: refused */
 	} t[] = {
-	    {"05", false, "5"},   {".5", true, "0.5"},   {"1", true, "1.0"},   {"00.10", true, "0.10"},
-	    {"0", false, "0"},    {"000", false, "0"},   {"10", false, "10"},  {"5", false, "5"},
-	    {"0.0", true, "0.0"}, {"1.5", true, "1.5"},  {"007", true, "7.0"}, {"0", true, "0.0"},
-	    {".5", false, "0.5"}, {"100", false, "100"},
+	    {"05", FL_CFG_INT, "5"},
+	    {"-0", FL_CFG_INT, "0"},
+	    {"+7", FL_CFG_INT, "7"},
+	    {"9223372036854775808", FL_CFG_INT, NULL},
+	    {".5", FL_CFG_FLOAT, "0.5"},
+	    {"1", FL_CFG_FLOAT, "1.0"},
+	    {"00.10", FL_CFG_FLOAT, "0.10"},
+	    {"007", FL_CFG_FLOAT, "7.0"},
+	    {"-5.", FL_CFG_FLOAT, "-5.0"},
+	    {"1E+3", FL_CFG_FLOAT, "1.0e3"},
+	    {"1e400", FL_CFG_FLOAT, NULL},
+	    {"YES", FL_CFG_BOOL, "true"},
+	    {"False", FL_CFG_BOOL, "false"},
+	    {"maybe", FL_CFG_BOOL, NULL},
+	    {"cifar10", FL_CFG_STRING, "\"cifar10\""},
+	    {"", FL_CFG_STRING, "\"\""},
+	    {"a\\b", FL_CFG_STRING, "\"a\\\\b\""},
+	    {"a\nb\x01", FL_CFG_STRING, "\"a\\nb\\u0001\""},
+	    {"say \"hi\"", FL_CFG_STRING, "'say \"hi\"'"},
+	    {"it's \"x\"", FL_CFG_STRING, NULL},
+	    {"\"\n", FL_CFG_STRING, NULL},
+	    {"\xff", FL_CFG_STRING, NULL},
 	};
 	for (size_t i = 0; i < NELEM(t); i++) {
-		char out[80];
-		fl_number_toml(t[i].in, t[i].as_float, out, sizeof out);
-		CHECK_STR(out, t[i].out, "number_toml: '%s' as %s is %s", t[i].in,
-		          t[i].as_float ? "float" : "integer", t[i].out);
+		struct fl_buf b = FL_BUF_INIT;
+		const char *why = NULL;
+		int rc = fl_cfg_value(&b, t[i].in, t[i].t, &why);
+		if (t[i].out)
+			CHECK_STR(rc == 0 ? fl_buf_str(&b) : why, t[i].out, "flower value: '%s' as %s",
+			          t[i].in, fl_cfg_type_name(t[i].t));
+		else
+			CHECK(rc < 0 && why && b.len == 0, "flower value: '%s' as %s is refused", t[i].in,
+			      fl_cfg_type_name(t[i].t));
+		fl_buf_free(&b);
 	}
-	char small[4];
-	fl_number_toml("123456", false, small, sizeof small);
-	CHECK_STR(small, "123", "number_toml: output is cut to the buffer and NUL-terminated");
 }
 
 static void test_decimal(void)
@@ -590,7 +656,8 @@ int main(void)
 	test_san_cuda_node();
 	test_b64();
 	test_pem();
-	test_number_toml();
+	test_flower_values();
+	test_listen_image();
 	test_decimal();
 	test_registry_rules();
 	return unit_done();
