@@ -135,12 +135,20 @@ static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_sup
                         struct fl_diags *d, struct fl_err *e)
 {
 	char why[PATH_MAX + 160];
-	char *key = fl_certio_join(l->ca_key_dir, "ca.key");
+	char *key = fl_certio_join(l->ca_key_dir, "ca.key"), *legacy = fl_certio_join(l->dir, "ca.key");
+	struct stat st;
 	const char *bad = fl_cert_exposed(l->ca_key_dir, FL_OWNER_KEEP, 022, why, sizeof why);
 	if (!bad)
 		bad = fl_cert_exposed(key, FL_OWNER_KEEP, 077, why, sizeof why);
+	if (!bad && lstat(key, &st) < 0 && lstat(legacy, &st) == 0) {
+		/* The spec's layout: the key that would be moved out must not have been exposed. */
+		bad = fl_cert_exposed(legacy, FL_OWNER_KEEP, 077, why, sizeof why);
+		if (bad) {
+			free(key);
+			key = fl_xstrdup(legacy);
+		}
+	}
 	int rc = 0;
-	struct stat st;
 	if (bad && o->force) {
 		fl_diags_add(d, FL_WARN, "%s; --force replaces the CA key", bad);
 	} else if (bad && o->accept_ca_key) {
@@ -161,6 +169,7 @@ static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_sup
 		                bad);
 	}
 	free(key);
+	free(legacy);
 	return rc;
 }
 

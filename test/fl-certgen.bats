@@ -1433,6 +1433,20 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
 }
 
+@test "superlink: the spec's ca.key in --dir that the container user owns is refused as compromised, not moved" {
+	new_set
+	mv "$K/ca.key" "$D/ca.key"
+	chown 49999:49999 "$D/ca.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$D/ca.key is owned by UID 49999 (mode 0600), not by UID 0, so the CA key $D/ca.key may be known to someone else: treated as compromised"
+	[ -e "$D/ca.key" ] && [ ! -e "$K/ca.key" ]
+	run_cg FL_TLS_ENABLED=YES --force superlink
+	assert_success
+	[ ! -e "$D/ca.key" ]
+	assert_equal "$(owner_mode "$K/ca.key")" "0:0 600"
+}
+
 @test "superlink: a --ca-key-dir another user owns or others can write is refused; --accept-ca-key keeps, --force replaces" {
 	new_set
 	fp1=$(out_value FL_CA_FINGERPRINT)
