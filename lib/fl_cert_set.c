@@ -236,7 +236,8 @@ static int lock_dir(const char *dir, long timeout, struct fl_err *e)
 		if (pid > 0)
 			snprintf(who, sizeof who, "process %ld", pid);
 		if (!said && timeout > 0)
-			fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run)",
+			fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, "
+			        "--lock-timeout)",
 			        timeout, p, who);
 		said = true;
 		if (fl_clock_now_ms(NULL) - t0 >= (uint64_t)timeout * 1000) {

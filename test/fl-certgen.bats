@@ -1573,7 +1573,7 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	run_cg FL_TLS_ENABLED=YES --lock-timeout 1 superlink
 	assert_failure 4
 	assert_output ''
-	logged INFO "waiting up to 1 s for the lock $K/.fl-certgen.lock, held by process $holder (another fl-certgen run)"
+	logged INFO "waiting up to 1 s for the lock $K/.fl-certgen.lock, held by process $holder (another fl-certgen run, --lock-timeout)"
 	logged_has ERROR "the lock $K/.fl-certgen.lock is still held by process $holder after 1 s; let that fl-certgen run finish (or stop it) and run again, or wait longer with --lock-timeout"
 	assert_equal "$(snapshot "$D" "$K")" "$before"
 	run_cg FL_TLS_ENABLED=YES --lock-timeout 0 superlink
