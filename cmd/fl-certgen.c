@@ -4,6 +4,7 @@
 #include "fl_cert.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
+#include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_net.h"
 
@@ -133,6 +134,14 @@ static int load(const struct opts *o, const char *role, struct fl_ctx *c)
 	/* FL_LOG_FORMAT is usually set in the context, not in the hook's environment. */
 	if (strcmp(fl_ctx_get(c, "FL_LOG_FORMAT"), "json") == 0)
 		fl_log_set_json(1);
+	/* A context file that carries the operator's private key is a key file too. */
+	char why[4200];
+	if (co.path && fl_ctx_is_set(c, "FL_SSL_KEYFILE") && lstat(co.path, &st) == 0 &&
+	    S_ISREG(st.st_mode) && fl_cert_exposed(co.path, FL_OWNER_KEEP, 077, why, sizeof why))
+		fl_warn("%s, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; "
+		        "make the file 0600 and owned by root (fl-context render writes it so), and "
+		        "replace the key if others could have read it",
+		        why);
 	return 0;
 }
 

@@ -1063,6 +1063,21 @@ operator_fails() {
 	[[ $stderr != *PRIVATE* && $output != *PRIVATE* ]]
 }
 
+@test "operator: a context file with FL_SSL_KEYFILE that others can read is warned about" {
+	printf "%s\n" "FL_TLS_ENABLED='YES'" "FL_SSL_CA_CERTFILE='$(b64 "$FIX/ec-ca.crt")'" \
+		"FL_SSL_CERTFILE='$(b64 "$FIX/ec-srv.crt")'" "FL_SSL_KEYFILE='$(b64 "$FIX/ec-srv.key")'" >"$T/context.sh"
+	chmod 0644 "$T/context.sh"
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=10.10.9.10 "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	logged WARN "$T/context.sh has mode 0644 (owner UID 0): every user can read it, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; make the file 0600 and owned by root (fl-context render writes it so), and replace the key if others could have read it"
+	chmod 0600 "$T/context.sh"
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=10.10.9.10 "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	[[ $stderr != *"holds FL_SSL_KEYFILE"* ]]
+}
+
 # ---------------------------------------------------------------------------------------------
 # SuperNode
 # ---------------------------------------------------------------------------------------------
