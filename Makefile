@@ -34,7 +34,10 @@ MAN_GEN    := man/fl-context.5
 
 .PHONY: all check demo asan valgrind lint install clean man bootstrap fuzz bench
 
-all: $(BINS) $(UNIT_BINS)
+# Test-only builds of tools whose clock the tests move (FLKIT_NOW); never installed.
+TEST_BINS  := $(BUILD)/test-bin/fl-certgen
+
+all: $(BINS) $(UNIT_BINS) $(TEST_BINS)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -47,6 +50,10 @@ $(LIBFL): $(LIB_OBJ)
 $(BUILD)/bin/%: cmd/%.c $(LIBFL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFL) $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/test-bin/%: cmd/%.c $(LIBFL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFLKIT_TEST_CLOCK -o $@ $< $(LIBFL) $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBFL)
 	@mkdir -p $(dir $@)

@@ -4,6 +4,7 @@
 #include "fl_cert.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
+#include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_net.h"
 
@@ -22,7 +23,8 @@
 extern char **environ;
 
 static const char usage_text[] =
-    "usage: fl-certgen [options] superlink [--key-type T] [--ip ADDR]... [--force] [--format env|json]\n"
+    "usage: fl-certgen [options] superlink [--key-type T] [--ip ADDR]... [--force] [--accept-ca-key]\n"
+    "                                     [--lock-timeout N] [--format env|json]\n"
     "       fl-certgen [options] supernode [--onegate-file FILE|- | --onegate-tls V --onegate-ca-cert B64]\n"
     "       fl-certgen [options] show [--file CERT] [--format text|env|json]\n"
     "       fl-certgen [options] check [--file CERT] [--warn-days N]\n";
@@ -50,8 +52,11 @@ static const char help_text[] =
     "                           the default-route interface, or $FLKIT_NET_ADDRS)\n"
     "      --ca-days N          CA lifetime (default 3650)\n"
     "      --server-days N      server certificate lifetime (default 365)\n"
-    "      --renew-days N       re-issue when the server certificate expires within N days (30)\n"
+    "      --renew-days N       re-issue when the server certificate expires within N days (30;\n"
+    "                           less than --server-days)\n"
     "      --force              create a new CA and server certificate\n"
+    "      --accept-ca-key      keep a CA key that another user owned or could read (warned)\n"
+    "      --lock-timeout N     wait at most N seconds for another run's lock (60; exit 4)\n"
     "      --onegate-file F     FL_TLS=/FL_CA_CERT= lines from OneGate (- for stdin)\n"
     "      --onegate-tls V      OneGate FL_TLS value\n"
     "      --onegate-ca-cert B  OneGate FL_CA_CERT value\n"
@@ -63,11 +68,13 @@ static const char help_text[] =
     "  -h, --help\n"
     "  -V, --version\n"
     "\n"
-    "exit status: 0 ok, 1 failure (or check: invalid), 2 usage error, 4 check: expires soon.\n";
+    "exit status: 0 ok, 1 failure (or check: invalid), 2 usage error, 4 check: expires soon,\n"
+    "             or superlink: the lock stayed held for --lock-timeout.\n";
 
 struct opts {
 	const char *context;
-	int env_only, no_env, force;
+	int env_only, no_env, force, accept_ca_key;
+	long lock_timeout;
 	const char *dir, *ca_key_dir, *file, *onegate_file, *onegate_tls, *onegate_ca;
 	uid_t uid;
 	gid_t gid;
@@ -82,6 +89,14 @@ static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "fl-certgen: ");
 	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return FL_EXIT_USAGE;
+}
+
+static int usage_days(const char *fmt, long a, long b)
+{
+	fprintf(stderr, "fl-certgen: ");
+	fprintf(stderr, fmt, a, b);
 	fprintf(stderr, "\n%s", usage_text);
 	return FL_EXIT_USAGE;
 }
@@ -119,6 +134,14 @@ static int load(const struct opts *o, const char *role, struct fl_ctx *c)
 	/* FL_LOG_FORMAT is usually set in the context, not in the hook's environment. */
 	if (strcmp(fl_ctx_get(c, "FL_LOG_FORMAT"), "json") == 0)
 		fl_log_set_json(1);
+	/* A context file that carries the operator's private key is a key file too. */
+	char why[4200];
+	if (co.path && fl_ctx_is_set(c, "FL_SSL_KEYFILE") && lstat(co.path, &st) == 0 &&
+	    S_ISREG(st.st_mode) && fl_cert_exposed(co.path, FL_OWNER_KEEP, 077, why, sizeof why))
+		fl_warn("%s, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; "
+		        "make the file 0600 and owned by root (fl-context render writes it so), and "
+		        "replace the key if others could have read it",
+		        why);
 	return 0;
 }
 
@@ -157,6 +180,8 @@ static int superlink(const struct opts *o)
 	    o->force,
 	    o->now,
 	    &addrs,
+	    o->accept_ca_key,
+	    o->lock_timeout,
 	};
 	struct fl_cert_published p;
 	struct fl_diags d = FL_DIAGS_INIT;
@@ -318,6 +343,8 @@ int main(int argc, char **argv)
 		OPT_OG_CA,
 		OPT_FILE,
 		OPT_FORCE,
+		OPT_ACCEPT_CA_KEY,
+		OPT_LOCK_TIMEOUT,
 	};
 	static const struct option longopts[] = {
 	    {"context", required_argument, NULL, 'c'},
@@ -333,6 +360,8 @@ int main(int argc, char **argv)
 	    {"renew-days", required_argument, NULL, OPT_RENEW_DAYS},
 	    {"warn-days", required_argument, NULL, OPT_WARN_DAYS},
 	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"accept-ca-key", no_argument, NULL, OPT_ACCEPT_CA_KEY},
+	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	    {"onegate-file", required_argument, NULL, OPT_OG_FILE},
 	    {"onegate-tls", required_argument, NULL, OPT_OG_TLS},
 	    {"onegate-ca-cert", required_argument, NULL, OPT_OG_CA},
@@ -354,6 +383,7 @@ int main(int argc, char **argv)
 	    .server_days = FL_CERT_SERVER_DAYS,
 	    .renew_days = FL_CERT_RENEW_DAYS,
 	    .warn_days = FL_CERT_RENEW_DAYS,
+	    .lock_timeout = FL_CERT_LOCK_TIMEOUT,
 	    .format = -1,
 	    .ips = FL_ADDRS_INIT,
 	};
@@ -398,6 +428,12 @@ int main(int argc, char **argv)
 				rc = FL_EXIT_USAGE;
 			break;
 		case OPT_FORCE: o.force = 1; break;
+		case OPT_ACCEPT_CA_KEY: o.accept_ca_key = 1; break;
+		case OPT_LOCK_TIMEOUT:
+			if (!fl_check_nonneg(optarg, &o.lock_timeout) || o.lock_timeout > 86400)
+				rc = usage_error(
+				    "--lock-timeout needs whole seconds from 0 to 86400, not '%s'", optarg);
+			break;
 		case OPT_OG_FILE: o.onegate_file = optarg; break;
 		case OPT_OG_TLS: o.onegate_tls = optarg; break;
 		case OPT_OG_CA: o.onegate_ca = optarg; break;
@@ -426,11 +462,13 @@ int main(int argc, char **argv)
 		default: fputs(usage_text, stderr); rc = FL_EXIT_USAGE;
 		}
 	}
-	/* FLKIT_NOW (seconds since the epoch) moves the clock: tests of expiry and renewal. */
+	o.now = time(NULL);
+#ifdef FLKIT_TEST_CLOCK
+	/* Test builds only (build/test-bin): FLKIT_NOW (seconds since the epoch) moves the clock
+	 * for tests of expiry and renewal. The installed binary has no clock override. */
 	const char *now = getenv("FLKIT_NOW");
 	long long t;
 	char *end;
-	o.now = time(NULL);
 	if (rc < 0 && now && *now) {
 		errno = 0;
 		t = strtoll(now, &end, 10);
@@ -439,6 +477,17 @@ int main(int argc, char **argv)
 		else
 			o.now = (time_t)t;
 	}
+#endif
+	/* --renew-days at or above a lifetime would renew on every run (a new server certificate,
+	 * or with the CA's, a new CA breaking every SuperNode). */
+	if (rc < 0 && o.renew_days >= o.server_days)
+		rc = usage_days("--renew-days %ld must be less than --server-days (%ld), or every run "
+		                "reissues the server certificate; lower --renew-days",
+		                o.renew_days, o.server_days);
+	if (rc < 0 && o.renew_days >= o.ca_days)
+		rc = usage_days("--renew-days %ld must be less than --ca-days (%ld), or the CA is always "
+		                "within its renewal window; lower --renew-days",
+		                o.renew_days, o.ca_days);
 	if (rc < 0 && o.env_only && (o.context || o.no_env))
 		rc = usage_error("--env-only excludes --context and --no-env%s", "");
 	if (rc < 0 && optind >= argc) {

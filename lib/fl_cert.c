@@ -6,6 +6,7 @@
 #include "fl_cert.h"
 
 #include "fl_buf.h"
+#include "fl_cert_io.h"
 #include "fl_check.h"
 
 #include <arpa/inet.h>
@@ -685,5 +686,106 @@ int fl_cert_pem_decode(const char *name, const char *b64, enum fl_pem_kind kind,
 	int rc = pem_parse(name, pem, len, kind, true, out, e);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
+	return rc;
+}
+
+/* One line of p from *pos, without its line end, with blanks trimmed on both sides. */
+static const unsigned char *next_line(const unsigned char *p, size_t n, size_t *pos, size_t *len)
+{
+	const unsigned char *line = p + *pos;
+	const unsigned char *nl = memchr(line, '\n', n - *pos);
+	size_t k = nl ? (size_t)(nl - line) : n - *pos;
+	*pos += k + (nl ? 1 : 0);
+	while (k && isspace(line[k - 1]))
+		k--;
+	while (k && isspace(line[0])) {
+		line++;
+		k--;
+	}
+	*len = k;
+	return line;
+}
+
+static bool line_is(const unsigned char *line, size_t len, const char *s)
+{
+	return len == strlen(s) && memcmp(line, s, len) == 0;
+}
+
+int fl_cert_pem_only_certs(const unsigned char *pem, size_t len, char *why, size_t whylen)
+{
+	bool in = false;
+	unsigned lineno = 0, certs = 0;
+	for (size_t pos = 0; pos < len;) {
+		size_t k;
+		const unsigned char *line = next_line(pem, len, &pos, &k);
+		lineno++;
+		if (!in) {
+			if (k == 0)
+				continue;
+			if (line_is(line, k, "-----BEGIN CERTIFICATE-----")) {
+				in = true;
+				continue;
+			}
+			if (k > 11 && memcmp(line, "-----BEGIN ", 11) == 0)
+				snprintf(why, whylen, "line %u starts a %s block, not a certificate", lineno,
+				         memmem(line, k, "PRIVATE KEY", 11) ? "private key"
+				                                            : "non-certificate");
+			else
+				snprintf(why, whylen, "line %u is text outside a certificate block", lineno);
+			return -1;
+		}
+		if (line_is(line, k, "-----END CERTIFICATE-----")) {
+			in = false;
+			certs++;
+			continue;
+		}
+		for (size_t i = 0; i < k; i++) {
+			if (!isalnum(line[i]) && line[i] != '+' && line[i] != '/' && line[i] != '=') {
+				snprintf(why, whylen, "line %u, inside certificate %u, is not base64", lineno,
+				         certs + 1);
+				return -1;
+			}
+		}
+	}
+	if (in) {
+		snprintf(why, whylen, "certificate %u has no -----END CERTIFICATE----- line", certs + 1);
+		return -1;
+	}
+	if (!certs) {
+		snprintf(why, whylen, "it holds no certificate");
+		return -1;
+	}
+	return 0;
+}
+
+int fl_cert_pem_reencode(const char *name, const void *pem, size_t len, char **out, size_t *outlen,
+                         char *extra, size_t extralen, struct fl_err *e)
+{
+	*out = NULL;
+	*outlen = 0;
+	extra[0] = '\0';
+	if (len > INT_MAX)
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is too large to be a certificate file", name);
+	if (fl_cert_pem_only_certs(pem, len, extra, extralen) == 0)
+		extra[0] = '\0';
+	/* PEM_read_bio_X509 passes over blocks of other types (a key) and text between blocks. */
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	X509 *x;
+	while (bio && certs && sk_X509_num(certs) < FL_CERT_MAX_CHAIN &&
+	       (x = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL)
+		if (!sk_X509_push(certs, x))
+			X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
+	int rc = 0;
+	if (!certs || sk_X509_num(certs) == 0)
+		rc = fl_err_set(e, FL_EXIT_FAIL,
+		                "%s holds no readable PEM certificate; run fl-certgen superlink to "
+		                "rewrite it",
+		                name);
+	else if (!(*out = fl_certio_pem_certs(certs, outlen)))
+		rc = fl_err_set(e, FL_EXIT_FAIL, "%s: cannot encode its certificates as PEM", name);
+	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }

@@ -107,6 +107,14 @@ int fl_cert_pem_parse(const char *name, const unsigned char *pem, size_t len, en
                       struct fl_pem *out, struct fl_err *e);
 void fl_pem_free(struct fl_pem *p);
 
+/* Does this PEM text hold certificates and nothing else (blank lines aside)? 0, or -1 with
+ * the first offending line in why (never its content: it may be a key). */
+int fl_cert_pem_only_certs(const unsigned char *pem, size_t len, char *why, size_t whylen);
+/* The certificates of a PEM file, re-encoded (what may be published of it); extra gets why
+ * the file held more than certificates ("" when it did not). */
+int fl_cert_pem_reencode(const char *name, const void *pem, size_t len, char **out, size_t *outlen,
+                         char *extra, size_t extralen, struct fl_err *e);
+
 /* Where the SuperLink's files go. */
 struct fl_cert_layout {
 	const char *dir;        /* mounted into the container: ca.crt, server.pem, server.key */
@@ -125,7 +133,20 @@ struct fl_cert_superlink_opts {
 	bool force;
 	time_t now;
 	const struct fl_addrs *addrs; /* the VM's addresses; NULL or empty: detect them */
+	bool accept_ca_key;           /* keep a CA key another user owned or could read (warned) */
+	long lock_timeout;            /* seconds to wait for another run's lock; 0: do not wait */
 };
+
+#define FL_CERT_LOCK_TIMEOUT 60
+
+/* May a root tool trust (and chown or chmod) this existing file or directory? NULL when
+ * yes, else why not in buf: not owned by the running user or owner (uid, FL_OWNER_KEEP for
+ * none), group/world-writable (bad_bits 022) or also readable (077), a hard link (a file with
+ * more than one link may be another file elsewhere), a symlink. */
+/* A non-root run cannot give files to another owner: an error naming --owner, before
+ * anything is touched; 0 when root, or uid is this user or FL_OWNER_KEEP. */
+int fl_cert_owner_check(uid_t uid, struct fl_err *e);
+const char *fl_cert_exposed(const char *path, uid_t owner, mode_t bad_bits, char *buf, size_t n);
 
 /* What the publication step needs (never a key). */
 struct fl_cert_published {

@@ -84,6 +84,17 @@ int fl_certio_read(const char *path, char **buf, size_t *len, struct fl_err *e)
 	return 0;
 }
 
+int fl_certio_chown_error(struct fl_err *e, int err, const char *path, uid_t uid, gid_t gid)
+{
+	if (err == EPERM && geteuid() != 0)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "cannot give %s to the container owner %u:%u: changing an owner needs root; "
+		    "run as root, or pass --owner %u:%u (your own UID:GID)",
+		    path, (unsigned)uid, (unsigned)gid, (unsigned)geteuid(), (unsigned)getegid());
+	return fl_err_sys(e, err, "cannot set the owner of %s", path);
+}
+
 /* Owner and mode of a kept file, set through a descriptor (never through a symlink). */
 int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e)
 {
@@ -94,10 +105,16 @@ int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, stru
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		rc = fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
+	else if (st.st_nlink > 1)
+		rc = fl_err_set(e, FL_EXIT_FAIL,
+		                "%s has %lu hard links: another name of it may be a file elsewhere whose "
+		                "owner and mode would change; refusing to touch it. Remove the other links "
+		                "(or this file) and run again",
+		                path, (unsigned long)st.st_nlink);
 	else if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
 		rc = fl_err_sys(e, errno, "cannot set the mode of %s", path);
 	else if (uid != FL_OWNER_KEEP && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
-		rc = fl_err_sys(e, errno, "cannot set the owner of %s", path);
+		rc = fl_certio_chown_error(e, errno, path, uid, gid);
 	close(fd);
 	return rc;
 }
@@ -257,4 +274,37 @@ bool fl_certio_same(const char *path, const char *data, size_t len)
 	bool same = n == len && memcmp(buf, data, n) == 0;
 	fl_certio_wipe_free(buf, n);
 	return same;
+}
+
+const char *fl_cert_exposed(const char *path, uid_t owner, mode_t bad_bits, char *buf, size_t n)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return NULL; /* absent: nothing to trust yet */
+	unsigned mode = (unsigned)(st.st_mode & 07777);
+	if (S_ISLNK(st.st_mode))
+		snprintf(buf, n, "%s is a symbolic link", path);
+	else if (st.st_uid != geteuid() && (owner == FL_OWNER_KEEP || st.st_uid != owner))
+		snprintf(buf, n, "%s is owned by UID %u (mode %04o), not by UID %u%s", path,
+		         (unsigned)st.st_uid, mode, (unsigned)geteuid(),
+		         owner == FL_OWNER_KEEP ? "" : " or the --owner");
+	else if (st.st_mode & bad_bits)
+		snprintf(buf, n, "%s has mode %04o (owner UID %u): %s can %s it", path, mode,
+		         (unsigned)st.st_uid, (st.st_mode & 007 & bad_bits) ? "every user" : "its group",
+		         (bad_bits & 044) && (st.st_mode & 044 & bad_bits) ? "read" : "write to");
+	else
+		return NULL;
+	return buf;
+}
+
+int fl_certio_check_links(const char *path, struct fl_err *e)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode) || st.st_nlink <= 1)
+		return 0;
+	return fl_err_set(e, FL_EXIT_FAIL,
+	                  "%s has %lu hard links: another name of it may be a file elsewhere whose owner "
+	                  "and mode would change; refusing to touch it. Remove the other links (or "
+	                  "this file) and run again",
+	                  path, (unsigned long)st.st_nlink);
 }

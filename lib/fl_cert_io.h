@@ -19,6 +19,10 @@ void fl_certio_wipe_free(char *p, size_t n);
 int fl_certio_read(const char *path, char **buf, size_t *len, struct fl_err *e);
 /* Owner and mode of an existing file, through a descriptor opened without following links. */
 int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e);
+/* EPERM from a chown by a non-root user names --owner; other errors as they are. */
+int fl_certio_chown_error(struct fl_err *e, int err, const char *path, uid_t uid, gid_t gid);
+/* Refuse a file with more than one hard link (chowning it would change another name). */
+int fl_certio_check_links(const char *path, struct fl_err *e);
 /* "2035-01-01T00:00:00Z" */
 char *fl_certio_time(const ASN1_TIME *t);
 long long fl_certio_seconds_until(const ASN1_TIME *t, time_t now);

@@ -10,6 +10,8 @@
 #include "fl_cert_io.h"
 #include "fl_fileset.h"
 #include "fl_fs.h"
+#include "fl_log.h"
+#include "fl_retry.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define ONEGATE_MAX (1u << 20)
@@ -51,14 +54,56 @@ static bool below(const char *a, const char *b)
 	return m >= n && strncmp(a, b, n) == 0 && (m == n || b[n] == '/' || (n == 1 && a[0] == '/'));
 }
 
+/* path with symlinks resolved as far as it exists; the missing rest appended as written. */
+static int resolve_partial(const char *path, char out[PATH_MAX])
+{
+	char *copy = fl_xstrdup(path);
+	size_t n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	if (realpath(copy, out)) {
+		free(copy);
+		return 0;
+	}
+	int rc = -1;
+	char *slash = strrchr(copy, '/');
+	if (errno == ENOENT && slash && slash[1]) {
+		char parent[PATH_MAX];
+		*slash = '\0';
+		if (resolve_partial(slash == copy ? "/" : copy, parent) == 0) {
+			struct fl_buf b = FL_BUF_INIT;
+			fl_buf_addf(&b, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", slash + 1);
+			if (b.len < PATH_MAX) {
+				memcpy(out, b.data, b.len + 1);
+				rc = 0;
+			}
+			fl_buf_free(&b);
+		}
+	} else if (errno == ENOENT && !slash) {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof cwd)) {
+			struct fl_buf b = FL_BUF_INIT;
+			fl_buf_addf(&b, "%s/%s", cwd, copy);
+			if (b.len < PATH_MAX) {
+				memcpy(out, b.data, b.len + 1);
+				rc = 0;
+			}
+			fl_buf_free(&b);
+		}
+	}
+	free(copy);
+	return rc;
+}
+
 /* The CA key directory must not be (inside) the directory mounted into the container: as
- * written (before anything is created) and once resolved (symlinks). */
+ * written, and with symlinks resolved as far as the paths exist, both before anything is
+ * created (a usage error has no side effects), and once more after creating them. */
 static int check_layout(const struct fl_cert_layout *l, bool resolved, struct fl_err *e)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	const char *da = l->dir, *db = l->ca_key_dir;
 	if (resolved) {
-		if (!realpath(l->dir, a) || !realpath(l->ca_key_dir, b))
+		if (resolve_partial(l->dir, a) < 0 || resolve_partial(l->ca_key_dir, b) < 0)
 			return fl_err_sys(e, errno, "cannot resolve %s or %s", l->dir, l->ca_key_dir);
 		da = a;
 		db = b;
@@ -66,14 +111,108 @@ static int check_layout(const struct fl_cert_layout *l, bool resolved, struct fl
 	if (below(da, db))
 		return fl_err_set(
 		    e, FL_EXIT_USAGE,
-		    "the CA key directory %s is inside %s, which is mounted into the container; "
+		    "the CA key directory %s is inside %s%s%s%s, which is mounted into the container; "
 		    "choose a --ca-key-dir outside it (default " FL_CERT_CA_KEY_DIR ")",
-		    l->ca_key_dir, l->dir);
+		    l->ca_key_dir, l->dir, resolved ? " (resolved: " : "", resolved ? b : "",
+		    resolved ? ")" : "");
 	return 0;
 }
 
-/* Serialise runs (boot hook and a renewal timer) on a lock file in the root-only directory. */
-static int lock_dir(const char *dir, struct fl_err *e)
+/* Owners other than this user need root: say so (and name --owner) before touching anything. */
+int fl_cert_owner_check(uid_t uid, struct fl_err *e)
+{
+	if (geteuid() == 0 || uid == FL_OWNER_KEEP || uid == geteuid())
+		return 0;
+	return fl_err_set(e, FL_EXIT_FAIL,
+	                  "cannot give the certificate files to the container owner UID %u: changing an "
+	                  "owner needs root. Run as root, or pass --owner %u:%u (your own UID:GID)",
+	                  (unsigned)uid, (unsigned)geteuid(), (unsigned)getegid());
+}
+
+/* A CA key (or its directory) that another user owned, or could read or replace, may be
+ * known to someone else: refuse it unless the operator accepts it (or --force replaces it). */
+static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_superlink_opts *o,
+                        struct fl_diags *d, struct fl_err *e)
+{
+	char why[PATH_MAX + 160];
+	char *key = fl_certio_join(l->ca_key_dir, "ca.key"), *legacy = fl_certio_join(l->dir, "ca.key");
+	struct stat st;
+	const char *bad = fl_cert_exposed(l->ca_key_dir, FL_OWNER_KEEP, 022, why, sizeof why);
+	if (!bad)
+		bad = fl_cert_exposed(key, FL_OWNER_KEEP, 077, why, sizeof why);
+	if (!bad && lstat(key, &st) < 0 && lstat(legacy, &st) == 0) {
+		/* The spec's layout: the key that would be moved out must not have been exposed. */
+		bad = fl_cert_exposed(legacy, FL_OWNER_KEEP, 077, why, sizeof why);
+		if (bad) {
+			free(key);
+			key = fl_xstrdup(legacy);
+		}
+	}
+	int rc = 0;
+	if (bad && o->force) {
+		fl_diags_add(d, FL_WARN, "%s; --force replaces the CA key", bad);
+	} else if (bad && o->accept_ca_key) {
+		fl_diags_add(d, FL_WARN,
+		             "%s; keeping the CA key because --accept-ca-key says no one else used it", bad);
+	} else if (bad && lstat(key, &st) == 0) {
+		rc = fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "%s, so the CA key %s may be known to someone else: treated as compromised. Run "
+		    "fl-certgen superlink --force to make a new CA (SuperNodes then need the new "
+		    "FL_CA_CERT), or, if no one else could have used it, repair it (chown root:root, chmod "
+		    "0700 the directory and 0600 ca.key) or pass --accept-ca-key",
+		    bad, key);
+	} else if (bad) {
+		rc = fl_err_set(e, FL_EXIT_FAIL,
+		                "%s: a CA key written there could be read or replaced by someone else. "
+		                "Repair it (chown root:root, chmod 0700) or choose another --ca-key-dir",
+		                bad);
+	}
+	free(key);
+	free(legacy);
+	return rc;
+}
+
+/* The process holding a flock on fd's file, from /proc/locks; 0 when unknown. */
+static long lock_holder(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	FILE *f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	long pid = 0;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK") are skipped. */
+	while (!pid && fgets(line, sizeof line, f)) {
+		char *save = NULL, *tok[6], *end;
+		int n = 0;
+		for (char *t = strtok_r(line, " \t\n", &save); t && n < 6; t = strtok_r(NULL, " \t\n", &save))
+			tok[n++] = t;
+		if (n < 6 || strcmp(tok[1], "FLOCK") != 0)
+			continue;
+		long p = strtol(tok[4], &end, 10);
+		if (*end || p <= 0)
+			continue;
+		unsigned long maj = strtoul(tok[5], &end, 16);
+		if (*end != ':')
+			continue;
+		unsigned long min = strtoul(end + 1, &end, 16);
+		if (*end != ':')
+			continue;
+		unsigned long ino = strtoul(end + 1, &end, 10);
+		if (!*end && ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev))
+			pid = p;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* Serialise runs (boot hook and a renewal timer) on a lock file in the root-only directory;
+ * wait for another run at most timeout seconds, and say so. */
+static int lock_dir(const char *dir, long timeout, struct fl_err *e)
 {
 	char *p = fl_certio_join(dir, ".fl-certgen.lock");
 	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -82,12 +221,39 @@ static int lock_dir(const char *dir, struct fl_err *e)
 		free(p);
 		return -1;
 	}
-	free(p);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return fl_err_sys(e, errno, "cannot lock %s", dir);
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	bool said = false;
+	int rc = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			rc = fl_err_sys(e, errno, "cannot lock %s", p);
+			break;
 		}
+		long pid = lock_holder(fd);
+		char who[48] = "another process";
+		if (pid > 0)
+			snprintf(who, sizeof who, "process %ld", pid);
+		if (!said && timeout > 0)
+			fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, "
+			        "--lock-timeout)",
+			        timeout, p, who);
+		said = true;
+		if (fl_clock_now_ms(NULL) - t0 >= (uint64_t)timeout * 1000) {
+			rc = fl_err_set(
+			    e, FL_EXIT_TIMEOUT,
+			    "the lock %s is still held by %s after %ld s; let that fl-certgen run "
+			    "finish (or stop it) and run again, or wait longer with --lock-timeout",
+			    p, who, timeout);
+			break;
+		}
+		fl_clock_sleep_ms(NULL, 100);
+	}
+	free(p);
+	if (rc < 0) {
+		close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -157,10 +323,11 @@ static const char *ca_problem(const struct autoset *s, time_t now, long renew_da
 		         X509_get0_notBefore(ca) ? "a later date" : "?");
 		return buf;
 	}
-	long long left = fl_certio_seconds_until(X509_get0_notAfter(ca), now);
-	if (left < (long long)renew_days * 86400) {
-		snprintf(buf, n, left < 0 ? "the CA has expired" : "the CA expires in %ld days",
-		         fl_certio_days(left));
+	/* A CA that still verifies stays, even close to its end: a new one breaks every SuperNode
+	 * that trusts this one, so only --force (a decision) replaces it. */
+	(void)renew_days;
+	if (fl_certio_seconds_until(X509_get0_notAfter(ca), now) < 0) {
+		snprintf(buf, n, "the CA has expired");
 		return buf;
 	}
 	return NULL;
@@ -187,7 +354,10 @@ static const char *server_problem(const struct autoset *s, const struct fl_sans 
 		return buf;
 	}
 	long long left = fl_certio_seconds_until(X509_get0_notAfter(leaf), now);
-	if (left < (long long)renew_days * 86400) {
+	/* A certificate that ends with its CA cannot get longer: reissuing it changes nothing. */
+	bool ca_bound = fl_certio_seconds_until(X509_get0_notAfter(leaf), now) >=
+	                fl_certio_seconds_until(X509_get0_notAfter(sk_X509_value(s->cas, 0)), now);
+	if (left < (long long)renew_days * 86400 && !ca_bound) {
 		snprintf(buf, n, "the server certificate expires in %ld days (renewal window %ld days)",
 		         fl_certio_days(left), renew_days);
 		return buf;
@@ -231,19 +401,29 @@ static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink
 		goto out;
 	if (fl_cert_sans_build(&addrs, fl_ctx_get(c, "FL_CERT_EXTRA_SAN"), &want, e) < 0)
 		goto out;
-	if (check_layout(l, false, e) < 0 || fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0 ||
-	    fl_fs_mkdir_p(l->ca_key_dir, 0700, FL_OWNER_KEEP, (gid_t)-1, e) < 0 ||
-	    check_layout(l, true, e) < 0)
-		goto out;
-	if ((lock = lock_dir(l->ca_key_dir, e)) < 0)
-		goto out;
-
 	s.ca_crt = fl_certio_join(l->dir, "ca.crt");
 	s.srv_pem = fl_certio_join(l->dir, "server.pem");
 	s.srv_key = fl_certio_join(l->dir, "server.key");
 	s.ca_key = fl_certio_join(l->ca_key_dir, "ca.key");
 	s.legacy_key = fl_certio_join(l->dir, "ca.key");
 	const char *paths[] = {s.ca_crt, s.srv_pem, s.srv_key, s.ca_key, s.legacy_key};
+	if (fl_cert_owner_check(l->uid, e) < 0 || check_layout(l, false, e) < 0 ||
+	    check_layout(l, true, e) < 0 || check_ca_key(l, o, d, e) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (fl_certio_check_links(paths[i], e) < 0)
+			goto out;
+	/* A server key that another user owned or could read, or in a directory others could
+	 * write to, may be known: a new one (same CA) costs the SuperNodes nothing. */
+	char exposed_buf[PATH_MAX + 160];
+	const char *exposed = fl_cert_exposed(l->dir, l->uid, 022, exposed_buf, sizeof exposed_buf);
+	if (!exposed)
+		exposed = fl_cert_exposed(s.srv_key, l->uid, 077, exposed_buf, sizeof exposed_buf);
+	if (fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0 ||
+	    fl_fs_mkdir_p(l->ca_key_dir, 0700, geteuid(), getegid(), e) < 0 || check_layout(l, true, e) < 0)
+		goto out;
+	if ((lock = lock_dir(l->ca_key_dir, o->lock_timeout, e)) < 0)
+		goto out;
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
 		fl_fileset_clean(paths[i]);
 
@@ -283,11 +463,26 @@ static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink
 		action = FL_CERT_CREATED;
 	} else {
 		why = server_problem(&s, &want, o->now, o->renew_days, srv_why, sizeof srv_why);
+		if (!why && exposed) {
+			snprintf(srv_why, sizeof srv_why, "the server key may be known to someone else (%s)",
+			         exposed);
+			why = srv_why;
+		}
 		action = why ? FL_CERT_REISSUED : FL_CERT_KEPT;
 	}
 
 	X509 *ca = s.cas ? sk_X509_value(s.cas, 0) : NULL;
 	EVP_PKEY *cakey = s.cakey;
+	long long ca_left = ca ? fl_certio_seconds_until(X509_get0_notAfter(ca), o->now) : 0;
+	if (action != FL_CERT_CREATED && ca_left < (long long)o->renew_days * 86400) {
+		char *until = fl_certio_time(X509_get0_notAfter(ca));
+		fl_diags_add(d, FL_WARN,
+		             "The CA in %s expires in %ld days (on %s); it is kept because SuperNodes trust "
+		             "it. Plan the change: fl-certgen superlink --force makes a new CA, then give "
+		             "every SuperNode the new FL_CA_CERT",
+		             s.ca_crt, fl_certio_days(ca_left), until);
+		free(until);
+	}
 	time_t nb = o->now - FL_CERT_BACKDATE;
 	if (action == FL_CERT_CREATED) {
 		if (!(newcakey = fl_cert_keygen(o->key_type, e)))
@@ -305,9 +500,9 @@ static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink
 		if (!(newskey = fl_cert_keygen(o->key_type, e)))
 			goto out;
 		time_t na = o->now + (time_t)o->server_days * 86400;
-		long long ca_left = fl_certio_seconds_until(X509_get0_notAfter(ca), o->now);
-		if ((long long)(na - o->now) > ca_left)
-			na = o->now + (time_t)ca_left; /* never outlive the CA */
+		long long ca_end = fl_certio_seconds_until(X509_get0_notAfter(ca), o->now);
+		if ((long long)(na - o->now) > ca_end)
+			na = o->now + (time_t)ca_end; /* never outlive the CA */
 		/* CN: the first IPv4 address, as the spec's `hostname -I | awk '{print $1}'`. */
 		const char *cn = addrs.v[0];
 		for (size_t i = 0; i < addrs.n && !strchr(cn, '.'); i++)
@@ -346,17 +541,24 @@ static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink
 		    0)
 			goto out;
 	}
-	if (action == FL_CERT_CREATED) {
-		STACK_OF(X509) *one = sk_X509_new_null();
-		if (one)
-			sk_X509_push(one, ca);
-		pem_ca = one ? fl_certio_pem_certs(one, &len_ca) : NULL;
-		sk_X509_free(one);
-		if (!pem_ca)
-			goto nomem;
-		if (fl_fileset_stage(&fs, s.ca_crt, pem_ca, len_ca, 0644, l->uid, l->gid, e) < 0)
-			goto out;
-	}
+	/* ca.crt is published as FL_CA_CERT: it holds the CA certificate in PEM and nothing else
+	 * (text added beside it is dropped by rewriting it). */
+	STACK_OF(X509) *one_ca = sk_X509_new_null();
+	if (one_ca)
+		sk_X509_push(one_ca, ca);
+	pem_ca = one_ca ? fl_certio_pem_certs(one_ca, &len_ca) : NULL;
+	sk_X509_free(one_ca);
+	if (!pem_ca)
+		goto nomem;
+	bool ca_rewrite =
+	    action == FL_CERT_CREATED || s.ca_len != len_ca || memcmp(s.ca_bytes, pem_ca, len_ca) != 0;
+	if (ca_rewrite && action != FL_CERT_CREATED)
+		fl_diags_add(d, FL_WARN,
+		             "%s held more than the CA certificate (text or blocks beside it); rewritten "
+		             "with the certificate alone, which is what is published",
+		             s.ca_crt);
+	if (ca_rewrite && fl_fileset_stage(&fs, s.ca_crt, pem_ca, len_ca, 0644, l->uid, l->gid, e) < 0)
+		goto out;
 	if (action != FL_CERT_KEPT) {
 		STACK_OF(X509) *one = sk_X509_new_null();
 		if (one)
@@ -386,17 +588,14 @@ static int superlink_auto(const struct fl_ctx *c, const struct fl_cert_superlink
 			    s.legacy_key, s.ca_key);
 	}
 	/* Owners and modes are re-applied on every run (design 02 §1.5). */
-	if ((action != FL_CERT_CREATED && fl_certio_fix_mode(s.ca_crt, 0644, l->uid, l->gid, e) < 0) ||
+	if ((!ca_rewrite && fl_certio_fix_mode(s.ca_crt, 0644, l->uid, l->gid, e) < 0) ||
 	    (action == FL_CERT_KEPT && (fl_certio_fix_mode(s.srv_pem, 0644, l->uid, l->gid, e) < 0 ||
 	                                fl_certio_fix_mode(s.srv_key, 0600, l->uid, l->gid, e) < 0)) ||
 	    (action != FL_CERT_CREATED && !s.ca_key_legacy &&
 	     fl_certio_fix_mode(s.ca_key, 0600, FL_OWNER_KEEP, (gid_t)-1, e) < 0))
 		goto out;
 
-	if (action == FL_CERT_CREATED)
-		fill_published(p, action, pem_ca, len_ca, ca);
-	else
-		fill_published(p, action, s.ca_bytes, s.ca_len, ca);
+	fill_published(p, action, pem_ca, len_ca, ca);
 	char *san = fl_cert_san_text(leaf), *until = fl_certio_time(X509_get0_notAfter(leaf));
 	char *ca_until = fl_certio_time(X509_get0_notAfter(ca));
 	char kd[64];
@@ -602,11 +801,24 @@ static int superlink_operator(const struct fl_ctx *c, const struct fl_cert_super
 		fl_err_set(e, FL_EXIT_FAIL, "TLS setup failed: cannot encode PEM");
 		goto out;
 	}
-	if (fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0)
-		goto out;
 	ca_crt = fl_certio_join(l->dir, "ca.crt");
 	srv_pem = fl_certio_join(l->dir, "server.pem");
 	srv_key = fl_certio_join(l->dir, "server.key");
+	if (fl_cert_owner_check(l->uid, e) < 0 || fl_certio_check_links(ca_crt, e) < 0 ||
+	    fl_certio_check_links(srv_pem, e) < 0 || fl_certio_check_links(srv_key, e) < 0)
+		goto out;
+	char xbuf[PATH_MAX + 160];
+	const char *exposed = fl_cert_exposed(l->dir, l->uid, 022, xbuf, sizeof xbuf);
+	if (!exposed)
+		exposed = fl_cert_exposed(srv_key, l->uid, 077, xbuf, sizeof xbuf);
+	if (exposed)
+		fl_diags_add(d, FL_WARN,
+		             "%s, so the operator's server key may be known to someone else; it is "
+		             "rewritten with mode 0600, but replace it (a new FL_SSL_KEYFILE and "
+		             "FL_SSL_CERTFILE) if others could have read it",
+		             exposed);
+	if (fl_fs_mkdir_p(l->dir, 0700, l->uid, l->gid, e) < 0)
+		goto out;
 	fl_fileset_clean(ca_crt);
 	fl_fileset_clean(srv_pem);
 	fl_fileset_clean(srv_key);

@@ -119,6 +119,25 @@ int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *ad
 	r->warn_days = warn_days;
 	STACK_OF(X509) *cas = NULL, *srv = NULL;
 	if (file) {
+		/* Refused outright (exit 1), not reported as an invalid certificate: not a file at
+		 * all, or a private key, which show never prints anything of. */
+		char *buf = NULL;
+		size_t len = 0;
+		struct fl_err re = {0};
+		int rr = fl_certio_read(file, &buf, &len, &re);
+		bool key = rr == 0 && memmem(buf, len, "PRIVATE KEY-----", 16) != NULL;
+		fl_certio_wipe_free(buf, len);
+		if (rr < 0)
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "%s; --file takes a certificate file (PEM), not a FIFO, device, "
+			                  "directory or link",
+			                  re.msg);
+		if (key)
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "%s is a private key: show and check read certificates only, and a "
+			                  "private key is never shown or published; give the certificate "
+			                  "(server.pem or ca.crt)",
+			                  file);
 		load(&r->server, file, now, &srv);
 		if (!r->server.present) {
 			sk_X509_pop_free(srv, X509_free);

@@ -7,6 +7,7 @@
 
 #include "fl_buf.h"
 #include "fl_cert_io.h"
+#include "fl_check.h"
 #include "fl_fileset.h"
 #include "fl_fs.h"
 
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ONEGATE_MAX   (1u << 20)
@@ -112,9 +114,20 @@ int fl_cert_onegate_load(const char *path, struct fl_onegate_tls *og, struct fl_
 {
 	memset(og, 0, sizeof *og);
 	bool in = strcmp(path, "-") == 0;
-	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO or device must be refused, not waited on. */
+	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fl_err_sys(e, errno, "cannot read OneGate data from %s", path);
+	struct stat st;
+	if (!in && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s is not a regular file (a FIFO, device or directory); give a file "
+		                  "with fl-onegate's output, or - for standard input",
+		                  path);
+	}
+	if (!in)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	struct fl_buf b = FL_BUF_INIT;
 	char chunk[8192];
 	int rc = 0;
@@ -218,9 +231,10 @@ static int fail_no_ca(bool static_mode, const struct fl_onegate_tls *og, const c
 static int install(const struct fl_cert_supernode_opts *o, const char *pem, size_t len,
                    struct fl_cert_trust *t, struct fl_err *e)
 {
-	if (fl_fs_mkdir_p(o->dir, 0700, o->uid, o->gid, e) < 0)
-		return -1;
 	t->path = fl_certio_join(o->dir, "ca.crt");
+	if (fl_cert_owner_check(o->uid, e) < 0 || fl_certio_check_links(t->path, e) < 0 ||
+	    fl_fs_mkdir_p(o->dir, 0700, o->uid, o->gid, e) < 0)
+		return -1;
 	fl_fileset_clean(t->path);
 	if (fl_certio_same(t->path, pem, len)) {
 		t->action = FL_CERT_KEPT;
@@ -334,6 +348,24 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 		fl_diags_add(d, FL_ERROR,
 		             "Expected: base64-encoded PEM certificate (-----BEGIN CERTIFICATE-----)");
 		return fl_err_set(e, FL_EXIT_FAIL, "%s", de.msg);
+	}
+	if (!*ctx_ca) {
+		/* What OneGate publishes is the SuperLink's certificates and nothing else. */
+		size_t n = 0;
+		unsigned char *raw = fl_b64_decode(b64, &n);
+		char what[128];
+		int only = raw ? fl_cert_pem_only_certs(raw, n, what, sizeof what) : 0;
+		if (raw) {
+			OPENSSL_cleanse(raw, n);
+			free(raw);
+		}
+		if (only < 0) {
+			fl_pem_free(&pem);
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "OneGate FL_CA_CERT holds more than certificates (%s): refusing "
+			                  "it; the SuperLink must publish its CA certificate(s) only",
+			                  what);
+		}
 	}
 	int rc = -1;
 	char *out = NULL;

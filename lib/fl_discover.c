@@ -2,9 +2,11 @@
  * schedules, and a SuperNode's data partition from its place in the service. */
 #include "fl_discover.h"
 
+#include "fl_cert.h"
 #include "fl_check.h"
 #include "fl_log.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,25 @@ static const char *ut_str(const json_t *ut, const char *name)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* FL_CA_CERT is trusted by every SuperNode: certificates only, nothing around them. */
+static int ca_only_certs(const char *b64, char *why, size_t whylen)
+{
+	size_t n = 0;
+	unsigned char *pem = fl_b64_decode(b64, &n);
+	char what[128] = "it does not decode";
+	int rc = pem ? fl_cert_pem_only_certs(pem, n, what, sizeof what) : -1;
+	if (pem) {
+		OPENSSL_cleanse(pem, n);
+		free(pem);
+	}
+	if (rc < 0)
+		snprintf(why, whylen,
+		         "FL_CA_CERT holds more than certificates (%s): refusing it; the SuperLink must "
+		         "publish its CA certificate(s) only (fl-launch publish-ready does)",
+		         what);
+	return rc;
+}
+
 int fl_discover_candidate(const json_t *ut, struct fl_superlink *sl, char *why, size_t whylen)
 {
 	why[0] = '\0';
@@ -79,6 +100,8 @@ int fl_discover_candidate(const json_t *ut, struct fl_superlink *sl, char *why, 
 		snprintf(why, whylen, "FL_CA_CERT is not a base64-encoded PEM certificate");
 		return -1;
 	}
+	if (ca && *ca && ca_only_certs(ca, why, whylen) < 0)
+		return -1;
 	snprintf(sl->endpoint, sizeof sl->endpoint, "%s", ep);
 	snprintf(sl->tls, sizeof sl->tls, "%s",
 	         tls && *tls ? (strcasecmp(tls, "YES") == 0 ? "YES" : "NO") : "");

@@ -57,8 +57,21 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 	size_t len = 0;
 	if (fl_fs_read(ca, (size_t)256 * 1024, &pem, &len, e) < 0)
 		return -1;
-	char *b64 = fl_certio_b64(pem, len);
-	free(pem);
+	/* FL_CA_CERT is readable by every VM of the service: only the certificates, re-encoded,
+	 * never whatever else the file holds (a key appended by mistake, comments). */
+	char *certs = NULL, extra[160];
+	size_t clen = 0;
+	int rc = fl_cert_pem_reencode(ca, pem, len, &certs, &clen, extra, sizeof extra, e);
+	fl_certio_wipe_free(pem, len);
+	if (rc < 0)
+		return -1;
+	if (extra[0])
+		fl_warn("%s holds more than certificates (%s): only its certificates are published as "
+		        "FL_CA_CERT; remove the rest (the directory is mounted into the container), or "
+		        "rerun fl-certgen superlink",
+		        ca, extra);
+	char *b64 = fl_certio_b64(certs, clen);
+	free(certs);
 	fl_argv_addf(pairs, "FL_CA_CERT=%s", b64);
 	free(b64);
 	return 0;

@@ -12,6 +12,8 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 : "${FLKIT_BIN:=$BATS_TEST_DIRNAME/../build-cert/bin}"
+# The test build (make all builds it beside bin/): the only one whose clock FLKIT_NOW moves.
+: "${FLKIT_TEST_BIN:=$FLKIT_BIN/../test-bin}"
 SRC="$BATS_TEST_DIRNAME/.."
 VM_IP=192.0.2.10
 
@@ -85,14 +87,15 @@ teardown() {
 }
 
 # cg [NAME=value]... ARGS...: fl-certgen in an environment of only those variables, on the
-# test's directories, with the VM address $NET (FLKIT_NET_ADDRS).
+# test's directories, with the VM address $NET (FLKIT_NET_ADDRS). CG=$FLKIT_TEST_BIN runs the
+# test build, whose clock FLKIT_NOW moves.
 cg() {
 	local -a vars=()
 	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
 		vars+=("$1")
 		shift
 	done
-	env -i PATH="$PATH" FLKIT_NET_ADDRS="$NET" "${vars[@]}" "$FLKIT_BIN/fl-certgen" --env-only --dir "$D" \
+	env -i PATH="$PATH" FLKIT_NET_ADDRS="$NET" "${vars[@]}" "${CG:-$FLKIT_BIN}/fl-certgen" --env-only --dir "$D" \
 		--ca-key-dir "$K" "$@"
 }
 
@@ -418,7 +421,7 @@ teardown_file() {
 	chmod 0666 "$D/server.key" "$D/ca.crt"
 	chown 0:0 "$D/server.pem"
 	chmod 0755 "$D" "$K"
-	chmod 0644 "$K/ca.key"
+	chmod 0400 "$K/ca.key"
 	new_set
 	assert_equal "$(owner_mode "$D/server.key")" "49999:49999 600"
 	assert_equal "$(owner_mode "$D/ca.crt")" "49999:49999 644"
@@ -460,17 +463,40 @@ teardown_file() {
 }
 
 @test "superlink: a server certificate within 30 days of expiry is reissued under the same CA" {
-	new_set --server-days 20
+	new_set --server-days 20 --renew-days 10
 	fp1=$(out_value FL_CA_FINGERPRINT)
-	run_cg FL_TLS_ENABLED=YES superlink
+	run_cg FL_TLS_ENABLED=YES --server-days 40 superlink
 	assert_success
 	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
 	logged_has INFO 'because the server certificate expires in '
 	logged_has INFO ' days (renewal window 30 days)'
-	openssl x509 -in "$D/server.pem" -noout -checkend $((300 * 86400))
+	openssl x509 -in "$D/server.pem" -noout -checkend $((35 * 86400))
+	run_cg FL_TLS_ENABLED=YES --server-days 40 superlink
+	assert_success
+	logged_has INFO 'TLS certificates kept'
 }
 
-@test "superlink: as time passes (FLKIT_NOW) the server certificate is reissued, later the whole set" {
+@test "superlink: --renew-days at or above --server-days or --ca-days is refused before anything is touched" {
+	for args in "--renew-days 365" "--renew-days 400" "--server-days 20" "--renew-days 3650 --server-days 3650" \
+		"--ca-days 100 --server-days 200 --renew-days 150"; do
+		# shellcheck disable=SC2086
+		run_cg FL_TLS_ENABLED=YES $args superlink
+		assert_failure 2
+		[[ $stderr == *"--renew-days "*" must be less than --"*"-days ("* ]] || { echo "args: $args"; false; }
+		[[ $stderr == *usage:* ]]
+		[ ! -e "$D" ] && [ ! -e "$K" ]
+	done
+	run_cg FL_TLS_ENABLED=YES --renew-days 364 superlink
+	assert_success
+	before=$(snapshot "$D" "$K")
+	run_cg FL_TLS_ENABLED=YES --renew-days 364 superlink
+	assert_success
+	logged_has INFO 'TLS certificates kept'
+	assert_equal "$(snapshot "$D" "$K")" "$before"
+}
+
+@test "superlink: as time passes (FLKIT_NOW) the server certificate is reissued, the CA kept until it expires" {
+	CG=$FLKIT_TEST_BIN
 	now=$(date +%s)
 	new_set
 	fp1=$(out_value FL_CA_FINGERPRINT)
@@ -483,11 +509,21 @@ teardown_file() {
 	logged_has INFO 'because the server certificate expires in 25 days'
 	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$((now + 3640 * 86400)) superlink
 	assert_success
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+	logged_has WARN "The CA in $D/ca.crt expires in "
+	logged_has WARN 'it is kept because SuperNodes trust it. Plan the change: fl-certgen superlink --force makes a new CA'
+	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$((now + 3645 * 86400)) superlink
+	assert_success
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+	logged_has INFO 'TLS certificates kept'
+	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$((now + 3660 * 86400)) superlink
+	assert_success
 	[ "$(out_value FL_CA_FINGERPRINT)" != "$fp1" ]
-	logged_has INFO 'TLS certificates created (the CA expires in 10 days)'
+	logged_has INFO 'TLS certificates created (the CA has expired)'
 }
 
 @test "superlink: a clock before the CA's start is an error, never a new CA" {
+	CG=$FLKIT_TEST_BIN
 	new_set
 	before=$(snapshot "$D" "$K")
 	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$(($(date +%s) - 2 * 86400)) superlink
@@ -495,6 +531,21 @@ teardown_file() {
 	assert_output ''
 	logged_has ERROR 'after the system clock'"'"'s time: fix the clock (NTP) and run again'
 	assert_equal "$(snapshot "$D" "$K")" "$before"
+}
+
+@test "clock: the installed fl-certgen ignores FLKIT_NOW; only the test build reads it" {
+	new_set
+	before=$(snapshot "$D" "$K")
+	later=$(($(date +%s) + 360 * 86400))
+	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$later superlink
+	assert_success
+	logged_has INFO 'TLS certificates kept'
+	assert_equal "$(snapshot "$D" "$K")" "$before"
+	run_cg FLKIT_NOW=yesterday check
+	assert_success
+	CG=$FLKIT_TEST_BIN run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$later superlink
+	assert_success
+	logged_has INFO 'TLS server certificate reissued from the existing CA'
 }
 
 @test "superlink: --force creates a new CA" {
@@ -977,6 +1028,7 @@ operator_fails() {
 }
 
 @test "operator: expired and not-yet-valid certificates are refused; near expiry warns" {
+	CG=$FLKIT_TEST_BIN
 	new_set
 	before=$(snapshot "$D" "$K")
 	ca=$(b64 "$FIX/ec-ca.crt") crt=$(b64 "$FIX/ec-srv.crt") key=$(b64 "$FIX/ec-srv.key")
@@ -1009,6 +1061,21 @@ operator_fails() {
 	assert_success
 	[[ $stderr != *"${key:20:40}"* && $output != *"${key:20:40}"* ]]
 	[[ $stderr != *PRIVATE* && $output != *PRIVATE* ]]
+}
+
+@test "operator: a context file with FL_SSL_KEYFILE that others can read is warned about" {
+	printf "%s\n" "FL_TLS_ENABLED='YES'" "FL_SSL_CA_CERTFILE='$(b64 "$FIX/ec-ca.crt")'" \
+		"FL_SSL_CERTFILE='$(b64 "$FIX/ec-srv.crt")'" "FL_SSL_KEYFILE='$(b64 "$FIX/ec-srv.key")'" >"$T/context.sh"
+	chmod 0644 "$T/context.sh"
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=10.10.9.10 "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	logged WARN "$T/context.sh has mode 0644 (owner UID 0): every user can read it, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; make the file 0600 and owned by root (fl-context render writes it so), and replace the key if others could have read it"
+	chmod 0600 "$T/context.sh"
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=10.10.9.10 "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	[[ $stderr != *"holds FL_SSL_KEYFILE"* ]]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1297,12 +1364,12 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	assert_failure 4
 	logged_has WARN 'the server certificate expires in 36'
 	rm -rf "$D" "$K"
-	new_set --server-days 20
+	new_set --server-days 20 --renew-days 10
 	run_cg check
 	assert_failure 4
 	run_cg check --warn-days 10
 	assert_success
-	run_cg FLKIT_NOW=$(($(date +%s) + 40 * 86400)) check
+	CG=$FLKIT_TEST_BIN run_cg FLKIT_NOW=$(($(date +%s) + 40 * 86400)) check
 	assert_failure 1
 	logged_has ERROR 'the server certificate expired on'
 	logged_has ERROR 'does not verify against'
@@ -1351,6 +1418,284 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 }
 
 # ---------------------------------------------------------------------------------------------
+# Hostile files, owners, locks
+# ---------------------------------------------------------------------------------------------
+
+@test "superlink: a CA key another user owns, or others can read, is refused as compromised (exit 1)" {
+	new_set
+	fp1=$(out_value FL_CA_FINGERPRINT)
+	before=$(snapshot "$D" "$K")
+	chown 12345 "$K/ca.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	assert_output ''
+	logged_has ERROR "$K/ca.key is owned by UID 12345 (mode 0600), not by UID 0, so the CA key $K/ca.key may be known to someone else: treated as compromised"
+	logged_has ERROR 'Run fl-certgen superlink --force to make a new CA'
+	logged_has ERROR 'or pass --accept-ca-key'
+	chown 0 "$K/ca.key"
+	chmod 0644 "$K/ca.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K/ca.key has mode 0644 (owner UID 0): every user can read it"
+	chmod 0640 "$K/ca.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K/ca.key has mode 0640 (owner UID 0): its group can read it"
+	chmod 0600 "$K/ca.key"
+	assert_equal "$(snapshot "$D" "$K")" "$before"
+	run_cg FL_TLS_ENABLED=YES --accept-ca-key superlink
+	assert_success
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+}
+
+@test "superlink: the spec's ca.key in --dir that the container user owns is refused as compromised, not moved" {
+	new_set
+	mv "$K/ca.key" "$D/ca.key"
+	chown 49999:49999 "$D/ca.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$D/ca.key is owned by UID 49999 (mode 0600), not by UID 0, so the CA key $D/ca.key may be known to someone else: treated as compromised"
+	[ -e "$D/ca.key" ] && [ ! -e "$K/ca.key" ]
+	run_cg FL_TLS_ENABLED=YES --force superlink
+	assert_success
+	[ ! -e "$D/ca.key" ]
+	assert_equal "$(owner_mode "$K/ca.key")" "0:0 600"
+}
+
+@test "superlink: a --ca-key-dir another user owns or others can write is refused; --accept-ca-key keeps, --force replaces" {
+	new_set
+	fp1=$(out_value FL_CA_FINGERPRINT)
+	chown 12345:12345 "$K"
+	chmod 0777 "$K"
+	before=$(stat -c '%u:%g %a %i' "$K" "$K/ca.key")
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K is owned by UID 12345 (mode 0777), not by UID 0, so the CA key $K/ca.key may be known to someone else"
+	assert_equal "$(stat -c '%u:%g %a %i' "$K" "$K/ca.key")" "$before"
+	chown 0:0 "$K"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K has mode 0777 (owner UID 0): every user can write to it"
+	chmod 0770 "$K"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K has mode 0770 (owner UID 0): its group can write to it"
+	run_cg FL_TLS_ENABLED=YES --accept-ca-key superlink
+	assert_success
+	logged_has WARN "$K has mode 0770 (owner UID 0): its group can write to it; keeping the CA key because --accept-ca-key says no one else used it"
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+	assert_equal "$(owner_mode "$K")" "0:0 700"
+	chown 12345:12345 "$K"
+	chmod 0777 "$K"
+	run_cg FL_TLS_ENABLED=YES --force superlink
+	assert_success
+	[ "$(out_value FL_CA_FINGERPRINT)" != "$fp1" ]
+	assert_equal "$(owner_mode "$K")" "0:0 700"
+	assert_equal "$(owner_mode "$K/ca.key")" "0:0 600"
+}
+
+@test "superlink: a new --ca-key-dir that others can write to is refused before a key is written" {
+	mkdir -m 0777 "$K"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K has mode 0777 (owner UID 0): every user can write to it: a CA key written there could be read or replaced by someone else"
+	[ ! -e "$D" ]
+	assert_equal "$(names "$K")" ""
+}
+
+@test "superlink: a server key others could read, or in a directory others could write, is replaced under the same CA" {
+	new_set
+	fp1=$(out_value FL_CA_FINGERPRINT)
+	old_key=$(sha256sum <"$D/server.key")
+	chmod 0644 "$D/server.key"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO "because the server key may be known to someone else ($D/server.key has mode 0644 (owner UID 49999): every user can read it)"
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+	[ "$(sha256sum <"$D/server.key")" != "$old_key" ]
+	assert_equal "$(owner_mode "$D/server.key")" "49999:49999 600"
+	chown 12345 "$D"
+	chmod 0777 "$D"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO "because the server key may be known to someone else ($D is owned by UID 12345 (mode 0777)"
+	assert_equal "$(owner_mode "$D")" "49999:49999 700"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO 'TLS certificates kept'
+}
+
+@test "operator: a server key others could read is warned about (replace it), then rewritten 0600" {
+	NET=10.10.9.10
+	op ec
+	assert_success
+	chmod 0644 "$D/server.key"
+	op ec
+	assert_success
+	logged_has WARN "$D/server.key has mode 0644 (owner UID 49999): every user can read it, so the operator's server key may be known to someone else"
+	assert_equal "$(owner_mode "$D/server.key")" "49999:49999 600"
+}
+
+@test "superlink: files with more than one hard link are refused; the other name keeps its owner and mode" {
+	new_set
+	printf 'root only\n' >"$T/victim"
+	chmod 0600 "$T/victim"
+	for f in ca.crt server.pem server.key; do
+		cp -p "$D/$f" "$T/$f.bak"
+		rm "$D/$f"
+		ln "$T/victim" "$D/$f"
+		run_cg FL_TLS_ENABLED=YES superlink
+		assert_failure 1
+		logged_has ERROR "$D/$f has 2 hard links: another name of it may be a file elsewhere whose owner and mode would change; refusing to touch it"
+		assert_equal "$(owner_mode "$T/victim")" "0:0 600"
+		assert_equal "$(cat "$T/victim")" 'root only'
+		rm "$D/$f"
+		cp -p "$T/$f.bak" "$D/$f"
+	done
+	ln "$K/ca.key" "$T/ca.key.link"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_failure 1
+	logged_has ERROR "$K/ca.key has 2 hard links"
+	rm "$T/ca.key.link"
+	op_ca=$(b64 "$FIX/ec-ca.crt")
+	rm "$D/server.key"
+	ln "$T/victim" "$D/server.key"
+	NET=10.10.9.10
+	op ec
+	assert_failure 1
+	logged_has ERROR "$D/server.key has 2 hard links"
+	assert_equal "$(owner_mode "$T/victim")" "0:0 600"
+	rm -rf "$D"
+	mkdir -p "$D"
+	ln "$T/victim" "$D/ca.crt"
+	sn FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$op_ca"
+	assert_failure 1
+	logged_has ERROR "$D/ca.crt has 2 hard links"
+	assert_equal "$(owner_mode "$T/victim")" "0:0 600"
+	assert_equal "$(owner_mode "$D")" "0:0 755"
+}
+
+@test "superlink: a held lock is waited for with a log line, at most --lock-timeout, then exit 4" {
+	new_set
+	before=$(snapshot "$D" "$K")
+	setsid flock "$K/.fl-certgen.lock" sleep 120 &
+	holder=$!
+	PIDS+=("$holder")
+	for _ in $(seq 100); do
+		flock -n "$K/.fl-certgen.lock" true || break
+		sleep 0.1
+	done
+	run_cg FL_TLS_ENABLED=YES --lock-timeout 1 superlink
+	assert_failure 4
+	assert_output ''
+	logged INFO "waiting up to 1 s for the lock $K/.fl-certgen.lock, held by process $holder (another fl-certgen run, --lock-timeout)"
+	logged_has ERROR "the lock $K/.fl-certgen.lock is still held by process $holder after 1 s; let that fl-certgen run finish (or stop it) and run again, or wait longer with --lock-timeout"
+	assert_equal "$(snapshot "$D" "$K")" "$before"
+	run_cg FL_TLS_ENABLED=YES --lock-timeout 0 superlink
+	assert_failure 4
+	kill -- "-$holder"
+	wait "$holder" 2>/dev/null || true
+	run_cg FL_TLS_ENABLED=YES --lock-timeout 0 superlink
+	assert_success
+}
+
+@test "superlink: text beside the certificate in ca.crt is never published: the file is rewritten, the CA kept" {
+	new_set
+	fp1=$(out_value FL_CA_FINGERPRINT)
+	cp "$D/ca.crt" "$T/ca.clean"
+	{
+		echo '# note from an operator'
+		cat "$T/ca.clean"
+		echo 'trailing words'
+	} >"$D/ca.crt"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	assert_equal "$(out_value FL_CA_FINGERPRINT)" "$fp1"
+	out_value FL_CA_CERT | base64 -d | cmp - "$T/ca.clean"
+	cmp "$D/ca.crt" "$T/ca.clean"
+	logged WARN "$D/ca.crt held more than the CA certificate (text or blocks beside it); rewritten with the certificate alone, which is what is published"
+	assert_equal "$(owner_mode "$D/ca.crt")" "49999:49999 644"
+}
+
+@test "superlink: a usage error has no side effects: --ca-key-dir through a symlink into --dir" {
+	mkdir -p "$D"
+	chmod 0755 "$D"
+	ln -s "$D" "$T/link"
+	before=$(stat -c '%u:%g %a %i %Y' "$D")
+	run_cg FL_TLS_ENABLED=YES --ca-key-dir "$T/link/k" superlink
+	assert_failure 2
+	logged_has ERROR "the CA key directory $T/link/k is inside $D (resolved: $D/k), which is mounted into the container"
+	assert_equal "$(names "$D")" ""
+	assert_equal "$(stat -c '%u:%g %a %i %Y' "$D")" "$before"
+	run_cg FL_TLS_ENABLED=YES --ca-key-dir "$T/link/a/b/c" superlink
+	assert_failure 2
+	assert_equal "$(names "$D")" ""
+	assert_equal "$(stat -c '%u:%g %a %i %Y' "$D")" "$before"
+}
+
+@test "superlink: not root, the files cannot go to the container owner: the message names --owner" {
+	open_dir
+	mkdir -p "$W/nr"
+	chown 1234:1234 "$W/nr"
+	D=$W/nr/certs K=$W/nr/ca
+	run --separate-stderr setpriv --reuid=1234 --regid=1234 --clear-groups env -i PATH="$PATH" FL_TLS_ENABLED=YES \
+		FLKIT_NET_ADDRS=$VM_IP "$FLKIT_BIN/fl-certgen" -E --dir "$D" --ca-key-dir "$K" superlink
+	assert_failure 1
+	logged_has ERROR 'cannot give the certificate files to the container owner UID 49999: changing an owner needs root. Run as root, or pass --owner 1234:1234 (your own UID:GID)'
+	[ ! -e "$D" ] && [ ! -e "$K" ]
+	run --separate-stderr setpriv --reuid=1234 --regid=1234 --clear-groups env -i PATH="$PATH" FL_TLS_ENABLED=YES \
+		FLKIT_NET_ADDRS=$VM_IP "$FLKIT_BIN/fl-certgen" -E --dir "$D" --ca-key-dir "$K" --owner 1234:1234 superlink
+	assert_success
+	assert_equal "$(owner_mode "$K/ca.key")" "1234:1234 600"
+	run --separate-stderr setpriv --reuid=1234 --regid=1234 --clear-groups env -i PATH="$PATH" FL_TLS_ENABLED=YES \
+		"FL_SSL_CA_CERTFILE=$(b64 "$FIX/ec-ca.crt")" "$FLKIT_BIN/fl-certgen" -E --dir "$W/nr/sn" supernode
+	assert_failure 1
+	logged_has ERROR 'changing an owner needs root. Run as root, or pass --owner 1234:1234'
+}
+
+@test "supernode: a FIFO, directory or device as --onegate-file is refused at once (exit 1)" {
+	mkfifo "$T/fifo"
+	mkdir "$T/dir"
+	for f in "$T/fifo" "$T/dir" /dev/null; do
+		run --separate-stderr timeout 20 env -i PATH="$PATH" FL_TLS_ENABLED=YES "$FLKIT_BIN/fl-certgen" -E --dir "$D" \
+			supernode --onegate-file "$f"
+		assert_failure 1
+		logged_has ERROR "$f is not a regular file (a FIFO, device or directory); give a file with fl-onegate's output, or - for standard input"
+	done
+	[ ! -e "$D" ]
+}
+
+@test "supernode: a OneGate FL_CA_CERT with a key, comments or text around the certificate is refused" {
+	ca=$(cat "$FIX/ec-ca.crt")
+	for v in "$ca"$'\n'"$(cat "$FIX/ec-ca.key")" "# the CA"$'\n'"$ca" "$ca"$'\nsee you\n' \
+		"$ca"$'\nhello\n'"$(cat "$FIX/rsa-ca.crt")"; do
+		sn FL_TLS_ENABLED=YES --onegate-tls YES --onegate-ca-cert "$(printf '%s\n' "$v" | base64 -w0)"
+		assert_failure 1
+		logged_has ERROR 'OneGate FL_CA_CERT holds '
+		[[ $stderr != *"$(sed -n 2p "$FIX/ec-ca.key")"* ]]
+		[ ! -e "$D/ca.crt" ]
+	done
+	sn FL_TLS_ENABLED=YES --onegate-tls YES --onegate-ca-cert "$(cat "$FIX/ec-ca.crt" "$FIX/rsa-ca.crt" | base64 -w0)"
+	assert_success
+}
+
+@test "show/check: a FIFO, a directory or a private key as --file is refused (exit 1), never read" {
+	new_set
+	mkfifo "$T/fifo"
+	for f in "$T/fifo" "$D"; do
+		for verb in show check; do
+			run --separate-stderr timeout 20 env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" "$verb" --file "$f"
+			assert_failure 1
+			logged_has ERROR "$f is not a regular file; --file takes a certificate file (PEM)"
+		done
+	done
+	run_cg show --file "$D/server.key"
+	assert_failure 1
+	assert_output ''
+	logged ERROR "$D/server.key is a private key: show and check read certificates only, and a private key is never shown or published; give the certificate (server.pem or ca.crt)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Usage
 # ---------------------------------------------------------------------------------------------
 
@@ -1363,8 +1708,14 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 		assert_failure 2
 		[[ $stderr == *usage:* ]] || { echo "args: $args"; false; }
 	done
-	run --separate-stderr env -i PATH="$PATH" FLKIT_NOW=yesterday "$FLKIT_BIN/fl-certgen" check
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NOW=yesterday "$FLKIT_TEST_BIN/fl-certgen" check
 	assert_failure 2
+	for args in "--lock-timeout -1 superlink" "--lock-timeout x superlink" "--lock-timeout 86401 superlink"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" $args
+		assert_failure 2
+		[[ $stderr == *"--lock-timeout needs whole seconds"* ]]
+	done
 	run "$FLKIT_BIN/fl-certgen" --help
 	assert_success
 	for verb in superlink supernode show check; do

@@ -2022,3 +2022,22 @@ after_flag() {
 	is_status 1
 	has "$words"
 }
+
+@test "publish-ready: only the certificates of certs/ca.crt are published, never a key or text beside them" {
+	og_ctl POST reset >/dev/null
+	tls_superlink "$OPS/lo.pem" "$OPS/lo.key"
+	{
+		echo '# the operator CA'
+		cat "$OPS/ca.crt"
+		echo 'a note'
+		cat "$OPS/lo.key"
+	} >"$FD/certs/ca.crt"
+	OG_ID=(FL_TLS_ENABLED=YES "ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100")
+	sl_proc publish-ready
+	is_status 0
+	has "$FD/certs/ca.crt holds more than certificates (line 1 is text outside a certificate block): only its certificates are published as FL_CA_CERT"
+	run -0 put_bodies
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
+	og_ctl GET state | jq -r '.vms["100"].FL_CA_CERT' | base64 -d | cmp - "$OPS/ca.crt"
+	refute_stderr_contains "$(sed -n 2p "$OPS/lo.key")"
+}

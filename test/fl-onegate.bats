@@ -813,3 +813,21 @@ FL_VERSION=1.26.0" ]
 	run "$BIN/fl-onegate" --version
 	[[ "$output" == "fl-onegate "* ]]
 }
+
+@test "discover: an FL_CA_CERT with a private key, comments or text around the certificates is refused" {
+	pem=$(base64 -d <<<"$CA_B64")
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$BATS_TEST_TMPDIR/k.pem" 2>/dev/null
+	key=$(<"$BATS_TEST_TMPDIR/k.pem")
+	for v in "$pem"$'\n'"$key" "# our CA"$'\n'"$pem" "$pem"$'\n'"garbage" "$pem"$'\n'"note"$'\n'"$pem"; do
+		publish_superlink YES "$(printf '%s\n' "$v" | base64 -w0)"
+		run_og "$ENV101" --deadline 1 discover
+		is_status 4
+		[ -z "$output" ]
+		has "FL_CA_CERT holds more than certificates (line "
+		has "refusing it; the SuperLink must publish its CA certificate(s) only"
+		[[ $stderr != *"$(sed -n 2p "$BATS_TEST_TMPDIR/k.pem")"* ]]
+	done
+	publish_superlink YES "$(printf '%s\n%s\n' "$pem" "$pem" | base64 -w0)"
+	run_og "$ENV101" discover
+	is_status 0
+}

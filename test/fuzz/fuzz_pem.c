@@ -101,10 +101,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (mode) {
 	case 0: decode(s, FL_PEM_CERTS); break;
 	case 1: decode(s, FL_PEM_KEY); break;
-	case 2:
+	case 2: {
 		parse(d, n, FL_PEM_CERTS);
 		parse(d, n, FL_PEM_KEY);
+		/* What publish-ready publishes of a ca.crt passes what discover accepts. */
+		char why[128], extra[160], *out = NULL;
+		size_t olen = 0;
+		struct fl_err e;
+		fl_err_clear(&e);
+		(void)fl_cert_pem_only_certs(d, n, why, sizeof why);
+		if (fl_cert_pem_reencode("fuzz.pem", d, n, &out, &olen, extra, sizeof extra, &e) == 0) {
+			REQUIRE(out && olen > 0);
+			REQUIRE(fl_cert_pem_only_certs((const unsigned char *)out, olen, why, sizeof why) ==
+			        0);
+			free(out);
+		} else {
+			REQUIRE(!out && e.msg[0]);
+		}
 		break;
+	}
 	case 3: {
 		struct fl_onegate_tls og;
 		struct fl_err e;

@@ -3,6 +3,7 @@
  * and fl_fileset (a set replaced as one, rolled back on failure). */
 #include "fl_buf.h"
 #include "fl_cert.h"
+#include "fl_cert_io.h"
 #include "fl_check.h"
 #include "fl_fileset.h"
 #include "fl_fs.h"
@@ -667,6 +668,100 @@ static void test_fileset(void)
 	free(c);
 }
 
+/* Only certificate blocks pass; the first offending line is named, never quoted. */
+static void test_only_certs(void)
+{
+	struct fl_err e = {0};
+	EVP_PKEY *k = fl_cert_keygen(FL_KEY_P256, &e);
+	struct fl_cert_req r = {k, NULL, NULL, "Unit CA", NULL, time(NULL) - 60, time(NULL) + 86400};
+	X509 *ca = fl_cert_issue(&r, &e);
+	STACK_OF(X509) *one = sk_X509_new_null();
+	sk_X509_push(one, ca);
+	size_t clen = 0, klen = 0;
+	char *cert = fl_certio_pem_certs(one, &clen), *key = fl_certio_pem_key(k, &klen);
+	char why[128];
+	struct fl_buf b = FL_BUF_INIT;
+	fl_buf_addf(&b, "\n%s\n%s", cert, cert);
+	CHECK(fl_cert_pem_only_certs((unsigned char *)b.data, b.len, why, sizeof why) == 0,
+	      "two certificates and blank lines pass");
+	fl_buf_free(&b);
+	fl_buf_addf(&b, "%s%s", cert, key);
+	CHECK(fl_cert_pem_only_certs((unsigned char *)b.data, b.len, why, sizeof why) < 0 &&
+	          strstr(why, "starts a private key block") && !strstr(why, "MII"),
+	      "a key after the certificate is named as a key: %s", why);
+	char extra[160], *out = NULL;
+	size_t olen = 0;
+	CHECK(fl_cert_pem_reencode("ca.crt", b.data, b.len, &out, &olen, extra, sizeof extra, &e) == 0 &&
+	          olen == clen && memcmp(out, cert, clen) == 0 && *extra,
+	      "re-encoding keeps the certificate alone and says there was more");
+	free(out);
+	fl_certio_wipe_free(b.data, b.len);
+	b = (struct fl_buf)FL_BUF_INIT;
+	fl_buf_addf(&b, "# comment\n%s", cert);
+	CHECK(fl_cert_pem_only_certs((unsigned char *)b.data, b.len, why, sizeof why) < 0 &&
+	          strcmp(why, "line 1 is text outside a certificate block") == 0,
+	      "a comment before: %s", why);
+	fl_buf_free(&b);
+	fl_buf_addf(&b, "%.*s", (int)(clen - 26), cert);
+	CHECK(fl_cert_pem_only_certs((unsigned char *)b.data, b.len, why, sizeof why) < 0 &&
+	          strstr(why, "has no -----END CERTIFICATE----- line"),
+	      "a truncated block: %s", why);
+	fl_buf_free(&b);
+	CHECK(fl_cert_pem_only_certs((const unsigned char *)"\n \n", 3, why, sizeof why) < 0 &&
+	          strcmp(why, "it holds no certificate") == 0,
+	      "blank text holds no certificate");
+	CHECK(fl_cert_pem_reencode("x", key, klen, &out, &olen, extra, sizeof extra, &e) < 0 && !out,
+	      "a key alone has nothing to publish");
+	free(cert);
+	fl_certio_wipe_free(key, klen);
+	sk_X509_free(one);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+}
+
+/* Files a root tool must not trust or change in place. */
+static void test_exposed(void)
+{
+	char *f = path("k"), *g = path("k2"), *dir = path("d");
+	struct fl_err e = {0};
+	char why[512];
+	fl_fs_write_atomic(f, "x", 1, 0600, FL_OWNER_KEEP, (gid_t)-1, &e);
+	CHECK(fl_cert_exposed(f, FL_OWNER_KEEP, 077, why, sizeof why) == NULL, "0600, ours: fine");
+	chmod(f, 0640);
+	CHECK(fl_cert_exposed(f, FL_OWNER_KEEP, 077, why, sizeof why) && strstr(why, "its group can read it"),
+	      "0640: %s", why);
+	chmod(f, 0604);
+	CHECK(fl_cert_exposed(f, FL_OWNER_KEEP, 077, why, sizeof why) &&
+	          strstr(why, "every user can read it"),
+	      "0604: %s", why);
+	chmod(f, 0600);
+	CHECK(fl_cert_exposed(g, FL_OWNER_KEEP, 077, why, sizeof why) == NULL, "absent: nothing to trust");
+	mkdir(dir, 0777);
+	chmod(dir, 0777);
+	CHECK(fl_cert_exposed(dir, FL_OWNER_KEEP, 022, why, sizeof why) &&
+	          strstr(why, "every user can write to it"),
+	      "a 0777 directory: %s", why);
+	if (geteuid() == 0 && chown(f, 12345, 12345) == 0) {
+		CHECK(fl_cert_exposed(f, FL_OWNER_KEEP, 077, why, sizeof why) &&
+		          strstr(why, "is owned by UID 12345 (mode 0600), not by UID 0"),
+		      "foreign owner: %s", why);
+		CHECK(fl_cert_exposed(f, 12345, 077, why, sizeof why) == NULL, "the --owner is fine");
+		chown(f, 0, 0);
+	}
+	CHECK(fl_certio_check_links(f, &e) == 0, "one link is fine");
+	CHECK(link(f, g) == 0 && fl_certio_check_links(f, &e) < 0 && strstr(e.msg, "has 2 hard links"),
+	      "two links refused: %s", e.msg);
+	CHECK(fl_certio_fix_mode(g, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) < 0, "fix_mode refuses a hard link");
+	struct stat st;
+	CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 0600, "the other name keeps its mode");
+	unlink(g);
+	unlink(f);
+	rmdir(dir);
+	free(f);
+	free(g);
+	free(dir);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -678,6 +773,8 @@ int main(void)
 	test_pem_decode();
 	test_onegate();
 	test_fileset();
+	test_only_certs();
+	test_exposed();
 	char *l = listing();
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
