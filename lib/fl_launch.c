@@ -984,7 +984,7 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 	}
 	free(used);
 	if (out->len == before)
-		fl_buf_adds(out, "unit file");
+		fl_buf_adds(out, p->proxied ? "unit file or Fleet proxy" : "unit file");
 	toks_free(&old);
 	toks_free(&cur);
 }

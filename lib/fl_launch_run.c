@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CMD_TIMEOUT_MS  30000L
-#define OUT_MAX         ((size_t)64 * 1024)
-#define LOG_SCAN_MAX    ((size_t)1024 * 1024)
-#define STATE_MAX       ((size_t)256 * 1024)
-#define PROBE_MS        3000L
-#define PROXY_SETTLE_MS 500
+#define CMD_TIMEOUT_MS 30000L
+#define OUT_MAX        ((size_t)64 * 1024)
+#define LOG_SCAN_MAX   ((size_t)1024 * 1024)
+#define STATE_MAX      ((size_t)256 * 1024)
+#define PROBE_MS       3000L
+#define SETTLE_MS      500
 
 extern char **environ;
 
@@ -506,12 +506,12 @@ static int proxy_check(const struct fl_launch_plan *p, const struct fl_launch_op
 
 /* Start the proxy, or restart it when the plan changed; a running proxy of an unchanged plan
  * is left alone. With systemd a SuperLink restart has restarted it already (PartOf=). */
-/* nginx refuses a configuration or an address at once: a proxy gone within PROXY_SETTLE_MS of
+/* nginx refuses a configuration or an address at once: a proxy gone within SETTLE_MS of
  * its start failed, and its log says why ("[emerg] bind() to ... failed"). */
 static int proxy_settled(const struct proc_job *j, struct fl_err *e)
 {
 	pid_t pid;
-	for (int i = 0; i < PROXY_SETTLE_MS / 50; i++) {
+	for (int i = 0; i < SETTLE_MS / 50; i++) {
 		usleep(50000);
 		if (pidfile_read(j->pid_path, &pid))
 			continue;

@@ -880,6 +880,17 @@ sl41() {
 	[ "$(calls systemctl)" = $'enable flower-superlink.service\nrestart flower-superlink.service\nenable flower-superlink-proxy.service\nstart flower-superlink-proxy.service' ]
 }
 
+@test "start: a change of the Fleet proxy alone restarts it and says so" {
+	sl41 start
+	cp "$T/bin/nginx" "$T/bin/nginx2"
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx2" start
+	is_status 0
+	has_log WARN "configuration changed (unit file or Fleet proxy): restarted flower-superlink"
+	grep -qF "ExecStart=$T/bin/nginx2 " "$UD/flower-superlink-proxy.service"
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-superlink.service\nrestart flower-superlink.service\nenable flower-superlink-proxy.service\nstart flower-superlink-proxy.service' ]
+}
+
 @test "start: FL_CONTROL_API_EXPOSED=YES publishes Flower on the Fleet port with a warning and removes the proxy" {
 	sl41 start
 	[ -e "$UD/flower-superlink-proxy.service" ]
