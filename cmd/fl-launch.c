@@ -27,11 +27,12 @@
 
 extern char **environ;
 
-static const char usage_text[] = "usage: fl-launch [options] start | stop | restart | status | show\n"
-                                 "       fl-launch [options] argv | env | unit | install\n"
-                                 "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
-                                 "       fl-launch [options] publish-ready | publish-error REASON\n"
-                                 "       fl-launch [options] wait-docker | image\n";
+static const char usage_text[] =
+    "usage: fl-launch [options] start | stop | restart | status | show\n"
+    "       fl-launch [options] argv | env | unit | proxy-conf | proxy-unit | install\n"
+    "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
+    "       fl-launch [options] publish-ready | publish-error REASON\n"
+    "       fl-launch [options] wait-docker | image\n";
 
 static const char help_text[] =
     "\n"
@@ -43,9 +44,12 @@ static const char help_text[] =
     "  start          install the env file and unit, then start; a re-run with the same\n"
     "                 configuration changes nothing, a changed one restarts and says why\n"
     "  stop, restart  stop (SIGTERM, 45 s grace) / stop then start\n"
-    "  status         RUNNING=yes|no, PID=, SERVICE=, ... as KEY=VALUE (exit 0 running, 1 not)\n"
+    "  status         RUNNING=yes|no, PID=, SERVICE=, ... as KEY=VALUE (exit 0 running, 1 not);\n"
+    "                 a SuperLink of Flower 1.40+ adds PROXY_RUNNING= (its Fleet proxy)\n"
     "  show           FL_ENDPOINT, FL_CONTROL_ADDRESS, FL_SUPERLINK_ADDRESS, FL_VERSION, FL_TLS\n"
     "  argv, env, unit   print the docker/native argv (one element per line), env file, unit\n"
+    "  proxy-conf, proxy-unit  SuperLink, Flower 1.40+: the Fleet proxy's nginx configuration\n"
+    "                 and systemd unit\n"
     "  install        write directories, env file and unit only\n"
     "  health         one readiness check (the READY_SCRIPT): exit 0 healthy, 1 not\n"
     "  wait-healthy   check every --interval until --timeout (SuperLink 2 s/120 s, SuperNode\n"
@@ -68,6 +72,8 @@ static const char help_text[] =
     "      --flower-dir DIR    state/, certs/, data/, config/ ... (default /opt/flower)\n"
     "      --unit-dir DIR      where units go (default /etc/systemd/system)\n"
     "      --docker PATH       docker CLI (default /usr/bin/docker)\n"
+    "      --nginx PATH        SuperLink, Flower 1.40+: nginx, the Fleet proxy (default\n"
+    "                          /usr/sbin/nginx; see EXPOSURE in fl-launch(1))\n"
     "      --image REPO        image without tag (default flwr/superlink, flwr/supernode)\n"
     "      --flower-version V  Flower version to drive (default: docker FLOWER_VERSION,\n"
     "                          process: asked from the installed flwr)\n"
@@ -96,7 +102,7 @@ static const char help_text[] =
     "3 Docker or OneGate unavailable; 4 timed out. See fl-launch(1).\n";
 
 struct opts {
-	const char *context, *runtime, *supervisor, *flower_dir, *unit_dir, *docker, *image;
+	const char *context, *runtime, *supervisor, *flower_dir, *unit_dir, *docker, *nginx, *image;
 	const char *flower_version, *flower_bin, *addr, *discovery, *gpu, *owner, *prebaked;
 	const char *one_env, *token_file;
 	unsigned role, appio_port, health_port;
@@ -215,8 +221,8 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	size_t n = strlen(j->flower_dir);
 	while (n > 1 && j->flower_dir[n - 1] == '/')
 		j->flower_dir[--n] = '\0';
-	const char *paths[] = {j->flower_dir, o->unit_dir, o->docker};
-	for (int i = 0; i < 3; i++)
+	const char *paths[] = {j->flower_dir, o->unit_dir, o->docker, o->nginx};
+	for (int i = 0; i < 4; i++)
 		if (paths[i] && (paths[i][0] != '/' || strpbrk(paths[i], " \t\n\r\"'\\$%;") != NULL))
 			return usage_error("'%s' must be an absolute path without blanks, quotes, $, %% or ;",
 			                   paths[i]);
@@ -225,6 +231,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	lo->flower_dir = j->flower_dir;
 	lo->unit_dir = o->unit_dir ? o->unit_dir : FL_LAUNCH_UNIT_DIR;
 	lo->docker = o->docker ? o->docker : FL_LAUNCH_DOCKER;
+	lo->nginx = o->nginx ? o->nginx : FL_LAUNCH_NGINX;
 	lo->image = o->image;
 	lo->appio_port = o->appio_port;
 	lo->health_port =
@@ -333,10 +340,18 @@ static int print_plan(const struct opts *o, const char *what)
 {
 	struct job j = {0};
 	int rc = setup(o, &j, true, 1);
-	if (!rc) {
+	bool proxy = strncmp(what, "proxy-", 6) == 0;
+	if (!rc && proxy && !j.p.proxied) {
+		fl_error("this plan has no Fleet proxy: only a SuperLink of Flower 1.40+ has one, unless "
+		         "FL_CONTROL_API_EXPOSED=YES");
+		rc = FL_EXIT_FAIL;
+	} else if (!rc) {
 		if (strcmp(what, "argv") == 0)
 			for (size_t i = 0; i < j.p.argv.n; i++)
 				printf("%s\n", j.p.argv.v[i]);
+		else if (proxy)
+			fputs(fl_buf_str(strcmp(what, "proxy-conf") == 0 ? &j.p.proxy_conf : &j.p.proxy_unit),
+			      stdout);
 		else
 			fputs(fl_buf_str(strcmp(what, "env") == 0 ? &j.p.env : &j.p.unit), stdout);
 	}
@@ -506,6 +521,19 @@ static int status(const struct opts *o)
 		       j.lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "none");
 		printf("LOG=%s\n", j.lo.runtime == FL_RUNTIME_DOCKER ? "docker logs" : j.p.log_path);
 		rc = r ? FL_EXIT_OK : FL_EXIT_FAIL;
+		/* Era C: the Fleet proxy is part of the service; not running is not running. */
+		pid_t ppid = 0;
+		int pr = j.p.proxied ? fl_launch_proxy_running(&j.p, &j.lo, &ppid, &e) : 0;
+		if (pr < 0) {
+			rc = fl_err_log(&e);
+		} else if (j.p.proxied) {
+			printf("PROXY=%s\nPROXY_RUNNING=%s\n", j.p.proxy_name, pr ? "yes" : "no");
+			if (ppid)
+				printf("PROXY_PID=%ld\n", (long)ppid);
+			printf("PROXY_ADDRESS=%s\n", j.p.a.proxy);
+			if (!pr)
+				rc = FL_EXIT_FAIL;
+		}
 	}
 	job_free(&j);
 	return rc;
@@ -750,6 +778,7 @@ int main(int argc, char **argv)
 		OPT_FLOWER_DIR,
 		OPT_UNIT_DIR,
 		OPT_DOCKER,
+		OPT_NGINX,
 		OPT_IMAGE,
 		OPT_FLOWER_VERSION,
 		OPT_FLOWER_BIN,
@@ -776,6 +805,7 @@ int main(int argc, char **argv)
 	    {"flower-dir", required_argument, NULL, OPT_FLOWER_DIR},
 	    {"unit-dir", required_argument, NULL, OPT_UNIT_DIR},
 	    {"docker", required_argument, NULL, OPT_DOCKER},
+	    {"nginx", required_argument, NULL, OPT_NGINX},
 	    {"image", required_argument, NULL, OPT_IMAGE},
 	    {"flower-version", required_argument, NULL, OPT_FLOWER_VERSION},
 	    {"flower-bin", required_argument, NULL, OPT_FLOWER_BIN},
@@ -825,6 +855,7 @@ int main(int argc, char **argv)
 		case OPT_FLOWER_DIR: o.flower_dir = optarg; break;
 		case OPT_UNIT_DIR: o.unit_dir = optarg; break;
 		case OPT_DOCKER: o.docker = optarg; break;
+		case OPT_NGINX: o.nginx = optarg; break;
 		case OPT_IMAGE: {
 			struct fl_err ie = {0};
 			if (fl_launch_check_image(optarg, &ie) < 0)
@@ -890,7 +921,8 @@ int main(int argc, char **argv)
 	}
 	if (argc != 1)
 		return usage_error("unexpected argument '%s'", argv[1]);
-	if (strcmp(verb, "argv") == 0 || strcmp(verb, "env") == 0 || strcmp(verb, "unit") == 0)
+	if (strcmp(verb, "argv") == 0 || strcmp(verb, "env") == 0 || strcmp(verb, "unit") == 0 ||
+	    strcmp(verb, "proxy-conf") == 0 || strcmp(verb, "proxy-unit") == 0)
 		return print_plan(&o, verb);
 	if (strcmp(verb, "install") == 0)
 		return install(&o);

@@ -145,10 +145,28 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		             "address to serve");
 	/* Era C serves the Control API on the Fleet port: a native process has no port mapping. */
 	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
-	if (shared && o->runtime == FL_RUNTIME_PROCESS)
-		snprintf(a->control, sizeof a->control, "%s", a->fleet_probe);
-	else
+	if (shared && !yes(c, "FL_CONTROL_API_EXPOSED")) {
+		/* The proxy listens where the Fleet API is published (never on every interface);
+		 * Flower itself on 127.0.0.1 at the Control port, where the flwr CLI connects. */
+		if (!fleet.any)
+			join(a->proxy, sizeof a->proxy, fleet.host, fleet.port);
+		else if (o->vm_addr && *o->vm_addr)
+			join(a->proxy, sizeof a->proxy, o->vm_addr, fleet.port);
+		else
+			join(a->proxy, sizeof a->proxy, fleet.v6 ? "::1" : "127.0.0.1", fleet.port);
+		if (fleet.any && !a->endpoint[0] && o->runtime == FL_RUNTIME_PROCESS)
+			fl_diags_add(d, FL_WARN,
+			             "the VM's address is unknown: the Fleet proxy listens on %s only and "
+			             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS "
+			             "to the address to serve",
+			             a->proxy);
+		snprintf(a->fleet_probe, sizeof a->fleet_probe, "%s", a->proxy);
 		join(a->control, sizeof a->control, "127.0.0.1", control.port);
+	} else if (shared && o->runtime == FL_RUNTIME_PROCESS) {
+		snprintf(a->control, sizeof a->control, "%s", a->fleet_probe);
+	} else {
+		join(a->control, sizeof a->control, "127.0.0.1", control.port);
+	}
 	if (fl_ctx_is_set(c, "FL_CONTROL_API_ADDRESS") && strcmp(control.host, "127.0.0.1") != 0 &&
 	    strcmp(control.host, "localhost") != 0)
 		fl_diags_add(
@@ -317,17 +335,32 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		fl_argv_add(f, fleet_bind);
 		break;
 	case FL_ERA_C:
+		/* One server for Fleet, Control and Runtime, with no caller authentication: it
+		 * listens on loopback only (in a container: published on 127.0.0.1 only) and the
+		 * proxy passes the Fleet routes alone; FL_CONTROL_API_EXPOSED=YES is the old way. */
 		fl_argv_add(f, "--host");
-		fl_argv_add(f, docker ? "0.0.0.0"
-		                      : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
+		if (p->proxied)
+			fl_argv_add(f, docker ? "0.0.0.0" : "127.0.0.1");
+		else
+			fl_argv_add(
+			    f, docker ? "0.0.0.0"
+			              : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
 		fl_argv_add(f, "--port");
-		fl_argv_addf(f, "%u", p->a.fleet_port);
-		fl_diags_add(
-		    d, FL_WARN,
-		    "Flower %u.%u serves the Control API on the Fleet API port %u: it is reachable "
-		    "wherever SuperNodes can reach the SuperLink; keep TLS on and restrict the port to "
-		    "your SuperNodes' networks",
-		    o->version.major, o->version.minor, p->a.fleet_port);
+		fl_argv_addf(f, "%u", p->proxied ? p->a.control_port : p->a.fleet_port);
+		if (p->proxied)
+			fl_diags_add(
+			    d, FL_INFO,
+			    "Flower %u.%u serves the Fleet, Control and Runtime APIs on one port: Flower "
+			    "listens on %s, the Fleet proxy (nginx) on %s passes the Fleet routes only",
+			    o->version.major, o->version.minor, p->a.control, p->a.proxy);
+		else
+			fl_diags_add(
+			    d, FL_WARN,
+			    "FL_CONTROL_API_EXPOSED=YES: Flower %u.%u serves the Control and Runtime APIs on "
+			    "the Fleet API port %u without authenticating callers: any host that reaches it "
+			    "can run code on every SuperNode; set FL_CONTROL_API_EXPOSED=NO to serve the "
+			    "Fleet routes only, through the proxy",
+			    o->version.major, o->version.minor, p->a.fleet_port);
 		break;
 	}
 	fl_argv_add(f, "--database");
@@ -416,21 +449,24 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	if (o->role == FL_ROLE_SUPERLINK) {
 		struct hostport fleet;
 		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
-		bool shared = fl_version_era(&o->version) == FL_ERA_C;
+		bool shared = fl_version_era(&o->version) == FL_ERA_C && !p->proxied;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
 		/* A bind-all Fleet address is published on the VM's address (what FL_ENDPOINT
-		 * names), never on every interface (docker0, tunnels); unknown: loopback only. */
-		fl_argv_add(v, "-p");
-		if (fleet.any && o->vm_addr && strchr(o->vm_addr, ':'))
-			fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet.port, fleet.port);
-		else if (fleet.any && o->vm_addr)
-			fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet.port, fleet.port);
-		else if (fleet.any)
-			fl_argv_addf(v, "127.0.0.1:%u:%u", fleet.port, fleet.port);
-		else if (fleet.v6)
-			fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
-		else
-			fl_argv_addf(v, "%s:%u:%u", fleet.host, fleet.port, fleet.port);
+		 * names), never on every interface (docker0, tunnels); unknown: loopback only.
+		 * With the era C proxy, the proxy alone faces the network. */
+		if (!p->proxied) {
+			fl_argv_add(v, "-p");
+			if (fleet.any && o->vm_addr && strchr(o->vm_addr, ':'))
+				fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet.port, fleet.port);
+			else if (fleet.any && o->vm_addr)
+				fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet.port, fleet.port);
+			else if (fleet.any)
+				fl_argv_addf(v, "127.0.0.1:%u:%u", fleet.port, fleet.port);
+			else if (fleet.v6)
+				fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
+			else
+				fl_argv_addf(v, "%s:%u:%u", fleet.host, fleet.port, fleet.port);
+		}
 		fl_argv_add(v, "-p");
 		fl_argv_addf(v, "127.0.0.1:%u:%u", p->a.control_port, cport);
 		if (o->health_port) {
@@ -554,6 +590,149 @@ static void unit_file(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 	               "[Install]\nWantedBy=multi-user.target\n");
 }
 
+/* flwr/superlink/routers/fleet/router.py of Flower 1.41 and 1.42 (prefix /v1/fleet, all POST),
+ * each called by the SuperNode's flwr/supernode/fleet_http_client.py. */
+const char *const fl_launch_fleet_routes[] = {
+    "register-node",
+    "activate-node",
+    "deactivate-node",
+    "unregister-node",
+    "send-node-heartbeat",
+    "pull-messages",
+    "push-messages",
+    "get-run",
+    "get-fab",
+    "push-object",
+    "pull-object",
+    "confirm-message-received",
+    NULL,
+};
+
+/* Names and paths of the proxy: set for every SuperLink plan (stop must find one left by an
+ * earlier era-C start whatever the version now). */
+static void proxy_paths(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	snprintf(p->proxy_name, sizeof p->proxy_name, "%s-proxy", p->name);
+	char file[80];
+	snprintf(file, sizeof file, "%s.service", p->proxy_name);
+	p->proxy_unit_path = path2(o->unit_dir, file);
+	/* Not in config/ (0750 root): the proxy's user reads its configuration but may not
+	 * change it; it writes only under its prefix (pid file, empty temp directories). */
+	p->proxy_conf_path = path2(o->flower_dir, "proxy/nginx.conf");
+	snprintf(file, sizeof file, "run/%s.pid", p->proxy_name);
+	p->proxy_pid_path = path2(o->flower_dir, file);
+	snprintf(file, sizeof file, "logs/%s.log", p->proxy_name);
+	p->proxy_log_path = path2(o->flower_dir, file);
+	p->proxy_prefix = path2(o->flower_dir, "proxy/run/");
+}
+
+/* nginx.conf: listen on the published Fleet address, pass the Fleet routes (POST) to Flower
+ * on loopback, refuse everything else with 403. Paths are quoted (resolve() keeps quotes,
+ * backslashes and $ out of them). */
+static void proxy_conf(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	struct fl_buf *b = &p->proxy_conf;
+	const char *fd = o->flower_dir, *pre = p->proxy_prefix;
+	fl_buf_addf(b,
+	            "# %s: nginx configuration written by fl-launch %s: do not edit; change the\n"
+	            "# context and run `fl-launch start` again. Flower 1.40+ serves its Fleet, Control and\n"
+	            "# Runtime APIs on one port without authenticating callers, so Flower listens on\n"
+	            "# %s only and this proxy passes the Fleet routes a SuperNode calls (POST);\n"
+	            "# everything else gets 403. See fl-launch(1), EXPOSURE.\n",
+	            p->proxy_name, FLKIT_VERSION, p->a.control);
+	fl_buf_addf(b,
+	            "daemon off;\nworker_processes 1;\npid \"%snginx.pid\";\nerror_log stderr warn;\n"
+	            "events {\n\tworker_connections 1024;\n}\nhttp {\n\taccess_log off;\n"
+	            "\tserver_tokens off;\n",
+	            pre);
+	/* Never the compiled-in /var/lib/nginx: an unprivileged nginx with a prefix of its own. */
+	static const char *const temp[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
+	for (int i = 0; i < 5; i++)
+		fl_buf_addf(b, "\t%s_temp_path \"%s%s\";\n", temp[i], pre, temp[i]);
+	fl_buf_addf(b, "\tupstream flower {\n\t\tserver %s;\n\t\tkeepalive 16;\n\t}\n", p->a.control);
+	fl_buf_addf(b, "\tserver {\n\t\tlisten %s%s;\n", p->a.proxy, o->tls ? " ssl" : "");
+	if (o->tls)
+		fl_buf_addf(b,
+		            "\t\tssl_certificate \"%s/certs/server.pem\";\n"
+		            "\t\tssl_certificate_key \"%s/certs/server.key\";\n"
+		            "\t\tssl_protocols TLSv1.2 TLSv1.3;\n",
+		            fd, fd);
+	fl_buf_adds(b,
+	            "\t\t# Parameters travel as objects of up to 5 MiB (FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE,\n"
+	            "\t\t# settable) and a FAB up to 10 MB: no cap (Flower sets none), streamed both ways,\n"
+	            "\t\t# never written to disk. Flower's client waits 30 s per call.\n"
+	            "\t\tclient_max_body_size 0;\n\t\tproxy_request_buffering off;\n"
+	            "\t\tproxy_max_temp_file_size 0;\n\t\tproxy_http_version 1.1;\n"
+	            "\t\tproxy_set_header Connection \"\";\n\t\tproxy_connect_timeout 10s;\n"
+	            "\t\tproxy_read_timeout 300s;\n\t\tproxy_send_timeout 300s;\n");
+	if (o->tls)
+		/* Re-encrypted to Flower on loopback, its certificate verified with the CA (nginx
+		 * matches DNS names only: fl-certgen's certificate always names localhost). */
+		fl_buf_addf(
+		    b,
+		    "\t\tproxy_ssl_verify on;\n\t\tproxy_ssl_trusted_certificate \"%s/certs/ca.crt\";\n"
+		    "\t\tproxy_ssl_name localhost;\n\t\tproxy_ssl_server_name on;\n"
+		    "\t\tproxy_ssl_session_reuse on;\n",
+		    fd);
+	for (size_t i = 0; fl_launch_fleet_routes[i]; i++)
+		fl_buf_addf(b,
+		            "\t\tlocation = /v1/fleet/%s {\n\t\t\tlimit_except POST {\n\t\t\t\tdeny all;\n"
+		            "\t\t\t}\n\t\t\tproxy_pass %s://flower/v1/fleet/%s;\n\t\t}\n",
+		            fl_launch_fleet_routes[i], o->tls ? "https" : "http", fl_launch_fleet_routes[i]);
+	fl_buf_adds(b, "\t\tlocation / {\n\t\t\treturn 403;\n\t\t}\n\t}\n}\n");
+}
+
+/* The proxy's unit: started with the SuperLink (WantedBy=), stopped and restarted with it
+ * (PartOf=), but not stopped when Flower exits: BindsTo= would take the Fleet address down
+ * with every Flower crash while Restart= brings Flower back. */
+static void proxy_unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	struct fl_buf *b = &p->proxy_unit;
+	fl_buf_addf(b,
+	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
+	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
+	            p->proxy_name, FLKIT_VERSION);
+	fl_buf_addf(b,
+	            "[Unit]\nDescription=Flower SuperLink Fleet proxy (nginx: the Fleet routes only)\n"
+	            "Documentation=man:fl-launch(1)\nAfter=%s.service network-online.target\n"
+	            "PartOf=%s.service\nWants=network-online.target\n"
+	            "StartLimitIntervalSec=60\nStartLimitBurst=5\n\n[Service]\nType=simple\n",
+	            p->name, p->name);
+	fl_buf_addf(b, "User=%lu\nGroup=%lu\n", (unsigned long)o->uid, (unsigned long)o->gid);
+	struct fl_argv t = FL_ARGV_INIT;
+	fl_argv_add(&t, p->proxy_argv.v[0]);
+	fl_argv_add(&t, "-t");
+	fl_argv_add(&t, "-q");
+	for (size_t i = 1; i < p->proxy_argv.n; i++)
+		fl_argv_add(&t, p->proxy_argv.v[i]);
+	exec_line(b, "ExecStartPre=", t.v, t.n);
+	fl_argv_free(&t);
+	exec_line(b, "ExecStart=", p->proxy_argv.v, p->proxy_argv.n);
+	/* A Fleet port below 1024 needs the one capability; nothing else is granted. */
+	fl_buf_addf(b,
+	            "AmbientCapabilities=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
+	            "NoNewPrivileges=yes\nPrivateTmp=yes\nPrivateDevices=yes\nProtectSystem=strict\n"
+	            "ProtectHome=read-only\nReadWritePaths=%s\nProtectKernelTunables=yes\n"
+	            "ProtectKernelModules=yes\nProtectControlGroups=yes\n"
+	            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nRestrictNamespaces=yes\n"
+	            "LockPersonality=yes\nRestart=always\nRestartSec=2\nTimeoutStopSec=15\n\n"
+	            "[Install]\nWantedBy=%s.service\n",
+	            p->proxy_prefix, p->name);
+}
+
+static void proxy_plan(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
+	fl_argv_add(&p->proxy_argv, o->nginx ? o->nginx : FL_LAUNCH_NGINX);
+	fl_argv_add(&p->proxy_argv, "-c");
+	fl_argv_add(&p->proxy_argv, p->proxy_conf_path);
+	fl_argv_add(&p->proxy_argv, "-p");
+	fl_argv_add(&p->proxy_argv, p->proxy_prefix);
+	fl_argv_add(&p->proxy_argv, "-e");
+	fl_argv_add(&p->proxy_argv, "stderr");
+	proxy_conf(o, p);
+	proxy_unit(o, p);
+}
+
 static void hash_plan(struct fl_launch_plan *p)
 {
 	unsigned char md[32];
@@ -565,6 +744,13 @@ static void hash_plan(struct fl_launch_plan *p)
 		EVP_DigestUpdate(x, p->argv.v[i], strlen(p->argv.v[i]) + 1);
 	EVP_DigestUpdate(x, fl_buf_str(&p->env), p->env.len + 1);
 	EVP_DigestUpdate(x, fl_buf_str(&p->unit), p->unit.len + 1);
+	if (p->proxied) {
+		/* A changed proxy is a changed plan: start restarts it. */
+		for (size_t i = 0; i < p->proxy_argv.n; i++)
+			EVP_DigestUpdate(x, p->proxy_argv.v[i], strlen(p->proxy_argv.v[i]) + 1);
+		EVP_DigestUpdate(x, fl_buf_str(&p->proxy_conf), p->proxy_conf.len + 1);
+		EVP_DigestUpdate(x, fl_buf_str(&p->proxy_unit), p->proxy_unit.len + 1);
+	}
 	EVP_DigestFinal_ex(x, md, &len);
 	EVP_MD_CTX_free(x);
 	for (size_t i = 0; i < 32; i++)
@@ -630,6 +816,15 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	dir_add(p, "0750", false, dirpath);
 	free(dirpath);
 	if (o->role == FL_ROLE_SUPERLINK) {
+		proxy_paths(o, p);
+		p->proxied = p->a.proxy[0] != '\0';
+		if (p->proxied) {
+			dirpath = path2(o->flower_dir, "proxy");
+			dir_add(p, "0755", false, dirpath);
+			free(dirpath);
+			/* 0755: an nginx master started as root runs its workers as nobody. */
+			dir_add(p, "0755", true, p->proxy_prefix);
+		}
 		dirpath = path2(o->flower_dir, "state");
 		dir_add(p, "0755", true, dirpath);
 		free(dirpath);
@@ -682,6 +877,8 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 				    "--flower-bin, --flower-dir and the configuration",
 				    i, p->name);
 	unit_file(o, p);
+	if (p->proxied)
+		proxy_plan(o, p);
 	hash_plan(p);
 	return 0;
 }
@@ -693,6 +890,14 @@ void fl_launch_plan_free(struct fl_launch_plan *p)
 	free(p->state_path);
 	free(p->log_path);
 	free(p->pid_path);
+	free(p->proxy_unit_path);
+	free(p->proxy_conf_path);
+	free(p->proxy_pid_path);
+	free(p->proxy_log_path);
+	free(p->proxy_prefix);
+	fl_argv_free(&p->proxy_argv);
+	fl_buf_free(&p->proxy_conf);
+	fl_buf_free(&p->proxy_unit);
 	free(p->image);
 	fl_argv_free(&p->argv);
 	fl_argv_free(&p->flower);
@@ -827,7 +1032,7 @@ void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, 
 	}
 	free(used);
 	if (out->len == before)
-		fl_buf_adds(out, "unit file");
+		fl_buf_adds(out, p->proxied ? "unit file or Fleet proxy" : "unit file");
 	toks_free(&old);
 	toks_free(&cur);
 }

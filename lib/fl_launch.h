@@ -17,6 +17,7 @@
 #define FL_LAUNCH_FLOWER_DIR  "/opt/flower"
 #define FL_LAUNCH_UNIT_DIR    "/etc/systemd/system"
 #define FL_LAUNCH_DOCKER      "/usr/bin/docker"
+#define FL_LAUNCH_NGINX       "/usr/sbin/nginx" /* the era C Fleet proxy (Debian nginx-light) */
 #define FL_LAUNCH_UID         49999
 #define FL_LAUNCH_GID         49999
 #define FL_LAUNCH_SERVERAPPIO 9091 /* SuperLink ServerAppIo (era A), container-internal */
@@ -34,6 +35,7 @@ struct fl_launch_opts {
 	const char *flower_dir;    /* state/, certs/, data/, config/, checkpoints/, logs/, run/ */
 	const char *unit_dir;      /* where the unit goes */
 	const char *docker;        /* absolute path of the docker CLI (the unit needs one) */
+	const char *nginx;         /* SL: absolute path of nginx, the era C Fleet proxy (NULL: default) */
 	const char *image;         /* repository without tag; NULL: flwr/superlink, flwr/supernode */
 	struct fl_version version; /* the Flower that will run: image tag or installed */
 	const char *vm_addr;       /* SL: host published in FL_ENDPOINT for a bind-all Fleet address */
@@ -55,6 +57,7 @@ struct fl_launch_addrs {
 	char control[FL_LAUNCH_ADDR_MAX];     /* where the flwr CLI connects (loopback) */
 	char health[FL_LAUNCH_ADDR_MAX];      /* SL gRPC health server, "" when none */
 	char superlink[FL_LAUNCH_ADDR_MAX];   /* SN --superlink */
+	char proxy[FL_LAUNCH_ADDR_MAX];       /* SL era C: where the Fleet proxy listens, "" none */
 	unsigned fleet_port, control_port;
 };
 
@@ -70,6 +73,15 @@ struct fl_launch_plan {
 	char version[32];      /* the Flower version planned for */
 	char hash[65];         /* sha256 of argv, env and unit */
 	struct fl_argv dirs;   /* directories to create: "MODE OWNER PATH" (owner: 0 root, 1 uid) */
+	/* SuperLink, era C (unless FL_CONTROL_API_EXPOSED=YES): Flower listens on 127.0.0.1 only
+	 * and nginx faces the network, passing the Fleet routes alone. The names and paths are
+	 * set for every SuperLink plan so that stop and a switch of era find a proxy left running. */
+	bool proxied;
+	char proxy_name[40]; /* flower-superlink-proxy */
+	char *proxy_conf_path, *proxy_unit_path, *proxy_pid_path, *proxy_log_path, *proxy_prefix;
+	struct fl_argv proxy_argv; /* nginx -c CONF -p PREFIX -e stderr */
+	struct fl_buf proxy_conf;  /* nginx.conf */
+	struct fl_buf proxy_unit;  /* its systemd unit */
 };
 
 /* The rules for --image (a docker repository name, no tag) and --flower-dir (no ':' or ','
@@ -96,6 +108,9 @@ int fl_launch_state_hash(const char *text, char out[65]);
  * 10.0.0.5:9092 -> 10.0.0.7:9092", "+--gpus all", "env file", "unit"). */
 void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, struct fl_buf *out);
 
+/* The Fleet API routes (POST) a SuperNode of Flower 1.40+ calls: all the proxy passes. */
+extern const char *const fl_launch_fleet_routes[];
+
 /* --- running it (fl_launch_run.c) --- */
 
 /* Directories, env file and unit, each replaced atomically and only when its content
@@ -115,6 +130,9 @@ int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *
 /* 1 running, 0 not, -1 cannot tell (e). *pid gets the process when known. */
 int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
                       struct fl_err *e);
+/* The same for the Fleet proxy (0 when the plan has none and none runs). */
+int fl_launch_proxy_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                            struct fl_err *e);
 /* The last lines of its output (docker logs, or the log file), at most max_lines. */
 void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_opts *o, unsigned max_lines,
                         struct fl_buf *out);
@@ -134,8 +152,9 @@ int fl_launch_trust_check(const struct fl_launch_plan *p, const struct fl_launch
                           struct fl_err *e);
 
 /* One health check. SuperLink: the Fleet API answers a TLS handshake verified with the CA
- * (TCP connect when insecure) and the gRPC health service says SERVING. SuperNode: running,
- * registered since its last start (the "SuperNode ID:" line) and, with TLS, the SuperLink's
+ * (TCP connect when insecure) and the gRPC health service says SERVING; in era C with the
+ * proxy, the proxy runs and answers on the published address and Flower on its loopback port. SuperNode:
+ * running, registered since its last start (the "SuperNode ID:" line) and, with TLS, the SuperLink's
  * certificate verifies with the installed CA. 0 healthy; -1 with e (FL_EXIT_FAIL, and
  * *final set when waiting cannot help: process gone, certificate rejected). */
 int fl_launch_health(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,

@@ -8,6 +8,8 @@
 #include "fl_var.h"
 
 #include <dirent.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #define LOG_SCAN_MAX   ((size_t)1024 * 1024)
 #define STATE_MAX      ((size_t)256 * 1024)
 #define PROBE_MS       3000L
+#define SETTLE_MS      500
 
 /* Run argv, output captured; 0 when it exited 0. The output is kept in out when given. */
 static int run(char *const argv[], long timeout_ms, struct fl_buf *out, int *status, struct fl_err *e)
@@ -143,14 +146,32 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 		return -1;
 	if (changed)
 		fl_info("wrote %s", p->env_path);
+	if (p->proxied) {
+		/* Readable by the proxy's user, never writable by it. */
+		if (put(p->proxy_conf_path, fl_buf_str(&p->proxy_conf), p->proxy_conf.len, 0644, &changed,
+		        e) < 0)
+			return -1;
+		if (changed)
+			fl_info("wrote %s", p->proxy_conf_path);
+	}
 	if (!uses_systemd(o))
 		return 0;
 	if (fl_fs_mkdir_p(o->unit_dir, 0755, geteuid(), getegid(), e) < 0)
 		return -1;
 	if (put(p->unit_path, fl_buf_str(&p->unit), p->unit.len, 0644, unit_changed, e) < 0)
 		return -1;
-	if (*unit_changed) {
+	if (*unit_changed)
 		fl_info("wrote %s", p->unit_path);
+	changed = false;
+	if (p->proxied) {
+		if (put(p->proxy_unit_path, fl_buf_str(&p->proxy_unit), p->proxy_unit.len, 0644, &changed,
+		        e) < 0)
+			return -1;
+		if (changed)
+			fl_info("wrote %s", p->proxy_unit_path);
+	}
+	if (*unit_changed || changed) {
+		*unit_changed = true;
 		if (systemctl("daemon-reload", NULL, NULL, e) < 0)
 			return -1;
 	}
@@ -209,11 +230,11 @@ static bool exited(const struct proc_stat *ps)
 	return ps->state == 'Z' || ps->state == 'X';
 }
 
-static int pidfile_read(const struct fl_launch_plan *p, pid_t *pid)
+static int pidfile_read(const char *pid_path, pid_t *pid)
 {
 	char *text = NULL;
 	size_t len;
-	if (fl_fs_read(p->pid_path, 128, &text, &len, NULL) < 0)
+	if (fl_fs_read(pid_path, 128, &text, &len, NULL) < 0)
 		return 0;
 	char *end;
 	long v = strtol(text, &end, 10);
@@ -234,7 +255,7 @@ int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opt
 		*pid = 0;
 	if (!uses_systemd(o)) {
 		pid_t x = 0;
-		int r = pidfile_read(p, &x);
+		int r = pidfile_read(p->pid_path, &x);
 		if (pid)
 			*pid = x;
 		return r;
@@ -267,21 +288,37 @@ int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opt
 	return st == 0;
 }
 
-static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+/* What a process started without a supervisor is: Flower, or its Fleet proxy. */
+struct proc_job {
+	const char *name;
+	char *const *argv;
+	const char *log_path, *pid_path;
+	char **env; /* NULL: the built environment fl_proc gives a child by default */
+};
+
+static struct proc_job flower_job(const struct fl_launch_plan *p)
+{
+	struct proc_job j = {p->name, p->argv.v, p->log_path, p->pid_path, NULL};
+	return j;
+}
+
+static struct proc_job proxy_job(const struct fl_launch_plan *p)
+{
+	struct proc_job j = {p->proxy_name, p->proxy_argv.v, p->proxy_log_path, p->proxy_pid_path, NULL};
+	return j;
+}
+
+static int spawn_job(const struct proc_job *j, const struct fl_launch_opts *o, struct fl_err *e)
 {
 	/* One log per run: the previous one stays as .1 for the post-mortem. */
 	char old[4200];
-	snprintf(old, sizeof old, "%s.1", p->log_path);
-	if (rename(p->log_path, old) < 0 && errno != ENOENT)
-		return fl_err_sys(e, errno, "cannot rotate %s", p->log_path);
-	/* The allow-listed part of ours, then the env file (design decision 12); as --owner,
-	 * like the unit's User= and Group=. */
-	char **env = fl_proc_env_build(NULL, fl_buf_str(&p->env));
+	snprintf(old, sizeof old, "%s.1", j->log_path);
+	if (rename(j->log_path, old) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot rotate %s", j->log_path);
 	pid_t pid;
-	int rc =
-	    fl_proc_spawn_session_as(p->argv.v, env, o->flower_dir, p->log_path, o->uid, o->gid, &pid, e);
-	fl_proc_env_free(env);
-	if (rc < 0)
+	/* As --owner, like the unit's User= and Group=. */
+	if (fl_proc_spawn_session_as(j->argv, j->env, o->flower_dir, j->log_path, o->uid, o->gid, &pid, e) <
+	    0)
 		return -1;
 	/* The start time appears in /proc once the child exists. */
 	unsigned long long st = 0;
@@ -290,12 +327,22 @@ static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
 		usleep(1000);
 	char line[64];
 	int n = snprintf(line, sizeof line, "%ld %llu\n", (long)pid, st);
-	if (fl_fs_write_atomic(p->pid_path, line, (size_t)n, 0644, FL_OWNER_KEEP, (gid_t)-1, e) < 0) {
+	if (fl_fs_write_atomic(j->pid_path, line, (size_t)n, 0644, FL_OWNER_KEEP, (gid_t)-1, e) < 0) {
 		kill(-pid, SIGKILL);
 		return -1;
 	}
-	fl_info("%s: pid %ld in a session of its own, output in %s", p->name, (long)pid, p->log_path);
+	fl_info("%s: pid %ld in a session of its own, output in %s", j->name, (long)pid, j->log_path);
 	return 0;
+}
+
+static int spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	/* The allow-listed part of ours, then the env file (design decision 12). */
+	struct proc_job j = flower_job(p);
+	j.env = fl_proc_env_build(NULL, fl_buf_str(&p->env));
+	int rc = spawn_job(&j, o, e);
+	fl_proc_env_free(j.env);
+	return rc;
 }
 
 /* A process of group pgid that is not a zombie: where PID 1 does not reap orphans, kill(-pgid, 0)
@@ -320,10 +367,10 @@ static bool group_alive(pid_t pgid)
 	return alive;
 }
 
-static int stop_group(const struct fl_launch_plan *p, long grace_ms, struct fl_err *e)
+static int stop_group(const struct proc_job *p, long grace_ms, struct fl_err *e)
 {
 	pid_t pid;
-	if (!pidfile_read(p, &pid)) {
+	if (!pidfile_read(p->pid_path, &pid)) {
 		unlink(p->pid_path);
 		return 0;
 	}
@@ -347,12 +394,181 @@ static int stop_group(const struct fl_launch_plan *p, long grace_ms, struct fl_e
 	return 0;
 }
 
+/* --- the era C Fleet proxy --- */
+
+static char *proxy_unit_name(const struct fl_launch_plan *p)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s.service", p->proxy_name) < 0)
+		abort();
+	return s;
+}
+
+int fl_launch_proxy_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                            struct fl_err *e)
+{
+	if (pid)
+		*pid = 0;
+	if (o->role != FL_ROLE_SUPERLINK)
+		return 0;
+	if (!uses_systemd(o)) {
+		pid_t x = 0;
+		int r = pidfile_read(p->proxy_pid_path, &x);
+		if (pid)
+			*pid = x;
+		return r;
+	}
+	if (!p->proxied && access(p->proxy_unit_path, F_OK) != 0)
+		return 0;
+	char *u = proxy_unit_name(p);
+	int st = -1;
+	struct fl_err ie = {0};
+	char *argv[] = {"systemctl", "is-active", "--quiet", u, NULL};
+	int rc = run(argv, CMD_TIMEOUT_MS, NULL, &st, &ie);
+	free(u);
+	if (rc < 0 && st < 0) {
+		*e = ie;
+		return -1;
+	}
+	return st == 0;
+}
+
+/* Stop the proxy if one runs (any era: a plan without one stops what an era-C start left). */
+static int proxy_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                      struct fl_err *e)
+{
+	if (o->role != FL_ROLE_SUPERLINK)
+		return 0;
+	if (!uses_systemd(o)) {
+		struct proc_job j = proxy_job(p);
+		return stop_group(&j, grace_ms, e);
+	}
+	if (access(p->proxy_unit_path, F_OK) != 0)
+		return 0;
+	char *u = proxy_unit_name(p);
+	int rc = systemctl("stop", u, NULL, e);
+	free(u);
+	return rc;
+}
+
+/* No proxy in this plan (era A/B, or FL_CONTROL_API_EXPOSED=YES): one left by an earlier
+ * start would hold the Fleet port and come back at boot; stop it, disable and remove it. */
+static int proxy_remove(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	if (proxy_stop(p, o, 15000, e) < 0)
+		return -1;
+	if (!uses_systemd(o) || access(p->proxy_unit_path, F_OK) != 0)
+		return 0;
+	char *u = proxy_unit_name(p);
+	struct fl_err ee = {0};
+	if (systemctl("disable", u, NULL, &ee) < 0)
+		fl_warn("%s", ee.msg);
+	free(u);
+	if (unlink(p->proxy_unit_path) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot remove %s", p->proxy_unit_path);
+	fl_info("removed %s: this plan has no Fleet proxy", p->proxy_unit_path);
+	return systemctl("daemon-reload", NULL, NULL, e);
+}
+
+/* The proxy verifies Flower's certificate on loopback by the name localhost (nginx matches DNS
+ * names only): fl-certgen's certificates carry it, an operator's may not. */
+static int proxy_cert_check(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/certs/server.pem", o->flower_dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0; /* said by the caller's own check of server.pem */
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	int ok = x && X509_check_host(x, "localhost", 0, 0, NULL) == 1;
+	X509_free(x);
+	if (!ok)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s does not name localhost (DNS:localhost): the Fleet proxy %s verifies "
+		                  "Flower's certificate on loopback by that name; add DNS:localhost to the "
+		                  "operator certificate (FL_SSL_CERTFILE) or let fl-certgen make one",
+		                  path, p->proxy_name);
+	return 0;
+}
+
+/* What can be told before anything is stopped or started. Not `nginx -t`: it binds the
+ * listening address, which a running proxy (or an exposed Flower) holds. */
+static int proxy_check(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	const char *nginx = p->proxy_argv.v[0];
+	if (access(nginx, X_OK) != 0)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "the Fleet proxy needs nginx, not found at %s: install Debian's nginx-light "
+		    "(apt-get install nginx-light) or pass --nginx PATH",
+		    nginx);
+	return o->tls ? proxy_cert_check(p, o, e) : 0;
+}
+
+/* Start the proxy, or restart it when the plan changed; a running proxy of an unchanged plan
+ * is left alone. With systemd a SuperLink restart has restarted it already (PartOf=). */
+/* nginx refuses a configuration or an address at once: a proxy gone within SETTLE_MS of
+ * its start failed, and its log says why ("[emerg] bind() to ... failed"). */
+static int proxy_settled(const struct proc_job *j, struct fl_err *e)
+{
+	pid_t pid;
+	for (int i = 0; i < SETTLE_MS / 50; i++) {
+		usleep(50000);
+		if (pidfile_read(j->pid_path, &pid))
+			continue;
+		char *text = NULL;
+		size_t len = 0;
+		fl_fs_read(j->log_path, LOG_SCAN_MAX, &text, &len, NULL);
+		const char *why = text ? strstr(text, "[emerg]") : NULL;
+		fl_err_set(e, FL_EXIT_FAIL, "the Fleet proxy %s exited at once: %.*s (%s)", j->name,
+		           why ? (int)strcspn(why, "\n") : 0, why ? why : "", j->log_path);
+		free(text);
+		unlink(j->pid_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int proxy_up(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action act,
+                    bool changed, struct fl_err *e)
+{
+	if (!uses_systemd(o)) {
+		struct proc_job j = proxy_job(p);
+		pid_t pid;
+		if (pidfile_read(j.pid_path, &pid)) {
+			if (!changed)
+				return 0;
+			if (stop_group(&j, 15000, e) < 0)
+				return -1;
+		}
+		/* nginx keeps only TZ for its workers; its master gets nothing it does not need. */
+		static char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+		j.env = env;
+		if (spawn_job(&j, o, e) < 0)
+			return -1;
+		return proxy_settled(&j, e);
+	}
+	char *u = proxy_unit_name(p);
+	struct fl_err ee = {0};
+	if (systemctl("enable", u, NULL, &ee) < 0)
+		fl_warn("%s (the proxy will not start at boot by itself)", ee.msg);
+	/* A restarted SuperLink has restarted its proxy (PartOf=); else a changed plan restarts
+	 * it and an unchanged one only starts it when it is down. */
+	int rc = systemctl(changed && act != FL_LAUNCH_RESTARTED ? "restart" : "start", u, NULL, e);
+	free(u);
+	return rc;
+}
+
 int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
                    struct fl_err *e)
 {
 	int rc;
+	if (proxy_stop(p, o, grace_ms, e) < 0)
+		return -1;
 	if (!uses_systemd(o)) {
-		rc = stop_group(p, grace_ms, e);
+		struct proc_job j = flower_job(p);
+		rc = stop_group(&j, grace_ms, e);
 	} else {
 		char *u = unit_name(p);
 		rc = systemctl("stop", u, NULL, e);
@@ -386,6 +602,8 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 		                  (unsigned long)getegid());
 	if (fl_launch_install(p, o, &unit_changed, e) < 0)
 		return -1;
+	if (p->proxied && proxy_check(p, o, e) < 0)
+		return -1;
 	int running = fl_launch_running(p, o, NULL, e);
 	if (running < 0)
 		return -1;
@@ -394,10 +612,12 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	char oldhash[65] = "";
 	if (fl_fs_read(p->state_path, STATE_MAX, &old, &oldlen, NULL) == 0)
 		fl_launch_state_hash(old, oldhash);
-	if (running && strcmp(oldhash, p->hash) == 0) {
+	/* The proxy follows the plan, not Flower: a crashed Flower started again leaves it. */
+	bool changed = strcmp(oldhash, p->hash) != 0;
+	if (running && !changed) {
 		free(old);
 		*act = FL_LAUNCH_UNCHANGED;
-		return 0;
+		return p->proxied ? proxy_up(p, o, *act, false, e) : 0;
 	}
 	if (running) {
 		if (old)
@@ -411,9 +631,12 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	 * systemd will start anyway. */
 	if (record(p, e) < 0)
 		return -1;
+	if (o->role == FL_ROLE_SUPERLINK && !p->proxied && proxy_remove(p, o, e) < 0)
+		return -1;
 	int rc;
 	if (!uses_systemd(o)) {
-		if (running && stop_group(p, 45000, e) < 0)
+		struct proc_job fj = flower_job(p);
+		if (running && stop_group(&fj, 45000, e) < 0)
 			return -1;
 		rc = spawn(p, o, e);
 	} else {
@@ -424,9 +647,12 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 		rc = systemctl(running ? "restart" : "start", u, NULL, e);
 		free(u);
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		unlink(p->state_path);
-	return rc;
+		return rc;
+	}
+	/* After Flower: a restarted Flower has let go of the Fleet port the proxy now takes. */
+	return p->proxied ? proxy_up(p, o, *act, changed, e) : 0;
 }
 
 /* --- logs --- */
@@ -602,9 +828,52 @@ static char *ca_path(const struct fl_launch_opts *o)
 	return s;
 }
 
+/* The Fleet proxy runs and Flower answers on its loopback port (the proxy's own address is
+ * probed by the caller, as the Fleet address). */
+static int health_proxy(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
+                        struct fl_err *e)
+{
+	int r = fl_launch_proxy_running(p, o, NULL, e);
+	if (r < 0)
+		return -1;
+	if (!r) {
+		*final = !uses_systemd(o);
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "the Fleet proxy %s is not running: SuperNodes cannot reach the SuperLink on "
+		    "%s; `fl-launch start` starts it again (its output: %s)",
+		    p->proxy_name, p->a.proxy,
+		    uses_systemd(o) ? "journalctl -u flower-superlink-proxy" : p->proxy_log_path);
+	}
+	struct fl_hostport hp;
+	if (fl_hostport_parse(p->a.control, &hp, e) < 0)
+		return -1;
+	struct fl_err pe = {0};
+	int rc;
+	if (o->tls) {
+		char *ca = ca_path(o);
+		struct fl_probe_tls_info info;
+		enum fl_probe_fail why = FL_PROBE_UNREACHABLE;
+		rc = fl_probe_tls(&hp, ca, PROBE_MS, &info, &why, &pe);
+		free(ca);
+		/* The proxy verifies the name localhost, not 127.0.0.1: a name mismatch here is
+		 * not a failure (the proxy would report its own). */
+		if (rc < 0 && why == FL_PROBE_HOSTNAME)
+			rc = 0;
+	} else {
+		rc = fl_probe_tcp(&hp, PROBE_MS, NULL, &pe);
+	}
+	if (rc < 0)
+		return fl_err_set(e, FL_EXIT_FAIL, "Flower behind the Fleet proxy (%s): %s", p->a.control,
+		                  pe.msg);
+	return 0;
+}
+
 static int health_superlink(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *final,
                             struct fl_err *e)
 {
+	if (p->proxied && health_proxy(p, o, final, e) < 0)
+		return -1;
 	struct fl_hostport hp;
 	if (fl_hostport_parse(p->a.fleet_probe, &hp, e) < 0)
 		return -1;

@@ -220,9 +220,9 @@ onegate() {
 	jq -r --arg a "$1" '.VM.USER_TEMPLATE[$a] // "<absent>"' "$W/onegate/vm-$2.json"
 }
 
-@test "newest Flower (.venv-flwr-newest), TLS: the boot chain publishes readiness, SuperNodes find it, 3 rounds" {
+@test "newest Flower (.venv-flwr-newest), TLS: the boot chain publishes readiness, SuperNodes find it, 3 rounds through the Fleet proxy" {
 	need "$VNEW"
-	federation --tls "$VNEW"
+	federation --tls --restart-superlink --second-rounds 1 "$VNEW"
 	local v fleet
 	v=$("$VNEW/bin/python" -c 'import flwr; print(flwr.__version__)')
 	assert_equal "$(result VERSION)" "$v"
@@ -249,6 +249,24 @@ onegate() {
 	assert_equal "$(sed -n 's/^FL_NODE_CONFIG=//p' "$W/vm-102/supernode.conf")" "'partition-id=1 num-partitions=2'"
 	# The key of the CA never left the SuperLink's root-only directory.
 	[ ! -e "$W/vm-100/flower/certs/ca.key" ] && [ -f "$W/vm-100/ca/ca.key" ]
+	# Flower 1.40+: the Fleet proxy is in the path. Flower listens on 127.0.0.1 at the Control
+	# port and nowhere else; nginx alone holds the Fleet port SuperNodes were given.
+	local control listen
+	control=$(sed -n "s/^FL_CONTROL_API_ADDRESS=//p" "$W/vm-100/superlink.conf" | tr -d "'")
+	listen=$(awk '$1 == "LISTEN" {print $4, $NF}' "$W/proxy.txt")
+	assert_equal "$(grep -c " " <<<"$listen")" 2
+	grep -qx "127\.0\.0\.1:${control##*:} users:((\".*" <<<"$listen"
+	if grep -qE "^127\.0\.0\.1:${control##*:} .*nginx" <<<"$listen"; then fail "nginx on the Control port"; fi
+	grep -qE "^$fleet users:\(\(\"nginx\"" <<<"$listen"
+	# From the published address: Control and Runtime refused (403), a Fleet route reaches Flower.
+	run -0 grep -c ' 403$' "$W/proxy.txt"
+	assert_output 8
+	run -0 grep '^POST /v1/fleet/get-run ' "$W/proxy.txt"
+	refute_output --partial ' 403'
+	refute_output --partial ' 502'
+	# The proxy survived the SuperLink's restart: the never restarted SuperNodes trained again.
+	assert_equal "$(result SECOND_STATUS)" finished:completed
+	assert_equal "$(result SECOND_ROUNDS)" 1
 	assert_all_stopped
 }
 

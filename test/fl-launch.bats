@@ -201,8 +201,9 @@ teardown() {
 	for f in "$FD"/run/*.pid; do
 		[ -e "$f" ] || continue
 		read -r pid _ <"$f" || true
-		# Only a group this test's stub Flower leads.
-		if [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && grep -qF "$FLOWER_STUB" "/proc/$pid/cmdline" 2>/dev/null &&
+		# Only a group this test's stub Flower or Fleet proxy (nginx -c $FD/proxy/...) leads.
+		if [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] &&
+			grep -qF -e "$FLOWER_STUB" -e "$FD/proxy/" "/proc/$pid/cmdline" 2>/dev/null &&
 			[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
 			kill -KILL -- "-$pid" 2>/dev/null
 		fi
@@ -304,7 +305,7 @@ free_port() {
 
 # golden_case NAME: sets ROLE, VARS (NAME=value words) and OPTS (options) of that case.
 golden_case() {
-	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5)
+	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5) PROXY=''
 	local sn=(FL_SUPERLINK_ADDRESS=10.0.7.100:9092)
 	case $1 in
 	sl-insecure) ;;
@@ -317,9 +318,13 @@ golden_case() {
 	sl-ipv6-host) VARS=("FL_FLEET_API_ADDRESS=[fd00::5]:9092") ;;
 	sl-fleet-host) VARS=(FL_FLEET_API_ADDRESS=10.0.0.9:9095 FL_LOG_LEVEL=DEBUG) ;;
 	sl-1.38) VARS=(FLOWER_VERSION=1.38.0) ;;
-	sl-1.41-tls) VARS=(FLOWER_VERSION=1.41.0 FL_TLS_ENABLED=YES) ;;
+	sl-1.41-tls) VARS=(FLOWER_VERSION=1.41.0 FL_TLS_ENABLED=YES) PROXY=1 ;;
+	sl-1.41-exposed) VARS=(FLOWER_VERSION=1.41.0 FL_TLS_ENABLED=YES FL_CONTROL_API_EXPOSED=YES) ;;
+	sl-1.41-process-tls)
+		VARS=(FL_TLS_ENABLED=YES "FL_FLEET_API_ADDRESS=[::]:9092") PROXY=1
+		OPTS=(--addr fd00::5 --runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin") ;;
 	sl-health-off) OPTS+=(--health-port 0 --image registry.example.com/flwr/superlink) ;;
-	sl-process) OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin") ;;
+	sl-process) OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin") PROXY=1 ;;
 	sl-process-1.25-tls)
 		VARS=(FL_TLS_ENABLED=YES FL_CHECKPOINT_ENABLED=YES)
 		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" --flower-version 1.25.0) ;;
@@ -349,7 +354,7 @@ golden_case() {
 }
 
 GOLDEN_CASES=(sl-insecure sl-tls sl-tls-operator sl-checkpoint sl-ipv6-any sl-ipv6-host sl-fleet-host sl-1.38
-	sl-1.41-tls sl-health-off sl-process sl-process-1.25-tls sn-static sn-1.38 sn-1.41 sn-discovery-tls
+	sl-1.41-tls sl-1.41-exposed sl-1.41-process-tls sl-health-off sl-process sl-process-1.25-tls sn-static sn-1.38 sn-1.41 sn-discovery-tls
 	sn-discovery-tls-off sn-discovery-bare sn-discovery-v6 sn-gpu sn-gpu-all sn-gpu-undetected sn-retries
 	sn-retries-0 sn-process)
 
@@ -364,10 +369,12 @@ golden_out() {
 	return "${PIPESTATUS[0]}"
 }
 
-# check_golden CASE: argv, unit and env of CASE equal their golden files (or rewrite them).
+# check_golden CASE: argv, unit and env of CASE equal their golden files (or rewrite them); for
+# an era C SuperLink also the Fleet proxy's nginx configuration and unit.
 check_golden() {
 	local name=$1 what out diffs=""
-	for what in argv unit env; do
+	golden_case "$name" || return 1
+	for what in argv unit env ${PROXY:+proxy-conf proxy-unit}; do
 		out=$T/$name.$what
 		golden_out "$name" "$what" >"$out" || {
 			echo "fl-launch $what failed for $name:" >&2
@@ -400,7 +407,15 @@ check_golden() {
 @test "golden: SuperLink, Fleet on [fd00::5]:9092: published on that address only" { check_golden sl-ipv6-host; }
 @test "golden: SuperLink, a specific Fleet host and port" { check_golden sl-fleet-host; }
 @test "golden: SuperLink, Flower 1.38.0 (era B: --host/--port for the Control API)" { check_golden sl-1.38; }
-@test "golden: SuperLink, Flower 1.41.0 with TLS (era C: one server on the Fleet port)" { check_golden sl-1.41-tls; }
+@test "golden: SuperLink, Flower 1.41.0 with TLS (era C: Flower on loopback, nginx passes the Fleet routes)" {
+	check_golden sl-1.41-tls
+}
+@test "golden: SuperLink, Flower 1.41.0, FL_CONTROL_API_EXPOSED=YES: one server published on the Fleet port" {
+	check_golden sl-1.41-exposed
+}
+@test "golden: SuperLink, Flower 1.41.0, process runtime without systemd, TLS, Fleet on [::]:9092" {
+	check_golden sl-1.41-process-tls
+}
 @test "golden: SuperLink, --health-port 0 and --image REPO" { check_golden sl-health-off; }
 @test "golden: SuperLink, process runtime under systemd (Flower 1.41.0 detected)" { check_golden sl-process; }
 @test "golden: SuperLink, process runtime, --flower-version 1.25.0, TLS and checkpoints" {
@@ -426,7 +441,8 @@ check_golden() {
 	[ -z "${FLKIT_UPDATE_GOLDEN:-}" ] || skip "rewriting golden files"
 	local name what f missing="" extra=""
 	for name in "${GOLDEN_CASES[@]}"; do
-		for what in argv unit env; do
+		golden_case "$name"
+		for what in argv unit env ${PROXY:+proxy-conf proxy-unit}; do
 			[ -f "$GOLDEN/$name.$what" ] || missing+=" $name.$what"
 		done
 	done
@@ -469,7 +485,14 @@ check_golden() {
 			failed=1
 			continue
 		}
-		if ! out=$(cd "$dir" && SYSTEMD_UNIT_PATH="$VERIFY_UNITS:" MANPATH="$VERIFY_MAN" systemd-analyze verify "$unit" 2>&1) ||
+		local units=("$unit")
+		if [ -n "$PROXY" ]; then
+			# The Fleet proxy's unit, next to the SuperLink's it is bound to (nginx: a stub).
+			units+=("$dir/flower-superlink-proxy.service")
+			env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" \
+				--docker "$T/bin/docker" --nginx "$T/bin/docker" proxy-unit >"${units[1]}" 2>/dev/null
+		fi
+		if ! out=$(cd "$dir" && SYSTEMD_UNIT_PATH="$VERIFY_UNITS:$dir:" MANPATH="$VERIFY_MAN" systemd-analyze verify "${units[@]}" 2>&1) ||
 			[ -n "$out" ]; then
 			printf '%s: systemd-analyze verify:\n%s\n' "$name" "$out" >&2
 			failed=1
@@ -808,6 +831,214 @@ EOF
 	run_fll -r supernode --discovery "$LFIX/discovery-tls.env" show
 	is_status 0
 	assert_output $'FL_SUPERLINK_ADDRESS=10.0.7.100:9092\nFL_TLS=YES\nFL_VERSION=1.25.0'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Flower 1.40+ (era C): Flower on loopback, the Fleet proxy (nginx) faces the network
+
+# sl41 ARGS...: fl-launch for a docker SuperLink of Flower 1.41.0, nginx a stub.
+sl41() {
+	printf '#!/bin/sh\nexit 0\n' >"$T/bin/nginx"
+	chmod 0755 "$T/bin/nginx"
+	run_fll "$@" -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx"
+}
+
+@test "start: a Flower 1.41 SuperLink starts its Fleet proxy after it (config 0644, unit bound to the SuperLink's)" {
+	sl41 start
+	is_status 0
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-superlink.service\nstart flower-superlink.service\nenable flower-superlink-proxy.service\nrestart flower-superlink-proxy.service' ]
+	[ "$(stat -c %a "$FD/proxy/nginx.conf")" = 644 ]
+	[ "$(stat -c %a "$FD/proxy")" = 755 ]
+	[ "$(stat -c %u:%g "$FD/proxy/run")" = "$OWNER" ]
+	[ "$(stat -c %a "$UD/flower-superlink-proxy.service")" = 644 ]
+	diff "$FD/proxy/nginx.conf" <(fll -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx" proxy-conf 2>/dev/null)
+	diff "$UD/flower-superlink-proxy.service" <(fll -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx" proxy-unit 2>/dev/null)
+	# Flower publishes nothing on the VM address: the proxy listens there.
+	run -1 grep -F '10.0.0.5:9092' "$UD/flower-superlink.service"
+	grep -qx '		listen 10.0.0.5:9092;' "$FD/proxy/nginx.conf"
+	grep -qF -- '-p 127.0.0.1:9093:9093' "$UD/flower-superlink.service"
+	refute_stderr_contains "FL_CONTROL_API_EXPOSED"
+}
+
+@test "start: an unchanged era C plan leaves the running proxy alone; stop stops the proxy, then the SuperLink" {
+	sl41 start
+	: >"$S/systemctl.log"
+	sl41 start
+	is_status 0
+	has_log INFO "flower-superlink already runs this configuration: left alone (not restarted)"
+	# systemctl start of an active unit changes nothing; a proxy that died is started again.
+	[ "$(calls systemctl)" = $'enable flower-superlink-proxy.service\nstart flower-superlink-proxy.service' ]
+	: >"$S/systemctl.log"
+	sl41 stop
+	is_status 0
+	[ "$(calls systemctl)" = $'stop flower-superlink-proxy.service\nstop flower-superlink.service' ]
+}
+
+@test "start: a changed era C plan restarts the SuperLink, and its proxy with it (PartOf=)" {
+	sl41 start
+	: >"$S/systemctl.log"
+	sl41 FL_LOG_LEVEL=DEBUG start
+	is_status 0
+	[ "$(calls systemctl)" = $'enable flower-superlink.service\nrestart flower-superlink.service\nenable flower-superlink-proxy.service\nstart flower-superlink-proxy.service' ]
+}
+
+@test "start: a change of the Fleet proxy alone restarts it and says so" {
+	sl41 start
+	cp "$T/bin/nginx" "$T/bin/nginx2"
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx2" start
+	is_status 0
+	has_log WARN "configuration changed (unit file or Fleet proxy): restarted flower-superlink"
+	grep -qF "ExecStart=$T/bin/nginx2 " "$UD/flower-superlink-proxy.service"
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-superlink.service\nrestart flower-superlink.service\nenable flower-superlink-proxy.service\nstart flower-superlink-proxy.service' ]
+}
+
+@test "start: FL_CONTROL_API_EXPOSED=YES publishes Flower on the Fleet port with a warning and removes the proxy" {
+	sl41 start
+	[ -e "$UD/flower-superlink-proxy.service" ]
+	: >"$S/systemctl.log"
+	sl41 FL_CONTROL_API_EXPOSED=YES start
+	is_status 0
+	has_log WARN "FL_CONTROL_API_EXPOSED=YES: Flower 1.41 serves the Control and Runtime APIs on the Fleet API port 9092 without authenticating callers: any host that reaches it can run code on every SuperNode; set FL_CONTROL_API_EXPOSED=NO to serve the Fleet routes only, through the proxy"
+	has_call systemctl "stop flower-superlink-proxy.service"
+	has_call systemctl "disable flower-superlink-proxy.service"
+	[ ! -e "$UD/flower-superlink-proxy.service" ]
+	grep -qF -- '-p 10.0.0.5:9092:9092' "$UD/flower-superlink.service"
+	# Every start says it again.
+	sl41 FL_CONTROL_API_EXPOSED=YES start
+	has "FL_CONTROL_API_EXPOSED=YES: Flower 1.41 serves the Control and Runtime APIs"
+}
+
+@test "start: no nginx is exit 1 naming the package and --nginx; nothing is started" {
+	run_fll -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/no/nginx" start
+	is_status 1
+	has "the Fleet proxy needs nginx, not found at $T/no/nginx: install Debian's nginx-light (apt-get install nginx-light) or pass --nginx PATH"
+	no_call systemctl '^(start|restart) '
+}
+
+@test "start: TLS with a server certificate that does not name localhost is exit 1 (the proxy verifies Flower by that name)" {
+	mkdir -p "$FD/certs"
+	cp "$OPS/ca.crt" "$FD/certs/ca.crt"
+	cp "$OPS/server.pem" "$FD/certs/server.pem"
+	cp "$OPS/server.key" "$FD/certs/server.key"
+	sl41 FL_TLS_ENABLED=YES start
+	is_status 1
+	has "$FD/certs/server.pem does not name localhost (DNS:localhost): the Fleet proxy flower-superlink-proxy verifies Flower's certificate on loopback by that name"
+	no_call systemctl '^(start|restart) '
+}
+
+@test "proxy-conf: only a SuperLink of Flower 1.40+ without FL_CONTROL_API_EXPOSED=YES has a proxy" {
+	run_fll -r superlink --addr 10.0.0.5 --flower-version 1.38.0 proxy-conf
+	is_status 1
+	has "this plan has no Fleet proxy"
+	run_fll FL_CONTROL_API_EXPOSED=YES -r superlink --addr 10.0.0.5 --flower-version 1.41.0 proxy-unit
+	is_status 1
+}
+
+# sl_c ARGS...: fl-launch for a native era C SuperLink of the stub install (1.41.0): Fleet on
+# 127.0.0.1:$PORT (the proxy, a real nginx), Flower on 127.0.0.1:$CPORT.
+sl_c() {
+	run_fll "FL_FLEET_API_ADDRESS=127.0.0.1:$PORT" "FL_CONTROL_API_ADDRESS=127.0.0.1:$CPORT" -r superlink \
+		--runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin" --health-port 0 --addr 127.0.0.1 "$@"
+}
+
+need_nginx() {
+	[ -x /usr/sbin/nginx ] || skip "nginx is not installed (Debian package nginx-light; scripts/bootstrap installs it)"
+	PORT=$(free_port)
+	CPORT=$(free_port)
+	[ "$PORT" != "$CPORT" ] || CPORT=$(free_port)
+}
+
+# code METHOD PATH: the HTTP status the Fleet address answers.
+code() {
+	curl -s -o /dev/null -w '%{http_code}' --path-as-is -X "$1" -H 'content-type: application/protobuf' \
+		${3:+--data-binary ''} "http://127.0.0.1:$PORT$2"
+}
+
+@test "process: era C: Flower listens on 127.0.0.1 only; the proxy passes the Fleet routes, 403 for the rest" {
+	need_nginx
+	sl_c start
+	is_status 0
+	wait_listen "$CPORT"
+	wait_listen "$PORT"
+	# Flower's own socket is bound to loopback at the Control port, nothing else on the Fleet port.
+	run -0 ss -Hltn "sport = :$CPORT"
+	assert_output --regexp "127\.0\.0\.1:$CPORT "
+	sl_c status
+	is_status 0
+	assert_line PROXY=flower-superlink-proxy
+	assert_line PROXY_RUNNING=yes
+	assert_line "PROXY_ADDRESS=127.0.0.1:$PORT"
+	sl_c show
+	assert_line "FL_CONTROL_ADDRESS=127.0.0.1:$CPORT"
+	sl_c health
+	is_status 0
+	local p
+	for p in /v1/control/start-run /v1/control/list-runs /v1/runtime/get-nodes /v1/runtime/push-task-output / \
+		/docs /v1/fleet /v1/fleet/ /v1/fleet/get-run/ /V1/FLEET/GET-RUN /v1/fleet/get-run/../../control/start-run \
+		'/v1/fleet/get-run%2F..%2F..%2Fcontrol%2Fstart-run' /v1/fleet/../control/list-runs; do
+		assert_equal "$p $(code POST "$p" 1)" "$p 403"
+	done
+	assert_equal "$(code GET /v1/fleet/get-run)" 403
+	# A Fleet route reaches Flower (the stub closes the connection: 502 from the proxy).
+	assert_equal "$(code POST /v1/fleet/get-run 1)" 502
+	sl_c stop
+	is_status 0
+	[ ! -e "$FD/run/flower-superlink-proxy.pid" ] && [ ! -e "$FD/run/flower-superlink.pid" ]
+	run -1 wait_listen "$PORT"
+}
+
+@test "process: era C: a dead proxy is unhealthy and says so; start brings it back and leaves Flower alone" {
+	need_nginx
+	sl_c start
+	is_status 0
+	wait_listen "$PORT"
+	local flower proxy
+	read -r flower _ <"$FD/run/flower-superlink.pid"
+	read -r proxy _ <"$FD/run/flower-superlink-proxy.pid"
+	kill -KILL -- "-$proxy"
+	sl_c health
+	is_status 1
+	has "the Fleet proxy flower-superlink-proxy is not running: SuperNodes cannot reach the SuperLink on 127.0.0.1:$PORT; \`fl-launch start\` starts it again (its output: $FD/logs/flower-superlink-proxy.log)"
+	sl_c status
+	is_status 1
+	assert_line RUNNING=yes
+	assert_line PROXY_RUNNING=no
+	sl_c start
+	is_status 0
+	has_log INFO "flower-superlink already runs this configuration: left alone (not restarted)"
+	assert_equal "$(cut -d' ' -f1 "$FD/run/flower-superlink.pid")" "$flower"
+	sl_c health
+	is_status 0
+	# An unchanged plan leaves the running proxy alone.
+	read -r proxy _ <"$FD/run/flower-superlink-proxy.pid"
+	sl_c start
+	assert_equal "$(cut -d' ' -f1 "$FD/run/flower-superlink-proxy.pid")" "$proxy"
+	sl_c stop
+}
+
+@test "process: era C: after a SuperLink restart the proxy serves again" {
+	need_nginx
+	sl_c start
+	is_status 0
+	sl_c restart
+	is_status 0
+	wait_listen "$PORT"
+	sl_c health
+	is_status 0
+	assert_equal "$(code POST /v1/control/start-run 1)" 403
+	# Flower alone gone and started again (no supervisor): the proxy kept serving throughout.
+	local flower proxy
+	read -r flower _ <"$FD/run/flower-superlink.pid"
+	read -r proxy _ <"$FD/run/flower-superlink-proxy.pid"
+	kill -KILL -- "-$flower"
+	sl_c start
+	is_status 0
+	assert_equal "$(cut -d' ' -f1 "$FD/run/flower-superlink-proxy.pid")" "$proxy"
+	wait_listen "$CPORT"
+	sl_c health
+	is_status 0
+	sl_c stop
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1344,10 +1575,11 @@ gone() {
 	no_call docker '.'
 }
 
-# sl_proc ARGS...: fl-launch for a native SuperLink of the stub install on Fleet port $PORT.
+# sl_proc ARGS...: fl-launch for a native SuperLink of the stub install on Fleet port $PORT, Flower
+# 1.38.0 (era B: the Fleet port is Flower's own; era C's proxy has tests of its own).
 sl_proc() {
 	run_fll "FL_FLEET_API_ADDRESS=0.0.0.0:$PORT" "${OG_ID[@]}" -r superlink --runtime process --supervisor none \
-		--flower-bin "$FLOWER_STUB/bin" --health-port 0 --addr 10.0.0.5 "$@"
+		--flower-bin "$FLOWER_STUB/bin" --health-port 0 --addr 10.0.0.5 --flower-version "${SL_VERSION:-1.38.0}" "$@"
 }
 
 # wait_listen PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
@@ -1461,7 +1693,7 @@ for body in json.load(sys.stdin):
 	is_status 0
 	has "Published FL_READY FL_ENDPOINT FL_VERSION FL_ROLE FL_TLS to OneGate"
 	run -0 put_bodies
-	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=NO type=1
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.38.0|FL_ROLE=superlink|FL_TLS=NO type=1
 FL_ERROR type=2"
 	run -0 og_ctl GET state
 	[ "$(jq -r '.vms["100"].FL_READY' <<<"$output")" = YES ]
@@ -1522,7 +1754,7 @@ fake_running_superlink() {
 	sl_proc publish-ready
 	is_status 0
 	run -0 put_bodies
-	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.38.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
 	[ "$(og_ctl GET state | jq -r '.vms["100"].FL_CA_CERT')" = "$OP_CA_B64" ]
 }
 
@@ -1720,8 +1952,9 @@ dump_of() {
 	grep -qx "FLWR_HOME=$FD/flwr-supernode" "$dump"
 	grep -qx "HOME=$FD/flwr-supernode" "$dump"
 	sl_key
+	# 1.38: Flower alone (from 1.40 the Fleet proxy starts too; its environment is PATH only).
 	run_fll "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --runtime process --supervisor none \
-		--flower-bin "$T/fake" --flower-version 1.41.0 --addr 10.0.0.5 --health-port 0 start
+		--flower-bin "$T/fake" --flower-version 1.38.0 --addr 10.0.0.5 --health-port 0 start
 	is_status 0
 	dump=$(dump_of flower-superlink)
 	no_leak "$dump"
@@ -2037,7 +2270,7 @@ after_flag() {
 	is_status 0
 	has "$FD/certs/ca.crt holds more than certificates (line 1 is text outside a certificate block): only its certificates are published as FL_CA_CERT"
 	run -0 put_bodies
-	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.41.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
+	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.38.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
 	og_ctl GET state | jq -r '.vms["100"].FL_CA_CERT' | base64 -d | cmp - "$OPS/ca.crt"
 	refute_stderr_contains "$(sed -n 2p "$OPS/lo.key")"
 }

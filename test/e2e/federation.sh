@@ -18,6 +18,9 @@
 #                              script's start) FIRST_ROUND_AT (epoch) TOTAL_S SL_BOOT_S
 #                              SN_BOOT_S (boot chains: the tools + Flower start-up)
 #               pgids          the process groups it started (all gone when it exits)
+#               proxy.txt      Flower 1.40+ (the Fleet proxy): after the SuperLink's boot, what
+#                              listens on the Fleet and Control ports (`ss -Hltnp`), then
+#                              `METHOD PATH STATUS` of requests to the published Fleet address
 #               events.jsonl   the ServerApp's JSON events
 #               serverapp.log  the run's log (`flwr log RUN_ID --stream`)
 #   --tls                FL_TLS_ENABLED=YES on the SuperLink: fl-certgen makes the CA and server
@@ -244,11 +247,31 @@ must "SuperLink: fl-certgen superlink" "$bin/fl-certgen" -c "$sl/superlink.conf"
 launched+=(sl)
 must "SuperLink: fl-launch start" launch sl start
 ln -sf "$sl/flower/logs/flower-superlink.log" "$work/logs/superlink.log"
-cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
+sl_pgids() { # the SuperLink's process groups: Flower, and from 1.40 its Fleet proxy
+	local f
+	for f in "$sl/flower/run/flower-superlink.pid" "$sl/flower/run/flower-superlink-proxy.pid"; do
+		[ -e "$f" ] && cut -d' ' -f1 "$f" >>"$work/pgids"
+	done
+	return 0
+}
+sl_pgids
 must "SuperLink: fl-launch wait-healthy" launch sl wait-healthy --timeout "$(left)"
 must "SuperLink: fl-launch publish-ready" launch sl publish-ready
 sl_boot=$(since "$t0")
 say "SuperLink booted in ${sl_boot}s (fleet 127.0.0.1:$fleet_port, TLS $sl_tls)"
+if [ "$era" = C ]; then
+	# What faces the Fleet address: the proxy, passing the Fleet routes only.
+	ss -Hltnp "( sport = :$fleet_port or sport = :$control_port )" >"$work/proxy.txt"
+	scheme=http curl_tls=()
+	[ "$tls" = 1 ] && scheme=https curl_tls=(--cacert "$sl/flower/certs/ca.crt")
+	for req in "POST /v1/control/start-run" "POST /v1/control/list-runs" "POST /v1/runtime/get-nodes" \
+		"POST /v1/runtime/push-task-output" "GET /docs" "POST /" "GET /v1/fleet/get-run" \
+		"POST /v1/fleet/get-run/../../control/list-runs" "POST /v1/fleet/get-run"; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "${curl_tls[@]}" -X "${req%% *}" \
+			-H 'content-type: application/protobuf' --data-binary '' "$scheme://127.0.0.1:$fleet_port${req#* }")
+		echo "$req $code" >>"$work/proxy.txt"
+	done
+fi
 
 # --- the SuperNode VMs (101, 102), booted one after the other like OneFlow's straight policy
 sn_boot=
@@ -403,7 +426,7 @@ if [ "$restart_sl" = 1 ]; then
 	sn_pids=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')
 	say "restarting the SuperLink (fl-launch restart); SuperNodes $sn_pids keep running"
 	must "SuperLink: fl-launch restart" launch sl restart
-	cut -d' ' -f1 "$sl/flower/run/flower-superlink.pid" >>"$work/pgids"
+	sl_pgids
 	must "SuperLink: fl-launch wait-healthy after the restart" launch sl wait-healthy --timeout "$(left)"
 	run_once 2 "num-server-rounds=$second_rounds"
 	now=$(cat "$work"/vm-10[12]/flower/run/flower-supernode.pid | cut -d' ' -f1 | tr '\n' ' ')

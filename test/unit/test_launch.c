@@ -556,26 +556,70 @@ static void test_superlink_flags(void)
 	}
 	done();
 
+	/* Era C (issue 9 item 0): Flower on loopback only, nginx passes the Fleet routes. */
 	opts_default(&o, FL_ROLE_SUPERLINK, "1.41.0");
 	if (CHECK(plan_env(none, &o) == 0, "SuperLink 1.41.0: planned")) {
-		CHECK(argv_pair(&plan.argv, "--host", "0.0.0.0") && argv_pair(&plan.argv, "--port", "9092") &&
+		CHECK(argv_pair(&plan.argv, "--host", "0.0.0.0") && argv_pair(&plan.argv, "--port", "9093") &&
 		          argv_find(&plan.argv, "--fleet-api-address") < 0 &&
 		          argv_find(&plan.argv, "--control-api-address") < 0,
-		      "era C: one server on --host/--port = the Fleet port");
-		CHECK(argv_pair(&plan.argv, "-p", "127.0.0.1:9093:9092"),
-		      "era C: the loopback Control port maps to the shared server");
-		CHECK(diag_has(FL_WARN, "serves the Control API on the Fleet API port 9092"),
-		      "era C: warned that Control shares the Fleet port");
+		      "era C: one server on --host/--port = the Control port");
+		CHECK(argv_pair(&plan.argv, "-p", "127.0.0.1:9093:9093") &&
+		          argv_find(&plan.argv, "10.0.0.5:9092:9092") < 0,
+		      "era C: Flower published on loopback only, not on the VM address");
+		CHECK(plan.proxied && strcmp(plan.a.proxy, "10.0.0.5:9092") == 0 &&
+		          strcmp(plan.a.fleet_probe, "10.0.0.5:9092") == 0 &&
+		          strcmp(plan.a.control, "127.0.0.1:9093") == 0,
+		      "era C: the proxy listens on the VM address, Flower on 127.0.0.1:9093");
+		const char *conf = fl_buf_str(&plan.proxy_conf);
+		CHECK(strstr(conf, "listen 10.0.0.5:9092;") && strstr(conf, "server 127.0.0.1:9093;") &&
+		          strstr(conf, "location = /v1/fleet/pull-messages {") &&
+		          strstr(conf, "proxy_pass http://flower/v1/fleet/pull-messages;") &&
+		          strstr(conf, "location / {\n\t\t\treturn 403;") && !strstr(conf, "/v1/control") &&
+		          !strstr(conf, "/v1/runtime") && !strstr(conf, "0.0.0.0"),
+		      "era C: the proxy passes Fleet routes only, 403 for the rest, never binds all");
+		CHECK(plan.proxy_argv.n == 7 && strcmp(plan.proxy_argv.v[0], FL_LAUNCH_NGINX) == 0 &&
+		          strstr(fl_buf_str(&plan.proxy_unit), "PartOf=flower-superlink.service"),
+		      "era C: nginx argv and a unit bound to the SuperLink's");
+		CHECK(!diag_has(FL_WARN, "FL_CONTROL_API_EXPOSED"),
+		      "era C with the proxy: no exposure warning");
+	}
+	done();
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.41.0");
+	char *exposed[] = {"FL_CONTROL_API_EXPOSED=YES", NULL};
+	if (CHECK(plan_env(exposed, &o) == 0, "SuperLink 1.41.0, FL_CONTROL_API_EXPOSED=YES: planned")) {
+		CHECK(argv_pair(&plan.argv, "--host", "0.0.0.0") && argv_pair(&plan.argv, "--port", "9092") &&
+		          argv_pair(&plan.argv, "-p", "10.0.0.5:9092:9092") &&
+		          argv_pair(&plan.argv, "-p", "127.0.0.1:9093:9092") && !plan.proxied &&
+		          !plan.proxy_conf.len,
+		      "era C exposed: one server on the Fleet port, published, no proxy");
+		CHECK(diag_has(FL_WARN, "FL_CONTROL_API_EXPOSED=YES") &&
+		          diag_has(FL_WARN, "can run code on every SuperNode"),
+		      "era C exposed: warned, naming the variable and the risk");
 	}
 	done();
 	opts_default(&o, FL_ROLE_SUPERLINK, "1.41.0");
 	o.runtime = FL_RUNTIME_PROCESS;
 	o.exe = "/venv/bin/flower-superlink";
-	CHECK(plan_env(none, &o) == 0 && strcmp(plan.a.control, "127.0.0.1:9092") == 0 &&
+	CHECK(plan_env(none, &o) == 0 && strcmp(plan.a.control, "127.0.0.1:9093") == 0 &&
+	          argv_pair(&plan.argv, "--host", "127.0.0.1") && argv_pair(&plan.argv, "--port", "9093") &&
 	          argv_pair(&plan.argv, "--database", "/opt/flower/state/state.db") &&
 	          argv_pair(&plan.argv, "--health-server-address", "127.0.0.1:9099"),
-	      "era C process: Control reached on the Fleet port, host paths, loopback health");
+	      "era C process: Flower on 127.0.0.1 at the Control port, host paths, loopback health");
 	done();
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.41.0");
+	o.runtime = FL_RUNTIME_PROCESS;
+	o.exe = "/venv/bin/flower-superlink";
+	CHECK(plan_env(exposed, &o) == 0 && strcmp(plan.a.control, "127.0.0.1:9092") == 0,
+	      "era C process, exposed: Control reached on the Fleet port");
+	done();
+	/* Eras A and B have no proxy. */
+	static const char *const older[] = {"1.25.0", "1.38.0"};
+	for (int i = 0; i < 2; i++) {
+		opts_default(&o, FL_ROLE_SUPERLINK, older[i]);
+		CHECK(plan_env(none, &o) == 0 && !plan.proxied && !plan.a.proxy[0] && !plan.proxy_argv.n,
+		      "%s: no proxy", older[i]);
+		done();
+	}
 
 	/* Flower older than the spec's: refused; unknown: usage. */
 	opts_default(&o, FL_ROLE_SUPERLINK, "1.24.9");
