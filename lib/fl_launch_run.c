@@ -3,6 +3,7 @@
 #include "fl_fs.h"
 #include "fl_launch.h"
 #include "fl_log.h"
+#include "fl_logscan.h"
 #include "fl_probe.h"
 #include "fl_retry.h"
 #include "fl_var.h"
@@ -19,7 +20,6 @@
 
 #define CMD_TIMEOUT_MS 30000L
 #define OUT_MAX        ((size_t)64 * 1024)
-#define LOG_SCAN_MAX   ((size_t)1024 * 1024)
 #define STATE_MAX      ((size_t)256 * 1024)
 #define PROBE_MS       3000L
 
@@ -419,28 +419,18 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	return rc;
 }
 
-/* --- logs --- */
+/* --- logs: untrusted bytes (user code writes there too), see fl_logscan --- */
 
-static void strip_ansi(struct fl_buf *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\x1b' && i + 1 < n && s[i + 1] == '[') {
-			i += 2;
-			while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ';' || s[i] == '?'))
-				i++;
-			continue;
-		}
-		fl_buf_addc(out, s[i]);
-	}
-}
-
-/* The last `max` bytes of the service's output. */
+/* The last `max` bytes of the service's output; *cut: older output was left out. */
 static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max,
-                   struct fl_buf *raw)
+                   struct fl_buf *raw, bool *cut)
 {
+	*cut = false;
 	if (o->runtime == FL_RUNTIME_DOCKER) {
 		char *argv[] = {(char *)o->docker, "logs", "--tail", "5000", (char *)p->name, NULL};
 		run(argv, CMD_TIMEOUT_MS, raw, NULL, NULL);
+		/* The capture keeps the first OUT_MAX bytes: the end may be missing. */
+		*cut = raw->len >= OUT_MAX;
 		return;
 	}
 	int fd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -451,7 +441,10 @@ static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *
 		off_t from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
 		char buf[65536];
 		ssize_t n;
-		while ((n = pread(fd, buf, sizeof buf, from)) > 0) {
+		/* At most max bytes, also when the file grows while it is read. */
+		while (raw->len < max &&
+		       (n = pread(fd, buf, max - raw->len < sizeof buf ? max - raw->len : sizeof buf, from)) >
+		           0) {
 			fl_buf_add(raw, buf, (size_t)n);
 			from += n;
 		}
@@ -463,31 +456,32 @@ void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_o
                         struct fl_buf *out)
 {
 	struct fl_buf raw = FL_BUF_INIT;
-	output(p, o, 65536, &raw);
-	const char *s = fl_buf_str(&raw);
-	size_t n = raw.len;
-	while (n && s[n - 1] == '\n')
-		n--;
-	size_t start = n;
-	for (unsigned lines = 0; start > 0; start--)
-		if (s[start - 1] == '\n' && ++lines == max_lines)
-			break;
-	strip_ansi(out, s + start, n - start);
-	if (n)
-		fl_buf_addc(out, '\n');
+	bool cut;
+	output(p, o, 65536, &raw, &cut);
+	fl_logscan_tail(raw.data ? raw.data : "", raw.len, max_lines, out);
 	fl_buf_free(&raw);
 }
 
-/* Registered since the last start: after the last "Starting Flower SuperNode" comes a
- * "SuperNode ID:" line. */
+/* Registered since the last start (fl_logscan says what is trusted). The log file is read
+ * backwards in bounded chunks; docker's output is the capture of its last lines, and a
+ * capture cut short cannot tell (not registered: health never says yes on a guess). */
 static bool registered(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
 {
+	if (o->runtime != FL_RUNTIME_DOCKER) {
+		int fd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			return false;
+		bool ok = fl_logscan_registered_fd(fd);
+		close(fd);
+		return ok;
+	}
 	struct fl_buf raw = FL_BUF_INIT;
-	output(p, o, LOG_SCAN_MAX, &raw);
-	const char *s = fl_buf_str(&raw), *last = s, *hit;
-	while ((hit = strstr(last, "Starting Flower SuperNode")) != NULL)
-		last = hit + 1;
-	bool ok = strstr(last, "SuperNode ID:") != NULL;
+	bool cut;
+	output(p, o, OUT_MAX, &raw, &cut);
+	bool ok = !cut && fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	if (cut)
+		fl_debug("%s: its output is larger than %zu bytes; registration cannot be told", p->name,
+		         OUT_MAX);
 	fl_buf_free(&raw);
 	return ok;
 }

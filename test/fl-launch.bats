@@ -1623,3 +1623,124 @@ fake_running_superlink() {
 	[ "$status" -ne 0 ]
 	[ "$(og_requests '[.[] | select(.method=="PUT")] | length')" = 0 ]
 }
+
+# ---------------------------------------------------------------------------------------------
+# The service's output is untrusted bytes (ClientApp output goes there): NUL, invalid UTF-8,
+# long lines and escapes neither fool health nor hide or smuggle anything through `logs`.
+
+# hostile_restart FILE: a registration, a NUL, then a restart that has not registered yet.
+hostile_restart() {
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\nuser: \000 a NUL\nINFO :      Starting Flower SuperNode\nINFO :      Connecting...\n' >"$1"
+}
+
+@test "health: a NUL byte does not hide the last start (docker logs)" {
+	echo true >"$S/running"
+	hostile_restart "$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "flower-supernode runs but has not registered with the SuperLink at 10.0.0.7:9092 yet"
+}
+
+# sn_proc_started: a running stub SuperNode that has written all it writes at start (its last
+# line is "args: ..."), so that a test may replace its log file.
+sn_proc_started() {
+	sn_proc start
+	is_status 0
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -aq 'args:' "$FD/logs/flower-supernode.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "the stub SuperNode wrote no args: line" >&2
+	return 1
+}
+
+@test "health: a NUL byte does not hide the last start (process log file)" {
+	sn_proc_started
+	hostile_restart "$FD/logs/flower-supernode.log"
+	sn_proc health
+	is_status 1
+	has "has not registered with the SuperLink at 10.0.0.7:9092 yet"
+}
+
+@test "health: a start line glued to user output without a newline still ends the old registration" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\npartial line\xff\033[0mINFO :      Starting Flower SuperNode\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+}
+
+@test "health: a registration followed by megabytes of output is still found, memory bounded (process log file)" {
+	sn_proc_started
+	local log=$FD/logs/flower-supernode.log
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 7\n'
+		head -c 3000000 /dev/zero | tr '\0' 'x'
+		printf '\n'
+		head -c 1000000 /dev/zero
+	} >"$log"
+	sn_proc health
+	is_status 0
+	has "flower-supernode healthy"
+	# A start at the very end after all of it: not registered.
+	printf 'INFO :      Starting Flower SuperNode\n' >>"$log"
+	sn_proc health
+	is_status 1
+}
+
+@test "health: docker output larger than the capture cannot prove a registration" {
+	echo true >"$S/running"
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\n'
+		head -c 100000 /dev/zero | tr '\0' 'y'
+		printf '\nINFO :      Starting Flower SuperNode\n'
+	} >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+}
+
+@test "health: a forged start line printed after the registration only makes it unhealthy" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 5\nuser: Starting Flower SuperNode\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+}
+
+# The hostile lines and how `logs` shows them.
+hostile_lines() {
+	printf 'one\000two\n\033]0;owned\007title\n\033[92mgreen\033[0m\tTAB\nbad \xff\xfe utf8, good \xc3\xa9, C1 \xc2\x9b[2J\nback\\slash\rCR\nlast\n'
+}
+HOSTILE_SHOWN='one\x00two
+\e]0;owned\x07title
+green	TAB
+bad \xff\xfe utf8, good é, C1 \xc2\x9b[2J
+back\\slash\x0dCR
+last'
+
+@test "logs: control characters are shown escaped, NUL does not cut the output (docker logs)" {
+	hostile_lines >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode logs -n 5
+	is_status 0
+	assert_output "$(printf '%s' "$HOSTILE_SHOWN" | tail -n 5)"
+	run_fll "$SN_STATIC" -r supernode logs -n 6
+	assert_output "$HOSTILE_SHOWN"
+}
+
+@test "logs: control characters are shown escaped, NUL does not cut the output (process log file)" {
+	sn_proc_started
+	hostile_lines >"$FD/logs/flower-supernode.log"
+	sn_proc logs -n 6
+	is_status 0
+	assert_output "$HOSTILE_SHOWN"
+}
+
+@test "wait-healthy: the log lines shown on failure are escaped too" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nuser \033]52;c;Zm9v\007 clipboard\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode --timeout 1 --interval 1 wait-healthy
+	is_status 4
+	has 'user \e]52;c;Zm9v\x07 clipboard'
+	[[ $stderr != *$'\033]52'* ]]
+}
