@@ -354,6 +354,12 @@ int main(int argc, char **argv)
 		return usage_error("--context and --env-only exclude each other%s", "");
 	if (o.env_only && o.no_env)
 		return usage_error("--env-only and --no-env leave nothing to read%s", "");
+	/* A FIFO or device as --context is refused here, never waited on. */
+	struct fl_err fe = {0};
+	if (fl_fs_check_regular("--context", o.context, &fe) < 0) {
+		fl_error("%s", fe.msg);
+		return FL_EXIT_FAIL;
+	}
 	if (optind >= argc) {
 		fputs(usage_text, stderr);
 		return FL_EXIT_USAGE;

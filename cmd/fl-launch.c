@@ -192,6 +192,21 @@ static bool systemd_running(void)
 	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* What `fl-onegate discover -o FILE` wrote: a regular file (a FIFO would block), 1 MiB at
+ * most; "-" is standard input. */
+static int discovery_load(const char *path, struct fl_onegate_tls *og, struct fl_err *e)
+{
+	if (strcmp(path, "-") == 0)
+		return fl_cert_onegate_load(path, og, e);
+	char *buf;
+	size_t len;
+	if (fl_fs_read_opt("--discovery", path, (size_t)1 << 20, &buf, &len, e) < 0)
+		return -1;
+	int rc = fl_cert_onegate_parse(buf, len, og, e);
+	free(buf);
+	return rc;
+}
+
 /* Resolve options into j->lo. need_version: the verb builds argv/unit/env. */
 static int resolve(const struct opts *o, struct job *j, bool need_version)
 {
@@ -273,7 +288,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 		}
 		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
 	} else {
-		if (o->discovery && fl_cert_onegate_load(o->discovery, &j->og, &e) < 0)
+		if (o->discovery && discovery_load(o->discovery, &j->og, &e) < 0)
 			return fl_err_log(&e);
 		lo->superlink = j->og.superlink;
 		lo->tls = fl_cert_supernode_tls(&j->c, o->discovery ? &j->og : NULL);
@@ -873,6 +888,17 @@ int main(int argc, char **argv)
 		case 'V': printf("fl-launch %s\n", FLKIT_VERSION); return FL_EXIT_OK;
 		default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
 		}
+	}
+	/* Files named by an option: a FIFO or device is refused here, never waited on. */
+	const char *file_opts[][2] = {{"--context", o.context},
+	                              {"--discovery", o.discovery},
+	                              {"--prebaked", o.prebaked},
+	                              {"--one-env", o.one_env},
+	                              {"--token-file", o.token_file}};
+	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
+		struct fl_err fe = {0};
+		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0)
+			return fl_err_log(&fe);
 	}
 	argc -= optind;
 	argv += optind;

@@ -565,6 +565,15 @@ int main(int argc, char **argv)
 	}
 	if (o.env_only && o.context)
 		return usage_error("--context and --env-only exclude each other%s", "");
+	/* Files named by an option: a FIFO or device is refused here, never waited on. */
+	const char *file_opts[][2] = {{"--context", o.context}, {"--token-file", o.token_file}};
+	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
+		struct fl_err fe = {0};
+		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0) {
+			fl_buf_free(&o.data);
+			return fl_err_log(&fe);
+		}
+	}
 	if (o.max_interval_ms && o.max_interval_ms < o.interval_ms)
 		return usage_error("--max-interval must not be below --interval%s", "");
 	if (optind >= argc) {

@@ -2123,3 +2123,13 @@ assert_usage_error() {
 	assert_failure 1
 	jq -e '.level == "ERROR" and (.message | contains("missing"))' <<<"${stderr_lines[0]}"
 }
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO is refused at once, never waited on.
+
+@test "file options: a FIFO as --context is refused at once, exit 1, naming the option" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	run --separate-stderr env -i timeout 10 "$FLKIT_BIN/fl-context" --context "$BATS_TEST_TMPDIR/fifo" show
+	assert_failure 1
+	assert_stderr_contains "--context $BATS_TEST_TMPDIR/fifo is not a regular file (a FIFO); give a regular file"
+}

@@ -1744,3 +1744,30 @@ last'
 	has 'user \e]52;c;Zm9v\x07 clipboard'
 	[[ $stderr != *$'\033]52'* ]]
 }
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO or device is refused at once, never
+# waited on (timeout 10: a regression fails instead of hanging).
+
+@test "file options: a FIFO or directory as --discovery, --context, --prebaked, --one-env or --token-file is refused at once, exit 1" {
+	mkfifo "$T/fifo"
+	mkdir -p "$T/dir"
+	local opt
+	for opt in --discovery --context --prebaked --one-env --token-file; do
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
+			--flower-dir "$FD" -r supernode "$opt" "$T/fifo" argv 3>&-
+		is_status 1
+		has "$opt $T/fifo is not a regular file (a FIFO); give a regular file"
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
+			--flower-dir "$FD" -r supernode "$opt" "$T/dir" argv 3>&-
+		is_status 1
+		has "$opt $T/dir is not a regular file (a directory)"
+	done
+}
+
+@test "file options: --discovery still reads a regular file" {
+	printf 'FL_SUPERLINK_ADDRESS=10.0.0.9:9092\n' >"$T/discovery.env"
+	run_fll -r supernode --discovery "$T/discovery.env" --flower-version 1.25.0 argv
+	is_status 0
+	assert_line 10.0.0.9:9092
+}

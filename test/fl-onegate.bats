@@ -813,3 +813,16 @@ FL_VERSION=1.26.0" ]
 	run "$BIN/fl-onegate" --version
 	[[ "$output" == "fl-onegate "* ]]
 }
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO is refused at once, never waited on.
+
+@test "file options: a FIFO as --context or --token-file is refused at once, exit 1" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	local opt
+	for opt in --context --token-file; do
+		run --separate-stderr env -i PATH="$PATH" timeout 10 "$BIN/fl-onegate" "$opt" "$BATS_TEST_TMPDIR/fifo" vm show
+		is_status 1
+		has "$opt $BATS_TEST_TMPDIR/fifo is not a regular file (a FIFO); give a regular file"
+	done
+}
