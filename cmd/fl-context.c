@@ -199,9 +199,18 @@ static int render(const struct opts *o)
 		if (fl_fs_mkdir_p(dir, 0700, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
 			rc = FL_EXIT_FAIL;
 	}
-	if (rc == FL_EXIT_OK &&
-	    fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+	/* A render killed mid-write leaves its 0600 temp file (FL_SSL_KEYFILE for a SuperLink):
+	 * the next one removes it, under a lock so that a concurrent render's is left alone. */
+	int lock = rc == FL_EXIT_OK ? fl_fs_lock_dir(out, &e) : -1;
+	if (lock < 0)
 		rc = FL_EXIT_FAIL;
+	if (rc == FL_EXIT_OK) {
+		fl_fs_clean_temps(out);
+		if (fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+			rc = FL_EXIT_FAIL;
+	}
+	if (lock >= 0)
+		close(lock);
 	if (rc == FL_EXIT_OK)
 		fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
 	else

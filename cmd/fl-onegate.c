@@ -273,8 +273,17 @@ static int discover(const struct opts *o, const struct fl_ctx *c)
 	fl_superlink_render(&sl, o->json, &b);
 	int rc = FL_EXIT_OK;
 	if (o->output) {
-		if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+		/* As fl-context render: what a killed run left beside the file goes first. */
+		int lock = fl_fs_lock_dir(o->output, &e);
+		if (lock < 0) {
 			rc = fl_err_log(&e);
+		} else {
+			fl_fs_clean_temps(o->output);
+			if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) <
+			    0)
+				rc = fl_err_log(&e);
+			close(lock);
+		}
 		fl_buf_free(&b);
 	} else {
 		emit(&b);

@@ -4,10 +4,12 @@
 #include "fl_buf.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -249,4 +251,61 @@ int fl_fs_read_opt(const char *opt, const char *path, size_t max, char **out, si
 int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
 {
 	return fl_fs_read_opt(NULL, path, max, out, len, e);
+}
+
+int fl_fs_lock_dir(const char *path, struct fl_err *e)
+{
+	char *copy = fl_xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	if (slash)
+		*(slash == copy ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fl_err_sys(e, errno, "cannot open the directory of %s", path);
+		free(copy);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		fl_err_sys(e, errno, "cannot lock %s", slash ? copy : ".");
+		close(fd);
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	return fd;
+}
+
+/* name is lead followed by the six characters mkstemp puts in place of XXXXXX. */
+static bool temp_name(const char *name, const char *lead)
+{
+	size_t n = strlen(lead);
+	return strncmp(name, lead, n) == 0 && strlen(name + n) == 6 && !strchr(name + n, '.');
+}
+
+void fl_fs_clean_temps(const char *path)
+{
+	char *dir = fl_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	struct fl_buf lead = FL_BUF_INIT;
+	fl_buf_addf(&lead, ".%s.", base);
+	DIR *dh = opendir(slash ? dir : ".");
+	if (dh) {
+		struct dirent *de;
+		while ((de = readdir(dh)) != NULL) {
+			struct stat st;
+			/* Regular files only, never followed: a symlink of that name is not ours. */
+			if (temp_name(de->d_name, lead.data) &&
+			    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
+				unlinkat(dirfd(dh), de->d_name, 0);
+		}
+		closedir(dh);
+	}
+	fl_buf_free(&lead);
+	free(dir);
 }

@@ -4,6 +4,7 @@
 
 #include "fl_err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,5 +34,14 @@ int fl_fs_check_regular(const char *opt, const char *path, struct fl_err *e);
 /* Read a whole regular file of at most max bytes; *out is NUL-terminated, caller frees. */
 int fl_fs_read_opt(const char *opt, const char *path, size_t max, char **out, size_t *len, struct fl_err *e);
 int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e);
+
+/* Lock the directory of path against other writers of files there that use it too (flock,
+ * released when the returned descriptor is closed); -1 and e filled when it cannot. */
+int fl_fs_lock_dir(const char *path, struct fl_err *e);
+
+/* Remove what fl_fs_write_atomic leaves beside path when killed between creating its temp
+ * file and the rename: regular files named ".BASE.XXXXXX" (they may hold secrets, 0600).
+ * Only under fl_fs_lock_dir, so that no other writer's temp file is taken. */
+void fl_fs_clean_temps(const char *path);
 
 #endif

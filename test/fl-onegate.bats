@@ -826,3 +826,13 @@ FL_VERSION=1.26.0" ]
 		has "$opt $BATS_TEST_TMPDIR/fifo is not a regular file (a FIFO); give a regular file"
 	done
 }
+
+@test "discover -o FILE: a temporary file a killed run left beside FILE is removed" {
+	mkdir "$BATS_TEST_TMPDIR/out"
+	touch "$BATS_TEST_TMPDIR/out/.superlink.env.Zz9Yy8"
+	publish_superlink YES
+	run_og "$ENV101" discover -o "$BATS_TEST_TMPDIR/out/superlink.env"
+	is_status 0
+	run ls -A "$BATS_TEST_TMPDIR/out"
+	[ "$output" = superlink.env ]
+}
