@@ -2,6 +2,7 @@
  * resolved configuration for the other flkit tools. */
 #include "fl_buf.h"
 #include "fl_check.h"
+#include "fl_cli.h"
 #include "fl_ctx.h"
 #include "fl_fs.h"
 #include "fl_log.h"
@@ -49,6 +50,7 @@ static const char help_text[] =
     "  -v, --verbose        log debug lines too\n"
     "  -h, --help           this text and the variable table\n"
     "  -V, --version\n"
+    "Options may come before or after the verb; an option of another verb is a usage error.\n"
     "\n"
     "exit status: 0 ok, 1 invalid configuration or unreadable context, 2 usage error.\n"
     "Variables (details: fl-context reference, fl-context(5)):\n";
@@ -293,6 +295,19 @@ static int reference(const struct opts *o)
 	return FL_EXIT_OK;
 }
 
+enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
+
+/* The options only some verbs take (the others apply to every verb). */
+static const struct fl_cli_verbopt verb_opts[] = {
+    {'r', "--role", "validate|show|render|user-inputs"},
+    {'f', "--format", "show|run-config|node-config|reference"},
+    {'o', "--output", "render"},
+    {OPT_SECRETS, "--show-secrets", "show"},
+    {OPT_ONEAPP, "--oneapp", "user-inputs"},
+    {OPT_PID, "--partition-id", "node-config"},
+    {OPT_NPART, "--num-partitions", "node-config"},
+};
+
 static long parse_count(const char *s, const char *flag)
 {
 	long v;
@@ -303,9 +318,10 @@ static long parse_count(const char *s, const char *flag)
 	return v;
 }
 
+static int dispatch(const struct opts *o, int npos, char **pos, const int *seen, size_t nseen);
+
 int main(int argc, char **argv)
 {
-	enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
 	static const struct option longopts[] = {
 	    {"context", required_argument, NULL, 'c'},
 	    {"env-only", no_argument, NULL, 'E'},
@@ -325,9 +341,18 @@ int main(int argc, char **argv)
 	};
 	struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
 	fl_log_init("fl-context");
+	/* "-": options anywhere, the other words returned in order (as 1), whatever
+	 * POSIXLY_CORRECT says; which verb an option belongs to is checked once the verb is known. */
+	char **pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	int *seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	int npos = 0;
+	size_t nseen = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:Er:f:o:qvhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-c:Er:f:o:qvhV", longopts, NULL)) != -1) {
+		if (ch != 1)
+			seen[nseen++] = ch;
 		switch (ch) {
+		case 1: pos[npos++] = optarg; break;
 		case 'c': o.context = optarg; break;
 		case 'E': o.env_only = 1; break;
 		case OPT_NO_ENV: o.no_env = 1; break;
@@ -369,32 +394,55 @@ int main(int argc, char **argv)
 		fl_error("%s", fe.msg);
 		return FL_EXIT_FAIL;
 	}
-	if (optind >= argc) {
+	while (optind < argc) /* after "--" */
+		pos[npos++] = argv[optind++];
+	int rc = dispatch(&o, npos, pos, seen, nseen);
+	free(pos);
+	free(seen);
+	return rc;
+}
+
+static int dispatch(const struct opts *o, int npos, char **pos, const int *seen, size_t nseen)
+{
+	if (npos < 1) {
 		fputs(usage_text, stderr);
 		return FL_EXIT_USAGE;
 	}
-	const char *verb = argv[optind];
-	int rest = argc - optind - 1;
+	const char *verb = pos[0];
+	static const char *const verbs[] = {"validate",   "show",        "get",         "render",
+	                                    "run-config", "node-config", "user-inputs", "reference"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		known |= strcmp(verb, verbs[i]) == 0;
+	if (!known)
+		return usage_error("unknown verb '%s'", verb);
+	const struct fl_cli_verbopt *f =
+	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], seen, nseen, verb);
+	if (f) {
+		fl_cli_foreign_print("fl-context", f, verb, usage_text);
+		return FL_EXIT_USAGE;
+	}
+	int rest = npos - 1;
 	if (strcmp(verb, "get") == 0) {
 		if (rest != 1)
 			return usage_error("get takes exactly one NAME%s", "");
-		return get(&o, argv[optind + 1]);
+		return get(o, pos[1]);
 	}
 	if (rest != 0)
-		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+		return usage_error("unexpected argument '%s'", pos[1]);
 	if (strcmp(verb, "validate") == 0)
-		return validate(&o);
+		return validate(o);
 	if (strcmp(verb, "show") == 0)
-		return show(&o);
+		return show(o);
 	if (strcmp(verb, "render") == 0)
-		return render(&o);
+		return render(o);
 	if (strcmp(verb, "run-config") == 0)
-		return run_config(&o);
+		return run_config(o);
 	if (strcmp(verb, "node-config") == 0)
-		return node_config(&o);
+		return node_config(o);
 	if (strcmp(verb, "user-inputs") == 0)
-		return user_inputs(&o);
+		return user_inputs(o);
 	if (strcmp(verb, "reference") == 0)
-		return reference(&o);
+		return reference(o);
 	return usage_error("unknown verb '%s'", verb);
 }

@@ -2171,3 +2171,28 @@ assert_usage_error() {
 	run ls -A "$d"
 	assert_output sl.conf
 }
+
+# ---------------------------------------------------------------------------------------------
+# Options may come before or after the verb (whatever POSIXLY_CORRECT says); an option of
+# another verb is a usage error naming it.
+
+@test "options: an option of another verb is refused, exit 2, naming the option and its verbs" {
+	run_flc --env-only show --oneapp
+	assert_failure 2
+	assert_stderr_contains "fl-context: --oneapp is an option of user-inputs, not of show"
+	run_flc --env-only get FL_NUM_ROUNDS --format json
+	assert_failure 2
+	assert_stderr_contains "--format is an option of show, run-config, node-config or reference, not of get"
+	run_flc --env-only -o "$BATS_TEST_TMPDIR/x.conf" validate --role superlink
+	assert_failure 2
+	assert_stderr_contains "--output is an option of render, not of validate"
+	[ ! -e "$BATS_TEST_TMPDIR/x.conf" ]
+}
+
+@test "options: options follow the verb also with POSIXLY_CORRECT set" {
+	run_flc POSIXLY_CORRECT=1 FL_NUM_ROUNDS=7 --env-only get FL_NUM_ROUNDS
+	assert_success
+	assert_output 7
+	run_flc POSIXLY_CORRECT=1 --env-only validate --role superlink
+	assert_success
+}

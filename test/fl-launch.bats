@@ -997,8 +997,11 @@ tls_discovery() {
 	done
 }
 
-@test "options may follow the verb" {
+@test "options go before the verb: one after it is a usage error (exit 2)" {
 	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 argv -E --role supernode --gpu no
+	is_status 2
+	has "options go before the verb: '-E' follows it"
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -E --role supernode --gpu no argv
 	is_status 0
 	assert_line --index 0 /usr/bin/docker
 	assert_line 10.0.0.7:9092
@@ -1752,14 +1755,16 @@ last'
 @test "file options: a FIFO or directory as --discovery, --context, --prebaked, --one-env or --token-file is refused at once, exit 1" {
 	mkfifo "$T/fifo"
 	mkdir -p "$T/dir"
-	local opt
+	local opt verb
 	for opt in --discovery --context --prebaked --one-env --token-file; do
+		verb=argv
+		[[ $opt == --one-env || $opt == --token-file ]] && verb=publish-ready
 		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
-			--flower-dir "$FD" -r supernode "$opt" "$T/fifo" argv 3>&-
+			--flower-dir "$FD" -r supernode "$opt" "$T/fifo" "$verb" 3>&-
 		is_status 1
 		has "$opt $T/fifo is not a regular file (a FIFO); give a regular file"
 		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
-			--flower-dir "$FD" -r supernode "$opt" "$T/dir" argv 3>&-
+			--flower-dir "$FD" -r supernode "$opt" "$T/dir" "$verb" 3>&-
 		is_status 1
 		has "$opt $T/dir is not a regular file (a directory)"
 	done
@@ -1770,4 +1775,38 @@ last'
 	run_fll -r supernode --discovery "$T/discovery.env" --flower-version 1.25.0 argv
 	is_status 0
 	assert_line 10.0.0.9:9092
+}
+
+# ---------------------------------------------------------------------------------------------
+# Options go before the verb (as fl-launch(1) says); only the verb's own options may follow it,
+# whatever POSIXLY_CORRECT says; an option of another verb is a usage error.
+
+@test "options: an option after the verb that is not the verb's own is exit 2, as documented" {
+	run_fll "$SN_STATIC" -r supernode status --runtime process
+	is_status 2
+	has "fl-launch: options go before the verb: '--runtime' follows it"
+	run_fll "$SN_STATIC" -r supernode argv -q
+	is_status 2
+	has "options go before the verb: '-q' follows it"
+}
+
+@test "options: an option of another verb is refused, exit 2, naming the option and its verbs" {
+	run_fll "$SN_STATIC" -r supernode --best-effort start
+	is_status 2
+	has "fl-launch: --best-effort is an option of publish-ready or publish-error, not of start"
+	no_call systemctl '.'
+	run_fll "$SN_STATIC" -r supernode status --timeout 5
+	is_status 2
+	has "--timeout is an option of wait-healthy or wait-docker, not of status"
+}
+
+@test "options: the verb's own options may follow it, also with POSIXLY_CORRECT set" {
+	printf 'one\ntwo\nthree\n' >"$S/logs"
+	run_fll POSIXLY_CORRECT=1 "$SN_STATIC" -r supernode logs -n 2
+	is_status 0
+	assert_output $'two\nthree'
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\n' >"$S/logs"
+	run_fll POSIXLY_CORRECT=1 "$SN_STATIC" -r supernode wait-healthy --timeout 1 --interval 1
+	is_status 4
 }
