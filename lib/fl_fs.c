@@ -231,7 +231,8 @@ int fl_fs_read_opt(const char *opt, const char *path, size_t max, char **out, si
 			break;
 		if (b.len + (size_t)n > max) {
 			close(fd);
-			explicit_bzero(b.data, b.len);
+			if (b.data)
+				explicit_bzero(b.data, b.len);
 			fl_buf_free(&b);
 			return fl_err_set(e, FL_EXIT_FAIL, "%s is larger than %zu bytes; refusing to read it",
 			                  what, max);
