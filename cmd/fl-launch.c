@@ -93,8 +93,7 @@ static const char help_text[] =
     "  -q, --quiet / -v, --verbose\n"
     "  -h, --help / -V, --version\n"
     "Options go before the verb; only the verb's own (-n, --timeout, --interval, --no-publish,\n"
-    "--best-effort, --one-env, --token-file) may also follow it. An option of another verb is a\n"
-    "usage error.\n"
+    "--best-effort) may also follow it. An option of another verb is a usage error.\n"
     "\n"
     "exit status: 0 ok; 1 failure (invalid configuration, start failed, unhealthy); 2 usage;\n"
     "3 Docker or OneGate unavailable; 4 timed out. See fl-launch(1).\n";
@@ -824,8 +823,6 @@ static const struct fl_cli_verbopt verb_opts[] = {
     {OPT_INTERVAL, "--interval", "wait-healthy|wait-docker"},
     {OPT_NO_PUBLISH, "--no-publish", "wait-healthy"},
     {OPT_BEST_EFFORT, "--best-effort", "publish-ready|publish-error"},
-    {OPT_ONE_ENV, "--one-env", "publish-ready|publish-error|wait-healthy"},
-    {OPT_TOKEN_FILE, "--token-file", "publish-ready|publish-error|wait-healthy"},
 };
 
 /* One option into o: -1 to go on, else the exit code (help, version, a bad value). */
