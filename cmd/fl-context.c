@@ -295,18 +295,15 @@ static int reference(const struct opts *o)
 	return FL_EXIT_OK;
 }
 
-enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
-
-/* The options only some verbs take (the others apply to every verb). */
-static const struct fl_cli_verbopt verb_opts[] = {
-    {'r', "--role", "validate|show|render|user-inputs"},
-    {'f', "--format", "show|run-config|node-config|reference"},
-    {'o', "--output", "render"},
-    {OPT_SECRETS, "--show-secrets", "show"},
-    {OPT_ONEAPP, "--oneapp", "user-inputs"},
-    {OPT_PID, "--partition-id", "node-config"},
-    {OPT_NPART, "--num-partitions", "node-config"},
-};
+static bool known_verb(const char *verb)
+{
+	static const char *const verbs[] = {"validate",   "show",        "get",         "render",
+	                                    "run-config", "node-config", "user-inputs", "reference"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(verb, verbs[i]) == 0)
+			return true;
+	return false;
+}
 
 static long parse_count(const char *s, const char *flag)
 {
@@ -318,10 +315,9 @@ static long parse_count(const char *s, const char *flag)
 	return v;
 }
 
-static int dispatch(const struct opts *o, int npos, char **pos, const int *seen, size_t nseen);
-
 int main(int argc, char **argv)
 {
+	enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
 	static const struct option longopts[] = {
 	    {"context", required_argument, NULL, 'c'},
 	    {"env-only", no_argument, NULL, 'E'},
@@ -339,20 +335,34 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	/* The options only some verbs take (the others apply to every verb). */
+	static const struct fl_cli_verbopt verb_opts[] = {
+	    {'r', "--role", "validate|show|render|user-inputs"},
+	    {'f', "--format", "show|run-config|node-config|reference"},
+	    {'o', "--output", "render"},
+	    {OPT_SECRETS, "--show-secrets", "show"},
+	    {OPT_ONEAPP, "--oneapp", "user-inputs"},
+	    {OPT_PID, "--partition-id", "node-config"},
+	    {OPT_NPART, "--num-partitions", "node-config"},
+	};
 	struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
 	fl_log_init("fl-context");
 	/* "-": options anywhere, the other words returned in order (as 1), whatever
-	 * POSIXLY_CORRECT says; which verb an option belongs to is checked once the verb is known. */
-	char **pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
-	int *seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	 * POSIXLY_CORRECT says. Static: still reachable when main returns early. */
+	static char **pos;
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
 	int npos = 0;
 	size_t nseen = 0;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "-c:Er:f:o:qvhV", longopts, NULL)) != -1) {
-		if (ch != 1)
-			seen[nseen++] = ch;
+		if (ch == 1) {
+			pos[npos++] = optarg;
+			continue;
+		}
+		seen[nseen++] = ch;
 		switch (ch) {
-		case 1: pos[npos++] = optarg; break;
 		case 'c': o.context = optarg; break;
 		case 'E': o.env_only = 1; break;
 		case OPT_NO_ENV: o.no_env = 1; break;
@@ -396,29 +406,14 @@ int main(int argc, char **argv)
 	}
 	while (optind < argc) /* after "--" */
 		pos[npos++] = argv[optind++];
-	int rc = dispatch(&o, npos, pos, seen, nseen);
-	free(pos);
-	free(seen);
-	return rc;
-}
-
-static int dispatch(const struct opts *o, int npos, char **pos, const int *seen, size_t nseen)
-{
 	if (npos < 1) {
 		fputs(usage_text, stderr);
 		return FL_EXIT_USAGE;
 	}
 	const char *verb = pos[0];
-	static const char *const verbs[] = {"validate",   "show",        "get",         "render",
-	                                    "run-config", "node-config", "user-inputs", "reference"};
-	bool known = false;
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		known |= strcmp(verb, verbs[i]) == 0;
-	if (!known)
-		return usage_error("unknown verb '%s'", verb);
 	const struct fl_cli_verbopt *f =
 	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], seen, nseen, verb);
-	if (f) {
+	if (f && known_verb(verb)) {
 		fl_cli_foreign_print("fl-context", f, verb, usage_text);
 		return FL_EXIT_USAGE;
 	}
@@ -426,23 +421,23 @@ static int dispatch(const struct opts *o, int npos, char **pos, const int *seen,
 	if (strcmp(verb, "get") == 0) {
 		if (rest != 1)
 			return usage_error("get takes exactly one NAME%s", "");
-		return get(o, pos[1]);
+		return get(&o, pos[1]);
 	}
 	if (rest != 0)
 		return usage_error("unexpected argument '%s'", pos[1]);
 	if (strcmp(verb, "validate") == 0)
-		return validate(o);
+		return validate(&o);
 	if (strcmp(verb, "show") == 0)
-		return show(o);
+		return show(&o);
 	if (strcmp(verb, "render") == 0)
-		return render(o);
+		return render(&o);
 	if (strcmp(verb, "run-config") == 0)
-		return run_config(o);
+		return run_config(&o);
 	if (strcmp(verb, "node-config") == 0)
-		return node_config(o);
+		return node_config(&o);
 	if (strcmp(verb, "user-inputs") == 0)
-		return user_inputs(o);
+		return user_inputs(&o);
 	if (strcmp(verb, "reference") == 0)
-		return reference(o);
+		return reference(&o);
 	return usage_error("unknown verb '%s'", verb);
 }

@@ -749,6 +749,18 @@ static int restart(const struct opts *o)
 	return rc ? rc : start(o);
 }
 
+static bool known_verb(const char *verb)
+{
+	static const char *const verbs[] = {"start",   "stop",        "restart",       "status",
+	                                    "show",    "argv",        "env",           "unit",
+	                                    "install", "health",      "wait-healthy",  "logs",
+	                                    "image",   "wait-docker", "publish-ready", "publish-error"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(verb, verbs[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool port_arg(const char *s, unsigned *out, bool zero_ok)
 {
 	long v;
@@ -758,272 +770,222 @@ static bool port_arg(const char *s, unsigned *out, bool zero_ok)
 	return true;
 }
 
-/* getopt_long's codes of the long-only options. */
-enum {
-	OPT_RUNTIME = 256,
-	OPT_SUPERVISOR,
-	OPT_FLOWER_DIR,
-	OPT_UNIT_DIR,
-	OPT_DOCKER,
-	OPT_IMAGE,
-	OPT_FLOWER_VERSION,
-	OPT_FLOWER_BIN,
-	OPT_ADDR,
-	OPT_DISCOVERY,
-	OPT_GPU,
-	OPT_APPIO,
-	OPT_HEALTH,
-	OPT_OWNER,
-	OPT_PREBAKED,
-	OPT_TIMEOUT,
-	OPT_INTERVAL,
-	OPT_ONE_ENV,
-	OPT_TOKEN_FILE,
-	OPT_BEST_EFFORT,
-	OPT_NO_PUBLISH,
-};
-
-static const struct option longopts[] = {
-    {"context", required_argument, NULL, 'c'},
-    {"env-only", no_argument, NULL, 'E'},
-    {"role", required_argument, NULL, 'r'},
-    {"runtime", required_argument, NULL, OPT_RUNTIME},
-    {"supervisor", required_argument, NULL, OPT_SUPERVISOR},
-    {"flower-dir", required_argument, NULL, OPT_FLOWER_DIR},
-    {"unit-dir", required_argument, NULL, OPT_UNIT_DIR},
-    {"docker", required_argument, NULL, OPT_DOCKER},
-    {"image", required_argument, NULL, OPT_IMAGE},
-    {"flower-version", required_argument, NULL, OPT_FLOWER_VERSION},
-    {"flower-bin", required_argument, NULL, OPT_FLOWER_BIN},
-    {"addr", required_argument, NULL, OPT_ADDR},
-    {"discovery", required_argument, NULL, OPT_DISCOVERY},
-    {"gpu", required_argument, NULL, OPT_GPU},
-    {"appio-port", required_argument, NULL, OPT_APPIO},
-    {"health-port", required_argument, NULL, OPT_HEALTH},
-    {"owner", required_argument, NULL, OPT_OWNER},
-    {"prebaked", required_argument, NULL, OPT_PREBAKED},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"one-env", required_argument, NULL, OPT_ONE_ENV},
-    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
-    {"no-publish", no_argument, NULL, OPT_NO_PUBLISH},
-    {"lines", required_argument, NULL, 'n'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-/* The options only some verbs take (the others apply to every verb, before it). */
-static const struct fl_cli_verbopt verb_opts[] = {
-    {'n', "--lines", "logs|wait-healthy|start|restart"},
-    {OPT_TIMEOUT, "--timeout", "wait-healthy|wait-docker"},
-    {OPT_INTERVAL, "--interval", "wait-healthy|wait-docker"},
-    {OPT_NO_PUBLISH, "--no-publish", "wait-healthy"},
-    {OPT_BEST_EFFORT, "--best-effort", "publish-ready|publish-error"},
-};
-
-/* One option into o: -1 to go on, else the exit code (help, version, a bad value). */
-static int apply(struct opts *o, int ch, const char *arg)
-{
-	switch (ch) {
-	case 'c': o->context = arg; break;
-	case 'E': o->env_only = true; break;
-	case 'r':
-		o->role = fl_role_parse(arg);
-		if (o->role != FL_ROLE_SUPERLINK && o->role != FL_ROLE_SUPERNODE)
-			return usage_error("--role '%s': superlink or supernode", arg);
-		break;
-	case OPT_RUNTIME:
-		if (strcmp(arg, "docker") != 0 && strcmp(arg, "process") != 0)
-			return usage_error("--runtime '%s': docker or process", arg);
-		o->runtime = arg;
-		break;
-	case OPT_SUPERVISOR:
-		if (strcmp(arg, "systemd") != 0 && strcmp(arg, "none") != 0)
-			return usage_error("--supervisor '%s': systemd or none", arg);
-		o->supervisor = arg;
-		break;
-	case OPT_FLOWER_DIR: o->flower_dir = arg; break;
-	case OPT_UNIT_DIR: o->unit_dir = arg; break;
-	case OPT_DOCKER: o->docker = arg; break;
-	case OPT_IMAGE:
-		if (!*arg || strpbrk(arg, " \t\n:@$%\"'\\") != NULL)
-			return usage_error(
-			    "--image '%s': a repository name without tag (e.g. flwr/superlink)", arg);
-		o->image = arg;
-		break;
-	case OPT_FLOWER_VERSION: o->flower_version = arg; break;
-	case OPT_FLOWER_BIN: o->flower_bin = arg; break;
-	case OPT_ADDR: o->addr = arg; break;
-	case OPT_DISCOVERY: o->discovery = arg; break;
-	case OPT_GPU:
-		if (strcasecmp(arg, "yes") != 0 && strcasecmp(arg, "no") != 0)
-			return usage_error("--gpu '%s': yes or no", arg);
-		o->gpu = arg;
-		break;
-	case OPT_APPIO:
-		if (!port_arg(arg, &o->appio_port, false))
-			return usage_error("--appio-port '%s': a port 1-65535", arg);
-		break;
-	case OPT_HEALTH:
-		if (!port_arg(arg, &o->health_port, true))
-			return usage_error("--health-port '%s': a port 1-65535, or 0 for none", arg);
-		o->health_port_set = true;
-		break;
-	case OPT_OWNER: o->owner = arg; break;
-	case OPT_PREBAKED: o->prebaked = arg; break;
-	case OPT_TIMEOUT:
-		if (!fl_check_posint(arg, &o->timeout_s))
-			return usage_error("--timeout '%s': seconds, a positive integer", arg);
-		break;
-	case OPT_INTERVAL:
-		if (!fl_check_posint(arg, &o->interval_s))
-			return usage_error("--interval '%s': seconds, a positive integer", arg);
-		break;
-	case OPT_ONE_ENV: o->one_env = arg; break;
-	case OPT_TOKEN_FILE: o->token_file = arg; break;
-	case OPT_BEST_EFFORT: o->best_effort = true; break;
-	case OPT_NO_PUBLISH: o->no_publish = true; break;
-	case 'n':
-		if (!fl_check_posint(arg, &o->lines) || o->lines > 10000)
-			return usage_error("--lines '%s': 1-10000", arg);
-		break;
-	case 'q': fl_log_set_threshold(FL_WARN); break;
-	case 'v': fl_log_set_threshold(FL_DEBUG); break;
-	case 'h': printf("%s%s", usage_text, help_text); return FL_EXIT_OK;
-	case 'V': printf("fl-launch %s\n", FLKIT_VERSION); return FL_EXIT_OK;
-	default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
-	}
-	return -1;
-}
-
-static int dispatch(const struct opts *o, int argc, char **argv);
-
 int main(int argc, char **argv)
 {
+	enum {
+		OPT_RUNTIME = 256,
+		OPT_SUPERVISOR,
+		OPT_FLOWER_DIR,
+		OPT_UNIT_DIR,
+		OPT_DOCKER,
+		OPT_IMAGE,
+		OPT_FLOWER_VERSION,
+		OPT_FLOWER_BIN,
+		OPT_ADDR,
+		OPT_DISCOVERY,
+		OPT_GPU,
+		OPT_APPIO,
+		OPT_HEALTH,
+		OPT_OWNER,
+		OPT_PREBAKED,
+		OPT_TIMEOUT,
+		OPT_INTERVAL,
+		OPT_ONE_ENV,
+		OPT_TOKEN_FILE,
+		OPT_BEST_EFFORT,
+		OPT_NO_PUBLISH,
+	};
+	static const struct option longopts[] = {
+	    {"context", required_argument, NULL, 'c'},
+	    {"env-only", no_argument, NULL, 'E'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"runtime", required_argument, NULL, OPT_RUNTIME},
+	    {"supervisor", required_argument, NULL, OPT_SUPERVISOR},
+	    {"flower-dir", required_argument, NULL, OPT_FLOWER_DIR},
+	    {"unit-dir", required_argument, NULL, OPT_UNIT_DIR},
+	    {"docker", required_argument, NULL, OPT_DOCKER},
+	    {"image", required_argument, NULL, OPT_IMAGE},
+	    {"flower-version", required_argument, NULL, OPT_FLOWER_VERSION},
+	    {"flower-bin", required_argument, NULL, OPT_FLOWER_BIN},
+	    {"addr", required_argument, NULL, OPT_ADDR},
+	    {"discovery", required_argument, NULL, OPT_DISCOVERY},
+	    {"gpu", required_argument, NULL, OPT_GPU},
+	    {"appio-port", required_argument, NULL, OPT_APPIO},
+	    {"health-port", required_argument, NULL, OPT_HEALTH},
+	    {"owner", required_argument, NULL, OPT_OWNER},
+	    {"prebaked", required_argument, NULL, OPT_PREBAKED},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"one-env", required_argument, NULL, OPT_ONE_ENV},
+	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	    {"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
+	    {"no-publish", no_argument, NULL, OPT_NO_PUBLISH},
+	    {"lines", required_argument, NULL, 'n'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	/* The options only some verbs take (the others apply to every verb, before it). */
+	static const struct fl_cli_verbopt verb_opts[] = {
+	    {'n', "--lines", "logs|wait-healthy|start|restart"},
+	    {OPT_TIMEOUT, "--timeout", "wait-healthy|wait-docker"},
+	    {OPT_INTERVAL, "--interval", "wait-healthy|wait-docker"},
+	    {OPT_NO_PUBLISH, "--no-publish", "wait-healthy"},
+	    {OPT_BEST_EFFORT, "--best-effort", "publish-ready|publish-error"},
+	};
+	const size_t nvo = sizeof verb_opts / sizeof verb_opts[0];
 	fl_log_init("fl-launch");
 	struct opts o = {0};
 	o.lines = 20;
-	/* "+": the verb ends the options; after it only the verb's own options may follow
-	 * (`logs -n 50`, `wait-healthy --timeout 300`), whatever POSIXLY_CORRECT says. */
-	int *seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	/* "-": the other words come back in order (as 1), whatever POSIXLY_CORRECT says, so an
+	 * option is known to come before or after the verb: after it, only the verb's own. Static:
+	 * still reachable when main returns early. */
+	static char **pos;
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	int npos = 0;
 	size_t nseen = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "+c:Er:n:qvhV", longopts, NULL)) != -1) {
-		int r = apply(&o, ch, optarg);
-		if (r >= 0) {
-			free(seen);
-			return r;
-		}
-		seen[nseen++] = ch;
-	}
-	if (optind >= argc) {
-		free(seen);
-		return usage_error("a verb is needed%s", "");
-	}
-	const char *verb = argv[optind];
-	static const char *const verbs[] = {"start",         "stop",          "restart",      "status",
-	                                    "show",          "argv",          "env",          "unit",
-	                                    "install",       "health",        "wait-healthy", "logs",
-	                                    "publish-ready", "publish-error", "wait-docker",  "image"};
-	bool known = false;
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		known |= strcmp(verb, verbs[i]) == 0;
-	if (!known) {
-		free(seen);
-		return usage_error("unknown verb '%s'", verb);
-	}
-	/* The words after the verb, getopt-parsed again ("-": in order, 1 for a non-option). */
-	int sub_argc = argc - optind;
-	char **sub = argv + optind;
-	char **pos = fl_xcalloc((size_t)sub_argc + 1, sizeof *pos);
-	int npos = 0;
-	pos[npos++] = (char *)verb;
-	optind = 0;
-	int rc = -1;
-	int at = 1;
-	while (rc < 0 && (ch = getopt_long(sub_argc, sub, "-c:Er:n:qvhV", longopts, NULL)) != -1) {
+	for (int at = optind; (ch = getopt_long(argc, argv, "-c:Er:n:qvhV", longopts, NULL)) != -1;
+	     at = optind) {
 		if (ch == 1) {
 			pos[npos++] = optarg;
-			at = optind < sub_argc ? optind : sub_argc - 1;
 			continue;
 		}
-		const struct fl_cli_verbopt *vo =
-		    fl_cli_find(verb_opts, sizeof verb_opts / sizeof verb_opts[0], ch);
-		if (ch == '?' || ch == ':')
-			rc = usage_error("bad option after the verb '%s'", verb);
-		else if (!vo)
-			rc = usage_error("options go before the verb: '%s' follows it", sub[at]);
-		else if ((rc = apply(&o, ch, optarg)) < 0)
-			seen[nseen++] = ch;
-		at = optind < sub_argc ? optind : sub_argc - 1;
+		if (npos && ch != '?' && ch != ':' && !fl_cli_find(verb_opts, nvo, ch))
+			return usage_error("options go before the verb: '%s' follows it", argv[at]);
+		seen[nseen++] = ch;
+		switch (ch) {
+		case 'c': o.context = optarg; break;
+		case 'E': o.env_only = true; break;
+		case 'r':
+			o.role = fl_role_parse(optarg);
+			if (o.role != FL_ROLE_SUPERLINK && o.role != FL_ROLE_SUPERNODE)
+				return usage_error("--role '%s': superlink or supernode", optarg);
+			break;
+		case OPT_RUNTIME:
+			if (strcmp(optarg, "docker") != 0 && strcmp(optarg, "process") != 0)
+				return usage_error("--runtime '%s': docker or process", optarg);
+			o.runtime = optarg;
+			break;
+		case OPT_SUPERVISOR:
+			if (strcmp(optarg, "systemd") != 0 && strcmp(optarg, "none") != 0)
+				return usage_error("--supervisor '%s': systemd or none", optarg);
+			o.supervisor = optarg;
+			break;
+		case OPT_FLOWER_DIR: o.flower_dir = optarg; break;
+		case OPT_UNIT_DIR: o.unit_dir = optarg; break;
+		case OPT_DOCKER: o.docker = optarg; break;
+		case OPT_IMAGE:
+			if (!*optarg || strpbrk(optarg, " \t\n:@$%\"'\\") != NULL)
+				return usage_error(
+				    "--image '%s': a repository name without tag (e.g. flwr/superlink)",
+				    optarg);
+			o.image = optarg;
+			break;
+		case OPT_FLOWER_VERSION: o.flower_version = optarg; break;
+		case OPT_FLOWER_BIN: o.flower_bin = optarg; break;
+		case OPT_ADDR: o.addr = optarg; break;
+		case OPT_DISCOVERY: o.discovery = optarg; break;
+		case OPT_GPU:
+			if (strcasecmp(optarg, "yes") != 0 && strcasecmp(optarg, "no") != 0)
+				return usage_error("--gpu '%s': yes or no", optarg);
+			o.gpu = optarg;
+			break;
+		case OPT_APPIO:
+			if (!port_arg(optarg, &o.appio_port, false))
+				return usage_error("--appio-port '%s': a port 1-65535", optarg);
+			break;
+		case OPT_HEALTH:
+			if (!port_arg(optarg, &o.health_port, true))
+				return usage_error("--health-port '%s': a port 1-65535, or 0 for none",
+				                   optarg);
+			o.health_port_set = true;
+			break;
+		case OPT_OWNER: o.owner = optarg; break;
+		case OPT_PREBAKED: o.prebaked = optarg; break;
+		case OPT_TIMEOUT:
+			if (!fl_check_posint(optarg, &o.timeout_s))
+				return usage_error("--timeout '%s': seconds, a positive integer", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (!fl_check_posint(optarg, &o.interval_s))
+				return usage_error("--interval '%s': seconds, a positive integer", optarg);
+			break;
+		case OPT_ONE_ENV: o.one_env = optarg; break;
+		case OPT_TOKEN_FILE: o.token_file = optarg; break;
+		case OPT_BEST_EFFORT: o.best_effort = true; break;
+		case OPT_NO_PUBLISH: o.no_publish = true; break;
+		case 'n':
+			if (!fl_check_posint(optarg, &o.lines) || o.lines > 10000)
+				return usage_error("--lines '%s': 1-10000", optarg);
+			break;
+		case 'q': fl_log_set_threshold(FL_WARN); break;
+		case 'v': fl_log_set_threshold(FL_DEBUG); break;
+		case 'h': printf("%s%s", usage_text, help_text); return FL_EXIT_OK;
+		case 'V': printf("fl-launch %s\n", FLKIT_VERSION); return FL_EXIT_OK;
+		default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
+		}
 	}
-	while (rc < 0 && optind < sub_argc)
-		pos[npos++] = sub[optind++];
-	const struct fl_cli_verbopt *f =
-	    rc < 0 ? fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], seen, nseen, verb)
-	           : NULL;
-	if (f) {
-		fl_cli_foreign_print("fl-launch", f, verb, usage_text);
-		rc = FL_EXIT_USAGE;
-	}
-	if (rc < 0)
-		rc = dispatch(&o, npos, pos);
-	free(pos);
-	free(seen);
-	return rc;
-}
-
-static int dispatch(const struct opts *o, int argc, char **argv)
-{
 	/* Files named by an option: a FIFO or device is refused here, never waited on. */
-	const char *file_opts[][2] = {{"--context", o->context},
-	                              {"--discovery", o->discovery},
-	                              {"--prebaked", o->prebaked},
-	                              {"--one-env", o->one_env},
-	                              {"--token-file", o->token_file}};
+	const char *file_opts[][2] = {{"--context", o.context},
+	                              {"--discovery", o.discovery},
+	                              {"--prebaked", o.prebaked},
+	                              {"--one-env", o.one_env},
+	                              {"--token-file", o.token_file}};
 	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
 		struct fl_err fe = {0};
 		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0)
 			return fl_err_log(&fe);
 	}
+	while (optind < argc) /* after "--" */
+		pos[npos++] = argv[optind++];
+	argc = npos;
+	argv = pos;
+	if (argc < 1)
+		return usage_error("a verb is needed%s", "");
 	const char *verb = argv[0];
+	const struct fl_cli_verbopt *f = fl_cli_foreign(verb_opts, nvo, seen, nseen, verb);
+	if (f && known_verb(verb)) {
+		fl_cli_foreign_print("fl-launch", f, verb, usage_text);
+		return FL_EXIT_USAGE;
+	}
 	if (strcmp(verb, "publish-error") == 0) {
 		if (argc != 2)
 			return usage_error(
 			    "publish-error needs exactly one REASON (e.g. docker_start_failed)%s", "");
-		return publish_error(o, argv[1]);
+		return publish_error(&o, argv[1]);
 	}
 	if (argc != 1)
 		return usage_error("unexpected argument '%s'", argv[1]);
 	if (strcmp(verb, "argv") == 0 || strcmp(verb, "env") == 0 || strcmp(verb, "unit") == 0)
-		return print_plan(o, verb);
+		return print_plan(&o, verb);
 	if (strcmp(verb, "install") == 0)
-		return install(o);
+		return install(&o);
 	if (strcmp(verb, "start") == 0)
-		return start(o);
+		return start(&o);
 	if (strcmp(verb, "stop") == 0)
-		return stop(o);
+		return stop(&o);
 	if (strcmp(verb, "restart") == 0)
-		return restart(o);
+		return restart(&o);
 	if (strcmp(verb, "status") == 0)
-		return status(o);
+		return status(&o);
 	if (strcmp(verb, "show") == 0)
-		return show(o);
+		return show(&o);
 	if (strcmp(verb, "logs") == 0)
-		return logs(o);
+		return logs(&o);
 	if (strcmp(verb, "health") == 0)
-		return health(o);
+		return health(&o);
 	if (strcmp(verb, "wait-healthy") == 0)
-		return wait_healthy(o);
+		return wait_healthy(&o);
 	if (strcmp(verb, "publish-ready") == 0)
-		return publish_ready(o);
+		return publish_ready(&o);
 	if (strcmp(verb, "wait-docker") == 0)
-		return wait_docker(o);
+		return wait_docker(&o);
 	if (strcmp(verb, "image") == 0)
-		return image(o);
+		return image(&o);
 	return usage_error("unknown verb '%s'", verb);
 }

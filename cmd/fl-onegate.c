@@ -573,8 +573,10 @@ int main(int argc, char **argv)
 	fl_log_init("fl-onegate");
 	/* "-": options anywhere, the other words returned in order (as 1), whatever
 	 * POSIXLY_CORRECT says; which verb an option belongs to is checked once the verb is known. */
-	char **pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
-	int *seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	static char **pos; /* static: still reachable when main returns early */
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
 	size_t npos = 0;
 	o.seen = seen;
 	int ch;
