@@ -462,9 +462,31 @@ void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_o
 	fl_buf_free(&raw);
 }
 
+/* When docker started the container, as `docker logs --since` takes it (RFC 3339); false
+ * when docker does not say (then the caller cannot restrict the output to this run). */
+static bool docker_started_at(const struct fl_launch_plan *p, const struct fl_launch_opts *o, char *ts,
+                              size_t n)
+{
+	char *argv[] = {(char *)o->docker,      "inspect",       "--format",
+	                "{{.State.StartedAt}}", (char *)p->name, NULL};
+	struct fl_buf out = FL_BUF_INIT;
+	bool ok = run(argv, CMD_TIMEOUT_MS, &out, NULL, NULL) == 0;
+	size_t len = strcspn(fl_buf_str(&out), "\n");
+	/* 2026-12-03T07:00:00.123456789Z: digits first, then only digits and T : . - + Z. */
+	ok = ok && len >= 20 && len < n && out.data[0] >= '0' && out.data[0] <= '9' &&
+	     strspn(out.data, "0123456789T:.-+Z") == len && strncmp(out.data, "0001-", 5) != 0;
+	if (ok) {
+		memcpy(ts, out.data, len);
+		ts[len] = '\0';
+	}
+	fl_buf_free(&out);
+	return ok;
+}
+
 /* Registered since the last start (fl_logscan says what is trusted). The log file is read
- * backwards in bounded chunks; docker's output is the capture of its last lines, and a
- * capture cut short cannot tell (not registered: health never says yes on a guess). */
+ * backwards in bounded chunks. Docker: the output since the container started (its first
+ * 64 KiB, where Flower registers), else the capture of its last lines, where a capture cut
+ * short cannot tell (not registered: health never says yes on a guess). */
 static bool registered(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
 {
 	if (o->runtime != FL_RUNTIME_DOCKER) {
@@ -476,9 +498,16 @@ static bool registered(const struct fl_launch_plan *p, const struct fl_launch_op
 		return ok;
 	}
 	struct fl_buf raw = FL_BUF_INIT;
-	bool cut;
-	output(p, o, OUT_MAX, &raw, &cut);
-	bool ok = !cut && fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	bool cut = false, ok;
+	char since[64];
+	if (docker_started_at(p, o, since, sizeof since)) {
+		char *argv[] = {(char *)o->docker, "logs", "--since", since, (char *)p->name, NULL};
+		run(argv, CMD_TIMEOUT_MS, &raw, NULL, NULL);
+		ok = fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	} else {
+		output(p, o, OUT_MAX, &raw, &cut);
+		ok = !cut && fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	}
 	if (cut)
 		fl_debug("%s: its output is larger than %zu bytes; registration cannot be told", p->name,
 		         OUT_MAX);

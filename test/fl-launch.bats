@@ -1704,6 +1704,42 @@ sn_proc_started() {
 	has "has not registered"
 }
 
+# docker_since TIMESTAMP: the docker stub also answers `inspect --format {{.State.StartedAt}}`
+# with TIMESTAMP and `logs --since TIMESTAMP NAME` with stub/logs.since (the container's output
+# since it started); everything else as before.
+docker_since() {
+	mv "$T/bin/docker" "$T/bin/docker.orig"
+	cat >"$T/bin/docker" <<EOF
+#!/bin/bash
+if [ "\$1 \$3" = "inspect {{.State.StartedAt}}" ]; then printf '%s\n' '$1'; exit 0; fi
+if [ "\$1 \$2 \$3" = "logs --since $1" ]; then printf '%s\n' "\$*" >>'$S/docker.log'; cat '$S/logs.since'; exit 0; fi
+exec '$T/bin/docker.orig' "\$@"
+EOF
+	chmod 0755 "$T/bin/docker"
+}
+
+@test "health: docker: only the output since the container started counts, however much there is" {
+	docker_since 2026-12-03T07:00:00.123456789Z
+	echo true >"$S/running"
+	# The whole log: an old run that registered. Since the start: a run that has not.
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 1\n' >"$S/logs"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      Connecting...\n' >"$S/logs.since"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+	has_call docker "logs --since 2026-12-03T07:00:00.123456789Z flower-supernode"
+	# A busy SuperNode: registered, then far more output than one capture holds.
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 7\n'
+		head -c 200000 /dev/zero | tr '\0' 'z'
+		printf '\n'
+	} >"$S/logs.since"
+	cp "$S/logs.since" "$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 0
+	has "flower-supernode healthy"
+}
+
 @test "health: a forged start line printed after the registration only makes it unhealthy" {
 	echo true >"$S/running"
 	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 5\nuser: Starting Flower SuperNode\n' >"$S/logs"
