@@ -421,13 +421,16 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 
 /* --- logs: untrusted bytes (user code writes there too), see fl_logscan --- */
 
-/* The last `max` bytes of the service's output; *cut: older output was left out. */
-static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max,
+/* The last `max` bytes of the service's output (docker: of its last `lines` lines); *cut:
+ * docker's capture is cut short, the end may be missing. */
+static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max, unsigned lines,
                    struct fl_buf *raw, bool *cut)
 {
 	*cut = false;
 	if (o->runtime == FL_RUNTIME_DOCKER) {
-		char *argv[] = {(char *)o->docker, "logs", "--tail", "5000", (char *)p->name, NULL};
+		char tail[16];
+		snprintf(tail, sizeof tail, "%u", lines);
+		char *argv[] = {(char *)o->docker, "logs", "--tail", tail, (char *)p->name, NULL};
 		run(argv, CMD_TIMEOUT_MS, raw, NULL, NULL);
 		/* The capture keeps the first OUT_MAX bytes: the end may be missing. */
 		*cut = raw->len >= OUT_MAX;
@@ -457,7 +460,8 @@ void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_o
 {
 	struct fl_buf raw = FL_BUF_INIT;
 	bool cut;
-	output(p, o, 65536, &raw, &cut);
+	/* Docker: ask for the lines wanted, so that the capture holds the last ones. */
+	output(p, o, 65536, max_lines ? max_lines : 1, &raw, &cut);
 	fl_logscan_tail(raw.data ? raw.data : "", raw.len, max_lines, out);
 	fl_buf_free(&raw);
 }
@@ -505,7 +509,7 @@ static bool registered(const struct fl_launch_plan *p, const struct fl_launch_op
 		run(argv, CMD_TIMEOUT_MS, &raw, NULL, NULL);
 		ok = fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
 	} else {
-		output(p, o, OUT_MAX, &raw, &cut);
+		output(p, o, OUT_MAX, 5000, &raw, &cut);
 		ok = !cut && fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
 	}
 	if (cut)

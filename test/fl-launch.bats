@@ -1775,6 +1775,13 @@ last'
 	assert_output "$HOSTILE_SHOWN"
 }
 
+@test "logs -n N asks docker for the last N lines (a capture of 5000 long lines would hold only the first)" {
+	printf 'one\ntwo\nthree\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode logs -n 3
+	is_status 0
+	has_call docker "logs --tail 3 flower-supernode"
+}
+
 @test "wait-healthy: the log lines shown on failure are escaped too" {
 	echo true >"$S/running"
 	printf 'INFO :      Starting Flower SuperNode\nuser \033]52;c;Zm9v\007 clipboard\n' >"$S/logs"
