@@ -156,7 +156,8 @@ static int make_base(struct fl_onegate *g, const char *endpoint, struct fl_err *
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
-	if (port && (strspn(port, "0123456789") != strlen(port) || atol(port) < 1 || atol(port) > 65535)) {
+	long pv;
+	if (port && (!fl_check_nonneg(port, &pv) || pv < 1 || pv > 65535)) {
 		fl_err_set(e, FL_EXIT_FAIL,
 		           "ONEGATE_ENDPOINT: the port is not a number 1-65535; expected e.g. "
 		           "http://169.254.16.9:5030");
