@@ -2,6 +2,7 @@
  * resolved configuration for the other flkit tools. */
 #include "fl_buf.h"
 #include "fl_check.h"
+#include "fl_cli.h"
 #include "fl_ctx.h"
 #include "fl_flwrcfg.h"
 #include "fl_fs.h"
@@ -50,6 +51,7 @@ static const char help_text[] =
     "  -v, --verbose        log debug lines too\n"
     "  -h, --help           this text and the variable table\n"
     "  -V, --version\n"
+    "Options may come before or after the verb; an option of another verb is a usage error.\n"
     "\n"
     "exit status: 0 ok, 1 invalid configuration or unreadable context, 2 usage error.\n"
     "Variables (details: fl-context reference, fl-context(5)):\n";
@@ -200,9 +202,18 @@ static int render(const struct opts *o)
 		if (fl_fs_mkdir_p(dir, 0700, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
 			rc = FL_EXIT_FAIL;
 	}
-	if (rc == FL_EXIT_OK &&
-	    fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+	/* A render killed mid-write leaves its 0600 temp file (FL_SSL_KEYFILE for a SuperLink):
+	 * the next one removes it, under a lock so that a concurrent render's is left alone. */
+	int lock = rc == FL_EXIT_OK ? fl_fs_lock_dir(out, &e) : -1;
+	if (lock < 0)
 		rc = FL_EXIT_FAIL;
+	if (rc == FL_EXIT_OK) {
+		fl_fs_clean_temps(out);
+		if (fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+			rc = FL_EXIT_FAIL;
+	}
+	if (lock >= 0)
+		close(lock);
 	if (rc == FL_EXIT_OK)
 		fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
 	else
@@ -287,6 +298,16 @@ static int reference(const struct opts *o)
 	return FL_EXIT_OK;
 }
 
+static bool known_verb(const char *verb)
+{
+	static const char *const verbs[] = {"validate",   "show",        "get",         "render",
+	                                    "run-config", "node-config", "user-inputs", "reference"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(verb, verbs[i]) == 0)
+			return true;
+	return false;
+}
+
 static long parse_count(const char *s, const char *flag)
 {
 	long v;
@@ -317,10 +338,33 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	/* The options only some verbs take (the others apply to every verb). */
+	static const struct fl_cli_verbopt verb_opts[] = {
+	    {'r', "--role", "validate|show|render|user-inputs"},
+	    {'f', "--format", "show|run-config|node-config|reference"},
+	    {'o', "--output", "render"},
+	    {OPT_SECRETS, "--show-secrets", "show"},
+	    {OPT_ONEAPP, "--oneapp", "user-inputs"},
+	    {OPT_PID, "--partition-id", "node-config"},
+	    {OPT_NPART, "--num-partitions", "node-config"},
+	};
 	struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
 	fl_log_init("fl-context");
+	/* "-": options anywhere, the other words returned in order (as 1), whatever
+	 * POSIXLY_CORRECT says. Static: still reachable when main returns early. */
+	static char **pos;
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	int npos = 0;
+	size_t nseen = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:Er:f:o:qvhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-c:Er:f:o:qvhV", longopts, NULL)) != -1) {
+		if (ch == 1) {
+			pos[npos++] = optarg;
+			continue;
+		}
+		seen[nseen++] = ch;
 		switch (ch) {
 		case 'c': o.context = optarg; break;
 		case 'E': o.env_only = 1; break;
@@ -357,19 +401,33 @@ int main(int argc, char **argv)
 		return usage_error("--context and --env-only exclude each other%s", "");
 	if (o.env_only && o.no_env)
 		return usage_error("--env-only and --no-env leave nothing to read%s", "");
-	if (optind >= argc) {
+	/* A FIFO or device as --context is refused here, never waited on. */
+	struct fl_err fe = {0};
+	if (fl_fs_check_regular("--context", o.context, &fe) < 0) {
+		fl_error("%s", fe.msg);
+		return FL_EXIT_FAIL;
+	}
+	while (optind < argc) /* after "--" */
+		pos[npos++] = argv[optind++];
+	if (npos < 1) {
 		fputs(usage_text, stderr);
 		return FL_EXIT_USAGE;
 	}
-	const char *verb = argv[optind];
-	int rest = argc - optind - 1;
+	const char *verb = pos[0];
+	const struct fl_cli_verbopt *f =
+	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], seen, nseen, verb);
+	if (f && known_verb(verb)) {
+		fl_cli_foreign_print("fl-context", f, verb, usage_text);
+		return FL_EXIT_USAGE;
+	}
+	int rest = npos - 1;
 	if (strcmp(verb, "get") == 0) {
 		if (rest != 1)
 			return usage_error("get takes exactly one NAME%s", "");
-		return get(&o, argv[optind + 1]);
+		return get(&o, pos[1]);
 	}
 	if (rest != 0)
-		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+		return usage_error("unexpected argument '%s'", pos[1]);
 	if (strcmp(verb, "validate") == 0)
 		return validate(&o);
 	if (strcmp(verb, "show") == 0)

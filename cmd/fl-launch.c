@@ -3,6 +3,7 @@
 #include "fl_buf.h"
 #include "fl_cert.h"
 #include "fl_check.h"
+#include "fl_cli.h"
 #include "fl_ctx.h"
 #include "fl_flower.h"
 #include "fl_fs.h"
@@ -97,6 +98,8 @@ static const char help_text[] =
     "  -n, --lines N           logs, diagnostics: lines of output shown (default 20)\n"
     "  -q, --quiet / -v, --verbose\n"
     "  -h, --help / -V, --version\n"
+    "Options go before the verb; only the verb's own (-n, --timeout, --interval, --no-publish,\n"
+    "--best-effort) may also follow it. An option of another verb is a usage error.\n"
     "\n"
     "exit status: 0 ok; 1 failure (invalid configuration, start failed, unhealthy); 2 usage;\n"
     "3 Docker or OneGate unavailable; 4 timed out. See fl-launch(1).\n";
@@ -198,6 +201,21 @@ static bool systemd_running(void)
 	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* What `fl-onegate discover -o FILE` wrote: a regular file (a FIFO would block), 1 MiB at
+ * most; "-" is standard input. */
+static int discovery_load(const char *path, struct fl_onegate_tls *og, struct fl_err *e)
+{
+	if (strcmp(path, "-") == 0)
+		return fl_cert_onegate_load(path, og, e);
+	char *buf;
+	size_t len;
+	if (fl_fs_read_opt("--discovery", path, (size_t)1 << 20, &buf, &len, e) < 0)
+		return -1;
+	int rc = fl_cert_onegate_parse(buf, len, og, e);
+	free(buf);
+	return rc;
+}
+
 /* Resolve options into j->lo. need_version: the verb builds argv/unit/env. */
 static int resolve(const struct opts *o, struct job *j, bool need_version)
 {
@@ -282,7 +300,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 		}
 		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
 	} else {
-		if (o->discovery && fl_cert_onegate_load(o->discovery, &j->og, &e) < 0)
+		if (o->discovery && discovery_load(o->discovery, &j->og, &e) < 0)
 			return fl_err_log(&e);
 		lo->superlink = j->og.superlink;
 		lo->tls = fl_cert_supernode_tls(&j->c, o->discovery ? &j->og : NULL);
@@ -761,6 +779,18 @@ static int restart(const struct opts *o)
 	return rc ? rc : start(o);
 }
 
+static bool known_verb(const char *verb)
+{
+	static const char *const verbs[] = {
+	    "start", "stop",        "restart",       "status",        "show",         "argv",
+	    "env",   "unit",        "install",       "health",        "wait-healthy", "logs",
+	    "image", "wait-docker", "publish-ready", "publish-error", "proxy-conf",   "proxy-unit"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(verb, verbs[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool port_arg(const char *s, unsigned *out, bool zero_ok)
 {
 	long v;
@@ -829,11 +859,37 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	/* The options only some verbs take (the others apply to every verb, before it). */
+	static const struct fl_cli_verbopt verb_opts[] = {
+	    {'n', "--lines", "logs|wait-healthy|start|restart"},
+	    {OPT_TIMEOUT, "--timeout", "wait-healthy|wait-docker"},
+	    {OPT_INTERVAL, "--interval", "wait-healthy|wait-docker"},
+	    {OPT_NO_PUBLISH, "--no-publish", "wait-healthy"},
+	    {OPT_BEST_EFFORT, "--best-effort", "publish-ready|publish-error"},
+	};
+	const size_t nvo = sizeof verb_opts / sizeof verb_opts[0];
 	fl_log_init("fl-launch");
 	struct opts o = {0};
 	o.lines = 20;
+	/* "-": the other words come back in order (as 1), whatever POSIXLY_CORRECT says, so an
+	 * option is known to come before or after the verb: after it, only the verb's own. Static:
+	 * still reachable when main returns early. */
+	static char **pos;
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	int npos = 0;
+	size_t nseen = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:Er:n:qvhV", longopts, NULL)) != -1) {
+	for (int at = optind; (ch = getopt_long(argc, argv, "-c:Er:n:qvhV", longopts, NULL)) != -1;
+	     at = optind) {
+		if (ch == 1) {
+			pos[npos++] = optarg;
+			continue;
+		}
+		if (npos && ch != '?' && ch != ':' && !fl_cli_find(verb_opts, nvo, ch))
+			return usage_error("options go before the verb: '%s' follows it", argv[at]);
+		seen[nseen++] = ch;
 		switch (ch) {
 		case 'c': o.context = optarg; break;
 		case 'E': o.env_only = true; break;
@@ -907,12 +963,29 @@ int main(int argc, char **argv)
 		default: fprintf(stderr, "%s", usage_text); return FL_EXIT_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	/* getopt permutes: options may also follow the verb (`fl-launch logs -n 50`). */
+	/* Files named by an option: a FIFO or device is refused here, never waited on. */
+	const char *file_opts[][2] = {{"--context", o.context},
+	                              {"--discovery", o.discovery},
+	                              {"--prebaked", o.prebaked},
+	                              {"--one-env", o.one_env},
+	                              {"--token-file", o.token_file}};
+	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
+		struct fl_err fe = {0};
+		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0)
+			return fl_err_log(&fe);
+	}
+	while (optind < argc) /* after "--" */
+		pos[npos++] = argv[optind++];
+	argc = npos;
+	argv = pos;
 	if (argc < 1)
 		return usage_error("a verb is needed%s", "");
 	const char *verb = argv[0];
+	const struct fl_cli_verbopt *f = fl_cli_foreign(verb_opts, nvo, seen, nseen, verb);
+	if (f && known_verb(verb)) {
+		fl_cli_foreign_print("fl-launch", f, verb, usage_text);
+		return FL_EXIT_USAGE;
+	}
 	if (strcmp(verb, "publish-error") == 0) {
 		if (argc != 2)
 			return usage_error(

@@ -2,6 +2,7 @@
  * the service, publish attributes, discover the SuperLink, compute a SuperNode's partition. */
 #include "fl_buf.h"
 #include "fl_check.h"
+#include "fl_cli.h"
 #include "fl_ctx.h"
 #include "fl_discover.h"
 #include "fl_fs.h"
@@ -42,8 +43,9 @@ static const char help_text[] =
     "The token is never printed, logged or passed to another program.\n"
     "\n"
     "options:\n"
-    "  -C, --context FILE      context file (one_env, context.sh or a rendered fl-context file)\n"
-    "      --env-only          read no context file\n"
+    "  -c, --context FILE      context file (one_env, context.sh or a rendered fl-context file;\n"
+    "                          -C is an older spelling)\n"
+    "  -E, --env-only          read no context file\n"
     "      --endpoint URL      OneGate endpoint (overrides ONEGATE_ENDPOINT)\n"
     "      --vmid N            this VM's ID (overrides VMID)\n"
     "      --token-file FILE   read the token from FILE (overrides TOKENTXT)\n"
@@ -57,7 +59,7 @@ static const char help_text[] =
     "  -e, --erase KEY         vm update: remove one attribute\n"
     "      --raw               vm update, publish: raw body (OneGate before 5.10)\n"
     "  -r, --role ROLE         service scale: the role\n"
-    "  -c, --cardinality N     service scale: the new number of VMs\n"
+    "      --cardinality N     service scale: the new number of VMs\n"
     "  -j, --json              print JSON\n"
     "      --extended          service show: full VM information\n"
     "      --best-effort       publish: a failure is a warning and exit 0\n"
@@ -74,6 +76,7 @@ static const char help_text[] =
     "  -v, --verbose           log debug lines too\n"
     "  -h, --help\n"
     "  -V, --version\n"
+    "Options may come before or after the verb; an option of another verb is a usage error.\n"
     "\n"
     "exit status: 0 ok, 1 definite error (OneGate refused: its text is logged), 2 usage,\n"
     "3 OneGate absent or unreachable, 4 timed out (discover).\n";
@@ -87,6 +90,8 @@ struct opts {
 	unsigned attempts, service_rate;
 	int type; /* vm update: 0 none, 1 --data, 2 --erase */
 	struct fl_buf data;
+	int *seen; /* the options given, as getopt returned them */
+	size_t nseen;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -104,7 +109,7 @@ static void emit(struct fl_buf *b)
 }
 
 /* The context and identity (file, else its header lines, plus the environment; token file). */
-static int load(const struct opts *o, struct fl_ctx *c)
+static int load(const struct opts *o, struct fl_ctx *c, struct fl_err *bad)
 {
 	const char *path = NULL;
 	bool explicit_path = false;
@@ -115,7 +120,7 @@ static int load(const struct opts *o, struct fl_ctx *c)
 			path = access(FL_CTX_DEFAULT_PATH, F_OK) == 0 ? FL_CTX_DEFAULT_PATH : NULL;
 	}
 	struct fl_err e = {0};
-	if (fl_onegate_ctx_load(c, path, explicit_path, o->token_file, environ, &e) < 0)
+	if (fl_onegate_ctx_load(c, path, explicit_path, o->token_file, environ, bad, &e) < 0)
 		return fl_err_log(&e);
 	return 0;
 }
@@ -273,8 +278,17 @@ static int discover(const struct opts *o, const struct fl_ctx *c)
 	fl_superlink_render(&sl, o->json, &b);
 	int rc = FL_EXIT_OK;
 	if (o->output) {
-		if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+		/* As fl-context render: what a killed run left beside the file goes first. */
+		int lock = fl_fs_lock_dir(o->output, &e);
+		if (lock < 0) {
 			rc = fl_err_log(&e);
+		} else {
+			fl_fs_clean_temps(o->output);
+			if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) <
+			    0)
+				rc = fl_err_log(&e);
+			close(lock);
+		}
 		fl_buf_free(&b);
 	} else {
 		emit(&b);
@@ -328,6 +342,61 @@ static long parse_count(const char *s, const char *flag)
 		exit(FL_EXIT_USAGE);
 	}
 	return v;
+}
+
+/* getopt_long's codes of the long-only options. */
+enum {
+	OPT_ENDPOINT = 256,
+	OPT_VMID,
+	OPT_TOKEN_FILE,
+	OPT_CONNECT,
+	OPT_TIMEOUT,
+	OPT_RETRIES,
+	OPT_DEADLINE,
+	OPT_KEEP_PATH,
+	OPT_TLS_VERIFY,
+	OPT_RAW,
+	OPT_EXTENDED,
+	OPT_BEST_EFFORT,
+	OPT_SCHEDULE,
+	OPT_INTERVAL,
+	OPT_MAX_INTERVAL,
+	OPT_ATTEMPTS,
+	OPT_SERVICE_RATE,
+	OPT_ROLE_NAME,
+	OPT_NO_PRECHECK,
+	OPT_CARDINALITY,
+};
+
+/* The options only some verbs take (the others apply to every verb). */
+static const struct fl_cli_verbopt verb_opts[] = {
+    {'d', "--data", "vm update"},
+    {'e', "--erase", "vm update"},
+    {OPT_RAW, "--raw", "vm update|publish"},
+    {'r', "--role", "service scale"},
+    {OPT_CARDINALITY, "--cardinality", "service scale"},
+    {'j', "--json", "vm show|service show|discover|partition"},
+    {OPT_EXTENDED, "--extended", "service show|discover"},
+    {OPT_BEST_EFFORT, "--best-effort", "publish"},
+    {OPT_SCHEDULE, "--schedule", "discover"},
+    {OPT_INTERVAL, "--interval", "discover"},
+    {OPT_MAX_INTERVAL, "--max-interval", "discover"},
+    {OPT_ATTEMPTS, "--attempts", "discover"},
+    {OPT_SERVICE_RATE, "--service-rate", "discover"},
+    {OPT_ROLE_NAME, "--role-name", "discover|partition"},
+    {OPT_NO_PRECHECK, "--no-precheck", "discover"},
+    {'o', "--output", "discover"},
+};
+
+/* An option given that verb does not take: a usage error naming both. */
+static bool foreign(const struct opts *o, const char *verb)
+{
+	const struct fl_cli_verbopt *f =
+	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], o->seen, o->nseen, verb);
+	if (!f)
+		return false;
+	fl_cli_foreign_print("fl-onegate", f, verb, usage_text);
+	return true;
 }
 
 /* Verbs that need no OneGate identity before their own checks. */
@@ -386,12 +455,40 @@ static int run(struct opts *o, int argc, char **argv)
 	} else {
 		return usage_error("unknown verb '%s'", verb);
 	}
+	if (foreign(o, v == V_VM_SHOW     ? "vm show"
+	               : v == V_VM_UPDATE ? "vm update"
+	               : v == V_SVC_SHOW  ? "service show"
+	               : v == V_SVC_SCALE ? "service scale"
+	                                  : verb)) {
+		fl_buf_free(&pub);
+		return FL_EXIT_USAGE;
+	}
 
 	struct fl_ctx c;
-	int rc = load(o, &c);
+	struct fl_err bad = {0};
+	int rc = load(o, &c, &bad);
 	if (rc) {
 		fl_buf_free(&pub);
 		return rc;
+	}
+	/* A context file that does not parse loses what it held: say so, rather than blame the
+	 * VM template (CONTEXT TOKEN=YES) or the discovery mode for what is missing. */
+	bool incomplete = !*(o->endpoint     ? o->endpoint
+	                     : c.id.endpoint ? c.id.endpoint
+	                                     : "") ||
+	                  !*(o->vmid     ? o->vmid
+	                     : c.id.vmid ? c.id.vmid
+	                                 : "") ||
+	                  !c.id.token || !*c.id.token;
+	bool needs_gate = !(v == V_DISCOVER && *fl_ctx_get(&c, "FL_SUPERLINK_ADDRESS")) &&
+	                  !(v == V_PARTITION && *fl_ctx_get(&c, "FL_NODE_CONFIG"));
+	if (bad.msg[0] && incomplete && needs_gate) {
+		fl_error("%s: the OneGate identity (ONEGATE_ENDPOINT, VMID, TOKENTXT) is incomplete because "
+		         "this file does not parse; fix it (it is read as data, never sourced)",
+		         bad.msg);
+		fl_buf_free(&pub);
+		fl_ctx_free(&c);
+		return FL_EXIT_FAIL;
 	}
 	if (v == V_DISCOVER) {
 		rc = discover(o, &c);
@@ -438,31 +535,9 @@ static int run(struct opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	enum {
-		OPT_ENV_ONLY = 256,
-		OPT_ENDPOINT,
-		OPT_VMID,
-		OPT_TOKEN_FILE,
-		OPT_CONNECT,
-		OPT_TIMEOUT,
-		OPT_RETRIES,
-		OPT_DEADLINE,
-		OPT_KEEP_PATH,
-		OPT_TLS_VERIFY,
-		OPT_RAW,
-		OPT_EXTENDED,
-		OPT_BEST_EFFORT,
-		OPT_SCHEDULE,
-		OPT_INTERVAL,
-		OPT_MAX_INTERVAL,
-		OPT_ATTEMPTS,
-		OPT_SERVICE_RATE,
-		OPT_ROLE_NAME,
-		OPT_NO_PRECHECK,
-	};
 	static const struct option longopts[] = {
-	    {"context", required_argument, NULL, 'C'},
-	    {"env-only", no_argument, NULL, OPT_ENV_ONLY},
+	    {"context", required_argument, NULL, 'c'},
+	    {"env-only", no_argument, NULL, 'E'},
 	    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	    {"vmid", required_argument, NULL, OPT_VMID},
 	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -476,7 +551,7 @@ int main(int argc, char **argv)
 	    {"erase", required_argument, NULL, 'e'},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"role", required_argument, NULL, 'r'},
-	    {"cardinality", required_argument, NULL, 'c'},
+	    {"cardinality", required_argument, NULL, OPT_CARDINALITY},
 	    {"json", no_argument, NULL, 'j'},
 	    {"extended", no_argument, NULL, OPT_EXTENDED},
 	    {"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
@@ -496,11 +571,23 @@ int main(int argc, char **argv)
 	};
 	struct opts o = {.schedule = -1, .retries = -1, .data = FL_BUF_INIT};
 	fl_log_init("fl-onegate");
+	/* "-": options anywhere, the other words returned in order (as 1), whatever
+	 * POSIXLY_CORRECT says; which verb an option belongs to is checked once the verb is known. */
+	static char **pos; /* static: still reachable when main returns early */
+	static int *seen;
+	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
+	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
+	size_t npos = 0;
+	o.seen = seen;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "C:d:e:r:c:jo:qvhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-c:C:Ed:e:r:jo:qvhV", longopts, NULL)) != -1) {
+		if (ch != 1)
+			seen[o.nseen++] = ch;
 		switch (ch) {
+		case 1: pos[npos++] = optarg; continue; /* a verb or argument, in order */
+		case 'c':
 		case 'C': o.context = optarg; break;
-		case OPT_ENV_ONLY: o.env_only = true; break;
+		case 'E': o.env_only = true; break;
 		case OPT_ENDPOINT: o.endpoint = optarg; break;
 		case OPT_VMID: o.vmid = optarg; break;
 		case OPT_TOKEN_FILE: o.token_file = optarg; break;
@@ -529,7 +616,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW: o.raw = true; break;
 		case 'r': o.role = optarg; break;
-		case 'c': o.cardinality = optarg; break;
+		case OPT_CARDINALITY: o.cardinality = optarg; break;
 		case 'j': o.json = true; break;
 		case OPT_EXTENDED: o.extended = true; break;
 		case OPT_BEST_EFFORT: o.best_effort = true; break;
@@ -565,13 +652,28 @@ int main(int argc, char **argv)
 	}
 	if (o.env_only && o.context)
 		return usage_error("--context and --env-only exclude each other%s", "");
+	/* Files named by an option: a FIFO or device is refused here, never waited on. */
+	const char *file_opts[][2] = {{"--context", o.context}, {"--token-file", o.token_file}};
+	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
+		struct fl_err fe = {0};
+		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0) {
+			fl_buf_free(&o.data);
+			return fl_err_log(&fe);
+		}
+	}
 	if (o.max_interval_ms && o.max_interval_ms < o.interval_ms)
 		return usage_error("--max-interval must not be below --interval%s", "");
-	if (optind >= argc) {
+	while (optind < argc) /* after "--" */
+		pos[npos++] = argv[optind++];
+	int rc;
+	if (npos == 0) {
 		fputs(usage_text, stderr);
-		return FL_EXIT_USAGE;
+		rc = FL_EXIT_USAGE;
+	} else {
+		rc = run(&o, (int)npos, pos);
 	}
-	int rc = run(&o, argc - optind, argv + optind);
 	fl_buf_free(&o.data);
+	free(pos);
+	free(seen);
 	return rc;
 }

@@ -4,10 +4,12 @@
 #include "fl_buf.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,23 +150,71 @@ int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl
 	return 0;
 }
 
-int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
+static const char *kind(mode_t m)
 {
+	return S_ISFIFO(m)   ? "a FIFO"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+	                     : "another file type";
+}
+
+/* "OPT FILE" when an option named the file, else "FILE": every message names both. */
+static void name(char *dst, size_t n, const char *opt, const char *path)
+{
+	if (opt)
+		snprintf(dst, n, "%s %s", opt, path);
+	else
+		snprintf(dst, n, "%s", path);
+}
+
+int fl_fs_open_regular(const char *opt, const char *path, int flags, struct fl_err *e)
+{
+	char what[4200];
+	name(what, sizeof what, opt, path);
 	/* O_NONBLOCK: opening a FIFO must not hang before the type check below refuses it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return fl_err_sys(e, errno, "cannot read %s", path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
+	if (fd < 0) {
+		if (errno == ELOOP && (flags & O_NOFOLLOW))
+			return fl_err_set(e, FL_EXIT_FAIL, "%s: is a symbolic link; give the file itself",
+			                  what);
+		return fl_err_sys(e, errno, "cannot read %s", what);
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int saved = errno;
 		close(fd);
-		return fl_err_sys(e, saved, "cannot stat %s", path);
+		return fl_err_sys(e, saved, "cannot stat %s", what);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file", path);
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is not a regular file (%s); give a regular file", what,
+		                  kind(st.st_mode));
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+int fl_fs_check_regular(const char *opt, const char *path, struct fl_err *e)
+{
+	struct stat st;
+	if (!path || strcmp(path, "-") == 0 || (stat(path, &st) < 0 && errno == ENOENT))
+		return 0;
+	int fd = fl_fs_open_regular(opt, path, 0, e);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int fl_fs_read_opt(const char *opt, const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
+{
+	int fd = fl_fs_open_regular(opt, path, 0, e);
+	if (fd < 0)
+		return -1;
+	char what[4200];
+	name(what, sizeof what, opt, path);
 	struct fl_buf b = FL_BUF_INIT;
 	char chunk[65536];
 	for (;;) {
@@ -175,18 +225,21 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 			int saved = errno;
 			close(fd);
 			fl_buf_free(&b);
-			return fl_err_sys(e, saved, "cannot read %s", path);
+			return fl_err_sys(e, saved, "cannot read %s", what);
 		}
 		if (n == 0)
 			break;
 		if (b.len + (size_t)n > max) {
 			close(fd);
+			if (b.data)
+				explicit_bzero(b.data, b.len);
 			fl_buf_free(&b);
 			return fl_err_set(e, FL_EXIT_FAIL, "%s is larger than %zu bytes; refusing to read it",
-			                  path, max);
+			                  what, max);
 		}
 		fl_buf_add(&b, chunk, (size_t)n);
 	}
+	explicit_bzero(chunk, sizeof chunk);
 	close(fd);
 	if (!b.data)
 		fl_buf_add(&b, "", 0);
@@ -194,4 +247,66 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 	if (len)
 		*len = b.len;
 	return 0;
+}
+
+int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e)
+{
+	return fl_fs_read_opt(NULL, path, max, out, len, e);
+}
+
+int fl_fs_lock_dir(const char *path, struct fl_err *e)
+{
+	char *copy = fl_xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	if (slash)
+		*(slash == copy ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fl_err_sys(e, errno, "cannot open the directory of %s", path);
+		free(copy);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		fl_err_sys(e, errno, "cannot lock %s", slash ? copy : ".");
+		close(fd);
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	return fd;
+}
+
+/* name is lead followed by the six characters mkstemp puts in place of XXXXXX. */
+static bool temp_name(const char *name, const char *lead)
+{
+	size_t n = strlen(lead);
+	return strncmp(name, lead, n) == 0 && strlen(name + n) == 6 && !strchr(name + n, '.');
+}
+
+void fl_fs_clean_temps(const char *path)
+{
+	char *dir = fl_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	struct fl_buf lead = FL_BUF_INIT;
+	fl_buf_addf(&lead, ".%s.", base);
+	DIR *dh = opendir(slash ? dir : ".");
+	if (dh) {
+		struct dirent *de;
+		while ((de = readdir(dh)) != NULL) {
+			struct stat st;
+			/* Regular files only, never followed: a symlink of that name is not ours. */
+			if (temp_name(de->d_name, lead.data) &&
+			    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
+				unlinkat(dirfd(dh), de->d_name, 0);
+		}
+		closedir(dh);
+	}
+	fl_buf_free(&lead);
+	free(dir);
 }

@@ -4,6 +4,7 @@
 
 #include "fl_err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,7 +19,29 @@ int fl_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 /* mkdir -p; the last component gets mode and owner (also when it already exists). */
 int fl_fs_mkdir_p(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e);
 
+/* Every file a user names is opened through these: a FIFO, device, socket or directory is
+ * refused at once (never waited on: opened O_NONBLOCK, checked with fstat), with a message
+ * naming the option (opt, e.g. "--discovery"; NULL: none) and the file. */
+
+/* A read-only descriptor of the regular file path (flags: more open flags, e.g. O_NOFOLLOW),
+ * blocking again once checked; -1 and e filled otherwise. */
+int fl_fs_open_regular(const char *opt, const char *path, int flags, struct fl_err *e);
+
+/* For a file an option names, before anything is done: 0 when it is a regular file, "-" or
+ * absent (what is absent is the reader's to judge), -1 otherwise. */
+int fl_fs_check_regular(const char *opt, const char *path, struct fl_err *e);
+
 /* Read a whole regular file of at most max bytes; *out is NUL-terminated, caller frees. */
+int fl_fs_read_opt(const char *opt, const char *path, size_t max, char **out, size_t *len, struct fl_err *e);
 int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_err *e);
+
+/* Lock the directory of path against other writers of files there that use it too (flock,
+ * released when the returned descriptor is closed); -1 and e filled when it cannot. */
+int fl_fs_lock_dir(const char *path, struct fl_err *e);
+
+/* Remove what fl_fs_write_atomic leaves beside path when killed between creating its temp
+ * file and the rename: regular files named ".BASE.XXXXXX" (they may hold secrets, 0600).
+ * Only under fl_fs_lock_dir, so that no other writer's temp file is taken. */
+void fl_fs_clean_temps(const char *path);
 
 #endif

@@ -3,6 +3,7 @@
 #include "fl_fs.h"
 #include "fl_launch.h"
 #include "fl_log.h"
+#include "fl_logscan.h"
 #include "fl_probe.h"
 #include "fl_retry.h"
 #include "fl_var.h"
@@ -21,7 +22,6 @@
 
 #define CMD_TIMEOUT_MS 30000L
 #define OUT_MAX        ((size_t)64 * 1024)
-#define LOG_SCAN_MAX   ((size_t)1024 * 1024)
 #define STATE_MAX      ((size_t)256 * 1024)
 #define PROBE_MS       3000L
 #define SETTLE_MS      500
@@ -506,8 +506,6 @@ static int proxy_check(const struct fl_launch_plan *p, const struct fl_launch_op
 	return o->tls ? proxy_cert_check(p, o, e) : 0;
 }
 
-/* Start the proxy, or restart it when the plan changed; a running proxy of an unchanged plan
- * is left alone. With systemd a SuperLink restart has restarted it already (PartOf=). */
 /* nginx refuses a configuration or an address at once: a proxy gone within SETTLE_MS of
  * its start failed, and its log says why ("[emerg] bind() to ... failed"). */
 static int proxy_settled(const struct proc_job *j, struct fl_err *e)
@@ -519,7 +517,7 @@ static int proxy_settled(const struct proc_job *j, struct fl_err *e)
 			continue;
 		char *text = NULL;
 		size_t len = 0;
-		fl_fs_read(j->log_path, LOG_SCAN_MAX, &text, &len, NULL);
+		fl_fs_read(j->log_path, (size_t)64 * 1024, &text, &len, NULL);
 		const char *why = text ? strstr(text, "[emerg]") : NULL;
 		fl_err_set(e, FL_EXIT_FAIL, "the Fleet proxy %s exited at once: %.*s (%s)", j->name,
 		           why ? (int)strcspn(why, "\n") : 0, why ? why : "", j->log_path);
@@ -530,6 +528,8 @@ static int proxy_settled(const struct proc_job *j, struct fl_err *e)
 	return 0;
 }
 
+/* Start the proxy, or restart it when the plan changed; a running proxy of an unchanged plan
+ * is left alone. With systemd a SuperLink restart has restarted it already (PartOf=). */
 static int proxy_up(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action act,
                     bool changed, struct fl_err *e)
 {
@@ -655,28 +655,21 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	return p->proxied ? proxy_up(p, o, *act, changed, e) : 0;
 }
 
-/* --- logs --- */
+/* --- logs: untrusted bytes (user code writes there too), see fl_logscan --- */
 
-static void strip_ansi(struct fl_buf *out, const char *s, size_t n)
+/* The last `max` bytes of the service's output (docker: of its last `lines` lines); *cut:
+ * docker's capture is cut short, the end may be missing. */
+static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max, unsigned lines,
+                   struct fl_buf *raw, bool *cut)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\x1b' && i + 1 < n && s[i + 1] == '[') {
-			i += 2;
-			while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ';' || s[i] == '?'))
-				i++;
-			continue;
-		}
-		fl_buf_addc(out, s[i]);
-	}
-}
-
-/* The last `max` bytes of the service's output. */
-static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *o, size_t max,
-                   struct fl_buf *raw)
-{
+	*cut = false;
 	if (o->runtime == FL_RUNTIME_DOCKER) {
-		char *argv[] = {(char *)o->docker, "logs", "--tail", "5000", (char *)p->name, NULL};
+		char tail[16];
+		snprintf(tail, sizeof tail, "%u", lines);
+		char *argv[] = {(char *)o->docker, "logs", "--tail", tail, (char *)p->name, NULL};
 		run(argv, CMD_TIMEOUT_MS, raw, NULL, NULL);
+		/* The capture keeps the first OUT_MAX bytes: the end may be missing. */
+		*cut = raw->len >= OUT_MAX;
 		return;
 	}
 	int fd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -687,7 +680,10 @@ static void output(const struct fl_launch_plan *p, const struct fl_launch_opts *
 		off_t from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
 		char buf[65536];
 		ssize_t n;
-		while ((n = pread(fd, buf, sizeof buf, from)) > 0) {
+		/* At most max bytes, also when the file grows while it is read. */
+		while (raw->len < max &&
+		       (n = pread(fd, buf, max - raw->len < sizeof buf ? max - raw->len : sizeof buf, from)) >
+		           0) {
 			fl_buf_add(raw, buf, (size_t)n);
 			from += n;
 		}
@@ -699,31 +695,62 @@ void fl_launch_log_tail(const struct fl_launch_plan *p, const struct fl_launch_o
                         struct fl_buf *out)
 {
 	struct fl_buf raw = FL_BUF_INIT;
-	output(p, o, 65536, &raw);
-	const char *s = fl_buf_str(&raw);
-	size_t n = raw.len;
-	while (n && s[n - 1] == '\n')
-		n--;
-	size_t start = n;
-	for (unsigned lines = 0; start > 0; start--)
-		if (s[start - 1] == '\n' && ++lines == max_lines)
-			break;
-	strip_ansi(out, s + start, n - start);
-	if (n)
-		fl_buf_addc(out, '\n');
+	bool cut;
+	/* Docker: ask for the lines wanted, so that the capture holds the last ones. */
+	output(p, o, 65536, max_lines ? max_lines : 1, &raw, &cut);
+	fl_logscan_tail(raw.data ? raw.data : "", raw.len, max_lines, out);
 	fl_buf_free(&raw);
 }
 
-/* Registered since the last start: after the last "Starting Flower SuperNode" comes a
- * "SuperNode ID:" line. */
+/* When docker started the container, as `docker logs --since` takes it (RFC 3339); false
+ * when docker does not say (then the caller cannot restrict the output to this run). */
+static bool docker_started_at(const struct fl_launch_plan *p, const struct fl_launch_opts *o, char *ts,
+                              size_t n)
+{
+	char *argv[] = {(char *)o->docker,      "inspect",       "--format",
+	                "{{.State.StartedAt}}", (char *)p->name, NULL};
+	struct fl_buf out = FL_BUF_INIT;
+	bool ok = run(argv, CMD_TIMEOUT_MS, &out, NULL, NULL) == 0;
+	size_t len = strcspn(fl_buf_str(&out), "\n");
+	/* 2026-12-03T07:00:00.123456789Z: digits first, then only digits and T : . - + Z. */
+	ok = ok && len >= 20 && len < n && out.data[0] >= '0' && out.data[0] <= '9' &&
+	     strspn(out.data, "0123456789T:.-+Z") == len && strncmp(out.data, "0001-", 5) != 0;
+	if (ok) {
+		memcpy(ts, out.data, len);
+		ts[len] = '\0';
+	}
+	fl_buf_free(&out);
+	return ok;
+}
+
+/* Registered since the last start (fl_logscan says what is trusted). The log file is read
+ * backwards in bounded chunks. Docker: the output since the container started (its first
+ * 64 KiB, where Flower registers), else the capture of its last lines, where a capture cut
+ * short cannot tell (not registered: health never says yes on a guess). */
 static bool registered(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
 {
+	if (o->runtime != FL_RUNTIME_DOCKER) {
+		int fd = open(p->log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			return false;
+		bool ok = fl_logscan_registered_fd(fd);
+		close(fd);
+		return ok;
+	}
 	struct fl_buf raw = FL_BUF_INIT;
-	output(p, o, LOG_SCAN_MAX, &raw);
-	const char *s = fl_buf_str(&raw), *last = s, *hit;
-	while ((hit = strstr(last, "Starting Flower SuperNode")) != NULL)
-		last = hit + 1;
-	bool ok = strstr(last, "SuperNode ID:") != NULL;
+	bool cut = false, ok;
+	char since[64];
+	if (docker_started_at(p, o, since, sizeof since)) {
+		char *argv[] = {(char *)o->docker, "logs", "--since", since, (char *)p->name, NULL};
+		run(argv, CMD_TIMEOUT_MS, &raw, NULL, NULL);
+		ok = fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	} else {
+		output(p, o, OUT_MAX, 5000, &raw, &cut);
+		ok = !cut && fl_logscan_last(raw.data ? raw.data : "", raw.len) == FL_LOGSCAN_REGISTERED;
+	}
+	if (cut)
+		fl_debug("%s: its output is larger than %zu bytes; registration cannot be told", p->name,
+		         OUT_MAX);
 	fl_buf_free(&raw);
 	return ok;
 }

@@ -53,11 +53,20 @@ void fl_log_set_stream(FILE *f)
 	log_stream = f;
 }
 
-/* Text lines keep printable bytes (UTF-8 included) and escape control characters. */
+/* Text lines keep printable bytes (UTF-8 included) and escape control characters, C1
+ * controls and bytes that are not UTF-8 (messages carry untrusted text). */
 static void add_text(struct fl_buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n')
+		if (*p >= 0x80) {
+			size_t k = fl_utf8_seqlen(p);
+			if (k && !(k == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+				fl_buf_add(b, p, k);
+				p += k - 1;
+			} else {
+				fl_buf_addf(b, "\\x%02x", *p);
+			}
+		} else if (*p == '\n')
 			fl_buf_adds(b, "\\n");
 		else if (*p == '\r')
 			fl_buf_adds(b, "\\r");

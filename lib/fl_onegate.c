@@ -139,17 +139,30 @@ static int make_base(struct fl_onegate *g, const char *endpoint, struct fl_err *
 	int rc = -1;
 	if (!u)
 		abort();
-	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	/* The endpoint may carry credentials: name the problem, not the value. */
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, endpoint, 0);
+	if (uc == CURLUE_BAD_PORT_NUMBER) {
+		fl_err_set(e, FL_EXIT_FAIL,
+		           "ONEGATE_ENDPOINT: the port is not a number 1-65535; expected e.g. "
+		           "http://169.254.16.9:5030");
+		goto out;
+	}
+	if (uc != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		/* The endpoint may carry credentials: name the problem, not the value. */
 		fl_err_set(e, FL_EXIT_FAIL,
-		           "ONEGATE_ENDPOINT is not an http:// or https:// URL; expected e.g. "
+		           "ONEGATE_ENDPOINT is not an http:// or https:// URL with a host; expected e.g. "
 		           "http://169.254.16.9:5030");
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	long pv;
+	if (port && (!fl_check_nonneg(port, &pv) || pv < 1 || pv > 65535)) {
+		fl_err_set(e, FL_EXIT_FAIL,
+		           "ONEGATE_ENDPOINT: the port is not a number 1-65535; expected e.g. "
+		           "http://169.254.16.9:5030");
+		goto out;
+	}
 	curl_url_get(u, CURLUPART_PATH, &path, 0);
 	struct fl_buf b = FL_BUF_INIT;
 	fl_buf_addf(&b, "%s://%s", scheme, host);
@@ -410,14 +423,18 @@ static char *first_line(const char *s, size_t len)
 }
 
 int fl_onegate_ctx_load(struct fl_ctx *c, const char *path, bool explicit_path, const char *token_file,
-                        char **envp, struct fl_err *e)
+                        char **envp, struct fl_err *bad, struct fl_err *e)
 {
+	if (bad)
+		fl_err_clear(bad);
 	struct fl_ctx_opts co = {path, token_file ? NULL : FL_CTX_DEFAULT_TOKEN, envp};
 	if (fl_ctx_load(c, &co, e) < 0) {
 		fl_ctx_free(c);
 		if (!path || (explicit_path && access(path, R_OK) != 0))
 			return -1;
 		fl_warn("%s; using only its OneGate header lines and the environment", e->msg);
+		if (bad)
+			*bad = *e;
 		co.path = NULL;
 		if (fl_ctx_load(c, &co, e) < 0) {
 			fl_ctx_free(c);

@@ -91,9 +91,11 @@ void fl_onegate_read_header(const char *buf, size_t len, char **token, char **vm
 /* Load the context for fl-onegate: path (NULL: the environment alone) with envp overlaid, and
  * the identity. When path does not parse, only its header lines are read (with a warning)
  * unless explicit_path and it cannot be read at all. token_file, when given, replaces the
- * token (its first line); otherwise /run/one-context/token.txt is read when no TOKENTXT. */
+ * token (its first line); otherwise /run/one-context/token.txt is read when no TOKENTXT.
+ * bad (may be NULL) gets the parse error of a file read only for its header (else msg ""),
+ * so that a missing identity is blamed on the file, not on the VM template. */
 int fl_onegate_ctx_load(struct fl_ctx *c, const char *path, bool explicit_path, const char *token_file,
-                        char **envp, struct fl_err *e);
+                        char **envp, struct fl_err *bad, struct fl_err *e);
 
 /* The Ruby CLI passes --data through as given: log a warning for each K=V line (newline or a
  * literal \n between them) that OneGate's template parser would mangle. */

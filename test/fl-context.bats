@@ -2241,3 +2241,76 @@ flower_check() {
 		assert_config_error "Invalid FLOWER_VERSION: '$v'. Flower $v is older than 1.25.0, the oldest version flkit drives; set FLOWER_VERSION (or --flower-version) to 1.25.0 or newer."
 	done
 }
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO is refused at once, never waited on.
+
+@test "file options: a FIFO as --context is refused at once, exit 1, naming the option" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	run --separate-stderr env -i timeout 10 "$FLKIT_BIN/fl-context" --context "$BATS_TEST_TMPDIR/fifo" show
+	assert_failure 1
+	assert_stderr_contains "--context $BATS_TEST_TMPDIR/fifo is not a regular file (a FIFO); give a regular file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# render: what a killed render left (its 0600 temp file, FL_SSL_KEYFILE for a SuperLink) is
+# removed by the next one. A kill is landed exactly between the temp file and the rename with
+# strace's fault injection (the rename syscall is answered with SIGKILL); the stale-file test
+# proves the same without strace.
+
+@test "render: a temporary file a killed render left (.NAME.XXXXXX) is removed by the next render" {
+	local d=$BATS_TEST_TMPDIR/out
+	mkdir "$d"
+	printf 'FL_SSL_KEYFILE=secret\n' >"$d/.sl.conf.AbC123"
+	chmod 0600 "$d/.sl.conf.AbC123"
+	# Not render's: other names, a symlink of the pattern.
+	touch "$d/.sl.conf.keep" "$d/.other.conf.AbC123" "$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$d/.sl.conf.Link12"
+	run_flc FL_NUM_ROUNDS=7 --env-only render --role superlink -o "$d/sl.conf"
+	assert_success
+	run ls -A "$d"
+	assert_output $'.other.conf.AbC123\n.sl.conf.Link12\n.sl.conf.keep\nsl.conf'
+	[ -e "$BATS_TEST_TMPDIR/target" ]
+}
+
+@test "render: killed at the rename (kill -9), the next render removes the temporary file" {
+	command -v strace >/dev/null || skip "strace missing"
+	local d=$BATS_TEST_TMPDIR/out
+	mkdir "$d"
+	run env -i FL_NUM_ROUNDS=7 strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:signal=KILL "$FLKIT_BIN/fl-context" --env-only render --role superlink -o "$d/sl.conf"
+	[ "$status" -eq 137 ] || skip "strace cannot inject here (status $status)"
+	# The kill landed: the temp file is there, not the result.
+	run ls -A "$d"
+	[[ $output =~ ^\.sl\.conf\.[A-Za-z0-9]{6}$ ]]
+	[ "$(stat -c %a "$d/$output")" = 600 ]
+	run_flc FL_NUM_ROUNDS=7 --env-only render --role superlink -o "$d/sl.conf"
+	assert_success
+	run ls -A "$d"
+	assert_output sl.conf
+}
+
+# ---------------------------------------------------------------------------------------------
+# Options may come before or after the verb (whatever POSIXLY_CORRECT says); an option of
+# another verb is a usage error naming it.
+
+@test "options: an option of another verb is refused, exit 2, naming the option and its verbs" {
+	run_flc --env-only show --oneapp
+	assert_failure 2
+	assert_stderr_contains "fl-context: --oneapp is an option of user-inputs, not of show"
+	run_flc --env-only get FL_NUM_ROUNDS --format json
+	assert_failure 2
+	assert_stderr_contains "--format is an option of show, run-config, node-config or reference, not of get"
+	run_flc --env-only -o "$BATS_TEST_TMPDIR/x.conf" validate --role superlink
+	assert_failure 2
+	assert_stderr_contains "--output is an option of render, not of validate"
+	[ ! -e "$BATS_TEST_TMPDIR/x.conf" ]
+}
+
+@test "options: options follow the verb also with POSIXLY_CORRECT set" {
+	run_flc POSIXLY_CORRECT=1 FL_NUM_ROUNDS=7 --env-only get FL_NUM_ROUNDS
+	assert_success
+	assert_output 7
+	run_flc POSIXLY_CORRECT=1 --env-only validate --role superlink
+	assert_success
+}

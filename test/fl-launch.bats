@@ -840,7 +840,12 @@ EOF
 sl41() {
 	printf '#!/bin/sh\nexit 0\n' >"$T/bin/nginx"
 	chmod 0755 "$T/bin/nginx"
-	run_fll "$@" -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx"
+	local -a vars=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+		vars+=("$1")
+		shift
+	done
+	run_fll "${vars[@]}" -r superlink --addr 10.0.0.5 --flower-version 1.41.0 --nginx "$T/bin/nginx" "$@"
 }
 
 @test "start: a Flower 1.41 SuperLink starts its Fleet proxy after it (config 0644, unit bound to the SuperLink's)" {
@@ -1230,8 +1235,11 @@ tls_discovery() {
 	done
 }
 
-@test "options may follow the verb" {
+@test "options go before the verb: one after it is a usage error (exit 2)" {
 	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 argv -E --role supernode --gpu no
+	is_status 2
+	has "options go before the verb: '-E' follows it"
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -E --role supernode --gpu no argv
 	is_status 0
 	assert_line --index 0 /usr/bin/docker
 	assert_line 10.0.0.7:9092
@@ -1979,10 +1987,16 @@ dump_of() {
 	echo 1.25.0 >"$FD/PREBAKED_VERSION"
 	local verb
 	for verb in wait-docker image install start status health wait-healthy logs stop restart; do
+		# The options of each verb alone: another verb's option is a usage error.
+		local -a vo=()
+		case $verb in
+		wait-healthy) vo=(--timeout 1 --interval 1 --no-publish) ;;
+		wait-docker) vo=(--timeout 1 --interval 1) ;;
+		esac
 		run_fll FLOWER_VERSION=1.38.0 "${LEAK[@]}" "${KEEP[@]}" "${SL_KEY[@]}" -r superlink --addr 10.0.0.5 \
-			--timeout 1 --interval 1 --no-publish "$verb"
+			"${vo[@]}" "$verb"
 		[ "$status" -le 1 ] || [ "$status" = 4 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
-		run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode --timeout 1 --interval 1 --no-publish "$verb"
+		run_fll "$SN_STATIC" "${LEAK[@]}" "${KEEP[@]}" -r supernode "${vo[@]}" "$verb"
 		[ "$status" -le 1 ] || [ "$status" = 4 ] || { echo "$verb: exit $status: $stderr" >&2 && return 1; }
 	done
 	# Every verb above called docker or systemctl: all of them with the built environment.
@@ -2273,4 +2287,231 @@ after_flag() {
 	assert_output "FL_READY=YES|FL_ENDPOINT=10.0.0.5:$PORT|FL_VERSION=1.38.0|FL_ROLE=superlink|FL_TLS=YES|FL_CA_CERT=$OP_CA_B64 type=1"
 	og_ctl GET state | jq -r '.vms["100"].FL_CA_CERT' | base64 -d | cmp - "$OPS/ca.crt"
 	refute_stderr_contains "$(sed -n 2p "$OPS/lo.key")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The service's output is untrusted bytes (ClientApp output goes there): NUL, invalid UTF-8,
+# long lines and escapes neither fool health nor hide or smuggle anything through `logs`.
+
+# hostile_restart FILE: a registration, a NUL, then a restart that has not registered yet.
+hostile_restart() {
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\nuser: \000 a NUL\nINFO :      Starting Flower SuperNode\nINFO :      Connecting...\n' >"$1"
+}
+
+@test "health: a NUL byte does not hide the last start (docker logs)" {
+	echo true >"$S/running"
+	hostile_restart "$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "flower-supernode runs but has not registered with the SuperLink at 10.0.0.7:9092 yet"
+}
+
+# sn_proc_started: a running stub SuperNode that has written all it writes at start (its last
+# line is "args: ..."), so that a test may replace its log file.
+sn_proc_started() {
+	sn_proc start
+	is_status 0
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -aq 'args:' "$FD/logs/flower-supernode.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "the stub SuperNode wrote no args: line" >&2
+	return 1
+}
+
+@test "health: a NUL byte does not hide the last start (process log file)" {
+	sn_proc_started
+	hostile_restart "$FD/logs/flower-supernode.log"
+	sn_proc health
+	is_status 1
+	has "has not registered with the SuperLink at 10.0.0.7:9092 yet"
+}
+
+@test "health: a start line glued to user output without a newline still ends the old registration" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\npartial line\xff\033[0mINFO :      Starting Flower SuperNode\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+}
+
+@test "health: a registration followed by megabytes of output is still found, memory bounded (process log file)" {
+	sn_proc_started
+	local log=$FD/logs/flower-supernode.log
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 7\n'
+		head -c 3000000 /dev/zero | tr '\0' 'x'
+		printf '\n'
+		head -c 1000000 /dev/zero
+	} >"$log"
+	sn_proc health
+	is_status 0
+	has "flower-supernode healthy"
+	# A start at the very end after all of it: not registered.
+	printf 'INFO :      Starting Flower SuperNode\n' >>"$log"
+	sn_proc health
+	is_status 1
+}
+
+@test "health: docker output larger than the capture cannot prove a registration" {
+	echo true >"$S/running"
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 123\n'
+		head -c 100000 /dev/zero | tr '\0' 'y'
+		printf '\nINFO :      Starting Flower SuperNode\n'
+	} >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+}
+
+# docker_since TIMESTAMP: the docker stub also answers `inspect --format {{.State.StartedAt}}`
+# with TIMESTAMP and `logs --since TIMESTAMP NAME` with stub/logs.since (the container's output
+# since it started); everything else as before.
+docker_since() {
+	mv "$T/bin/docker" "$T/bin/docker.orig"
+	cat >"$T/bin/docker" <<EOF
+#!/bin/bash
+if [ "\$1 \$3" = "inspect {{.State.StartedAt}}" ]; then printf '%s\n' '$1'; exit 0; fi
+if [ "\$1 \$2 \$3" = "logs --since $1" ]; then printf '%s\n' "\$*" >>'$S/docker.log'; cat '$S/logs.since'; exit 0; fi
+exec '$T/bin/docker.orig' "\$@"
+EOF
+	chmod 0755 "$T/bin/docker"
+}
+
+@test "health: docker: only the output since the container started counts, however much there is" {
+	docker_since 2026-12-03T07:00:00.123456789Z
+	echo true >"$S/running"
+	# The whole log: an old run that registered. Since the start: a run that has not.
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 1\n' >"$S/logs"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      Connecting...\n' >"$S/logs.since"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+	has "has not registered"
+	has_call docker "logs --since 2026-12-03T07:00:00.123456789Z flower-supernode"
+	# A busy SuperNode: registered, then far more output than one capture holds.
+	{
+		printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 7\n'
+		head -c 200000 /dev/zero | tr '\0' 'z'
+		printf '\n'
+	} >"$S/logs.since"
+	cp "$S/logs.since" "$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 0
+	has "flower-supernode healthy"
+}
+
+@test "health: a forged start line printed after the registration only makes it unhealthy" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 5\nuser: Starting Flower SuperNode\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode health
+	is_status 1
+}
+
+# The hostile lines and how `logs` shows them.
+hostile_lines() {
+	printf 'one\000two\n\033]0;owned\007title\n\033[92mgreen\033[0m\tTAB\nbad \xff\xfe utf8, good \xc3\xa9, C1 \xc2\x9b[2J\nback\\slash\rCR\nlast\n'
+}
+HOSTILE_SHOWN='one\x00two
+\e]0;owned\x07title
+green	TAB
+bad \xff\xfe utf8, good é, C1 \xc2\x9b[2J
+back\\slash\x0dCR
+last'
+
+@test "logs: control characters are shown escaped, NUL does not cut the output (docker logs)" {
+	hostile_lines >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode logs -n 5
+	is_status 0
+	assert_output "$(printf '%s' "$HOSTILE_SHOWN" | tail -n 5)"
+	run_fll "$SN_STATIC" -r supernode logs -n 6
+	assert_output "$HOSTILE_SHOWN"
+}
+
+@test "logs: control characters are shown escaped, NUL does not cut the output (process log file)" {
+	sn_proc_started
+	hostile_lines >"$FD/logs/flower-supernode.log"
+	sn_proc logs -n 6
+	is_status 0
+	assert_output "$HOSTILE_SHOWN"
+}
+
+@test "logs -n N asks docker for the last N lines (a capture of 5000 long lines would hold only the first)" {
+	printf 'one\ntwo\nthree\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode logs -n 3
+	is_status 0
+	has_call docker "logs --tail 3 flower-supernode"
+}
+
+@test "wait-healthy: the log lines shown on failure are escaped too" {
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nuser \033]52;c;Zm9v\007 clipboard\n' >"$S/logs"
+	run_fll "$SN_STATIC" -r supernode --timeout 1 --interval 1 wait-healthy
+	is_status 4
+	has 'user \e]52;c;Zm9v\x07 clipboard'
+	[[ $stderr != *$'\033]52'* ]]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO or device is refused at once, never
+# waited on (timeout 10: a regression fails instead of hanging).
+
+@test "file options: a FIFO or directory as --discovery, --context, --prebaked, --one-env or --token-file is refused at once, exit 1" {
+	mkfifo "$T/fifo"
+	mkdir -p "$T/dir"
+	local opt verb
+	for opt in --discovery --context --prebaked --one-env --token-file; do
+		verb=argv
+		[[ $opt == --one-env || $opt == --token-file ]] && verb=publish-ready
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
+			--flower-dir "$FD" -r supernode "$opt" "$T/fifo" "$verb" 3>&-
+		is_status 1
+		has "$opt $T/fifo is not a regular file (a FIFO); give a regular file"
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
+			--flower-dir "$FD" -r supernode "$opt" "$T/dir" "$verb" 3>&-
+		is_status 1
+		has "$opt $T/dir is not a regular file (a directory)"
+	done
+}
+
+@test "file options: --discovery still reads a regular file" {
+	printf 'FL_SUPERLINK_ADDRESS=10.0.0.9:9092\n' >"$T/discovery.env"
+	run_fll -r supernode --discovery "$T/discovery.env" --flower-version 1.25.0 argv
+	is_status 0
+	assert_line 10.0.0.9:9092
+}
+
+# ---------------------------------------------------------------------------------------------
+# Options go before the verb (as fl-launch(1) says); only the verb's own options may follow it,
+# whatever POSIXLY_CORRECT says; an option of another verb is a usage error.
+
+@test "options: an option after the verb that is not the verb's own is exit 2, as documented" {
+	run_fll "$SN_STATIC" -r supernode status --runtime process
+	is_status 2
+	has "fl-launch: options go before the verb: '--runtime' follows it"
+	run_fll "$SN_STATIC" -r supernode argv -q
+	is_status 2
+	has "options go before the verb: '-q' follows it"
+}
+
+@test "options: an option of another verb is refused, exit 2, naming the option and its verbs" {
+	run_fll "$SN_STATIC" -r supernode --best-effort start
+	is_status 2
+	has "fl-launch: --best-effort is an option of publish-ready or publish-error, not of start"
+	no_call systemctl '.'
+	run_fll "$SN_STATIC" -r supernode status --timeout 5
+	is_status 2
+	has "--timeout is an option of wait-healthy or wait-docker, not of status"
+}
+
+@test "options: the verb's own options may follow it, also with POSIXLY_CORRECT set" {
+	printf 'one\ntwo\nthree\n' >"$S/logs"
+	run_fll POSIXLY_CORRECT=1 "$SN_STATIC" -r supernode logs -n 2
+	is_status 0
+	assert_output $'two\nthree'
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\n' >"$S/logs"
+	run_fll POSIXLY_CORRECT=1 "$SN_STATIC" -r supernode wait-healthy --timeout 1 --interval 1
+	is_status 4
 }

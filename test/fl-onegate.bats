@@ -236,11 +236,11 @@ NAME                : db_0_(service_5)    " ]
 }
 
 @test "service scale: an unknown role, or a service in COOLDOWN, is exit 1 with OneGate's text" {
-	run_og "$ENV12" service scale -r nope -c 2
+	run_og "$ENV12" service scale -r nope --cardinality 2
 	is_status 1
 	has "Error performing action on service 5 role nope"
 	ctl_a POST service/5 '{"state":10}'
-	run_og "$ENV12" service scale -r web -c 2
+	run_og "$ENV12" service scale -r web --cardinality 2
 	is_status 1
 	has "Error performing action on service 5 role web"
 }
@@ -502,7 +502,7 @@ b" 'S= lead'; do
 	t0=$(now_ms)
 	run_og "$ENV12" --timeout 0.5 --deadline 1 publish FL_READY=YES
 	is_status 3
-	run_og "$ENV12" --timeout 0.5 --deadline 1 service scale -r web -c 2
+	run_og "$ENV12" --timeout 0.5 --deadline 1 service scale -r web --cardinality 2
 	is_status 3
 	[ $(($(now_ms) - t0)) -lt 4500 ]
 }
@@ -830,4 +830,90 @@ FL_VERSION=1.26.0" ]
 	publish_superlink YES "$(printf '%s\n%s\n' "$pem" "$pem" | base64 -w0)"
 	run_og "$ENV101" discover
 	is_status 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Files named by an option are regular files: a FIFO is refused at once, never waited on.
+
+@test "file options: a FIFO as --context or --token-file is refused at once, exit 1" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	local opt
+	for opt in --context --token-file; do
+		run --separate-stderr env -i PATH="$PATH" timeout 10 "$BIN/fl-onegate" "$opt" "$BATS_TEST_TMPDIR/fifo" vm show
+		is_status 1
+		has "$opt $BATS_TEST_TMPDIR/fifo is not a regular file (a FIFO); give a regular file"
+	done
+}
+
+@test "discover -o FILE: a temporary file a killed run left beside FILE is removed" {
+	mkdir "$BATS_TEST_TMPDIR/out"
+	touch "$BATS_TEST_TMPDIR/out/.superlink.env.Zz9Yy8"
+	publish_superlink YES
+	run_og "$ENV101" discover -o "$BATS_TEST_TMPDIR/out/superlink.env"
+	is_status 0
+	run ls -A "$BATS_TEST_TMPDIR/out"
+	[ "$output" = superlink.env ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Options: -c/--context and -E/--env-only mean what they mean in every flkit tool; options may
+# come before or after the verb (whatever POSIXLY_CORRECT says); an option of another verb is a
+# usage error; messages name what is wrong.
+
+@test "options: -c FILE is --context (fl-onegate -c FILE discover reads the file)" {
+	printf 'export FL_SUPERLINK_ADDRESS="10.1.2.3:9092"\n' >"$BATS_TEST_TMPDIR/context.sh"
+	run --separate-stderr env -i PATH="$PATH" timeout 60 "$BIN/fl-onegate" -c "$BATS_TEST_TMPDIR/context.sh" discover
+	is_status 0
+	[[ $output == *"FL_SUPERLINK_ADDRESS=10.1.2.3:9092"* ]]
+	# -C stays an older spelling of -c.
+	run --separate-stderr env -i PATH="$PATH" timeout 60 "$BIN/fl-onegate" -C "$BATS_TEST_TMPDIR/context.sh" discover
+	is_status 0
+}
+
+@test "options: -E is --env-only" {
+	run --separate-stderr env -i PATH="$PATH" FL_SUPERLINK_ADDRESS=10.1.2.4:9092 timeout 60 "$BIN/fl-onegate" -E discover
+	is_status 0
+	[[ $output == *"FL_SUPERLINK_ADDRESS=10.1.2.4:9092"* ]]
+}
+
+@test "options: --cardinality is long only; service scale still takes it" {
+	run_og "$ENV12" service scale --role web --cardinality 2
+	is_status 0
+}
+
+@test "options: vm show --erase X is refused, exit 2, naming the option and its verb; nothing sent" {
+	run_og "$ENV12" vm show --erase X
+	is_status 2
+	has "fl-onegate: --erase is an option of vm update, not of vm show"
+	run_og "$ENV12" get FOO --json
+	is_status 2
+	has "--json is an option of vm show, service show, discover or partition, not of get"
+	run_og "$ENV12" discover --cardinality 3
+	is_status 2
+	has "--cardinality is an option of service scale, not of discover"
+	[ "$(requests_a 'length')" = 0 ]
+}
+
+@test "options: options follow the verb also with POSIXLY_CORRECT set" {
+	publish_superlink YES
+	run_og "$ENV101" POSIXLY_CORRECT=1 discover --json
+	is_status 0
+	[ "$(jq -r .FL_SUPERLINK_ADDRESS <<<"$output")" = 10.0.7.100:9092 ]
+}
+
+@test "endpoint: a port out of range is named as such, not 'not an http:// URL'" {
+	run --separate-stderr env -i PATH="$PATH" ONEGATE_ENDPOINT=http://127.0.0.1:99999 VMID=12 TOKENTXT=tok \
+		timeout 60 "$BIN/fl-onegate" -E vm show
+	is_status 1
+	has "ONEGATE_ENDPOINT: the port is not a number 1-65535"
+	[[ $stderr != *"not an http"* ]]
+}
+
+@test "context: a context.sh that does not parse is blamed with its line, not CONTEXT TOKEN=YES" {
+	printf 'ONEGATE_ENDPOINT="%s"\nVMID="12"\nFL_X="unterminated\n' "$A_URL" >"$BATS_TEST_TMPDIR/context.sh"
+	run --separate-stderr env -i PATH="$PATH" timeout 60 "$BIN/fl-onegate" -c "$BATS_TEST_TMPDIR/context.sh" vm show
+	is_status 1
+	has "$BATS_TEST_TMPDIR/context.sh:3: value of FL_X has no closing quote"
+	has "the OneGate identity (ONEGATE_ENDPOINT, VMID, TOKENTXT) is incomplete because this file does not parse"
+	[[ $stderr != *"TOKEN=YES"* ]]
 }

@@ -94,6 +94,13 @@ static void test_text(void)
 	fl_info("%s", "injected\n[2020-01-01 00:00:00] [INFO] [fl-test] fake");
 	out = captured();
 	CHECK(lines(out) == 1, "log: a value cannot forge a second line");
+	/* C1 controls (U+009B is CSI on many terminals) and bytes that are not UTF-8 are escaped
+	 * too: log lines carry untrusted text (service output, OneGate answers). */
+	capture();
+	fl_info("%s", "c1 \xc2\x9b[2J bad \xff\xfe ok \xc3\xa9");
+	out = captured();
+	CHECK(strstr(out, "] c1 \\xc2\\x9b[2J bad \\xff\\xfe ok \xc3\xa9\n") != NULL,
+	      "log: C1 controls and invalid UTF-8 are escaped, valid UTF-8 kept");
 
 	CHECK(strcmp(fl_log_level_name(FL_WARN), "WARN") == 0 &&
 	          strcmp(fl_log_level_name((enum fl_level)99), "INFO") == 0,

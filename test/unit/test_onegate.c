@@ -346,6 +346,15 @@ static void test_vm(void)
 	          "vm show: padding counts characters like Ruby; control characters are masked");
 	fl_buf_free(&b);
 	fl_onegate_vm_free(&vm);
+
+	/* U+009B is CSI on many terminals: a C1 control is masked like a C0 one. */
+	const char c1[] = "{\"VM\":{\"ID\":12,\"NAME\":\"a\\u009b[2Jb\"}}";
+	CHECK(fl_onegate_vm_parse(c1, sizeof c1 - 1, &vm, &e) == 0, "vm: a C1 control parses");
+	fl_onegate_render_vm(&vm, false, &b);
+	CHECK_STR(fl_buf_str(&b), "VM 12\nNAME                : a?[2Jb              \n",
+	          "vm show: C1 control characters are masked too");
+	fl_buf_free(&b);
+	fl_onegate_vm_free(&vm);
 }
 
 static void test_service(void)
