@@ -2,11 +2,14 @@
 #include "fl_fs.h"
 
 #include "fl_buf.h"
+#include "fl_log.h"
+#include "fl_retry.h"
 
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -256,20 +259,51 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 
 int fl_fs_lock_dir(const char *path, struct fl_err *e)
 {
+	return fl_fs_lock_dir_wait(path, FL_FS_LOCK_WAIT_MS, "another run", e);
+}
+
+int fl_fs_lock_dir_wait(const char *path, long timeout_ms, const char *holder, struct fl_err *e)
+{
 	char *copy = fl_xstrdup(path);
 	char *slash = strrchr(copy, '/');
 	if (slash)
 		*(slash == copy ? slash + 1 : slash) = '\0';
-	int fd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *dir = slash ? copy : ".";
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		fl_err_sys(e, errno, "cannot open the directory of %s", path);
 		free(copy);
 		return -1;
 	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
+	/* Never a silent wait, never an endless one: say who we wait for, give up at the bound. */
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	bool said = false, failed = false;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		if (err == EINTR)
 			continue;
-		fl_err_sys(e, errno, "cannot lock %s", slash ? copy : ".");
+		if (err != EWOULDBLOCK) {
+			fl_err_sys(e, err, "cannot lock %s", dir);
+			failed = true;
+			break;
+		}
+		uint64_t waited = fl_clock_now_ms(NULL) - t0;
+		if (waited >= (uint64_t)(timeout_ms > 0 ? timeout_ms : 0)) {
+			fl_err_set(e, FL_EXIT_TIMEOUT,
+			           "%s held the lock on %s for %.0f s: gave up waiting; check for a hung run "
+			           "(fuser -v %s) and try again",
+			           holder, dir, (double)waited / 1000, dir);
+			failed = true;
+			break;
+		}
+		if (!said) {
+			fl_info("waiting for %s to release the lock on %s (at most %ld s)", holder, dir,
+			        timeout_ms / 1000);
+			said = true;
+		}
+		fl_clock_sleep_ms(NULL, 50);
+	}
+	if (failed) {
 		close(fd);
 		free(copy);
 		return -1;

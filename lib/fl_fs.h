@@ -38,6 +38,10 @@ int fl_fs_read(const char *path, size_t max, char **out, size_t *len, struct fl_
 /* Lock the directory of path against other writers of files there that use it too (flock,
  * released when the returned descriptor is closed); -1 and e filled when it cannot. */
 int fl_fs_lock_dir(const char *path, struct fl_err *e);
+/* The same, saying once (INFO) that it waits for holder ("another fl-launch"), and giving up
+ * after timeout_ms with FL_EXIT_TIMEOUT. fl_fs_lock_dir waits FL_FS_LOCK_WAIT_MS. */
+#define FL_FS_LOCK_WAIT_MS 60000L
+int fl_fs_lock_dir_wait(const char *path, long timeout_ms, const char *holder, struct fl_err *e);
 
 /* Remove what fl_fs_write_atomic leaves beside path when killed between creating its temp
  * file and the rename: regular files named ".BASE.XXXXXX" (they may hold secrets, 0600).

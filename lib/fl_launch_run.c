@@ -121,10 +121,9 @@ static int dir_trusted(const char *path, const char *option, struct fl_err *e)
 	                  option);
 }
 
-int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
-                      struct fl_err *e)
+/* Directories first (config/ holds the lock); made as the plan says, idempotent. */
+static int install_dirs(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
 {
-	*unit_changed = false;
 	if (dir_trusted(o->flower_dir, "--flower-dir", e) < 0 ||
 	    (uses_systemd(o) && dir_trusted(o->unit_dir, "--unit-dir", e) < 0))
 		return -1;
@@ -141,6 +140,39 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 		if (fl_fs_mkdir_p(end + 3, (mode_t)mode, uid, gid, e) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* One fl-launch at a time changes a service: two boots (or a boot and an operator) racing
+ * would both start Flower. Held on config/ from the files to the start or stop. */
+#define LOCK_WAIT_MS 120000L
+
+static int lock_service(const struct fl_launch_plan *p, struct fl_err *e)
+{
+	return fl_fs_lock_dir_wait(p->env_path, LOCK_WAIT_MS, "another fl-launch", e);
+}
+
+/* What a run killed mid-write left beside the files fl-launch writes (0600 temp files; the
+ * env file's may hold what Flower reads). Only under lock_service. */
+static void clean_temps(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
+{
+	const char *paths[] = {p->env_path,
+	                       p->state_path,
+	                       p->pid_path,
+	                       p->proxied ? p->proxy_conf_path : NULL,
+	                       p->proxied ? p->proxy_pid_path : NULL,
+	                       uses_systemd(o) ? p->unit_path : NULL,
+	                       uses_systemd(o) && p->proxied ? p->proxy_unit_path : NULL};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (paths[i])
+			fl_fs_clean_temps(paths[i]);
+}
+
+static int install_files(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
+                         struct fl_err *e)
+{
+	*unit_changed = false;
+	clean_temps(p, o);
 	bool changed;
 	if (put(p->env_path, fl_buf_str(&p->env), p->env.len, 0600, &changed, e) < 0)
 		return -1;
@@ -176,6 +208,20 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 			return -1;
 	}
 	return 0;
+}
+
+int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
+                      struct fl_err *e)
+{
+	*unit_changed = false;
+	if (install_dirs(p, o, e) < 0)
+		return -1;
+	int lock = lock_service(p, e);
+	if (lock < 0)
+		return -1;
+	int rc = install_files(p, o, unit_changed, e);
+	close(lock);
+	return rc;
 }
 
 /* --- native process group without a supervisor: pid file "PID STARTTIME" --- */
@@ -560,8 +606,8 @@ static int proxy_up(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	return rc;
 }
 
-int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
-                   struct fl_err *e)
+static int stop_locked(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                       struct fl_err *e)
 {
 	int rc;
 	if (proxy_stop(p, o, grace_ms, e) < 0)
@@ -579,6 +625,21 @@ int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *
 	return rc;
 }
 
+int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                   struct fl_err *e)
+{
+	/* Never installed here: nothing of ours to race with, stop what the name says. */
+	struct stat st;
+	if (stat(p->env_path, &st) < 0 && errno == ENOENT)
+		return stop_locked(p, o, grace_ms, e);
+	int lock = lock_service(p, e);
+	if (lock < 0)
+		return -1;
+	int rc = stop_locked(p, o, grace_ms, e);
+	close(lock);
+	return rc;
+}
+
 static int record(const struct fl_launch_plan *p, struct fl_err *e)
 {
 	struct fl_buf b = FL_BUF_INIT;
@@ -588,19 +649,11 @@ static int record(const struct fl_launch_plan *p, struct fl_err *e)
 	return rc;
 }
 
-int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
-                    enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
+static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
+                        enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
 {
 	bool unit_changed;
-	/* Checked before anything is touched: without a supervisor Flower runs as --owner. */
-	if (!uses_systemd(o) && fl_proc_can_run_as(o->uid, o->gid, NULL) < 0)
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "--owner %lu:%lu: running Flower as that user needs root, and fl-launch "
-		                  "runs as %lu:%lu; run it as root, or pass --owner %lu:%lu",
-		                  (unsigned long)o->uid, (unsigned long)o->gid, (unsigned long)geteuid(),
-		                  (unsigned long)getegid(), (unsigned long)geteuid(),
-		                  (unsigned long)getegid());
-	if (fl_launch_install(p, o, &unit_changed, e) < 0)
+	if (install_files(p, o, &unit_changed, e) < 0)
 		return -1;
 	if (p->proxied && proxy_check(p, o, e) < 0)
 		return -1;
@@ -653,6 +706,27 @@ int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	}
 	/* After Flower: a restarted Flower has let go of the Fleet port the proxy now takes. */
 	return p->proxied ? proxy_up(p, o, *act, changed, e) : 0;
+}
+
+int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
+                    enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
+{
+	/* Checked before anything is touched: without a supervisor Flower runs as --owner. */
+	if (!uses_systemd(o) && fl_proc_can_run_as(o->uid, o->gid, NULL) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "--owner %lu:%lu: running Flower as that user needs root, and fl-launch "
+		                  "runs as %lu:%lu; run it as root, or pass --owner %lu:%lu",
+		                  (unsigned long)o->uid, (unsigned long)o->gid, (unsigned long)geteuid(),
+		                  (unsigned long)getegid(), (unsigned long)geteuid(),
+		                  (unsigned long)getegid());
+	if (install_dirs(p, o, e) < 0)
+		return -1;
+	int lock = lock_service(p, e);
+	if (lock < 0)
+		return -1;
+	int rc = start_locked(p, o, act, why, e);
+	close(lock);
+	return rc;
 }
 
 /* --- logs: untrusted bytes (user code writes there too), see fl_logscan --- */

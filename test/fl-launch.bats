@@ -2515,3 +2515,58 @@ last'
 	run_fll POSIXLY_CORRECT=1 "$SN_STATIC" -r supernode wait-healthy --timeout 1 --interval 1
 	is_status 4
 }
+
+# ---------------------------------------------------------------------------------------------
+# One fl-launch at a time changes a service; what a killed run left is cleaned up.
+
+@test "start: two concurrent starts run one Flower process, the second waits for the first" {
+	local i
+	for i in 1 2 3 4; do
+		fll "$SN_STATIC" -r supernode --runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin" \
+			start >"$T/out.$i" 2>"$T/err.$i" &
+	done
+	wait
+	# Exactly one started it; the others found it running this configuration.
+	[ "$(cat "$T"/err.* | grep -c 'flower-supernode: pid ')" = 1 ]
+	[ "$(cat "$T"/err.* | grep -c 'already runs this configuration')" = 3 ]
+	local pid
+	read -r pid _ <"$FD/run/flower-supernode.pid"
+	kill -0 "$pid"
+	[ "$(pgrep -f -c "$FLOWER_STUB/bin/flower-supernode")" = 1 ]
+}
+
+@test "start: a held service lock is waited for, and said so" {
+	sn_proc install
+	is_status 0
+	# Another fl-launch holds config/ for a moment (flock(1) on the same directory).
+	flock "$FD/config" -c "echo held >'$T/held'; sleep 1" &
+	local holder=$!
+	wait_for "$T/held"
+	sn_proc start
+	is_status 0
+	has_log INFO "waiting for another fl-launch to release the lock on $FD/config (at most 120 s)"
+	has "flower-supernode: pid "
+	wait "$holder"
+}
+
+@test "install, start, stop: temporary files a killed run left beside env file, unit and state are removed" {
+	sn_proc install
+	is_status 0
+	# What fl_fs_write_atomic leaves when killed before its rename (0600, possibly secrets).
+	local f
+	for f in "$FD/config/.supernode.env.Ab12Cd" "$FD/run/.flower-supernode.pid.x1Y2z3" \
+		"$FD/config/.flower-supernode.state.QwErTy"; do
+		printf 'TOKENTXT=leftover\n' >"$f"
+		chmod 0600 "$f"
+	done
+	# Names that are not ours, and a symlink of a temp name, stay.
+	touch "$FD/config/.supernode.env.toolong1" "$FD/config/notes"
+	ln -s /etc/hostname "$FD/config/.supernode.env.LnK123"
+	sn_proc start
+	is_status 0
+	[ ! -e "$FD/config/.supernode.env.Ab12Cd" ]
+	[ ! -e "$FD/run/.flower-supernode.pid.x1Y2z3" ]
+	[ ! -e "$FD/config/.flower-supernode.state.QwErTy" ]
+	[ -e "$FD/config/.supernode.env.toolong1" ] && [ -e "$FD/config/notes" ] && [ -L "$FD/config/.supernode.env.LnK123" ]
+	[ -e /etc/hostname ]
+}

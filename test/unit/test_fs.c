@@ -1,5 +1,6 @@
 /* test_fs: atomic writes survive kills, directories get their mode, reads are bounded. */
 #include "fl_buf.h"
+#include "fl_err.h"
 #include "fl_fs.h"
 #include "unit.h"
 
@@ -327,6 +328,35 @@ static void test_crash_safety(void)
 	free(b);
 }
 
+/* A held directory lock: the waiter gives up with FL_EXIT_TIMEOUT at its bound (0 ms: at
+ * once, no sleep), and takes the lock once it is free. */
+static void test_lock_dir_wait(void)
+{
+	char *dir = path_of("lk"), *file = path_of("lk/f");
+	mkdir(dir, 0755);
+	struct fl_err e = {0};
+	int held = fl_fs_lock_dir(file, &e);
+	CHECK(held >= 0, "lock_dir: a free directory is locked (%s)", e.msg);
+	/* flock locks belong to the open file description: a second open conflicts. */
+	int again = fl_fs_lock_dir_wait(file, 0, "the test", &e);
+	CHECK_INT(again, -1, "lock_dir_wait: a held lock and no time to wait: -1");
+	CHECK_INT(e.code, FL_EXIT_TIMEOUT, "lock_dir_wait: exit code 4 (timed out)");
+	CHECK(strstr(e.msg, "the test held the lock on ") != NULL,
+	      "lock_dir_wait: the message names the holder");
+	close(held);
+	e = (struct fl_err){0};
+	again = fl_fs_lock_dir_wait(file, 0, "the test", &e);
+	CHECK(again >= 0, "lock_dir_wait: released, it is taken at once (%s)", e.msg);
+	if (again >= 0)
+		close(again);
+	e = (struct fl_err){0};
+	CHECK_INT(fl_fs_lock_dir_wait("/nonexistent-flkit/x", 0, "the test", &e), -1,
+	          "lock_dir_wait: a missing directory is an error");
+	rmdir(dir);
+	free(dir);
+	free(file);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -336,6 +366,7 @@ int main(void)
 	test_mkdir_symlink();
 	test_read();
 	test_crash_safety();
+	test_lock_dir_wait();
 	char *l = listing(root);
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
