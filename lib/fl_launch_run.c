@@ -226,6 +226,20 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 
 /* --- native process group without a supervisor: pid file "PID STARTTIME" --- */
 
+/* 1 when systemd says the unit is active, 0 when not, -1 when systemctl cannot be run. */
+static int unit_active(const char *unit, struct fl_err *e)
+{
+	int st = -1;
+	struct fl_err ie = {0};
+	char *argv[] = {"systemctl", "is-active", "--quiet", (char *)unit, NULL};
+	int rc = run(argv, CMD_TIMEOUT_MS, NULL, &st, &ie);
+	if (rc < 0 && st < 0) {
+		*e = ie;
+		return -1;
+	}
+	return st == 0;
+}
+
 /* What /proc/PID/stat says after the command name (which may hold blanks and ')'): the
  * state (field 3), the process group (5) and the start time (22, which tells a recycled
  * PID from the process a pid file names). -1 when the process is gone. */
@@ -322,16 +336,9 @@ int fl_launch_running(const struct fl_launch_plan *p, const struct fl_launch_opt
 		return r;
 	}
 	char *u = unit_name(p);
-	int st = -1;
-	struct fl_err ie = {0};
-	char *argv[] = {"systemctl", "is-active", "--quiet", u, NULL};
-	int rc = run(argv, CMD_TIMEOUT_MS, NULL, &st, &ie);
+	int r = unit_active(u, e);
 	free(u);
-	if (rc < 0 && st < 0) {
-		*e = ie;
-		return -1;
-	}
-	return st == 0;
+	return r;
 }
 
 /* What a process started without a supervisor is: Flower, or its Fleet proxy. */
@@ -467,16 +474,9 @@ int fl_launch_proxy_running(const struct fl_launch_plan *p, const struct fl_laun
 	if (!p->proxied && access(p->proxy_unit_path, F_OK) != 0)
 		return 0;
 	char *u = proxy_unit_name(p);
-	int st = -1;
-	struct fl_err ie = {0};
-	char *argv[] = {"systemctl", "is-active", "--quiet", u, NULL};
-	int rc = run(argv, CMD_TIMEOUT_MS, NULL, &st, &ie);
+	int r = unit_active(u, e);
 	free(u);
-	if (rc < 0 && st < 0) {
-		*e = ie;
-		return -1;
-	}
-	return st == 0;
+	return r;
 }
 
 /* Stop the proxy if one runs (any era: a plan without one stops what an era-C start left). */
