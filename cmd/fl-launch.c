@@ -22,10 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef FLKIT_VERSION
-#define FLKIT_VERSION "0.1.0"
-#endif
-
 extern char **environ;
 
 static const char usage_text[] =

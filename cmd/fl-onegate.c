@@ -17,10 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef FLKIT_VERSION
-#define FLKIT_VERSION "0.1.0"
-#endif
-
 #define DEFAULT_DEADLINE 30000 /* ms, every verb but discover */
 
 extern char **environ;

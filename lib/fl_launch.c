@@ -13,10 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#ifndef FLKIT_VERSION
-#define FLKIT_VERSION "0.1.0"
-#endif
-
 struct hostport {
 	char host[256]; /* without brackets */
 	unsigned port;

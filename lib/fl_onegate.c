@@ -12,10 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef FLKIT_VERSION
-#define FLKIT_VERSION "0.1.0"
-#endif
-
 /* Attributes OneGate refuses to modify or delete (:restricted_attrs, 06 §2.4). */
 static const char *const restricted_attrs[] = {"SCHED_REQUIREMENTS", "SERVICE_ID", "ROLE_NAME", NULL};
 

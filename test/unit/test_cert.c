@@ -746,7 +746,7 @@ static void test_exposed(void)
 		          strstr(why, "is owned by UID 12345 (mode 0600), not by UID 0"),
 		      "foreign owner: %s", why);
 		CHECK(fl_cert_exposed(f, 12345, 077, why, sizeof why) == NULL, "the --owner is fine");
-		chown(f, 0, 0);
+		CHECK(chown(f, 0, 0) == 0, "the owner is restored");
 	}
 	CHECK(fl_certio_check_links(f, &e) == 0, "one link is fine");
 	CHECK(link(f, g) == 0 && fl_certio_check_links(f, &e) < 0 && strstr(e.msg, "has 2 hard links"),
