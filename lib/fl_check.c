@@ -2,6 +2,7 @@
 #include "fl_check.h"
 
 #include "fl_buf.h"
+#include "fl_hostport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -154,38 +155,22 @@ static bool ipv6_ok(const char *s, size_t n)
 
 bool fl_check_hostport(const char *s, unsigned *port)
 {
-	const char *colon;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':' || !ipv6_ok(s + 1, (size_t)(rb - s - 1)))
-			return false;
-		colon = rb + 1;
-	} else {
-		colon = strchr(s, ':');
-		if (!colon || strchr(colon + 1, ':'))
-			return false;
-		size_t hn = (size_t)(colon - s);
-		/* All digits and dots: it must be a real IPv4 address, not 999.1.1.1. */
-		if (hn > 0 && strspn(s, "0123456789.") == hn) {
-			if (!ipv4_ok(s, hn))
-				return false;
-		} else if (!hostname_ok(s, hn)) {
-			return false;
-		}
-	}
-	long p;
-	if (!fl_check_nonneg(colon + 1, &p) || p < 1 || p > 65535)
+	struct fl_hostport hp;
+	if (fl_hostport_parse(s, &hp, NULL) < 0)
 		return false;
 	if (port)
-		*port = (unsigned)p;
+		*port = hp.port;
 	return true;
 }
 
 bool fl_check_listen(const char *s, unsigned *port)
 {
-	if (!fl_check_hostport(s, port))
+	struct fl_hostport hp;
+	if (fl_hostport_parse(s, &hp, NULL) < 0 || !hp.is_ip)
 		return false;
-	return s[0] == '[' || ipv4_ok(s, (size_t)(strchr(s, ':') - s));
+	if (port)
+		*port = hp.port;
+	return true;
 }
 
 static bool lower_alnum(char c)
@@ -225,14 +210,7 @@ static bool registry_ok(const char *s, size_t n)
 	const char *colon = memchr(s, ':', n);
 	size_t hn = colon ? (size_t)(colon - s) : n;
 	if (colon) {
-		char port[8];
-		size_t pn = n - hn - 1;
-		long p;
-		if (pn == 0 || pn >= sizeof port)
-			return false;
-		memcpy(port, colon + 1, pn);
-		port[pn] = '\0';
-		if (!fl_check_nonneg(port, &p) || p < 1 || p > 65535)
+		if (fl_hostport_parse_port(colon + 1, n - hn - 1, NULL) < 0)
 			return false;
 	}
 	if (hn == 0)

@@ -15,7 +15,8 @@ bool fl_check_nonneg(const char *s, long *out);
 bool fl_check_float(const char *s, double *out);
 /* "a,b,c" contains s exactly. */
 bool fl_check_enum(const char *options, const char *s);
-/* host:port, [v6]:port; hosts are IPv4 literals or RFC 1123 names. */
+/* host:port by the grammar of fl_hostport.h (IPv4, [IPv6] or an RFC 1123 name; port 1-65535
+ * without leading zeros); *port gets the port. */
 bool fl_check_hostport(const char *s, unsigned *port);
 /* host:port with an IP address for host (IPv4, or [v6]:port): what a listen address needs,
  * and what docker -p accepts (it does not resolve names). */

@@ -4,6 +4,7 @@
 
 #include "fl_cert.h"
 #include "fl_check.h"
+#include "fl_hostport.h"
 #include "fl_log.h"
 
 #include <openssl/crypto.h>
@@ -85,8 +86,11 @@ int fl_discover_candidate(const json_t *ut, struct fl_superlink *sl, char *why, 
 		snprintf(why, whylen, "FL_READY=YES but FL_ENDPOINT is not published");
 		return -1;
 	}
-	if (strlen(ep) >= sizeof sl->endpoint || !fl_check_hostport(ep, NULL)) {
-		snprintf(why, whylen, "FL_ENDPOINT '%.80s' is not host:port", ep);
+	struct fl_hostport hp;
+	struct fl_err pe = {0};
+	if (strlen(ep) >= sizeof sl->endpoint || fl_hostport_parse(ep, &hp, &pe) < 0) {
+		snprintf(why, whylen, "FL_ENDPOINT '%.80s' is not host:port (%s)", ep,
+		         pe.msg[0] ? pe.msg : "too long");
 		return -1;
 	}
 	const char *tls = ut_str(ut, "FL_TLS");
@@ -377,11 +381,13 @@ done:
 
 static int discover_static(const char *addr, struct fl_superlink *sl, struct fl_err *e)
 {
-	if (strlen(addr) >= sizeof sl->endpoint || !fl_check_hostport(addr, NULL)) {
+	struct fl_hostport hp;
+	struct fl_err pe = {0};
+	if (strlen(addr) >= sizeof sl->endpoint || fl_hostport_parse(addr, &hp, &pe) < 0) {
 		fl_err_set(e, FL_EXIT_FAIL,
 		           "FL_SUPERLINK_ADDRESS '%.80s' is not host:port (IPv4, [IPv6] or a DNS name, port "
-		           "1-65535)",
-		           addr);
+		           "1-65535): %s",
+		           addr, pe.msg[0] ? pe.msg : "too long");
 		fl_error("%s", e->msg);
 		return -1;
 	}

@@ -4,6 +4,7 @@
 
 #include "fl_check.h"
 #include "fl_flwrcfg.h"
+#include "fl_hostport.h"
 #include "fl_log.h"
 #include "fl_var.h"
 
@@ -13,41 +14,14 @@
 #include <string.h>
 #include <strings.h>
 
-struct hostport {
-	char host[256]; /* without brackets */
-	unsigned port;
-	bool v6, any; /* any: 0.0.0.0 or :: */
-};
-
 /* host:port or [v6]:port, already checked by fl-context's validation; checked again here
  * because a discovery file is another input. */
-static int split_hostport(const char *name, const char *s, struct hostport *hp, struct fl_err *e)
+static int split_hostport(const char *name, const char *s, struct fl_hostport *hp, struct fl_err *e)
 {
-	memset(hp, 0, sizeof *hp);
-	unsigned port;
-	if (!fl_check_hostport(s, &port))
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "%s: '%.200s' is not host:port or [v6]:port with a port 1-65535", name, s);
-	const char *colon = strrchr(s, ':');
-	size_t n = (size_t)(colon - s);
-	if (s[0] == '[') {
-		s++;
-		n -= 2;
-		hp->v6 = true;
-	}
-	if (n >= sizeof hp->host)
-		return fl_err_set(e, FL_EXIT_FAIL, "%s: host name too long", name);
-	memcpy(hp->host, s, n);
-	hp->host[n] = '\0';
-	hp->port = port;
-	hp->any = strcmp(hp->host, "0.0.0.0") == 0 || strcmp(hp->host, "::") == 0 || !*hp->host;
+	struct fl_err pe = {0};
+	if (fl_hostport_parse(s, hp, &pe) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL, "%s: %s", name, pe.msg);
 	return 0;
-}
-
-static void join(char *out, size_t n, const char *host, unsigned port)
-{
-	bool v6 = strchr(host, ':') != NULL;
-	snprintf(out, n, v6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 static bool yes(const struct fl_ctx *c, const char *name)
@@ -70,7 +44,7 @@ static int superlink_addr(const char *in, char *out, size_t n, struct fl_diags *
 	} else {
 		snprintf(out, n, "%s", in);
 	}
-	struct hostport hp;
+	struct fl_hostport hp;
 	return split_hostport("SuperLink address", out, &hp, e);
 }
 
@@ -98,7 +72,7 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		return superlink_addr(s, a->superlink, sizeof a->superlink, d, e);
 	}
 
-	struct hostport fleet, control;
+	struct fl_hostport fleet, control;
 	const char *fleet_s = fl_ctx_get(c, "FL_FLEET_API_ADDRESS");
 	/* A listen address, published with docker -p: an IP address, never a name. */
 	if (!fl_check_listen(fleet_s, NULL))
@@ -124,17 +98,18 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 	a->fleet_port = fleet.port;
 	a->control_port = control.port;
 	snprintf(a->fleet_bind, sizeof a->fleet_bind, "%s", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"));
-	join(a->fleet_probe, sizeof a->fleet_probe, fleet.any ? (fleet.v6 ? "::1" : "127.0.0.1") : fleet.host,
-	     fleet.port);
-	if (!fleet.any) {
-		join(a->endpoint, sizeof a->endpoint, fleet.host, fleet.port);
+	struct fl_hostport probe = fleet;
+	fl_hostport_loopback(&probe);
+	fl_hostport_format(&probe, a->fleet_probe, sizeof a->fleet_probe);
+	if (!fleet.is_any) {
+		fl_hostport_join(a->endpoint, sizeof a->endpoint, fleet.host, fleet.port);
 	} else if (o->vm_addr && *o->vm_addr) {
-		join(a->endpoint, sizeof a->endpoint, o->vm_addr, fleet.port);
+		fl_hostport_join(a->endpoint, sizeof a->endpoint, o->vm_addr, fleet.port);
 	} else {
 		/* Fail closed: no address, nothing a SuperNode could use is claimed. */
 		a->endpoint[0] = '\0';
 	}
-	if (fleet.any && !a->endpoint[0] && o->runtime == FL_RUNTIME_DOCKER)
+	if (fleet.is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_DOCKER)
 		fl_diags_add(d, FL_WARN,
 		             "the VM's address is unknown: the Fleet API is published on 127.0.0.1 only and "
 		             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS to the "
@@ -144,24 +119,25 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 	if (shared && !yes(c, "FL_CONTROL_API_EXPOSED")) {
 		/* The proxy listens where the Fleet API is published (never on every interface);
 		 * Flower itself on 127.0.0.1 at the Control port, where the flwr CLI connects. */
-		if (!fleet.any)
-			join(a->proxy, sizeof a->proxy, fleet.host, fleet.port);
+		if (!fleet.is_any)
+			fl_hostport_join(a->proxy, sizeof a->proxy, fleet.host, fleet.port);
 		else if (o->vm_addr && *o->vm_addr)
-			join(a->proxy, sizeof a->proxy, o->vm_addr, fleet.port);
+			fl_hostport_join(a->proxy, sizeof a->proxy, o->vm_addr, fleet.port);
 		else
-			join(a->proxy, sizeof a->proxy, fleet.v6 ? "::1" : "127.0.0.1", fleet.port);
-		if (fleet.any && !a->endpoint[0] && o->runtime == FL_RUNTIME_PROCESS)
+			fl_hostport_join(a->proxy, sizeof a->proxy, fleet.is_ipv6 ? "::1" : "127.0.0.1",
+			                 fleet.port);
+		if (fleet.is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_PROCESS)
 			fl_diags_add(d, FL_WARN,
 			             "the VM's address is unknown: the Fleet proxy listens on %s only and "
 			             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS "
 			             "to the address to serve",
 			             a->proxy);
 		snprintf(a->fleet_probe, sizeof a->fleet_probe, "%s", a->proxy);
-		join(a->control, sizeof a->control, "127.0.0.1", control.port);
+		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control.port);
 	} else if (shared && o->runtime == FL_RUNTIME_PROCESS) {
 		snprintf(a->control, sizeof a->control, "%s", a->fleet_probe);
 	} else {
-		join(a->control, sizeof a->control, "127.0.0.1", control.port);
+		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control.port);
 	}
 	if (fl_ctx_is_set(c, "FL_CONTROL_API_ADDRESS") && strcmp(control.host, "127.0.0.1") != 0 &&
 	    strcmp(control.host, "localhost") != 0)
@@ -171,7 +147,7 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		    "is served on 127.0.0.1:%u only (reach it with ssh -L %u:127.0.0.1:%u)",
 		    control.host, control.port, control.port, control.port);
 	if (o->health_port)
-		join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
+		fl_hostport_join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
 	return 0;
 }
 
@@ -288,7 +264,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	struct fl_argv *f = &p->flower;
 	bool docker = o->runtime == FL_RUNTIME_DOCKER;
 	enum fl_era era = fl_version_era(&o->version);
-	struct hostport fleet;
+	struct fl_hostport fleet;
 	split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
 	tls_args(o, f);
@@ -297,11 +273,11 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	/* In a container Flower binds every interface; what is reachable is decided by -p. */
 	char fleet_bind[FL_LAUNCH_ADDR_MAX], control_bind[FL_LAUNCH_ADDR_MAX];
 	if (docker) {
-		join(fleet_bind, sizeof fleet_bind, "0.0.0.0", p->a.fleet_port);
-		join(control_bind, sizeof control_bind, "0.0.0.0", p->a.control_port);
+		fl_hostport_join(fleet_bind, sizeof fleet_bind, "0.0.0.0", p->a.fleet_port);
+		fl_hostport_join(control_bind, sizeof control_bind, "0.0.0.0", p->a.control_port);
 	} else {
 		snprintf(fleet_bind, sizeof fleet_bind, "%s", p->a.fleet_bind);
-		join(control_bind, sizeof control_bind, "127.0.0.1", p->a.control_port);
+		fl_hostport_join(control_bind, sizeof control_bind, "127.0.0.1", p->a.control_port);
 	}
 	switch (era) {
 	case FL_ERA_A:
@@ -340,7 +316,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		else
 			fl_argv_add(
 			    f, docker ? "0.0.0.0"
-			              : (fleet.any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
+			              : (fleet.is_any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
 		fl_argv_add(f, "--port");
 		fl_argv_addf(f, "%u", p->proxied ? p->a.control_port : p->a.fleet_port);
 		if (p->proxied)
@@ -443,7 +419,7 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	fl_argv_add(v, "--env-file");
 	fl_argv_add(v, p->env_path);
 	if (o->role == FL_ROLE_SUPERLINK) {
-		struct hostport fleet;
+		struct fl_hostport fleet;
 		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
 		bool shared = fl_version_era(&o->version) == FL_ERA_C && !p->proxied;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
@@ -452,13 +428,13 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 		 * With the era C proxy, the proxy alone faces the network. */
 		if (!p->proxied) {
 			fl_argv_add(v, "-p");
-			if (fleet.any && o->vm_addr && strchr(o->vm_addr, ':'))
+			if (fleet.is_any && o->vm_addr && strchr(o->vm_addr, ':'))
 				fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet.port, fleet.port);
-			else if (fleet.any && o->vm_addr)
+			else if (fleet.is_any && o->vm_addr)
 				fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet.port, fleet.port);
-			else if (fleet.any)
+			else if (fleet.is_any)
 				fl_argv_addf(v, "127.0.0.1:%u:%u", fleet.port, fleet.port);
-			else if (fleet.v6)
+			else if (fleet.is_ipv6)
 				fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
 			else
 				fl_argv_addf(v, "%s:%u:%u", fleet.host, fleet.port, fleet.port);

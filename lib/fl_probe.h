@@ -4,19 +4,13 @@
 #define FL_PROBE_H
 
 #include "fl_err.h"
+#include "fl_hostport.h"
 
 #include <stddef.h>
 #include <time.h>
 
 #define FL_PROBE_MAX_TIMEOUT 3600000L /* ms: a probe that may take an hour is a caller bug */
 #define FL_PROBE_MAX_BODY    4096     /* bytes of a health answer: SERVING is 7 */
-#define FL_HOSTPORT_LEN      272      /* "[host]:port" and its NUL */
-
-/* Where to dial: host is a name or an address literal without brackets. */
-struct fl_hostport {
-	char host[256];
-	char port[8]; /* decimal 1-65535, no leading zeros */
-};
 
 /* Why a probe failed, so callers can tell "not up yet" from "wrong CA". */
 enum fl_probe_fail {
@@ -47,14 +41,8 @@ struct fl_probe_tls_info {
 	time_t not_after; /* the leaf's expiry, 0 when unreadable */
 };
 
-/* Parse "host:port" or "[v6]:port" (what --health-server-address and FL_SUPERLINK_ADDRESS hold)
- * into hp. The bind-all hosts 0.0.0.0, :: and "" are dialed on the loopback (127.0.0.1, ::1).
- * Refuses schemes, unbracketed IPv6, zone ids, bad characters and ports outside 1-65535.
- * Returns 0, or -1 with FL_EXIT_USAGE and a message naming the input. */
-int fl_hostport_parse(const char *s, struct fl_hostport *hp, struct fl_err *e);
-
-/* Write hp as "host:port", or "[host]:port" for an IPv6 literal, into out (FL_HOSTPORT_LEN). */
-void fl_hostport_format(const struct fl_hostport *hp, char *out, size_t outlen);
+/* Every probe dials hp (fl_hostport.h), the bind-all 0.0.0.0 and :: on the loopback (127.0.0.1,
+ * ::1): probing a listen address checks the server on this host. */
 
 /* The lower-case name of why ("unreachable", "not-serving", ...) for logs and JSON. */
 const char *fl_probe_fail_name(enum fl_probe_fail why);

@@ -235,6 +235,30 @@ static const char *roles_words(unsigned r)
 	                                                    : "SuperNode";
 }
 
+/* The host:port grammar of fl_hostport.h, for the man page. */
+static void man_hostport(struct fl_buf *out)
+{
+	fl_buf_adds(
+	    out, ".SS Addresses (host:port)\n"
+	         "FL_FLEET_API_ADDRESS, FL_CONTROL_API_ADDRESS and FL_SUPERLINK_ADDRESS, the\n"
+	         "FL_ENDPOINT a SuperLink publishes and every address the tools probe follow one grammar:\n"
+	         ".IP \\(bu 2\n"
+	         "\\fIIPv4\\fB:\\fIport\\fR: four decimal numbers 0\\-255 without leading zeros\n"
+	         "(10.0.0.1, not 010.0.0.1 or 10.1); 0.0.0.0 listens on every interface;\n"
+	         ".IP \\(bu 2\n"
+	         "\\fB[\\fIIPv6\\fB]:\\fIport\\fR: brackets are mandatory, no zone id (%eth0);\n"
+	         "[::] listens on every interface;\n"
+	         ".IP \\(bu 2\n"
+	         "\\fIname\\fB:\\fIport\\fR: a DNS name (RFC 1123): labels of 1\\-63 letters, digits,\n"
+	         "\\(aq\\-\\(aq and \\(aq_\\(aq joined by dots, none starting or ending with \\(aq\\-\\(aq,\n"
+	         "at most 253 characters, no trailing dot, the last label not all digits.\n"
+	         ".PP\n"
+	         "The port is 1\\-65535 in decimal without sign or leading zeros (9092, not 09092).\n"
+	         "Nothing else is accepted: no scheme, path, whitespace or empty host.\n"
+	         "Validation follows a refused address with a note that says what is wrong with it.\n"
+	         "A listen address (FL_FLEET_API_ADDRESS) must have an IP address for its host.\n");
+}
+
 void fl_render_reference(enum fl_format f, struct fl_buf *out)
 {
 	if (f != FL_FMT_MAN) {
@@ -288,8 +312,9 @@ void fl_render_reference(enum fl_format f, struct fl_buf *out)
 	         "FL_GRPC_KEEPALIVE_TIME below 10, FedProx with FL_PROXIMAL_MU=0,\n"
 	         "FL_DCGM_ENABLED=YES without FL_GPU_ENABLED=YES, a checkpoint path outside /app,\n"
 	         "llm-fine-tuning without a GPU, unknown variables.\n"
-	         "A variable set for a strategy, role or feature that is not in use is noted as ignored.\n"
-	         ".SH VARIABLES\n");
+	         "A variable set for a strategy, role or feature that is not in use is noted as ignored.\n");
+	man_hostport(out);
+	fl_buf_adds(out, ".SH VARIABLES\n");
 	for (size_t i = 0; i < fl_nvars; i++) {
 		const struct fl_var *v = &fl_vars[i];
 		fl_buf_adds(out, ".TP\n.B ");

@@ -5,6 +5,7 @@
 #include "fl_ctx.h"
 #include "fl_flower.h"
 #include "fl_flwrcfg.h"
+#include "fl_hostport.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -182,6 +183,16 @@ static unsigned port_of(const char *hp)
 {
 	unsigned p = 0;
 	return fl_check_hostport(hp, &p) ? p : 0;
+}
+
+/* The registry's message for a bad value; for host:port, what the grammar found wrong too. */
+static void value_error(struct fl_diags *d, const struct fl_var *var, const char *s)
+{
+	var_error(d, var, s, strlen(s));
+	struct fl_hostport hp;
+	struct fl_err e = {0};
+	if ((var->check == FL_CK_HOSTPORT || var->check == FL_CK_LISTEN) && fl_hostport_parse(s, &hp, &e) < 0)
+		fl_diags_add(d, FL_INFO, "%s: %s.", var->name, e.msg);
 }
 
 static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
@@ -411,7 +422,7 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 		else if (var->check == FL_CK_NODE_CONFIG)
 			check_node_config(d, var, s->value);
 		else if (!fl_var_value_ok(var, s->value))
-			var_error(d, var, s->value, strlen(s->value));
+			value_error(d, var, s->value);
 	}
 
 	/* Keepalive, on the values in force (a default counts too: TIMEOUT=70 alone is wrong). */

@@ -374,6 +374,16 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 		192.168.1.100 host:0 host:65536 999.1.1.1:9092 ::1 '[::1]' 'grpc://h:1'
 }
 
+@test "validate: a host:port with a leading zero in the port is refused, saying why" {
+	validate_as supernode FL_SUPERLINK_ADDRESS=superlink.example.com:09092
+	assert_config_error "Invalid FL_SUPERLINK_ADDRESS: 'superlink.example.com:09092'. Expected format: host:port or leave empty for OneGate discovery."
+	assert_log INFO "FL_SUPERLINK_ADDRESS: 'superlink.example.com:09092': port '09092' is not a number in 1-65535 written in decimal without sign or leading zeros, e.g. 9092."
+	validate_as superlink FL_CONTROL_API_ADDRESS=127.0.0.1:09093
+	assert_config_error "Invalid FL_CONTROL_API_ADDRESS: '127.0.0.1:09093'. Expected format: host:port."
+	validate_as superlink FL_FLEET_API_ADDRESS=0.0.0.0:09092
+	assert_config_error "Invalid FL_FLEET_API_ADDRESS: '0.0.0.0:09092'. Expected format: host:port, the host an IP address of this VM or 0.0.0.0 (a listen address: docker publishes IP addresses only)."
+}
+
 @test "validate: an empty FL_SUPERLINK_ADDRESS means OneGate discovery and passes" {
 	validate_as supernode FL_SUPERLINK_ADDRESS=
 	assert_config_ok

@@ -833,6 +833,13 @@ EOF
 	assert_output $'FL_SUPERLINK_ADDRESS=10.0.7.100:9092\nFL_TLS=YES\nFL_VERSION=1.25.0'
 }
 
+@test "show: a discovered SuperLink address with a leading zero in the port is exit 1, saying why" {
+	printf 'FL_SUPERLINK_ADDRESS=10.0.7.100:09092\nFL_TLS=NO\nFL_VERSION=1.25.0\n' >"$T/discovery.env"
+	run_fll -r supernode --discovery "$T/discovery.env" show
+	is_status 1
+	has "SuperLink address: '10.0.7.100:09092': port '09092' is not a number in 1-65535 written in decimal without sign or leading zeros"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Flower 1.40+ (era C): Flower on loopback, the Fleet proxy (nginx) faces the network
 

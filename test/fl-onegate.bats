@@ -529,6 +529,13 @@ FL_VERSION=" ]
 	has "FL_SUPERLINK_ADDRESS '192.168.1.100' is not host:port"
 }
 
+@test "discover: a static address with a leading zero in the port is exit 1, saying why" {
+	run_og "$ENV101" FL_SUPERLINK_ADDRESS=192.168.1.100:09092 discover
+	is_status 1
+	has "FL_SUPERLINK_ADDRESS '192.168.1.100:09092' is not host:port"
+	has "port '09092' is not a number in 1-65535 written in decimal without sign or leading zeros"
+}
+
 @test "discover: a published SuperLink gives the four KEY=VALUE lines and the spec's log" {
 	publish_superlink YES
 	run_og "$ENV101" discover

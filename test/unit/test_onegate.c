@@ -489,6 +489,7 @@ static void test_candidate(void)
 	    {"{\"FL_READY\":\"YES\"}", -1, "FL_ENDPOINT is not published"},
 	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"1.2.3.4\"}", -1, "not host:port"},
 	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"1.2.3.4:99999\"}", -1, "not host:port"},
+	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"1.2.3.4:09092\"}", -1, "without sign or leading zeros"},
 	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"$(reboot):9092\"}", -1, "not host:port"},
 	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"1.2.3.4:9092\\nX=1\"}", -1, "not host:port"},
 	    {"{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"1.2.3.4:9092\",\"FL_TLS\":\"maybe\"}", -1, "FL_TLS"},
