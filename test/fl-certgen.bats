@@ -1328,6 +1328,19 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	cmp "$D/ca.crt" "$T/certs/ca.crt"
 }
 
+@test "supernode: a CA outside its validity is installed, with a warning naming the date" {
+	CG=$FLKIT_TEST_BIN
+	now=$(date +%s)
+	sn FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$(b64 "$FIX/ec-ca.crt")" FLKIT_NOW=$((now + 4000 * 86400))
+	assert_success
+	logged WARN "CA certificate expired on $(date -u -d "$(openssl x509 -in "$FIX/ec-ca.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ): the TLS handshake will fail until the SuperLink's CA is renewed"
+	assert_line 'FL_TLS=YES'
+	sn FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$(b64 "$FIX/ec-ca.crt")" FLKIT_NOW=$((now - 2 * 86400))
+	assert_success
+	logged WARN "CA certificate is valid only from $(date -u -d "$(openssl x509 -in "$FIX/ec-ca.crt" -noout -startdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ): check the system clock"
+	logged INFO 'CA certificate already installed at '"$D/ca.crt (SHA-256 $(fp "$FIX/ec-ca.crt"))"
+}
+
 # ---------------------------------------------------------------------------------------------
 # show / check
 # ---------------------------------------------------------------------------------------------
