@@ -150,7 +150,7 @@ bench: all
 lint:
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Ilib lib cmd
-	shellcheck scripts/bootstrap scripts/demo .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
+	shellcheck scripts/bootstrap scripts/demo scripts/long-functions .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
 	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 
 # install builds only what it installs; uninstall removes those files and flkit's own share

@@ -196,24 +196,31 @@ char *fl_certio_b64(const char *data, size_t len)
 	return (char *)out;
 }
 
-/* A file of PEM certificates / one key: 0 loaded, 1 absent, -1 unusable (why). */
-int fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen, char *why,
-                         size_t whylen)
+/* The file at path, or why not (fl_certio_read's 1 and -1 as the enum). */
+static enum fl_certio_load load_file(const char *path, char **buf, size_t *len, char *why, size_t whylen)
+{
+	struct fl_err e = {0};
+	int r = fl_certio_read(path, buf, len, &e);
+	snprintf(why, whylen, "%s", r < 0 ? e.msg : "");
+	return r > 0 ? FL_CERTIO_ABSENT : r < 0 ? FL_CERTIO_UNUSABLE : FL_CERTIO_LOADED;
+}
+
+/* A file of PEM certificates / one key. */
+enum fl_certio_load fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
+                                         char *why, size_t whylen)
 {
 	char *buf;
 	size_t len;
-	struct fl_err e = {0};
 	*out = NULL;
-	int r = fl_certio_read(path, &buf, &len, &e);
-	if (r != 0) {
-		snprintf(why, whylen, "%s", r > 0 ? "missing" : e.msg);
+	enum fl_certio_load r = load_file(path, &buf, &len, why, whylen);
+	if (r != FL_CERTIO_LOADED)
 		return r;
-	}
+	struct fl_err e = {0};
 	struct fl_pem pem;
 	if (fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_CERTS, &pem, &e) < 0) {
 		snprintf(why, whylen, "%s", e.msg);
 		free(buf);
-		return -1;
+		return FL_CERTIO_UNUSABLE;
 	}
 	*out = pem.certs;
 	if (bytes) {
@@ -222,29 +229,27 @@ int fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, 
 	} else {
 		free(buf);
 	}
-	return 0;
+	return FL_CERTIO_LOADED;
 }
 
-int fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen)
+enum fl_certio_load fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen)
 {
 	char *buf;
 	size_t len;
-	struct fl_err e = {0};
 	*out = NULL;
-	int r = fl_certio_read(path, &buf, &len, &e);
-	if (r != 0) {
-		snprintf(why, whylen, "%s", r > 0 ? "missing" : e.msg);
+	enum fl_certio_load r = load_file(path, &buf, &len, why, whylen);
+	if (r != FL_CERTIO_LOADED)
 		return r;
-	}
+	struct fl_err e = {0};
 	struct fl_pem pem;
-	r = fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_KEY, &pem, &e);
+	int pr = fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_KEY, &pem, &e);
 	fl_certio_wipe_free(buf, len);
-	if (r < 0) {
+	if (pr < 0) {
 		snprintf(why, whylen, "%s", e.msg);
-		return -1;
+		return FL_CERTIO_UNUSABLE;
 	}
 	*out = pem.key;
-	return 0;
+	return FL_CERTIO_LOADED;
 }
 
 bool fl_certio_key_matches(X509 *cert, EVP_PKEY *key)

@@ -35,11 +35,16 @@ char *fl_certio_pem_certs(STACK_OF(X509) * certs, size_t *len);
 char *fl_certio_pem_key(EVP_PKEY *k, size_t *len);
 /* base64 on one line (base64 -w0). */
 char *fl_certio_b64(const char *data, size_t len);
-/* PEM files: 0 loaded, 1 absent ("missing" in why), -1 unusable (reason in why). bytes may
- * be NULL; else it gets the file content. */
-int fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen, char *why,
-                         size_t whylen);
-int fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen);
+/* What loading a PEM file found. */
+enum fl_certio_load {
+	FL_CERTIO_UNUSABLE = -1, /* the reason in why */
+	FL_CERTIO_LOADED = 0,
+	FL_CERTIO_ABSENT = 1, /* why is empty */
+};
+/* PEM files. bytes may be NULL; else it gets the file content. */
+enum fl_certio_load fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
+                                         char *why, size_t whylen);
+enum fl_certio_load fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen);
 bool fl_certio_key_matches(X509 *cert, EVP_PKEY *key);
 /* "a, b, c" */
 char *fl_certio_sans_join(const struct fl_sans *s);

@@ -77,11 +77,11 @@ static void load(struct fl_cert_info *i, const char *path, time_t now, STACK_OF(
 {
 	char why[512];
 	i->path = fl_xstrdup(path);
-	int r = fl_certio_load_certs(path, certs, NULL, NULL, why, sizeof why);
-	if (r == 1)
+	enum fl_certio_load r = fl_certio_load_certs(path, certs, NULL, NULL, why, sizeof why);
+	if (r == FL_CERTIO_ABSENT)
 		return;
 	i->present = true;
-	if (r < 0) {
+	if (r == FL_CERTIO_UNUSABLE) {
 		i->problem = fl_xstrdup(why);
 		return;
 	}
@@ -112,57 +112,43 @@ static void judge_time(struct fl_cert_report *r, const struct fl_cert_info *i, c
 	}
 }
 
-int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *addrs, time_t now,
-                    long warn_days, struct fl_cert_report *r, struct fl_diags *d, struct fl_err *e)
+/* --file: that one certificate. Refused outright (exit 1), not reported as an invalid
+ * certificate: not a file at all, or a private key, which show never prints anything of. */
+static int inspect_file(const char *file, time_t now, struct fl_cert_report *r, struct fl_diags *d,
+                        struct fl_err *e)
 {
-	memset(r, 0, sizeof *r);
-	r->warn_days = warn_days;
-	STACK_OF(X509) *cas = NULL, *srv = NULL;
-	if (file) {
-		/* Refused outright (exit 1), not reported as an invalid certificate: not a file at
-		 * all, or a private key, which show never prints anything of. */
-		char *buf = NULL;
-		size_t len = 0;
-		struct fl_err re = {0};
-		int rr = fl_certio_read(file, &buf, &len, &re);
-		bool key = rr == 0 && memmem(buf, len, "PRIVATE KEY-----", 16) != NULL;
-		fl_certio_wipe_free(buf, len);
-		if (rr < 0)
-			return fl_err_set(e, FL_EXIT_FAIL,
-			                  "%s; --file takes a certificate file (PEM), not a FIFO, device, "
-			                  "directory or link",
-			                  re.msg);
-		if (key)
-			return fl_err_set(e, FL_EXIT_FAIL,
-			                  "%s is a private key: show and check read certificates only, and a "
-			                  "private key is never shown or published; give the certificate "
-			                  "(server.pem or ca.crt)",
-			                  file);
-		load(&r->server, file, now, &srv);
-		if (!r->server.present) {
-			sk_X509_pop_free(srv, X509_free);
-			return fl_err_set(e, FL_EXIT_FAIL, "%s does not exist", file);
-		}
-		if (r->server.problem) {
-			fl_diags_add(d, FL_ERROR, "%s", r->server.problem);
-			worse(r, FL_CERT_INVALID);
-		}
-		judge_time(r, &r->server, file, now, d);
-		sk_X509_pop_free(srv, X509_free);
-		return 0;
+	char *buf = NULL;
+	size_t len = 0;
+	struct fl_err re = {0};
+	int rr = fl_certio_read(file, &buf, &len, &re);
+	bool key = rr == 0 && memmem(buf, len, "PRIVATE KEY-----", 16) != NULL;
+	fl_certio_wipe_free(buf, len);
+	if (rr < 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s; --file takes a certificate file (PEM), not a FIFO, device, "
+		                  "directory or link",
+		                  re.msg);
+	if (key)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "%s is a private key: show and check read certificates only, and a "
+		                  "private key is never shown or published; give the certificate "
+		                  "(server.pem or ca.crt)",
+		                  file);
+	STACK_OF(X509) *srv = NULL;
+	load(&r->server, file, now, &srv);
+	sk_X509_pop_free(srv, X509_free);
+	if (!r->server.present)
+		return fl_err_set(e, FL_EXIT_FAIL, "%s does not exist", file);
+	if (r->server.problem) {
+		fl_diags_add(d, FL_ERROR, "%s", r->server.problem);
+		worse(r, FL_CERT_INVALID);
 	}
-	char *ca_path = fl_certio_join(dir, "ca.crt"), *srv_path = fl_certio_join(dir, "server.pem"),
-	     *key_path = fl_certio_join(dir, "server.key");
-	load(&r->ca, ca_path, now, &cas);
-	load(&r->server, srv_path, now, &srv);
-	int rc = 0;
-	if (!r->ca.present && !r->server.present) {
-		rc = fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "%s holds no ca.crt and no server.pem; run fl-certgen superlink (or supernode) first",
-		    dir);
-		goto out;
-	}
+	judge_time(r, &r->server, file, now, d);
+	return 0;
+}
+
+static void judge_ca(struct fl_cert_report *r, const char *ca_path, time_t now, struct fl_diags *d)
+{
 	if (!r->ca.present) {
 		fl_diags_add(d, FL_ERROR, "%s is missing", ca_path);
 		worse(r, FL_CERT_INVALID);
@@ -175,70 +161,108 @@ int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *ad
 		worse(r, FL_CERT_INVALID);
 	}
 	judge_time(r, &r->ca, "the CA certificate", now, d);
-	if (r->server.present) {
+}
+
+/* server.key: present, its type, and whether it belongs to leaf (NULL: server.pem unusable). */
+static void judge_key(struct fl_cert_report *r, const char *key_path, const char *srv_path, X509 *leaf,
+                      struct fl_diags *d)
+{
+	EVP_PKEY *key = NULL;
+	char why[512];
+	enum fl_certio_load kr = fl_certio_load_key(key_path, &key, why, sizeof why);
+	r->key_present = kr != FL_CERTIO_ABSENT;
+	if (kr == FL_CERTIO_LOADED) {
+		char kd[64];
+		fl_cert_key_desc(key, kd, sizeof kd);
+		r->key_type = fl_xstrdup(kd);
+	}
+	if (leaf) {
+		r->key_match = key && fl_certio_key_matches(leaf, key);
+		if (kr == FL_CERTIO_ABSENT)
+			fl_diags_add(d, FL_ERROR, "%s is missing", key_path);
+		else if (kr == FL_CERTIO_UNUSABLE)
+			fl_diags_add(d, FL_ERROR, "%s", why);
+		else if (!r->key_match)
+			fl_diags_add(d, FL_ERROR, "%s does not match %s", key_path, srv_path);
+		if (!r->key_match)
+			worse(r, FL_CERT_INVALID);
+	}
+	EVP_PKEY_free(key);
+}
+
+/* server.pem (and the chain it carries) against ca.crt. */
+static void judge_chain(struct fl_cert_report *r, STACK_OF(X509) * srv, STACK_OF(X509) * cas,
+                        const char *srv_path, const char *ca_path, time_t now, struct fl_diags *d)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	for (int i = 1; chain && i < sk_X509_num(srv); i++)
+		sk_X509_push(chain, sk_X509_value(srv, i));
+	char vwhy[160];
+	if (fl_cert_verify(sk_X509_value(srv, 0), cas, chain, now, vwhy, sizeof vwhy, NULL) == 0) {
+		r->chain = fl_xstrdup("ok");
+	} else {
+		r->chain = fl_xstrdup(vwhy);
+		fl_diags_add(d, FL_ERROR, "%s does not verify against %s: %s", srv_path, ca_path, vwhy);
+		worse(r, FL_CERT_INVALID);
+	}
+	sk_X509_free(chain);
+}
+
+/* A SAN that does not cover the VM's addresses is a warning. */
+static void judge_san(struct fl_cert_report *r, X509 *leaf, const struct fl_addrs *addrs, struct fl_diags *d)
+{
+	struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
+	char buf[80];
+	for (size_t i = 0; i < addrs->n; i++) {
+		snprintf(buf, sizeof buf, "IP:%s", addrs->v[i]);
+		fl_sans_add(&want, buf);
+	}
+	fl_cert_san_missing(leaf, &want, &missing);
+	if (missing.n) {
+		r->san_missing = fl_certio_sans_join(&missing);
+		fl_diags_add(d, FL_WARN,
+		             "the server certificate SAN does not cover %s; SuperNodes "
+		             "connecting there fail (fl-certgen superlink reissues it)",
+		             r->san_missing);
+	}
+	fl_sans_free(&want);
+	fl_sans_free(&missing);
+}
+
+int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *addrs, time_t now,
+                    long warn_days, struct fl_cert_report *r, struct fl_diags *d, struct fl_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->warn_days = warn_days;
+	if (file)
+		return inspect_file(file, now, r, d, e);
+	STACK_OF(X509) *cas = NULL, *srv = NULL;
+	char *ca_path = fl_certio_join(dir, "ca.crt"), *srv_path = fl_certio_join(dir, "server.pem"),
+	     *key_path = fl_certio_join(dir, "server.key");
+	load(&r->ca, ca_path, now, &cas);
+	load(&r->server, srv_path, now, &srv);
+	int rc = 0;
+	if (!r->ca.present && !r->server.present) {
+		rc = fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "%s holds no ca.crt and no server.pem; run fl-certgen superlink (or supernode) first",
+		    dir);
+	} else {
+		judge_ca(r, ca_path, now, d);
+	}
+	if (rc == 0 && r->server.present) {
 		if (r->server.problem) {
 			fl_diags_add(d, FL_ERROR, "%s", r->server.problem);
 			worse(r, FL_CERT_INVALID);
 		}
-		EVP_PKEY *key = NULL;
-		char why[512];
-		int kr = fl_certio_load_key(key_path, &key, why, sizeof why);
-		r->key_present = kr != 1;
-		if (kr == 0) {
-			char kd[64];
-			fl_cert_key_desc(key, kd, sizeof kd);
-			r->key_type = fl_xstrdup(kd);
-		}
-		if (srv) {
-			X509 *leaf = sk_X509_value(srv, 0);
-			r->key_match = key && fl_certio_key_matches(leaf, key);
-			if (kr == 1)
-				fl_diags_add(d, FL_ERROR, "%s is missing", key_path);
-			else if (kr < 0)
-				fl_diags_add(d, FL_ERROR, "%s", why);
-			else if (!r->key_match)
-				fl_diags_add(d, FL_ERROR, "%s does not match %s", key_path, srv_path);
-			if (!r->key_match)
-				worse(r, FL_CERT_INVALID);
-			if (cas) {
-				STACK_OF(X509) *chain = sk_X509_new_null();
-				for (int i = 1; chain && i < sk_X509_num(srv); i++)
-					sk_X509_push(chain, sk_X509_value(srv, i));
-				char vwhy[160];
-				if (fl_cert_verify(leaf, cas, chain, now, vwhy, sizeof vwhy, NULL) == 0) {
-					r->chain = fl_xstrdup("ok");
-				} else {
-					r->chain = fl_xstrdup(vwhy);
-					fl_diags_add(d, FL_ERROR, "%s does not verify against %s: %s",
-					             srv_path, ca_path, vwhy);
-					worse(r, FL_CERT_INVALID);
-				}
-				sk_X509_free(chain);
-			}
-			if (addrs && addrs->n) {
-				struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
-				char buf[80];
-				for (size_t i = 0; i < addrs->n; i++) {
-					snprintf(buf, sizeof buf, "IP:%s", addrs->v[i]);
-					fl_sans_add(&want, buf);
-				}
-				fl_cert_san_missing(leaf, &want, &missing);
-				if (missing.n) {
-					r->san_missing = fl_certio_sans_join(&missing);
-					fl_diags_add(
-					    d, FL_WARN,
-					    "the server certificate SAN does not cover %s; SuperNodes "
-					    "connecting there fail (fl-certgen superlink reissues it)",
-					    r->san_missing);
-				}
-				fl_sans_free(&want);
-				fl_sans_free(&missing);
-			}
-		}
-		EVP_PKEY_free(key);
+		X509 *leaf = srv ? sk_X509_value(srv, 0) : NULL;
+		judge_key(r, key_path, srv_path, leaf, d);
+		if (leaf && cas)
+			judge_chain(r, srv, cas, srv_path, ca_path, now, d);
+		if (leaf && addrs && addrs->n)
+			judge_san(r, leaf, addrs, d);
 		judge_time(r, &r->server, "the server certificate", now, d);
 	}
-out:
 	sk_X509_pop_free(cas, X509_free);
 	sk_X509_pop_free(srv, X509_free);
 	free(ca_path);

@@ -254,48 +254,62 @@ bool fl_cert_supernode_tls(const struct fl_ctx *c, const struct fl_onegate_tls *
 	return og && is_yes(og->tls);
 }
 
-int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct fl_cert_trust *t,
-                      struct fl_diags *d, struct fl_err *e)
-{
-	memset(t, 0, sizeof *t);
-	const char *tls = fl_ctx_get(c, "FL_TLS_ENABLED");
-	bool tls_set = fl_ctx_is_set(c, "FL_TLS_ENABLED");
-	if (!is_yes(tls) && !is_no(tls))
-		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FL_TLS_ENABLED: '%.64s'. Must be YES or NO.",
-		                  tls);
-	const char *ctx_ca = fl_ctx_get(c, "FL_SSL_CA_CERTFILE");
-	const char *pin_text = fl_ctx_get(c, "FL_CA_FINGERPRINT");
+/* What fl_cert_supernode works from: the context's values, OneGate's, the CA chosen. */
+struct trustsel {
+	const char *tls, *ctx_ca, *pin_text;
+	bool tls_set, static_mode;
 	unsigned char pin[32];
-	if (*pin_text && fl_cert_fingerprint_parse(pin_text, pin) < 0)
+	const struct fl_onegate_tls *og; /* NULL in static mode */
+	const char *og_tls, *og_ca;
+	const char *b64, *name; /* the CA value chosen and where it comes from */
+	struct fl_pem pem;
+};
+
+/* Check: the context's values, before anything is decided. */
+static int trust_inputs(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct trustsel *s,
+                        struct fl_diags *d, struct fl_err *e)
+{
+	s->tls = fl_ctx_get(c, "FL_TLS_ENABLED");
+	s->tls_set = fl_ctx_is_set(c, "FL_TLS_ENABLED");
+	s->ctx_ca = fl_ctx_get(c, "FL_SSL_CA_CERTFILE");
+	s->pin_text = fl_ctx_get(c, "FL_CA_FINGERPRINT");
+	if (!is_yes(s->tls) && !is_no(s->tls))
+		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FL_TLS_ENABLED: '%.64s'. Must be YES or NO.",
+		                  s->tls);
+	if (*s->pin_text && fl_cert_fingerprint_parse(s->pin_text, s->pin) < 0)
 		return fl_err_set(
 		    e, FL_EXIT_FAIL,
 		    "Invalid FL_CA_FINGERPRINT: '%.100s'. Expected a SHA-256 fingerprint: 64 hex digits, "
 		    "with or without colons.",
-		    pin_text);
-	bool static_mode = *fl_ctx_get(c, "FL_SUPERLINK_ADDRESS") != '\0';
-	const struct fl_onegate_tls *og = o->og;
-	if (static_mode && og) {
+		    s->pin_text);
+	s->static_mode = *fl_ctx_get(c, "FL_SUPERLINK_ADDRESS") != '\0';
+	s->og = o->og;
+	if (s->static_mode && s->og) {
 		fl_diags_add(d, FL_INFO,
 		             "FL_SUPERLINK_ADDRESS is set (static mode): OneGate TLS attributes not used");
-		og = NULL;
+		s->og = NULL;
 	}
-	const char *og_tls = og ? og->tls : NULL;
-	const char *og_ca = og && og->ca_cert && *og->ca_cert ? og->ca_cert : NULL;
-	char v[SHOWN_TLS_MAX + 8];
-	shown(og_tls, v, sizeof v);
+	s->og_tls = s->og ? s->og->tls : NULL;
+	s->og_ca = s->og && s->og->ca_cert && *s->og->ca_cert ? s->og->ca_cert : NULL;
+	return 0;
+}
 
-	/* Strict priority: YES forces on, NO forces off, then OneGate, then insecure. */
-	bool want = fl_cert_supernode_tls(c, og);
-	if (tls_set && is_yes(tls)) {
+/* Decide, in strict priority: YES forces on, NO forces off, then OneGate, then insecure; the
+ * log says which case applied and warns when the two sides disagree. */
+static void trust_explain(const struct trustsel *s, struct fl_diags *d)
+{
+	char v[SHOWN_TLS_MAX + 8];
+	shown(s->og_tls, v, sizeof v);
+	if (s->tls_set && is_yes(s->tls)) {
 		fl_diags_add(d, FL_INFO, "TLS explicitly enabled via FL_TLS_ENABLED=YES");
-		if (og && is_no(og_tls))
+		if (s->og && is_no(s->og_tls))
 			fl_diags_add(d, FL_WARN,
 			             "FL_TLS_ENABLED=YES but SuperLink advertises FL_TLS=NO via OneGate. "
 			             "Connection will "
 			             "fail unless the SuperLink serves TLS.");
-	} else if (tls_set) {
+	} else if (s->tls_set) {
 		fl_diags_add(d, FL_INFO, "TLS explicitly disabled via FL_TLS_ENABLED=NO");
-		if (is_yes(og_tls)) {
+		if (is_yes(s->og_tls)) {
 			fl_diags_add(d, FL_WARN,
 			             "FL_TLS_ENABLED=NO but SuperLink advertises FL_TLS=YES via OneGate.");
 			fl_diags_add(
@@ -306,110 +320,108 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 			             "Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink "
 			             "TLS mode.");
 		}
-	} else if (is_yes(og_tls)) {
+	} else if (is_yes(s->og_tls)) {
 		fl_diags_add(d, FL_INFO, "TLS auto-detected from OneGate (FL_TLS=YES on SuperLink)");
-	} else {
-		if (og)
-			fl_diags_add(d, FL_INFO,
-			             "SuperLink not advertising TLS (FL_TLS=%s). Using insecure mode.", v);
+	} else if (s->og) {
+		fl_diags_add(d, FL_INFO, "SuperLink not advertising TLS (FL_TLS=%s). Using insecure mode.",
+		             v);
 	}
-	if (!want) {
-		fl_diags_add(d, FL_INFO, "TLS not enabled. Using --insecure mode (Phase 1 behavior).");
-		if (*ctx_ca)
-			fl_diags_add(d, FL_INFO,
-			             "FL_SSL_CA_CERTFILE ignored -- TLS is not enabled (FL_TLS_ENABLED=YES "
-			             "forces it)");
-		return 0;
-	}
+}
 
-	const char *b64, *name;
-	if (*ctx_ca) {
-		b64 = ctx_ca;
-		name = "FL_SSL_CA_CERTFILE";
+/* Load: the CA from the context (it wins) or from OneGate, decoded; what OneGate publishes is
+ * the SuperLink's certificates and nothing else. */
+static int trust_load(struct trustsel *s, struct fl_cert_trust *t, struct fl_diags *d, struct fl_err *e)
+{
+	if (*s->ctx_ca) {
+		s->b64 = s->ctx_ca;
+		s->name = "FL_SSL_CA_CERTFILE";
 		t->source = "context";
 		fl_diags_add(d, FL_INFO, "CA certificate decoded from FL_SSL_CA_CERTFILE%s",
-		             og_ca ? " (CONTEXT wins: the FL_CA_CERT published in OneGate is ignored)" : "");
-	} else if (og_ca) {
-		b64 = og_ca;
-		name = "OneGate FL_CA_CERT";
+		             s->og_ca ? " (CONTEXT wins: the FL_CA_CERT published in OneGate is ignored)"
+		                      : "");
+	} else if (s->og_ca) {
+		s->b64 = s->og_ca;
+		s->name = "OneGate FL_CA_CERT";
 		t->source = "onegate";
 		fl_diags_add(d, FL_INFO, "CA certificate retrieved from OneGate (FL_CA_CERT, %zu bytes)",
-		             strlen(og_ca));
+		             strlen(s->og_ca));
 	} else {
-		return fail_no_ca(static_mode, og, og_tls, d, e);
+		return fail_no_ca(s->static_mode, s->og, s->og_tls, d, e);
 	}
-
-	struct fl_pem pem;
 	struct fl_err de = {0};
-	if (fl_cert_pem_decode(name, b64, FL_PEM_CERTS, &pem, &de) < 0) {
-		fl_diags_add(d, FL_ERROR, "CA certificate from %s is not valid PEM format", name);
+	if (fl_cert_pem_decode(s->name, s->b64, FL_PEM_CERTS, &s->pem, &de) < 0) {
+		fl_diags_add(d, FL_ERROR, "CA certificate from %s is not valid PEM format", s->name);
 		fl_diags_add(d, FL_ERROR,
 		             "Check FL_SSL_CA_CERTFILE encoding or SuperLink FL_CA_CERT publication");
 		fl_diags_add(d, FL_ERROR,
 		             "Expected: base64-encoded PEM certificate (-----BEGIN CERTIFICATE-----)");
 		return fl_err_set(e, FL_EXIT_FAIL, "%s", de.msg);
 	}
-	if (!*ctx_ca) {
-		/* What OneGate publishes is the SuperLink's certificates and nothing else. */
-		size_t n = 0;
-		unsigned char *raw = fl_b64_decode(b64, &n);
-		char what[128];
-		int only = raw ? fl_cert_pem_only_certs(raw, n, what, sizeof what) : 0;
-		if (raw) {
-			OPENSSL_cleanse(raw, n);
-			free(raw);
-		}
-		if (only < 0) {
-			fl_pem_free(&pem);
-			return fl_err_set(e, FL_EXIT_FAIL,
-			                  "OneGate FL_CA_CERT holds more than certificates (%s): refusing "
-			                  "it; the SuperLink must publish its CA certificate(s) only",
-			                  what);
-		}
+	if (*s->ctx_ca)
+		return 0;
+	size_t n = 0;
+	unsigned char *raw = fl_b64_decode(s->b64, &n);
+	char what[128];
+	int only = raw ? fl_cert_pem_only_certs(raw, n, what, sizeof what) : 0;
+	if (raw) {
+		OPENSSL_cleanse(raw, n);
+		free(raw);
 	}
-	int rc = -1;
-	char *out = NULL;
-	size_t outlen = 0;
-	int n = sk_X509_num(pem.certs);
+	if (only < 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "OneGate FL_CA_CERT holds more than certificates (%s): refusing "
+		                  "it; the SuperLink must publish its CA certificate(s) only",
+		                  what);
+	return 0;
+}
+
+/* Check: CA certificates only, and the pinned one when FL_CA_FINGERPRINT pins it. */
+static int trust_check(const struct trustsel *s, struct fl_cert_trust *t, struct fl_diags *d,
+                       struct fl_err *e)
+{
+	int n = sk_X509_num(s->pem.certs);
 	for (int i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(pem.certs, i);
+		X509 *x = sk_X509_value(s->pem.certs, i);
 		if (X509_check_ca(x) != 1) {
 			char *subj = fl_certio_name(X509_get_subject_name(x));
 			fl_err_set(
 			    e, FL_EXIT_FAIL,
 			    "%s is not a CA certificate: %s%s has no basicConstraints CA:TRUE. Trust the CA "
 			    "(ca.crt), not the server certificate (server.pem)",
-			    name, subj, n > 1 ? " in the bundle" : "");
+			    s->name, subj, n > 1 ? " in the bundle" : "");
 			free(subj);
-			goto out;
+			return -1;
 		}
 	}
-	X509 *ca = sk_X509_value(pem.certs, 0);
-	fl_cert_fingerprint(ca, t->fingerprint);
-	if (*pin_text) {
-		unsigned char got[32];
-		if (n != 1) {
-			fl_err_set(
-			    e, FL_EXIT_FAIL,
-			    "FL_CA_FINGERPRINT pins one CA certificate, but %s holds %d; give the pinned CA "
-			    "alone",
-			    name, n);
-			goto out;
-		}
-		if (fl_cert_fingerprint_parse(t->fingerprint, got) < 0 || memcmp(got, pin, sizeof pin) != 0) {
-			fl_err_set(e, FL_EXIT_FAIL,
-			           "CA certificate from %s has SHA-256 fingerprint %s, but FL_CA_FINGERPRINT "
-			           "pins %.100s; "
-			           "refusing it. If the SuperLink's CA was replaced on purpose, update "
-			           "FL_CA_FINGERPRINT (fl-certgen show on the SuperLink prints it)",
-			           name, t->fingerprint, pin_text);
-			goto out;
-		}
-		fl_diags_add(d, FL_INFO, "CA certificate matches the pinned FL_CA_FINGERPRINT");
-	}
-	if (*ctx_ca && og_ca) {
+	fl_cert_fingerprint(sk_X509_value(s->pem.certs, 0), t->fingerprint);
+	if (!*s->pin_text)
+		return 0;
+	unsigned char got[32];
+	if (n != 1)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "FL_CA_FINGERPRINT pins one CA certificate, but %s holds %d; give the pinned CA "
+		    "alone",
+		    s->name, n);
+	if (fl_cert_fingerprint_parse(t->fingerprint, got) < 0 || memcmp(got, s->pin, sizeof s->pin) != 0)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "CA certificate from %s has SHA-256 fingerprint %s, but FL_CA_FINGERPRINT "
+		                  "pins %.100s; "
+		                  "refusing it. If the SuperLink's CA was replaced on purpose, update "
+		                  "FL_CA_FINGERPRINT (fl-certgen show on the SuperLink prints it)",
+		                  s->name, t->fingerprint, s->pin_text);
+	fl_diags_add(d, FL_INFO, "CA certificate matches the pinned FL_CA_FINGERPRINT");
+	return 0;
+}
+
+/* Warnings only: a CONTEXT CA that is not the one the SuperLink publishes, a CA outside its
+ * validity (the handshake says the rest). */
+static void trust_warn(const struct trustsel *s, const struct fl_cert_trust *t, time_t now,
+                       struct fl_diags *d)
+{
+	if (*s->ctx_ca && s->og_ca) {
 		char ofp[FL_CERT_FP_LEN];
-		quiet_fingerprint(og_ca, ofp);
+		quiet_fingerprint(s->og_ca, ofp);
 		if (*ofp && strcmp(ofp, t->fingerprint) != 0)
 			fl_diags_add(d, FL_WARN,
 			             "The CONTEXT CA (SHA-256 %s) differs from the CA the SuperLink "
@@ -418,37 +430,68 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 			             "the CONTEXT CA",
 			             t->fingerprint, ofp);
 	}
-	for (int i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(pem.certs, i);
+	for (int i = 0; i < sk_X509_num(s->pem.certs); i++) {
+		X509 *x = sk_X509_value(s->pem.certs, i);
 		char *until = fl_certio_time(X509_get0_notAfter(x)),
 		     *from = fl_certio_time(X509_get0_notBefore(x));
-		if (fl_certio_seconds_until(X509_get0_notAfter(x), o->now) < 0)
+		if (fl_certio_seconds_until(X509_get0_notAfter(x), now) < 0)
 			fl_diags_add(d, FL_WARN,
 			             "CA certificate expired on %s: the TLS handshake will fail until the "
 			             "SuperLink's CA is renewed",
 			             until);
-		else if (fl_certio_seconds_until(X509_get0_notBefore(x), o->now) > 0)
+		else if (fl_certio_seconds_until(X509_get0_notBefore(x), now) > 0)
 			fl_diags_add(d, FL_WARN,
 			             "CA certificate is valid only from %s: check the system clock", from);
 		free(until);
 		free(from);
 	}
-	char *subj = fl_certio_name(X509_get_subject_name(ca));
+	char *subj = fl_certio_name(X509_get_subject_name(sk_X509_value(s->pem.certs, 0)));
 	fl_diags_add(d, FL_INFO, "CA certificate validated: %s", subj);
 	free(subj);
-	if (!(out = fl_certio_pem_certs(pem.certs, &outlen))) {
-		fl_err_set(e, FL_EXIT_FAIL, "cannot encode the CA certificate as PEM");
-		goto out;
-	}
-	if (install(o, out, outlen, t, e) < 0)
-		goto out;
+}
+
+/* Commit: ca.crt written (or kept when those bytes are there). */
+static int trust_install(const struct fl_cert_supernode_opts *o, const struct trustsel *s,
+                         struct fl_cert_trust *t, struct fl_diags *d, struct fl_err *e)
+{
+	size_t outlen = 0;
+	char *out = fl_certio_pem_certs(s->pem.certs, &outlen);
+	if (!out)
+		return fl_err_set(e, FL_EXIT_FAIL, "cannot encode the CA certificate as PEM");
+	int rc = install(o, out, outlen, t, e);
+	free(out);
+	if (rc < 0)
+		return -1;
 	fl_diags_add(d, FL_INFO, "CA certificate %s at %s (SHA-256 %s)",
 	             t->action == FL_CERT_KEPT ? "already installed" : "installed", t->path, t->fingerprint);
-	t->tls = true;
-	rc = 0;
-out:
-	free(out);
-	fl_pem_free(&pem);
+	return 0;
+}
+
+int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct fl_cert_trust *t,
+                      struct fl_diags *d, struct fl_err *e)
+{
+	memset(t, 0, sizeof *t);
+	struct trustsel s = {0};
+	if (trust_inputs(c, o, &s, d, e) < 0)
+		return -1;
+	trust_explain(&s, d);
+	if (!fl_cert_supernode_tls(c, s.og)) {
+		fl_diags_add(d, FL_INFO, "TLS not enabled. Using --insecure mode (Phase 1 behavior).");
+		if (*s.ctx_ca)
+			fl_diags_add(d, FL_INFO,
+			             "FL_SSL_CA_CERTFILE ignored -- TLS is not enabled (FL_TLS_ENABLED=YES "
+			             "forces it)");
+		return 0;
+	}
+	int rc = -1;
+	if (trust_load(&s, t, d, e) == 0 && trust_check(&s, t, d, e) == 0) {
+		trust_warn(&s, t, o->now, d);
+		if (trust_install(o, &s, t, d, e) == 0) {
+			t->tls = true;
+			rc = 0;
+		}
+	}
+	fl_pem_free(&s.pem);
 	ERR_clear_error();
 	return rc;
 }

@@ -78,13 +78,160 @@ static int only_space(const char *p, const char *end)
 	return 1;
 }
 
+/* Where the parse is: the input, the current line, the entry being read. */
+struct cfparse {
+	const char *end, *what;
+	unsigned line;       /* of the current position, 1-based */
+	unsigned entry_line; /* where the entry being read starts */
+	const char *name;
+	size_t nlen;
+	int has_export;
+	struct fl_buf val;
+};
+
+static const char *skip_blanks(const char *q, const char *end)
+{
+	while (q < end && (is_blank(*q) || *q == '\r'))
+		q++;
+	return q;
+}
+
+static void count_lines(struct cfparse *s, const char *from, const char *to)
+{
+	for (const char *c = from; c < to; c++)
+		s->line += *c == '\n';
+}
+
+/* `export` (optional) and NAME, checked; q at the first non-blank of a line. The position
+ * after the '=', or NULL (e). */
+static const char *entry_name(struct cfparse *s, const char *q, size_t count, struct fl_err *e)
+{
+	s->has_export = 0;
+	if ((size_t)(s->end - q) >= 7 && memcmp(q, "export", 6) == 0 && is_blank(q[6])) {
+		s->has_export = 1;
+		q += 7;
+		while (q < s->end && is_blank(*q))
+			q++;
+	}
+	s->name = q;
+	while (q < s->end && is_name_char(*q))
+		q++;
+	s->nlen = (size_t)(q - s->name);
+	if (s->nlen == 0 || q == s->end || *q != '=') {
+		fl_err_set(e, FL_EXIT_FAIL,
+		           "%s:%u: expected NAME='value' or export NAME=\"value\"; fix or regenerate "
+		           "the file",
+		           s->what, s->line);
+		return NULL;
+	}
+	if (s->nlen > FL_CTXFILE_MAX_NAME) {
+		fl_err_set(e, FL_EXIT_FAIL, "%s:%u: variable name longer than %u characters", s->what,
+		           s->line, FL_CTXFILE_MAX_NAME);
+		return NULL;
+	}
+	if (count >= FL_CTXFILE_MAX_ENTRIES) {
+		fl_err_set(e, FL_EXIT_FAIL, "%s:%u: more than %u variables; refusing the file", s->what,
+		           s->line, FL_CTXFILE_MAX_ENTRIES);
+		return NULL;
+	}
+	return q + 1;
+}
+
+/* context.sh, q after the opening quote: every ' inside is written '\'' ; anything else ends
+ * the value. The position at the end of its line, or NULL (e). */
+static const char *value_single(struct cfparse *s, const char *q, struct fl_err *e)
+{
+	for (;;) {
+		const char *sq = memchr(q, '\'', (size_t)(s->end - q));
+		if (!sq) {
+			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: value of %.*s has no closing quote", s->what,
+			           s->entry_line, (int)s->nlen, s->name);
+			return NULL;
+		}
+		count_lines(s, q, sq);
+		fl_buf_add(&s->val, q, (size_t)(sq - q));
+		if ((size_t)(s->end - sq) >= 4 && memcmp(sq, "'\\''", 4) == 0) {
+			fl_buf_addc(&s->val, '\'');
+			q = sq + 4;
+			continue;
+		}
+		q = skip_blanks(sq + 1, s->end);
+		break;
+	}
+	if (q < s->end && *q != '\n') {
+		fl_err_set(e, FL_EXIT_FAIL, "%s:%u: unexpected text after the closing quote of %.*s", s->what,
+		           s->line, (int)s->nlen, s->name);
+		return NULL;
+	}
+	return q;
+}
+
+/* one_env, q after the opening quote: raw bytes, no escapes. The value ends at a `"` closing
+ * a line after which the file ends or the next assignment begins. */
+static const char *value_double(struct cfparse *s, const char *q, struct fl_err *e)
+{
+	const char *c = q, *close = NULL;
+	while (c < s->end) {
+		const char *dq = memchr(c, '"', (size_t)(s->end - c));
+		if (!dq)
+			break;
+		const char *after = skip_blanks(dq + 1, s->end);
+		if (after == s->end || (*after == '\n' && (only_space(after + 1, s->end) ||
+		                                           entry_starts(after + 1, s->end, s->has_export)))) {
+			close = dq;
+			break;
+		}
+		c = dq + 1;
+	}
+	if (!close) {
+		fl_err_set(e, FL_EXIT_FAIL, "%s:%u: value of %.*s has no closing quote", s->what,
+		           s->entry_line, (int)s->nlen, s->name);
+		return NULL;
+	}
+	count_lines(s, q, close);
+	fl_buf_add(&s->val, q, (size_t)(close - q));
+	return skip_blanks(close + 1, s->end);
+}
+
+/* NAME=bare: to the end of the line, trailing blanks dropped. */
+static const char *value_bare(struct cfparse *s, const char *q)
+{
+	const char *nl = q < s->end ? memchr(q, '\n', (size_t)(s->end - q)) : NULL;
+	const char *ve = nl ? nl : s->end;
+	while (ve > q && (is_blank(ve[-1]) || ve[-1] == '\r'))
+		ve--;
+	fl_buf_add(&s->val, q, (size_t)(ve - q));
+	return nl ? nl : s->end;
+}
+
+/* One entry, q at the first non-blank of its line, added to out (count entries so far). The
+ * position after its last line, or NULL (e). */
+static const char *entry_parse(struct cfparse *s, const char *q, struct fl_kvlist *out, size_t count,
+                               struct fl_err *e)
+{
+	s->entry_line = s->line;
+	if (!(q = entry_name(s, q, count, e)))
+		return NULL;
+	fl_buf_reset(&s->val);
+	fl_buf_add(&s->val, "", 0);
+	if (q < s->end && *q == '\'')
+		q = value_single(s, q + 1, e);
+	else if (q < s->end && *q == '"')
+		q = value_double(s, q + 1, e);
+	else
+		q = value_bare(s, q);
+	if (!q)
+		return NULL;
+	fl_kvlist_add(out, s->name, s->nlen, s->val.data, s->val.len, s->entry_line);
+	if (q < s->end) { /* at '\n' */
+		q++;
+		s->line++;
+	}
+	return q;
+}
+
 int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kvlist *out, struct fl_err *e)
 {
-	const char *p = buf, *end = buf + len;
-	unsigned line = 1;
-	struct fl_buf val = FL_BUF_INIT;
-	size_t start_n = out->n;
-
 	const char *nul = memchr(buf, '\0', len);
 	if (nul) {
 		unsigned nl = 1;
@@ -93,131 +240,25 @@ int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kv
 		return fl_err_set(e, FL_EXIT_FAIL, "%s:%u: NUL byte (offset %zu); this is not a context file",
 		                  what, nl, (size_t)(nul - buf));
 	}
-	while (p < end) {
+	struct cfparse s = {.end = buf + len, .what = what, .line = 1, .val = FL_BUF_INIT};
+	size_t start_n = out->n;
+	const char *p = buf;
+	while (p && p < s.end) {
 		/* Skip blank lines and comments between entries. */
-		const char *q = p;
-		while (q < end && (is_blank(*q) || *q == '\r'))
-			q++;
-		if (q == end)
+		const char *q = skip_blanks(p, s.end);
+		if (q == s.end)
 			break;
 		if (*q == '\n' || *q == '#') {
-			const char *nl = memchr(q, '\n', (size_t)(end - q));
-			p = nl ? nl + 1 : end;
-			line++;
+			const char *nl = memchr(q, '\n', (size_t)(s.end - q));
+			p = nl ? nl + 1 : s.end;
+			s.line++;
 			continue;
 		}
-		unsigned entry_line = line;
-		int has_export = 0;
-		if ((size_t)(end - q) >= 7 && memcmp(q, "export", 6) == 0 && is_blank(q[6])) {
-			has_export = 1;
-			q += 7;
-			while (q < end && is_blank(*q))
-				q++;
-		}
-		const char *name = q;
-		while (q < end && is_name_char(*q))
-			q++;
-		size_t nlen = (size_t)(q - name);
-		if (nlen == 0 || q == end || *q != '=') {
-			fl_err_set(e, FL_EXIT_FAIL,
-			           "%s:%u: expected NAME='value' or export NAME=\"value\"; fix or regenerate "
-			           "the file",
-			           what, line);
-			goto fail;
-		}
-		if (nlen > FL_CTXFILE_MAX_NAME) {
-			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: variable name longer than %u characters", what,
-			           line, FL_CTXFILE_MAX_NAME);
-			goto fail;
-		}
-		if (out->n - start_n >= FL_CTXFILE_MAX_ENTRIES) {
-			fl_err_set(e, FL_EXIT_FAIL, "%s:%u: more than %u variables; refusing the file", what,
-			           line, FL_CTXFILE_MAX_ENTRIES);
-			goto fail;
-		}
-		q++; /* '=' */
-		fl_buf_reset(&val);
-		fl_buf_add(&val, "", 0);
-		if (q < end && *q == '\'') {
-			/* context.sh: every ' inside is written '\'' ; anything else ends the value. */
-			q++;
-			for (;;) {
-				const char *sq = memchr(q, '\'', (size_t)(end - q));
-				if (!sq) {
-					fl_err_set(e, FL_EXIT_FAIL,
-					           "%s:%u: value of %.*s has no closing quote", what,
-					           entry_line, (int)nlen, name);
-					goto fail;
-				}
-				for (const char *c = q; c < sq; c++)
-					line += *c == '\n';
-				fl_buf_add(&val, q, (size_t)(sq - q));
-				if ((size_t)(end - sq) >= 4 && memcmp(sq, "'\\''", 4) == 0) {
-					fl_buf_addc(&val, '\'');
-					q = sq + 4;
-					continue;
-				}
-				q = sq + 1;
-				break;
-			}
-			while (q < end && (is_blank(*q) || *q == '\r'))
-				q++;
-			if (q < end && *q != '\n') {
-				fl_err_set(e, FL_EXIT_FAIL,
-				           "%s:%u: unexpected text after the closing quote of %.*s", what,
-				           line, (int)nlen, name);
-				goto fail;
-			}
-		} else if (q < end && *q == '"') {
-			/* one_env: raw bytes, no escapes. The value ends at a `"` closing a line
-			 * after which the file ends or the next assignment begins. */
-			q++;
-			const char *c = q, *close = NULL;
-			while (c < end) {
-				const char *dq = memchr(c, '"', (size_t)(end - c));
-				if (!dq)
-					break;
-				const char *after = dq + 1;
-				while (after < end && (is_blank(*after) || *after == '\r'))
-					after++;
-				if (after == end ||
-				    (*after == '\n' && (only_space(after + 1, end) ||
-				                        entry_starts(after + 1, end, has_export)))) {
-					close = dq;
-					break;
-				}
-				c = dq + 1;
-			}
-			if (!close) {
-				fl_err_set(e, FL_EXIT_FAIL, "%s:%u: value of %.*s has no closing quote", what,
-				           entry_line, (int)nlen, name);
-				goto fail;
-			}
-			for (const char *k = q; k < close; k++)
-				line += *k == '\n';
-			fl_buf_add(&val, q, (size_t)(close - q));
-			q = close + 1;
-			while (q < end && (is_blank(*q) || *q == '\r'))
-				q++;
-		} else {
-			const char *nl = q < end ? memchr(q, '\n', (size_t)(end - q)) : NULL;
-			const char *ve = nl ? nl : end;
-			while (ve > q && (is_blank(ve[-1]) || ve[-1] == '\r'))
-				ve--;
-			fl_buf_add(&val, q, (size_t)(ve - q));
-			q = nl ? nl : end;
-		}
-		fl_kvlist_add(out, name, nlen, val.data, val.len, entry_line);
-		if (q < end) { /* at '\n' */
-			q++;
-			line++;
-		}
-		p = q;
+		p = entry_parse(&s, q, out, out->n - start_n, e);
 	}
-	fl_buf_free(&val);
-	return 0;
-fail:
-	fl_buf_free(&val);
+	fl_buf_free(&s.val);
+	if (p)
+		return 0;
 	/* All or nothing: drop what this call added. */
 	while (out->n > start_n) {
 		out->n--;

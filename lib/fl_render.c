@@ -259,6 +259,35 @@ static void man_hostport(struct fl_buf *out)
 	         "A listen address (FL_FLEET_API_ADDRESS) must have an IP address for its host.\n");
 }
 
+/* One variable's entry in fl-context(5). */
+static void man_var(const struct fl_var *v, struct fl_buf *out)
+{
+	fl_buf_adds(out, ".TP\n.B ");
+	fl_buf_adds(out, v->name);
+	fl_buf_adds(out, "\n");
+	fl_buf_addf(out, "%s; %s%s", roles_words(v->roles), v->type,
+	            (v->roles & FL_ROLE_SERVICE) ? "; set at OneFlow service level" : "");
+	if (*v->options) {
+		fl_buf_adds(out, "; one of ");
+		roff(out, v->options);
+	}
+	fl_buf_adds(out, "; default ");
+	if (*v->def) {
+		fl_buf_adds(out, "\\fB");
+		roff(out, v->def);
+		fl_buf_adds(out, "\\fR");
+	} else {
+		fl_buf_adds(out, "empty");
+	}
+	if (v->alias)
+		fl_buf_addf(out, "; also read as %s", v->alias);
+	fl_buf_adds(out, ".\n.br\n");
+	roff(out, v->doc);
+	fl_buf_adds(out, "\n.br\nOn a bad value: ");
+	roff(out, v->message);
+	fl_buf_adds(out, "\n");
+}
+
 void fl_render_reference(enum fl_format f, struct fl_buf *out)
 {
 	if (f != FL_FMT_MAN) {
@@ -315,33 +344,8 @@ void fl_render_reference(enum fl_format f, struct fl_buf *out)
 	         "A variable set for a strategy, role or feature that is not in use is noted as ignored.\n");
 	man_hostport(out);
 	fl_buf_adds(out, ".SH VARIABLES\n");
-	for (size_t i = 0; i < fl_nvars; i++) {
-		const struct fl_var *v = &fl_vars[i];
-		fl_buf_adds(out, ".TP\n.B ");
-		fl_buf_adds(out, v->name);
-		fl_buf_adds(out, "\n");
-		fl_buf_addf(out, "%s; %s%s", roles_words(v->roles), v->type,
-		            (v->roles & FL_ROLE_SERVICE) ? "; set at OneFlow service level" : "");
-		if (*v->options) {
-			fl_buf_adds(out, "; one of ");
-			roff(out, v->options);
-		}
-		fl_buf_adds(out, "; default ");
-		if (*v->def) {
-			fl_buf_adds(out, "\\fB");
-			roff(out, v->def);
-			fl_buf_adds(out, "\\fR");
-		} else {
-			fl_buf_adds(out, "empty");
-		}
-		if (v->alias)
-			fl_buf_addf(out, "; also read as %s", v->alias);
-		fl_buf_adds(out, ".\n.br\n");
-		roff(out, v->doc);
-		fl_buf_adds(out, "\n.br\nOn a bad value: ");
-		roff(out, v->message);
-		fl_buf_adds(out, "\n");
-	}
+	for (size_t i = 0; i < fl_nvars; i++)
+		man_var(&fl_vars[i], out);
 	fl_buf_adds(out, ".SH USER_INPUTS\n"
 	                 "The marketplace USER_INPUTS blocks come from the same table:\n"
 	                 ".B fl\\-context user\\-inputs \\-\\-role superlink|supernode|service\n"

@@ -593,6 +593,47 @@ teardown_file() {
 	openssl verify -purpose sslserver -CAfile "$D/ca.crt" "$D/server.pem"
 }
 
+@test "superlink: the log names why the set was replaced or the server certificate reissued" {
+	new_set
+	cp "$D/ca.crt" "$T/ca.crt"
+	cat "$T/ca.crt" "$T/ca.crt" >"$D/ca.crt"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO 'TLS certificates created (ca.crt holds 2 certificates, a generated CA has one): new CA'
+	cp "$D/server.pem" "$D/ca.crt"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO 'TLS certificates created (ca.crt is not a self-signed CA certificate): new CA'
+	echo garbage >"$D/ca.crt"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO "TLS certificates created ($D/ca.crt does not contain a valid PEM certificate: it is text without a PEM block"
+	rm "$D/server.pem"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO ') because server.pem is missing: '
+	cp "$D/server.pem" "$D/server.key" "$T/"
+	run_cg FL_TLS_ENABLED=YES superlink --force
+	assert_success
+	cp "$T/server.pem" "$T/server.key" "$D/"
+	run_cg FL_TLS_ENABLED=YES superlink
+	assert_success
+	logged_has INFO ') because server.pem does not verify against ca.crt: unable to get local issuer certificate: '
+	openssl verify -purpose sslserver -CAfile "$D/ca.crt" "$D/server.pem"
+}
+
+@test "superlink: a CA valid only from a later date is a wrong clock: refused, exit 1, nothing replaced" {
+	CG=$FLKIT_TEST_BIN
+	new_set
+	before=$(snapshot "$D" "$K")
+	run_cg FL_TLS_ENABLED=YES FLKIT_NOW=$(($(date +%s) - 3 * 86400)) superlink
+	assert_failure 1
+	assert_output ''
+	logged_has ERROR "The CA in $D/ca.crt is valid only from "
+	logged_has ERROR ", after the system clock's time: fix the clock (NTP) and run again; --force replaces the CA"
+	assert_equal "$(snapshot "$D" "$K")" "$before"
+}
+
 @test "superlink: the spec's ca.key inside the mounted directory is moved out, the CA kept" {
 	new_set
 	fp1=$(out_value FL_CA_FINGERPRINT)
@@ -1285,6 +1326,19 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	logged_has INFO 'CA certificate already installed at'
 	assert_equal "$(snapshot "$D")" "$before"
 	cmp "$D/ca.crt" "$T/certs/ca.crt"
+}
+
+@test "supernode: a CA outside its validity is installed, with a warning naming the date" {
+	CG=$FLKIT_TEST_BIN
+	now=$(date +%s)
+	sn FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$(b64 "$FIX/ec-ca.crt")" FLKIT_NOW=$((now + 4000 * 86400))
+	assert_success
+	logged WARN "CA certificate expired on $(date -u -d "$(openssl x509 -in "$FIX/ec-ca.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ): the TLS handshake will fail until the SuperLink's CA is renewed"
+	assert_line 'FL_TLS=YES'
+	sn FL_TLS_ENABLED=YES "FL_SSL_CA_CERTFILE=$(b64 "$FIX/ec-ca.crt")" FLKIT_NOW=$((now - 2 * 86400))
+	assert_success
+	logged WARN "CA certificate is valid only from $(date -u -d "$(openssl x509 -in "$FIX/ec-ca.crt" -noout -startdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ): check the system clock"
+	logged INFO 'CA certificate already installed at '"$D/ca.crt (SHA-256 $(fp "$FIX/ec-ca.crt"))"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -762,6 +762,64 @@ static void test_exposed(void)
 	free(dir);
 }
 
+/* fl_certio_load_certs / _key say loaded, absent or unusable (with the reason) as an enum. */
+static void test_load(void)
+{
+	EVP_PKEY *key = NULL;
+	time_t now = time(NULL);
+	X509 *ca = make_ca(&key, now, 30);
+	STACK_OF(X509) *one = sk_X509_new_null();
+	sk_X509_push(one, ca);
+	size_t clen = 0, klen = 0;
+	char *cpem = fl_certio_pem_certs(one, &clen), *kpem = fl_certio_pem_key(key, &klen);
+	char *crt = path("l.crt"), *k = path("l.key"), *bad = path("l.bad"), *none = path("l.none"),
+	     *lnk = path("l.lnk");
+	struct fl_err e = {0};
+	fl_fs_write_atomic(crt, cpem, clen, 0644, FL_OWNER_KEEP, (gid_t)-1, &e);
+	fl_fs_write_atomic(k, kpem, klen, 0600, FL_OWNER_KEEP, (gid_t)-1, &e);
+	fl_fs_write_atomic(bad, "garbage\n", 8, 0644, FL_OWNER_KEEP, (gid_t)-1, &e);
+	CHECK(symlink(crt, lnk) == 0, "a symlink to the certificate");
+	STACK_OF(X509) *certs = NULL;
+	EVP_PKEY *got = NULL;
+	char *bytes = NULL, why[512];
+	size_t blen = 0;
+
+	CHECK_INT(fl_certio_load_certs(none, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_ABSENT,
+	          "an absent certificate file");
+	CHECK(!certs && why[0] == '\0', "absent: nothing loaded, no reason");
+	CHECK_INT(fl_certio_load_certs(bad, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	          "a file without PEM");
+	CHECK(!certs && strstr(why, "l.bad does not contain a valid PEM certificate"), "the reason: %s", why);
+	CHECK_INT(fl_certio_load_certs(k, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	          "a key where certificates belong");
+	CHECK_INT(fl_certio_load_certs(lnk, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	          "a symlink is not followed");
+	CHECK(strstr(why, "is a symbolic link"), "the reason: %s", why);
+	CHECK_INT(fl_certio_load_certs(crt, &certs, &bytes, &blen, why, sizeof why), FL_CERTIO_LOADED,
+	          "the certificate loads");
+	CHECK(certs && sk_X509_num(certs) == 1 && X509_cmp(sk_X509_value(certs, 0), ca) == 0,
+	      "the same certificate");
+	CHECK(bytes && blen == clen && memcmp(bytes, cpem, clen) == 0, "with the file's bytes");
+	CHECK_INT(fl_certio_load_key(none, &got, why, sizeof why), FL_CERTIO_ABSENT, "an absent key file");
+	CHECK_INT(fl_certio_load_key(crt, &got, why, sizeof why), FL_CERTIO_UNUSABLE,
+	          "a certificate where a key belongs");
+	CHECK(!got && strstr(why, "l.crt"), "the reason names the file: %s", why);
+	CHECK_INT(fl_certio_load_key(k, &got, why, sizeof why), FL_CERTIO_LOADED, "the key loads");
+	CHECK(got && fl_certio_key_matches(ca, got), "the same key");
+
+	EVP_PKEY_free(got);
+	sk_X509_pop_free(certs, X509_free);
+	free(bytes);
+	for (char **f = (char *[]){crt, k, bad, none, lnk, NULL}; *f; f++) {
+		unlink(*f);
+		free(*f);
+	}
+	fl_certio_wipe_free(kpem, klen);
+	free(cpem);
+	sk_X509_pop_free(one, X509_free);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -775,6 +833,7 @@ int main(void)
 	test_fileset();
 	test_only_certs();
 	test_exposed();
+	test_load();
 	char *l = listing();
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
