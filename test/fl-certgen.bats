@@ -186,6 +186,15 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+wait_tls() { # wait_tls PORT: until a TLS server there presents a certificate (30 s at most: a guard)
+	for _ in $(seq 300); do
+		openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | grep -q -- '-----BEGIN CERTIFICATE-----' &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 wait_port() { # wait_port PORT: up to 20 s for a listener
 	for _ in $(seq 200); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -862,7 +871,9 @@ serve() {
 	FLWR_HOME=$T/sl setsid "$bin/flower-superlink" --ssl-ca-certfile "$D/ca.crt" --ssl-certfile "$D/server.pem" \
 		--ssl-keyfile "$D/server.key" "${sl_args[@]}" >"$T/sl.log" 2>&1 &
 	PIDS+=($!)
-	wait_port "$sl_port" || { cat "$T/sl.log"; false; }
+	# A port that accepts is not yet one that speaks TLS (one run read plaintext there): wait for
+	# a certificate before asserting on the handshake.
+	wait_tls "$sl_port" || { cat "$T/sl.log"; false; }
 	port=$sl_port
 	run handshake -tls1_3 -verify_ip 127.0.0.1
 	assert_success
