@@ -141,8 +141,11 @@ valgrind: all
 		chmod +x $(BUILD)/valgrind-bin/$$t; done
 	FLKIT_BIN=$(CURDIR)/$(BUILD)/valgrind-bin FLKIT_WRAP="$(VALGRIND)" FLKIT_NO_FUZZ=1 test/run
 
+# make check runs each fuzz target from a fixed seed; make fuzz runs random campaigns of
+# FUZZ_SECONDS per target on a corpus kept in build-fuzz/corpus.
+FUZZ_SECONDS ?= 600
 fuzz:
-	test/fuzz/run
+	test/fuzz/run --campaign $(FUZZ_SECONDS)
 
 bench: all
 	bench/run

@@ -86,6 +86,22 @@ publish_superlink() {
 	ctl_f POST vm/100 "{\"FL_READY\":\"YES\",\"FL_ENDPOINT\":\"10.0.7.100:9092\",\"FL_VERSION\":\"1.25.0\",\"FL_ROLE\":\"superlink\",\"FL_TLS\":\"${1:-YES}\",\"FL_CA_CERT\":\"${2-$CA_B64}\"}" >/dev/null
 }
 
+# wait_until CMD...: run CMD every 0.05 s until it succeeds. It gives up after about 30 s, which
+# only keeps a broken test from hanging: no test depends on how long the wait takes.
+wait_until() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "wait_until: '$*' still false after 30 s" >&2
+	return 1
+}
+
+# count_a/count_f JQ_SELECT N: at least N logged requests of emulator A/F match the jq condition.
+count_a() { [ "$(requests_a "[.[] | select($1)] | length")" -ge "$2" ]; }
+count_f() { [ "$(requests_f "[.[] | select($1)] | length")" -ge "$2" ]; }
+
 has() { # has TEXT: stderr contains TEXT
 	[[ "$stderr" == *"$1"* ]] || {
 		echo "stderr lacks: $1"
@@ -378,10 +394,11 @@ b" 'S= lead'; do
 }
 
 @test "transport: the token is in no process argument while a request is in flight" {
-	ctl_a POST faults '{"hang":true,"hang_ms":5000}'
-	env -i PATH="$PATH" "$BIN/fl-onegate" -C "$ENV12" --timeout 3 --retries 0 vm show 3>&- >/dev/null 2>&1 &
+	ctl_a POST faults '{"hang":true}'
+	env -i PATH="$PATH" "$BIN/fl-onegate" -C "$ENV12" --timeout 60 --retries 0 vm show 3>&- >/dev/null 2>&1 &
 	pid=$!
-	sleep 0.5
+	# In flight: the emulator logs the request, then holds it until the test kills the client.
+	wait_until count_a '.fault == "hang"' 1
 	args=$(tr '\0' ' ' <"/proc/$pid/cmdline")
 	environ=$(tr '\0' '\n' <"/proc/$pid/environ")
 	kill "$pid"
@@ -406,14 +423,13 @@ b" 'S= lead'; do
 	is_status 0
 }
 
-@test "fault latency above the timeout: exit 3 within the deadline" {
-	ctl_a POST faults '{"latency_ms":1500}'
-	t0=$(now_ms)
-	run_og "$ENV12" --timeout 0.5 --deadline 2 vm show
-	dt=$(($(now_ms) - t0))
+@test "fault latency above the timeout: exit 3 at the deadline" {
+	# Answers after 600 s, far past og's 60 s guard, and retries enough to outlast it: only the
+	# per-request timeout and the deadline together can end this with exit 3.
+	ctl_a POST faults '{"latency_ms":600000}'
+	run_og "$ENV12" --timeout 0.5 --deadline 2 --retries 100 vm show
 	is_status 3
 	has "timed out"
-	[ "$dt" -lt 3500 ]
 }
 
 @test "fault 5xx on two requests: retried with backoff, then the answer" {
@@ -478,33 +494,35 @@ b" 'S= lead'; do
 	is_status 0
 }
 
-@test "fault connection reset always: exit 3 within the deadline" {
+@test "fault connection reset always: exit 3 once the retries are spent" {
 	ctl_a POST faults '{"reset_rate":1}'
-	t0=$(now_ms)
-	run_og "$ENV12" --deadline 3 vm show
+	run_og "$ENV12" --deadline 30 vm show
 	is_status 3
 	has "OneGate unreachable at $A_URL"
-	[ $(($(now_ms) - t0)) -lt 4500 ]
+	[ "$(requests_a '[.[].fault]')" = '["reset","reset","reset","reset"]' ]
 }
 
 @test "fault hanging request: exit 3 at the deadline, not later" {
-	ctl_a POST faults '{"hang":true,"hang_ms":30000}'
-	t0=$(now_ms)
-	run_og "$ENV12" --timeout 1 --deadline 2.5 vm show
-	dt=$(($(now_ms) - t0))
+	# Every request hangs for 600 s; 100 retries of 1 s each would outlast og's 60 s guard.
+	ctl_a POST faults '{"hang":true}'
+	run_og "$ENV12" --timeout 1 --deadline 2.5 --retries 100 vm show
 	is_status 3
 	has "timed out"
-	[ "$dt" -ge 2000 ] && [ "$dt" -lt 4000 ]
+	# Each request took its whole second and each retry waits first (250 ms doubling, half of it
+	# jitter): a fourth request could not start before 2.5 s, so the deadline ended the retries.
+	n=$(requests_a '[.[] | select(.fault == "hang")] | length')
+	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
+	[ "$(requests_a 'length')" = "$n" ]
 }
 
 @test "fault hanging request: publish and service scale are bounded too" {
-	ctl_a POST faults '{"hang":true,"hang_ms":30000}'
-	t0=$(now_ms)
-	run_og "$ENV12" --timeout 0.5 --deadline 1 publish FL_READY=YES
+	ctl_a POST faults '{"hang":true}'
+	run_og "$ENV12" --timeout 0.5 --deadline 1 --retries 100 publish FL_READY=YES
 	is_status 3
-	run_og "$ENV12" --timeout 0.5 --deadline 1 service scale -r web --cardinality 2
+	has "timed out"
+	run_og "$ENV12" --timeout 0.5 --deadline 1 --retries 100 service scale -r web --cardinality 2
 	is_status 3
-	[ $(($(now_ms) - t0)) -lt 4500 ]
+	has "timed out"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -549,32 +567,32 @@ FL_VERSION=1.25.0" ]
 	[ "$(requests_f '[.[].path]')" = '["/vm","/service","/vms/100"]' ]
 }
 
-@test "discover: not yet published, then published: found within about 2 s" {
+@test "discover: not yet published, then published: found by a later poll" {
+	# The SuperLink publishes once discover has read it unready; how soon the next poll comes
+	# is the schedule's (test_onegate checks it on a virtual clock).
 	(
-		sleep 1.5
-		OG_URL=$F_URL og_ctl POST vm/100 '{"FL_READY":"YES","FL_ENDPOINT":"10.0.7.100:9092","FL_TLS":"NO"}' >/dev/null
-		now_ms >"$BATS_TEST_TMPDIR/published"
+		wait_until count_f '.path == "/vms/100"' 1 &&
+			ctl_f POST vm/100 '{"FL_READY":"YES","FL_ENDPOINT":"10.0.7.100:9092","FL_TLS":"NO"}' >/dev/null
 	) 3>&- &
 	EXTRA_PID=$!
 	run_og "$ENV101" discover
-	done_ms=$(now_ms)
 	is_status 0
 	[ "${lines[0]}" = "FL_SUPERLINK_ADDRESS=10.0.7.100:9092" ]
-	lag=$((done_ms - $(<"$BATS_TEST_TMPDIR/published")))
-	echo "# discovered ${lag} ms after the SuperLink published" >&3
-	[ "$lag" -lt 2600 ]
 	has "SuperLink not ready, waiting... (attempt 1)"
+	[[ "$stderr" =~ Discovered\ SuperLink\ at\ 10\.0\.7\.100:9092\ \(attempt\ ([0-9]+)\) ]]
+	[ "${BASH_REMATCH[1]}" -ge 2 ]
+	# It stopped at the read that found it ready.
+	[ "$(requests_f '.[-1] | .path + " " + (.status | tostring)')" = '"/vms/100 200"' ]
 }
 
 @test "discover: FL_READY=NO is waited on until the deadline, then exit 4 with the spec's line" {
 	ctl_f POST vm/100 '{"FL_READY":"NO","FL_ENDPOINT":"10.0.7.100:9092","FL_ERROR":"health_check_timeout"}'
-	t0=$(now_ms)
+	# The default deadline (5 minutes) is past og's 60 s guard: exit 4 means --deadline 2 ended it.
 	run_og "$ENV101" --deadline 2 discover
 	is_status 4
 	[ -z "$output" ]
 	has "SuperLink not ready, waiting... (attempt 1)"
 	[[ "$stderr" =~ \[ERROR\]\ \[fl-onegate\]\ SuperLink\ discovery\ timed\ out\ after\ [0-9]+\ attempts\ \(2\ seconds\) ]]
-	[ $(($(now_ms) - t0)) -lt 3500 ]
 }
 
 @test "discover: a bad FL_ENDPOINT is refused with one warning and never printed" {
@@ -603,12 +621,11 @@ FL_VERSION=1.26.0" ]
 }
 
 @test "discover: OneGate down at start: the precheck's two ERROR lines, exit 3, no waiting" {
-	t0=$(now_ms)
 	run_og "$ENVDOWN" discover
 	is_status 3
 	has "[ERROR] [fl-onegate] OneGate unreachable at $DOWN_URL (HTTP 000)"
 	has "[ERROR] [fl-onegate] Dynamic discovery requires OneGate. Set FL_SUPERLINK_ADDRESS for static mode."
-	[ $(($(now_ms) - t0)) -lt 5000 ]
+	[[ "$stderr" != *"not ready"* && "$stderr" != *"retrying in"* ]]
 }
 
 @test "discover: token rejected: exit 1 with HTTP 401 and Not authorized" {
@@ -683,20 +700,20 @@ FL_VERSION=1.26.0" ]
 	ctl_f POST faults '{"reset_rate":1,"count":2,"paths":["^/vms/"]}'
 	run_og "$ENV101" discover --interval 0.05
 	is_status 0
-	ctl_f POST faults '{"hang":true,"hang_ms":20000,"count":1,"paths":["^/vms/"]}'
-	t0=$(now_ms)
+	# The hang (600 s) outlasts og's 60 s guard: success means the 1 s timeout cut it off.
+	ctl_f POST faults '{"hang":true,"count":1,"paths":["^/vms/"]}'
 	run_og "$ENV101" --timeout 1 discover --interval 0.05
 	is_status 0
-	[ $(($(now_ms) - t0)) -lt 3000 ]
+	[ "$(requests_f '[.[] | select(.fault == "hang")] | length')" = 1 ]
 }
 
 @test "discover: a hanging OneGate never holds it past --deadline" {
-	ctl_f POST faults '{"hang":true,"hang_ms":30000,"paths":["^/service$"]}'
-	t0=$(now_ms)
+	# Requests hang for 600 s, the default timeout is 10 s and og's guard 60 s: exit 4 is the
+	# deadline's doing.
+	ctl_f POST faults '{"hang":true,"paths":["^/service$"]}'
 	run_og "$ENV101" discover --deadline 2
-	dt=$(($(now_ms) - t0))
 	is_status 4
-	[ "$dt" -lt 3500 ]
+	has "timed out"
 }
 
 @test "discover -o FILE and --json; the file feeds fl-certgen --onegate-file" {
@@ -722,7 +739,7 @@ FL_VERSION=1.26.0" ]
 	fi
 }
 
-@test "discover and partition among 5000 SuperNodes: fast, parse time measured" {
+@test "discover and partition among 5000 SuperNodes: the right partition, the time reported" {
 	og_start "$OG_FIXTURES/world-big.json"
 	EXTRA_PID=$OG_PID
 	og_env "$BATS_TEST_TMPDIR/env3000" "$(og_token "$OG_FIXTURES/world-big.json" 3000)" 3000 "$OG_URL"
@@ -737,8 +754,8 @@ FL_VERSION=1.26.0" ]
 	is_status 0
 	[ "$output" = "partition-id=2000 num-partitions=5000" ]
 	bytes=$(og "$BATS_TEST_TMPDIR/env3000" service show --json | wc -c)
+	# Reported, not asserted: the time depends on the machine and its load.
 	echo "# 5001-VM service (${bytes} bytes pretty): discover $((t1 - t0)) ms, partition $((t2 - t1)) ms, emulator included" >&3
-	[ $((t1 - t0)) -lt 5000 ] && [ $((t2 - t1)) -lt 5000 ]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -141,4 +141,4 @@ vector() {
 @test "emulator c-node: POST /_emulator/service/5 add_node / remove_node" { vector c-node; }
 @test "emulator c-log: the request log records method, path, body and token validity, never the token" { vector c-log; }
 @test "emulator c-reset: POST /_emulator/reset restores the world and clears faults" { vector c-reset; }
-@test "emulator c-big: a generated world of 5000 SuperNodes: every node listed, served fast" { vector c-big; }
+@test "emulator c-big: a generated world of 5000 SuperNodes: every node listed (the time reported)" { vector c-big; }

@@ -191,7 +191,8 @@ cat >"$world" <<'EOF'
 EOF
 bg onegate "$work/logs/onegate.log" python3 "$root/test/onegate/emulator.py" --world "$world" --port 0 \
 	--port-file "$work/onegate/port"
-for _ in $(seq 100); do [ -s "$work/onegate/port" ] && break; sleep 0.05; done
+# Until the emulator wrote its port (30 s at most: a guard against a hang, not a bound).
+for _ in $(seq 600); do [ -s "$work/onegate/port" ] && break; sleep 0.05; done
 [ -s "$work/onegate/port" ] || die "the OneGate emulator did not start: $(tail -n 3 "$work/logs/onegate.log")"
 og_url=http://127.0.0.1:$(<"$work/onegate/port")
 mapfile -t tokens < <(python3 "$root/test/onegate/emulator.py" --world "$world" --print-token 100,101,102)

@@ -18,7 +18,8 @@ og_start() {
 	python3 "$OG_EMULATOR" --world "$world" --port 0 --port-file "$pf" "$@" 3>&- &
 	OG_PID=$!
 	local i
-	for ((i = 0; i < 200; i++)); do
+	# Until the emulator wrote its port (30 s at most: a guard against a hang, not a bound).
+	for ((i = 0; i < 600; i++)); do
 		[ -s "$pf" ] && break
 		kill -0 "$OG_PID" 2>/dev/null || {
 			echo "emulator exited at start" >&2

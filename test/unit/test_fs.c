@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -260,8 +261,123 @@ static void test_read(void)
 	free(f);
 }
 
+/* The kill point: the file size limit stops the temp file's write after `at` bytes; SIGXFSZ
+ * then runs this handler inside write(), before fsync and rename. It tells the parent (one
+ * byte on the pipe) and waits there to be killed. */
+static int crash_pipe = -1;
+
+static void frozen_mid_write(int sig)
+{
+	(void)sig;
+	char c = 'w';
+	if (write(crash_pipe, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+/* The first entry of dir other than keep that starts with prefix, NULL when none (caller frees). */
+static char *other_entry(const char *dir, const char *keep, const char *prefix)
+{
+	char *l = listing(dir), *found = NULL;
+	for (char *t = strtok(l, " "); t && !found; t = strtok(NULL, " "))
+		if (strcmp(t, keep) != 0 && strncmp(t, prefix, strlen(prefix)) == 0)
+			found = strdup(t);
+	free(l);
+	return found;
+}
+
+/* Kill a writer of new (n bytes) over path exactly when `at` bytes of its temp file are
+ * written (at < n); check that the kill landed there, that path still holds old (or is
+ * still absent when old is NULL), then clean the temp file as the next writer would. */
+static void kill_mid_write(const char *dir, const char *path, const char *old, size_t oldn, const char *new,
+                           size_t n, size_t at)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		abort();
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		crash_pipe = p[1];
+		struct rlimit core = {0, 0}, fsize = {at, RLIM_INFINITY};
+		setrlimit(RLIMIT_CORE, &core);
+		signal(SIGXFSZ, frozen_mid_write);
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+			_exit(4);
+		fl_fs_write_atomic(path, new, n, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL);
+		_exit(5); /* not reached: the write stops at the limit */
+	}
+	close(p[1]);
+	char c = 0;
+	ssize_t got = read(p[0], &c, 1); /* EOF when the child ended without reaching the point */
+	close(p[0]);
+	/* The child is frozen inside the write: look before and after the kill. */
+	const char *base = strrchr(path, '/') + 1;
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, ".%s.", base);
+	char *tmp = other_entry(dir, base, prefix);
+	char *tpath = NULL;
+	struct stat st = {0};
+	if (tmp && asprintf(&tpath, "%s/%s", dir, tmp) < 0)
+		abort();
+	bool partial = got == 1 && tpath && stat(tpath, &st) == 0 && (size_t)st.st_size == at;
+	kill(pid, SIGKILL);
+	int ws = 0;
+	waitpid(pid, &ws, 0);
+	CHECK(partial && WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL,
+	      "crash safety: the writer is killed with %zu of %zu bytes in its temp file (%s)", at, n,
+	      tmp ? tmp : "no temp file");
+	char *data = NULL;
+	size_t dn = 0;
+	bool head = tpath && fl_fs_read(tpath, n, &data, &dn, NULL) == 0;
+	CHECK(head && dn == at && memcmp(data, new, at) == 0,
+	      "crash safety: the temp file holds the new content's first %zu bytes", at);
+	if (head)
+		free(data);
+	if (old)
+		CHECK(file_is(path, old, oldn), "crash safety: killed mid-write, the old content is intact");
+	else
+		CHECK(access(path, F_OK) < 0 && errno == ENOENT,
+		      "crash safety: killed mid-write of a new file, no file at the target");
+	fl_fs_clean_temps(path);
+	char *left = other_entry(dir, base, prefix);
+	CHECK(left == NULL, "crash safety: fl_fs_clean_temps removes the killed writer's temp file");
+	free(left);
+	free(tpath);
+	free(tmp);
+}
+
+static void test_kill_mid_write(void)
+{
+	const size_t na = 300 * 1024, nb = 450 * 1024;
+	char *a = malloc(na), *b = malloc(nb);
+	for (size_t i = 0; i < na; i++)
+		a[i] = (char)('A' + i % 7);
+	for (size_t i = 0; i < nb; i++)
+		b[i] = (char)('a' + i % 11);
+	char *dir = path_of("midwrite");
+	mkdir(dir, 0755);
+	char *f = path_of("midwrite/state");
+	kill_mid_write(dir, f, NULL, 0, a, na, 4096);
+	fl_fs_write_atomic(f, a, na, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL);
+	const size_t at[] = {1, 64 * 1024, nb - 1};
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+		kill_mid_write(dir, f, a, na, b, nb, at[i]);
+	CHECK(fl_fs_write_atomic(f, b, nb, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL) == 0 && file_is(f, b, nb),
+	      "crash safety: the next writer replaces the file as usual");
+	unlink(f);
+	rmdir(dir);
+	free(f);
+	free(dir);
+	free(a);
+	free(b);
+}
+
 /* A child rewrites the file with two alternating contents until it is killed at a random
- * moment; the file must always hold one of them, whole. */
+ * moment; the file must always hold one of them, whole. Where those kills land is chance:
+ * test_kill_mid_write proves the points that matter. */
 static void test_crash_safety(void)
 {
 	const size_t na = 300 * 1024, nb = 450 * 1024;
@@ -365,6 +481,7 @@ int main(void)
 	test_mkdir_p();
 	test_mkdir_symlink();
 	test_read();
+	test_kill_mid_write();
 	test_crash_safety();
 	test_lock_dir_wait();
 	char *l = listing(root);

@@ -1,6 +1,6 @@
 /* test_onegate: the OneGate client on a virtual clock and canned answers: wire format (06 §7.2),
  * answers and the CLI's output (06 §7.4, §7.5), hostile JSON, retries, the three discovery
- * schedules with their log lines, partitions, and the parse time of a 10000-node service. */
+ * schedules with their log lines, partitions, and a 10000-node service. */
 #include "fl_buf.h"
 #include "fl_discover.h"
 #include "fl_log.h"
@@ -873,7 +873,7 @@ static void test_discover_fast(void)
 	      (unsigned long long)max);
 }
 
-/* Parse time of a service with 10000 SuperNodes (~1 MB): the JSON path scales. */
+/* A service with 10000 SuperNodes (~1 MB) parses and partitions; the time is a diagnostic. */
 static void test_parse_time(void)
 {
 	struct fl_buf b = FL_BUF_INIT;
@@ -898,11 +898,8 @@ static void test_parse_time(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	DIAG("parse + partition of a 10000-node service (%zu KiB): %.1f ms", b.len >> 10, ms);
+	/* The time is reported, not asserted: it depends on the machine and its load (bench/). */
 	CHECK(ok && p.id == 0 && p.num == 10000, "10000 nodes: partition of the lowest VM ID is 0 of 10000");
-	/* valgrind slows everything twentyfold or more: a looser bound there. */
-	const char *preload = getenv("LD_PRELOAD");
-	double bound = preload && strstr(preload, "vgpreload") ? 60000 : 2000;
-	CHECK(ms < bound, "10000 nodes: parsed in %.1f ms (bound %.0f ms)", ms, bound);
 	if (ok)
 		fl_onegate_service_free(&s);
 	fl_buf_free(&b);
