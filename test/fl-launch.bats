@@ -2554,15 +2554,16 @@ last'
 @test "start: a held service lock is waited for, and said so" {
 	sn_proc install
 	is_status 0
-	# Another fl-launch holds config/ for a moment (flock(1) on the same directory).
-	flock "$FD/config" -c "echo held >'$T/held'; sleep 1" &
+	# Another fl-launch holds config/ (flock(1) on the same directory) until the start says it
+	# waits (60 s at most, a guard against a hang), then lets go.
+	flock "$FD/config" -c "echo held >'$T/held'; for i in \$(seq 1200); do grep -q 'waiting for another fl-launch' '$T/start.err' 2>/dev/null && exit 0; sleep 0.05; done; exit 1" &
 	local holder=$!
 	wait_for "$T/held"
-	sn_proc start
-	is_status 0
-	has_log INFO "waiting for another fl-launch to release the lock on $FD/config (at most 120 s)"
-	has "flower-supernode: pid "
+	fll "$SN_STATIC" -r supernode --runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin" \
+		start >"$T/start.out" 2>"$T/start.err"
 	wait "$holder"
+	grep -qF "[INFO] [fl-launch] waiting for another fl-launch to release the lock on $FD/config (at most 120 s)" "$T/start.err"
+	grep -q "flower-supernode: pid " "$T/start.err"
 }
 
 @test "install, start, stop: temporary files a killed run left beside env file, unit and state are removed" {
