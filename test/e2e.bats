@@ -67,6 +67,13 @@ federation() {
 	if [ "$status" -ne 0 ]; then
 		printf '%s\n' "$stderr" "--- superlink" >&2
 		tail -n 20 "$W/logs/superlink.log" >&2
+		# What each VM's services wrote (SuperNodes, the Fleet proxy) and the ServerApp.
+		local f
+		for f in "$W"/vm-*/flower/logs/*.log "$W/serverapp.log"; do
+			[ -f "$f" ] || continue
+			printf -- '--- %s\n' "${f#"$W"/}" >&2
+			tail -n 15 "$f" >&2
+		done
 	fi
 	assert_success
 	assert_line "status finished:completed"

@@ -158,13 +158,26 @@ vnum=$((vmaj * 1000 + vmin))
 if [ "$vnum" -ge 1040 ]; then era=C; elif [ "$vnum" -ge 1036 ]; then era=B; else era=A; fi
 say "Flower $version in $venv (era $era); tools in $bin; work dir $work"
 
-# --- free loopback ports, held open together so they differ
+# --- free loopback ports, held open together so they differ, and taken below the kernel's
+# ephemeral range: a port bind(0) hands out (the OneGate emulator, any outgoing connection)
+# could be handed out again between this pick and the service's own bind.
 read -r -a ports < <("$venv/bin/python" - <<'EOF'
-import socket
-socks = []
-for _ in range(7):
+import random, socket
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    first = int(f.read().split()[0])
+lo, hi = 20000, max(20100, min(first, 32768))
+socks, tried = [], set()
+while len(socks) < 7 and len(tried) < hi - lo:
+    p = random.randrange(lo, hi)
+    if p in tried:
+        continue
+    tried.add(p)
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
