@@ -4,7 +4,6 @@
 #include "fl_buf.h"
 #include "fl_fs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -133,43 +132,18 @@ void fl_fileset_free(struct fl_fileset *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* name is ".base." + 6 mkstemp characters. */
-static bool mkstemp_name(const char *name, const char *lead)
-{
-	size_t n = strlen(lead);
-	return strncmp(name, lead, n) == 0 && strlen(name + n) == 6 && !strchr(name + n, '.');
-}
-
 void fl_fileset_clean(const char *path)
 {
-	char *dir = fl_xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	const char *base = slash ? slash + 1 : path;
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	struct fl_buf a = FL_BUF_INIT, b = FL_BUF_INIT, c = FL_BUF_INIT, d = FL_BUF_INIT;
-	fl_buf_addf(&a, ".%s.fl-new", base);
-	fl_buf_addf(&b, ".%s.fl-prev", base);
-	fl_buf_addf(&c, ".%s.", base);
-	fl_buf_addf(&d, "..%s.fl-new.", base);
-	DIR *dh = opendir(slash ? dir : ".");
-	if (dh) {
-		int dfd = dirfd(dh);
-		struct dirent *de;
-		while ((de = readdir(dh)) != NULL) {
-			const char *n = de->d_name;
-			if (strcmp(n, a.data) != 0 && strcmp(n, b.data) != 0 && !mkstemp_name(n, c.data) &&
-			    !mkstemp_name(n, d.data))
-				continue;
-			struct stat st;
-			if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-				unlinkat(dfd, n, 0);
-		}
-		closedir(dh);
-	}
-	fl_buf_free(&a);
-	fl_buf_free(&b);
-	fl_buf_free(&c);
-	fl_buf_free(&d);
-	free(dir);
+	/* The staged copies of a set, then what fl_fs_write_atomic leaves beside the file and
+	 * beside its staged copy. Regular files only, never followed. */
+	char *staged = sibling(path, ".", ".fl-new"), *prev = sibling(path, ".", ".fl-prev");
+	struct stat st;
+	if (lstat(prev, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(prev);
+	if (lstat(staged, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(staged);
+	fl_fs_clean_temps(path);
+	fl_fs_clean_temps(staged);
+	free(staged);
+	free(prev);
 }
