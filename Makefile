@@ -81,7 +81,7 @@ TEST_BINS  := $(BUILD)/test-bin/fl-certgen
 all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(MAN1)
 
 # The Makefile is a prerequisite: it holds the version and the flags.
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) Makefile
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) lib/fl_vars.def Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

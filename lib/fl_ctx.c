@@ -227,6 +227,7 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 	if (!c->rendered_role)
 		note_unknown(c, &c->file, "context file");
 	note_unknown(c, &c->env, "environment");
+	fl_conf_resolve(&c->conf, c->set);
 	load_identity(c, o);
 	return 0;
 }
@@ -259,6 +260,11 @@ const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name
 {
 	const struct fl_var *v = fl_var_find(name);
 	return v ? &c->set[fl_var_index(v)] : NULL;
+}
+
+const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id)
+{
+	return c->set[id].value;
 }
 
 const char *fl_ctx_get(const struct fl_ctx *c, const char *name)

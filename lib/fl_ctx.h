@@ -3,6 +3,7 @@
 #ifndef FL_CTX_H
 #define FL_CTX_H
 
+#include "fl_conf.h"
 #include "fl_ctxfile.h"
 #include "fl_err.h"
 #include "fl_log.h"
@@ -33,6 +34,7 @@ struct fl_ctx {
 	struct fl_kvlist file;    /* its assignments */
 	struct fl_kvlist env;     /* the relevant part of the environment */
 	struct fl_setting *set;   /* one per fl_vars entry */
+	struct fl_conf conf;      /* the same values, typed: what the tools read */
 	char **owned;             /* normalised values owned by the ctx */
 	struct fl_kvlist unknown; /* name -> "context file" / "environment" */
 	struct fl_identity id;
@@ -55,7 +57,12 @@ int fl_identity_load(struct fl_identity *id, const char *one_env, const char *to
                      struct fl_err *e);
 void fl_identity_free(struct fl_identity *id);
 void fl_ctx_free(struct fl_ctx *c);
+/* The setting of a variable named at run time (fl-context get NAME), or NULL when the registry
+ * has no such name. Code that knows the variable reads c->conf.NAME, or fl_ctx_value(c, FLV_NAME)
+ * for the text as resolved. */
 const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
+/* The resolved text of id ("" when unset without default), and whether it was given. */
+const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id);
 const char *fl_ctx_get(const struct fl_ctx *c, const char *name);
 bool fl_ctx_is_set(const struct fl_ctx *c, const char *name);
 const char *fl_src_name(enum fl_src s);

@@ -54,10 +54,21 @@ struct fl_var {
 	const char *doc;     /* one paragraph for the man page */
 };
 
+/* One id per registry entry, FLV_<NAME>, in registry order: a name that is not in the registry
+ * does not compile. */
+enum fl_var_id {
+#define FL_VAR(name, ...) FLV_##name,
+#include "fl_vars.def"
+#undef FL_VAR
+	FLV_COUNT
+};
+
 extern const struct fl_var fl_vars[];
 extern const size_t fl_nvars;
 
 const struct fl_var *fl_var_find(const char *name);
+/* The entry of id. */
+const struct fl_var *fl_var_get(enum fl_var_id id);
 /* Index of v in fl_vars. */
 size_t fl_var_index(const struct fl_var *v);
 const char *fl_role_name(unsigned role);

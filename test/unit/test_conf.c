@@ -1,0 +1,149 @@
+/* test_conf: the typed configuration: every registry default resolves to its field, each kind
+ * parses its text (YES/NO, seconds -> ms, floats, host:port, enums in option order), a value
+ * that does not parse keeps its default's value, and `set` tells given values from defaults. */
+#include "fl_conf.h"
+#include "fl_ctx.h"
+#include "unit.h"
+
+static bool load(struct fl_ctx *c, char **envp)
+{
+	struct fl_err e;
+	struct fl_ctx_opts o = {NULL, NULL, envp};
+	if (fl_ctx_load(c, &o, &e) < 0) {
+		DIAG("fl_ctx_load: %s", e.msg);
+		return false;
+	}
+	return true;
+}
+
+static void test_defaults(void)
+{
+	struct fl_ctx c;
+	char *env[] = {NULL};
+	CHECK(load(&c, env), "empty environment loads");
+	const struct fl_conf *k = &c.conf;
+	CHECK_STR(k->FLOWER_VERSION, "1.25.0", "FLOWER_VERSION text");
+	CHECK_INT(k->FL_NUM_ROUNDS, 3, "FL_NUM_ROUNDS default 3");
+	CHECK_INT(k->FL_STRATEGY, FL_STRATEGY_FEDAVG, "FL_STRATEGY default FedAvg");
+	CHECK_STR(k->FL_FLEET_API_ADDRESS.host, "0.0.0.0", "fleet host parsed");
+	CHECK_INT(k->FL_FLEET_API_ADDRESS.port, 9092, "fleet port parsed");
+	CHECK(k->FL_FLEET_API_ADDRESS.is_any, "0.0.0.0 is the bind-all address");
+	CHECK_INT(k->FL_CONTROL_API_ADDRESS.port, 9093, "control port parsed");
+	CHECK_INT(k->FL_GRPC_KEEPALIVE_TIME, 60000, "keepalive 60 s is 60000 ms");
+	CHECK_INT(k->FL_GRPC_KEEPALIVE_TIMEOUT, 20000, "keepalive timeout 20 s is 20000 ms");
+	CHECK_INT(k->FL_EDGE_MAX_BACKOFF, 300000, "edge max backoff 300 s in ms");
+	CHECK(!k->FL_TLS_ENABLED && !k->FL_GPU_ENABLED && !k->FL_CHECKPOINT_ENABLED, "booleans default NO");
+	CHECK(k->FL_TRIM_BETA > 0.19 && k->FL_TRIM_BETA < 0.21, "FL_TRIM_BETA 0.2");
+	CHECK_INT(k->FL_SUPERLINK_ADDRESS.port, 0, "unset host:port is all zero");
+	CHECK_STR(k->FL_SUPERLINK_ADDRESS.host, "", "unset host:port has no host");
+	CHECK_INT(k->FL_LOG_FORMAT, FL_LOG_FORMAT_TEXT, "log format text");
+	CHECK_INT(k->FL_LOG_LEVEL, FL_LOG_LEVEL_INFO, "log level INFO");
+	CHECK_INT(k->ML_FRAMEWORK, FL_FRAMEWORK_PYTORCH, "framework pytorch");
+	CHECK_INT(k->FL_EDGE_BACKOFF, FL_EDGE_BACKOFF_EXPONENTIAL, "backoff exponential");
+	CHECK_INT(k->FL_USE_CASE, FL_USE_CASE_NONE, "use case none");
+	CHECK_INT(k->FL_ISOLATION, FL_ISOLATION_SUBPROCESS, "isolation subprocess");
+	unsigned set = 0;
+	for (size_t i = 0; i < FLV_COUNT; i++)
+		set += k->set[i];
+	CHECK_INT(set, 0, "nothing is set in an empty environment");
+	fl_ctx_free(&c);
+}
+
+static void test_values(void)
+{
+	struct fl_ctx c;
+	char *env[] = {"ONEAPP_FL_TLS_ENABLED=yes",
+	               "FL_STRATEGY=FedTrimmedAvg",
+	               "FL_GRPC_KEEPALIVE_TIME=7",
+	               "FL_SUPERLINK_ADDRESS=[fd00::1]:9092",
+	               "FL_CONTROL_API_ADDRESS=127.0.0.1:19093",
+	               "FL_LOG_FORMAT=json",
+	               "ML_FRAMEWORK=sklearn",
+	               "FL_EDGE_BACKOFF=fixed",
+	               "FL_USE_CASE=llm-fine-tuning",
+	               "FL_ISOLATION=process",
+	               "FL_LOG_LEVEL=ERROR",
+	               "FL_GPU_MEMORY_FRACTION=0.5",
+	               "FL_NUM_ROUNDS=12",
+	               NULL};
+	CHECK(load(&c, env), "environment loads");
+	const struct fl_conf *k = &c.conf;
+	CHECK(k->FL_TLS_ENABLED, "yes (any case) is true");
+	CHECK(k->set[FLV_FL_TLS_ENABLED], "FL_TLS_ENABLED counts as set");
+	CHECK(!k->set[FLV_FL_GPU_ENABLED], "FL_GPU_ENABLED does not");
+	CHECK_INT(k->FL_STRATEGY, FL_STRATEGY_FEDTRIMMEDAVG, "strategy by option order");
+	CHECK_INT(k->FL_GRPC_KEEPALIVE_TIME, 7000, "7 s is 7000 ms");
+	CHECK_STR(k->FL_SUPERLINK_ADDRESS.host, "fd00::1", "IPv6 host without brackets");
+	CHECK(k->FL_SUPERLINK_ADDRESS.is_ipv6, "IPv6 flagged");
+	CHECK_INT(k->FL_SUPERLINK_ADDRESS.port, 9092, "IPv6 port");
+	CHECK_INT(k->FL_CONTROL_API_ADDRESS.port, 19093, "control port");
+	CHECK_INT(k->FL_LOG_FORMAT, FL_LOG_FORMAT_JSON, "json");
+	CHECK_INT(k->ML_FRAMEWORK, FL_FRAMEWORK_SKLEARN, "sklearn");
+	CHECK_INT(k->FL_EDGE_BACKOFF, FL_EDGE_BACKOFF_FIXED, "fixed");
+	CHECK_INT(k->FL_USE_CASE, FL_USE_CASE_LLM_FINE_TUNING, "llm-fine-tuning");
+	CHECK_INT(k->FL_ISOLATION, FL_ISOLATION_PROCESS, "process");
+	CHECK_INT(k->FL_LOG_LEVEL, FL_LOG_LEVEL_ERROR, "ERROR");
+	CHECK(k->FL_GPU_MEMORY_FRACTION > 0.49 && k->FL_GPU_MEMORY_FRACTION < 0.51, "0.5");
+	CHECK_INT(k->FL_NUM_ROUNDS, 12, "12 rounds");
+	CHECK_STR(fl_ctx_value(&c, FLV_FL_TLS_ENABLED), "YES", "the text is normalised");
+	fl_ctx_free(&c);
+}
+
+/* Every enum value of the registry's options maps to its position, for every enum entry. */
+static void test_enum_order(void)
+{
+	unsigned bad = 0, n = 0;
+	for (size_t i = 0; i < fl_nvars; i++) {
+		const struct fl_var *v = &fl_vars[i];
+		if (v->check != FL_CK_ENUM)
+			continue;
+		const char *p = v->options;
+		for (int pos = 0; *p; pos++) {
+			size_t len = strcspn(p, ",");
+			char kv[256];
+			snprintf(kv, sizeof kv, "%s=%.*s", v->name, (int)len, p);
+			char *env[] = {kv, NULL};
+			struct fl_ctx c;
+			if (load(&c, env)) {
+				int got = -1; /* the enum field of entry i, read by name */
+#define FL_VAR(name, ctype, ...)                                                                             \
+	if (i == FLV_##name)                                                                                 \
+		memcpy(&got, &c.conf.name, sizeof got);
+#include "fl_vars.def"
+#undef FL_VAR
+				if (got != pos && ++bad)
+					DIAG("%s: option %d read as %d", kv, pos, got);
+				n++;
+				fl_ctx_free(&c);
+			}
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	CHECK(n >= 20 && bad == 0, "every enum option resolves to its position (%u options)", n);
+}
+
+static void test_bad_value(void)
+{
+	struct fl_ctx c;
+	char *env[] = {"FL_NUM_ROUNDS=three", "FL_FLEET_API_ADDRESS=host:09092", "FL_STRATEGY=fedavg", NULL};
+	CHECK(load(&c, env), "loads (validation judges the values)");
+	CHECK_INT(c.conf.FL_NUM_ROUNDS, 3, "unparsable number keeps the default's value");
+	CHECK_INT(c.conf.FL_FLEET_API_ADDRESS.port, 9092, "unparsable host:port keeps the default's");
+	CHECK_INT(c.conf.FL_STRATEGY, FL_STRATEGY_FEDAVG, "wrong-case enum keeps the default's");
+	CHECK(c.conf.set[FLV_FL_NUM_ROUNDS], "still marked set");
+	struct fl_diags d = FL_DIAGS_INIT;
+	CHECK(fl_ctx_validate(&c, FL_ROLE_SUPERLINK, &d) >= 3, "and validation reports all three");
+	fl_diags_free(&d);
+	fl_ctx_free(&c);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_values();
+	test_enum_order();
+	test_bad_value();
+	return unit_done();
+}
