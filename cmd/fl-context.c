@@ -8,6 +8,7 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_render.h"
+#include "fl_validate.h"
 #include "fl_var.h"
 
 #include <getopt.h>
@@ -102,7 +103,7 @@ static unsigned role_of(const struct opts *o, const struct fl_ctx *c)
 static unsigned report(const struct fl_ctx *c, unsigned role, int quiet_ok)
 {
 	struct fl_diags d = FL_DIAGS_INIT;
-	unsigned errors = fl_ctx_validate(c, role, &d);
+	unsigned errors = fl_validate_ctx(c, role, &d);
 	for (size_t i = 0; i < d.n; i++)
 		if (!quiet_ok || d.v[i].level >= FL_WARN)
 			fl_log(d.v[i].level, "%s", d.v[i].msg);

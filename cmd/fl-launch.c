@@ -12,6 +12,7 @@
 #include "fl_net.h"
 #include "fl_onegate.h"
 #include "fl_retry.h"
+#include "fl_validate.h"
 #include "fl_var.h"
 
 #include <getopt.h>
@@ -179,7 +180,7 @@ static int load(const struct opts *o, struct job *j)
 		return usage_error("a role is needed: --role superlink or --role supernode%s", "");
 	/* The same rules fl-context applies: nothing runs on a configuration it would refuse. */
 	struct fl_diags d = FL_DIAGS_INIT;
-	unsigned errors = fl_ctx_validate(&j->c, j->lo.role, &d);
+	unsigned errors = fl_validate_ctx(&j->c, j->lo.role, &d);
 	for (size_t i = 0; i < d.n; i++)
 		if (d.v[i].level >= (quiet_checks ? FL_ERROR : FL_WARN))
 			fl_log(d.v[i].level, "%s", d.v[i].msg);

@@ -6,6 +6,7 @@
 
 #include "fl_buf.h"
 #include "fl_ctx.h"
+#include "fl_diag.h"
 #include "fl_err.h"
 #include "fl_net.h"
 

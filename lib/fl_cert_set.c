@@ -12,6 +12,7 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_retry.h"
+#include "fl_validate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -462,7 +463,7 @@ static int auto_check(const struct fl_ctx *c, const struct fl_cert_superlink_opt
 {
 	const struct fl_cert_layout *l = &o->layout;
 	if (resolve_addrs(o, &s->addrs, e) < 0 ||
-	    fl_cert_sans_build(&s->addrs, fl_ctx_get(c, "FL_CERT_EXTRA_SAN"), &s->want, e) < 0)
+	    fl_cert_sans_build(&s->addrs, c->conf.FL_CERT_EXTRA_SAN, &s->want, e) < 0)
 		return -1;
 	s->ca_crt = fl_certio_join(l->dir, "ca.crt");
 	s->srv_pem = fl_certio_join(l->dir, "server.pem");
@@ -816,18 +817,16 @@ static void opset_free(struct opset *s)
 /* Load: the three variables, base64 PEM. */
 static int op_decode(const struct fl_ctx *c, struct opset *s, struct fl_diags *d, struct fl_err *e)
 {
-	if (fl_ctx_is_set(c, "FL_CERT_EXTRA_SAN"))
+	if (c->conf.set[FLV_FL_CERT_EXTRA_SAN])
 		fl_diags_add(d, FL_INFO,
 		             "FL_CERT_EXTRA_SAN ignored -- using operator-provided certificates.");
-	if (fl_cert_pem_decode("FL_SSL_CA_CERTFILE", fl_ctx_get(c, "FL_SSL_CA_CERTFILE"), FL_PEM_CERTS,
-	                       &s->ca, e) < 0)
+	if (fl_cert_pem_decode("FL_SSL_CA_CERTFILE", c->conf.FL_SSL_CA_CERTFILE, FL_PEM_CERTS, &s->ca, e) < 0)
 		return -1;
 	fl_diags_add(d, FL_INFO, "CA certificate decoded from FL_SSL_CA_CERTFILE");
-	if (fl_cert_pem_decode("FL_SSL_CERTFILE", fl_ctx_get(c, "FL_SSL_CERTFILE"), FL_PEM_CERTS, &s->crt,
-	                       e) < 0)
+	if (fl_cert_pem_decode("FL_SSL_CERTFILE", c->conf.FL_SSL_CERTFILE, FL_PEM_CERTS, &s->crt, e) < 0)
 		return -1;
 	fl_diags_add(d, FL_INFO, "Server certificate decoded from FL_SSL_CERTFILE");
-	if (fl_cert_pem_decode("FL_SSL_KEYFILE", fl_ctx_get(c, "FL_SSL_KEYFILE"), FL_PEM_KEY, &s->key, e) < 0)
+	if (fl_cert_pem_decode("FL_SSL_KEYFILE", c->conf.FL_SSL_KEYFILE, FL_PEM_KEY, &s->key, e) < 0)
 		return -1;
 	fl_diags_add(d, FL_INFO, "Server key decoded from FL_SSL_KEYFILE");
 	return 0;
@@ -1010,14 +1009,14 @@ int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opt
                       struct fl_cert_published *p, struct fl_diags *d, struct fl_err *e)
 {
 	memset(p, 0, sizeof *p);
-	const char *tls = fl_ctx_get(c, "FL_TLS_ENABLED");
+	/* fl-certgen may run on a configuration no tool validated: a bad value is refused here. */
+	const char *tls = fl_ctx_value(c, FLV_FL_TLS_ENABLED);
 	p->tls_enabled = fl_xstrdup(tls);
-	if (strcmp(tls, "YES") != 0 && strcmp(tls, "NO") != 0)
-		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FL_TLS_ENABLED: '%.64s'. Must be YES or NO.",
-		                  tls);
-	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
-	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
-	if (strcmp(tls, "YES") != 0) {
+	if (fl_validate_var(c, FLV_FL_TLS_ENABLED, e) < 0)
+		return -1;
+	const bool *set = c->conf.set;
+	bool ca = set[FLV_FL_SSL_CA_CERTFILE], crt = set[FLV_FL_SSL_CERTFILE], key = set[FLV_FL_SSL_KEYFILE];
+	if (!c->conf.FL_TLS_ENABLED) {
 		p->action = FL_CERT_DISABLED;
 		fl_diags_add(d, FL_INFO, "TLS disabled (FL_TLS_ENABLED=%s). Using --insecure mode.", tls);
 		if (ca || crt || key)
@@ -1027,7 +1026,7 @@ int fl_cert_superlink(const struct fl_ctx *c, const struct fl_cert_superlink_opt
 		return 0;
 	}
 	if (ca || crt || key) {
-		fl_ctx_check_operator_tls(c, d);
+		fl_validate_operator_tls(c, d);
 		if (!ca || !crt || !key)
 			return fl_err_set(
 			    e, FL_EXIT_FAIL,

@@ -10,6 +10,7 @@
 #include "fl_check.h"
 #include "fl_fileset.h"
 #include "fl_fs.h"
+#include "fl_validate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -246,18 +247,17 @@ static int install(const struct fl_cert_supernode_opts *o, const char *pem, size
 
 bool fl_cert_supernode_tls(const struct fl_ctx *c, const struct fl_onegate_tls *og)
 {
-	const char *tls = fl_ctx_get(c, "FL_TLS_ENABLED");
-	if (fl_ctx_is_set(c, "FL_TLS_ENABLED"))
-		return is_yes(tls);
-	if (*fl_ctx_get(c, "FL_SUPERLINK_ADDRESS"))
+	if (c->conf.set[FLV_FL_TLS_ENABLED])
+		return c->conf.FL_TLS_ENABLED;
+	if (c->conf.set[FLV_FL_SUPERLINK_ADDRESS])
 		return false;
 	return og && is_yes(og->tls);
 }
 
 /* What fl_cert_supernode works from: the context's values, OneGate's, the CA chosen. */
 struct trustsel {
-	const char *tls, *ctx_ca, *pin_text;
-	bool tls_set, static_mode;
+	const char *ctx_ca, *pin_text;
+	bool tls, tls_set, static_mode;
 	unsigned char pin[32];
 	const struct fl_onegate_tls *og; /* NULL in static mode */
 	const char *og_tls, *og_ca;
@@ -269,20 +269,16 @@ struct trustsel {
 static int trust_inputs(const struct fl_ctx *c, const struct fl_cert_supernode_opts *o, struct trustsel *s,
                         struct fl_diags *d, struct fl_err *e)
 {
-	s->tls = fl_ctx_get(c, "FL_TLS_ENABLED");
-	s->tls_set = fl_ctx_is_set(c, "FL_TLS_ENABLED");
-	s->ctx_ca = fl_ctx_get(c, "FL_SSL_CA_CERTFILE");
-	s->pin_text = fl_ctx_get(c, "FL_CA_FINGERPRINT");
-	if (!is_yes(s->tls) && !is_no(s->tls))
-		return fl_err_set(e, FL_EXIT_FAIL, "Invalid FL_TLS_ENABLED: '%.64s'. Must be YES or NO.",
-		                  s->tls);
+	/* fl-certgen may run on a configuration no tool validated: a bad value is refused here. */
+	if (fl_validate_var(c, FLV_FL_TLS_ENABLED, e) < 0 || fl_validate_var(c, FLV_FL_CA_FINGERPRINT, e) < 0)
+		return -1;
+	s->tls = c->conf.FL_TLS_ENABLED;
+	s->tls_set = c->conf.set[FLV_FL_TLS_ENABLED];
+	s->ctx_ca = c->conf.FL_SSL_CA_CERTFILE;
+	s->pin_text = c->conf.FL_CA_FINGERPRINT;
 	if (*s->pin_text && fl_cert_fingerprint_parse(s->pin_text, s->pin) < 0)
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "Invalid FL_CA_FINGERPRINT: '%.100s'. Expected a SHA-256 fingerprint: 64 hex digits, "
-		    "with or without colons.",
-		    s->pin_text);
-	s->static_mode = *fl_ctx_get(c, "FL_SUPERLINK_ADDRESS") != '\0';
+		return fl_err_set(e, FL_EXIT_FAIL, "FL_CA_FINGERPRINT: not a SHA-256 fingerprint");
+	s->static_mode = c->conf.set[FLV_FL_SUPERLINK_ADDRESS];
 	s->og = o->og;
 	if (s->static_mode && s->og) {
 		fl_diags_add(d, FL_INFO,
@@ -300,7 +296,7 @@ static void trust_explain(const struct trustsel *s, struct fl_diags *d)
 {
 	char v[SHOWN_TLS_MAX + 8];
 	shown(s->og_tls, v, sizeof v);
-	if (s->tls_set && is_yes(s->tls)) {
+	if (s->tls_set && s->tls) {
 		fl_diags_add(d, FL_INFO, "TLS explicitly enabled via FL_TLS_ENABLED=YES");
 		if (s->og && is_no(s->og_tls))
 			fl_diags_add(d, FL_WARN,

@@ -3,7 +3,6 @@
 #include "fl_conf.h"
 
 #include "fl_check.h"
-#include "fl_ctx.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* fl_conf: the typed configuration. One field per registry entry (fl_vars.def), named like the
  * variable and typed by the entry's CTYPE: what the tools read instead of strings. fl_ctx_load
- * fills it from the resolved settings; read it once fl_ctx_validate found no error for the
+ * fills it from the resolved settings; read it once fl_validate_ctx found no error for the
  * role (a value that does not parse holds its default's value, and validation reports it). */
 #ifndef FL_CONF_H
 #define FL_CONF_H
@@ -55,7 +55,15 @@ struct fl_conf {
 	bool set[FLV_COUNT]; /* given in the context or environment (not the default) */
 };
 
-struct fl_setting;
+/* Where a resolved value came from. */
+enum fl_src { FL_SRC_DEFAULT, FL_SRC_FILE, FL_SRC_ENV };
+
+/* One variable as resolved (fl_ctx_load): its text and where it came from. */
+struct fl_setting {
+	const char *value; /* never NULL; "" when unset without default */
+	enum fl_src src;
+	const char *from; /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
+};
 
 /* Fill k from the settings (one per registry entry, registry order). */
 void fl_conf_resolve(struct fl_conf *k, const struct fl_setting *set);

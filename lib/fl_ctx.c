@@ -356,10 +356,3 @@ int fl_identity_load(struct fl_identity *id, const char *one_env, const char *to
 		                  one_env ? one_env : "one_env", token_file ? token_file : "token.txt");
 	return 0;
 }
-
-void fl_diags_log(struct fl_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		fl_log(d->v[i].level, "%s", d->v[i].msg);
-	fl_diags_free(d);
-}

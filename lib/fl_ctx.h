@@ -1,5 +1,6 @@
 /* fl_ctx: the resolved configuration: context file + environment overlay + ONEAPP_ aliases
- * + defaults, each value with its source; validation into a list of diagnostics. */
+ * + defaults, each value with its source, and the typed fields (fl_conf.h) parsed from them.
+ * Validation is fl_validate.h's. */
 #ifndef FL_CTX_H
 #define FL_CTX_H
 
@@ -13,14 +14,6 @@
 
 #define FL_CTX_DEFAULT_PATH  "/run/one-context/one_env"
 #define FL_CTX_DEFAULT_TOKEN "/run/one-context/token.txt"
-
-enum fl_src { FL_SRC_DEFAULT, FL_SRC_FILE, FL_SRC_ENV };
-
-struct fl_setting {
-	const char *value; /* never NULL; "" when unset without default */
-	enum fl_src src;
-	const char *from; /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
-};
 
 /* OneGate identity; token is secret: never log or print it. */
 struct fl_identity {
@@ -63,38 +56,11 @@ void fl_ctx_free(struct fl_ctx *c);
 const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
 /* The resolved text of id ("" when unset without default), and whether it was given. */
 const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id);
+/* Deprecated: cmd/ conversion in progress. The text of a variable named by a string ("" for a
+ * name not in the registry, so a typo is silent), and whether it was given: read c->conf.NAME,
+ * c->conf.set[FLV_NAME] or fl_ctx_value(c, FLV_NAME) instead. No new uses. */
 const char *fl_ctx_get(const struct fl_ctx *c, const char *name);
 bool fl_ctx_is_set(const struct fl_ctx *c, const char *name);
 const char *fl_src_name(enum fl_src s);
-
-struct fl_diag {
-	enum fl_level level;
-	char *msg;
-};
-
-struct fl_diags {
-	struct fl_diag *v;
-	size_t n, cap;
-	unsigned errors;
-};
-
-#define FL_DIAGS_INIT                                                                                        \
-	{                                                                                                    \
-		NULL, 0, 0, 0                                                                                \
-	}
-
-void fl_diags_add(struct fl_diags *d, enum fl_level l, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void fl_diags_free(struct fl_diags *d);
-/* Log every diagnostic at its level, then free them. */
-void fl_diags_log(struct fl_diags *d);
-
-/* Every rule for role: type checks of set variables, then the cross-variable rules. Returns
- * the number of errors (also d->errors). */
-unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags *d);
-
-/* Operator TLS material is all-or-none (decision 7): an error for each missing piece when
- * any of FL_SSL_CA_CERTFILE, FL_SSL_CERTFILE, FL_SSL_KEYFILE is set. Returns the errors added. */
-unsigned fl_ctx_check_operator_tls(const struct fl_ctx *c, struct fl_diags *d);
 
 #endif

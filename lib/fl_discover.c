@@ -6,6 +6,7 @@
 #include "fl_check.h"
 #include "fl_hostport.h"
 #include "fl_log.h"
+#include "fl_validate.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -24,27 +25,21 @@ void fl_superlink_free(struct fl_superlink *sl)
 int fl_discover_ctx_schedule(const struct fl_ctx *c, enum fl_discover_schedule *s, struct fl_err *e)
 {
 	*s = FL_DISCOVER_FAST;
-	if (!fl_ctx_is_set(c, "FL_EDGE_BACKOFF"))
+	/* A tool that validated its configuration finds it valid; one that did not (fl-onegate)
+	 * learns of a bad value in the registry's words rather than running on the default. */
+	if (fl_validate_var(c, FLV_FL_EDGE_BACKOFF, e) < 0)
+		return -1;
+	if (!c->conf.set[FLV_FL_EDGE_BACKOFF])
 		return 0; /* its default (exponential) is for edge nodes that set it */
-	const char *v = fl_ctx_get(c, "FL_EDGE_BACKOFF");
-	if (strcmp(v, "fixed") == 0)
-		*s = FL_DISCOVER_FIXED;
-	else if (strcmp(v, "exponential") == 0)
-		*s = FL_DISCOVER_EXPONENTIAL;
-	else
-		return fl_err_set(e, FL_EXIT_FAIL, "FL_EDGE_BACKOFF: '%.32s' must be exponential or fixed",
-		                  v);
+	*s = c->conf.FL_EDGE_BACKOFF == FL_EDGE_BACKOFF_FIXED ? FL_DISCOVER_FIXED : FL_DISCOVER_EXPONENTIAL;
 	return 0;
 }
 
 int fl_discover_ctx_edge_max(const struct fl_ctx *c, uint64_t *ms, struct fl_err *e)
 {
-	long max;
-	const char *v = fl_ctx_get(c, "FL_EDGE_MAX_BACKOFF");
-	if (!fl_check_posint(v, &max))
-		return fl_err_set(e, FL_EXIT_FAIL,
-		                  "FL_EDGE_MAX_BACKOFF: '%.32s' must be a positive number of seconds", v);
-	*ms = (uint64_t)max * 1000u;
+	if (fl_validate_var(c, FLV_FL_EDGE_MAX_BACKOFF, e) < 0)
+		return -1;
+	*ms = (uint64_t)c->conf.FL_EDGE_MAX_BACKOFF;
 	return 0;
 }
 
@@ -397,6 +392,52 @@ static int discover_static(const char *addr, struct fl_superlink *sl, struct fl_
 	return 0;
 }
 
+/* The retry schedule of o->schedule, o's values overriding the schedule's own. */
+static void discover_backoff(const struct fl_discover_opts *o, uint64_t seed, struct fl_backoff *b)
+{
+	*b = (struct fl_backoff){.factor = 2.0, .seed = seed};
+	switch (o->schedule) {
+	case FL_DISCOVER_FIXED:
+		b->initial_ms = b->max_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_SPEC_INTERVAL;
+		b->factor = 1.0;
+		b->max_attempts = o->attempts ? o->attempts : FL_DISCOVER_SPEC_ATTEMPTS;
+		b->deadline_ms = o->deadline_ms;
+		break;
+	case FL_DISCOVER_EXPONENTIAL:
+		b->initial_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_SPEC_INTERVAL;
+		b->max_ms = o->max_interval_ms ? o->max_interval_ms : FL_DISCOVER_EDGE_MAX;
+		b->max_attempts = o->attempts;
+		b->deadline_ms = o->deadline_ms;
+		break;
+	case FL_DISCOVER_FAST:
+		b->initial_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_FAST_INTERVAL;
+		b->max_ms = o->max_interval_ms ? o->max_interval_ms : FL_DISCOVER_FAST_MAX;
+		if (b->max_ms < b->initial_ms)
+			b->max_ms = b->initial_ms;
+		b->jitter = FL_DISCOVER_FAST_JITTER;
+		b->max_attempts = o->attempts;
+		b->deadline_ms = o->deadline_ms ? o->deadline_ms : FL_DISCOVER_FAST_DEADLINE;
+		break;
+	}
+}
+
+/* The schedule ran out: the spec's line, with the time it nominally lasts. */
+static void discover_timeout(const struct fl_discover_opts *o, const struct fl_backoff *b, unsigned attempts,
+                             uint64_t elapsed, struct fl_err *e)
+{
+	char dur[48];
+	uint64_t nominal = elapsed;
+	if (o->deadline_ms)
+		nominal = o->deadline_ms;
+	else if (o->schedule == FL_DISCOVER_FIXED)
+		nominal = (uint64_t)b->max_attempts * b->initial_ms; /* 30 x 10 s: "5 minutes" */
+	else if (o->schedule == FL_DISCOVER_FAST)
+		nominal = FL_DISCOVER_FAST_DEADLINE;
+	fmt_duration(nominal, dur, sizeof dur);
+	fl_error("SuperLink discovery timed out after %u attempts (%s)", attempts, dur);
+	fl_err_set(e, FL_EXIT_TIMEOUT, "SuperLink discovery timed out after %u attempts (%s)", attempts, dur);
+}
+
 int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_discover_opts *o,
                           struct fl_superlink *sl, struct fl_err *e)
 {
@@ -423,30 +464,8 @@ int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_disc
 		return -1;
 	}
 
-	struct fl_backoff b = {.factor = 2.0, .seed = g.seed};
-	switch (o->schedule) {
-	case FL_DISCOVER_FIXED:
-		b.initial_ms = b.max_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_SPEC_INTERVAL;
-		b.factor = 1.0;
-		b.max_attempts = o->attempts ? o->attempts : FL_DISCOVER_SPEC_ATTEMPTS;
-		b.deadline_ms = o->deadline_ms;
-		break;
-	case FL_DISCOVER_EXPONENTIAL:
-		b.initial_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_SPEC_INTERVAL;
-		b.max_ms = o->max_interval_ms ? o->max_interval_ms : FL_DISCOVER_EDGE_MAX;
-		b.max_attempts = o->attempts;
-		b.deadline_ms = o->deadline_ms;
-		break;
-	case FL_DISCOVER_FAST:
-		b.initial_ms = o->interval_ms ? o->interval_ms : FL_DISCOVER_FAST_INTERVAL;
-		b.max_ms = o->max_interval_ms ? o->max_interval_ms : FL_DISCOVER_FAST_MAX;
-		if (b.max_ms < b.initial_ms)
-			b.max_ms = b.initial_ms;
-		b.jitter = FL_DISCOVER_FAST_JITTER;
-		b.max_attempts = o->attempts;
-		b.deadline_ms = o->deadline_ms ? o->deadline_ms : FL_DISCOVER_FAST_DEADLINE;
-		break;
-	}
+	struct fl_backoff b;
+	discover_backoff(o, g.seed, &b);
 
 	/* The edge loop must survive a OneGate that is not up yet (04 §4.3): no fatal precheck. */
 	bool edge = o->schedule == FL_DISCOVER_EXPONENTIAL;
@@ -479,20 +498,8 @@ int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_disc
 	rc = fl_retry_run(&b, g.o.clock, attempt_fn, &d, e);
 	if (rc < 0 && d.permanent)
 		fl_error("%s", e->msg);
-	if (rc < 0 && !d.permanent) {
-		char dur[48];
-		uint64_t nominal = fl_clock_now_ms(g.o.clock) - loop_start;
-		if (o->deadline_ms)
-			nominal = o->deadline_ms;
-		else if (o->schedule == FL_DISCOVER_FIXED)
-			nominal = (uint64_t)b.max_attempts * b.initial_ms; /* 30 x 10 s: "5 minutes" */
-		else if (o->schedule == FL_DISCOVER_FAST)
-			nominal = FL_DISCOVER_FAST_DEADLINE;
-		fmt_duration(nominal, dur, sizeof dur);
-		fl_error("SuperLink discovery timed out after %u attempts (%s)", d.attempts, dur);
-		fl_err_set(e, FL_EXIT_TIMEOUT, "SuperLink discovery timed out after %u attempts (%s)",
-		           d.attempts, dur);
-	}
+	if (rc < 0 && !d.permanent)
+		discover_timeout(o, &b, d.attempts, fl_clock_now_ms(g.o.clock) - loop_start, e);
 	free(d.ids);
 	fl_onegate_close(&g);
 	if (rc < 0)

@@ -60,9 +60,9 @@ int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_disc
 void fl_superlink_free(struct fl_superlink *sl);
 
 /* The schedule the context asks for: FL_EDGE_BACKOFF when set (exponential or fixed), else
- * fast. -1 with FL_EXIT_FAIL for another value. */
+ * fast. -1 with FL_EXIT_FAIL and the registry's message for another value. */
 int fl_discover_ctx_schedule(const struct fl_ctx *c, enum fl_discover_schedule *s, struct fl_err *e);
-/* FL_EDGE_MAX_BACKOFF (seconds, default 300) in ms. */
+/* FL_EDGE_MAX_BACKOFF (seconds, default 300) in ms; -1 as above for a bad value. */
 int fl_discover_ctx_edge_max(const struct fl_ctx *c, uint64_t *ms, struct fl_err *e);
 
 /* Judge one SuperLink VM's USER_TEMPLATE: 1 ready and usable (sl filled), 0 not ready

@@ -1,36 +1,26 @@
 /* fl_launch: the docker argv, native argv, env file and systemd unit of a SuperLink or
- * SuperNode, derived from the resolved configuration (design 01 §4, 04 §8.2, 05 §2.1-2.2). */
+ * SuperNode, derived from the typed configuration (design 01 §4, 04 §8.2, 05 §2.1-2.2). The
+ * configuration passed fl_validate_ctx for the role, so fields are read as they are; only the
+ * addresses a plan binds or dials are confirmed by their registry rule (fl_validate_var), so that
+ * a caller that skipped validation gets validation's message rather than a default in their place. */
 #include "fl_launch.h"
 
 #include "fl_check.h"
 #include "fl_flwrcfg.h"
 #include "fl_hostport.h"
 #include "fl_log.h"
+#include "fl_validate.h"
 #include "fl_var.h"
 
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-/* host:port or [v6]:port, already checked by fl-context's validation; checked again here
- * because a discovery file is another input. */
-static int split_hostport(const char *name, const char *s, struct fl_hostport *hp, struct fl_err *e)
-{
-	struct fl_err pe = {0};
-	if (fl_hostport_parse(s, hp, &pe) < 0)
-		return fl_err_set(e, FL_EXIT_FAIL, "%s: %s", name, pe.msg);
-	return 0;
-}
-
-static bool yes(const struct fl_ctx *c, const char *name)
-{
-	return strcasecmp(fl_ctx_get(c, name), "YES") == 0;
-}
-
-/* The SuperNode's --superlink: a port is appended only to a bare host (decision 9). */
-static int superlink_addr(const char *in, char *out, size_t n, struct fl_diags *d, struct fl_err *e)
+/* The SuperNode's --superlink from a discovery result (another input than the validated
+ * context): a port is appended only to a bare host (decision 9), then the one grammar. */
+static int superlink_discovered(const char *in, char *out, size_t n, struct fl_diags *d, struct fl_err *e)
 {
 	const char *colon = strrchr(in, ':');
 	bool bare_v6 = in[0] != '[' && colon && strchr(in, ':') != colon;
@@ -45,110 +35,130 @@ static int superlink_addr(const char *in, char *out, size_t n, struct fl_diags *
 		snprintf(out, n, "%s", in);
 	}
 	struct fl_hostport hp;
-	return split_hostport("SuperLink address", out, &hp, e);
+	struct fl_err pe = {0};
+	if (fl_hostport_parse(out, &hp, &pe) < 0)
+		return fl_err_set(e, FL_EXIT_FAIL, "SuperLink address: %s", pe.msg);
+	return 0;
 }
 
-/* The registry's message for a bad value of name (validation's words, not a second set). */
-static int var_error(struct fl_err *e, const char *name, const char *value)
+/* The SuperNode's --superlink: FL_SUPERLINK_ADDRESS (as parsed), else the discovery result. */
+static int supernode_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
+                           struct fl_diags *d, struct fl_err *e)
 {
-	const char *m = fl_var_find(name)->message, *at = strstr(m, "{v}");
-	return fl_err_set(e, FL_EXIT_FAIL, "%.*s%.200s%s", (int)(at - m), m, value, at + 3);
-}
-
-int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
-                    struct fl_diags *d, struct fl_err *e)
-{
-	memset(a, 0, sizeof *a);
-	if (o->role == FL_ROLE_SUPERNODE) {
-		const char *s = fl_ctx_get(c, "FL_SUPERLINK_ADDRESS");
-		if (!*s)
-			s = o->superlink ? o->superlink : "";
-		if (!*s)
-			return fl_err_set(
-			    e, FL_EXIT_FAIL,
-			    "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery "
-			    "result was given (run `fl-onegate discover -o FILE` and pass --discovery "
-			    "FILE)");
-		return superlink_addr(s, a->superlink, sizeof a->superlink, d, e);
+	if (c->conf.set[FLV_FL_SUPERLINK_ADDRESS]) {
+		if (fl_validate_var(c, FLV_FL_SUPERLINK_ADDRESS, e) < 0)
+			return -1;
+		fl_hostport_format(&c->conf.FL_SUPERLINK_ADDRESS, a->superlink, sizeof a->superlink);
+		return 0;
 	}
+	if (!o->superlink || !*o->superlink)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "No SuperLink address: FL_SUPERLINK_ADDRESS is not set and no discovery "
+		                  "result was given (run `fl-onegate discover -o FILE` and pass --discovery "
+		                  "FILE)");
+	return superlink_discovered(o->superlink, a->superlink, sizeof a->superlink, d, e);
+}
 
-	struct fl_hostport fleet, control;
-	const char *fleet_s = fl_ctx_get(c, "FL_FLEET_API_ADDRESS");
-	/* A listen address, published with docker -p: an IP address, never a name. */
-	if (!fl_check_listen(fleet_s, NULL))
-		return var_error(e, "FL_FLEET_API_ADDRESS", fleet_s);
-	if (split_hostport("FL_FLEET_API_ADDRESS", fleet_s, &fleet, e) < 0 ||
-	    split_hostport("FL_CONTROL_API_ADDRESS", fl_ctx_get(c, "FL_CONTROL_API_ADDRESS"), &control, e) <
-	        0)
-		return -1;
-	if (fleet.port == control.port)
+/* The SuperLink's ports: Fleet, Control, ServerAppIo and health all distinct. */
+static int superlink_ports(const struct fl_launch_opts *o, unsigned fleet, unsigned control, struct fl_err *e)
+{
+	if (fleet == control)
 		return fl_err_set(
 		    e, FL_EXIT_FAIL,
 		    "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give the "
 		    "Control API its own port (default 9093)",
-		    fleet.port);
+		    fleet);
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
-	if (appio == fleet.port || appio == control.port || (o->health_port && o->health_port == appio) ||
-	    (o->health_port && (o->health_port == fleet.port || o->health_port == control.port)))
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "port clash between the Fleet (%u), Control (%u), ServerAppIo (%u) and health "
-		    "(%u) ports; choose distinct ports",
-		    fleet.port, control.port, appio, o->health_port);
-	a->fleet_port = fleet.port;
-	a->control_port = control.port;
-	snprintf(a->fleet_bind, sizeof a->fleet_bind, "%s", fl_ctx_get(c, "FL_FLEET_API_ADDRESS"));
-	struct fl_hostport probe = fleet;
-	fl_hostport_loopback(&probe);
-	fl_hostport_format(&probe, a->fleet_probe, sizeof a->fleet_probe);
-	if (!fleet.is_any) {
-		fl_hostport_join(a->endpoint, sizeof a->endpoint, fleet.host, fleet.port);
-	} else if (o->vm_addr && *o->vm_addr) {
-		fl_hostport_join(a->endpoint, sizeof a->endpoint, o->vm_addr, fleet.port);
-	} else {
-		/* Fail closed: no address, nothing a SuperNode could use is claimed. */
-		a->endpoint[0] = '\0';
-	}
-	if (fleet.is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_DOCKER)
-		fl_diags_add(d, FL_WARN,
-		             "the VM's address is unknown: the Fleet API is published on 127.0.0.1 only and "
-		             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS to the "
-		             "address to serve");
-	/* Era C serves the Control API on the Fleet port: a native process has no port mapping. */
+	unsigned health = o->health_port;
+	if (appio == fleet || appio == control ||
+	    (health && (health == appio || health == fleet || health == control)))
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "port clash between the Fleet (%u), Control (%u), ServerAppIo (%u) and "
+		                  "health (%u) ports; choose distinct ports",
+		                  fleet, control, appio, health);
+	return 0;
+}
+
+/* Era C serves the Control API on the Fleet port: unless FL_CONTROL_API_EXPOSED=YES, the proxy
+ * listens where the Fleet API is published (never on every interface), Flower itself on
+ * 127.0.0.1 at the Control port, where the flwr CLI connects. A native process has no port
+ * mapping. */
+static void superlink_control(const struct fl_ctx *c, const struct fl_launch_opts *o,
+                              struct fl_launch_addrs *a, struct fl_diags *d)
+{
+	const struct fl_hostport *fleet = &c->conf.FL_FLEET_API_ADDRESS;
+	unsigned control = c->conf.FL_CONTROL_API_ADDRESS.port;
 	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
-	if (shared && !yes(c, "FL_CONTROL_API_EXPOSED")) {
-		/* The proxy listens where the Fleet API is published (never on every interface);
-		 * Flower itself on 127.0.0.1 at the Control port, where the flwr CLI connects. */
-		if (!fleet.is_any)
-			fl_hostport_join(a->proxy, sizeof a->proxy, fleet.host, fleet.port);
+	if (shared && !c->conf.FL_CONTROL_API_EXPOSED) {
+		if (!fleet->is_any)
+			fl_hostport_join(a->proxy, sizeof a->proxy, fleet->host, fleet->port);
 		else if (o->vm_addr && *o->vm_addr)
-			fl_hostport_join(a->proxy, sizeof a->proxy, o->vm_addr, fleet.port);
+			fl_hostport_join(a->proxy, sizeof a->proxy, o->vm_addr, fleet->port);
 		else
-			fl_hostport_join(a->proxy, sizeof a->proxy, fleet.is_ipv6 ? "::1" : "127.0.0.1",
-			                 fleet.port);
-		if (fleet.is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_PROCESS)
+			fl_hostport_join(a->proxy, sizeof a->proxy, fleet->is_ipv6 ? "::1" : "127.0.0.1",
+			                 fleet->port);
+		if (fleet->is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_PROCESS)
 			fl_diags_add(d, FL_WARN,
 			             "the VM's address is unknown: the Fleet proxy listens on %s only and "
 			             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS "
 			             "to the address to serve",
 			             a->proxy);
 		snprintf(a->fleet_probe, sizeof a->fleet_probe, "%s", a->proxy);
-		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control.port);
+		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control);
 	} else if (shared && o->runtime == FL_RUNTIME_PROCESS) {
 		snprintf(a->control, sizeof a->control, "%s", a->fleet_probe);
 	} else {
-		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control.port);
+		fl_hostport_join(a->control, sizeof a->control, "127.0.0.1", control);
 	}
-	if (fl_ctx_is_set(c, "FL_CONTROL_API_ADDRESS") && strcmp(control.host, "127.0.0.1") != 0 &&
-	    strcmp(control.host, "localhost") != 0)
+}
+
+static int superlink_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
+                           struct fl_diags *d, struct fl_err *e)
+{
+	/* A listen address, published with docker -p: an IP address, never a name. */
+	if (fl_validate_var(c, FLV_FL_FLEET_API_ADDRESS, e) < 0 ||
+	    fl_validate_var(c, FLV_FL_CONTROL_API_ADDRESS, e) < 0)
+		return -1;
+	const struct fl_hostport *fleet = &c->conf.FL_FLEET_API_ADDRESS;
+	const struct fl_hostport *control = &c->conf.FL_CONTROL_API_ADDRESS;
+	if (superlink_ports(o, fleet->port, control->port, e) < 0)
+		return -1;
+	a->fleet_port = fleet->port;
+	a->control_port = control->port;
+	fl_hostport_format(fleet, a->fleet_bind, sizeof a->fleet_bind);
+	struct fl_hostport probe = *fleet;
+	fl_hostport_loopback(&probe);
+	fl_hostport_format(&probe, a->fleet_probe, sizeof a->fleet_probe);
+	if (!fleet->is_any)
+		fl_hostport_join(a->endpoint, sizeof a->endpoint, fleet->host, fleet->port);
+	else if (o->vm_addr && *o->vm_addr)
+		fl_hostport_join(a->endpoint, sizeof a->endpoint, o->vm_addr, fleet->port);
+	/* else fail closed: no address, nothing a SuperNode could use is claimed. */
+	if (fleet->is_any && !a->endpoint[0] && o->runtime == FL_RUNTIME_DOCKER)
+		fl_diags_add(d, FL_WARN,
+		             "the VM's address is unknown: the Fleet API is published on 127.0.0.1 only and "
+		             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS to the "
+		             "address to serve");
+	superlink_control(c, o, a, d);
+	if (c->conf.set[FLV_FL_CONTROL_API_ADDRESS] && strcmp(control->host, "127.0.0.1") != 0 &&
+	    strcmp(control->host, "localhost") != 0)
 		fl_diags_add(
 		    d, FL_WARN,
 		    "FL_CONTROL_API_ADDRESS host '%s' not used: the Control API accepts code to run and "
 		    "is served on 127.0.0.1:%u only (reach it with ssh -L %u:127.0.0.1:%u)",
-		    control.host, control.port, control.port, control.port);
+		    control->host, control->port, control->port, control->port);
 	if (o->health_port)
 		fl_hostport_join(a->health, sizeof a->health, "127.0.0.1", o->health_port);
 	return 0;
+}
+
+int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_addrs *a,
+                    struct fl_diags *d, struct fl_err *e)
+{
+	memset(a, 0, sizeof *a);
+	if (o->role == FL_ROLE_SUPERNODE)
+		return supernode_addrs(c, o, a, d, e);
+	return superlink_addrs(c, o, a, d, e);
 }
 
 int fl_launch_check_image(const char *repo, struct fl_err *e)
@@ -196,29 +206,30 @@ static void dir_add(struct fl_launch_plan *p, const char *mode, bool owned, cons
 static void env_file(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
                      struct fl_diags *d)
 {
+	const struct fl_conf *k = &c->conf;
 	struct fl_buf *b = &p->env;
 	fl_buf_addf(b, "# %s environment, written by fl-launch %s: do not edit, re-run fl-launch.\n", p->name,
 	            FLKIT_VERSION);
-	fl_buf_addf(b, "FLWR_LOG_LEVEL=%s\n", fl_ctx_get(c, "FL_LOG_LEVEL"));
-	long t = 0, to = 0;
-	fl_check_posint(fl_ctx_get(c, "FL_GRPC_KEEPALIVE_TIME"), &t);
-	fl_check_posint(fl_ctx_get(c, "FL_GRPC_KEEPALIVE_TIMEOUT"), &to);
+	fl_buf_addf(b, "FLWR_LOG_LEVEL=%s\n", fl_ctx_value(c, FLV_FL_LOG_LEVEL));
+	int64_t t_ms = k->FL_GRPC_KEEPALIVE_TIME, to_ms = k->FL_GRPC_KEEPALIVE_TIMEOUT;
 	/* Design 04 §2.5: written for the record even though Flower may not read them. */
-	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIME_MS=%ld\n", t * 1000);
-	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=%ld\n", to * 1000);
-	fl_diags_add(d, FL_INFO, "gRPC keepalive: time=%lds (%ldms), timeout=%lds (%ldms)", t, t * 1000, to,
-	             to * 1000);
-	if (o->role == FL_ROLE_SUPERNODE && t < 30)
-		fl_diags_add(
-		    d, FL_WARN,
-		    "FL_GRPC_KEEPALIVE_TIME=%ld is below 30 s: a SuperLink that accepts pings at most "
-		    "every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
-		    t);
-	if (o->role == FL_ROLE_SUPERNODE && o->gpu && yes(c, "FL_GPU_ENABLED")) {
-		fl_buf_addf(b, "FL_GPU_MEMORY_FRACTION=%s\n", fl_ctx_get(c, "FL_GPU_MEMORY_FRACTION"));
-		if (strcmp(fl_ctx_get(c, "ML_FRAMEWORK"), "tensorflow") == 0)
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIME_MS=%" PRId64 "\n", t_ms);
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=%" PRId64 "\n", to_ms);
+	fl_diags_add(d, FL_INFO,
+	             "gRPC keepalive: time=%" PRId64 "s (%" PRId64 "ms), timeout=%" PRId64 "s (%" PRId64
+	             "ms)",
+	             t_ms / 1000, t_ms, to_ms / 1000, to_ms);
+	if (o->role == FL_ROLE_SUPERNODE && t_ms < 30000)
+		fl_diags_add(d, FL_WARN,
+		             "FL_GRPC_KEEPALIVE_TIME=%" PRId64
+		             " is below 30 s: a SuperLink that accepts pings at "
+		             "most every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
+		             t_ms / 1000);
+	if (o->role == FL_ROLE_SUPERNODE && o->gpu && k->FL_GPU_ENABLED) {
+		fl_buf_addf(b, "FL_GPU_MEMORY_FRACTION=%s\n", fl_ctx_value(c, FLV_FL_GPU_MEMORY_FRACTION));
+		if (k->ML_FRAMEWORK == FL_FRAMEWORK_TENSORFLOW)
 			fl_buf_adds(b, "TF_FORCE_GPU_ALLOW_GROWTH=true\n");
-		const char *cuda = fl_ctx_get(c, "FL_CUDA_VISIBLE_DEVICES");
+		const char *cuda = k->FL_CUDA_VISIBLE_DEVICES;
 		if (o->runtime == FL_RUNTIME_PROCESS && *cuda && strcmp(cuda, "all") != 0)
 			fl_buf_addf(b, "CUDA_VISIBLE_DEVICES=%s\n", cuda);
 	}
@@ -258,19 +269,15 @@ static void tls_args(const struct fl_launch_opts *o, struct fl_argv *f)
 	}
 }
 
-static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+/* Where Flower listens, by era. In a container Flower binds every interface (what is reachable
+ * is decided by -p); a native process binds the Fleet address given and loopback. */
+static void superlink_listen(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
                              struct fl_diags *d)
 {
 	struct fl_argv *f = &p->flower;
 	bool docker = o->runtime == FL_RUNTIME_DOCKER;
-	enum fl_era era = fl_version_era(&o->version);
-	struct fl_hostport fleet;
-	split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
+	const struct fl_hostport *fleet = &c->conf.FL_FLEET_API_ADDRESS;
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
-	tls_args(o, f);
-	fl_argv_add(f, "--isolation");
-	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
-	/* In a container Flower binds every interface; what is reachable is decided by -p. */
 	char fleet_bind[FL_LAUNCH_ADDR_MAX], control_bind[FL_LAUNCH_ADDR_MAX];
 	if (docker) {
 		fl_hostport_join(fleet_bind, sizeof fleet_bind, "0.0.0.0", p->a.fleet_port);
@@ -279,7 +286,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		snprintf(fleet_bind, sizeof fleet_bind, "%s", p->a.fleet_bind);
 		fl_hostport_join(control_bind, sizeof control_bind, "127.0.0.1", p->a.control_port);
 	}
-	switch (era) {
+	switch (fl_version_era(&o->version)) {
 	case FL_ERA_A:
 		fl_argv_add(f, "--fleet-api-address");
 		fl_argv_add(f, fleet_bind);
@@ -314,9 +321,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		if (p->proxied)
 			fl_argv_add(f, docker ? "0.0.0.0" : "127.0.0.1");
 		else
-			fl_argv_add(
-			    f, docker ? "0.0.0.0"
-			              : (fleet.is_any ? fleet.host[0] ? fleet.host : "0.0.0.0" : fleet.host));
+			fl_argv_add(f, docker ? "0.0.0.0" : fleet->host);
 		fl_argv_add(f, "--port");
 		fl_argv_addf(f, "%u", p->proxied ? p->a.control_port : p->a.fleet_port);
 		if (p->proxied)
@@ -335,11 +340,23 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 			    o->version.major, o->version.minor, p->a.fleet_port);
 		break;
 	}
+}
+
+static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                             struct fl_diags *d)
+{
+	struct fl_argv *f = &p->flower;
+	const struct fl_conf *k = &c->conf;
+	bool docker = o->runtime == FL_RUNTIME_DOCKER;
+	tls_args(o, f);
+	fl_argv_add(f, "--isolation");
+	fl_argv_add(f, fl_ctx_value(c, FLV_FL_ISOLATION));
+	superlink_listen(c, o, p, d);
 	fl_argv_add(f, "--database");
 	if (docker)
-		fl_argv_add(f, fl_ctx_get(c, "FL_DATABASE"));
+		fl_argv_add(f, k->FL_DATABASE);
 	else
-		fl_argv_addf(f, "%s/%s", o->flower_dir, fl_ctx_get(c, "FL_DATABASE"));
+		fl_argv_addf(f, "%s/%s", o->flower_dir, k->FL_DATABASE);
 	if (o->health_port) {
 		fl_argv_add(f, "--health-server-address");
 		fl_argv_addf(f, "%s:%u", docker ? "0.0.0.0" : "127.0.0.1", o->health_port);
@@ -348,11 +365,11 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	 * appliance has no business fetching packages at run time (and often no network). */
 	if (fl_version_at_least(&o->version, 1, 32))
 		fl_argv_add(f, "--disable-runtime-dependency-installation");
-	if (strncmp(fl_ctx_get(c, "FL_DATABASE"), "state/", 6) != 0)
-		fl_diags_add(d, FL_WARN, "FL_DATABASE=%s is outside state/: %s", fl_ctx_get(c, "FL_DATABASE"),
+	if (strncmp(k->FL_DATABASE, "state/", 6) != 0)
+		fl_diags_add(d, FL_WARN, "FL_DATABASE=%s is outside state/: %s", k->FL_DATABASE,
 		             docker ? "it is not on the /app/state volume and is lost with the container"
 		                    : "it is not under the state directory");
-	if (strcmp(fl_ctx_get(c, "FL_ISOLATION"), "process") == 0)
+	if (k->FL_ISOLATION == FL_ISOLATION_PROCESS)
 		fl_diags_add(
 		    d, FL_WARN,
 		    "FL_ISOLATION=process: the SuperLink runs no ServerApp itself; start a SuperExec "
@@ -363,15 +380,16 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
                             struct fl_err *e)
 {
 	struct fl_argv *f = &p->flower;
+	const struct fl_conf *k = &c->conf;
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_CLIENTAPPIO;
 	tls_args(o, f);
 	fl_argv_add(f, "--superlink");
 	fl_argv_add(f, p->a.superlink);
 	fl_argv_add(f, "--isolation");
-	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
+	fl_argv_add(f, fl_ctx_value(c, FLV_FL_ISOLATION));
 	/* Flower reads --node-config as TOML values: the converted form, as fl-context prints it. */
 	struct fl_buf nc = FL_BUF_INIT;
-	if (fl_cfg_node_config(fl_ctx_get(c, "FL_NODE_CONFIG"), false, false, &nc, e) < 0) {
+	if (fl_cfg_node_config(k->FL_NODE_CONFIG, false, false, &nc, e) < 0) {
 		fl_buf_free(&nc);
 		return -1;
 	}
@@ -381,14 +399,13 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 	}
 	fl_buf_free(&nc);
 	/* Decision 9: 0 means "unlimited", which Flower spells by leaving the flag out. */
-	static const char *const retry[][2] = {{"FL_MAX_RETRIES", "--max-retries"},
-	                                       {"FL_MAX_WAIT_TIME", "--max-wait-time"}};
-	for (int i = 0; i < 2; i++) {
-		long v = 0;
-		if (fl_check_nonneg(fl_ctx_get(c, retry[i][0]), &v) && v > 0) {
-			fl_argv_add(f, retry[i][1]);
-			fl_argv_addf(f, "%ld", v);
-		}
+	if (k->FL_MAX_RETRIES > 0) {
+		fl_argv_add(f, "--max-retries");
+		fl_argv_addf(f, "%ld", k->FL_MAX_RETRIES);
+	}
+	if (k->FL_MAX_WAIT_TIME > 0) {
+		fl_argv_add(f, "--max-wait-time");
+		fl_argv_addf(f, "%" PRId64, k->FL_MAX_WAIT_TIME / 1000);
 	}
 	if (fl_version_era(&o->version) == FL_ERA_A) {
 		fl_argv_add(f, "--clientappio-api-address");
@@ -405,6 +422,7 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
                         struct fl_diags *d)
 {
+	const struct fl_conf *k = &c->conf;
 	struct fl_argv *v = &p->argv;
 	const char *fd = o->flower_dir;
 	fl_argv_add(v, o->docker);
@@ -419,8 +437,7 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	fl_argv_add(v, "--env-file");
 	fl_argv_add(v, p->env_path);
 	if (o->role == FL_ROLE_SUPERLINK) {
-		struct fl_hostport fleet;
-		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
+		const struct fl_hostport *fleet = &k->FL_FLEET_API_ADDRESS;
 		bool shared = fl_version_era(&o->version) == FL_ERA_C && !p->proxied;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
 		/* A bind-all Fleet address is published on the VM's address (what FL_ENDPOINT
@@ -428,16 +445,16 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 		 * With the era C proxy, the proxy alone faces the network. */
 		if (!p->proxied) {
 			fl_argv_add(v, "-p");
-			if (fleet.is_any && o->vm_addr && strchr(o->vm_addr, ':'))
-				fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet.port, fleet.port);
-			else if (fleet.is_any && o->vm_addr)
-				fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet.port, fleet.port);
-			else if (fleet.is_any)
-				fl_argv_addf(v, "127.0.0.1:%u:%u", fleet.port, fleet.port);
-			else if (fleet.is_ipv6)
-				fl_argv_addf(v, "[%s]:%u:%u", fleet.host, fleet.port, fleet.port);
+			if (fleet->is_any && o->vm_addr && strchr(o->vm_addr, ':'))
+				fl_argv_addf(v, "[%s]:%u:%u", o->vm_addr, fleet->port, fleet->port);
+			else if (fleet->is_any && o->vm_addr)
+				fl_argv_addf(v, "%s:%u:%u", o->vm_addr, fleet->port, fleet->port);
+			else if (fleet->is_any)
+				fl_argv_addf(v, "127.0.0.1:%u:%u", fleet->port, fleet->port);
+			else if (fleet->is_ipv6)
+				fl_argv_addf(v, "[%s]:%u:%u", fleet->host, fleet->port, fleet->port);
 			else
-				fl_argv_addf(v, "%s:%u:%u", fleet.host, fleet.port, fleet.port);
+				fl_argv_addf(v, "%s:%u:%u", fleet->host, fleet->port, fleet->port);
 		}
 		fl_argv_add(v, "-p");
 		fl_argv_addf(v, "127.0.0.1:%u:%u", p->a.control_port, cport);
@@ -451,9 +468,9 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 			fl_argv_add(v, "-v");
 			fl_argv_addf(v, "%s/certs:/app/certificates:ro", fd);
 		}
-		if (yes(c, "FL_CHECKPOINT_ENABLED")) {
+		if (k->FL_CHECKPOINT_ENABLED) {
 			fl_argv_add(v, "-v");
-			fl_argv_addf(v, "%s/checkpoints:%s", fd, fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
+			fl_argv_addf(v, "%s/checkpoints:%s", fd, k->FL_CHECKPOINT_PATH);
 		}
 	} else {
 		fl_argv_add(v, "-v");
@@ -462,18 +479,16 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 			fl_argv_add(v, "-v");
 			fl_argv_addf(v, "%s/certs/ca.crt:/app/ca.crt:ro", fd);
 		}
-		if (yes(c, "FL_GPU_ENABLED")) {
-			if (o->gpu) {
-				fl_argv_add(v, "--gpus");
-				fl_argv_add(v, "all");
-				const char *cuda = fl_ctx_get(c, "FL_CUDA_VISIBLE_DEVICES");
-				/* Decision 9: "all" is not a CUDA_VISIBLE_DEVICES value. */
-				if (*cuda && strcmp(cuda, "all") != 0) {
-					fl_argv_add(v, "-e");
-					fl_argv_addf(v, "CUDA_VISIBLE_DEVICES=%s", cuda);
-				}
-				fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
+		if (k->FL_GPU_ENABLED && o->gpu) {
+			fl_argv_add(v, "--gpus");
+			fl_argv_add(v, "all");
+			const char *cuda = k->FL_CUDA_VISIBLE_DEVICES;
+			/* Decision 9: "all" is not a CUDA_VISIBLE_DEVICES value. */
+			if (*cuda && strcmp(cuda, "all") != 0) {
+				fl_argv_add(v, "-e");
+				fl_argv_addf(v, "CUDA_VISIBLE_DEVICES=%s", cuda);
 			}
+			fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
 		}
 	}
 	fl_argv_add(v, p->image);
@@ -729,10 +744,9 @@ static void hash_plan(struct fl_launch_plan *p)
 		snprintf(p->hash + 2 * i, 3, "%02x", md[i]);
 }
 
-int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
-                   struct fl_diags *d, struct fl_err *e)
+/* Check: what the options must satisfy before anything is derived. */
+static int plan_check(const struct fl_launch_opts *o, struct fl_err *e)
 {
-	memset(p, 0, sizeof *p);
 	if (o->role != FL_ROLE_SUPERLINK && o->role != FL_ROLE_SUPERNODE)
 		return fl_err_set(e, FL_EXIT_USAGE, "a role is needed: superlink or supernode");
 	if (!o->version.major && !o->version.minor)
@@ -752,8 +766,12 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	if (o->runtime == FL_RUNTIME_DOCKER && (fl_launch_check_dir(o->flower_dir, e) < 0 ||
 	                                        (o->image && fl_launch_check_image(o->image, e) < 0)))
 		return -1;
-	if (fl_launch_addrs(c, o, &p->a, d, e) < 0)
-		return -1;
+	return 0;
+}
+
+/* Names: the service, its files and the image. */
+static void plan_paths(const struct fl_launch_opts *o, struct fl_launch_plan *p)
+{
 	snprintf(p->name, sizeof p->name, "flower-%s", rolename(o->role));
 	char file[64];
 	snprintf(file, sizeof file, "config/%s.env", rolename(o->role));
@@ -767,76 +785,76 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	snprintf(file, sizeof file, "run/%s.pid", p->name);
 	p->pid_path = path2(o->flower_dir, file);
 	fl_version_format(&o->version, p->version, sizeof p->version);
-	const char *ver = p->version;
-	if (asprintf(&p->image, "%s:%s",
-	             o->image                       ? o->image
-	             : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink"
-	                                            : "flwr/supernode",
-	             ver) < 0)
+	const char *repo = o->image                       ? o->image
+	                   : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink"
+	                                                  : "flwr/supernode";
+	if (asprintf(&p->image, "%s:%s", repo, p->version) < 0)
 		abort();
+}
 
-	bool gpu_wanted = o->role == FL_ROLE_SUPERNODE && yes(c, "FL_GPU_ENABLED");
-	if (gpu_wanted && !o->gpu)
-		fl_diags_add(
-		    d, FL_WARN,
-		    "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
-		    "(the ClientApp must fall back to CPU)",
-		    fl_ctx_get(c, "FL_GPU_ENABLED"));
+static void dir_under(struct fl_launch_plan *p, const char *mode, bool owned, const char *base,
+                      const char *sub)
+{
+	char *path = path2(base, sub);
+	dir_add(p, mode, owned, path);
+	free(path);
+}
 
-	char sub[64];
-	char *dirpath = path2(o->flower_dir, "config");
-	dir_add(p, "0750", false, dirpath);
-	free(dirpath);
+/* The SuperLink's directories and Flower arguments. */
+static void plan_superlink(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                           struct fl_diags *d)
+{
+	proxy_paths(o, p);
+	p->proxied = p->a.proxy[0] != '\0';
+	if (p->proxied) {
+		dir_under(p, "0755", false, o->flower_dir, "proxy");
+		/* 0755: an nginx master started as root runs its workers as nobody. */
+		dir_add(p, "0755", true, p->proxy_prefix);
+	}
+	dir_under(p, "0755", true, o->flower_dir, "state");
+	if (c->conf.FL_CHECKPOINT_ENABLED) {
+		if (o->runtime == FL_RUNTIME_DOCKER)
+			dir_under(p, "0755", true, o->flower_dir, "checkpoints");
+		else
+			dir_add(p, "0755", true, c->conf.FL_CHECKPOINT_PATH);
+	}
+	superlink_flower(c, o, p, d);
+}
+
+/* Decide: directories, Flower's arguments and the env file, for the role and runtime. */
+static int plan_decide(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                       struct fl_diags *d, struct fl_err *e)
+{
+	dir_under(p, "0750", false, o->flower_dir, "config");
 	if (o->role == FL_ROLE_SUPERLINK) {
-		proxy_paths(o, p);
-		p->proxied = p->a.proxy[0] != '\0';
-		if (p->proxied) {
-			dirpath = path2(o->flower_dir, "proxy");
-			dir_add(p, "0755", false, dirpath);
-			free(dirpath);
-			/* 0755: an nginx master started as root runs its workers as nobody. */
-			dir_add(p, "0755", true, p->proxy_prefix);
-		}
-		dirpath = path2(o->flower_dir, "state");
-		dir_add(p, "0755", true, dirpath);
-		free(dirpath);
-		if (yes(c, "FL_CHECKPOINT_ENABLED")) {
-			dirpath = o->runtime == FL_RUNTIME_DOCKER
-			              ? path2(o->flower_dir, "checkpoints")
-			              : fl_xstrdup(fl_ctx_get(c, "FL_CHECKPOINT_PATH"));
-			dir_add(p, "0755", true, dirpath);
-			free(dirpath);
-		}
-		superlink_flower(c, o, p, d);
+		plan_superlink(c, o, p, d);
 	} else {
-		dirpath = path2(o->flower_dir, "data");
-		dir_add(p, "0755", true, dirpath);
-		free(dirpath);
-		if (supernode_flower(c, o, p, e) < 0) {
-			fl_launch_plan_free(p);
+		dir_under(p, "0755", true, o->flower_dir, "data");
+		if (supernode_flower(c, o, p, e) < 0)
 			return -1;
-		}
 	}
 	if (o->runtime == FL_RUNTIME_PROCESS) {
-		static const char *const sub2[] = {"logs", "run"};
-		for (int i = 0; i < 2; i++) {
-			dirpath = path2(o->flower_dir, sub2[i]);
-			dir_add(p, "0755", false, dirpath);
-			free(dirpath);
-		}
+		dir_under(p, "0755", false, o->flower_dir, "logs");
+		dir_under(p, "0755", false, o->flower_dir, "run");
+		char sub[64];
 		snprintf(sub, sizeof sub, "flwr-%s", rolename(o->role));
-		dirpath = path2(o->flower_dir, sub);
-		dir_add(p, "0700", true, dirpath);
-		free(dirpath);
+		dir_under(p, "0700", true, o->flower_dir, sub);
 	}
 	env_file(c, o, p, d);
+	return 0;
+}
+
+/* The command that runs it: docker run ... IMAGE FLOWER-ARGS, or the native flower-* one. */
+static int plan_command(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                        struct fl_diags *d, struct fl_err *e)
+{
 	if (o->runtime == FL_RUNTIME_DOCKER) {
 		docker_argv(c, o, p, d);
 	} else {
 		fl_argv_add(&p->argv, o->exe);
 		for (size_t i = 0; i < p->flower.n; i++)
 			fl_argv_add(&p->argv, p->flower.v[i]);
-		if (gpu_wanted && o->gpu)
+		if (o->role == FL_ROLE_SUPERNODE && c->conf.FL_GPU_ENABLED && o->gpu)
 			fl_diags_add(d, FL_INFO, "GPU passthrough enabled");
 	}
 	/* Paths and values end up in a unit file and a line-based state file. */
@@ -848,6 +866,26 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 				    "argument %zu of the %s command holds a control character; check "
 				    "--flower-bin, --flower-dir and the configuration",
 				    i, p->name);
+	return 0;
+}
+
+int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                   struct fl_diags *d, struct fl_err *e)
+{
+	memset(p, 0, sizeof *p);
+	if (plan_check(o, e) < 0 || fl_launch_addrs(c, o, &p->a, d, e) < 0)
+		return -1;
+	plan_paths(o, p);
+	if (o->role == FL_ROLE_SUPERNODE && c->conf.FL_GPU_ENABLED && !o->gpu)
+		fl_diags_add(
+		    d, FL_WARN,
+		    "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
+		    "(the ClientApp must fall back to CPU)",
+		    fl_ctx_value(c, FLV_FL_GPU_ENABLED));
+	if (plan_decide(c, o, p, d, e) < 0 || plan_command(c, o, p, d, e) < 0) {
+		fl_launch_plan_free(p);
+		return -1;
+	}
 	unit_file(o, p);
 	if (p->proxied)
 		proxy_plan(o, p);

@@ -151,32 +151,42 @@ static void pair(struct fl_buf *out, enum fl_format f, const char *key, const ch
 	fl_cfg_pair(out, f == FL_FMT_TOML, key, v, t, NULL);
 }
 
+/* Keys of the run-config and where their values come from: the text as resolved (Flower
+ * reads 1.0 and 1 differently), for the strategies in mask (0: every strategy). */
+static const struct run_key {
+	const char *key;
+	enum fl_var_id var;
+	enum fl_cfg_type type;
+	unsigned strategies;
+} run_keys[] = {
+    {"strategy", FLV_FL_STRATEGY, FL_CFG_STRING, 0},
+    {"num-server-rounds", FLV_FL_NUM_ROUNDS, FL_CFG_INT, 0},
+    {"min-fit-clients", FLV_FL_MIN_FIT_CLIENTS, FL_CFG_INT, 0},
+    {"min-evaluate-clients", FLV_FL_MIN_EVALUATE_CLIENTS, FL_CFG_INT, 0},
+    {"min-available-clients", FLV_FL_MIN_AVAILABLE_CLIENTS, FL_CFG_INT, 0},
+    {"proximal-mu", FLV_FL_PROXIMAL_MU, FL_CFG_FLOAT, 1u << FL_STRATEGY_FEDPROX},
+    {"server-lr", FLV_FL_SERVER_LR, FL_CFG_FLOAT, 1u << FL_STRATEGY_FEDADAM},
+    {"client-lr", FLV_FL_CLIENT_LR, FL_CFG_FLOAT, 1u << FL_STRATEGY_FEDADAM},
+    {"num-malicious", FLV_FL_NUM_MALICIOUS, FL_CFG_INT, 1u << FL_STRATEGY_KRUM | 1u << FL_STRATEGY_BULYAN},
+    {"trim-beta", FLV_FL_TRIM_BETA, FL_CFG_FLOAT, 1u << FL_STRATEGY_FEDTRIMMEDAVG},
+};
+
 void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out)
 {
-	const char *strategy = fl_ctx_get(c, "FL_STRATEGY");
-	pair(out, f, "strategy", strategy, FL_CFG_STRING);
-	pair(out, f, "num-server-rounds", fl_ctx_get(c, "FL_NUM_ROUNDS"), FL_CFG_INT);
-	pair(out, f, "min-fit-clients", fl_ctx_get(c, "FL_MIN_FIT_CLIENTS"), FL_CFG_INT);
-	pair(out, f, "min-evaluate-clients", fl_ctx_get(c, "FL_MIN_EVALUATE_CLIENTS"), FL_CFG_INT);
-	pair(out, f, "min-available-clients", fl_ctx_get(c, "FL_MIN_AVAILABLE_CLIENTS"), FL_CFG_INT);
-	if (strcmp(strategy, "FedProx") == 0)
-		pair(out, f, "proximal-mu", fl_ctx_get(c, "FL_PROXIMAL_MU"), FL_CFG_FLOAT);
-	if (strcmp(strategy, "FedAdam") == 0) {
-		pair(out, f, "server-lr", fl_ctx_get(c, "FL_SERVER_LR"), FL_CFG_FLOAT);
-		pair(out, f, "client-lr", fl_ctx_get(c, "FL_CLIENT_LR"), FL_CFG_FLOAT);
+	const struct fl_conf *k = &c->conf;
+	for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++) {
+		const struct run_key *r = &run_keys[i];
+		if (!r->strategies || (r->strategies & (1u << k->FL_STRATEGY)))
+			pair(out, f, r->key, fl_ctx_value(c, r->var), r->type);
 	}
-	if (strcmp(strategy, "Krum") == 0 || strcmp(strategy, "Bulyan") == 0)
-		pair(out, f, "num-malicious", fl_ctx_get(c, "FL_NUM_MALICIOUS"), FL_CFG_INT);
-	if (strcmp(strategy, "FedTrimmedAvg") == 0)
-		pair(out, f, "trim-beta", fl_ctx_get(c, "FL_TRIM_BETA"), FL_CFG_FLOAT);
-	if (strcmp(fl_ctx_get(c, "FL_CHECKPOINT_ENABLED"), "YES") == 0) {
+	if (k->FL_CHECKPOINT_ENABLED) {
 		pair(out, f, "checkpoint-enabled", "true", FL_CFG_BOOL);
-		pair(out, f, "checkpoint-interval", fl_ctx_get(c, "FL_CHECKPOINT_INTERVAL"), FL_CFG_INT);
-		pair(out, f, "checkpoint-path", fl_ctx_get(c, "FL_CHECKPOINT_PATH"), FL_CFG_STRING);
+		pair(out, f, "checkpoint-interval", fl_ctx_value(c, FLV_FL_CHECKPOINT_INTERVAL), FL_CFG_INT);
+		pair(out, f, "checkpoint-path", k->FL_CHECKPOINT_PATH, FL_CFG_STRING);
 	}
-	if (strcmp(fl_ctx_get(c, "FL_METRICS_ENABLED"), "YES") == 0) {
+	if (k->FL_METRICS_ENABLED) {
 		pair(out, f, "metrics-enabled", "true", FL_CFG_BOOL);
-		pair(out, f, "metrics-port", fl_ctx_get(c, "FL_METRICS_PORT"), FL_CFG_INT);
+		pair(out, f, "metrics-port", fl_ctx_value(c, FLV_FL_METRICS_PORT), FL_CFG_INT);
 	}
 	if (f != FL_FMT_TOML && out->len)
 		fl_buf_addc(out, '\n');

@@ -1,14 +1,17 @@
 /* fl_validate: every rule of 01 §7, 03 §2.2/§3.3 and 04 §3.8, with the spec's messages, plus
- * the cross-variable rules; results are diagnostics, printing is the caller's. */
+ * the cross-variable rules; results are diagnostics, printing is the caller's. A value is checked
+ * as text by its registry rule; a cross-variable rule reads the typed field (fl_conf.h) of a
+ * value that passed its own rule, so a bad value gets one message, never a second one from a
+ * cross-check quoting a number the operator never wrote. */
+#include "fl_validate.h"
+
 #include "fl_buf.h"
 #include "fl_check.h"
-#include "fl_ctx.h"
 #include "fl_flower.h"
 #include "fl_flwrcfg.h"
 #include "fl_hostport.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,71 +19,49 @@
 
 #define SHOWN_VALUE_MAX 200
 
-void fl_diags_add(struct fl_diags *d, enum fl_level l, const char *fmt, ...)
-{
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 16;
-		d->v = fl_xrealloc(d->v, d->cap * sizeof *d->v);
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	d->v[d->n].level = l;
-	d->v[d->n].msg = m;
-	d->n++;
-	if (l >= FL_ERROR)
-		d->errors++;
-}
-
-void fl_diags_free(struct fl_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->v[i].msg);
-	free(d->v);
-	memset(d, 0, sizeof *d);
-}
-
 /* The var's message with {v} replaced by the value (shortened: messages stay one line). */
-static void var_error(struct fl_diags *d, const struct fl_var *var, const char *value, size_t vlen)
+static void var_message(struct fl_buf *b, const struct fl_var *var, const char *value, size_t vlen)
 {
-	struct fl_buf b = FL_BUF_INIT;
 	const char *m = var->message;
 	const char *at = strstr(m, "{v}");
 	if (!at) {
-		fl_buf_adds(&b, m);
-	} else {
-		fl_buf_add(&b, m, (size_t)(at - m));
-		if (vlen > SHOWN_VALUE_MAX) {
-			fl_buf_add(&b, value, SHOWN_VALUE_MAX);
-			fl_buf_addf(&b, "...(%zu bytes)", vlen);
-		} else {
-			fl_buf_add(&b, value, vlen);
-		}
-		fl_buf_adds(&b, at + 3);
+		fl_buf_adds(b, m);
+		return;
 	}
+	fl_buf_add(b, m, (size_t)(at - m));
+	if (vlen > SHOWN_VALUE_MAX) {
+		fl_buf_add(b, value, SHOWN_VALUE_MAX);
+		fl_buf_addf(b, "...(%zu bytes)", vlen);
+	} else {
+		fl_buf_add(b, value, vlen);
+	}
+	fl_buf_adds(b, at + 3);
+}
+
+static void var_error(struct fl_diags *d, const struct fl_var *var, const char *value, size_t vlen)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	var_message(&b, var, value, vlen);
 	fl_diags_add(d, FL_ERROR, "%s", fl_buf_str(&b));
 	fl_buf_free(&b);
 }
 
-static const char *val(const struct fl_ctx *c, const char *name)
+/* The value of id passed its own rule (a default always does): its typed field holds it. */
+static bool ok(const struct fl_ctx *c, enum fl_var_id id)
 {
-	return fl_ctx_get(c, name);
+	return fl_var_value_ok(fl_var_get(id), fl_ctx_value(c, id));
 }
 
-static bool is(const struct fl_ctx *c, const char *name, const char *want)
+int fl_validate_var(const struct fl_ctx *c, enum fl_var_id id, struct fl_err *e)
 {
-	return strcmp(val(c, name), want) == 0;
-}
-
-/* The value of name as a number, only when it passed its own rule: a bad value gets one
- * message, never a second one from a cross-check quoting a number the operator never wrote. */
-static bool num(const struct fl_ctx *c, const char *name, long *out)
-{
-	const char *v = val(c, name);
-	return fl_var_value_ok(fl_var_find(name), v) && fl_check_nonneg(v, out);
+	if (!c->conf.set[id] || ok(c, id))
+		return 0;
+	struct fl_buf b = FL_BUF_INIT;
+	const char *v = fl_ctx_value(c, id);
+	var_message(&b, fl_var_get(id), v, strlen(v));
+	fl_err_set(e, FL_EXIT_FAIL, "%s", fl_buf_str(&b));
+	fl_buf_free(&b);
+	return -1;
 }
 
 static void check_san_list(struct fl_diags *d, const struct fl_var *var, const char *s)
@@ -178,13 +159,6 @@ static void check_version(struct fl_diags *d, const struct fl_var *var, const ch
 		fl_diags_add(d, FL_ERROR, "Invalid %s: '%s'. %s.", var->name, s, e.msg);
 }
 
-/* Port of a host:port value, 0 when it does not parse. */
-static unsigned port_of(const char *hp)
-{
-	unsigned p = 0;
-	return fl_check_hostport(hp, &p) ? p : 0;
-}
-
 /* The registry's message for a bad value; for host:port, what the grammar found wrong too. */
 static void value_error(struct fl_diags *d, const struct fl_var *var, const char *s)
 {
@@ -195,62 +169,71 @@ static void value_error(struct fl_diags *d, const struct fl_var *var, const char
 		fl_diags_add(d, FL_INFO, "%s: %s.", var->name, e.msg);
 }
 
-static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
+#define STRATEGY_BIT(s) (1u << FL_STRATEGY_##s)
+
+static void check_strategy_params(const struct fl_ctx *c, struct fl_diags *d)
 {
-	const char *strategy = val(c, "FL_STRATEGY");
-	if (!fl_var_value_ok(fl_var_find("FL_STRATEGY"), strategy))
-		return; /* already an error; notes about "the strategy in use" would mislead */
 	static const struct {
-		const char *var, *applies, *label;
+		enum fl_var_id var;
+		unsigned applies; /* STRATEGY_BIT()s */
+		const char *label;
 	} params[] = {
-	    {"FL_PROXIMAL_MU", "FedProx", "FedProx"},
-	    {"FL_SERVER_LR", "FedAdam", "FedAdam"},
-	    {"FL_CLIENT_LR", "FedAdam", "FedAdam"},
-	    {"FL_NUM_MALICIOUS", "Krum,Bulyan", "Krum or Bulyan"},
-	    {"FL_TRIM_BETA", "FedTrimmedAvg", "FedTrimmedAvg"},
+	    {FLV_FL_PROXIMAL_MU, STRATEGY_BIT(FEDPROX), "FedProx"},
+	    {FLV_FL_SERVER_LR, STRATEGY_BIT(FEDADAM), "FedAdam"},
+	    {FLV_FL_CLIENT_LR, STRATEGY_BIT(FEDADAM), "FedAdam"},
+	    {FLV_FL_NUM_MALICIOUS, STRATEGY_BIT(KRUM) | STRATEGY_BIT(BULYAN), "Krum or Bulyan"},
+	    {FLV_FL_TRIM_BETA, STRATEGY_BIT(FEDTRIMMEDAVG), "FedTrimmedAvg"},
 	};
+	unsigned in_use = 1u << c->conf.FL_STRATEGY;
 	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-		if (fl_ctx_is_set(c, params[i].var) && !fl_check_enum(params[i].applies, strategy))
+		if (c->conf.set[params[i].var] && !(params[i].applies & in_use))
 			fl_diags_add(d, FL_INFO,
 			             "%s is set but FL_STRATEGY is '%s' (not %s). Parameter will be ignored.",
-			             params[i].var, strategy, params[i].label);
+			             fl_var_get(params[i].var)->name, fl_ctx_value(c, FLV_FL_STRATEGY),
+			             params[i].label);
+}
 
-	if (strcmp(strategy, "FedProx") == 0) {
+static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
+{
+	if (!ok(c, FLV_FL_STRATEGY))
+		return; /* already an error; notes about "the strategy in use" would mislead */
+	const struct fl_conf *k = &c->conf;
+	check_strategy_params(c, d);
+	if (k->FL_STRATEGY == FL_STRATEGY_FEDPROX) {
 		fl_diags_add(
 		    d, FL_INFO,
 		    "FedProx selected. Pre-built FABs support the proximal term. Custom ClientApps must "
 		    "implement the proximal loss term manually: L += (mu/2) * ||w - w_global||^2.");
-		double mu;
-		if (fl_check_float(val(c, "FL_PROXIMAL_MU"), &mu) && mu == 0.0)
+		if (ok(c, FLV_FL_PROXIMAL_MU) && k->FL_PROXIMAL_MU == 0.0)
 			fl_diags_add(d, FL_WARN,
 			             "FL_PROXIMAL_MU=0.0 makes FedProx identical to FedAvg. Consider using "
 			             "FedAvg directly.");
 	}
-	long n, f;
-	bool krum = strcmp(strategy, "Krum") == 0, bulyan = strcmp(strategy, "Bulyan") == 0;
-	if ((krum || bulyan) && num(c, "FL_MIN_AVAILABLE_CLIENTS", &n) && num(c, "FL_NUM_MALICIOUS", &f) &&
-	    f > 0) {
-		long k = krum ? 2 : 4;
-		long need = k * f + 3;
+	bool krum = k->FL_STRATEGY == FL_STRATEGY_KRUM, bulyan = k->FL_STRATEGY == FL_STRATEGY_BULYAN;
+	if ((krum || bulyan) && ok(c, FLV_FL_MIN_AVAILABLE_CLIENTS) && ok(c, FLV_FL_NUM_MALICIOUS) &&
+	    k->FL_NUM_MALICIOUS > 0) {
+		long n = k->FL_MIN_AVAILABLE_CLIENTS, f = k->FL_NUM_MALICIOUS;
+		long m = krum ? 2 : 4;
+		long need = m * f + 3;
 		if (n < need)
 			fl_diags_add(d, FL_ERROR,
 			             "%s requires n >= %ld*f+3 clients. FL_MIN_AVAILABLE_CLIENTS=%ld but "
 			             "FL_NUM_MALICIOUS=%ld requires n >= %ld.",
-			             strategy, k, n, f, need);
+			             fl_ctx_value(c, FLV_FL_STRATEGY), m, n, f, need);
 	}
-	long fit, avail;
-	if (num(c, "FL_MIN_FIT_CLIENTS", &fit) && num(c, "FL_MIN_AVAILABLE_CLIENTS", &avail) && fit > avail)
+	if (ok(c, FLV_FL_MIN_FIT_CLIENTS) && ok(c, FLV_FL_MIN_AVAILABLE_CLIENTS) &&
+	    k->FL_MIN_FIT_CLIENTS > k->FL_MIN_AVAILABLE_CLIENTS)
 		fl_diags_add(d, FL_WARN,
 		             "FL_MIN_FIT_CLIENTS (%ld) is greater than FL_MIN_AVAILABLE_CLIENTS (%ld); "
 		             "rounds may wait for clients that are not required to connect. Set "
 		             "FL_MIN_FIT_CLIENTS <= FL_MIN_AVAILABLE_CLIENTS.",
-		             fit, avail);
+		             k->FL_MIN_FIT_CLIENTS, k->FL_MIN_AVAILABLE_CLIENTS);
 }
 
-unsigned fl_ctx_check_operator_tls(const struct fl_ctx *c, struct fl_diags *d)
+unsigned fl_validate_operator_tls(const struct fl_ctx *c, struct fl_diags *d)
 {
-	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
-	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
+	const bool *set = c->conf.set;
+	bool ca = set[FLV_FL_SSL_CA_CERTFILE], crt = set[FLV_FL_SSL_CERTFILE], key = set[FLV_FL_SSL_KEYFILE];
 	unsigned before = d->errors;
 	if ((crt || key) && !ca)
 		fl_diags_add(
@@ -263,61 +246,74 @@ unsigned fl_ctx_check_operator_tls(const struct fl_ctx *c, struct fl_diags *d)
 	return d->errors - before;
 }
 
-static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
+static void check_checkpoints(const struct fl_ctx *c, struct fl_diags *d)
 {
-	check_strategy(c, d);
-
-	if (!is(c, "FL_CHECKPOINT_ENABLED", "YES")) {
-		const char *cp[] = {"FL_CHECKPOINT_INTERVAL", "FL_CHECKPOINT_PATH"};
+	if (!c->conf.FL_CHECKPOINT_ENABLED) {
+		static const enum fl_var_id cp[] = {FLV_FL_CHECKPOINT_INTERVAL, FLV_FL_CHECKPOINT_PATH};
 		for (int i = 0; i < 2; i++)
-			if (fl_ctx_is_set(c, cp[i]))
+			if (c->conf.set[cp[i]])
 				fl_diags_add(d, FL_INFO, "%s ignored -- FL_CHECKPOINT_ENABLED is not YES",
-				             cp[i]);
-	} else {
-		const char *path = val(c, "FL_CHECKPOINT_PATH");
-		if (fl_check_abspath(path) && strncmp(path, "/app/", 5) != 0)
-			fl_diags_add(d, FL_WARN,
-			             "FL_CHECKPOINT_PATH '%s' is not under /app; it is a container path (the "
-			             "host directory is /opt/flower/checkpoints). Use e.g. /app/checkpoints.",
-			             path);
+				             fl_var_get(cp[i])->name);
+		return;
 	}
+	const char *path = c->conf.FL_CHECKPOINT_PATH;
+	if (fl_check_abspath(path) && strncmp(path, "/app/", 5) != 0)
+		fl_diags_add(d, FL_WARN,
+		             "FL_CHECKPOINT_PATH '%s' is not under /app; it is a container path (the "
+		             "host directory is /opt/flower/checkpoints). Use e.g. /app/checkpoints.",
+		             path);
+}
 
-	bool metrics = is(c, "FL_METRICS_ENABLED", "YES");
-	if (!metrics && fl_ctx_is_set(c, "FL_METRICS_PORT") && !is(c, "FL_METRICS_PORT", "9101"))
+/* The Fleet, Control and metrics ports are distinct. */
+static void check_ports(const struct fl_ctx *c, struct fl_diags *d)
+{
+	const struct fl_conf *k = &c->conf;
+	bool metrics = k->FL_METRICS_ENABLED;
+	/* Its default written out is not worth a note. */
+	if (!metrics && k->set[FLV_FL_METRICS_PORT] &&
+	    strcmp(fl_ctx_value(c, FLV_FL_METRICS_PORT), fl_var_get(FLV_FL_METRICS_PORT)->def) != 0)
 		fl_diags_add(d, FL_INFO, "FL_METRICS_PORT ignored -- FL_METRICS_ENABLED is not YES");
-	unsigned fleet = port_of(val(c, "FL_FLEET_API_ADDRESS"));
-	unsigned control = port_of(val(c, "FL_CONTROL_API_ADDRESS"));
+	unsigned fleet = ok(c, FLV_FL_FLEET_API_ADDRESS) ? k->FL_FLEET_API_ADDRESS.port : 0;
+	unsigned control = ok(c, FLV_FL_CONTROL_API_ADDRESS) ? k->FL_CONTROL_API_ADDRESS.port : 0;
 	if (fleet && fleet == control)
 		fl_diags_add(d, FL_ERROR,
 		             "FL_FLEET_API_ADDRESS and FL_CONTROL_API_ADDRESS both use port %u; give each "
 		             "API its own port.",
 		             fleet);
-	long mport;
-	if (metrics && num(c, "FL_METRICS_PORT", &mport)) {
-		if ((unsigned)mport == fleet)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); "
-			             "choose another port.",
-			             mport);
-		else if ((unsigned)mport == control)
-			fl_diags_add(d, FL_ERROR,
-			             "FL_METRICS_PORT %ld is also the Control API port "
-			             "(FL_CONTROL_API_ADDRESS); choose another port.",
-			             mport);
-	}
+	if (!metrics || !ok(c, FLV_FL_METRICS_PORT))
+		return;
+	long mport = k->FL_METRICS_PORT;
+	if ((unsigned)mport == fleet)
+		fl_diags_add(d, FL_ERROR,
+		             "FL_METRICS_PORT %ld is also the Fleet API port (FL_FLEET_API_ADDRESS); "
+		             "choose another port.",
+		             mport);
+	else if ((unsigned)mport == control)
+		fl_diags_add(d, FL_ERROR,
+		             "FL_METRICS_PORT %ld is also the Control API port "
+		             "(FL_CONTROL_API_ADDRESS); choose another port.",
+		             mport);
+}
+
+static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
+{
+	check_strategy(c, d);
+	check_checkpoints(c, d);
+	check_ports(c, d);
 
 	/* TLS material: operator mode is all-or-none (decision 7). */
-	bool tls = is(c, "FL_TLS_ENABLED", "YES");
-	bool ca = fl_ctx_is_set(c, "FL_SSL_CA_CERTFILE"), crt = fl_ctx_is_set(c, "FL_SSL_CERTFILE"),
-	     key = fl_ctx_is_set(c, "FL_SSL_KEYFILE");
+	const struct fl_conf *k = &c->conf;
+	bool tls = k->FL_TLS_ENABLED;
+	bool ca = k->set[FLV_FL_SSL_CA_CERTFILE], crt = k->set[FLV_FL_SSL_CERTFILE],
+	     key = k->set[FLV_FL_SSL_KEYFILE];
 	if (tls) {
-		fl_ctx_check_operator_tls(c, d);
+		fl_validate_operator_tls(c, d);
 	} else if (ca || crt || key) {
 		fl_diags_add(
 		    d, FL_INFO,
 		    "FL_SSL_CA_CERTFILE/FL_SSL_CERTFILE/FL_SSL_KEYFILE ignored -- FL_TLS_ENABLED is not YES");
 	}
-	if (fl_ctx_is_set(c, "FL_CERT_EXTRA_SAN")) {
+	if (k->set[FLV_FL_CERT_EXTRA_SAN]) {
 		if (!tls)
 			fl_diags_add(d, FL_INFO, "FL_CERT_EXTRA_SAN ignored -- FL_TLS_ENABLED is not YES");
 		else if (crt)
@@ -326,51 +322,63 @@ static void check_superlink(const struct fl_ctx *c, struct fl_diags *d)
 	}
 }
 
+#define FRAMEWORK_BIT(f) (1u << FL_FRAMEWORK_##f)
+
+/* The use case's framework (03 §2.2): checked only once ML_FRAMEWORK itself is valid. */
+static void check_use_case(const struct fl_ctx *c, struct fl_diags *d)
+{
+	static const struct {
+		enum fl_use_case use_case;
+		unsigned frameworks; /* FRAMEWORK_BIT()s */
+		const char *needs;
+	} matrix[] = {
+	    {FL_USE_CASE_IMAGE_CLASSIFICATION, FRAMEWORK_BIT(PYTORCH) | FRAMEWORK_BIT(TENSORFLOW),
+	     "'pytorch' or 'tensorflow'"},
+	    {FL_USE_CASE_ANOMALY_DETECTION, FRAMEWORK_BIT(SKLEARN), "'sklearn'"},
+	    {FL_USE_CASE_LLM_FINE_TUNING, FRAMEWORK_BIT(PYTORCH), "'pytorch'"},
+	};
+	if (!ok(c, FLV_ML_FRAMEWORK) || !ok(c, FLV_FL_USE_CASE))
+		return;
+	const char *uc = fl_ctx_value(c, FLV_FL_USE_CASE), *fw = fl_ctx_value(c, FLV_ML_FRAMEWORK);
+	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
+		if (c->conf.FL_USE_CASE != matrix[i].use_case)
+			continue;
+		if (!(matrix[i].frameworks & (1u << c->conf.ML_FRAMEWORK)))
+			fl_diags_add(d, FL_ERROR,
+			             "FL_USE_CASE '%s' requires ML_FRAMEWORK %s, but ML_FRAMEWORK is set to "
+			             "'%s'",
+			             uc, matrix[i].needs, fw);
+		else
+			fl_diags_add(d, FL_INFO, "Use case '%s' is compatible with framework '%s'", uc, fw);
+	}
+}
+
 static void check_supernode(const struct fl_ctx *c, struct fl_diags *d)
 {
-	const char *uc = val(c, "FL_USE_CASE"), *fw = val(c, "ML_FRAMEWORK");
-	static const struct {
-		const char *use_case, *frameworks, *needs;
-	} matrix[] = {
-	    {"image-classification", "pytorch,tensorflow", "'pytorch' or 'tensorflow'"},
-	    {"anomaly-detection", "sklearn", "'sklearn'"},
-	    {"llm-fine-tuning", "pytorch", "'pytorch'"},
-	};
-	if (fl_check_enum(fl_var_find("ML_FRAMEWORK")->options, fw)) {
-		for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
-			if (strcmp(uc, matrix[i].use_case) != 0)
-				continue;
-			if (!fl_check_enum(matrix[i].frameworks, fw))
-				fl_diags_add(d, FL_ERROR,
-				             "FL_USE_CASE '%s' requires ML_FRAMEWORK %s, but ML_FRAMEWORK is "
-				             "set to '%s'",
-				             uc, matrix[i].needs, fw);
-			else
-				fl_diags_add(d, FL_INFO, "Use case '%s' is compatible with framework '%s'",
-				             uc, fw);
-		}
-	}
-	bool gpu = is(c, "FL_GPU_ENABLED", "YES");
-	if (strcmp(uc, "llm-fine-tuning") == 0 && !gpu)
+	const struct fl_conf *k = &c->conf;
+	check_use_case(c, d);
+	bool gpu = k->FL_GPU_ENABLED;
+	if (k->FL_USE_CASE == FL_USE_CASE_LLM_FINE_TUNING && !gpu)
 		fl_diags_add(d, FL_WARN,
 		             "FL_USE_CASE 'llm-fine-tuning' without FL_GPU_ENABLED=YES trains on the CPU and "
 		             "will be very slow; set FL_GPU_ENABLED=YES on a GPU VM.");
+	bool pytorch = ok(c, FLV_ML_FRAMEWORK) && k->ML_FRAMEWORK == FL_FRAMEWORK_PYTORCH;
 	if (!gpu) {
-		if (fl_ctx_is_set(c, "FL_CUDA_VISIBLE_DEVICES") && !is(c, "FL_CUDA_VISIBLE_DEVICES", "all"))
+		if (k->set[FLV_FL_CUDA_VISIBLE_DEVICES] && strcmp(k->FL_CUDA_VISIBLE_DEVICES, "all") != 0)
 			fl_diags_add(d, FL_INFO,
 			             "FL_CUDA_VISIBLE_DEVICES ignored -- FL_GPU_ENABLED is not YES");
-		if (fl_ctx_is_set(c, "FL_GPU_MEMORY_FRACTION"))
+		if (k->set[FLV_FL_GPU_MEMORY_FRACTION])
 			fl_diags_add(d, FL_INFO,
 			             "FL_GPU_MEMORY_FRACTION ignored -- FL_GPU_ENABLED is not YES");
-		if (is(c, "FL_DCGM_ENABLED", "YES"))
+		if (k->FL_DCGM_ENABLED)
 			fl_diags_add(
 			    d, FL_WARN,
 			    "FL_DCGM_ENABLED=YES but FL_GPU_ENABLED is not YES. DCGM will not start.");
-	} else if (fl_ctx_is_set(c, "FL_GPU_MEMORY_FRACTION") && strcmp(fw, "pytorch") != 0) {
+	} else if (k->set[FLV_FL_GPU_MEMORY_FRACTION] && !pytorch) {
 		fl_diags_add(d, FL_INFO,
 		             "FL_GPU_MEMORY_FRACTION ignored -- applies only to ML_FRAMEWORK=pytorch");
 	}
-	if (fl_ctx_is_set(c, "FL_EDGE_MAX_BACKOFF") && is(c, "FL_EDGE_BACKOFF", "fixed"))
+	if (k->set[FLV_FL_EDGE_MAX_BACKOFF] && k->FL_EDGE_BACKOFF == FL_EDGE_BACKOFF_FIXED)
 		fl_diags_add(d, FL_INFO, "FL_EDGE_MAX_BACKOFF ignored -- FL_EDGE_BACKOFF is fixed");
 }
 
@@ -397,10 +405,9 @@ static unsigned edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags *d)
+/* Each given value by its registry rule. */
+static void check_values(const struct fl_ctx *c, unsigned role, struct fl_diags *d)
 {
-	unsigned before = d->errors;
-	bool ckpt = is(c, "FL_CHECKPOINT_ENABLED", "YES");
 	for (size_t i = 0; i < fl_nvars; i++) {
 		const struct fl_var *var = &fl_vars[i];
 		const struct fl_setting *s = &c->set[i];
@@ -412,8 +419,8 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			             fl_role_name(role));
 			continue;
 		}
-		if (!ckpt && (strcmp(var->name, "FL_CHECKPOINT_INTERVAL") == 0 ||
-		              strcmp(var->name, "FL_CHECKPOINT_PATH") == 0))
+		if (!c->conf.FL_CHECKPOINT_ENABLED &&
+		    (i == FLV_FL_CHECKPOINT_INTERVAL || i == FLV_FL_CHECKPOINT_PATH))
 			continue;
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);
@@ -424,27 +431,30 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 		else if (!fl_var_value_ok(var, s->value))
 			value_error(d, var, s->value);
 	}
+}
 
-	/* Keepalive, on the values in force (a default counts too: TIMEOUT=70 alone is wrong). */
-	long kt, kto;
-	if (num(c, "FL_GRPC_KEEPALIVE_TIME", &kt) && kt > 0) {
-		if (kt < 10)
-			fl_diags_add(d, FL_WARN,
-			             "FL_GRPC_KEEPALIVE_TIME=%ld is aggressive and may cause excessive "
-			             "network traffic",
-			             kt);
-		if (num(c, "FL_GRPC_KEEPALIVE_TIMEOUT", &kto) && kto > 0 && kto >= kt)
-			fl_diags_add(
-			    d, FL_ERROR,
-			    "FL_GRPC_KEEPALIVE_TIMEOUT (%ld) must be less than FL_GRPC_KEEPALIVE_TIME (%ld).",
-			    kto, kt);
-	}
-	if (role == FL_ROLE_SUPERLINK)
-		check_superlink(c, d);
-	else if (role == FL_ROLE_SUPERNODE)
-		check_supernode(c, d);
+/* Keepalive, on the values in force (a default counts too: TIMEOUT=70 alone is wrong). */
+static void check_keepalive(const struct fl_ctx *c, struct fl_diags *d)
+{
+	if (!ok(c, FLV_FL_GRPC_KEEPALIVE_TIME) || c->conf.FL_GRPC_KEEPALIVE_TIME <= 0)
+		return;
+	long kt = (long)(c->conf.FL_GRPC_KEEPALIVE_TIME / 1000);
+	long kto = (long)(c->conf.FL_GRPC_KEEPALIVE_TIMEOUT / 1000);
+	if (kt < 10)
+		fl_diags_add(d, FL_WARN,
+		             "FL_GRPC_KEEPALIVE_TIME=%ld is aggressive and may cause excessive network "
+		             "traffic",
+		             kt);
+	if (ok(c, FLV_FL_GRPC_KEEPALIVE_TIMEOUT) && kto > 0 && kto >= kt)
+		fl_diags_add(
+		    d, FL_ERROR,
+		    "FL_GRPC_KEEPALIVE_TIMEOUT (%ld) must be less than FL_GRPC_KEEPALIVE_TIME (%ld).", kto,
+		    kt);
+}
 
-	/* A handful of names is a typo worth a hint; thousands are noise (and cost). */
+/* A handful of unknown names is a typo worth a hint; thousands are noise (and cost). */
+static void check_unknown(const struct fl_ctx *c, struct fl_diags *d)
+{
 	enum { UNKNOWN_SHOWN = 20 };
 	if (c->unknown.n > UNKNOWN_SHOWN)
 		fl_diags_add(d, FL_WARN,
@@ -469,5 +479,17 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			fl_diags_add(d, FL_WARN, "Unknown variable %s in the %s ignored.", name,
 			             c->unknown.v[i].value);
 	}
+}
+
+unsigned fl_validate_ctx(const struct fl_ctx *c, unsigned role, struct fl_diags *d)
+{
+	unsigned before = d->errors;
+	check_values(c, role, d);
+	check_keepalive(c, d);
+	if (role == FL_ROLE_SUPERLINK)
+		check_superlink(c, d);
+	else if (role == FL_ROLE_SUPERNODE)
+		check_supernode(c, d);
+	check_unknown(c, d);
 	return d->errors - before;
 }

@@ -671,7 +671,7 @@ FL_VERSION=1.26.0" ]
 	has "SuperLink not found, retrying in 0.2s (attempt 4, strategy=exponential)"
 	run_og "$ENV101" FL_EDGE_BACKOFF=sideways discover
 	is_status 1
-	has "must be exponential or fixed"
+	has "Invalid FL_EDGE_BACKOFF: 'sideways'. Must be exponential or fixed."
 }
 
 @test "discover exponential: OneGate down at boot is a warning and the loop goes on" {

@@ -1,5 +1,5 @@
 /* fuzz_validate: libFuzzer target for the resolved configuration: fl_ctx_load from an environment
- * (and optionally a context file), fl_ctx_validate for both roles, and every renderer, with
+ * (and optionally a context file), fl_validate_ctx for both roles, and every renderer, with
  * round trips checked: the rendered file loads back to the same values, JSON parses, run-config
  * and node-config are well-formed TOML values once validation passed.
  *
@@ -8,6 +8,7 @@
 #include "fl_buf.h"
 #include "fl_ctx.h"
 #include "fl_render.h"
+#include "fl_validate.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -190,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned roles[] = {FL_ROLE_SUPERLINK, FL_ROLE_SUPERNODE};
 	for (int i = 0; i < 2; i++) {
 		struct fl_diags d = FL_DIAGS_INIT;
-		unsigned errors = fl_ctx_validate(&c, roles[i], &d);
+		unsigned errors = fl_validate_ctx(&c, roles[i], &d);
 		REQUIRE(errors == d.errors);
 		unsigned counted = 0;
 		for (size_t k = 0; k < d.n; k++) {

@@ -1,8 +1,11 @@
 /* test_conf: the typed configuration: every registry default resolves to its field, each kind
  * parses its text (YES/NO, seconds -> ms, floats, host:port, enums in option order), a value
- * that does not parse keeps its default's value, and `set` tells given values from defaults. */
+ * that does not parse keeps its default's value, and `set` tells given values from defaults;
+ * the consumers (discovery's schedule, fl_validate_var) read the fields. */
 #include "fl_conf.h"
 #include "fl_ctx.h"
+#include "fl_discover.h"
+#include "fl_validate.h"
 #include "unit.h"
 
 static bool load(struct fl_ctx *c, char **envp)
@@ -134,9 +137,98 @@ static void test_bad_value(void)
 	CHECK_INT(c.conf.FL_STRATEGY, FL_STRATEGY_FEDAVG, "wrong-case enum keeps the default's");
 	CHECK(c.conf.set[FLV_FL_NUM_ROUNDS], "still marked set");
 	struct fl_diags d = FL_DIAGS_INIT;
-	CHECK(fl_ctx_validate(&c, FL_ROLE_SUPERLINK, &d) >= 3, "and validation reports all three");
+	CHECK(fl_validate_ctx(&c, FL_ROLE_SUPERLINK, &d) >= 3, "and validation reports all three");
 	fl_diags_free(&d);
 	fl_ctx_free(&c);
+}
+
+/* One variable by its rule, in the registry's words: what a tool that validates nothing else
+ * (fl-onegate, fl-certgen) relies on before it reads a field. */
+static void test_validate_var(void)
+{
+	struct fl_ctx c;
+	struct fl_err e = {0};
+	char *none[] = {NULL};
+	if (load(&c, none)) {
+		CHECK(fl_validate_var(&c, FLV_FL_EDGE_BACKOFF, &e) == 0,
+		      "an unset variable (its default) passes");
+		fl_ctx_free(&c);
+	}
+	char *good[] = {"FL_TLS_ENABLED=yes", "FL_EDGE_MAX_BACKOFF=60", NULL};
+	if (load(&c, good)) {
+		CHECK(fl_validate_var(&c, FLV_FL_TLS_ENABLED, &e) == 0 && c.conf.FL_TLS_ENABLED,
+		      "FL_TLS_ENABLED=yes passes and reads as true");
+		CHECK(fl_validate_var(&c, FLV_FL_EDGE_MAX_BACKOFF, &e) == 0, "FL_EDGE_MAX_BACKOFF=60 passes");
+		fl_ctx_free(&c);
+	}
+	char *bad[] = {"FL_TLS_ENABLED=maybe", "FL_SSL_KEYFILE=c2VjcmV0", NULL};
+	if (load(&c, bad)) {
+		CHECK(fl_validate_var(&c, FLV_FL_TLS_ENABLED, &e) == -1 && e.code == FL_EXIT_FAIL,
+		      "FL_TLS_ENABLED=maybe refused, exit 1");
+		CHECK_STR(e.msg, "Invalid FL_TLS_ENABLED: 'maybe'. Must be YES or NO.",
+		          "in the registry's words");
+		CHECK(fl_validate_var(&c, FLV_FL_SSL_KEYFILE, &e) == -1 && !strstr(e.msg, "c2VjcmV0"),
+		      "a bad secret is refused without echoing it");
+		fl_ctx_free(&c);
+	}
+}
+
+/* Discovery's schedule and cap come from the typed FL_EDGE_BACKOFF and FL_EDGE_MAX_BACKOFF. */
+static void test_discover_schedule(void)
+{
+	static const struct {
+		const char *env;
+		enum fl_discover_schedule want;
+	} vec[] = {
+	    {NULL, FL_DISCOVER_FAST},
+	    {"FL_EDGE_BACKOFF=fixed", FL_DISCOVER_FIXED},
+	    {"FL_EDGE_BACKOFF=exponential", FL_DISCOVER_EXPONENTIAL},
+	};
+	static const char *const names[] = {"fast", "fixed", "exponential"};
+	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+		struct fl_ctx c;
+		char *env[] = {(char *)vec[i].env, NULL};
+		struct fl_err e = {0};
+		enum fl_discover_schedule s = (enum fl_discover_schedule) - 1;
+		if (load(&c, env)) {
+			CHECK(fl_discover_ctx_schedule(&c, &s, &e) == 0 && s == vec[i].want,
+			      "%s: schedule %s", vec[i].env ? vec[i].env : "FL_EDGE_BACKOFF unset",
+			      names[vec[i].want]);
+			fl_ctx_free(&c);
+		}
+	}
+	struct fl_ctx c;
+	struct fl_err e = {0};
+	enum fl_discover_schedule s;
+	char *side[] = {"FL_EDGE_BACKOFF=sideways", NULL};
+	if (load(&c, side)) {
+		CHECK(
+		    fl_discover_ctx_schedule(&c, &s, &e) == -1 && e.code == FL_EXIT_FAIL &&
+		        strcmp(e.msg, "Invalid FL_EDGE_BACKOFF: 'sideways'. Must be exponential or fixed.") ==
+		            0,
+		    "FL_EDGE_BACKOFF=sideways: refused with the registry's message, not run on the default");
+		fl_ctx_free(&c);
+	}
+	uint64_t ms = 0;
+	char *none[] = {NULL};
+	if (load(&c, none)) {
+		CHECK(fl_discover_ctx_edge_max(&c, &ms, &e) == 0 && ms == 300000,
+		      "edge cap: default 300 s is 300000 ms");
+		fl_ctx_free(&c);
+	}
+	char *sixty[] = {"FL_EDGE_MAX_BACKOFF=60", NULL};
+	if (load(&c, sixty)) {
+		CHECK(fl_discover_ctx_edge_max(&c, &ms, &e) == 0 && ms == 60000,
+		      "edge cap: 60 s is 60000 ms");
+		fl_ctx_free(&c);
+	}
+	char *zero[] = {"FL_EDGE_MAX_BACKOFF=0", NULL};
+	if (load(&c, zero)) {
+		CHECK(fl_discover_ctx_edge_max(&c, &ms, &e) == -1 &&
+		          strcmp(e.msg, "Invalid FL_EDGE_MAX_BACKOFF: '0'. Must be a positive integer.") == 0,
+		      "edge cap 0: refused with the registry's message");
+		fl_ctx_free(&c);
+	}
 }
 
 int main(void)
@@ -145,5 +237,7 @@ int main(void)
 	test_values();
 	test_enum_order();
 	test_bad_value();
+	test_validate_var();
+	test_discover_schedule();
 	return unit_done();
 }

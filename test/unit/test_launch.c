@@ -932,6 +932,64 @@ static void test_state(void)
 	free(s_sl);
 }
 
+/* The plan reads the typed configuration: keepalive seconds reach the env file as ms and the log
+ * as both; FL_MAX_WAIT_TIME (ms in the field) reaches Flower as seconds; a value no validation
+ * let through is refused in the registry's words, never replaced by its default. */
+static void test_typed(void)
+{
+	struct fl_launch_opts o;
+	char *ka[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GRPC_KEEPALIVE_TIME=45",
+	              "FL_GRPC_KEEPALIVE_TIMEOUT=15", "FL_MAX_WAIT_TIME=90", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	if (CHECK(plan_env(ka, &o) == 0, "keepalive 45/15, max wait 90: planned")) {
+		CHECK(strstr(fl_buf_str(&plan.env), "\nFLOWER_GRPC_KEEPALIVE_TIME_MS=45000\n") &&
+		          strstr(fl_buf_str(&plan.env), "\nFLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=15000\n"),
+		      "env file: 45 s and 15 s as 45000 and 15000 ms");
+		CHECK(diag_has(FL_INFO, "gRPC keepalive: time=45s (45000ms), timeout=15s (15000ms)"),
+		      "logged in seconds and ms");
+		CHECK(!diag_has(FL_WARN, "below 30 s"), "45 s: no GOAWAY warning");
+		CHECK(argv_pair(&plan.argv, "--max-wait-time", "90"), "--max-wait-time 90 (seconds, not ms)");
+	}
+	done();
+	char *edge[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GRPC_KEEPALIVE_TIME=29", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	CHECK(plan_env(edge, &o) == 0 && diag_has(FL_WARN, "FL_GRPC_KEEPALIVE_TIME=29 is below 30 s"),
+	      "keepalive 29 s: the GOAWAY warning names 29 (seconds)");
+	done();
+
+	char *name[] = {"FL_FLEET_API_ADDRESS=superlink.example.com:9092", NULL};
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
+	expect_fail = true;
+	CHECK(plan_env(name, &o) == -1 && err.code == FL_EXIT_FAIL &&
+	          strstr(err.msg, "Invalid FL_FLEET_API_ADDRESS: 'superlink.example.com:9092'."),
+	      "a Fleet address that is a name: refused in the registry's words");
+	done();
+	char *badport[] = {"FL_FLEET_API_ADDRESS=0.0.0.0:09095", NULL};
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
+	expect_fail = true;
+	CHECK(plan_env(badport, &o) == -1 && strstr(err.msg, "'0.0.0.0:09095'"),
+	      "a Fleet port with a leading zero: refused, not planned on the default 9092");
+	done();
+	char *bare[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	expect_fail = true;
+	CHECK(plan_env(bare, &o) == -1 && strstr(err.msg, "Invalid FL_SUPERLINK_ADDRESS: '10.0.0.7'."),
+	      "FL_SUPERLINK_ADDRESS without a port: refused (validation's rule), not completed");
+	done();
+
+	char *proc[] = {"FL_ISOLATION=process", "FL_DATABASE=db/state.db", NULL};
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
+	if (CHECK(plan_env(proc, &o) == 0, "FL_ISOLATION=process, FL_DATABASE outside state/: planned")) {
+		CHECK(argv_pair(&plan.argv, "--isolation", "process") &&
+		          argv_pair(&plan.argv, "--database", "db/state.db"),
+		      "--isolation process --database db/state.db");
+		CHECK(diag_has(FL_WARN, "FL_ISOLATION=process: the SuperLink runs no ServerApp itself") &&
+		          diag_has(FL_WARN, "FL_DATABASE=db/state.db is outside state/"),
+		      "both warned");
+	}
+	done();
+}
+
 int main(void)
 {
 	fl_log_init("test_launch");
@@ -949,6 +1007,7 @@ int main(void)
 	test_superlink_flags();
 	test_unit_file();
 	test_state();
+	test_typed();
 	char *rm[] = {"rm", "-rf", root, NULL};
 	int st;
 	fl_proc_run(rm, 10000, &st, NULL);

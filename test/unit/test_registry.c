@@ -4,6 +4,7 @@
 #include "fl_check.h"
 #include "fl_ctx.h"
 #include "fl_render.h"
+#include "fl_validate.h"
 #include "fl_var.h"
 #include "unit.h"
 
@@ -152,7 +153,7 @@ static void test_precedence(void)
 	char *e4[] = {"FL_NUM_ROUNDS=", "ONEAPP_FL_STRATEGY=", NULL};
 	CHECK(load(&c, NULL, e4) && setting_is(&c, "FL_NUM_ROUNDS", "3", FL_SRC_DEFAULT, NULL) &&
 	          setting_is(&c, "FL_STRATEGY", "FedAvg", FL_SRC_DEFAULT, NULL) &&
-	          !fl_ctx_is_set(&c, "FL_NUM_ROUNDS"),
+	          !c.conf.set[FLV_FL_NUM_ROUNDS],
 	      "empty values are unset: defaults apply");
 	fl_ctx_free(&c);
 	char *e5[] = {"FL_NUM_ROUNDS=4", NULL};
@@ -207,7 +208,7 @@ static void test_precedence(void)
 	};
 	for (size_t i = 0; i < NELEM(yn); i++) {
 		char *env[] = {(char *)yn[i].env, NULL};
-		CHECK(load(&c, NULL, env) && strcmp(fl_ctx_get(&c, yn[i].var), yn[i].want) == 0,
+		CHECK(load(&c, NULL, env) && strcmp(fl_ctx_setting(&c, yn[i].var)->value, yn[i].want) == 0,
 		      "%s reads as %s", yn[i].env, yn[i].want);
 		fl_ctx_free(&c);
 	}
@@ -215,9 +216,8 @@ static void test_precedence(void)
 	          setting_is(&c, "FL_GPU_ENABLED", "YES", FL_SRC_FILE, NULL),
 	      "YES/NO normalisation applies to file values too");
 	fl_ctx_free(&c);
-	CHECK(load(&c, NULL, NULL) && strcmp(fl_ctx_get(&c, "FL_NO_SUCH"), "") == 0 &&
-	          fl_ctx_setting(&c, "FL_NO_SUCH") == NULL && !fl_ctx_is_set(&c, "FL_NO_SUCH"),
-	      "fl_ctx_get of an unknown name is empty");
+	CHECK(load(&c, NULL, NULL) && fl_ctx_setting(&c, "FL_NO_SUCH") == NULL,
+	      "fl_ctx_setting of an unknown name is NULL");
 	fl_ctx_free(&c);
 }
 
@@ -247,7 +247,7 @@ static void test_unknown(void)
 	          !unknown_has(&c, "ONEAPP_FL_NODE_ID", "environment"),
 	      "published runtime attributes are not unknown");
 	struct fl_diags d = FL_DIAGS_INIT;
-	fl_ctx_validate(&c, FL_ROLE_SUPERLINK, &d);
+	fl_validate_ctx(&c, FL_ROLE_SUPERLINK, &d);
 	unsigned hint = 0, warn = 0;
 	for (size_t i = 0; i < d.n; i++) {
 		if (strstr(d.v[i].msg, "Unknown variable FL_NUM_ROUND ") &&
@@ -421,6 +421,34 @@ static void test_validate(void)
 	     {"FLOWER_VERSION=latest", "FL_NUM_ROUNDS=0", "FL_LOG_LEVEL=info", "FL_ISOLATION=thread"},
 	     4,
 	     NULL},
+	    /* Cross-variable rules read the typed field of a value that passed its own rule only:
+	     * a bad value is one error, never a second one from the default its field holds. */
+	    {SL,
+	     {"FL_STRATEGY=Krum", "FL_NUM_MALICIOUS=1", "FL_MIN_AVAILABLE_CLIENTS=two"},
+	     1,
+	     "Invalid FL_MIN_AVAILABLE_CLIENTS: 'two'. Must be a positive integer."},
+	    {SL, {"FL_FLEET_API_ADDRESS=0.0.0.0:99999", "FL_CONTROL_API_ADDRESS=127.0.0.1:9092"}, 1, NULL},
+	    {SL, {"FL_GRPC_KEEPALIVE_TIME=abc", "FL_GRPC_KEEPALIVE_TIMEOUT=70"}, 1, NULL},
+	    {SN,
+	     {"FL_GRPC_KEEPALIVE_TIME=5", "FL_GRPC_KEEPALIVE_TIMEOUT=2"},
+	     0,
+	     "FL_GRPC_KEEPALIVE_TIME=5 is aggressive and may cause excessive network traffic"},
+	    {SN,
+	     {"FL_GPU_ENABLED=YES", "FL_GPU_MEMORY_FRACTION=0.5", "ML_FRAMEWORK=PyTorch"},
+	     1,
+	     "FL_GPU_MEMORY_FRACTION ignored -- applies only to ML_FRAMEWORK=pytorch"},
+	    {SN,
+	     {"FL_EDGE_BACKOFF=fixed", "FL_EDGE_MAX_BACKOFF=60"},
+	     0,
+	     "FL_EDGE_MAX_BACKOFF ignored -- FL_EDGE_BACKOFF is fixed"},
+	    {SL,
+	     {"FL_STRATEGY=FedAvg", "FL_SERVER_LR=0.5"},
+	     0,
+	     "FL_SERVER_LR is set but FL_STRATEGY is 'FedAvg' (not FedAdam). Parameter will be ignored."},
+	    {SL,
+	     {"FL_STRATEGY=FedProx", "FL_PROXIMAL_MU=0.0"},
+	     0,
+	     "FL_PROXIMAL_MU=0.0 makes FedProx identical to FedAvg. Consider using FedAvg directly."},
 	};
 	for (size_t i = 0; i < NELEM(t); i++) {
 		struct fl_ctx c;
@@ -434,7 +462,7 @@ static void test_validate(void)
 			continue;
 		}
 		struct fl_diags d = FL_DIAGS_INIT;
-		unsigned n = fl_ctx_validate(&c, t[i].role, &d);
+		unsigned n = fl_validate_ctx(&c, t[i].role, &d);
 		if (!CHECK(n == t[i].errors && d.errors == n, "validate %s on %s: %u error(s)", label.data,
 		           fl_role_name(t[i].role), t[i].errors))
 			for (size_t k = 0; k < d.n; k++)
@@ -453,7 +481,7 @@ static void test_validate(void)
 	               "FL_SSL_CERTFILE=c2VjcmV0LWNydA==", NULL};
 	load(&c, NULL, sec);
 	struct fl_diags d = FL_DIAGS_INIT;
-	unsigned n = fl_ctx_validate(&c, FL_ROLE_SUPERLINK, &d);
+	unsigned n = fl_validate_ctx(&c, FL_ROLE_SUPERLINK, &d);
 	bool leak = false;
 	for (size_t k = 0; k < d.n; k++)
 		leak = leak || strstr(d.v[k].msg, "c2VjcmV0");
@@ -467,7 +495,7 @@ static void test_validate(void)
 		fl_buf_addc(&big, 'x');
 	char *longv[] = {big.data, NULL};
 	load(&c, NULL, longv);
-	n = fl_ctx_validate(&c, FL_ROLE_SUPERLINK, &d);
+	n = fl_validate_ctx(&c, FL_ROLE_SUPERLINK, &d);
 	CHECK(n == 1 && d.n >= 1 && strlen(d.v[0].msg) < 400 && strstr(d.v[0].msg, "(1000 bytes)"),
 	      "a long bad value is shortened in the message");
 	fl_diags_free(&d);
@@ -505,8 +533,7 @@ static void test_render_roundtrip(void)
 	path = write_tmp("rendered2", "FLKIT_ROLE='superlink'\nFLKIT_EXPLICIT='FL_NUM_ROUNDSX XFL_STRATEGY'\n"
 	                              "FL_NUM_ROUNDS='3'\nFL_STRATEGY='FedAvg'\n");
 	o.path = path;
-	CHECK(fl_ctx_load(&c, &o, &e) == 0 && !fl_ctx_is_set(&c, "FL_NUM_ROUNDS") &&
-	          !fl_ctx_is_set(&c, "FL_STRATEGY"),
+	CHECK(fl_ctx_load(&c, &o, &e) == 0 && !c.conf.set[FLV_FL_NUM_ROUNDS] && !c.conf.set[FLV_FL_STRATEGY],
 	      "rendered file: FLKIT_EXPLICIT matches whole names");
 	fl_ctx_free(&c);
 	unlink(path);
@@ -560,10 +587,30 @@ static void test_render(void)
 	fl_buf_free(&out);
 }
 
+/* The diagnostics list: levels kept in order, errors counted, freed to empty. */
+static void test_diags(void)
+{
+	struct fl_diags d = FL_DIAGS_INIT;
+	fl_diags_add(&d, FL_INFO, "note %d", 1);
+	fl_diags_add(&d, FL_ERROR, "bad %s", "value");
+	fl_diags_add(&d, FL_WARN, "careful");
+	fl_diags_add(&d, FL_FATAL, "stop");
+	CHECK(d.n == 4 && d.errors == 2, "4 diagnostics, 2 of them errors (ERROR and FATAL)");
+	CHECK(d.v[0].level == FL_INFO && strcmp(d.v[0].msg, "note 1") == 0 && d.v[1].level == FL_ERROR &&
+	          strcmp(d.v[1].msg, "bad value") == 0 && strcmp(d.v[2].msg, "careful") == 0,
+	      "kept in order, formatted");
+	for (int i = 0; i < 40; i++)
+		fl_diags_add(&d, FL_DEBUG, "more %d", i);
+	CHECK(d.n == 44 && strcmp(d.v[43].msg, "more 39") == 0, "the list grows past its first block");
+	fl_diags_free(&d);
+	CHECK(d.n == 0 && d.v == NULL && d.errors == 0, "freed: empty again");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
 		return 1;
+	test_diags();
 	test_registry();
 	test_precedence();
 	test_unknown();
