@@ -3,14 +3,12 @@
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
-#include "fl_discover.h"
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_onegate.h"
-#include "fl_output.h"
+#include "fl_onegate_verb.h"
 #include "fl_tool.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,20 +77,21 @@ static const char help_text[] =
     "3 OneGate absent or unreachable, 4 timed out (discover).\n";
 
 struct opts {
-	const char *endpoint, *vmid, *token_file, *output, *role, *cardinality, *role_name;
-	bool json, extended, raw, best_effort, keep_path, tls_verify, no_precheck, deadline_set;
+	const char *endpoint, *vmid, *token_file, *output, *role, *cardinality;
+	bool keep_path, tls_verify, deadline_set;
 	int schedule; /* -1: from the context */
 	long timeout_ms, connect_ms, retries;
-	uint64_t deadline_ms, interval_ms, max_interval_ms;
-	unsigned attempts, service_rate;
+	uint64_t deadline_ms;
 	int type;                /* vm update: 0 none, 1 --data, 2 --erase */
 	struct fl_buf data, pub; /* vm update's body; publish's */
+	struct fl_onegate_verb_opts v;
+	struct fl_discover_opts d;
 };
 
-static void emit(struct fl_buf *b)
+/* The exit status of a library call that returned r with e: 0, or e's code when r < 0. */
+static int status(int r, const struct fl_err *e)
 {
-	fwrite(fl_buf_str(b), 1, b->len, stdout);
-	fl_buf_free(b);
+	return r < 0 ? (e->code ? e->code : FL_EXIT_FAIL) : FL_EXIT_OK;
 }
 
 static void gate_opts(const struct opts *o, const struct fl_ctx *c, struct fl_onegate_opts *go)
@@ -109,11 +108,9 @@ static void gate_opts(const struct opts *o, const struct fl_ctx *c, struct fl_on
 	go->tls_verify = o->tls_verify;
 }
 
-/* The context and identity (the file by the one rule, else its header lines, plus the
- * environment; the token file). A file that does not parse loses what it held: when the verb
- * needs OneGate and the identity is incomplete, say so, rather than blame the VM template
- * (CONTEXT TOKEN=YES) or the discovery mode for what is missing. The verb needs OneGate unless
- * the variable unless is set (FLV_COUNT: always). */
+/* The context and identity: the file by the one rule (else its header lines) and the
+ * environment, then the token file. The verb needs OneGate unless the variable unless is set
+ * (FLV_COUNT: always). */
 static int load(const struct fl_tool *t, struct fl_ctx *c, enum fl_var_id unless)
 {
 	const struct opts *o = t->data;
@@ -124,54 +121,77 @@ static int load(const struct fl_tool *t, struct fl_ctx *c, enum fl_var_id unless
 	if (fl_onegate_ctx_load(c, path, named, o->token_file, fl_tool_env(t), &bad, &e) < 0)
 		return fl_err_log(&e);
 	fl_tool_log_format(c);
-	const char *ep = o->endpoint ? o->endpoint : c->id.endpoint, *vmid = o->vmid ? o->vmid : c->id.vmid;
-	bool incomplete = !ep || !*ep || !vmid || !*vmid || !c->id.token || !*c->id.token;
 	bool needs_gate = unless == FLV_COUNT || !*fl_ctx_value(c, unless);
-	if (bad.msg[0] && incomplete && needs_gate) {
-		fl_error("%s: the OneGate identity (ONEGATE_ENDPOINT, VMID, TOKENTXT) is incomplete because "
-		         "this file does not parse; fix it (it is read as data, never sourced)",
-		         bad.msg);
+	if (fl_onegate_verb_identity(c, o->endpoint, o->vmid, &bad, needs_gate, &e) < 0) {
 		fl_ctx_free(c);
-		return FL_EXIT_FAIL;
+		return fl_err_log(&e);
 	}
 	return 0;
 }
 
-typedef int gate_fn(struct fl_tool *t, struct fl_onegate *g, char **args, int n);
+enum verb { VM_SHOW, VM_UPDATE, SERVICE_SHOW, SERVICE_SCALE, PUBLISH, GET, PARTITION, PRECHECK };
 
-/* Open OneGate with c's identity and run fn. soft: a OneGate that cannot be opened is a
- * warning (publish --best-effort). */
-static int open_run(struct fl_tool *t, const struct fl_ctx *c, char **args, int n, gate_fn *fn, bool soft)
+/* One verb on an open OneGate; what it prints is in out. */
+static int act(struct opts *o, struct fl_onegate *g, enum verb v, char **args, int n, struct fl_buf *out)
 {
+	struct fl_err e = {0};
+	const char *id = n ? args[0] : NULL;
+	int r = 0;
+	switch (v) {
+	case VM_SHOW: r = fl_onegate_verb_vm_show(g, id, &o->v, out, &e); break;
+	case VM_UPDATE: r = fl_onegate_update(g, id, fl_buf_str(&o->data), o->type, o->v.raw, &e); break;
+	case SERVICE_SHOW: r = fl_onegate_verb_service_show(g, &o->v, out, &e); break;
+	case SERVICE_SCALE: r = fl_onegate_scale(g, o->role, o->cardinality, &e); break;
+	case PUBLISH:
+		return status(fl_onegate_verb_publish(g, fl_buf_str(&o->pub), args, (size_t)n, &o->v, &e),
+		              &e);
+	case GET: r = fl_onegate_verb_get(g, args[0], out, &e); break;
+	case PARTITION:
+		if ((r = fl_onegate_verb_partition(g, &o->v, out, &e)) > 0)
+			return FL_EXIT_OK; /* in no service */
+		break;
+	case PRECHECK: return status(fl_discover_precheck(g, false, &e), &e);
+	}
+	return r < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+}
+
+/* Open OneGate with c's identity, run the verb, print what it found. A OneGate that cannot be
+ * opened is a warning for publish --best-effort. */
+static int run(struct fl_tool *t, const struct fl_ctx *c, enum verb v, char **args, int n)
+{
+	struct opts *o = t->data;
 	struct fl_onegate_opts go;
 	struct fl_onegate g;
 	struct fl_err e = {0};
-	gate_opts(t->data, c, &go);
+	gate_opts(o, c, &go);
 	if (fl_onegate_open(&g, &go, &e) < 0) {
 		int rc = fl_err_log(&e);
-		if (!soft)
+		if (v != PUBLISH || !o->v.best_effort)
 			return rc;
 		fl_warn("OneGate publication failed; continuing without it.");
 		return FL_EXIT_OK;
 	}
-	int rc = fn(t, &g, args, n);
+	struct fl_buf out = FL_BUF_INIT;
+	o->v.tty = isatty(STDOUT_FILENO);
+	int rc = act(o, &g, v, args, n, &out);
+	fwrite(fl_buf_str(&out), 1, out.len, stdout);
+	fl_buf_free(&out);
 	fl_onegate_close(&g);
 	return rc;
 }
 
-/* Load the context, then open_run. */
-static int with_gate(struct fl_tool *t, char **args, int n, gate_fn *fn, bool soft)
+static int with_gate(struct fl_tool *t, enum verb v, char **args, int n)
 {
 	struct fl_ctx c;
 	int rc = load(t, &c, FLV_COUNT);
-	if (rc)
-		return rc;
-	rc = open_run(t, &c, args, n, fn, soft);
-	fl_ctx_free(&c);
+	if (!rc) {
+		rc = run(t, &c, v, args, n);
+		fl_ctx_free(&c);
+	}
 	return rc;
 }
 
-/* --- verbs --- */
+/* --- verbs: their usage checks, then OneGate --- */
 
 static bool bad_id(const struct fl_tool *t, char **args, int n)
 {
@@ -183,85 +203,32 @@ static bool bad_id(const struct fl_tool *t, char **args, int n)
 	return false;
 }
 
-static int vm_show_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	const struct opts *o = t->data;
-	struct fl_onegate_vm vm;
-	struct fl_err e = {0};
-	if (fl_onegate_vm_get(g, n ? args[0] : NULL, &vm, &e) < 0)
-		return fl_err_log(&e);
-	struct fl_buf b = FL_BUF_INIT;
-	if (o->json)
-		fl_onegate_render_json(vm.root, &b);
-	else
-		fl_onegate_render_vm(&vm, isatty(STDOUT_FILENO), &b);
-	emit(&b);
-	fl_onegate_vm_free(&vm);
-	return FL_EXIT_OK;
-}
-
 static int vm_show(struct fl_tool *t, char **args, int n)
 {
-	return bad_id(t, args, n) ? FL_EXIT_USAGE : with_gate(t, args, n, vm_show_g, false);
-}
-
-static int vm_update_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	const struct opts *o = t->data;
-	struct fl_err e = {0};
-	if (fl_onegate_update(g, n ? args[0] : NULL, fl_buf_str(&o->data), o->type, o->raw, &e) < 0)
-		return fl_err_log(&e);
-	return FL_EXIT_OK;
+	return bad_id(t, args, n) ? FL_EXIT_USAGE : with_gate(t, VM_SHOW, args, n);
 }
 
 static int vm_update(struct fl_tool *t, char **args, int n)
 {
 	const struct opts *o = t->data;
 	const char *data = fl_buf_str(&o->data);
+	bool bad_erase = o->type == 2 && (!*data || strpbrk(data, "\n="));
 	if (bad_id(t, args, n))
 		return FL_EXIT_USAGE;
-	if (!o->type) {
+	if (!o->type)
 		fl_tool_usage_error(t, "You have to provide the data as a param (--data, --erase)");
-		return FL_EXIT_USAGE;
-	}
-	if (o->type == 2 && (!*data || strpbrk(data, "\n="))) {
+	else if (bad_erase)
 		fl_tool_usage_error(t, "--erase takes one attribute name, not '%.64s'", data);
+	if (!o->type || bad_erase)
 		return FL_EXIT_USAGE;
-	}
 	if (o->type == 1)
 		fl_onegate_warn_data(data);
-	return with_gate(t, args, n, vm_update_g, false);
-}
-
-static int service_show_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	(void)args, (void)n;
-	const struct opts *o = t->data;
-	struct fl_onegate_service s;
-	struct fl_err e = {0};
-	if (fl_onegate_service_get(g, o->extended, &s, &e) < 0)
-		return fl_err_log(&e);
-	struct fl_buf b = FL_BUF_INIT;
-	if (o->json)
-		fl_onegate_render_json(s.root, &b);
-	else
-		fl_onegate_render_service(&s, o->extended, isatty(STDOUT_FILENO), &b);
-	emit(&b);
-	fl_onegate_service_free(&s);
-	return FL_EXIT_OK;
+	return with_gate(t, VM_UPDATE, args, n);
 }
 
 static int service_show(struct fl_tool *t, char **args, int n)
 {
-	return with_gate(t, args, n, service_show_g, false);
-}
-
-static int service_scale_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	(void)args, (void)n;
-	const struct opts *o = t->data;
-	struct fl_err e = {0};
-	return fl_onegate_scale(g, o->role, o->cardinality, &e) < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+	return with_gate(t, SERVICE_SHOW, args, n);
 }
 
 static int service_scale(struct fl_tool *t, char **args, int n)
@@ -271,31 +238,7 @@ static int service_scale(struct fl_tool *t, char **args, int n)
 		fl_tool_usage_error(t, "service scale needs --role ROLE and --cardinality N");
 		return FL_EXIT_USAGE;
 	}
-	return with_gate(t, args, n, service_scale_g, false);
-}
-
-static int publish_g(struct fl_tool *t, struct fl_onegate *g, char **pairs, int n)
-{
-	const struct opts *o = t->data;
-	struct fl_err e = {0};
-	struct fl_buf keys = FL_BUF_INIT;
-	if (fl_onegate_update(g, NULL, fl_buf_str(&o->pub), 1, o->raw, &e) < 0) {
-		int rc = fl_err_log(&e);
-		bool superlink = false;
-		for (int i = 0; i < n; i++)
-			superlink |= strncmp(pairs[i], "FL_ENDPOINT=", 12) == 0;
-		if (superlink)
-			fl_warn(
-			    "OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS.");
-		else if (o->best_effort)
-			fl_warn("OneGate publication failed; continuing without it.");
-		return o->best_effort ? FL_EXIT_OK : rc;
-	}
-	for (int i = 0; i < n; i++)
-		fl_buf_addf(&keys, "%s%.*s", i ? " " : "", (int)(strchr(pairs[i], '=') - pairs[i]), pairs[i]);
-	fl_info("Published %s to OneGate", fl_buf_str(&keys));
-	fl_buf_free(&keys);
-	return FL_EXIT_OK;
+	return with_gate(t, SERVICE_SCALE, args, n);
 }
 
 static int publish(struct fl_tool *t, char **pairs, int n)
@@ -304,124 +247,44 @@ static int publish(struct fl_tool *t, char **pairs, int n)
 	struct fl_err e = {0};
 	if (fl_onegate_publish_data(pairs, (size_t)n, &o->pub, &e) < 0)
 		return fl_err_log(&e); /* FL_EXIT_USAGE: nothing was sent */
-	return with_gate(t, pairs, n, publish_g, o->best_effort);
-}
-
-static int get_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	(void)t, (void)n;
-	char name[129];
-	size_t len = strlen(args[0]);
-	for (size_t i = 0; i <= len; i++)
-		name[i] = (char)toupper((unsigned char)args[0][i]);
-	struct fl_onegate_vm vm;
-	struct fl_err e = {0};
-	if (fl_onegate_vm_get(g, NULL, &vm, &e) < 0)
-		return fl_err_log(&e);
-	json_t *v = vm.user_template ? json_object_get(vm.user_template, name) : NULL;
-	int rc = FL_EXIT_OK;
-	if (!v) {
-		fl_error("%s is not set in this VM's USER_TEMPLATE", name);
-		rc = FL_EXIT_FAIL;
-	} else if (json_is_string(v)) {
-		printf("%s\n", json_string_value(v));
-	} else {
-		char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("%s\n", js ? js : "");
-		free(js);
-	}
-	fl_onegate_vm_free(&vm);
-	return rc;
+	return with_gate(t, PUBLISH, pairs, n);
 }
 
 static int get(struct fl_tool *t, char **args, int n)
 {
-	const char *attr = args[0];
-	size_t len = strlen(attr);
-	if (len == 0 || len > 128 ||
-	    strspn(attr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != len) {
-		fl_tool_usage_error(t, "get: '%.64s' is not an attribute name", attr);
+	struct fl_err e = {0};
+	if (fl_onegate_verb_attr_check(args[0], &e) < 0) {
+		fl_tool_usage_error(t, "%s", e.msg);
 		return FL_EXIT_USAGE;
 	}
-	return with_gate(t, args, n, get_g, false);
+	return with_gate(t, GET, args, n);
 }
 
-/* What discover found: on stdout, or with -o into a file written whole. */
-static int discover_out(const struct opts *o, const struct fl_superlink *sl)
+static int precheck(struct fl_tool *t, char **args, int n)
 {
-	struct fl_buf b = FL_BUF_INIT;
-	fl_superlink_render(sl, o->json, &b);
-	if (!o->output) {
-		emit(&b);
-		return FL_EXIT_OK;
-	}
-	struct fl_err e = {0};
-	int rc = fl_output_write(o->output, b.data, b.len, 0644, false, &e) < 0 ? fl_err_log(&e) : FL_EXIT_OK;
-	fl_buf_free(&b);
-	return rc;
-}
-
-static int discover_ctx(const struct opts *o, const struct fl_ctx *c)
-{
-	struct fl_discover_opts d = {
-	    .static_address = fl_ctx_value(c, FLV_FL_SUPERLINK_ADDRESS),
-	    .role = o->role_name,
-	    .interval_ms = o->interval_ms,
-	    .max_interval_ms = o->max_interval_ms,
-	    .attempts = o->attempts,
-	    .deadline_ms = o->deadline_set ? o->deadline_ms : 0,
-	    .service_rate = o->service_rate,
-	    .extended = o->extended,
-	    .no_precheck = o->no_precheck,
-	};
-	struct fl_err e = {0};
-	if (o->schedule >= 0)
-		d.schedule = (enum fl_discover_schedule)o->schedule;
-	else if (fl_discover_ctx_schedule(c, &d.schedule, &e) < 0)
-		return fl_err_log(&e);
-	if (d.schedule == FL_DISCOVER_EXPONENTIAL && !d.max_interval_ms &&
-	    fl_discover_ctx_edge_max(c, &d.max_interval_ms, &e) < 0)
-		return fl_err_log(&e);
-	struct fl_onegate_opts go;
-	gate_opts(o, c, &go);
-	go.deadline_ms = 0; /* the schedule's deadline bounds every request */
-	struct fl_superlink sl;
-	if (fl_discover_superlink(&go, &d, &sl, &e) < 0)
-		return e.code ? e.code : FL_EXIT_FAIL; /* already logged */
-	int rc = discover_out(o, &sl);
-	fl_superlink_free(&sl);
-	return rc;
+	return with_gate(t, PRECHECK, args, n);
 }
 
 static int discover(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
+	struct opts *o = t->data;
 	struct fl_ctx c;
 	int rc = load(t, &c, FLV_FL_SUPERLINK_ADDRESS); /* a static address needs no OneGate */
 	if (rc)
 		return rc;
-	rc = discover_ctx(t->data, &c);
+	struct fl_onegate_opts go;
+	struct fl_buf out = FL_BUF_INIT;
+	struct fl_err e = {0};
+	gate_opts(o, &c, &go);
+	o->d.deadline_ms = o->deadline_set ? o->deadline_ms : 0;
+	o->d.extended = o->v.extended;
+	rc =
+	    status(fl_onegate_verb_discover(&c, &go, &o->d, o->schedule, o->v.json, o->output, &out, &e), &e);
+	fwrite(fl_buf_str(&out), 1, out.len, stdout);
+	fl_buf_free(&out);
 	fl_ctx_free(&c);
 	return rc;
-}
-
-static int partition_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	(void)args, (void)n;
-	const struct opts *o = t->data;
-	struct fl_partition p;
-	struct fl_err e = {0};
-	int rc = fl_discover_partition(g, o->role_name ? o->role_name : "supernode", &p, &e);
-	if (rc == 1)
-		return FL_EXIT_OK;
-	if (rc < 0)
-		return fl_err_log(&e);
-	fl_info("Auto-computed FL_NODE_CONFIG: partition-id=%ld num-partitions=%ld", p.id, p.num);
-	if (o->json)
-		printf("{\"partition-id\":%ld,\"num-partitions\":%ld}\n", p.id, p.num);
-	else
-		printf("partition-id=%ld num-partitions=%ld\n", p.id, p.num);
-	return FL_EXIT_OK;
 }
 
 static int partition(struct fl_tool *t, char **args, int n)
@@ -435,22 +298,10 @@ static int partition(struct fl_tool *t, char **args, int n)
 		fl_info("FL_NODE_CONFIG provided by user: %s (skipping auto-computation)", nc);
 		printf("%s\n", nc);
 	} else {
-		rc = open_run(t, &c, args, n, partition_g, false);
+		rc = run(t, &c, PARTITION, args, n);
 	}
 	fl_ctx_free(&c);
 	return rc;
-}
-
-static int precheck_g(struct fl_tool *t, struct fl_onegate *g, char **args, int n)
-{
-	(void)t, (void)args, (void)n;
-	struct fl_err e = {0};
-	return fl_discover_precheck(g, false, &e) < 0 ? e.code : FL_EXIT_OK;
-}
-
-static int precheck(struct fl_tool *t, char **args, int n)
-{
-	return with_gate(t, args, n, precheck_g, false);
 }
 
 /* --- options --- */
@@ -511,12 +362,12 @@ static int option_value(struct fl_tool *t, struct opts *o, int ch, const char *a
 	case OPT_CONNECT: return secs(t, arg, "--connect-timeout", &ms) ? -1 : (o->connect_ms = (long)ms, 0);
 	case OPT_TIMEOUT: return secs(t, arg, "--timeout", &ms) ? -1 : (o->timeout_ms = (long)ms, 0);
 	case OPT_DEADLINE: o->deadline_set = true; return secs(t, arg, "--deadline", &o->deadline_ms);
-	case OPT_INTERVAL: return secs(t, arg, "--interval", &o->interval_ms);
-	case OPT_MAX_INTERVAL: return secs(t, arg, "--max-interval", &o->max_interval_ms);
+	case OPT_INTERVAL: return secs(t, arg, "--interval", &o->d.interval_ms);
+	case OPT_MAX_INTERVAL: return secs(t, arg, "--max-interval", &o->d.max_interval_ms);
 	case OPT_RETRIES: return count(t, arg, "--retries", &o->retries);
-	case OPT_ATTEMPTS: return count(t, arg, "--attempts", &n) ? -1 : (o->attempts = (unsigned)n, 0);
+	case OPT_ATTEMPTS: return count(t, arg, "--attempts", &n) ? -1 : (o->d.attempts = (unsigned)n, 0);
 	case OPT_SERVICE_RATE:
-		return count(t, arg, "--service-rate", &n) ? -1 : (o->service_rate = (unsigned)n, 0);
+		return count(t, arg, "--service-rate", &n) ? -1 : (o->d.service_rate = (unsigned)n, 0);
 	case OPT_SCHEDULE:
 		for (size_t i = 0; i < 3; i++)
 			if (strcmp(arg, sched[i]) == 0)
@@ -528,7 +379,7 @@ static int option_value(struct fl_tool *t, struct opts *o, int ch, const char *a
 			fl_tool_usage_error(t, "unknown format '%s': use text or json", arg);
 			return -1;
 		}
-		o->json = strcmp(arg, "json") == 0;
+		o->v.json = strcmp(arg, "json") == 0;
 		return 0;
 	}
 	return 0;
@@ -558,14 +409,14 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 		fl_buf_adds(&o->data, arg);
 		o->type = 2;
 		break;
-	case OPT_RAW: o->raw = true; break;
+	case OPT_RAW: o->v.raw = true; break;
 	case 'r': o->role = arg; break;
 	case OPT_CARDINALITY: o->cardinality = arg; break;
-	case 'j': o->json = true; break;
-	case OPT_EXTENDED: o->extended = true; break;
-	case OPT_BEST_EFFORT: o->best_effort = true; break;
-	case OPT_ROLE_NAME: o->role_name = arg; break;
-	case OPT_NO_PRECHECK: o->no_precheck = true; break;
+	case 'j': o->v.json = true; break;
+	case OPT_EXTENDED: o->v.extended = true; break;
+	case OPT_BEST_EFFORT: o->v.best_effort = true; break;
+	case OPT_ROLE_NAME: o->v.role_name = o->d.role = arg; break;
+	case OPT_NO_PRECHECK: o->d.no_precheck = true; break;
 	case 'o': o->output = arg; break;
 	default: return option_value(t, o, ch, arg) ? FL_EXIT_USAGE : 0;
 	}
@@ -617,7 +468,7 @@ static int check_options(const struct fl_tool *t, const struct opts *o)
 	struct fl_err e = {0};
 	if (fl_fs_check_regular("--token-file", o->token_file, &e) < 0)
 		return fl_err_log(&e);
-	if (o->max_interval_ms && o->max_interval_ms < o->interval_ms) {
+	if (o->d.max_interval_ms && o->d.max_interval_ms < o->d.interval_ms) {
 		fl_tool_usage_error(t, "--max-interval must not be below --interval");
 		return FL_EXIT_USAGE;
 	}
