@@ -2,6 +2,7 @@
  * trusted CA, and inspection for operators and renewal timers. */
 #include "fl_buf.h"
 #include "fl_cert.h"
+#include "fl_cert_verb.h"
 #include "fl_check.h"
 #include "fl_ctx.h"
 #include "fl_fs.h"
@@ -86,34 +87,15 @@ static void emit(struct fl_buf *b)
 	fl_buf_free(b);
 }
 
-static int load(const struct fl_tool *t, unsigned role, struct fl_ctx *c)
-{
-	if (fl_tool_load(t, role, c))
-		return -1;
-	/* A context file that carries the operator's private key is a key file too. */
-	char why[4200];
-	struct stat st;
-	if (c->path && c->conf.set[FLV_FL_SSL_KEYFILE] && lstat(c->path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    fl_cert_exposed(c->path, FL_OWNER_KEEP, 077, why, sizeof why))
-		fl_warn("%s, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; "
-		        "make the file 0600 and owned by root (fl-context render writes it so), and "
-		        "replace the key if others could have read it",
-		        why);
-	return 0;
-}
-
-/* --ip, else $FLKIT_NET_ADDRS, else none (the library detects them). */
+/* The SAN addresses (--ip, else $FLKIT_NET_ADDRS); a usage error when malformed. */
 static int addresses(const struct opts *o, struct fl_addrs *a)
 {
 	struct fl_err e = {0};
-	for (size_t i = 0; i < o->ips.n; i++)
-		fl_addrs_add(a, o->ips.v[i], NULL);
-	const char *env = getenv("FLKIT_NET_ADDRS");
-	if (!a->n && env && *env && fl_addrs_parse(a, env, "FLKIT_NET_ADDRS", &e) < 0) {
-		fl_error("%s", e.msg);
-		return -1;
-	}
-	return 0;
+	if (fl_cert_verb_addrs(&o->ips, a, &e) == 0)
+		return 0;
+	fl_error("%s", e.msg);
+	fl_addrs_free(a);
+	return -1;
 }
 
 /* superlink and supernode print KEY=VALUE or JSON, not text. */
@@ -129,42 +111,30 @@ static int superlink(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
 	const struct opts *o = t->data;
-	if (text_refused(t, "superlink"))
-		return FL_EXIT_USAGE;
 	struct fl_addrs addrs = FL_ADDRS_INIT;
-	if (addresses(o, &addrs) < 0)
-		return FL_EXIT_USAGE;
 	struct fl_ctx c;
-	if (load(t, FL_ROLE_SUPERLINK, &c) < 0) {
-		fl_addrs_free(&addrs);
-		return FL_EXIT_FAIL;
-	}
-	struct fl_cert_superlink_opts so = {
-	    {o->dir, o->ca_key_dir, o->uid, o->gid},
-	    o->key_type,
-	    o->ca_days,
-	    o->server_days,
-	    o->renew_days,
-	    o->force,
-	    o->now,
-	    &addrs,
-	    o->accept_ca_key,
-	    o->lock_timeout,
-	};
-	struct fl_cert_published p;
-	struct fl_diags d = FL_DIAGS_INIT;
-	struct fl_err e = {0};
-	int r = fl_cert_superlink(&c, &so, &p, &d, &e), rc = FL_EXIT_OK;
-	fl_diags_log(&d);
-	if (r < 0) {
-		rc = fl_err_log(&e);
-	} else {
+	if (text_refused(t, "superlink") || addresses(o, &addrs) < 0)
+		return FL_EXIT_USAGE;
+	int rc = fl_tool_load(t, FL_ROLE_SUPERLINK, &c);
+	if (!rc) {
+		struct fl_cert_superlink_opts so = {
+		    {o->dir, o->ca_key_dir, o->uid, o->gid},
+		    o->key_type,
+		    o->ca_days,
+		    o->server_days,
+		    o->renew_days,
+		    o->force,
+		    o->now,
+		    &addrs,
+		    o->accept_ca_key,
+		    o->lock_timeout,
+		};
 		struct fl_buf b = FL_BUF_INIT;
-		fl_cert_published_render(&p, o->format < 0 ? 1 : o->format, &b);
+		fl_cert_verb_warn_exposed(&c);
+		rc = fl_cert_verb_superlink(&c, &so, o->format < 0 ? 1 : o->format, &b);
 		emit(&b);
+		fl_ctx_free(&c);
 	}
-	fl_cert_published_free(&p);
-	fl_ctx_free(&c);
 	fl_addrs_free(&addrs);
 	return rc;
 }
@@ -196,40 +166,15 @@ static int supernode(struct fl_tool *t, char **args, int n)
 	bool have_og = o->onegate_file || o->onegate_tls || o->onegate_ca;
 	struct fl_ctx c;
 	int rc = have_og && read_onegate(o, &og) ? FL_EXIT_FAIL : FL_EXIT_OK;
-	if (!rc && load(t, FL_ROLE_SUPERNODE, &c) < 0)
-		rc = FL_EXIT_FAIL;
-	if (rc) {
-		fl_cert_onegate_free(&og);
-		return rc;
-	}
-	struct fl_cert_supernode_opts so = {o->dir, o->uid, o->gid, o->now, have_og ? &og : NULL};
-	struct fl_cert_trust tr;
-	struct fl_diags d = FL_DIAGS_INIT;
-	struct fl_err e = {0};
-	int r = fl_cert_supernode(&c, &so, &tr, &d, &e);
-	fl_diags_log(&d);
-	if (r < 0) {
-		rc = fl_err_log(&e);
-	} else {
+	if (!rc && !(rc = fl_tool_load(t, FL_ROLE_SUPERNODE, &c))) {
+		struct fl_cert_supernode_opts so = {o->dir, o->uid, o->gid, o->now, have_og ? &og : NULL};
 		struct fl_buf b = FL_BUF_INIT;
-		fl_cert_trust_render(&tr, o->format < 0 ? 1 : o->format, &b);
+		fl_cert_verb_warn_exposed(&c);
+		rc = fl_cert_verb_supernode(&c, &so, o->format < 0 ? 1 : o->format, &b);
 		emit(&b);
+		fl_ctx_free(&c);
 	}
-	fl_cert_trust_free(&tr);
-	fl_ctx_free(&c);
 	fl_cert_onegate_free(&og);
-	return rc;
-}
-
-/* check: the report as an exit status (0 ok, 1 invalid, 4 expires soon). */
-static int check_status(const struct opts *o, const struct fl_cert_report *r)
-{
-	int rc = r->status == FL_CERT_INVALID ? FL_EXIT_FAIL
-	         : r->status == FL_CERT_SOON  ? FL_EXIT_TIMEOUT
-	                                      : FL_EXIT_OK;
-	if (rc == FL_EXIT_OK)
-		fl_info("certificates in %s are valid for more than %ld days", o->file ? o->file : o->dir,
-		        o->warn_days);
 	return rc;
 }
 
@@ -239,25 +184,11 @@ static int inspect(const struct opts *o, bool check)
 	struct fl_addrs addrs = FL_ADDRS_INIT;
 	if (addresses(o, &addrs) < 0)
 		return FL_EXIT_USAGE;
-	struct fl_err e = {0};
-	if (!addrs.n && !o->file && fl_net_vm_addrs(&addrs, NULL, &e) < 0)
-		fl_debug("SAN not checked against the VM addresses: %s", e.msg);
-	struct fl_cert_report r;
-	struct fl_diags d = FL_DIAGS_INIT;
-	int res = fl_cert_inspect(o->dir, o->file, &addrs, o->now, o->warn_days, &r, &d, &e);
-	fl_diags_log(&d);
+	struct fl_cert_verb_inspect in = {o->dir, o->file, &addrs, o->now, o->warn_days, o->format, check};
+	struct fl_buf b = FL_BUF_INIT;
+	int rc = fl_cert_verb_inspect(&in, &b);
+	emit(&b);
 	fl_addrs_free(&addrs);
-	if (res < 0) {
-		fl_cert_report_free(&r);
-		return fl_err_log(&e);
-	}
-	int rc = check ? check_status(o, &r) : FL_EXIT_OK;
-	if (!check || o->format > 0) {
-		struct fl_buf b = FL_BUF_INIT;
-		fl_cert_report_render(&r, o->format < 0 ? 0 : o->format, &b);
-		emit(&b);
-	}
-	fl_cert_report_free(&r);
 	return rc;
 }
 
