@@ -2057,7 +2057,7 @@ assert_usage_error() {
 	assert_equal "$stderr" ''
 	assert_line --index 0 --partial 'usage: fl-context'
 	local v registry
-	registry=$(sed -n 's/^\t{"\([A-Z_]*\)", .*/\1/p' "$FLKIT_SRC/lib/fl_var.c")
+	registry=$(sed -n 's/^FL_VAR(\([A-Z_]*\),.*/\1/p' "$FLKIT_SRC/lib/fl_vars.def")
 	[ "$(wc -l <<<"$registry")" -ge 41 ]
 	for v in $registry "${ALL_VARS[@]}"; do
 		assert_line --regexp "^$v +(superlink|supernode|both) "
@@ -2323,4 +2323,24 @@ flower_check() {
 	assert_output 7
 	run_flc POSIXLY_CORRECT=1 --env-only validate --role superlink
 	assert_success
+}
+
+# ---------------------------------------------------------------------------------------
+# The common options and the configuration rule of every flkit tool (flkit(7)).
+
+@test "configuration: \$FLKIT_CONTEXT naming a missing file is exit 1 with the --context hint" {
+	run_flc FLKIT_CONTEXT="$BATS_TEST_TMPDIR/missing" validate --role superlink
+	assert_failure 1
+	assert_output ''
+	assert_stderr_contains "$BATS_TEST_TMPDIR/missing"
+	assert_log ERROR 'no usable context file; pass --context FILE, or --env-only to use the environment alone'
+}
+
+@test "options: -V prints the tool and the version; an unknown verb names itself" {
+	run_flc -V
+	assert_success
+	assert_output --regexp '^fl-context [0-9]+\.[0-9]+\.[0-9]+$'
+	run_flc frobnicate
+	assert_failure 2
+	assert_stderr_contains "fl-context: unknown verb 'frobnicate'"
 }

@@ -207,10 +207,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (errors == 0)
 				check_toml(fl_buf_str(&out));
 		} else if (errors == 0) {
-			fl_render_node_config(fl_ctx_get(&c, "FL_NODE_CONFIG"), FL_FMT_TOML, &out);
+			fl_render_node_config(fl_ctx_value(&c, FLV_FL_NODE_CONFIG), FL_FMT_TOML, &out);
 			check_toml(fl_buf_str(&out));
 			fl_buf_reset(&out);
-			fl_render_node_config(fl_ctx_get(&c, "FL_NODE_CONFIG"), FL_FMT_TEXT, &out);
+			fl_render_node_config(fl_ctx_value(&c, FLV_FL_NODE_CONFIG), FL_FMT_TEXT, &out);
 		}
 		fl_buf_free(&out);
 		fl_diags_free(&d);
