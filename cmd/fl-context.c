@@ -2,21 +2,18 @@
  * resolved configuration for the other flkit tools. */
 #include "fl_buf.h"
 #include "fl_check.h"
-#include "fl_cli.h"
 #include "fl_ctx.h"
 #include "fl_flwrcfg.h"
 #include "fl_fs.h"
 #include "fl_log.h"
+#include "fl_output.h"
 #include "fl_render.h"
+#include "fl_tool.h"
 #include "fl_var.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-extern char **environ;
 
 static const char usage_text[] =
     "usage: fl-context [options] validate --role superlink|supernode\n"
@@ -35,7 +32,7 @@ static const char help_text[] =
     "\n"
     "options:\n"
     "  -c, --context FILE   context file (default $FLKIT_CONTEXT, else " FL_CTX_DEFAULT_PATH ");\n"
-    "                       a file written by `render` is accepted too\n"
+    "                       a file written by `render` is accepted too (flkit(7) CONFIGURATION)\n"
     "  -E, --env-only       read no file: the environment only\n"
     "      --no-env         ignore the process environment\n"
     "  -r, --role ROLE      superlink, supernode (user-inputs: also service)\n"
@@ -53,44 +50,12 @@ static const char help_text[] =
     "Variables (details: fl-context reference, fl-context(5)):\n";
 
 struct opts {
-	const char *context;
-	int env_only, no_env, show_secrets, oneapp;
 	unsigned role;
 	int format; /* -1 = verb default */
 	const char *output;
+	bool show_secrets, oneapp;
 	long partition_id, num_partitions;
 };
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "fl-context: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
-	return FL_EXIT_USAGE;
-}
-
-static int load(const struct opts *o, struct fl_ctx *c)
-{
-	struct fl_ctx_opts co = {NULL, FL_CTX_DEFAULT_TOKEN, o->no_env ? NULL : environ};
-	if (!o->env_only) {
-		co.path = o->context ? o->context : getenv("FLKIT_CONTEXT");
-		if (!co.path || !*co.path)
-			co.path = FL_CTX_DEFAULT_PATH;
-	}
-	struct fl_err e = {0};
-	if (fl_ctx_load(c, &co, &e) < 0) {
-		fl_error("%s", e.msg);
-		if (!o->context && co.path)
-			fl_error("no usable context file; pass --context FILE, or --env-only to use the "
-			         "environment alone");
-		fl_ctx_free(c);
-		return -1;
-	}
-	/* FL_LOG_FORMAT is usually set in the context, not in the hook's environment. */
-	if (strcmp(fl_ctx_get(c, "FL_LOG_FORMAT"), "json") == 0)
-		fl_log_set_json(1);
-	return 0;
-}
 
 static unsigned role_of(const struct opts *o, const struct fl_ctx *c)
 {
@@ -124,30 +89,46 @@ static int need_role(const struct opts *o, const struct fl_ctx *c, const char *v
 	return (int)r;
 }
 
-static int validate(const struct opts *o)
-{
-	struct fl_ctx c;
-	if (load(o, &c) < 0)
-		return FL_EXIT_FAIL;
-	int role = need_role(o, &c, "validate");
-	int rc = role < 0 ? FL_EXIT_USAGE : report(&c, (unsigned)role, 0) ? FL_EXIT_FAIL : FL_EXIT_OK;
-	fl_ctx_free(&c);
-	return rc;
-}
-
 static void emit(struct fl_buf *b)
 {
 	fwrite(fl_buf_str(b), 1, b->len, stdout);
 	fl_buf_free(b);
 }
 
-static int show(const struct opts *o)
+/* The --format a verb takes (fmts: bits of enum fl_format), or -1 after the usage error. */
+static int format_of(const struct fl_tool *t, unsigned fmts, const char *verb, const char *names)
 {
+	const struct opts *o = t->data;
 	int f = o->format < 0 ? FL_FMT_TEXT : o->format;
-	if (f > FL_FMT_JSON)
-		return usage_error("show: --format is text, env, shell or json%s", "");
+	if (!(fmts & (1u << f))) {
+		fl_tool_usage_error(t, "%s: --format is %s", verb, names);
+		return -1;
+	}
+	return f;
+}
+
+static int validate(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
 	struct fl_ctx c;
-	if (load(o, &c) < 0)
+	if (fl_tool_load(t, 0, &c))
+		return FL_EXIT_FAIL;
+	int role = need_role(t->data, &c, "validate");
+	int rc = role < 0 ? FL_EXIT_USAGE : report(&c, (unsigned)role, 0) ? FL_EXIT_FAIL : FL_EXIT_OK;
+	fl_ctx_free(&c);
+	return rc;
+}
+
+static int show(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	unsigned fmts = 1u << FL_FMT_TEXT | 1u << FL_FMT_ENV | 1u << FL_FMT_SHELL | 1u << FL_FMT_JSON;
+	int f = format_of(t, fmts, "show", "text, env, shell or json");
+	struct fl_ctx c;
+	if (f < 0)
+		return FL_EXIT_USAGE;
+	if (fl_tool_load(t, 0, &c))
 		return FL_EXIT_FAIL;
 	struct fl_buf b = FL_BUF_INIT;
 	fl_render_show(&c, role_of(o, &c), (enum fl_format)f, o->show_secrets, &b);
@@ -156,78 +137,64 @@ static int show(const struct opts *o)
 	return FL_EXIT_OK;
 }
 
-static int get(const struct opts *o, const char *name)
+static int get(struct fl_tool *t, char **args, int n)
 {
-	const char *bare = strncmp(name, "ONEAPP_", 7) == 0 ? name + 7 : name;
-	if (!fl_var_find(bare))
-		return usage_error("get: unknown variable '%s'; `fl-context reference` lists them", name);
+	(void)n;
+	const char *name = args[0], *bare = strncmp(name, "ONEAPP_", 7) == 0 ? name + 7 : name;
+	if (!fl_var_find(bare)) {
+		fl_tool_usage_error(t, "get: unknown variable '%s'; `fl-context reference` lists them", name);
+		return FL_EXIT_USAGE;
+	}
 	struct fl_ctx c;
-	if (load(o, &c) < 0)
+	if (fl_tool_load(t, 0, &c))
 		return FL_EXIT_FAIL;
-	printf("%s\n", fl_ctx_get(&c, bare));
+	printf("%s\n", fl_ctx_setting(&c, bare)->value);
 	fl_ctx_free(&c);
 	return FL_EXIT_OK;
 }
 
-static int render(const struct opts *o)
+static int render(struct fl_tool *t, char **args, int n)
 {
+	(void)args, (void)n;
+	const struct opts *o = t->data;
 	struct fl_ctx c;
-	if (load(o, &c) < 0)
+	if (fl_tool_load(t, 0, &c))
 		return FL_EXIT_FAIL;
-	int role = need_role(o, &c, "render");
+	int role = need_role(o, &c, "render"), rc = FL_EXIT_OK;
 	if (role < 0) {
-		fl_ctx_free(&c);
-		return FL_EXIT_USAGE;
-	}
-	if (report(&c, (unsigned)role, 1)) {
+		rc = FL_EXIT_USAGE;
+	} else if (report(&c, (unsigned)role, 1)) {
 		fl_error("nothing written: fix the configuration and run render again");
-		fl_ctx_free(&c);
-		return FL_EXIT_FAIL;
-	}
-	char def[64];
-	snprintf(def, sizeof def, "/run/flkit/%s.conf", fl_role_name((unsigned)role));
-	const char *out = o->output ? o->output : def;
-	struct fl_err e = {0};
-	struct fl_buf b = FL_BUF_INIT;
-	fl_render_file(&c, (unsigned)role, &b);
-	int rc = FL_EXIT_OK;
-	char *dir = fl_xstrdup(out);
-	char *slash = strrchr(dir, '/');
-	if (!o->output && slash) {
-		*slash = '\0';
-		if (fl_fs_mkdir_p(dir, 0700, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
-			rc = FL_EXIT_FAIL;
-	}
-	/* A render killed mid-write leaves its 0600 temp file (FL_SSL_KEYFILE for a SuperLink):
-	 * the next one removes it, under a lock so that a concurrent render's is left alone. */
-	int lock = rc == FL_EXIT_OK ? fl_fs_lock_dir(out, &e) : -1;
-	if (lock < 0)
 		rc = FL_EXIT_FAIL;
-	if (rc == FL_EXIT_OK) {
-		fl_fs_clean_temps(out);
-		if (fl_fs_write_atomic(out, b.data, b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e) < 0)
+	} else {
+		char def[64];
+		snprintf(def, sizeof def, FL_TOOL_RENDERED_DIR "/%s.conf", fl_role_name((unsigned)role));
+		const char *out = o->output ? o->output : def;
+		struct fl_buf b = FL_BUF_INIT;
+		struct fl_err e = {0};
+		fl_render_file(&c, (unsigned)role, &b);
+		/* The SuperLink's file holds FL_SSL_KEYFILE: 0600, and no temp file left behind. */
+		if (fl_output_write(out, b.data, b.len, 0600, !o->output, &e) < 0) {
+			fl_error("%s", e.msg);
 			rc = FL_EXIT_FAIL;
+		} else {
+			fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
+		}
+		explicit_bzero(b.data, b.len);
+		fl_buf_free(&b);
 	}
-	if (lock >= 0)
-		close(lock);
-	if (rc == FL_EXIT_OK)
-		fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
-	else
-		fl_error("%s", e.msg);
-	free(dir);
-	explicit_bzero(b.data, b.len);
-	fl_buf_free(&b);
 	fl_ctx_free(&c);
 	return rc;
 }
 
-static int run_config(const struct opts *o)
+static int run_config(struct fl_tool *t, char **args, int n)
 {
-	int f = o->format < 0 ? FL_FMT_TEXT : o->format;
-	if (f != FL_FMT_TEXT && f != FL_FMT_TOML)
-		return usage_error("run-config: --format is text or toml%s", "");
+	(void)args, (void)n;
+	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, "run-config", "text or toml");
 	struct fl_ctx c;
-	if (load(o, &c) < 0)
+	if (f < 0)
+		return FL_EXIT_USAGE;
+	if (fl_tool_load(t, 0, &c))
 		return FL_EXIT_FAIL;
 	int rc = FL_EXIT_FAIL;
 	if (!report(&c, FL_ROLE_SUPERLINK, 1)) {
@@ -240,203 +207,154 @@ static int run_config(const struct opts *o)
 	return rc;
 }
 
-static int node_config(const struct opts *o)
+/* FL_NODE_CONFIG, else the partition the options give. */
+static int node_config_emit(const struct opts *o, const struct fl_ctx *c, bool toml)
 {
-	int f = o->format < 0 ? FL_FMT_TEXT : o->format;
-	if (f != FL_FMT_TEXT && f != FL_FMT_TOML)
-		return usage_error("node-config: --format is text or toml%s", "");
-	if ((o->partition_id < 0) != (o->num_partitions < 0) ||
-	    (o->partition_id >= 0 && o->partition_id >= o->num_partitions))
-		return usage_error(
-		    "node-config: give --partition-id N and --num-partitions M together, N < M%s", "");
-	struct fl_ctx c;
-	if (load(o, &c) < 0)
-		return FL_EXIT_FAIL;
-	int rc = FL_EXIT_FAIL;
-	if (!report(&c, FL_ROLE_SUPERNODE, 1)) {
-		struct fl_buf b = FL_BUF_INIT;
-		const char *nc = fl_ctx_get(&c, "FL_NODE_CONFIG");
-		char gen[64] = "";
-		if (!*nc && o->partition_id >= 0)
-			snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
-			         o->num_partitions);
-		struct fl_err e = {0};
-		if (fl_cfg_node_config(*nc ? nc : gen, f == FL_FMT_TOML, true, &b, &e) == 0) {
-			emit(&b);
-			rc = FL_EXIT_OK;
-		} else {
-			fl_error("%s", e.msg);
-			fl_buf_free(&b);
-		}
+	struct fl_buf b = FL_BUF_INIT;
+	const char *nc = fl_ctx_value(c, FLV_FL_NODE_CONFIG);
+	char gen[64] = "";
+	if (!*nc && o->partition_id >= 0)
+		snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
+		         o->num_partitions);
+	struct fl_err e = {0};
+	if (fl_cfg_node_config(*nc ? nc : gen, toml, true, &b, &e) < 0) {
+		fl_buf_free(&b);
+		return fl_err_log(&e);
 	}
+	emit(&b);
+	return FL_EXIT_OK;
+}
+
+static int node_config(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, "node-config", "text or toml");
+	if (f < 0)
+		return FL_EXIT_USAGE;
+	if ((o->partition_id < 0) != (o->num_partitions < 0) ||
+	    (o->partition_id >= 0 && o->partition_id >= o->num_partitions)) {
+		fl_tool_usage_error(
+		    t, "node-config: give --partition-id N and --num-partitions M together, N < M");
+		return FL_EXIT_USAGE;
+	}
+	struct fl_ctx c;
+	if (fl_tool_load(t, 0, &c))
+		return FL_EXIT_FAIL;
+	int rc = report(&c, FL_ROLE_SUPERNODE, 1) ? FL_EXIT_FAIL : node_config_emit(o, &c, f == FL_FMT_TOML);
 	fl_ctx_free(&c);
 	return rc;
 }
 
-static int user_inputs(const struct opts *o)
+static int user_inputs(struct fl_tool *t, char **args, int n)
 {
-	if (!o->role)
-		return usage_error("user-inputs needs --role superlink, supernode or service%s", "");
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	if (!o->role) {
+		fl_tool_usage_error(t, "user-inputs needs --role superlink, supernode or service");
+		return FL_EXIT_USAGE;
+	}
 	struct fl_buf b = FL_BUF_INIT;
 	fl_render_user_inputs(o->role, o->oneapp, &b);
 	emit(&b);
 	return FL_EXIT_OK;
 }
 
-static int reference(const struct opts *o)
+static int reference(struct fl_tool *t, char **args, int n)
 {
-	int f = o->format < 0 ? FL_FMT_TEXT : o->format;
-	if (f != FL_FMT_TEXT && f != FL_FMT_MAN)
-		return usage_error("reference: --format is text or man%s", "");
+	(void)args, (void)n;
+	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_MAN, "reference", "text or man");
+	if (f < 0)
+		return FL_EXIT_USAGE;
 	struct fl_buf b = FL_BUF_INIT;
 	fl_render_reference((enum fl_format)f, &b);
 	emit(&b);
 	return FL_EXIT_OK;
 }
 
-static bool known_verb(const char *verb)
+static void help_table(void)
 {
-	static const char *const verbs[] = {"validate",   "show",        "get",         "render",
-	                                    "run-config", "node-config", "user-inputs", "reference"};
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		if (strcmp(verb, verbs[i]) == 0)
-			return true;
-	return false;
+	struct fl_buf b = FL_BUF_INIT;
+	fl_render_reference(FL_FMT_TEXT, &b);
+	emit(&b);
 }
 
-static long parse_count(const char *s, const char *flag)
+enum { OPT_SECRETS = FL_TOOL_OWN, OPT_ONEAPP, OPT_PID, OPT_NPART };
+
+static int option(struct fl_tool *t, int ch, const char *arg)
 {
-	long v;
-	if (!fl_check_nonneg(s, &v)) {
-		usage_error("%s needs a non-negative integer", flag);
-		exit(FL_EXIT_USAGE);
+	struct opts *o = t->data;
+	long *count = ch == OPT_PID ? &o->partition_id : &o->num_partitions;
+	switch (ch) {
+	case 'r':
+		if (!(o->role = fl_role_parse(arg))) {
+			fl_tool_usage_error(t, "unknown role '%s': use superlink, supernode or service", arg);
+			return FL_EXIT_USAGE;
+		}
+		break;
+	case 'f':
+		if ((o->format = fl_format_parse(arg)) < 0) {
+			fl_tool_usage_error(t, "unknown format '%s'", arg);
+			return FL_EXIT_USAGE;
+		}
+		break;
+	case 'o': o->output = arg; break;
+	case OPT_SECRETS: o->show_secrets = true; break;
+	case OPT_ONEAPP: o->oneapp = true; break;
+	case OPT_PID:
+	case OPT_NPART:
+		if (!fl_check_nonneg(arg, count)) {
+			fl_tool_usage_error(t, "%s needs a non-negative integer",
+			                    ch == OPT_PID ? "--partition-id" : "--num-partitions");
+			return FL_EXIT_USAGE;
+		}
+		break;
 	}
-	return v;
+	return 0;
 }
+
+/* The options only some verbs take (the others apply to every verb). */
+static const struct fl_tool_opt opts[] = {
+    {"role", 1, 'r', "validate|show|render|user-inputs"},
+    {"format", 1, 'f', "show|run-config|node-config|reference"},
+    {"output", 1, 'o', "render"},
+    {"show-secrets", 0, OPT_SECRETS, "show"},
+    {"oneapp", 0, OPT_ONEAPP, "user-inputs"},
+    {"partition-id", 1, OPT_PID, "node-config"},
+    {"num-partitions", 1, OPT_NPART, "node-config"},
+};
+
+static const struct fl_tool_verb verbs[] = {
+    {"validate", 0, 0, NULL, validate},
+    {"show", 0, 0, NULL, show},
+    {"get", 1, 1, "get takes exactly one NAME", get},
+    {"render", 0, 0, NULL, render},
+    {"run-config", 0, 0, NULL, run_config},
+    {"node-config", 0, 0, NULL, node_config},
+    {"user-inputs", 0, 0, NULL, user_inputs},
+    {"reference", 0, 0, NULL, reference},
+};
 
 int main(int argc, char **argv)
 {
-	enum { OPT_NO_ENV = 256, OPT_SECRETS, OPT_ONEAPP, OPT_PID, OPT_NPART };
-	static const struct option longopts[] = {
-	    {"context", required_argument, NULL, 'c'},
-	    {"env-only", no_argument, NULL, 'E'},
-	    {"no-env", no_argument, NULL, OPT_NO_ENV},
-	    {"role", required_argument, NULL, 'r'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"show-secrets", no_argument, NULL, OPT_SECRETS},
-	    {"oneapp", no_argument, NULL, OPT_ONEAPP},
-	    {"partition-id", required_argument, NULL, OPT_PID},
-	    {"num-partitions", required_argument, NULL, OPT_NPART},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	static struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
+	/* Static: what it holds is still reachable when main returns. */
+	static struct fl_tool t = {
+	    .name = "fl-context",
+	    .usage = usage_text,
+	    .help = help_text,
+	    .help_more = help_table,
+	    .opts = opts,
+	    .nopts = sizeof opts / sizeof opts[0],
+	    .verbs = verbs,
+	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    .token_file = FL_CTX_DEFAULT_TOKEN,
+	    .option = option,
+	    .data = &o,
 	};
-	/* The options only some verbs take (the others apply to every verb). */
-	static const struct fl_cli_verbopt verb_opts[] = {
-	    {'r', "--role", "validate|show|render|user-inputs"},
-	    {'f', "--format", "show|run-config|node-config|reference"},
-	    {'o', "--output", "render"},
-	    {OPT_SECRETS, "--show-secrets", "show"},
-	    {OPT_ONEAPP, "--oneapp", "user-inputs"},
-	    {OPT_PID, "--partition-id", "node-config"},
-	    {OPT_NPART, "--num-partitions", "node-config"},
-	};
-	struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
-	fl_log_init("fl-context");
-	/* "-": options anywhere, the other words returned in order (as 1), whatever
-	 * POSIXLY_CORRECT says. Static: still reachable when main returns early. */
-	static char **pos;
-	static int *seen;
-	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
-	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
-	int npos = 0;
-	size_t nseen = 0;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "-c:Er:f:o:qvhV", longopts, NULL)) != -1) {
-		if (ch == 1) {
-			pos[npos++] = optarg;
-			continue;
-		}
-		seen[nseen++] = ch;
-		switch (ch) {
-		case 'c': o.context = optarg; break;
-		case 'E': o.env_only = 1; break;
-		case OPT_NO_ENV: o.no_env = 1; break;
-		case 'r':
-			if (!(o.role = fl_role_parse(optarg)))
-				return usage_error("unknown role '%s': use superlink, supernode or service",
-				                   optarg);
-			break;
-		case 'f':
-			if ((o.format = fl_format_parse(optarg)) < 0)
-				return usage_error("unknown format '%s'", optarg);
-			break;
-		case 'o': o.output = optarg; break;
-		case OPT_SECRETS: o.show_secrets = 1; break;
-		case OPT_ONEAPP: o.oneapp = 1; break;
-		case OPT_PID: o.partition_id = parse_count(optarg, "--partition-id"); break;
-		case OPT_NPART: o.num_partitions = parse_count(optarg, "--num-partitions"); break;
-		case 'q': fl_log_set_threshold(FL_WARN); break;
-		case 'v': fl_log_set_threshold(FL_DEBUG); break;
-		case 'h': {
-			struct fl_buf b = FL_BUF_INIT;
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			fl_render_reference(FL_FMT_TEXT, &b);
-			emit(&b);
-			return FL_EXIT_OK;
-		}
-		case 'V': puts("fl-context " FLKIT_VERSION); return FL_EXIT_OK;
-		default: fputs(usage_text, stderr); return FL_EXIT_USAGE;
-		}
-	}
-	if (o.env_only && o.context)
-		return usage_error("--context and --env-only exclude each other%s", "");
-	if (o.env_only && o.no_env)
-		return usage_error("--env-only and --no-env leave nothing to read%s", "");
-	/* A FIFO or device as --context is refused here, never waited on. */
-	struct fl_err fe = {0};
-	if (fl_fs_check_regular("--context", o.context, &fe) < 0) {
-		fl_error("%s", fe.msg);
-		return FL_EXIT_FAIL;
-	}
-	while (optind < argc) /* after "--" */
-		pos[npos++] = argv[optind++];
-	if (npos < 1) {
-		fputs(usage_text, stderr);
-		return FL_EXIT_USAGE;
-	}
-	const char *verb = pos[0];
-	const struct fl_cli_verbopt *f =
-	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], seen, nseen, verb);
-	if (f && known_verb(verb)) {
-		fl_cli_foreign_print("fl-context", f, verb, usage_text);
-		return FL_EXIT_USAGE;
-	}
-	int rest = npos - 1;
-	if (strcmp(verb, "get") == 0) {
-		if (rest != 1)
-			return usage_error("get takes exactly one NAME%s", "");
-		return get(&o, pos[1]);
-	}
-	if (rest != 0)
-		return usage_error("unexpected argument '%s'", pos[1]);
-	if (strcmp(verb, "validate") == 0)
-		return validate(&o);
-	if (strcmp(verb, "show") == 0)
-		return show(&o);
-	if (strcmp(verb, "render") == 0)
-		return render(&o);
-	if (strcmp(verb, "run-config") == 0)
-		return run_config(&o);
-	if (strcmp(verb, "node-config") == 0)
-		return node_config(&o);
-	if (strcmp(verb, "user-inputs") == 0)
-		return user_inputs(&o);
-	if (strcmp(verb, "reference") == 0)
-		return reference(&o);
-	return usage_error("unknown verb '%s'", verb);
+	int rc = fl_tool_parse(&t, argc, argv);
+	if (rc == FL_TOOL_GO)
+		rc = fl_tool_dispatch(&t);
+	fl_tool_free(&t);
+	return rc;
 }

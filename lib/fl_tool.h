@@ -1,0 +1,126 @@
+/* fl_tool: the front end every flkit tool shares: the common options, the tool's own options
+ * with the verbs that take them, the verb table, the one rule for finding the configuration
+ * (flkit(7) CONFIGURATION) and the usage errors. A tool declares a struct fl_tool and calls
+ * fl_tool_parse, then fl_tool_dispatch; its verbs call fl_tool_load. */
+#ifndef FL_TOOL_H
+#define FL_TOOL_H
+
+#include "fl_ctx.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What fl_tool_parse returns when the tool is to go on (any other value is an exit status). */
+#define FL_TOOL_GO (-1)
+
+/* The rendered files (`fl-context render`) are DIR/ROLE.conf. */
+#define FL_TOOL_RENDERED_DIR "/run/flkit"
+
+/* getopt codes of the common options without a letter; a tool's own long-only options use
+ * codes from FL_TOOL_OWN up to below these. */
+enum { FL_TOOL_OWN = 256, FL_TOOL_NO_ENV = 0x1000 };
+
+/* The common options: bits of struct fl_tool.declines. -q, -v, -h and -V are never declined. */
+enum {
+	FL_TOOL_C_CONTEXT = 1u << 0,  /* -c, --context FILE */
+	FL_TOOL_C_ENV_ONLY = 1u << 1, /* -E, --env-only */
+	FL_TOOL_C_NO_ENV = 1u << 2,   /* --no-env */
+	FL_TOOL_C_FORMAT = 1u << 3,   /* -f, --format FMT */
+};
+
+/* How the tool finds its configuration (struct fl_tool.flags). */
+enum {
+	/* Look for what `fl-context render` wrote (FL_TOOL_RENDERED_DIR/ROLE.conf) before one_env:
+	 * the tools that run from the resolved configuration. */
+	FL_TOOL_RENDERED = 1u << 0,
+	/* No file named and no one_env: the environment alone (else a missing one_env is an error). */
+	FL_TOOL_ENV_FALLBACK = 1u << 1,
+	/* After the verb only the verb's own options (those with verbs in the table). */
+	FL_TOOL_OPTIONS_FIRST = 1u << 2,
+};
+
+/* One option of the tool. A common option may be listed too: to name the verbs that take it
+ * (--format) or to be told of it through option(). */
+struct fl_tool_opt {
+	const char *name;  /* long name without "--", or NULL for a letter only */
+	int has_arg;       /* 0 or 1 */
+	int ch;            /* its letter, or a code from FL_TOOL_OWN */
+	const char *verbs; /* the verbs that take it, '|'-separated ("vm show|discover"); NULL: all */
+};
+
+struct fl_tool;
+
+/* One verb: name is one word or two ("vm show"); args the words after it, nargs of them. */
+struct fl_tool_verb {
+	const char *name;
+	int min_args, max_args; /* max_args -1: any number */
+	/* The usage error when the count is wrong (printf-free text); NULL: "unexpected argument". */
+	const char *args_error;
+	int (*run)(struct fl_tool *t, char **args, int nargs);
+};
+
+struct fl_tool {
+	/* Declared by the tool. */
+	const char *name;  /* "fl-context" */
+	const char *usage; /* the synopsis, ending in a newline: after every usage error */
+	const char *help;  /* printed after the usage by -h */
+	void (*help_more)(void);
+	const struct fl_tool_opt *opts;
+	size_t nopts;
+	const struct fl_tool_verb *verbs;
+	size_t nverbs;
+	unsigned flags;
+	unsigned declines;       /* FL_TOOL_C_* this tool does not take */
+	const char *decline_why; /* said when one is given anyway */
+	const char *token_file;  /* the OneGate token when TOKENTXT is unset, or NULL */
+	/* An option of opts was given: 0 to go on, else the exit status (after a usage error). */
+	int (*option)(struct fl_tool *t, int ch, const char *arg);
+	void *data; /* the tool's own state, for option() and the verbs */
+	/* Where the rule looks; NULL: FL_TOOL_RENDERED_DIR and FL_CTX_DEFAULT_PATH (tests move them). */
+	const char *rendered_dir, *one_env;
+
+	/* Filled by fl_tool_parse. */
+	const char *context; /* -c FILE */
+	bool env_only, no_env;
+	const char *format; /* --format FMT as given, or NULL: the tool checks the value */
+	char **args;        /* the words that are not options, in order: the verb first */
+	int nargs;
+	int *seen; /* the getopt codes of the options given, in order */
+	size_t nseen;
+};
+
+/* Parse argv: common options, the tool's, the words. Handles -h (usage and help on stdout),
+ * -V ("TOOL VERSION"), -q, -v, usage errors, --context and --env-only together, and a --context
+ * that is not a regular file. Returns FL_TOOL_GO, or the exit status to end with. */
+int fl_tool_parse(struct fl_tool *t, int argc, char **argv);
+
+/* Run the verb the words name: unknown verb, an option of another verb, or a wrong count of
+ * arguments is a usage error (exit 2); no verb prints the usage (exit 2). */
+int fl_tool_dispatch(struct fl_tool *t);
+
+/* The options given that verb does not take: a usage error "TOOL: --x is an option of A or B,
+ * not of C" and FL_EXIT_USAGE; else 0. */
+int fl_tool_foreign(const struct fl_tool *t, const char *verb);
+
+/* "TOOL: message", then the usage, on stderr. The caller returns FL_EXIT_USAGE. */
+void fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The configuration file the one rule picks for role (0: any; the rendered file only when just
+ * one role has one), into buf; NULL when the environment alone is read. *named: the file was
+ * named (-c or $FLKIT_CONTEXT), so it must be readable. */
+const char *fl_tool_config_path(const struct fl_tool *t, unsigned role, char *buf, size_t size, bool *named);
+
+/* The environment the configuration overlays: environ, or NULL under --no-env. */
+char **fl_tool_env(const struct fl_tool *t);
+
+/* Load the configuration by the one rule and apply its FL_LOG_FORMAT. 0, or FL_EXIT_FAIL with
+ * the error (and, when no file was named, the --context/--env-only hint) logged. */
+int fl_tool_load(const struct fl_tool *t, unsigned role, struct fl_ctx *c);
+
+/* FL_LOG_FORMAT=json in c: log lines become JSON (the context, not the hook's environment,
+ * usually sets it). */
+void fl_tool_log_format(const struct fl_ctx *c);
+
+void fl_tool_free(struct fl_tool *t);
+
+#endif
