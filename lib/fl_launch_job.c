@@ -1,46 +1,10 @@
-/* fl_launch_job: the job one fl-launch verb works on: configuration found, loaded and
- * validated, options resolved, plan made, as much as the verb needs. */
-#include "fl_fs.h"
+/* fl_launch_job: the job one fl-launch verb works on: the loaded configuration checked for the
+ * role, options resolved, plan made, as much as the verb needs. */
 #include "fl_launch_job.h"
 #include "fl_log.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-int fl_launch_job_check_files(const struct fl_launch_args *a, struct fl_err *e)
-{
-	const char *files[][2] = {{"--context", a->context},
-	                          {"--discovery", a->discovery},
-	                          {"--prebaked", a->prebaked},
-	                          {"--one-env", a->one_env},
-	                          {"--token-file", a->token_file}};
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		if (fl_fs_check_regular(files[i][0], files[i][1], e) < 0)
-			return -1;
-	return 0;
-}
-
-const char *fl_launch_job_context_path(const struct fl_launch_args *a, char *buf, size_t n)
-{
-	if (a->env_only)
-		return NULL;
-	const char *path = a->context ? a->context : getenv("FLKIT_CONTEXT");
-	if (path && *path)
-		return path;
-	/* What `fl-context render` wrote: for the role given, or the only one there is. */
-	int found = 0;
-	for (unsigned r = FL_ROLE_SUPERLINK; r <= FL_ROLE_SUPERNODE; r++) {
-		char cand[64];
-		snprintf(cand, sizeof cand, "/run/flkit/%s.conf", fl_role_name(r));
-		if ((!a->role || a->role == r) && access(cand, R_OK) == 0) {
-			snprintf(buf, n, "%s", cand);
-			found++;
-		}
-	}
-	return found == 1 ? buf : FL_CTX_DEFAULT_PATH;
-}
 
 /* Add the diagnostics of src of at least min to d; free src. */
 static void diags_keep(struct fl_diags *d, struct fl_diags *src, enum fl_level min)
@@ -51,22 +15,9 @@ static void diags_keep(struct fl_diags *d, struct fl_diags *src, enum fl_level m
 	fl_diags_free(src);
 }
 
-int fl_launch_job_load(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_level min,
-                       struct fl_diags *d, struct fl_err *e)
+int fl_launch_job_check(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_level min,
+                        struct fl_diags *d, struct fl_err *e)
 {
-	char found[64];
-	struct fl_ctx_opts co = {fl_launch_job_context_path(a, found, sizeof found), FL_CTX_DEFAULT_TOKEN,
-	                         environ};
-	if (fl_ctx_load(&j->c, &co, e) < 0) {
-		fl_diags_add(d, FL_ERROR, "%s", e->msg);
-		if (!a->context)
-			fl_diags_add(
-			    d, FL_ERROR,
-			    "no usable configuration; pass --context FILE (what `fl-context render` wrote)");
-		fl_ctx_free(&j->c);
-		return fl_err_set(e, FL_EXIT_FAIL, "%s", "");
-	}
-	j->loaded = true;
 	j->lo.role = a->role ? a->role : j->c.rendered_role;
 	if (j->lo.role != FL_ROLE_SUPERLINK && j->lo.role != FL_ROLE_SUPERNODE) {
 		fl_err_set(e, FL_EXIT_USAGE, "a role is needed: --role superlink or --role supernode");
@@ -110,7 +61,7 @@ int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, 
                        struct fl_diags *d, struct fl_err *e)
 {
 	bool check = mode == FL_LAUNCH_JOB_CHECK;
-	int rc = fl_launch_job_load(j, a, check ? FL_ERROR : FL_WARN, d, e);
+	int rc = fl_launch_job_check(j, a, check ? FL_ERROR : FL_WARN, d, e);
 	if (rc)
 		return rc;
 	/* A native Flower tells its version cheaply (dist-info); addresses depend on it. */

@@ -22,9 +22,8 @@
 /* The command line, checked for form (numbers, enums, ranges) but not yet resolved. NULL or 0:
  * not given, the default applies. */
 struct fl_launch_args {
-	const char *context; /* -c; NULL: $FLKIT_CONTEXT, the rendered file, the context */
-	bool env_only;       /* -E: read no file */
-	unsigned role;       /* 0: the rendered file's */
+	char **envp;   /* the environment: the configuration's overlay, OneGate's identity (NULL: none) */
+	unsigned role; /* 0: the rendered file's */
 	enum fl_runtime runtime;
 	bool supervisor_set; /* else systemd for docker; for process, systemd when it runs */
 	enum fl_supervisor supervisor;
@@ -38,9 +37,12 @@ struct fl_launch_args {
 	/* the options of some verbs only */
 	long timeout_s, interval_s, lines;
 	bool best_effort, no_publish;
+	/* the words */
+	const char *verb;
+	const char *reason; /* publish-error REASON */
 };
 
-/* Everything one verb needs: configuration, options resolved, plan. Zero it before use. */
+/* Everything one verb needs: configuration, options resolved, plan. Zero it, then load j->c. */
 struct fl_launch_job {
 	struct fl_ctx c;
 	struct fl_launch_opts lo;
@@ -60,19 +62,22 @@ enum fl_launch_job_mode {
 	FL_LAUNCH_JOB_IMAGE,   /* resolved options, no plan */
 };
 
-/* Files named by an option: a FIFO or device is refused before anything runs (-1, e). */
-int fl_launch_job_check_files(const struct fl_launch_args *a, struct fl_err *e);
+/* --- the command line (fl_launch_args.c) --- */
 
-/* The configuration file to read: --context, $FLKIT_CONTEXT, /run/flkit/ROLE.conf (for the
- * role given, or the only one there is), else the context (FL_CTX_DEFAULT_PATH). NULL with -E.
- * buf holds a found rendered file's path. */
-const char *fl_launch_job_context_path(const struct fl_launch_args *a, char *buf, size_t n);
+/* Option name (the long name without "--") given arg (NULL for a flag): checked for form and
+ * set in a. 0, or FL_LAUNCH_USAGE with e. */
+int fl_launch_args_set(struct fl_launch_args *a, const char *name, const char *arg, struct fl_err *e);
+/* Files named by an option (--discovery, --prebaked, --one-env, --token-file): a FIFO or
+ * device is refused before anything runs (-1, e). */
+int fl_launch_args_check_files(const struct fl_launch_args *a, struct fl_err *e);
 
-/* Load the configuration, settle the role and validate it for that role (the same rules
- * fl-context applies: nothing runs on a configuration it would refuse). Diagnostics of at
- * least min go to d. */
-int fl_launch_job_load(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_level min,
-                       struct fl_diags *d, struct fl_err *e);
+/* --- the job (fl_launch_job.c, fl_launch_resolve.c) --- */
+
+/* With j->c loaded (the front end's one rule, fl_tool_load) and j->loaded set: settle the role
+ * and validate the configuration for it (the same rules fl-context applies: nothing runs on a
+ * configuration it would refuse). Diagnostics of at least min go to d. */
+int fl_launch_job_check(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_level min,
+                        struct fl_diags *d, struct fl_err *e);
 
 /* The options into j->lo: runtime and supervisor, paths, owner, the VM address (SL) or the
  * discovered SuperLink (SN), TLS, the executable (process) and, with need_version, the Flower
@@ -93,7 +98,7 @@ int fl_launch_resolve_vm_addr(const char *addr, char *out, size_t n, struct fl_e
  * most; "-" is standard input. */
 int fl_launch_resolve_discovery(const char *path, struct fl_onegate_tls *og, struct fl_err *e);
 
-/* Load, resolve and plan as mode says. */
+/* Check, resolve and plan the loaded configuration as mode says. */
 int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_launch_job_mode mode,
                        struct fl_diags *d, struct fl_err *e);
 void fl_launch_job_free(struct fl_launch_job *j);
@@ -101,40 +106,53 @@ void fl_launch_job_free(struct fl_launch_job *j);
 /* --image, else flwr/superlink or flwr/supernode. */
 const char *fl_launch_job_repo(const struct fl_launch_job *j, const struct fl_launch_args *a);
 
-/* --- the verbs' work (fl_launch_verb.c) --- */
+/* --- the verbs (fl_launch_verb.c) --- */
 
-/* argv (one element per line), env, unit, proxy-conf or proxy-unit of the plan. */
-int fl_launch_verb_text(const struct fl_launch_job *j, const char *what, struct fl_buf *out,
-                        struct fl_err *e);
+/* The work of a verb on an opened job: what goes to stdout into out, what to say into d. */
+typedef int fl_launch_verb_fn(const struct fl_launch_job *j, const struct fl_launch_args *a,
+                              struct fl_buf *out, struct fl_diags *d, struct fl_err *e);
+
+/* A verb that works on a job: how to open it, then its steps (the second, if any, after what
+ * the first had to say is said: start says its checks before it may wait for a lock). */
+struct fl_launch_verb {
+	const char *verbs; /* '|'-separated */
+	enum fl_launch_job_mode mode;
+	fl_launch_verb_fn *step[2];
+};
+/* The entry for verb, or NULL (restart, wait-docker: no job of their own). */
+const struct fl_launch_verb *fl_launch_verb_find(const char *verb);
+
+/* argv (one element per line), env, unit, proxy-conf or proxy-unit of the plan (a->verb). */
+fl_launch_verb_fn fl_launch_verb_print;
+/* Directories, env file and unit only. */
+fl_launch_verb_fn fl_launch_verb_install;
 /* Before a start: the certificates TLS needs are there, the CA verifies the SuperLink. */
-int fl_launch_verb_preflight(const struct fl_launch_job *j, struct fl_diags *d, struct fl_err *e);
+fl_launch_verb_fn fl_launch_verb_preflight;
 /* Start (idempotent) and say what happened; on failure the last lines of its output. */
-int fl_launch_verb_start(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_diags *d,
-                         struct fl_err *e);
-/* SERVICE=, RUNNING=, PID=, ... into out: 1 running (with its Fleet proxy, if planned), 0 not,
- * -1 with e (out keeps what was known). */
-int fl_launch_verb_status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_err *e);
+fl_launch_verb_fn fl_launch_verb_start;
+fl_launch_verb_fn fl_launch_verb_stop;
+/* SERVICE=, RUNNING=, PID=, ... (with the Fleet proxy's, if planned); not running: -1,
+ * FL_EXIT_FAIL and no message. */
+fl_launch_verb_fn fl_launch_verb_status;
 /* FL_ENDPOINT, FL_FLEET_ADDRESS ... (SL) or FL_SUPERLINK_ADDRESS (SN), FL_TLS, FL_VERSION. */
-void fl_launch_verb_show(const struct fl_launch_job *j, struct fl_buf *out);
+fl_launch_verb_fn fl_launch_verb_show;
+/* The last --lines lines of its output. */
+fl_launch_verb_fn fl_launch_verb_logs;
 /* One health check; "NAME healthy" as a note. */
-int fl_launch_verb_health(const struct fl_launch_job *j, struct fl_diags *d, struct fl_err *e);
+fl_launch_verb_fn fl_launch_verb_health;
 /* Check until healthy; on failure its last output and (SL, unless --no-publish) FL_READY=NO
  * FL_ERROR=health_check_timeout (or _failed) published, best effort. e->code FL_EXIT_FAIL when
  * waiting could not help, else FL_EXIT_TIMEOUT. */
-int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                struct fl_diags *d, struct fl_err *e);
-/* The image verb: the version that will run (pulled, present or the pre-baked one). */
-int fl_launch_verb_image(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_version *v,
-                         struct fl_diags *d, struct fl_err *e);
+fl_launch_verb_fn fl_launch_verb_wait_healthy;
+/* The version that will run (pulled, present or the pre-baked one). */
+fl_launch_verb_fn fl_launch_verb_image;
+/* Health, then readiness (fl_launch_ready_pairs) in one OneGate request. --best-effort: a
+ * OneGate failure is a warning and 0. */
+fl_launch_verb_fn fl_launch_verb_publish_ready;
+/* FL_READY=NO (SN: FL_NODE_READY=NO) and FL_ERROR=a->reason. */
+fl_launch_verb_fn fl_launch_verb_publish_error;
 
 /* REASON of publish-error: 1-64 of a-z, 0-9 and _ (FL_LAUNCH_USAGE otherwise). */
 int fl_launch_verb_reason_check(const char *reason, struct fl_err *e);
-/* Health, then readiness (fl_launch_ready_pairs) in one OneGate request. --best-effort: a
- * OneGate failure is a warning and 0. */
-int fl_launch_verb_publish_ready(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                 struct fl_diags *d, struct fl_err *e);
-/* FL_READY=NO (SN: FL_NODE_READY=NO) and FL_ERROR=reason. */
-int fl_launch_verb_publish_error(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                 const char *reason, struct fl_diags *d, struct fl_err *e);
 
 #endif

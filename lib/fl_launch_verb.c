@@ -1,5 +1,6 @@
 /* fl_launch_verb: the work of fl-launch's verbs on an opened job: what they check, print and
  * publish, as text and diagnostics for cmd/ to say. */
+#include "fl_cli.h"
 #include "fl_launch_job.h"
 #include "fl_onegate.h"
 
@@ -17,8 +18,11 @@ static int fail_to(struct fl_diags *d, struct fl_err *e)
 	return -1;
 }
 
-int fl_launch_verb_text(const struct fl_launch_job *j, const char *what, struct fl_buf *out, struct fl_err *e)
+int fl_launch_verb_print(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                         struct fl_diags *d, struct fl_err *e)
 {
+	(void)d;
+	const char *what = a->verb;
 	const struct fl_launch_plan *p = &j->p;
 	bool proxy = strncmp(what, "proxy-", 6) == 0;
 	if (proxy && !p->proxied)
@@ -37,8 +41,10 @@ int fl_launch_verb_text(const struct fl_launch_job *j, const char *what, struct 
 	return 0;
 }
 
-int fl_launch_verb_preflight(const struct fl_launch_job *j, struct fl_diags *d, struct fl_err *e)
+int fl_launch_verb_preflight(const struct fl_launch_job *j, const struct fl_launch_args *a,
+                             struct fl_buf *out, struct fl_diags *d, struct fl_err *e)
 {
+	(void)a, (void)out;
 	const struct fl_launch_opts *lo = &j->lo;
 	char ver[32];
 	fl_version_format(&lo->version, ver, sizeof ver);
@@ -77,9 +83,10 @@ static void log_tail(const struct fl_launch_job *j, long lines, bool waiting, st
 	fl_buf_free(&tail);
 }
 
-int fl_launch_verb_start(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_diags *d,
-                         struct fl_err *e)
+int fl_launch_verb_start(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                         struct fl_diags *d, struct fl_err *e)
 {
+	(void)out;
 	enum fl_launch_action act;
 	struct fl_buf why = FL_BUF_INIT;
 	int rc = fl_launch_start(&j->p, &j->lo, &act, &why, e);
@@ -99,7 +106,8 @@ int fl_launch_verb_start(const struct fl_launch_job *j, const struct fl_launch_a
 	return rc;
 }
 
-int fl_launch_verb_status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_err *e)
+/* 1 running (with its Fleet proxy, if planned), 0 not, -1 with e (out keeps what was known). */
+static int status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_err *e)
 {
 	const struct fl_launch_plan *p = &j->p;
 	bool docker = j->lo.runtime == FL_RUNTIME_DOCKER;
@@ -127,24 +135,61 @@ int fl_launch_verb_status(const struct fl_launch_job *j, struct fl_buf *out, str
 	return r && pr;
 }
 
-void fl_launch_verb_show(const struct fl_launch_job *j, struct fl_buf *out)
+int fl_launch_verb_status(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                          struct fl_diags *d, struct fl_err *e)
 {
-	const struct fl_launch_addrs *a = &j->p.a;
+	(void)a, (void)d;
+	int r = status(j, out, e);
+	/* Not running: exit 1, nothing more to say. */
+	return r > 0 ? 0 : r < 0 ? -1 : fl_err_set(e, FL_EXIT_FAIL, "%s", "");
+}
+
+int fl_launch_verb_show(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                        struct fl_diags *d, struct fl_err *e)
+{
+	(void)a, (void)d, (void)e;
+	const struct fl_launch_addrs *ad = &j->p.a;
 	char ver[32];
 	fl_launch_running_version(&j->p, ver, sizeof ver);
 	if (j->lo.role == FL_ROLE_SUPERLINK) {
-		fl_buf_addf(out, "FL_ENDPOINT=%s\nFL_FLEET_ADDRESS=%s\nFL_CONTROL_ADDRESS=%s\n", a->endpoint,
-		            a->fleet_probe, a->control);
-		if (a->health[0])
-			fl_buf_addf(out, "FL_HEALTH_ADDRESS=%s\n", a->health);
+		fl_buf_addf(out, "FL_ENDPOINT=%s\nFL_FLEET_ADDRESS=%s\nFL_CONTROL_ADDRESS=%s\n", ad->endpoint,
+		            ad->fleet_probe, ad->control);
+		if (ad->health[0])
+			fl_buf_addf(out, "FL_HEALTH_ADDRESS=%s\n", ad->health);
 	} else {
-		fl_buf_addf(out, "FL_SUPERLINK_ADDRESS=%s\n", a->superlink);
+		fl_buf_addf(out, "FL_SUPERLINK_ADDRESS=%s\n", ad->superlink);
 	}
 	fl_buf_addf(out, "FL_TLS=%s\nFL_VERSION=%s\n", j->lo.tls ? "YES" : "NO", ver);
+	return 0;
 }
 
-int fl_launch_verb_health(const struct fl_launch_job *j, struct fl_diags *d, struct fl_err *e)
+int fl_launch_verb_logs(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                        struct fl_diags *d, struct fl_err *e)
 {
+	(void)d, (void)e;
+	fl_launch_log_tail(&j->p, &j->lo, (unsigned)a->lines, out);
+	return 0;
+}
+
+int fl_launch_verb_install(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                           struct fl_diags *d, struct fl_err *e)
+{
+	(void)a, (void)out, (void)d;
+	bool changed;
+	return fl_launch_install(&j->p, &j->lo, &changed, e);
+}
+
+int fl_launch_verb_stop(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                        struct fl_diags *d, struct fl_err *e)
+{
+	(void)a, (void)out, (void)d;
+	return fl_launch_stop(&j->p, &j->lo, 45000, e);
+}
+
+int fl_launch_verb_health(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
+                          struct fl_diags *d, struct fl_err *e)
+{
+	(void)a, (void)out;
 	bool final;
 	if (fl_launch_health(&j->p, &j->lo, &final, e) < 0)
 		return -1;
@@ -152,11 +197,17 @@ int fl_launch_verb_health(const struct fl_launch_job *j, struct fl_diags *d, str
 	return 0;
 }
 
-int fl_launch_verb_image(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_version *v,
+int fl_launch_verb_image(const struct fl_launch_job *j, const struct fl_launch_args *a, struct fl_buf *out,
                          struct fl_diags *d, struct fl_err *e)
 {
-	return fl_launch_image(j->lo.docker, fl_launch_job_repo(j, a),
-	                       fl_ctx_value(&j->c, FLV_FLOWER_VERSION), j->prebaked, 600000, v, d, e);
+	struct fl_version v;
+	if (fl_launch_image(j->lo.docker, fl_launch_job_repo(j, a), fl_ctx_value(&j->c, FLV_FLOWER_VERSION),
+	                    j->prebaked, 600000, &v, d, e) < 0)
+		return -1;
+	char ver[32];
+	fl_version_format(&v, ver, sizeof ver);
+	fl_buf_addf(out, "%s\n", ver);
+	return 0;
 }
 
 /* --- OneGate --- */
@@ -176,7 +227,7 @@ int fl_launch_verb_reason_check(const char *reason, struct fl_err *e)
 static int identity(const struct fl_launch_args *a, struct fl_identity *id, struct fl_err *e)
 {
 	return fl_identity_load(id, a->one_env ? a->one_env : FL_CTX_DEFAULT_PATH,
-	                        a->token_file ? a->token_file : FL_CTX_DEFAULT_TOKEN, environ, e);
+	                        a->token_file ? a->token_file : FL_CTX_DEFAULT_TOKEN, a->envp, e);
 }
 
 /* Publish with the identity identity() loaded (id_rc its result, e its error). Best effort or
@@ -223,14 +274,16 @@ static int publish_error(const struct fl_launch_job *j, const struct fl_launch_a
 }
 
 int fl_launch_verb_publish_error(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                 const char *reason, struct fl_diags *d, struct fl_err *e)
+                                 struct fl_buf *out, struct fl_diags *d, struct fl_err *e)
 {
-	return publish_error(j, a, reason, a->best_effort, d, e);
+	(void)out;
+	return publish_error(j, a, a->reason, a->best_effort, d, e);
 }
 
 int fl_launch_verb_publish_ready(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                 struct fl_diags *d, struct fl_err *e)
+                                 struct fl_buf *out, struct fl_diags *d, struct fl_err *e)
 {
+	(void)out;
 	bool final;
 	if (fl_launch_health(&j->p, &j->lo, &final, e) < 0) {
 		/* Never YES after a failed check. */
@@ -256,8 +309,9 @@ int fl_launch_verb_publish_ready(const struct fl_launch_job *j, const struct fl_
 }
 
 int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_launch_args *a,
-                                struct fl_diags *d, struct fl_err *e)
+                                struct fl_buf *out, struct fl_diags *d, struct fl_err *e)
 {
+	(void)out;
 	bool sl = j->lo.role == FL_ROLE_SUPERLINK;
 	long timeout_s = a->timeout_s > 0 ? a->timeout_s : sl ? 120 : 60;
 	long interval_s = a->interval_s > 0 ? a->interval_s : sl ? 2 : 1;
@@ -272,4 +326,27 @@ int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_l
 	}
 	e->code = final ? FL_EXIT_FAIL : FL_EXIT_TIMEOUT;
 	return -1;
+}
+
+static const struct fl_launch_verb verbs[] = {
+    {"argv|env|unit|proxy-conf|proxy-unit", FL_LAUNCH_JOB_PRINT, {fl_launch_verb_print, NULL}},
+    {"install", FL_LAUNCH_JOB_INSTALL, {fl_launch_verb_install, NULL}},
+    {"start", FL_LAUNCH_JOB_START, {fl_launch_verb_preflight, fl_launch_verb_start}},
+    {"stop", FL_LAUNCH_JOB_STOP, {fl_launch_verb_stop, NULL}},
+    {"status", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_status, NULL}},
+    {"show", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_show, NULL}},
+    {"logs", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_logs, NULL}},
+    {"health", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_health, NULL}},
+    {"wait-healthy", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_wait_healthy, NULL}},
+    {"publish-ready", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_publish_ready, NULL}},
+    {"publish-error", FL_LAUNCH_JOB_CHECK, {fl_launch_verb_publish_error, NULL}},
+    {"image", FL_LAUNCH_JOB_IMAGE, {fl_launch_verb_image, NULL}},
+};
+
+const struct fl_launch_verb *fl_launch_verb_find(const char *verb)
+{
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (fl_cli_verb_in(verbs[i].verbs, verb))
+			return &verbs[i];
+	return NULL;
 }

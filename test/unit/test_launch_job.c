@@ -100,21 +100,42 @@ static void test_discovery(void)
 	snprintf(path, sizeof path, "%s/fifo", root);
 	mkfifo(path, 0600);
 	struct fl_launch_args a = {.discovery = path};
-	CHECK(fl_launch_job_check_files(&a, &e) == -1 && strstr(e.msg, "--discovery"),
+	CHECK(fl_launch_args_check_files(&a, &e) == -1 && strstr(e.msg, "--discovery"),
 	      "check files: a FIFO for --discovery is refused before anything waits on it");
 }
 
-static void test_context_path(void)
+static void test_args(void)
 {
-	char buf[64];
-	struct fl_launch_args a = {.env_only = true, .context = "/x/ctx"};
-	CHECK(fl_launch_job_context_path(&a, buf, sizeof buf) == NULL, "context: -E reads no file");
-	a.env_only = false;
-	setenv("FLKIT_CONTEXT", "/y/env", 1);
-	CHECK_STR(fl_launch_job_context_path(&a, buf, sizeof buf), "/x/ctx", "context: --context first");
-	a.context = NULL;
-	CHECK_STR(fl_launch_job_context_path(&a, buf, sizeof buf), "/y/env", "context: then $FLKIT_CONTEXT");
-	unsetenv("FLKIT_CONTEXT");
+	struct fl_launch_args a = {0};
+	struct fl_err e = {0};
+	CHECK(fl_launch_args_set(&a, "role", "supernode", &e) == 0 && a.role == FL_ROLE_SUPERNODE &&
+	          fl_launch_args_set(&a, "runtime", "process", &e) == 0 && a.runtime == FL_RUNTIME_PROCESS &&
+	          fl_launch_args_set(&a, "supervisor", "none", &e) == 0 && a.supervisor_set &&
+	          a.supervisor == FL_SUPERVISOR_NONE && fl_launch_args_set(&a, "gpu", "YES", &e) == 0 &&
+	          a.gpu && fl_launch_args_set(&a, "health-port", "0", &e) == 0 && a.health_port_set &&
+	          a.health_port == 0 && fl_launch_args_set(&a, "lines", "10000", &e) == 0 &&
+	          a.lines == 10000 && fl_launch_args_set(&a, "owner", "1:2", &e) == 0 &&
+	          strcmp(a.owner, "1:2") == 0 && fl_launch_args_set(&a, "best-effort", NULL, &e) == 0 &&
+	          a.best_effort,
+	      "args: role, runtime, supervisor, gpu (any case), health port 0, lines, owner, a flag");
+	static const char *const bad[][3] = {
+	    {"role", "hub", "--role 'hub': superlink or supernode"},
+	    {"runtime", "podman", "--runtime 'podman': docker or process"},
+	    {"supervisor", "sometimes", "--supervisor 'sometimes': systemd or none"},
+	    {"gpu", "maybe", "--gpu 'maybe': yes or no"},
+	    {"appio-port", "0", "--appio-port '0': a port 1-65535"},
+	    {"health-port", "70000", "--health-port '70000': a port 1-65535, or 0 for none"},
+	    {"timeout", "0", "--timeout '0': seconds, a positive integer"},
+	    {"interval", "x", "--interval 'x': seconds, a positive integer"},
+	    {"lines", "10001", "--lines '10001': 1-10000"},
+	    {"image", "flwr/superlink:1.25.0", "--image"},
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		memset(&e, 0, sizeof e);
+		int rc = fl_launch_args_set(&a, bad[i][0], bad[i][1], &e);
+		CHECK(rc == FL_LAUNCH_USAGE && e.code == FL_EXIT_USAGE && strstr(e.msg, bad[i][2]),
+		      "args: --%s '%s' is a usage error saying what is wanted", bad[i][0], bad[i][1]);
+	}
 }
 
 static void test_reason(void)
@@ -128,6 +149,18 @@ static void test_reason(void)
 		      "reason: '%s' is a usage error", bad[i]);
 }
 
+/* The job for a, its configuration from the environment alone. */
+static int open_loaded(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_launch_job_mode m,
+                       struct fl_diags *d, struct fl_err *e)
+{
+	memset(j, 0, sizeof *j);
+	struct fl_ctx_opts co = {NULL, NULL, environ};
+	if (fl_ctx_load(&j->c, &co, e) < 0)
+		return -3;
+	j->loaded = true;
+	return fl_launch_job_open(j, a, m, d, e);
+}
+
 /* A job from the environment alone (-E), role r, native runtime without supervisor. */
 static int open_env(struct fl_launch_job *j, struct fl_launch_args *a, unsigned r, enum fl_launch_job_mode m,
                     struct fl_diags *d, struct fl_err *e)
@@ -135,7 +168,7 @@ static int open_env(struct fl_launch_job *j, struct fl_launch_args *a, unsigned 
 	static char bin[256], dir[256];
 	snprintf(bin, sizeof bin, "%s/bin", root);
 	snprintf(dir, sizeof dir, "%s/flower", root);
-	a->env_only = true;
+	a->envp = environ;
 	a->role = r;
 	a->runtime = FL_RUNTIME_PROCESS;
 	a->supervisor_set = true;
@@ -144,8 +177,7 @@ static int open_env(struct fl_launch_job *j, struct fl_launch_args *a, unsigned 
 	a->flower_dir = dir;
 	a->flower_version = "1.25.0";
 	a->addr = "10.0.0.5";
-	memset(j, 0, sizeof *j);
-	return fl_launch_job_open(j, a, m, d, e);
+	return open_loaded(j, a, m, d, e);
 }
 
 static bool diag_has(const struct fl_diags *d, enum fl_level l, const char *sub)
@@ -178,15 +210,18 @@ static void test_open(void)
 	          j.lo.version.major == 1 && j.lo.version.minor == 25 && j.lo.uid == FL_LAUNCH_UID,
 	      "open: SuperNode, process runtime: executable found, version from --flower-version, planned");
 	struct fl_buf out = FL_BUF_INIT;
-	fl_launch_verb_show(&j, &out);
+	a.verb = "show";
+	fl_launch_verb_show(&j, &a, &out, &d, &e);
 	CHECK(strstr(fl_buf_str(&out), "FL_SUPERLINK_ADDRESS=10.0.0.7:9092\n") &&
 	          strstr(fl_buf_str(&out), "FL_TLS=NO\n"),
 	      "show: the SuperLink address and FL_TLS=NO");
 	fl_buf_free(&out);
-	CHECK(fl_launch_verb_text(&j, "proxy-conf", &out, &e) == -1 && strstr(e.msg, "no Fleet proxy"),
+	a.verb = "proxy-conf";
+	CHECK(fl_launch_verb_print(&j, &a, &out, &d, &e) == -1 && strstr(e.msg, "no Fleet proxy"),
 	      "proxy-conf: a SuperNode plan has no Fleet proxy");
 	fl_buf_free(&out);
-	CHECK(fl_launch_verb_text(&j, "argv", &out, &e) == 0 && strstr(fl_buf_str(&out), "--superlink\n"),
+	a.verb = "argv";
+	CHECK(fl_launch_verb_print(&j, &a, &out, &d, &e) == 0 && strstr(fl_buf_str(&out), "--superlink\n"),
 	      "argv: one element per line, --superlink among them");
 	fl_buf_free(&out);
 	fl_launch_job_free(&j);
@@ -232,8 +267,7 @@ static void test_open(void)
 	fl_launch_job_free(&j);
 	fl_diags_free(&d);
 	a.runtime = FL_RUNTIME_DOCKER;
-	memset(&j, 0, sizeof j);
-	rc = fl_launch_job_open(&j, &a, FL_LAUNCH_JOB_PRINT, &d, &e);
+	rc = open_loaded(&j, &a, FL_LAUNCH_JOB_PRINT, &d, &e);
 	CHECK(rc == FL_LAUNCH_USAGE && strstr(e.msg, "--supervisor none is for --runtime process"),
 	      "open: docker without systemd is a usage error");
 	fl_launch_job_free(&j);
@@ -255,7 +289,7 @@ int main(void)
 	test_path();
 	test_vm_addr();
 	test_discovery();
-	test_context_path();
+	test_args();
 	test_reason();
 	test_open();
 	char *rm[] = {"rm", "-rf", root, NULL};
