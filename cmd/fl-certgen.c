@@ -7,16 +7,14 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_net.h"
+#include "fl_tool.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-extern char **environ;
 
 static const char usage_text[] =
     "usage: fl-certgen [options] superlink [--key-type T] [--ip ADDR]... [--force] [--accept-ca-key]\n"
@@ -36,7 +34,8 @@ static const char help_text[] =
     "\n"
     "options:\n"
     "  -c, --context FILE       context or rendered file (default $FLKIT_CONTEXT, else\n"
-    "                           /run/flkit/ROLE.conf if present, else " FL_CTX_DEFAULT_PATH ")\n"
+    "                           /run/flkit/ROLE.conf if present, else " FL_CTX_DEFAULT_PATH ";\n"
+    "                           flkit(7) CONFIGURATION)\n"
     "  -E, --env-only           read no file: the environment only\n"
     "      --no-env             ignore the process environment\n"
     "  -d, --dir DIR            certificate directory (default " FL_CERT_DIR ")\n"
@@ -68,8 +67,7 @@ static const char help_text[] =
     "             or superlink: the lock stayed held for --lock-timeout.\n";
 
 struct opts {
-	const char *context;
-	int env_only, no_env, force, accept_ca_key;
+	bool force, accept_ca_key;
 	long lock_timeout;
 	const char *dir, *ca_key_dir, *file, *onegate_file, *onegate_tls, *onegate_ca;
 	uid_t uid;
@@ -81,22 +79,6 @@ struct opts {
 	time_t now;
 };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "fl-certgen: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
-	return FL_EXIT_USAGE;
-}
-
-static int usage_days(const char *fmt, long a, long b)
-{
-	fprintf(stderr, "fl-certgen: ");
-	fprintf(stderr, fmt, a, b);
-	fprintf(stderr, "\n%s", usage_text);
-	return FL_EXIT_USAGE;
-}
-
 static void emit(struct fl_buf *b)
 {
 	fwrite(fl_buf_str(b), 1, b->len, stdout);
@@ -104,36 +86,15 @@ static void emit(struct fl_buf *b)
 	fl_buf_free(b);
 }
 
-static int load(const struct opts *o, const char *role, struct fl_ctx *c)
+static int load(const struct fl_tool *t, unsigned role, struct fl_ctx *c)
 {
-	struct fl_ctx_opts co = {NULL, NULL, o->no_env ? NULL : environ};
-	char rendered[64];
-	struct stat st;
-	if (!o->env_only) {
-		co.path = o->context ? o->context : getenv("FLKIT_CONTEXT");
-		snprintf(rendered, sizeof rendered, "/run/flkit/%s.conf", role);
-		if ((!co.path || !*co.path) && stat(rendered, &st) == 0)
-			co.path = rendered;
-		if (!co.path || !*co.path)
-			co.path = FL_CTX_DEFAULT_PATH;
-	}
-	struct fl_err e = {0};
-	if (fl_ctx_load(c, &co, &e) < 0) {
-		fl_error("%s", e.msg);
-		if (!o->context)
-			fl_error("no usable context file; pass --context FILE, or --env-only to use the "
-			         "environment "
-			         "alone");
-		fl_ctx_free(c);
+	if (fl_tool_load(t, role, c))
 		return -1;
-	}
-	/* FL_LOG_FORMAT is usually set in the context, not in the hook's environment. */
-	if (strcmp(fl_ctx_get(c, "FL_LOG_FORMAT"), "json") == 0)
-		fl_log_set_json(1);
 	/* A context file that carries the operator's private key is a key file too. */
 	char why[4200];
-	if (co.path && fl_ctx_is_set(c, "FL_SSL_KEYFILE") && lstat(co.path, &st) == 0 &&
-	    S_ISREG(st.st_mode) && fl_cert_exposed(co.path, FL_OWNER_KEEP, 077, why, sizeof why))
+	struct stat st;
+	if (c->path && c->conf.set[FLV_FL_SSL_KEYFILE] && lstat(c->path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    fl_cert_exposed(c->path, FL_OWNER_KEEP, 077, why, sizeof why))
 		fl_warn("%s, and it holds FL_SSL_KEYFILE: the server key may be known to someone else; "
 		        "make the file 0600 and owned by root (fl-context render writes it so), and "
 		        "replace the key if others could have read it",
@@ -155,15 +116,26 @@ static int addresses(const struct opts *o, struct fl_addrs *a)
 	return 0;
 }
 
-static int superlink(const struct opts *o)
+/* superlink and supernode print KEY=VALUE or JSON, not text. */
+static bool text_refused(const struct fl_tool *t, const char *verb)
 {
+	const struct opts *o = t->data;
 	if (o->format == 0)
-		return usage_error("superlink: --format is env or json%s", "");
+		fl_tool_usage_error(t, "%s: --format is env or json", verb);
+	return o->format == 0;
+}
+
+static int superlink(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	if (text_refused(t, "superlink"))
+		return FL_EXIT_USAGE;
 	struct fl_addrs addrs = FL_ADDRS_INIT;
 	if (addresses(o, &addrs) < 0)
 		return FL_EXIT_USAGE;
 	struct fl_ctx c;
-	if (load(o, "superlink", &c) < 0) {
+	if (load(t, FL_ROLE_SUPERLINK, &c) < 0) {
 		fl_addrs_free(&addrs);
 		return FL_EXIT_FAIL;
 	}
@@ -182,9 +154,8 @@ static int superlink(const struct opts *o)
 	struct fl_cert_published p;
 	struct fl_diags d = FL_DIAGS_INIT;
 	struct fl_err e = {0};
-	int r = fl_cert_superlink(&c, &so, &p, &d, &e);
+	int r = fl_cert_superlink(&c, &so, &p, &d, &e), rc = FL_EXIT_OK;
 	fl_diags_log(&d);
-	int rc = FL_EXIT_OK;
 	if (r < 0) {
 		rc = fl_err_log(&e);
 	} else {
@@ -198,16 +169,12 @@ static int superlink(const struct opts *o)
 	return rc;
 }
 
+/* What OneGate published: --onegate-file, else --onegate-tls and --onegate-ca-cert. */
 static int read_onegate(const struct opts *o, struct fl_onegate_tls *og)
 {
 	struct fl_err e = {0};
-	if (o->onegate_file) {
-		if (fl_cert_onegate_load(o->onegate_file, og, &e) < 0) {
-			fl_error("%s", e.msg);
-			return -1;
-		}
-		return 0;
-	}
+	if (o->onegate_file)
+		return fl_cert_onegate_load(o->onegate_file, og, &e) < 0 ? fl_err_log(&e) : 0;
 	memset(og, 0, sizeof *og);
 	og->present = true;
 	og->tls = o->onegate_tls ? fl_xstrdup(o->onegate_tls) : NULL;
@@ -215,40 +182,54 @@ static int read_onegate(const struct opts *o, struct fl_onegate_tls *og)
 	return 0;
 }
 
-static int supernode(const struct opts *o)
+static int supernode(struct fl_tool *t, char **args, int n)
 {
-	if (o->format == 0)
-		return usage_error("supernode: --format is env or json%s", "");
-	if (o->onegate_file && (o->onegate_tls || o->onegate_ca))
-		return usage_error("--onegate-file excludes --onegate-tls and --onegate-ca-cert%s", "");
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	if (text_refused(t, "supernode"))
+		return FL_EXIT_USAGE;
+	if (o->onegate_file && (o->onegate_tls || o->onegate_ca)) {
+		fl_tool_usage_error(t, "--onegate-file excludes --onegate-tls and --onegate-ca-cert");
+		return FL_EXIT_USAGE;
+	}
 	struct fl_onegate_tls og = {0};
 	bool have_og = o->onegate_file || o->onegate_tls || o->onegate_ca;
-	if (have_og && read_onegate(o, &og) < 0) {
-		fl_cert_onegate_free(&og);
-		return FL_EXIT_FAIL;
-	}
 	struct fl_ctx c;
-	if (load(o, "supernode", &c) < 0) {
+	int rc = have_og && read_onegate(o, &og) ? FL_EXIT_FAIL : FL_EXIT_OK;
+	if (!rc && load(t, FL_ROLE_SUPERNODE, &c) < 0)
+		rc = FL_EXIT_FAIL;
+	if (rc) {
 		fl_cert_onegate_free(&og);
-		return FL_EXIT_FAIL;
+		return rc;
 	}
 	struct fl_cert_supernode_opts so = {o->dir, o->uid, o->gid, o->now, have_og ? &og : NULL};
-	struct fl_cert_trust t;
+	struct fl_cert_trust tr;
 	struct fl_diags d = FL_DIAGS_INIT;
 	struct fl_err e = {0};
-	int r = fl_cert_supernode(&c, &so, &t, &d, &e);
+	int r = fl_cert_supernode(&c, &so, &tr, &d, &e);
 	fl_diags_log(&d);
-	int rc = FL_EXIT_OK;
 	if (r < 0) {
 		rc = fl_err_log(&e);
 	} else {
 		struct fl_buf b = FL_BUF_INIT;
-		fl_cert_trust_render(&t, o->format < 0 ? 1 : o->format, &b);
+		fl_cert_trust_render(&tr, o->format < 0 ? 1 : o->format, &b);
 		emit(&b);
 	}
-	fl_cert_trust_free(&t);
+	fl_cert_trust_free(&tr);
 	fl_ctx_free(&c);
 	fl_cert_onegate_free(&og);
+	return rc;
+}
+
+/* check: the report as an exit status (0 ok, 1 invalid, 4 expires soon). */
+static int check_status(const struct opts *o, const struct fl_cert_report *r)
+{
+	int rc = r->status == FL_CERT_INVALID ? FL_EXIT_FAIL
+	         : r->status == FL_CERT_SOON  ? FL_EXIT_TIMEOUT
+	                                      : FL_EXIT_OK;
+	if (rc == FL_EXIT_OK)
+		fl_info("certificates in %s are valid for more than %ld days", o->file ? o->file : o->dir,
+		        o->warn_days);
 	return rc;
 }
 
@@ -270,20 +251,8 @@ static int inspect(const struct opts *o, bool check)
 		fl_cert_report_free(&r);
 		return fl_err_log(&e);
 	}
-	int rc = FL_EXIT_OK;
-	if (check) {
-		rc = r.status == FL_CERT_INVALID ? FL_EXIT_FAIL
-		     : r.status == FL_CERT_SOON  ? FL_EXIT_TIMEOUT
-		                                 : FL_EXIT_OK;
-		if (rc == FL_EXIT_OK)
-			fl_info("certificates in %s are valid for more than %ld days",
-			        o->file ? o->file : o->dir, o->warn_days);
-		if (o->format > 0) {
-			struct fl_buf b = FL_BUF_INIT;
-			fl_cert_report_render(&r, o->format, &b);
-			emit(&b);
-		}
-	} else {
+	int rc = check ? check_status(o, &r) : FL_EXIT_OK;
+	if (!check || o->format > 0) {
 		struct fl_buf b = FL_BUF_INIT;
 		fl_cert_report_render(&r, o->format < 0 ? 0 : o->format, &b);
 		emit(&b);
@@ -292,84 +261,175 @@ static int inspect(const struct opts *o, bool check)
 	return rc;
 }
 
+static int show(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	return inspect(t->data, false);
+}
+
+static int check(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	return inspect(t->data, true);
+}
+
 /* A count of days within [min, FL_CERT_MAX_DAYS]. */
-static int parse_days(const char *s, const char *flag, long min, long *out)
+static int parse_days(const struct fl_tool *t, const char *s, const char *flag, long min, long *out)
 {
 	long v;
 	if (!fl_check_nonneg(s, &v) || v < min || v > FL_CERT_MAX_DAYS) {
-		fprintf(stderr, "fl-certgen: %s needs a whole number of days from %ld to %d, not '%s'\n%s",
-		        flag, min, FL_CERT_MAX_DAYS, s, usage_text);
-		return -1;
+		fl_tool_usage_error(t, "%s needs a whole number of days from %ld to %d, not '%s'", flag, min,
+		                    FL_CERT_MAX_DAYS, s);
+		return FL_EXIT_USAGE;
 	}
 	*out = v;
 	return 0;
 }
 
-static int parse_owner(const char *s, struct opts *o)
+enum {
+	OPT_CA_KEY_DIR = FL_TOOL_OWN,
+	OPT_OWNER,
+	OPT_IP,
+	OPT_CA_DAYS,
+	OPT_SERVER_DAYS,
+	OPT_RENEW_DAYS,
+	OPT_WARN_DAYS,
+	OPT_OG_FILE,
+	OPT_OG_TLS,
+	OPT_OG_CA,
+	OPT_FILE,
+	OPT_FORCE,
+	OPT_ACCEPT_CA_KEY,
+	OPT_LOCK_TIMEOUT,
+};
+
+/* The options with a value that is checked here. */
+static int option_value(struct fl_tool *t, struct opts *o, int ch, const char *arg)
 {
-	unsigned long u, g;
-	char *end;
-	errno = 0;
-	u = strtoul(s, &end, 10);
-	if (end == s || *end != ':' || errno)
-		return -1;
-	const char *gs = end + 1;
-	g = strtoul(gs, &end, 10);
-	if (end == gs || *end || errno || u >= 0xffffffffUL || g >= 0xffffffffUL || s[0] == '-' ||
-	    gs[0] == '-')
-		return -1;
-	o->uid = (uid_t)u;
-	o->gid = (gid_t)g;
+	struct fl_err e = {0};
+	switch (ch) {
+	case OPT_OWNER:
+		if (fl_tool_owner(arg, &o->uid, &o->gid) == 0)
+			return 0;
+		fl_tool_usage_error(t, "--owner needs numeric UID:GID, not '%s'", arg);
+		return FL_EXIT_USAGE;
+	case 'k':
+		if (fl_cert_key_type_parse(arg, &o->key_type) == 0)
+			return 0;
+		fl_tool_usage_error(t, "unknown key type '%s': use p256, rsa:2048, rsa:3072 or rsa:4096",
+		                    arg);
+		return FL_EXIT_USAGE;
+	case OPT_IP:
+		if (fl_addrs_add(&o->ips, arg, &e) == 0)
+			return 0;
+		fl_tool_usage_error(t, "--ip: %s", e.msg);
+		return FL_EXIT_USAGE;
+	case OPT_CA_DAYS: return parse_days(t, arg, "--ca-days", 2, &o->ca_days);
+	case OPT_SERVER_DAYS: return parse_days(t, arg, "--server-days", 1, &o->server_days);
+	case OPT_RENEW_DAYS: return parse_days(t, arg, "--renew-days", 0, &o->renew_days);
+	case OPT_WARN_DAYS: return parse_days(t, arg, "--warn-days", 0, &o->warn_days);
+	case OPT_LOCK_TIMEOUT:
+		if (fl_check_nonneg(arg, &o->lock_timeout) && o->lock_timeout <= 86400)
+			return 0;
+		fl_tool_usage_error(t, "--lock-timeout needs whole seconds from 0 to 86400, not '%s'", arg);
+		return FL_EXIT_USAGE;
+	case 'f':
+		for (int i = 0; i < 3; i++)
+			if (strcmp(arg, (const char *[]){"text", "env", "json"}[i]) == 0) {
+				o->format = i;
+				return 0;
+			}
+		fl_tool_usage_error(t, "unknown format '%s': use text, env or json", arg);
+		return FL_EXIT_USAGE;
+	}
 	return 0;
 }
 
+static int option(struct fl_tool *t, int ch, const char *arg)
+{
+	struct opts *o = t->data;
+	switch (ch) {
+	case 'd': o->dir = arg; break;
+	case OPT_CA_KEY_DIR: o->ca_key_dir = arg; break;
+	case OPT_FORCE: o->force = true; break;
+	case OPT_ACCEPT_CA_KEY: o->accept_ca_key = true; break;
+	case OPT_OG_FILE: o->onegate_file = arg; break;
+	case OPT_OG_TLS: o->onegate_tls = arg; break;
+	case OPT_OG_CA: o->onegate_ca = arg; break;
+	case OPT_FILE: o->file = arg; break;
+	default: return option_value(t, o, ch, arg);
+	}
+	return 0;
+}
+
+/* What the options say together; FL_TOOL_GO when they agree. */
+static int check_options(const struct fl_tool *t, struct opts *o)
+{
+	o->now = time(NULL);
+#ifdef FLKIT_TEST_CLOCK
+	/* Test builds only (build/test-bin): FLKIT_NOW (seconds since the epoch) moves the clock
+	 * for tests of expiry and renewal. The installed binary has no clock override. */
+	const char *now = getenv("FLKIT_NOW");
+	char *end;
+	if (now && *now) {
+		errno = 0;
+		long long v = strtoll(now, &end, 10);
+		if (*end || errno || v < 0) {
+			fl_tool_usage_error(t, "FLKIT_NOW must be seconds since the epoch, not '%s'", now);
+			return FL_EXIT_USAGE;
+		}
+		o->now = (time_t)v;
+	}
+#endif
+	/* --renew-days at or above a lifetime would renew on every run (a new server certificate,
+	 * or with the CA's, a new CA breaking every SuperNode). */
+	if (o->renew_days >= o->server_days) {
+		fl_tool_usage_error(t,
+		                    "--renew-days %ld must be less than --server-days (%ld), or every run "
+		                    "reissues the server certificate; lower --renew-days",
+		                    o->renew_days, o->server_days);
+		return FL_EXIT_USAGE;
+	}
+	if (o->renew_days >= o->ca_days) {
+		fl_tool_usage_error(t,
+		                    "--renew-days %ld must be less than --ca-days (%ld), or the CA is always "
+		                    "within its renewal window; lower --renew-days",
+		                    o->renew_days, o->ca_days);
+		return FL_EXIT_USAGE;
+	}
+	return FL_TOOL_GO;
+}
+
+static const struct fl_tool_opt opts[] = {
+    {"dir", 1, 'd', NULL},
+    {"ca-key-dir", 1, OPT_CA_KEY_DIR, NULL},
+    {"owner", 1, OPT_OWNER, NULL},
+    {"key-type", 1, 'k', "superlink"},
+    {"ip", 1, OPT_IP, NULL},
+    {"ca-days", 1, OPT_CA_DAYS, NULL},
+    {"server-days", 1, OPT_SERVER_DAYS, NULL},
+    {"renew-days", 1, OPT_RENEW_DAYS, NULL},
+    {"warn-days", 1, OPT_WARN_DAYS, "show|check"},
+    {"force", 0, OPT_FORCE, "superlink"},
+    {"accept-ca-key", 0, OPT_ACCEPT_CA_KEY, "superlink"},
+    {"lock-timeout", 1, OPT_LOCK_TIMEOUT, "superlink"},
+    {"onegate-file", 1, OPT_OG_FILE, "supernode"},
+    {"onegate-tls", 1, OPT_OG_TLS, "supernode"},
+    {"onegate-ca-cert", 1, OPT_OG_CA, "supernode"},
+    {"file", 1, OPT_FILE, "show|check"},
+    {"format", 1, 'f', NULL},
+};
+
+static const struct fl_tool_verb verbs[] = {
+    {"superlink", 0, 0, NULL, superlink},
+    {"supernode", 0, 0, NULL, supernode},
+    {"show", 0, 0, NULL, show},
+    {"check", 0, 0, NULL, check},
+};
+
 int main(int argc, char **argv)
 {
-	enum {
-		OPT_NO_ENV = 256,
-		OPT_CA_KEY_DIR,
-		OPT_OWNER,
-		OPT_IP,
-		OPT_CA_DAYS,
-		OPT_SERVER_DAYS,
-		OPT_RENEW_DAYS,
-		OPT_WARN_DAYS,
-		OPT_OG_FILE,
-		OPT_OG_TLS,
-		OPT_OG_CA,
-		OPT_FILE,
-		OPT_FORCE,
-		OPT_ACCEPT_CA_KEY,
-		OPT_LOCK_TIMEOUT,
-	};
-	static const struct option longopts[] = {
-	    {"context", required_argument, NULL, 'c'},
-	    {"env-only", no_argument, NULL, 'E'},
-	    {"no-env", no_argument, NULL, OPT_NO_ENV},
-	    {"dir", required_argument, NULL, 'd'},
-	    {"ca-key-dir", required_argument, NULL, OPT_CA_KEY_DIR},
-	    {"owner", required_argument, NULL, OPT_OWNER},
-	    {"key-type", required_argument, NULL, 'k'},
-	    {"ip", required_argument, NULL, OPT_IP},
-	    {"ca-days", required_argument, NULL, OPT_CA_DAYS},
-	    {"server-days", required_argument, NULL, OPT_SERVER_DAYS},
-	    {"renew-days", required_argument, NULL, OPT_RENEW_DAYS},
-	    {"warn-days", required_argument, NULL, OPT_WARN_DAYS},
-	    {"force", no_argument, NULL, OPT_FORCE},
-	    {"accept-ca-key", no_argument, NULL, OPT_ACCEPT_CA_KEY},
-	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-	    {"onegate-file", required_argument, NULL, OPT_OG_FILE},
-	    {"onegate-tls", required_argument, NULL, OPT_OG_TLS},
-	    {"onegate-ca-cert", required_argument, NULL, OPT_OG_CA},
-	    {"file", required_argument, NULL, OPT_FILE},
-	    {"format", required_argument, NULL, 'f'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct opts o = {
+	static struct opts o = {
 	    .dir = FL_CERT_DIR,
 	    .ca_key_dir = FL_CERT_CA_KEY_DIR,
 	    .uid = FL_CERT_UID,
@@ -383,128 +443,24 @@ int main(int argc, char **argv)
 	    .format = -1,
 	    .ips = FL_ADDRS_INIT,
 	};
-	fl_log_init("fl-certgen");
-	int ch, rc = -1;
-	struct fl_err e = {0};
-	while (rc < 0 && (ch = getopt_long(argc, argv, "c:Ed:k:f:qvhV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o.context = optarg; break;
-		case 'E': o.env_only = 1; break;
-		case OPT_NO_ENV: o.no_env = 1; break;
-		case 'd': o.dir = optarg; break;
-		case OPT_CA_KEY_DIR: o.ca_key_dir = optarg; break;
-		case OPT_OWNER:
-			if (parse_owner(optarg, &o) < 0)
-				rc = usage_error("--owner needs numeric UID:GID, not '%s'", optarg);
-			break;
-		case 'k':
-			if (fl_cert_key_type_parse(optarg, &o.key_type) < 0)
-				rc = usage_error(
-				    "unknown key type '%s': use p256, rsa:2048, rsa:3072 or rsa:4096",
-				    optarg);
-			break;
-		case OPT_IP:
-			if (fl_addrs_add(&o.ips, optarg, &e) < 0)
-				rc = usage_error("--ip: %s", e.msg);
-			break;
-		case OPT_CA_DAYS:
-			if (parse_days(optarg, "--ca-days", 2, &o.ca_days) < 0)
-				rc = FL_EXIT_USAGE;
-			break;
-		case OPT_SERVER_DAYS:
-			if (parse_days(optarg, "--server-days", 1, &o.server_days) < 0)
-				rc = FL_EXIT_USAGE;
-			break;
-		case OPT_RENEW_DAYS:
-			if (parse_days(optarg, "--renew-days", 0, &o.renew_days) < 0)
-				rc = FL_EXIT_USAGE;
-			break;
-		case OPT_WARN_DAYS:
-			if (parse_days(optarg, "--warn-days", 0, &o.warn_days) < 0)
-				rc = FL_EXIT_USAGE;
-			break;
-		case OPT_FORCE: o.force = 1; break;
-		case OPT_ACCEPT_CA_KEY: o.accept_ca_key = 1; break;
-		case OPT_LOCK_TIMEOUT:
-			if (!fl_check_nonneg(optarg, &o.lock_timeout) || o.lock_timeout > 86400)
-				rc = usage_error(
-				    "--lock-timeout needs whole seconds from 0 to 86400, not '%s'", optarg);
-			break;
-		case OPT_OG_FILE: o.onegate_file = optarg; break;
-		case OPT_OG_TLS: o.onegate_tls = optarg; break;
-		case OPT_OG_CA: o.onegate_ca = optarg; break;
-		case OPT_FILE: o.file = optarg; break;
-		case 'f':
-			if (strcmp(optarg, "text") == 0)
-				o.format = 0;
-			else if (strcmp(optarg, "env") == 0)
-				o.format = 1;
-			else if (strcmp(optarg, "json") == 0)
-				o.format = 2;
-			else
-				rc = usage_error("unknown format '%s': use text, env or json", optarg);
-			break;
-		case 'q': fl_log_set_threshold(FL_WARN); break;
-		case 'v': fl_log_set_threshold(FL_DEBUG); break;
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			rc = FL_EXIT_OK;
-			break;
-		case 'V':
-			puts("fl-certgen " FLKIT_VERSION);
-			rc = FL_EXIT_OK;
-			break;
-		default: fputs(usage_text, stderr); rc = FL_EXIT_USAGE;
-		}
-	}
-	o.now = time(NULL);
-#ifdef FLKIT_TEST_CLOCK
-	/* Test builds only (build/test-bin): FLKIT_NOW (seconds since the epoch) moves the clock
-	 * for tests of expiry and renewal. The installed binary has no clock override. */
-	const char *now = getenv("FLKIT_NOW");
-	long long t;
-	char *end;
-	if (rc < 0 && now && *now) {
-		errno = 0;
-		t = strtoll(now, &end, 10);
-		if (*end || errno || t < 0)
-			rc = usage_error("FLKIT_NOW must be seconds since the epoch, not '%s'", now);
-		else
-			o.now = (time_t)t;
-	}
-#endif
-	/* --renew-days at or above a lifetime would renew on every run (a new server certificate,
-	 * or with the CA's, a new CA breaking every SuperNode). */
-	if (rc < 0 && o.renew_days >= o.server_days)
-		rc = usage_days("--renew-days %ld must be less than --server-days (%ld), or every run "
-		                "reissues the server certificate; lower --renew-days",
-		                o.renew_days, o.server_days);
-	if (rc < 0 && o.renew_days >= o.ca_days)
-		rc = usage_days("--renew-days %ld must be less than --ca-days (%ld), or the CA is always "
-		                "within its renewal window; lower --renew-days",
-		                o.renew_days, o.ca_days);
-	if (rc < 0 && o.env_only && (o.context || o.no_env))
-		rc = usage_error("--env-only excludes --context and --no-env%s", "");
-	if (rc < 0 && optind >= argc) {
-		fputs(usage_text, stderr);
-		rc = FL_EXIT_USAGE;
-	}
-	if (rc < 0 && argc - optind > 1)
-		rc = usage_error("unexpected argument '%s'", argv[optind + 1]);
-	if (rc < 0) {
-		const char *verb = argv[optind];
-		if (strcmp(verb, "superlink") == 0)
-			rc = superlink(&o);
-		else if (strcmp(verb, "supernode") == 0)
-			rc = supernode(&o);
-		else if (strcmp(verb, "show") == 0)
-			rc = inspect(&o, false);
-		else if (strcmp(verb, "check") == 0)
-			rc = inspect(&o, true);
-		else
-			rc = usage_error("unknown verb '%s'", verb);
-	}
+	static struct fl_tool t = {
+	    .name = "fl-certgen",
+	    .usage = usage_text,
+	    .help = help_text,
+	    .opts = opts,
+	    .nopts = sizeof opts / sizeof opts[0],
+	    .verbs = verbs,
+	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    .flags = FL_TOOL_RENDERED,
+	    .option = option,
+	    .data = &o,
+	};
+	int rc = fl_tool_parse(&t, argc, argv);
+	if (rc == FL_TOOL_GO)
+		rc = check_options(&t, &o);
+	if (rc == FL_TOOL_GO)
+		rc = fl_tool_dispatch(&t);
+	fl_tool_free(&t);
 	fl_addrs_free(&o.ips);
 	return rc;
 }

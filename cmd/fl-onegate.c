@@ -2,15 +2,13 @@
  * the service, publish attributes, discover the SuperLink, compute a SuperNode's partition. */
 #include "fl_buf.h"
 #include "fl_check.h"
-#include "fl_cli.h"
 #include "fl_ctx.h"
-#include "fl_discover.h"
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_onegate.h"
+#include "fl_onegate_verb.h"
+#include "fl_tool.h"
 
-#include <ctype.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +16,6 @@
 #include <unistd.h>
 
 #define DEFAULT_DEADLINE 30000 /* ms, every verb but discover */
-
-extern char **environ;
 
 static const char usage_text[] =
     "usage: fl-onegate [options] vm show [ID] [--json]\n"
@@ -35,13 +31,15 @@ static const char usage_text[] =
 static const char help_text[] =
     "\n"
     "Identity: TOKENTXT, VMID and ONEGATE_ENDPOINT from the environment, then the context file\n"
-    "(default $FLKIT_CONTEXT, else " FL_CTX_DEFAULT_PATH "), then " FL_CTX_DEFAULT_TOKEN ".\n"
+    "(flkit(7) CONFIGURATION: -c, $FLKIT_CONTEXT, else " FL_CTX_DEFAULT_PATH " when present),\n"
+    "then " FL_CTX_DEFAULT_TOKEN ".\n"
     "The token is never printed, logged or passed to another program.\n"
     "\n"
     "options:\n"
     "  -c, --context FILE      context file (one_env, context.sh or a rendered fl-context file;\n"
     "                          -C is an older spelling)\n"
     "  -E, --env-only          read no context file\n"
+    "      --no-env            read no identity or variable from the environment\n"
     "      --endpoint URL      OneGate endpoint (overrides ONEGATE_ENDPOINT)\n"
     "      --vmid N            this VM's ID (overrides VMID)\n"
     "      --token-file FILE   read the token from FILE (overrides TOKENTXT)\n"
@@ -56,7 +54,8 @@ static const char help_text[] =
     "      --raw               vm update, publish: raw body (OneGate before 5.10)\n"
     "  -r, --role ROLE         service scale: the role\n"
     "      --cardinality N     service scale: the new number of VMs\n"
-    "  -j, --json              print JSON\n"
+    "  -j, --json              print JSON (the same as --format json)\n"
+    "  -f, --format FMT        text (default) or json\n"
     "      --extended          service show: full VM information\n"
     "      --best-effort       publish: a failure is a warning and exit 0\n"
     "      --schedule S        discover: fast (default), fixed (30 x 10 s) or exponential (edge);\n"
@@ -78,47 +77,21 @@ static const char help_text[] =
     "3 OneGate absent or unreachable, 4 timed out (discover).\n";
 
 struct opts {
-	const char *context, *endpoint, *vmid, *token_file, *output, *role, *cardinality, *role_name;
-	bool env_only, json, extended, raw, best_effort, keep_path, tls_verify, no_precheck, deadline_set;
+	const char *endpoint, *vmid, *token_file, *output, *role, *cardinality;
+	bool keep_path, tls_verify, deadline_set;
 	int schedule; /* -1: from the context */
 	long timeout_ms, connect_ms, retries;
-	uint64_t deadline_ms, interval_ms, max_interval_ms;
-	unsigned attempts, service_rate;
-	int type; /* vm update: 0 none, 1 --data, 2 --erase */
-	struct fl_buf data;
-	int *seen; /* the options given, as getopt returned them */
-	size_t nseen;
+	uint64_t deadline_ms;
+	int type;                /* vm update: 0 none, 1 --data, 2 --erase */
+	struct fl_buf data, pub; /* vm update's body; publish's */
+	struct fl_onegate_verb_opts v;
+	struct fl_discover_opts d;
 };
 
-static int usage_error(const char *fmt, const char *arg)
+/* The exit status of a library call that returned r with e: 0, or e's code when r < 0. */
+static int status(int r, const struct fl_err *e)
 {
-	fprintf(stderr, "fl-onegate: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
-	return FL_EXIT_USAGE;
-}
-
-static void emit(struct fl_buf *b)
-{
-	fwrite(fl_buf_str(b), 1, b->len, stdout);
-	fl_buf_free(b);
-}
-
-/* The context and identity (file, else its header lines, plus the environment; token file). */
-static int load(const struct opts *o, struct fl_ctx *c, struct fl_err *bad)
-{
-	const char *path = NULL;
-	bool explicit_path = false;
-	if (!o->env_only) {
-		path = o->context ? o->context : getenv("FLKIT_CONTEXT");
-		explicit_path = path && *path;
-		if (!explicit_path)
-			path = access(FL_CTX_DEFAULT_PATH, F_OK) == 0 ? FL_CTX_DEFAULT_PATH : NULL;
-	}
-	struct fl_err e = {0};
-	if (fl_onegate_ctx_load(c, path, explicit_path, o->token_file, environ, bad, &e) < 0)
-		return fl_err_log(&e);
-	return 0;
+	return r < 0 ? (e->code ? e->code : FL_EXIT_FAIL) : FL_EXIT_OK;
 }
 
 static void gate_opts(const struct opts *o, const struct fl_ctx *c, struct fl_onegate_opts *go)
@@ -135,214 +108,227 @@ static void gate_opts(const struct opts *o, const struct fl_ctx *c, struct fl_on
 	go->tls_verify = o->tls_verify;
 }
 
-/* --- verbs --- */
-
-static int vm_show(const struct opts *o, struct fl_onegate *g, const char *id)
+/* The context and identity: the file by the one rule (else its header lines) and the
+ * environment, then the token file. The verb needs OneGate unless the variable unless is set
+ * (FLV_COUNT: always). */
+static int load(const struct fl_tool *t, struct fl_ctx *c, enum fl_var_id unless)
 {
-	struct fl_onegate_vm vm;
-	struct fl_err e = {0};
-	if (fl_onegate_vm_get(g, id, &vm, &e) < 0)
+	const struct opts *o = t->data;
+	char buf[4200];
+	bool named;
+	const char *path = fl_tool_config_path(t, 0, buf, sizeof buf, &named);
+	struct fl_err e = {0}, bad = {0};
+	if (fl_onegate_ctx_load(c, path, named, o->token_file, fl_tool_env(t), &bad, &e) < 0)
 		return fl_err_log(&e);
-	struct fl_buf b = FL_BUF_INIT;
-	if (o->json)
-		fl_onegate_render_json(vm.root, &b);
-	else
-		fl_onegate_render_vm(&vm, isatty(STDOUT_FILENO), &b);
-	emit(&b);
-	fl_onegate_vm_free(&vm);
-	return FL_EXIT_OK;
+	fl_tool_log_format(c);
+	bool needs_gate = unless == FLV_COUNT || !*fl_ctx_value(c, unless);
+	if (fl_onegate_verb_identity(c, o->endpoint, o->vmid, &bad, needs_gate, &e) < 0) {
+		fl_ctx_free(c);
+		return fl_err_log(&e);
+	}
+	return 0;
 }
 
-static int vm_update(const struct opts *o, struct fl_onegate *g, const char *id)
+enum verb { VM_SHOW, VM_UPDATE, SERVICE_SHOW, SERVICE_SCALE, PUBLISH, GET, PARTITION, PRECHECK };
+
+/* One verb on an open OneGate; what it prints is in out. */
+static int act(struct opts *o, struct fl_onegate *g, enum verb v, char **args, int n, struct fl_buf *out)
 {
+	struct fl_err e = {0};
+	const char *id = n ? args[0] : NULL;
+	int r = 0;
+	switch (v) {
+	case VM_SHOW: r = fl_onegate_verb_vm_show(g, id, &o->v, out, &e); break;
+	case VM_UPDATE: r = fl_onegate_update(g, id, fl_buf_str(&o->data), o->type, o->v.raw, &e); break;
+	case SERVICE_SHOW: r = fl_onegate_verb_service_show(g, &o->v, out, &e); break;
+	case SERVICE_SCALE: r = fl_onegate_scale(g, o->role, o->cardinality, &e); break;
+	case PUBLISH:
+		return status(fl_onegate_verb_publish(g, fl_buf_str(&o->pub), args, (size_t)n, &o->v, &e),
+		              &e);
+	case GET: r = fl_onegate_verb_get(g, args[0], out, &e); break;
+	case PARTITION:
+		if ((r = fl_onegate_verb_partition(g, &o->v, out, &e)) > 0)
+			return FL_EXIT_OK; /* in no service */
+		break;
+	case PRECHECK: return status(fl_discover_precheck(g, false, &e), &e);
+	}
+	return r < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+}
+
+/* Open OneGate with c's identity, run the verb, print what it found. A OneGate that cannot be
+ * opened is a warning for publish --best-effort. */
+static int run(struct fl_tool *t, const struct fl_ctx *c, enum verb v, char **args, int n)
+{
+	struct opts *o = t->data;
+	struct fl_onegate_opts go;
+	struct fl_onegate g;
+	struct fl_err e = {0};
+	gate_opts(o, c, &go);
+	if (fl_onegate_open(&g, &go, &e) < 0) {
+		int rc = fl_err_log(&e);
+		if (v != PUBLISH || !o->v.best_effort)
+			return rc;
+		fl_warn("OneGate publication failed; continuing without it.");
+		return FL_EXIT_OK;
+	}
+	struct fl_buf out = FL_BUF_INIT;
+	o->v.tty = isatty(STDOUT_FILENO);
+	int rc = act(o, &g, v, args, n, &out);
+	fwrite(fl_buf_str(&out), 1, out.len, stdout);
+	fl_buf_free(&out);
+	fl_onegate_close(&g);
+	return rc;
+}
+
+static int with_gate(struct fl_tool *t, enum verb v, char **args, int n)
+{
+	struct fl_ctx c;
+	int rc = load(t, &c, FLV_COUNT);
+	if (!rc) {
+		rc = run(t, &c, v, args, n);
+		fl_ctx_free(&c);
+	}
+	return rc;
+}
+
+/* --- verbs: their usage checks, then OneGate --- */
+
+static bool bad_id(const struct fl_tool *t, char **args, int n)
+{
+	const char *id = n ? args[0] : NULL;
+	if (id && (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18)) {
+		fl_tool_usage_error(t, "'%s' is not a VM ID", id);
+		return true;
+	}
+	return false;
+}
+
+static int vm_show(struct fl_tool *t, char **args, int n)
+{
+	return bad_id(t, args, n) ? FL_EXIT_USAGE : with_gate(t, VM_SHOW, args, n);
+}
+
+static int vm_update(struct fl_tool *t, char **args, int n)
+{
+	const struct opts *o = t->data;
 	const char *data = fl_buf_str(&o->data);
-	if (o->type == 2 && (!*data || strpbrk(data, "\n=")))
-		return usage_error("--erase takes one attribute name, not '%.64s'", data);
+	bool bad_erase = o->type == 2 && (!*data || strpbrk(data, "\n="));
+	if (bad_id(t, args, n))
+		return FL_EXIT_USAGE;
+	if (!o->type)
+		fl_tool_usage_error(t, "You have to provide the data as a param (--data, --erase)");
+	else if (bad_erase)
+		fl_tool_usage_error(t, "--erase takes one attribute name, not '%.64s'", data);
+	if (!o->type || bad_erase)
+		return FL_EXIT_USAGE;
 	if (o->type == 1)
 		fl_onegate_warn_data(data);
-	struct fl_err e = {0};
-	if (fl_onegate_update(g, id, data, o->type, o->raw, &e) < 0)
-		return fl_err_log(&e);
-	return FL_EXIT_OK;
+	return with_gate(t, VM_UPDATE, args, n);
 }
 
-static int service_show(const struct opts *o, struct fl_onegate *g)
+static int service_show(struct fl_tool *t, char **args, int n)
 {
-	struct fl_onegate_service s;
-	struct fl_err e = {0};
-	if (fl_onegate_service_get(g, o->extended, &s, &e) < 0)
-		return fl_err_log(&e);
-	struct fl_buf b = FL_BUF_INIT;
-	if (o->json)
-		fl_onegate_render_json(s.root, &b);
-	else
-		fl_onegate_render_service(&s, o->extended, isatty(STDOUT_FILENO), &b);
-	emit(&b);
-	fl_onegate_service_free(&s);
-	return FL_EXIT_OK;
+	return with_gate(t, SERVICE_SHOW, args, n);
 }
 
-static int service_scale(const struct opts *o, struct fl_onegate *g)
+static int service_scale(struct fl_tool *t, char **args, int n)
 {
-	struct fl_err e = {0};
-	if (fl_onegate_scale(g, o->role, o->cardinality, &e) < 0)
-		return fl_err_log(&e);
-	return FL_EXIT_OK;
-}
-
-static int publish(const struct opts *o, struct fl_onegate *g, const struct fl_buf *data, char **pairs,
-                   size_t n)
-{
-	struct fl_err e = {0};
-	if (fl_onegate_update(g, NULL, fl_buf_str(data), 1, o->raw, &e) < 0) {
-		int rc = fl_err_log(&e);
-		bool superlink = false;
-		for (size_t i = 0; i < n; i++)
-			superlink |= strncmp(pairs[i], "FL_ENDPOINT=", 12) == 0;
-		if (superlink)
-			fl_warn(
-			    "OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS.");
-		else if (o->best_effort)
-			fl_warn("OneGate publication failed; continuing without it.");
-		return o->best_effort ? FL_EXIT_OK : rc;
+	const struct opts *o = t->data;
+	if (!o->role || !o->cardinality) {
+		fl_tool_usage_error(t, "service scale needs --role ROLE and --cardinality N");
+		return FL_EXIT_USAGE;
 	}
-	struct fl_buf keys = FL_BUF_INIT;
-	for (size_t i = 0; i < n; i++)
-		fl_buf_addf(&keys, "%s%.*s", i ? " " : "", (int)(strchr(pairs[i], '=') - pairs[i]), pairs[i]);
-	fl_info("Published %s to OneGate", fl_buf_str(&keys));
-	fl_buf_free(&keys);
-	return FL_EXIT_OK;
+	return with_gate(t, SERVICE_SCALE, args, n);
 }
 
-static int get(struct fl_onegate *g, const char *attr)
+static int publish(struct fl_tool *t, char **pairs, int n)
 {
-	char name[129];
-	size_t n = strlen(attr);
-	if (n == 0 || n >= sizeof name ||
-	    strspn(attr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != n)
-		return usage_error("get: '%.64s' is not an attribute name", attr);
-	for (size_t i = 0; i <= n; i++)
-		name[i] = (char)toupper((unsigned char)attr[i]);
-	struct fl_onegate_vm vm;
+	struct opts *o = t->data;
 	struct fl_err e = {0};
-	if (fl_onegate_vm_get(g, NULL, &vm, &e) < 0)
-		return fl_err_log(&e);
-	json_t *v = vm.user_template ? json_object_get(vm.user_template, name) : NULL;
-	int rc = FL_EXIT_OK;
-	if (!v) {
-		fl_error("%s is not set in this VM's USER_TEMPLATE", name);
-		rc = FL_EXIT_FAIL;
-	} else if (json_is_string(v)) {
-		printf("%s\n", json_string_value(v));
-	} else {
-		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("%s\n", s ? s : "");
-		free(s);
+	if (fl_onegate_publish_data(pairs, (size_t)n, &o->pub, &e) < 0)
+		return fl_err_log(&e); /* FL_EXIT_USAGE: nothing was sent */
+	return with_gate(t, PUBLISH, pairs, n);
+}
+
+static int get(struct fl_tool *t, char **args, int n)
+{
+	struct fl_err e = {0};
+	if (fl_onegate_verb_attr_check(args[0], &e) < 0) {
+		fl_tool_usage_error(t, "%s", e.msg);
+		return FL_EXIT_USAGE;
 	}
-	fl_onegate_vm_free(&vm);
-	return rc;
+	return with_gate(t, GET, args, n);
 }
 
-static int discover(const struct opts *o, const struct fl_ctx *c)
+static int precheck(struct fl_tool *t, char **args, int n)
 {
-	struct fl_discover_opts d = {
-	    .static_address = fl_ctx_get(c, "FL_SUPERLINK_ADDRESS"),
-	    .role = o->role_name,
-	    .interval_ms = o->interval_ms,
-	    .max_interval_ms = o->max_interval_ms,
-	    .attempts = o->attempts,
-	    .deadline_ms = o->deadline_set ? o->deadline_ms : 0,
-	    .service_rate = o->service_rate,
-	    .extended = o->extended,
-	    .no_precheck = o->no_precheck,
-	};
-	struct fl_err e = {0};
-	if (o->schedule >= 0)
-		d.schedule = (enum fl_discover_schedule)o->schedule;
-	else if (fl_discover_ctx_schedule(c, &d.schedule, &e) < 0)
-		return fl_err_log(&e);
-	if (d.schedule == FL_DISCOVER_EXPONENTIAL && !d.max_interval_ms &&
-	    fl_discover_ctx_edge_max(c, &d.max_interval_ms, &e) < 0)
-		return fl_err_log(&e);
+	return with_gate(t, PRECHECK, args, n);
+}
+
+static int discover(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	struct opts *o = t->data;
+	struct fl_ctx c;
+	int rc = load(t, &c, FLV_FL_SUPERLINK_ADDRESS); /* a static address needs no OneGate */
+	if (rc)
+		return rc;
 	struct fl_onegate_opts go;
-	gate_opts(o, c, &go);
-	go.deadline_ms = 0; /* the schedule's deadline bounds every request */
-	struct fl_superlink sl;
-	if (fl_discover_superlink(&go, &d, &sl, &e) < 0)
-		return e.code ? e.code : FL_EXIT_FAIL; /* already logged */
-	struct fl_buf b = FL_BUF_INIT;
-	fl_superlink_render(&sl, o->json, &b);
-	int rc = FL_EXIT_OK;
-	if (o->output) {
-		/* As fl-context render: what a killed run left beside the file goes first. */
-		int lock = fl_fs_lock_dir(o->output, &e);
-		if (lock < 0) {
-			rc = fl_err_log(&e);
-		} else {
-			fl_fs_clean_temps(o->output);
-			if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) <
-			    0)
-				rc = fl_err_log(&e);
-			close(lock);
-		}
-		fl_buf_free(&b);
-	} else {
-		emit(&b);
-	}
-	fl_superlink_free(&sl);
+	struct fl_buf out = FL_BUF_INIT;
+	struct fl_err e = {0};
+	gate_opts(o, &c, &go);
+	o->d.deadline_ms = o->deadline_set ? o->deadline_ms : 0;
+	o->d.extended = o->v.extended;
+	rc =
+	    status(fl_onegate_verb_discover(&c, &go, &o->d, o->schedule, o->v.json, o->output, &out, &e), &e);
+	fwrite(fl_buf_str(&out), 1, out.len, stdout);
+	fl_buf_free(&out);
+	fl_ctx_free(&c);
 	return rc;
 }
 
-static int partition(const struct opts *o, const struct fl_ctx *c, struct fl_onegate *g)
+static int partition(struct fl_tool *t, char **args, int n)
 {
-	struct fl_partition p;
-	struct fl_err e = {0};
-	int rc = fl_discover_partition(g, o->role_name ? o->role_name : "supernode", &p, &e);
-	if (rc == 1)
-		return FL_EXIT_OK;
-	if (rc < 0)
-		return fl_err_log(&e);
-	(void)c;
-	fl_info("Auto-computed FL_NODE_CONFIG: partition-id=%ld num-partitions=%ld", p.id, p.num);
-	if (o->json)
-		printf("{\"partition-id\":%ld,\"num-partitions\":%ld}\n", p.id, p.num);
-	else
-		printf("partition-id=%ld num-partitions=%ld\n", p.id, p.num);
-	return FL_EXIT_OK;
-}
-
-static int precheck(struct fl_onegate *g)
-{
-	struct fl_err e = {0};
-	return fl_discover_precheck(g, false, &e) < 0 ? e.code : FL_EXIT_OK;
+	struct fl_ctx c;
+	int rc = load(t, &c, FLV_FL_NODE_CONFIG);
+	if (rc)
+		return rc;
+	const char *nc = fl_ctx_value(&c, FLV_FL_NODE_CONFIG);
+	if (*nc) {
+		fl_info("FL_NODE_CONFIG provided by user: %s (skipping auto-computation)", nc);
+		printf("%s\n", nc);
+	} else {
+		rc = run(t, &c, PARTITION, args, n);
+	}
+	fl_ctx_free(&c);
+	return rc;
 }
 
 /* --- options --- */
 
-static uint64_t parse_secs(const char *s, const char *flag)
+/* A number of seconds as milliseconds into *ms; -1 after the usage error. */
+static int secs(const struct fl_tool *t, const char *s, const char *flag, uint64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
 	if (end == s || *end || !isfinite(v) || v < 0 || v > 1e7) {
-		usage_error("%s needs a number of seconds", flag);
-		exit(FL_EXIT_USAGE);
+		fl_tool_usage_error(t, "%s needs a number of seconds", flag);
+		return -1;
 	}
-	return (uint64_t)(v * 1000.0 + 0.5);
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	return 0;
 }
 
-static long parse_count(const char *s, const char *flag)
+static int count(const struct fl_tool *t, const char *s, const char *flag, long *v)
 {
-	long v;
-	if (!fl_check_nonneg(s, &v)) {
-		usage_error("%s needs a non-negative integer", flag);
-		exit(FL_EXIT_USAGE);
-	}
-	return v;
+	if (fl_check_nonneg(s, v))
+		return 0;
+	fl_tool_usage_error(t, "%s needs a non-negative integer", flag);
+	return -1;
 }
 
-/* getopt_long's codes of the long-only options. */
 enum {
-	OPT_ENDPOINT = 256,
+	OPT_ENDPOINT = FL_TOOL_OWN,
 	OPT_VMID,
 	OPT_TOKEN_FILE,
 	OPT_CONNECT,
@@ -364,312 +350,153 @@ enum {
 	OPT_CARDINALITY,
 };
 
-/* The options only some verbs take (the others apply to every verb). */
-static const struct fl_cli_verbopt verb_opts[] = {
-    {'d', "--data", "vm update"},
-    {'e', "--erase", "vm update"},
-    {OPT_RAW, "--raw", "vm update|publish"},
-    {'r', "--role", "service scale"},
-    {OPT_CARDINALITY, "--cardinality", "service scale"},
-    {'j', "--json", "vm show|service show|discover|partition"},
-    {OPT_EXTENDED, "--extended", "service show|discover"},
-    {OPT_BEST_EFFORT, "--best-effort", "publish"},
-    {OPT_SCHEDULE, "--schedule", "discover"},
-    {OPT_INTERVAL, "--interval", "discover"},
-    {OPT_MAX_INTERVAL, "--max-interval", "discover"},
-    {OPT_ATTEMPTS, "--attempts", "discover"},
-    {OPT_SERVICE_RATE, "--service-rate", "discover"},
-    {OPT_ROLE_NAME, "--role-name", "discover|partition"},
-    {OPT_NO_PRECHECK, "--no-precheck", "discover"},
-    {'o', "--output", "discover"},
-};
-
-/* An option given that verb does not take: a usage error naming both. */
-static bool foreign(const struct opts *o, const char *verb)
+/* Options with a number, a schedule or a format; -1 after a usage error. */
+static int option_value(struct fl_tool *t, struct opts *o, int ch, const char *arg)
 {
-	const struct fl_cli_verbopt *f =
-	    fl_cli_foreign(verb_opts, sizeof verb_opts / sizeof verb_opts[0], o->seen, o->nseen, verb);
-	if (!f)
-		return false;
-	fl_cli_foreign_print("fl-onegate", f, verb, usage_text);
-	return true;
+	uint64_t ms = 0;
+	long n = 0;
+	static const char *const sched[] = {"fast", "fixed", "exponential"};
+	static const enum fl_discover_schedule sched_v[] = {FL_DISCOVER_FAST, FL_DISCOVER_FIXED,
+	                                                    FL_DISCOVER_EXPONENTIAL};
+	switch (ch) {
+	case OPT_CONNECT: return secs(t, arg, "--connect-timeout", &ms) ? -1 : (o->connect_ms = (long)ms, 0);
+	case OPT_TIMEOUT: return secs(t, arg, "--timeout", &ms) ? -1 : (o->timeout_ms = (long)ms, 0);
+	case OPT_DEADLINE: o->deadline_set = true; return secs(t, arg, "--deadline", &o->deadline_ms);
+	case OPT_INTERVAL: return secs(t, arg, "--interval", &o->d.interval_ms);
+	case OPT_MAX_INTERVAL: return secs(t, arg, "--max-interval", &o->d.max_interval_ms);
+	case OPT_RETRIES: return count(t, arg, "--retries", &o->retries);
+	case OPT_ATTEMPTS: return count(t, arg, "--attempts", &n) ? -1 : (o->d.attempts = (unsigned)n, 0);
+	case OPT_SERVICE_RATE:
+		return count(t, arg, "--service-rate", &n) ? -1 : (o->d.service_rate = (unsigned)n, 0);
+	case OPT_SCHEDULE:
+		for (size_t i = 0; i < 3; i++)
+			if (strcmp(arg, sched[i]) == 0)
+				return o->schedule = (int)sched_v[i], 0;
+		fl_tool_usage_error(t, "--schedule is fast, fixed or exponential, not '%s'", arg);
+		return -1;
+	case 'f':
+		if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
+			fl_tool_usage_error(t, "unknown format '%s': use text or json", arg);
+			return -1;
+		}
+		o->v.json = strcmp(arg, "json") == 0;
+		return 0;
+	}
+	return 0;
 }
 
-/* Verbs that need no OneGate identity before their own checks. */
-static int run(struct opts *o, int argc, char **argv)
+static int option(struct fl_tool *t, int ch, const char *arg)
 {
-	const char *verb = argv[0];
-	const char *sub = argc > 1 ? argv[1] : NULL;
-	const char *id = NULL;
-	struct fl_buf pub = FL_BUF_INIT;
-	enum {
-		V_VM_SHOW,
-		V_VM_UPDATE,
-		V_SVC_SHOW,
-		V_SVC_SCALE,
-		V_PUBLISH,
-		V_GET,
-		V_DISCOVER,
-		V_PARTITION,
-		V_PRECHECK
-	} v;
-
-	if (strcmp(verb, "vm") == 0 && sub && (strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0)) {
-		v = strcmp(sub, "show") == 0 ? V_VM_SHOW : V_VM_UPDATE;
-		if (argc > 3)
-			return usage_error("unexpected argument '%s'", argv[3]);
-		id = argc > 2 ? argv[2] : NULL;
-		if (id && (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18))
-			return usage_error("'%s' is not a VM ID", id);
-		if (v == V_VM_UPDATE && !o->type)
-			return usage_error("You have to provide the data as a param (--data, --erase)%s", "");
-	} else if (strcmp(verb, "service") == 0 && sub &&
-	           (strcmp(sub, "show") == 0 || strcmp(sub, "scale") == 0)) {
-		v = strcmp(sub, "show") == 0 ? V_SVC_SHOW : V_SVC_SCALE;
-		if (argc > 2)
-			return usage_error("unexpected argument '%s'", argv[2]);
-		if (v == V_SVC_SCALE && (!o->role || !o->cardinality))
-			return usage_error("service scale needs --role ROLE and --cardinality N%s", "");
-	} else if (strcmp(verb, "vm") == 0 || strcmp(verb, "service") == 0) {
-		return usage_error("unknown or missing %s command", verb);
-	} else if (strcmp(verb, "publish") == 0) {
-		v = V_PUBLISH;
-		struct fl_err e = {0};
-		if (fl_onegate_publish_data(argv + 1, (size_t)argc - 1, &pub, &e) < 0) {
-			fl_buf_free(&pub);
-			return fl_err_log(&e); /* FL_EXIT_USAGE: nothing was sent */
-		}
-	} else if (strcmp(verb, "get") == 0) {
-		v = V_GET;
-		if (argc != 2)
-			return usage_error("get takes exactly one ATTR%s", "");
-	} else if (strcmp(verb, "discover") == 0 || strcmp(verb, "partition") == 0 ||
-	           strcmp(verb, "precheck") == 0) {
-		v = verb[0] == 'd' ? V_DISCOVER : verb[0] == 'p' && verb[1] == 'a' ? V_PARTITION : V_PRECHECK;
-		if (argc > 1)
-			return usage_error("unexpected argument '%s'", argv[1]);
-	} else {
-		return usage_error("unknown verb '%s'", verb);
+	struct opts *o = t->data;
+	switch (ch) {
+	case 'C': t->context = arg; break; /* the older spelling of -c */
+	case OPT_ENDPOINT: o->endpoint = arg; break;
+	case OPT_VMID: o->vmid = arg; break;
+	case OPT_TOKEN_FILE: o->token_file = arg; break;
+	case OPT_KEEP_PATH: o->keep_path = true; break;
+	case OPT_TLS_VERIFY: o->tls_verify = true; break;
+	case 'd':
+		/* Several --data are one request, lines joined; the Ruby CLI keeps the last. */
+		if (o->type != 1)
+			fl_buf_reset(&o->data);
+		else
+			fl_buf_addc(&o->data, '\n');
+		fl_buf_adds(&o->data, arg);
+		o->type = 1;
+		break;
+	case 'e':
+		fl_buf_reset(&o->data);
+		fl_buf_adds(&o->data, arg);
+		o->type = 2;
+		break;
+	case OPT_RAW: o->v.raw = true; break;
+	case 'r': o->role = arg; break;
+	case OPT_CARDINALITY: o->cardinality = arg; break;
+	case 'j': o->v.json = true; break;
+	case OPT_EXTENDED: o->v.extended = true; break;
+	case OPT_BEST_EFFORT: o->v.best_effort = true; break;
+	case OPT_ROLE_NAME: o->v.role_name = o->d.role = arg; break;
+	case OPT_NO_PRECHECK: o->d.no_precheck = true; break;
+	case 'o': o->output = arg; break;
+	default: return option_value(t, o, ch, arg) ? FL_EXIT_USAGE : 0;
 	}
-	if (foreign(o, v == V_VM_SHOW     ? "vm show"
-	               : v == V_VM_UPDATE ? "vm update"
-	               : v == V_SVC_SHOW  ? "service show"
-	               : v == V_SVC_SCALE ? "service scale"
-	                                  : verb)) {
-		fl_buf_free(&pub);
+	return 0;
+}
+
+static const struct fl_tool_opt opts[] = {
+    {NULL, 1, 'C', NULL},
+    {"endpoint", 1, OPT_ENDPOINT, NULL},
+    {"vmid", 1, OPT_VMID, NULL},
+    {"token-file", 1, OPT_TOKEN_FILE, NULL},
+    {"connect-timeout", 1, OPT_CONNECT, NULL},
+    {"timeout", 1, OPT_TIMEOUT, NULL},
+    {"retries", 1, OPT_RETRIES, NULL},
+    {"deadline", 1, OPT_DEADLINE, NULL},
+    {"keep-path", 0, OPT_KEEP_PATH, NULL},
+    {"tls-verify", 0, OPT_TLS_VERIFY, NULL},
+    {"data", 1, 'd', "vm update"},
+    {"erase", 1, 'e', "vm update"},
+    {"raw", 0, OPT_RAW, "vm update|publish"},
+    {"role", 1, 'r', "service scale"},
+    {"cardinality", 1, OPT_CARDINALITY, "service scale"},
+    {"json", 0, 'j', "vm show|service show|discover|partition"},
+    {"format", 1, 'f', "vm show|service show|discover|partition"},
+    {"extended", 0, OPT_EXTENDED, "service show|discover"},
+    {"best-effort", 0, OPT_BEST_EFFORT, "publish"},
+    {"schedule", 1, OPT_SCHEDULE, "discover"},
+    {"interval", 1, OPT_INTERVAL, "discover"},
+    {"max-interval", 1, OPT_MAX_INTERVAL, "discover"},
+    {"attempts", 1, OPT_ATTEMPTS, "discover"},
+    {"service-rate", 1, OPT_SERVICE_RATE, "discover"},
+    {"role-name", 1, OPT_ROLE_NAME, "discover|partition"},
+    {"no-precheck", 0, OPT_NO_PRECHECK, "discover"},
+    {"output", 1, 'o', "discover"},
+};
+
+static const struct fl_tool_verb verbs[] = {
+    {"vm show", 0, 1, NULL, vm_show},           {"vm update", 0, 1, NULL, vm_update},
+    {"service show", 0, 0, NULL, service_show}, {"service scale", 0, 0, NULL, service_scale},
+    {"publish", 0, -1, NULL, publish},          {"get", 1, 1, "get takes exactly one ATTR", get},
+    {"discover", 0, 0, NULL, discover},         {"partition", 0, 0, NULL, partition},
+    {"precheck", 0, 0, NULL, precheck},
+};
+
+/* What the options say together, and files they name; FL_TOOL_GO when all is well. */
+static int check_options(const struct fl_tool *t, const struct opts *o)
+{
+	/* A FIFO or device is refused here, never waited on. */
+	struct fl_err e = {0};
+	if (fl_fs_check_regular("--token-file", o->token_file, &e) < 0)
+		return fl_err_log(&e);
+	if (o->d.max_interval_ms && o->d.max_interval_ms < o->d.interval_ms) {
+		fl_tool_usage_error(t, "--max-interval must not be below --interval");
 		return FL_EXIT_USAGE;
 	}
-
-	struct fl_ctx c;
-	struct fl_err bad = {0};
-	int rc = load(o, &c, &bad);
-	if (rc) {
-		fl_buf_free(&pub);
-		return rc;
-	}
-	/* A context file that does not parse loses what it held: say so, rather than blame the
-	 * VM template (CONTEXT TOKEN=YES) or the discovery mode for what is missing. */
-	bool incomplete = !*(o->endpoint     ? o->endpoint
-	                     : c.id.endpoint ? c.id.endpoint
-	                                     : "") ||
-	                  !*(o->vmid     ? o->vmid
-	                     : c.id.vmid ? c.id.vmid
-	                                 : "") ||
-	                  !c.id.token || !*c.id.token;
-	bool needs_gate = !(v == V_DISCOVER && *fl_ctx_get(&c, "FL_SUPERLINK_ADDRESS")) &&
-	                  !(v == V_PARTITION && *fl_ctx_get(&c, "FL_NODE_CONFIG"));
-	if (bad.msg[0] && incomplete && needs_gate) {
-		fl_error("%s: the OneGate identity (ONEGATE_ENDPOINT, VMID, TOKENTXT) is incomplete because "
-		         "this file does not parse; fix it (it is read as data, never sourced)",
-		         bad.msg);
-		fl_buf_free(&pub);
-		fl_ctx_free(&c);
-		return FL_EXIT_FAIL;
-	}
-	if (v == V_DISCOVER) {
-		rc = discover(o, &c);
-		fl_ctx_free(&c);
-		return rc;
-	}
-	if (v == V_PARTITION && *fl_ctx_get(&c, "FL_NODE_CONFIG")) {
-		const char *nc = fl_ctx_get(&c, "FL_NODE_CONFIG");
-		fl_info("FL_NODE_CONFIG provided by user: %s (skipping auto-computation)", nc);
-		printf("%s\n", nc);
-		fl_ctx_free(&c);
-		return FL_EXIT_OK;
-	}
-	struct fl_onegate_opts go;
-	struct fl_onegate g;
-	struct fl_err e = {0};
-	gate_opts(o, &c, &go);
-	if (fl_onegate_open(&g, &go, &e) < 0) {
-		rc = fl_err_log(&e);
-		if (v == V_PUBLISH && o->best_effort) {
-			fl_warn("OneGate publication failed; continuing without it.");
-			rc = FL_EXIT_OK;
-		}
-		fl_buf_free(&pub);
-		fl_ctx_free(&c);
-		return rc;
-	}
-	switch (v) {
-	case V_VM_SHOW: rc = vm_show(o, &g, id); break;
-	case V_VM_UPDATE: rc = vm_update(o, &g, id); break;
-	case V_SVC_SHOW: rc = service_show(o, &g); break;
-	case V_SVC_SCALE: rc = service_scale(o, &g); break;
-	case V_PUBLISH: rc = publish(o, &g, &pub, argv + 1, (size_t)argc - 1); break;
-	case V_GET: rc = get(&g, argv[1]); break;
-	case V_PARTITION: rc = partition(o, &c, &g); break;
-	case V_PRECHECK: rc = precheck(&g); break;
-	case V_DISCOVER: break;
-	}
-	fl_onegate_close(&g);
-	fl_buf_free(&pub);
-	fl_ctx_free(&c);
-	return rc;
+	return FL_TOOL_GO;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"context", required_argument, NULL, 'c'},
-	    {"env-only", no_argument, NULL, 'E'},
-	    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
-	    {"vmid", required_argument, NULL, OPT_VMID},
-	    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	    {"connect-timeout", required_argument, NULL, OPT_CONNECT},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"retries", required_argument, NULL, OPT_RETRIES},
-	    {"deadline", required_argument, NULL, OPT_DEADLINE},
-	    {"keep-path", no_argument, NULL, OPT_KEEP_PATH},
-	    {"tls-verify", no_argument, NULL, OPT_TLS_VERIFY},
-	    {"data", required_argument, NULL, 'd'},
-	    {"erase", required_argument, NULL, 'e'},
-	    {"raw", no_argument, NULL, OPT_RAW},
-	    {"role", required_argument, NULL, 'r'},
-	    {"cardinality", required_argument, NULL, OPT_CARDINALITY},
-	    {"json", no_argument, NULL, 'j'},
-	    {"extended", no_argument, NULL, OPT_EXTENDED},
-	    {"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
-	    {"schedule", required_argument, NULL, OPT_SCHEDULE},
-	    {"interval", required_argument, NULL, OPT_INTERVAL},
-	    {"max-interval", required_argument, NULL, OPT_MAX_INTERVAL},
-	    {"attempts", required_argument, NULL, OPT_ATTEMPTS},
-	    {"service-rate", required_argument, NULL, OPT_SERVICE_RATE},
-	    {"role-name", required_argument, NULL, OPT_ROLE_NAME},
-	    {"no-precheck", no_argument, NULL, OPT_NO_PRECHECK},
-	    {"output", required_argument, NULL, 'o'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	static struct opts o = {.schedule = -1, .retries = -1, .data = FL_BUF_INIT, .pub = FL_BUF_INIT};
+	static struct fl_tool t = {
+	    .name = "fl-onegate",
+	    .usage = usage_text,
+	    .help = help_text,
+	    .opts = opts,
+	    .nopts = sizeof opts / sizeof opts[0],
+	    .verbs = verbs,
+	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    .flags = FL_TOOL_ENV_FALLBACK,
+	    .option = option,
+	    .data = &o,
 	};
-	struct opts o = {.schedule = -1, .retries = -1, .data = FL_BUF_INIT};
-	fl_log_init("fl-onegate");
-	/* "-": options anywhere, the other words returned in order (as 1), whatever
-	 * POSIXLY_CORRECT says; which verb an option belongs to is checked once the verb is known. */
-	static char **pos; /* static: still reachable when main returns early */
-	static int *seen;
-	pos = fl_xcalloc((size_t)argc + 1, sizeof *pos);
-	seen = fl_xcalloc((size_t)argc + 1, sizeof *seen);
-	size_t npos = 0;
-	o.seen = seen;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "-c:C:Ed:e:r:jo:qvhV", longopts, NULL)) != -1) {
-		if (ch != 1)
-			seen[o.nseen++] = ch;
-		switch (ch) {
-		case 1: pos[npos++] = optarg; continue; /* a verb or argument, in order */
-		case 'c':
-		case 'C': o.context = optarg; break;
-		case 'E': o.env_only = true; break;
-		case OPT_ENDPOINT: o.endpoint = optarg; break;
-		case OPT_VMID: o.vmid = optarg; break;
-		case OPT_TOKEN_FILE: o.token_file = optarg; break;
-		case OPT_CONNECT: o.connect_ms = (long)parse_secs(optarg, "--connect-timeout"); break;
-		case OPT_TIMEOUT: o.timeout_ms = (long)parse_secs(optarg, "--timeout"); break;
-		case OPT_RETRIES: o.retries = parse_count(optarg, "--retries"); break;
-		case OPT_DEADLINE:
-			o.deadline_ms = parse_secs(optarg, "--deadline");
-			o.deadline_set = true;
-			break;
-		case OPT_KEEP_PATH: o.keep_path = true; break;
-		case OPT_TLS_VERIFY: o.tls_verify = true; break;
-		case 'd':
-			/* Several --data are one request, lines joined; the Ruby CLI keeps the last. */
-			if (o.type != 1)
-				fl_buf_reset(&o.data);
-			else
-				fl_buf_addc(&o.data, '\n');
-			fl_buf_adds(&o.data, optarg);
-			o.type = 1;
-			break;
-		case 'e':
-			fl_buf_reset(&o.data);
-			fl_buf_adds(&o.data, optarg);
-			o.type = 2;
-			break;
-		case OPT_RAW: o.raw = true; break;
-		case 'r': o.role = optarg; break;
-		case OPT_CARDINALITY: o.cardinality = optarg; break;
-		case 'j': o.json = true; break;
-		case OPT_EXTENDED: o.extended = true; break;
-		case OPT_BEST_EFFORT: o.best_effort = true; break;
-		case OPT_SCHEDULE:
-			if (strcmp(optarg, "fast") == 0)
-				o.schedule = FL_DISCOVER_FAST;
-			else if (strcmp(optarg, "fixed") == 0)
-				o.schedule = FL_DISCOVER_FIXED;
-			else if (strcmp(optarg, "exponential") == 0)
-				o.schedule = FL_DISCOVER_EXPONENTIAL;
-			else
-				return usage_error("--schedule is fast, fixed or exponential, not '%s'",
-				                   optarg);
-			break;
-		case OPT_INTERVAL: o.interval_ms = parse_secs(optarg, "--interval"); break;
-		case OPT_MAX_INTERVAL: o.max_interval_ms = parse_secs(optarg, "--max-interval"); break;
-		case OPT_ATTEMPTS: o.attempts = (unsigned)parse_count(optarg, "--attempts"); break;
-		case OPT_SERVICE_RATE:
-			o.service_rate = (unsigned)parse_count(optarg, "--service-rate");
-			break;
-		case OPT_ROLE_NAME: o.role_name = optarg; break;
-		case OPT_NO_PRECHECK: o.no_precheck = true; break;
-		case 'o': o.output = optarg; break;
-		case 'q': fl_log_set_threshold(FL_WARN); break;
-		case 'v': fl_log_set_threshold(FL_DEBUG); break;
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			return FL_EXIT_OK;
-		case 'V': puts("fl-onegate " FLKIT_VERSION); return FL_EXIT_OK;
-		default: fputs(usage_text, stderr); return FL_EXIT_USAGE;
-		}
-	}
-	if (o.env_only && o.context)
-		return usage_error("--context and --env-only exclude each other%s", "");
-	/* Files named by an option: a FIFO or device is refused here, never waited on. */
-	const char *file_opts[][2] = {{"--context", o.context}, {"--token-file", o.token_file}};
-	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
-		struct fl_err fe = {0};
-		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0) {
-			fl_buf_free(&o.data);
-			return fl_err_log(&fe);
-		}
-	}
-	if (o.max_interval_ms && o.max_interval_ms < o.interval_ms)
-		return usage_error("--max-interval must not be below --interval%s", "");
-	while (optind < argc) /* after "--" */
-		pos[npos++] = argv[optind++];
-	int rc;
-	if (npos == 0) {
-		fputs(usage_text, stderr);
-		rc = FL_EXIT_USAGE;
-	} else {
-		rc = run(&o, (int)npos, pos);
-	}
+	int rc = fl_tool_parse(&t, argc, argv);
+	if (rc == FL_TOOL_GO)
+		rc = check_options(&t, &o);
+	if (rc == FL_TOOL_GO)
+		rc = fl_tool_dispatch(&t);
+	fl_tool_free(&t);
 	fl_buf_free(&o.data);
-	free(pos);
-	free(seen);
+	fl_buf_free(&o.pub);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -325,6 +326,22 @@ int fl_tool_load(const struct fl_tool *t, unsigned role, struct fl_ctx *c)
 		return FL_EXIT_FAIL;
 	}
 	fl_tool_log_format(c);
+	return 0;
+}
+
+int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid)
+{
+	char *end;
+	errno = 0;
+	unsigned long u = strtoul(s, &end, 10);
+	if (end == s || *end != ':' || errno || s[0] == '-')
+		return -1;
+	const char *gs = end + 1;
+	unsigned long g = strtoul(gs, &end, 10);
+	if (end == gs || *end || errno || u >= 0xffffffffUL || g >= 0xffffffffUL || gs[0] == '-')
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* What fl_tool_parse returns when the tool is to go on (any other value is an exit status). */
 #define FL_TOOL_GO (-1)
@@ -120,6 +121,9 @@ int fl_tool_load(const struct fl_tool *t, unsigned role, struct fl_ctx *c);
 /* FL_LOG_FORMAT=json in c: log lines become JSON (the context, not the hook's environment,
  * usually sets it). */
 void fl_tool_log_format(const struct fl_ctx *c);
+
+/* An --owner UID:GID value: two decimal numbers below 2^32-1. 0, or -1 when s is not one. */
+int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid);
 
 void fl_tool_free(struct fl_tool *t);
 

@@ -53,7 +53,7 @@ section_tags() {
 }
 
 @test "docs: every man page renders without groff warnings" {
-	for page in "$ROOT"/man/*.[15]; do
+	for page in "$ROOT"/man/*.[157]; do
 		out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
 		[ -z "$out" ] || { echo "$page: $out"; false; }
 	done
@@ -106,5 +106,40 @@ section_tags() {
 	for tool in $(tools); do
 		[ -x "$BIN/$tool" ] || { echo "$tool is not built in $BIN"; false; }
 		[ -f "$ROOT/man/$tool.1" ] || { echo "no man page for $tool"; false; }
+	done
+}
+
+# The common options as a man page source spells them.
+COMMON_OPTS=('\-c' '\-E' '\-\-no\-env' '\-\-format' '\-q' '\-v' '\-h' '\-V')
+
+@test "docs: every tool's man page points to flkit(7) and names the common options" {
+	n=0
+	for tool in $(tools); do
+		n=$((n + 1))
+		src="$ROOT/man/$tool.1"
+		awk '/^\.SH/ { on = ($0 == ".SH SEE ALSO"); next } on' "$src" | grep -qx '\.BR flkit (7),\?' ||
+			{ echo "$tool.1: no flkit(7) under SEE ALSO"; false; }
+		grep -q 'flkit (7)' <(awk '/^\.SH/ { on = ($0 == ".SH OPTIONS"); next } on' "$src") ||
+			{ echo "$tool.1: OPTIONS does not point to flkit(7)"; false; }
+		for opt in "${COMMON_OPTS[@]}"; do
+			grep -qF -- "$opt" "$src" || { echo "$tool.1: the common option $opt is not named"; false; }
+		done
+	done
+	[ "$n" -gt 0 ]
+}
+
+@test "docs: flkit(7) documents the common options and the configuration rule once, for every tool" {
+	src="$ROOT/man/flkit.7"
+	grep -qx '\.SH CONFIGURATION' "$src"
+	grep -qx '\.SH COMMON OPTIONS' "$src"
+	for opt in "${COMMON_OPTS[@]}"; do
+		grep -qF -- "$opt" "$src" || { echo "flkit.7: $opt is not documented"; false; }
+	done
+	for tool in $(tools); do
+		grep -qx "\.BR $tool (1),\?" "$src" || { echo "flkit.7: $tool(1) is not under SEE ALSO"; false; }
+	done
+	# Told once: no tool page repeats the rule's list of places.
+	for tool in $(tools); do
+		! grep -q 'the first that applies' "$ROOT/man/$tool.1" || { echo "$tool.1 repeats the rule"; false; }
 	done
 }

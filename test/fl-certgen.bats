@@ -1812,3 +1812,43 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	grep -q 'FL_CA_FINGERPRINT' <<<"$page"
 	[ -z "$(MANWIDTH=80 man --warnings -l "$SRC/man/fl-certgen.1" 2>&1 >/dev/null)" ]
 }
+
+# ---------------------------------------------------------------------------------------------
+# The common options and the configuration rule of every flkit tool (flkit(7)).
+
+@test "options: an option of another verb is exit 2, naming the verbs it belongs to" {
+	run_cg show --force
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == *"fl-certgen: --force is an option of superlink, not of show"* ]]
+	run_cg superlink --onegate-tls YES
+	assert_failure 2
+	[[ $stderr == *"fl-certgen: --onegate-tls is an option of supernode, not of superlink"* ]]
+	run_cg supernode --warn-days 3
+	assert_failure 2
+	[[ $stderr == *"--warn-days is an option of show or check, not of supernode"* ]]
+	[ ! -e "$D" ]
+}
+
+@test "options: --no-env: the environment's FL_TLS_ENABLED does not count, the file's does" {
+	printf "%s\n" "FL_TLS_ENABLED='NO'" >"$T/context.sh"
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=$VM_IP FL_TLS_ENABLED=YES "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	assert_line 'FL_TLS=YES'
+	run --separate-stderr env -i PATH="$PATH" FLKIT_NET_ADDRS=$VM_IP FL_TLS_ENABLED=YES "$FLKIT_BIN/fl-certgen" \
+		-c "$T/context.sh" --no-env --dir "$D" --ca-key-dir "$K" superlink
+	assert_success
+	assert_output 'FL_TLS=NO'
+}
+
+@test "configuration: a named file that is missing is exit 1 with the --context hint; -E excludes -c" {
+	run --separate-stderr env -i PATH="$PATH" FLKIT_CONTEXT="$T/missing" "$FLKIT_BIN/fl-certgen" --dir "$D" \
+		--ca-key-dir "$K" superlink
+	assert_failure 1
+	[[ $stderr == *"$T/missing"* ]]
+	[[ $stderr == *"pass --context FILE, or --env-only"* ]]
+	run --separate-stderr env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" -E -c "$T/missing" superlink
+	assert_failure 2
+	[[ $stderr == *"fl-certgen: --context and --env-only exclude each other"* ]]
+}

@@ -2324,3 +2324,23 @@ flower_check() {
 	run_flc POSIXLY_CORRECT=1 --env-only validate --role superlink
 	assert_success
 }
+
+# ---------------------------------------------------------------------------------------
+# The common options and the configuration rule of every flkit tool (flkit(7)).
+
+@test "configuration: \$FLKIT_CONTEXT naming a missing file is exit 1 with the --context hint" {
+	run_flc FLKIT_CONTEXT="$BATS_TEST_TMPDIR/missing" validate --role superlink
+	assert_failure 1
+	assert_output ''
+	assert_stderr_contains "$BATS_TEST_TMPDIR/missing"
+	assert_log ERROR 'no usable context file; pass --context FILE, or --env-only to use the environment alone'
+}
+
+@test "options: -V prints the tool and the version; an unknown verb names itself" {
+	run_flc -V
+	assert_success
+	assert_output --regexp '^fl-context [0-9]+\.[0-9]+\.[0-9]+$'
+	run_flc frobnicate
+	assert_failure 2
+	assert_stderr_contains "fl-context: unknown verb 'frobnicate'"
+}

@@ -941,3 +941,47 @@ FL_VERSION=1.26.0" ]
 	has "the OneGate identity (ONEGATE_ENDPOINT, VMID, TOKENTXT) is incomplete because this file does not parse"
 	[[ $stderr != *"TOKEN=YES"* ]]
 }
+
+# ---------------------------------------------------------------------------------------------
+# The common options of every flkit tool (flkit(7)): --no-env and --format too.
+
+@test "options: --format json is --json; --format text the default; another format is exit 2" {
+	og "$ENV12" vm show --format json >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/out" "$OG_FIXTURES/vm12.pretty.json"
+	run_og "$ENV12" vm show -f text
+	is_status 0
+	[ "${lines[0]}" = "VM 12" ]
+	local sent
+	sent=$(requests_a 'length')
+	run_og "$ENV12" vm show --format yaml
+	is_status 2
+	has "fl-onegate: unknown format 'yaml': use text or json"
+	run_og "$ENV12" get FOO --format json
+	is_status 2
+	has "--format is an option of vm show, service show, discover or partition, not of get"
+	[ "$(requests_a 'length')" = "$sent" ] # the refused ones sent nothing
+}
+
+@test "options: --no-env reads no identity from the environment" {
+	printf 'export FL_NUM_ROUNDS="3"\n' >"$BATS_TEST_TMPDIR/context.sh"
+	local -a id=(ONEGATE_ENDPOINT="$A_URL" VMID=12 TOKENTXT="$T12")
+	run --separate-stderr env -i PATH="$PATH" "${id[@]}" timeout 60 "$BIN/fl-onegate" -c "$BATS_TEST_TMPDIR/context.sh" vm show
+	is_status 0
+	[ "${lines[0]}" = "VM 12" ]
+	run --separate-stderr env -i PATH="$PATH" "${id[@]}" timeout 60 "$BIN/fl-onegate" -c "$BATS_TEST_TMPDIR/context.sh" --no-env vm show
+	is_status 3
+	has "OneGate is not configured: no ONEGATE_ENDPOINT"
+	run --separate-stderr env -i PATH="$PATH" "$BIN/fl-onegate" -E --no-env vm show
+	is_status 2
+	has "fl-onegate: --env-only and --no-env leave nothing to read"
+}
+
+@test "options: -V prints the tool and the version; -h the usage on stdout" {
+	run --separate-stderr "$BIN/fl-onegate" -V
+	is_status 0
+	[[ $output =~ ^fl-onegate\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run --separate-stderr "$BIN/fl-onegate" -h
+	is_status 0
+	[[ ${lines[0]} == "usage: fl-onegate "* ]]
+	[ -z "$stderr" ]
+}

@@ -1,0 +1,56 @@
+/* fl_onegate_verb: what fl-onegate's verbs do once the options are known: what to print goes
+ * into a buffer, failures come back as values (e->code is the exit status). */
+#ifndef FL_ONEGATE_VERB_H
+#define FL_ONEGATE_VERB_H
+
+#include "fl_buf.h"
+#include "fl_ctx.h"
+#include "fl_discover.h"
+#include "fl_err.h"
+#include "fl_onegate.h"
+
+#include <stdbool.h>
+
+struct fl_onegate_verb_opts {
+	bool json, extended, raw, best_effort;
+	bool tty;              /* stdout is a terminal: the Ruby client pads for it */
+	const char *role_name; /* partition: the SuperNode role (NULL: supernode) */
+};
+
+/* The context's OneGate identity is usable, or the verb needs no OneGate (needs_gate false).
+ * bad: why the context file did not parse (empty when it did); endpoint and vmid: the options
+ * that override the context's. -1 with e naming the file when the identity is incomplete
+ * because it did not parse. */
+int fl_onegate_verb_identity(const struct fl_ctx *c, const char *endpoint, const char *vmid,
+                             const struct fl_err *bad, bool needs_gate, struct fl_err *e);
+
+/* vm show [ID], service show: the text or JSON into out. */
+int fl_onegate_verb_vm_show(struct fl_onegate *g, const char *id, const struct fl_onegate_verb_opts *o,
+                            struct fl_buf *out, struct fl_err *e);
+int fl_onegate_verb_service_show(struct fl_onegate *g, const struct fl_onegate_verb_opts *o,
+                                 struct fl_buf *out, struct fl_err *e);
+
+/* attr is an attribute name (1-128 of [A-Za-z0-9_]); -1 with FL_EXIT_USAGE when not. */
+int fl_onegate_verb_attr_check(const char *attr, struct fl_err *e);
+/* get ATTR: this VM's USER_TEMPLATE value of ATTR (upper-cased) as a line into out. */
+int fl_onegate_verb_get(struct fl_onegate *g, const char *attr, struct fl_buf *out, struct fl_err *e);
+
+/* publish K=V...: data (fl_onegate_publish_data's) in one request; logs what was published, or
+ * the failure and the warning it calls for (-1 with e, logged). With best_effort a failure
+ * returns 0. */
+int fl_onegate_verb_publish(struct fl_onegate *g, const char *data, char **pairs, size_t n,
+                            const struct fl_onegate_verb_opts *o, struct fl_err *e);
+
+/* partition: "partition-id=N num-partitions=M" (or JSON) into out; 1 when the VM is in no
+ * service (nothing to print). */
+int fl_onegate_verb_partition(struct fl_onegate *g, const struct fl_onegate_verb_opts *o, struct fl_buf *out,
+                              struct fl_err *e);
+
+/* discover: d completed from the context (schedule < 0: FL_EDGE_BACKOFF's; FL_SUPERLINK_ADDRESS;
+ * FL_EDGE_MAX_BACKOFF), then the SuperLink's lines into out, or with output into that file
+ * written whole. The schedule's deadline replaces go's. -1 with e, already logged. */
+int fl_onegate_verb_discover(const struct fl_ctx *c, const struct fl_onegate_opts *go,
+                             struct fl_discover_opts *d, int schedule, bool json, const char *output,
+                             struct fl_buf *out, struct fl_err *e);
+
+#endif
