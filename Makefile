@@ -29,7 +29,7 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WERROR     ?= 1
 WARN       := -Wall -Wextra $(if $(filter 0,$(WERROR)),,-Werror) -Wshadow -Wstrict-prototypes \
-              -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+              -Wmissing-prototypes -Wformat=2
 FL_CPPFLAGS:= -D_GNU_SOURCE -DFLKIT_VERSION='"$(VERSION)"' -DFLKIT_VERSION_DATE='"$(VERSION_DATE)"' -Ilib
 # The caller's flags come last so that they win.
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(FL_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)

@@ -267,18 +267,6 @@ const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id)
 	return c->set[id].value;
 }
 
-const char *fl_ctx_get(const struct fl_ctx *c, const char *name)
-{
-	const struct fl_setting *s = fl_ctx_setting(c, name);
-	return s ? s->value : "";
-}
-
-bool fl_ctx_is_set(const struct fl_ctx *c, const char *name)
-{
-	const struct fl_setting *s = fl_ctx_setting(c, name);
-	return s && s->src != FL_SRC_DEFAULT;
-}
-
 void fl_identity_free(struct fl_identity *id)
 {
 	if (id->token)

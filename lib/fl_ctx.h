@@ -54,13 +54,8 @@ void fl_ctx_free(struct fl_ctx *c);
  * has no such name. Code that knows the variable reads c->conf.NAME, or fl_ctx_value(c, FLV_NAME)
  * for the text as resolved. */
 const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
-/* The resolved text of id ("" when unset without default), and whether it was given. */
+/* The resolved text of id ("" when unset without default). */
 const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id);
-/* Deprecated: cmd/ conversion in progress. The text of a variable named by a string ("" for a
- * name not in the registry, so a typo is silent), and whether it was given: read c->conf.NAME,
- * c->conf.set[FLV_NAME] or fl_ctx_value(c, FLV_NAME) instead. No new uses. */
-const char *fl_ctx_get(const struct fl_ctx *c, const char *name);
-bool fl_ctx_is_set(const struct fl_ctx *c, const char *name);
 const char *fl_src_name(enum fl_src s);
 
 #endif

@@ -1265,6 +1265,35 @@ tls_discovery() {
 	done
 }
 
+@test "usage: --format does not apply to fl-launch (exit 2, the common front end says why)" {
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -E -r supernode --format json status
+	is_status 2
+	has "fl-launch: --format does not apply to fl-launch: its reports are KEY=VALUE lines and its other output the files themselves"
+	has "usage: fl-launch [options] start | stop | restart | status | show"
+	assert_output ''
+}
+
+@test "usage: --context and --env-only exclude each other (exit 2)" {
+	write_one_env "$T/one_env" FL_SUPERLINK_ADDRESS=10.0.0.8:9092
+	run --separate-stderr flx -c "$T/one_env" -E -r supernode argv
+	is_status 2
+	has "fl-launch: --context and --env-only exclude each other"
+	assert_output ''
+}
+
+@test "--no-env: the context file alone, the environment ignored" {
+	write_one_env "$T/one_env" FL_SUPERLINK_ADDRESS=10.0.0.8:9092
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.9:9092 -c "$T/one_env" -r supernode \
+		--flower-dir "$FD" argv
+	is_status 0
+	assert_line 10.0.0.9:9092
+	run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.9:9092 -c "$T/one_env" --no-env -r supernode \
+		--flower-dir "$FD" argv
+	is_status 0
+	assert_line 10.0.0.8:9092
+	refute_line 10.0.0.9:9092
+}
+
 @test "--help exits 0 and lists every verb and option" {
 	run --separate-stderr "$FLKIT_BIN/fl-launch" --help
 	is_status 0
@@ -1275,7 +1304,7 @@ tls_discovery() {
 		grep -Eq "^ *(usage: )?fl-launch \[options\] (.* )?$v( |$)" <<<"$output" || fail "synopsis lacks $v"
 		grep -Eq "^  ([a-z-]+, )*$v(,| )" <<<"$output" || fail "verbs section lacks $v"
 	done
-	for v in --context --env-only --role --runtime --supervisor --flower-dir --unit-dir --docker --image \
+	for v in --context --env-only --no-env --role --runtime --supervisor --flower-dir --unit-dir --docker --image \
 		--flower-version --flower-bin --addr --discovery --gpu --appio-port --health-port --owner --prebaked \
 		--timeout --interval --one-env --token-file --best-effort --no-publish --lines --quiet --verbose; do
 		assert_output --partial -- "$v"
@@ -2476,16 +2505,19 @@ last'
 @test "file options: a FIFO or directory as --discovery, --context, --prebaked, --one-env or --token-file is refused at once, exit 1" {
 	mkfifo "$T/fifo"
 	mkdir -p "$T/dir"
-	local opt verb
+	local opt verb env_only
 	for opt in --discovery --context --prebaked --one-env --token-file; do
 		verb=argv
 		[[ $opt == --one-env || $opt == --token-file ]] && verb=publish-ready
-		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
-			--flower-dir "$FD" -r supernode "$opt" "$T/fifo" "$verb" 3>&-
+		# --context and --env-only exclude each other (a usage error of its own).
+		env_only=-E
+		[[ $opt == --context ]] && env_only=--no-env
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" \
+			"$env_only" --flower-dir "$FD" -r supernode "$opt" "$T/fifo" "$verb" 3>&-
 		is_status 1
 		has "$opt $T/fifo is not a regular file (a FIFO); give a regular file"
-		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" -E \
-			--flower-dir "$FD" -r supernode "$opt" "$T/dir" "$verb" 3>&-
+		run --separate-stderr env -i PATH="$T/bin:$PATH" "$SN_STATIC" timeout 10 "$FLKIT_BIN/fl-launch" \
+			"$env_only" --flower-dir "$FD" -r supernode "$opt" "$T/dir" "$verb" 3>&-
 		is_status 1
 		has "$opt $T/dir is not a regular file (a directory)"
 	done

@@ -1,0 +1,191 @@
+/* fl_launch_resolve: fl-launch's command line and configuration into struct fl_launch_opts:
+ * runtime, supervisor, paths, owner, addresses, TLS, executable and Flower version. */
+#include "fl_check.h"
+#include "fl_fs.h"
+#include "fl_launch_job.h"
+#include "fl_net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int usage(struct fl_err *e, const char *msg)
+{
+	fl_err_set(e, FL_EXIT_USAGE, "%s", msg);
+	return FL_LAUNCH_USAGE;
+}
+
+int fl_launch_resolve_owner(const char *s, uid_t *uid, gid_t *gid, struct fl_err *e)
+{
+	const char *colon = strchr(s, ':');
+	char uid_s[16] = "", gid_s[16] = "";
+	long u = -1, g = -1;
+	if (colon && (size_t)(colon - s) < sizeof uid_s && strlen(colon + 1) < sizeof gid_s) {
+		memcpy(uid_s, s, (size_t)(colon - s));
+		snprintf(gid_s, sizeof gid_s, "%s", colon + 1);
+	}
+	if (!fl_check_nonneg(uid_s, &u) || !fl_check_nonneg(gid_s, &g)) {
+		fl_err_set(e, FL_EXIT_USAGE, "--owner '%s' is not UID:GID (numbers, e.g. 49999:49999)", s);
+		return FL_LAUNCH_USAGE;
+	}
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+int fl_launch_resolve_path(const char *path, struct fl_err *e)
+{
+	if (path[0] == '/' && strpbrk(path, " \t\n\r\"'\\$%;") == NULL)
+		return 0;
+	fl_err_set(e, FL_EXIT_USAGE, "'%s' must be an absolute path without blanks, quotes, $, %% or ;",
+	           path);
+	return FL_LAUNCH_USAGE;
+}
+
+int fl_launch_resolve_vm_addr(const char *addr, char *out, size_t n, struct fl_err *e)
+{
+	out[0] = '\0';
+	if (addr) {
+		if (fl_net_canonical(addr, out, n) == 0)
+			return 0;
+		fl_err_set(e, FL_EXIT_USAGE, "--addr '%s' is not an IP address", addr);
+		return FL_LAUNCH_USAGE;
+	}
+	struct fl_addrs addrs = {0};
+	char ifname[IF_NAMESIZE];
+	const char *env = getenv("FLKIT_NET_ADDRS");
+	if (env && *env) {
+		if (fl_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", e) < 0)
+			return -1;
+	} else {
+		/* No address found is no error: FL_ENDPOINT then says so where it is used. */
+		struct fl_err ignored = {0};
+		fl_net_vm_addrs(&addrs, ifname, &ignored);
+	}
+	if (addrs.n)
+		snprintf(out, n, "%s", addrs.v[0]);
+	fl_addrs_free(&addrs);
+	return 0;
+}
+
+int fl_launch_resolve_discovery(const char *path, struct fl_onegate_tls *og, struct fl_err *e)
+{
+	if (strcmp(path, "-") == 0)
+		return fl_cert_onegate_load(path, og, e);
+	char *buf;
+	size_t len;
+	if (fl_fs_read_opt("--discovery", path, (size_t)1 << 20, &buf, &len, e) < 0)
+		return -1;
+	int rc = fl_cert_onegate_parse(buf, len, og, e);
+	free(buf);
+	return rc;
+}
+
+static bool systemd_running(void)
+{
+	struct stat st;
+	return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int resolve_runtime(const struct fl_launch_args *a, struct fl_launch_opts *lo, struct fl_err *e)
+{
+	lo->runtime = a->runtime;
+	if (a->supervisor_set)
+		lo->supervisor = a->supervisor;
+	else
+		lo->supervisor = lo->runtime == FL_RUNTIME_DOCKER || systemd_running() ? FL_SUPERVISOR_SYSTEMD
+		                                                                       : FL_SUPERVISOR_NONE;
+	if (lo->runtime == FL_RUNTIME_DOCKER && lo->supervisor == FL_SUPERVISOR_NONE)
+		return usage(
+		    e, "the docker runtime runs under systemd; --supervisor none is for --runtime process");
+	return 0;
+}
+
+/* Paths, ports and owner: what the command line says, else the defaults. */
+static int resolve_local(const struct fl_launch_args *a, struct fl_launch_job *j, struct fl_err *e)
+{
+	struct fl_launch_opts *lo = &j->lo;
+	snprintf(j->flower_dir, sizeof j->flower_dir, "%s",
+	         a->flower_dir ? a->flower_dir : FL_LAUNCH_FLOWER_DIR);
+	size_t n = strlen(j->flower_dir);
+	while (n > 1 && j->flower_dir[n - 1] == '/')
+		j->flower_dir[--n] = '\0';
+	const char *paths[] = {j->flower_dir, a->unit_dir, a->docker, a->nginx};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (paths[i] && fl_launch_resolve_path(paths[i], e) < 0)
+			return FL_LAUNCH_USAGE;
+	if (lo->runtime == FL_RUNTIME_DOCKER && fl_launch_check_dir(j->flower_dir, e) < 0)
+		return FL_LAUNCH_USAGE;
+	lo->flower_dir = j->flower_dir;
+	lo->unit_dir = a->unit_dir ? a->unit_dir : FL_LAUNCH_UNIT_DIR;
+	lo->docker = a->docker ? a->docker : FL_LAUNCH_DOCKER;
+	lo->nginx = a->nginx ? a->nginx : FL_LAUNCH_NGINX;
+	lo->image = a->image;
+	lo->appio_port = a->appio_port;
+	lo->health_port = lo->role != FL_ROLE_SUPERLINK ? 0
+	                  : a->health_port_set          ? a->health_port
+	                                                : FL_LAUNCH_HEALTH_PORT;
+	lo->gpu = a->gpu;
+	lo->uid = FL_LAUNCH_UID;
+	lo->gid = FL_LAUNCH_GID;
+	if (a->owner && fl_launch_resolve_owner(a->owner, &lo->uid, &lo->gid, e) < 0)
+		return FL_LAUNCH_USAGE;
+	if (a->prebaked)
+		snprintf(j->prebaked, sizeof j->prebaked, "%s", a->prebaked);
+	else
+		snprintf(j->prebaked, sizeof j->prebaked, "%s/PREBAKED_VERSION", j->flower_dir);
+	return 0;
+}
+
+/* SuperLink: TLS as configured and the address FL_ENDPOINT publishes; SuperNode: the
+ * discovered SuperLink and the TLS decision (02 §2.3). */
+static int resolve_network(const struct fl_launch_args *a, struct fl_launch_job *j, struct fl_err *e)
+{
+	struct fl_launch_opts *lo = &j->lo;
+	if (lo->role == FL_ROLE_SUPERLINK) {
+		lo->tls = j->c.conf.FL_TLS_ENABLED;
+		int rc = fl_launch_resolve_vm_addr(a->addr, j->vm_addr, sizeof j->vm_addr, e);
+		if (rc < 0)
+			return rc;
+		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
+		return 0;
+	}
+	if (a->discovery && fl_launch_resolve_discovery(a->discovery, &j->og, e) < 0)
+		return -1;
+	lo->superlink = j->og.superlink;
+	lo->tls = fl_cert_supernode_tls(&j->c, a->discovery ? &j->og : NULL);
+	return 0;
+}
+
+static int resolve_version(const struct fl_launch_args *a, struct fl_launch_job *j, struct fl_err *e)
+{
+	const char *v = a->flower_version;
+	if (!v && j->lo.runtime == FL_RUNTIME_DOCKER)
+		v = fl_ctx_value(&j->c, FLV_FLOWER_VERSION);
+	if (!v)
+		return fl_flower_detect(j->exe, 30000, &j->lo.version, e);
+	if (fl_version_parse(v, &j->lo.version) == 0)
+		return 0;
+	fl_err_set(e, FL_EXIT_USAGE, "'%s' is not a Flower version X.Y.Z", v);
+	return FL_LAUNCH_USAGE;
+}
+
+int fl_launch_resolve(const struct fl_launch_args *a, struct fl_launch_job *j, bool need_version,
+                      struct fl_err *e)
+{
+	int rc = resolve_runtime(a, &j->lo, e);
+	if (!rc)
+		rc = resolve_local(a, j, e);
+	if (!rc)
+		rc = resolve_network(a, j, e);
+	if (rc)
+		return rc;
+	if (j->lo.runtime == FL_RUNTIME_PROCESS) {
+		const char *name = j->lo.role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
+		if (fl_launch_find_exe(a->flower_bin, name, j->exe, sizeof j->exe, e) < 0)
+			return -1;
+		j->lo.exe = j->exe;
+	}
+	return need_version ? resolve_version(a, j, e) : 0;
+}
