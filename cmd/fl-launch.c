@@ -592,8 +592,11 @@ static int logs(const struct opts *o)
 
 static int identity(const struct opts *o, struct fl_identity *id, struct fl_err *e)
 {
-	return fl_identity_load(id, o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
-	                        o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN, environ, e);
+	struct fl_identity_src s = {.envp = environ,
+	                            .one_env = o->one_env ? o->one_env : FL_CTX_DEFAULT_PATH,
+	                            .token_file = o->token_file ? o->token_file : FL_CTX_DEFAULT_TOKEN,
+	                            .complete = true};
+	return fl_identity_load(id, &s, e);
 }
 
 /* Publish with the identity identity() loaded (id_rc its result, e its error). Best effort

@@ -6,6 +6,7 @@
 #include "fl_conf.h"
 #include "fl_ctxfile.h"
 #include "fl_err.h"
+#include "fl_identity.h"
 #include "fl_log.h"
 #include "fl_var.h"
 
@@ -22,13 +23,6 @@ struct fl_setting {
 	const char *from; /* name the value was read under (e.g. ONEAPP_FL_NUM_ROUNDS) */
 };
 
-/* OneGate identity; token is secret: never log or print it. */
-struct fl_identity {
-	char *token;
-	char *vmid;
-	char *endpoint;
-};
-
 struct fl_ctx {
 	char *path;               /* context file read, or NULL */
 	struct fl_kvlist file;    /* its assignments */
@@ -37,8 +31,8 @@ struct fl_ctx {
 	struct fl_conf conf;      /* the same values, typed: what the tools read */
 	char **owned;             /* normalised values owned by the ctx */
 	struct fl_kvlist unknown; /* name -> "context file" / "environment" */
-	struct fl_identity id;
-	unsigned rendered_role; /* set when path is a file written by fl_ctx_render */
+	struct fl_identity id;    /* from the environment, the file, then token_file */
+	unsigned rendered_role;   /* set when path is a file written by fl_ctx_render */
 };
 
 struct fl_ctx_opts {
@@ -49,13 +43,6 @@ struct fl_ctx_opts {
 
 int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e);
 
-/* The OneGate identity alone, for when the context may be broken: environment (TOKENTXT or
- * ONEGATE_TOKEN, VMID, ONEGATE_ENDPOINT), then only the leading `export NAME="..."` lines of
- * one_env (loc-16-gen-env writes these three first, with shell-safe values), then
- * token_file. Fails only when no endpoint, VMID or token can be found. */
-int fl_identity_load(struct fl_identity *id, const char *one_env, const char *token_file, char **envp,
-                     struct fl_err *e);
-void fl_identity_free(struct fl_identity *id);
 void fl_ctx_free(struct fl_ctx *c);
 /* The setting of a variable named at run time (fl-context get NAME), or NULL when the registry
  * has no such name. Code that knows the variable reads c->conf.NAME, or fl_ctx_value(c, FLV_NAME)

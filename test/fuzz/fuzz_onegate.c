@@ -116,12 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm(buf, size);
 	service(buf, size);
 
-	char *token = NULL, *vmid = NULL, *endpoint = NULL;
-	fl_onegate_read_header(buf, size, &token, &vmid, &endpoint);
-	REQUIRE(!vmid || !strchr(vmid, '"'));
-	free(token);
-	free(vmid);
-	free(endpoint);
+	struct fl_identity id = {0};
+	fl_identity_read_header(&id, buf, size);
+	REQUIRE(!id.vmid || (*id.vmid && !strchr(id.vmid, '"')));
+	fl_identity_free(&id);
 
 	char *s = malloc(size + 1);
 	memcpy(s, data, size);

@@ -280,25 +280,6 @@ static void test_publish_checks(void)
 	CHECK(fl_onegate_check_pair(big, &e) < 0, "publish: a value over 1 MiB is refused");
 }
 
-static void test_header(void)
-{
-	static const char env[] = "export TOKENTXT=\"" TOKEN "\"\nexport VMID=\"12\"\n"
-	                          "export ONEGATE_ENDPOINT=\"http://169.254.16.9:5030\"\n"
-	                          "export BROKEN=\"say \"hi\"\nexport X=\"$(id)\"\n";
-	char *t = NULL, *v = NULL, *ep = NULL;
-	fl_onegate_read_header(env, sizeof env - 1, &t, &v, &ep);
-	CHECK_STR(t, TOKEN, "one_env header: TOKENTXT from line 1");
-	CHECK_STR(v, "12", "one_env header: VMID from line 2");
-	CHECK_STR(ep, "http://169.254.16.9:5030", "one_env header: ONEGATE_ENDPOINT from line 3");
-	free(t), free(v), free(ep);
-	t = v = ep = NULL;
-	static const char quoted[] = "export VMID=\"1\"2\"\nexport TOKENTXT=\"x\"";
-	fl_onegate_read_header(quoted, sizeof quoted - 1, &t, &v, &ep);
-	CHECK(v == NULL && t && strcmp(t, "x") == 0,
-	      "one_env header: a value with a quote inside is not taken");
-	free(t), free(v), free(ep);
-}
-
 /* --- answers and output --- */
 
 static void test_vm(void)
@@ -911,7 +892,6 @@ int main(void)
 	fl_log_set_threshold(FL_DEBUG);
 	test_form();
 	test_publish_checks();
-	test_header();
 	test_vm();
 	test_service();
 	test_hostile();
