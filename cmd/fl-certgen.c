@@ -146,9 +146,9 @@ static int addresses(const struct opts *o, struct fl_addrs *a)
 {
 	struct fl_err e = {0};
 	for (size_t i = 0; i < o->ips.n; i++)
-		fl_addrs_add(a, o->ips.v[i], NULL);
+		fl_net_addrs_add(a, o->ips.v[i], NULL);
 	const char *env = getenv("FLKIT_NET_ADDRS");
-	if (!a->n && env && *env && fl_addrs_parse(a, env, "FLKIT_NET_ADDRS", &e) < 0) {
+	if (!a->n && env && *env && fl_net_addrs_parse(a, env, "FLKIT_NET_ADDRS", &e) < 0) {
 		fl_error("%s", e.msg);
 		return -1;
 	}
@@ -164,7 +164,7 @@ static int superlink(const struct opts *o)
 		return FL_EXIT_USAGE;
 	struct fl_ctx c;
 	if (load(o, "superlink", &c) < 0) {
-		fl_addrs_free(&addrs);
+		fl_net_addrs_free(&addrs);
 		return FL_EXIT_FAIL;
 	}
 	struct fl_cert_superlink_opts so = {
@@ -186,7 +186,7 @@ static int superlink(const struct opts *o)
 	fl_diags_log(&d);
 	int rc = FL_EXIT_OK;
 	if (r < 0) {
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	} else {
 		struct fl_buf b = FL_BUF_INIT;
 		fl_cert_published_render(&p, o->format < 0 ? 1 : o->format, &b);
@@ -194,7 +194,7 @@ static int superlink(const struct opts *o)
 	}
 	fl_cert_published_free(&p);
 	fl_ctx_free(&c);
-	fl_addrs_free(&addrs);
+	fl_net_addrs_free(&addrs);
 	return rc;
 }
 
@@ -240,7 +240,7 @@ static int supernode(const struct opts *o)
 	fl_diags_log(&d);
 	int rc = FL_EXIT_OK;
 	if (r < 0) {
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	} else {
 		struct fl_buf b = FL_BUF_INIT;
 		fl_cert_trust_render(&t, o->format < 0 ? 1 : o->format, &b);
@@ -265,10 +265,10 @@ static int inspect(const struct opts *o, bool check)
 	struct fl_diags d = FL_DIAGS_INIT;
 	int res = fl_cert_inspect(o->dir, o->file, &addrs, o->now, o->warn_days, &r, &d, &e);
 	fl_diags_log(&d);
-	fl_addrs_free(&addrs);
+	fl_net_addrs_free(&addrs);
 	if (res < 0) {
 		fl_cert_report_free(&r);
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	}
 	int rc = FL_EXIT_OK;
 	if (check) {
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		case OPT_IP:
-			if (fl_addrs_add(&o.ips, optarg, &e) < 0)
+			if (fl_net_addrs_add(&o.ips, optarg, &e) < 0)
 				rc = usage_error("--ip: %s", e.msg);
 			break;
 		case OPT_CA_DAYS:
@@ -505,6 +505,6 @@ int main(int argc, char **argv)
 		else
 			rc = usage_error("unknown verb '%s'", verb);
 	}
-	fl_addrs_free(&o.ips);
+	fl_net_addrs_free(&o.ips);
 	return rc;
 }

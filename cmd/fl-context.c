@@ -185,7 +185,7 @@ static int render(const struct opts *o)
 		return FL_EXIT_FAIL;
 	}
 	char def[64];
-	snprintf(def, sizeof def, "/run/flkit/%s.conf", fl_role_name((unsigned)role));
+	snprintf(def, sizeof def, "/run/flkit/%s.conf", fl_var_role_name((unsigned)role));
 	const char *out = o->output ? o->output : def;
 	struct fl_err e = {0};
 	struct fl_buf b = FL_BUF_INIT;
@@ -211,7 +211,7 @@ static int render(const struct opts *o)
 	if (lock >= 0)
 		close(lock);
 	if (rc == FL_EXIT_OK)
-		fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
+		fl_info("Wrote the %s configuration to %s", fl_var_role_name((unsigned)role), out);
 	else
 		fl_error("%s", e.msg);
 	free(dir);
@@ -261,7 +261,7 @@ static int node_config(const struct opts *o)
 			snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
 			         o->num_partitions);
 		struct fl_err e = {0};
-		if (fl_cfg_node_config(*nc ? nc : gen, f == FL_FMT_TOML, true, &b, &e) == 0) {
+		if (fl_flwrcfg_node_config(*nc ? nc : gen, f == FL_FMT_TOML, true, &b, &e) == 0) {
 			emit(&b);
 			rc = FL_EXIT_OK;
 		} else {
@@ -366,7 +366,7 @@ int main(int argc, char **argv)
 		case 'E': o.env_only = 1; break;
 		case OPT_NO_ENV: o.no_env = 1; break;
 		case 'r':
-			if (!(o.role = fl_role_parse(optarg)))
+			if (!(o.role = fl_var_role_parse(optarg)))
 				return usage_error("unknown role '%s': use superlink, supernode or service",
 				                   optarg);
 			break;

@@ -149,7 +149,7 @@ static int load(const struct opts *o, struct job *j)
 		int found = 0;
 		for (unsigned r = FL_ROLE_SUPERLINK; r <= FL_ROLE_SUPERNODE; r++) {
 			char cand[64];
-			snprintf(cand, sizeof cand, "/run/flkit/%s.conf", fl_role_name(r));
+			snprintf(cand, sizeof cand, "/run/flkit/%s.conf", fl_var_role_name(r));
 			if ((!o->role || o->role == r) && access(cand, R_OK) == 0) {
 				snprintf(def, sizeof def, "%s", cand);
 				found++;
@@ -285,19 +285,19 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 			char ifname[IF_NAMESIZE];
 			const char *env = getenv("FLKIT_NET_ADDRS");
 			if (env && *env) {
-				if (fl_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", &e) < 0)
-					return fl_err_log(&e);
+				if (fl_net_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", &e) < 0)
+					return fl_log_err(&e);
 			} else {
 				fl_net_vm_addrs(&addrs, ifname, &e);
 			}
 			if (addrs.n)
 				snprintf(j->vm_addr, sizeof j->vm_addr, "%s", addrs.v[0]);
-			fl_addrs_free(&addrs);
+			fl_net_addrs_free(&addrs);
 		}
 		lo->vm_addr = j->vm_addr[0] ? j->vm_addr : NULL;
 	} else {
 		if (o->discovery && discovery_load(o->discovery, &j->og, &e) < 0)
-			return fl_err_log(&e);
+			return fl_log_err(&e);
 		lo->superlink = j->og.superlink;
 		lo->tls = fl_cert_supernode_tls(&j->c, o->discovery ? &j->og : NULL);
 	}
@@ -305,7 +305,7 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	const char *exe_name = lo->role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
 	if (lo->runtime == FL_RUNTIME_PROCESS) {
 		if (fl_launch_find_exe(o->flower_bin, exe_name, j->exe, sizeof j->exe, &e) < 0)
-			return fl_err_log(&e);
+			return fl_log_err(&e);
 		lo->exe = j->exe;
 	}
 	if (!need_version)
@@ -314,10 +314,10 @@ static int resolve(const struct opts *o, struct job *j, bool need_version)
 	if (!v && lo->runtime == FL_RUNTIME_DOCKER)
 		v = fl_ctx_get(&j->c, "FLOWER_VERSION");
 	if (v) {
-		if (fl_version_parse(v, &lo->version) < 0)
+		if (fl_flower_version_parse(v, &lo->version) < 0)
 			return usage_error("'%s' is not a Flower version X.Y.Z", v);
 	} else if (fl_flower_detect(j->exe, 30000, &lo->version, &e) < 0) {
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	}
 	return 0;
 }
@@ -333,7 +333,7 @@ static int plan(struct job *j, int quiet)
 			fl_log(d.v[i].level, "%s", d.v[i].msg);
 	fl_diags_free(&d);
 	if (rc < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	j->planned = true;
 	return 0;
 }
@@ -380,7 +380,7 @@ static int install(const struct opts *o)
 	bool changed;
 	struct fl_err e = {0};
 	if (!rc && fl_launch_install(&j.p, &j.lo, &changed, &e) < 0)
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	job_free(&j);
 	return rc;
 }
@@ -390,7 +390,7 @@ static int docker_version(const struct opts *o, struct job *j)
 {
 	struct fl_err e = {0};
 	if (fl_launch_wait_docker(j->lo.docker, 60000, 1000, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	if (o->flower_version)
 		return 0;
 	struct fl_diags d = FL_DIAGS_INIT;
@@ -400,7 +400,7 @@ static int docker_version(const struct opts *o, struct job *j)
 	int rc = fl_launch_image(j->lo.docker, repo, fl_ctx_get(&j->c, "FLOWER_VERSION"), j->prebaked, 600000,
 	                         &j->lo.version, &d, &e);
 	fl_diags_log(&d);
-	return rc < 0 ? fl_err_log(&e) : 0;
+	return rc < 0 ? fl_log_err(&e) : 0;
 }
 
 static int start(const struct opts *o)
@@ -418,8 +418,9 @@ static int start(const struct opts *o)
 		return rc;
 	}
 	char ver[32];
-	fl_version_format(&j.lo.version, ver, sizeof ver);
-	fl_info("Flower %s, era %s; %s runtime under %s", ver, fl_era_name(fl_version_era(&j.lo.version)),
+	fl_flower_version_format(&j.lo.version, ver, sizeof ver);
+	fl_info("Flower %s, era %s; %s runtime under %s", ver,
+	        fl_flower_era_name(fl_flower_version_era(&j.lo.version)),
 	        j.lo.runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
 	        j.lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "no supervisor");
 	if (j.lo.role == FL_ROLE_SUPERLINK && j.lo.tls) {
@@ -456,7 +457,7 @@ static int start(const struct opts *o)
 	enum fl_launch_action act;
 	struct fl_buf why = FL_BUF_INIT;
 	if (fl_launch_start(&j.p, &j.lo, &act, &why, &e) < 0) {
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 		struct fl_buf tail = FL_BUF_INIT;
 		fl_launch_log_tail(&j.p, &j.lo, (unsigned)o->lines, &tail);
 		if (tail.len)
@@ -483,12 +484,12 @@ static int stop(const struct opts *o)
 		rc = resolve(o, &j, false);
 	if (!rc) {
 		if (!j.lo.version.major)
-			fl_version_parse(FL_FLOWER_OLDEST, &j.lo.version);
+			fl_flower_version_parse(FL_FLOWER_OLDEST, &j.lo.version);
 		rc = plan(&j, 2);
 	}
 	struct fl_err e = {0};
 	if (!rc && fl_launch_stop(&j.p, &j.lo, 45000, &e) < 0)
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	job_free(&j);
 	return rc;
 }
@@ -505,8 +506,9 @@ static int setup_light(const struct opts *o, struct job *j)
 	if (!rc) {
 		if (!j->lo.version.major && !j->lo.version.minor) {
 			const char *v = fl_ctx_get(&j->c, "FLOWER_VERSION");
-			if (j->lo.runtime == FL_RUNTIME_PROCESS || fl_version_parse(v, &j->lo.version) < 0)
-				fl_version_parse(FL_FLOWER_OLDEST, &j->lo.version);
+			if (j->lo.runtime == FL_RUNTIME_PROCESS ||
+			    fl_flower_version_parse(v, &j->lo.version) < 0)
+				fl_flower_version_parse(FL_FLOWER_OLDEST, &j->lo.version);
 		}
 		rc = plan(j, 2);
 	}
@@ -525,7 +527,7 @@ static int status(const struct opts *o)
 	struct fl_err e = {0};
 	int r = fl_launch_running(&j.p, &j.lo, &pid, &e);
 	if (r < 0) {
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	} else {
 		printf("SERVICE=%s\nRUNNING=%s\n", j.p.name, r ? "yes" : "no");
 		if (pid)
@@ -539,7 +541,7 @@ static int status(const struct opts *o)
 		pid_t ppid = 0;
 		int pr = j.p.proxied ? fl_launch_proxy_running(&j.p, &j.lo, &ppid, &e) : 0;
 		if (pr < 0) {
-			rc = fl_err_log(&e);
+			rc = fl_log_err(&e);
 		} else if (j.p.proxied) {
 			printf("PROXY=%s\nPROXY_RUNNING=%s\n", j.p.proxy_name, pr ? "yes" : "no");
 			if (ppid)
@@ -674,7 +676,7 @@ static int publish_ready(const struct opts *o)
 	int id_rc = identity(o, &id, &ie);
 	struct fl_argv pairs = FL_ARGV_INIT;
 	if (fl_launch_ready_pairs(&j.p, &j.lo, id.vmid, &pairs, &e) < 0)
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	else
 		rc = publish(o, &id, id_rc, &ie, &pairs, j.lo.role == FL_ROLE_SUPERLINK);
 	fl_identity_free(&id);
@@ -740,7 +742,7 @@ static int wait_docker(const struct opts *o)
 	struct fl_err e = {0};
 	long t = o->timeout_s > 0 ? o->timeout_s : 60, i = o->interval_s > 0 ? o->interval_s : 1;
 	if (fl_launch_wait_docker(o->docker ? o->docker : FL_LAUNCH_DOCKER, t * 1000, i * 1000, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return FL_EXIT_OK;
 }
 
@@ -761,10 +763,10 @@ static int image(const struct opts *o)
 		                        600000, &v, &d, &e);
 		fl_diags_log(&d);
 		if (r < 0) {
-			rc = fl_err_log(&e);
+			rc = fl_log_err(&e);
 		} else {
 			char ver[32];
-			fl_version_format(&v, ver, sizeof ver);
+			fl_flower_version_format(&v, ver, sizeof ver);
 			printf("%s\n", ver);
 		}
 	}
@@ -893,7 +895,7 @@ int main(int argc, char **argv)
 		case 'c': o.context = optarg; break;
 		case 'E': o.env_only = true; break;
 		case 'r':
-			o.role = fl_role_parse(optarg);
+			o.role = fl_var_role_parse(optarg);
 			if (o.role != FL_ROLE_SUPERLINK && o.role != FL_ROLE_SUPERNODE)
 				return usage_error("--role '%s': superlink or supernode", optarg);
 			break;
@@ -971,7 +973,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
 		struct fl_err fe = {0};
 		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0)
-			return fl_err_log(&fe);
+			return fl_log_err(&fe);
 	}
 	while (optind < argc) /* after "--" */
 		pos[npos++] = argv[optind++];

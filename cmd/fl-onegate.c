@@ -117,7 +117,7 @@ static int load(const struct opts *o, struct fl_ctx *c, struct fl_err *bad)
 	}
 	struct fl_err e = {0};
 	if (fl_onegate_ctx_load(c, path, explicit_path, o->token_file, environ, bad, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return 0;
 }
 
@@ -142,7 +142,7 @@ static int vm_show(const struct opts *o, struct fl_onegate *g, const char *id)
 	struct fl_onegate_vm vm;
 	struct fl_err e = {0};
 	if (fl_onegate_vm_get(g, id, &vm, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	struct fl_buf b = FL_BUF_INIT;
 	if (o->json)
 		fl_onegate_render_json(vm.root, &b);
@@ -162,7 +162,7 @@ static int vm_update(const struct opts *o, struct fl_onegate *g, const char *id)
 		fl_onegate_warn_data(data);
 	struct fl_err e = {0};
 	if (fl_onegate_update(g, id, data, o->type, o->raw, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return FL_EXIT_OK;
 }
 
@@ -171,7 +171,7 @@ static int service_show(const struct opts *o, struct fl_onegate *g)
 	struct fl_onegate_service s;
 	struct fl_err e = {0};
 	if (fl_onegate_service_get(g, o->extended, &s, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	struct fl_buf b = FL_BUF_INIT;
 	if (o->json)
 		fl_onegate_render_json(s.root, &b);
@@ -186,7 +186,7 @@ static int service_scale(const struct opts *o, struct fl_onegate *g)
 {
 	struct fl_err e = {0};
 	if (fl_onegate_scale(g, o->role, o->cardinality, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return FL_EXIT_OK;
 }
 
@@ -195,7 +195,7 @@ static int publish(const struct opts *o, struct fl_onegate *g, const struct fl_b
 {
 	struct fl_err e = {0};
 	if (fl_onegate_update(g, NULL, fl_buf_str(data), 1, o->raw, &e) < 0) {
-		int rc = fl_err_log(&e);
+		int rc = fl_log_err(&e);
 		bool superlink = false;
 		for (size_t i = 0; i < n; i++)
 			superlink |= strncmp(pairs[i], "FL_ENDPOINT=", 12) == 0;
@@ -226,7 +226,7 @@ static int get(struct fl_onegate *g, const char *attr)
 	struct fl_onegate_vm vm;
 	struct fl_err e = {0};
 	if (fl_onegate_vm_get(g, NULL, &vm, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	json_t *v = vm.user_template ? json_object_get(vm.user_template, name) : NULL;
 	int rc = FL_EXIT_OK;
 	if (!v) {
@@ -260,10 +260,10 @@ static int discover(const struct opts *o, const struct fl_ctx *c)
 	if (o->schedule >= 0)
 		d.schedule = (enum fl_discover_schedule)o->schedule;
 	else if (fl_discover_ctx_schedule(c, &d.schedule, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	if (d.schedule == FL_DISCOVER_EXPONENTIAL && !d.max_interval_ms &&
 	    fl_discover_ctx_edge_max(c, &d.max_interval_ms, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	struct fl_onegate_opts go;
 	gate_opts(o, c, &go);
 	go.deadline_ms = 0; /* the schedule's deadline bounds every request */
@@ -277,12 +277,12 @@ static int discover(const struct opts *o, const struct fl_ctx *c)
 		/* As fl-context render: what a killed run left beside the file goes first. */
 		int lock = fl_fs_lock_dir(o->output, &e);
 		if (lock < 0) {
-			rc = fl_err_log(&e);
+			rc = fl_log_err(&e);
 		} else {
 			fl_fs_clean_temps(o->output);
 			if (fl_fs_write_atomic(o->output, b.data, b.len, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) <
 			    0)
-				rc = fl_err_log(&e);
+				rc = fl_log_err(&e);
 			close(lock);
 		}
 		fl_buf_free(&b);
@@ -301,7 +301,7 @@ static int partition(const struct opts *o, const struct fl_ctx *c, struct fl_one
 	if (rc == 1)
 		return FL_EXIT_OK;
 	if (rc < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	(void)c;
 	fl_info("Auto-computed FL_NODE_CONFIG: partition-id=%ld num-partitions=%ld", p.id, p.num);
 	if (o->json)
@@ -437,7 +437,7 @@ static int run(struct opts *o, int argc, char **argv)
 		struct fl_err e = {0};
 		if (fl_onegate_publish_data(argv + 1, (size_t)argc - 1, &pub, &e) < 0) {
 			fl_buf_free(&pub);
-			return fl_err_log(&e); /* FL_EXIT_USAGE: nothing was sent */
+			return fl_log_err(&e); /* FL_EXIT_USAGE: nothing was sent */
 		}
 	} else if (strcmp(verb, "get") == 0) {
 		v = V_GET;
@@ -503,7 +503,7 @@ static int run(struct opts *o, int argc, char **argv)
 	struct fl_err e = {0};
 	gate_opts(o, &c, &go);
 	if (fl_onegate_open(&g, &go, &e) < 0) {
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 		if (v == V_PUBLISH && o->best_effort) {
 			fl_warn("OneGate publication failed; continuing without it.");
 			rc = FL_EXIT_OK;
@@ -654,7 +654,7 @@ int main(int argc, char **argv)
 		struct fl_err fe = {0};
 		if (fl_fs_check_regular(file_opts[i][0], file_opts[i][1], &fe) < 0) {
 			fl_buf_free(&o.data);
-			return fl_err_log(&fe);
+			return fl_log_err(&fe);
 		}
 	}
 	if (o.max_interval_ms && o.max_interval_ms < o.interval_ms)

@@ -52,8 +52,8 @@ struct fl_sans {
 int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct fl_sans *out,
                        struct fl_err *e);
 /* Append entry unless present (names compared without case). */
-void fl_sans_add(struct fl_sans *s, const char *entry);
-void fl_sans_free(struct fl_sans *s);
+void fl_cert_sans_add(struct fl_sans *s, const char *entry);
+void fl_cert_sans_free(struct fl_sans *s);
 /* The SAN of cert as "DNS:localhost, IP:127.0.0.1, ..."; caller frees. */
 char *fl_cert_san_text(X509 *cert);
 /* Entries of want that cert's SAN lacks (IPs compared as addresses, names without case). */
@@ -105,7 +105,7 @@ int fl_cert_pem_decode(const char *name, const char *b64, enum fl_pem_kind kind,
 /* Same for PEM text already decoded: files fl-certgen wrote, so no consistency check. */
 int fl_cert_pem_parse(const char *name, const unsigned char *pem, size_t len, enum fl_pem_kind kind,
                       struct fl_pem *out, struct fl_err *e);
-void fl_pem_free(struct fl_pem *p);
+void fl_cert_pem_free(struct fl_pem *p);
 
 /* Does this PEM text hold certificates and nothing else (blank lines aside)? 0, or -1 with
  * the first offending line in why (never its content: it may be a key). */

@@ -444,7 +444,7 @@ static void dec_parts(const char *s, const char **ip, size_t *il, const char **f
 		(*fl)--;
 }
 
-int fl_decimal_cmp(const char *a, const char *b)
+int fl_check_decimal_cmp(const char *a, const char *b)
 {
 	const char *ai, *af, *bi, *bf;
 	size_t ail, afl, bil, bfl;
@@ -463,7 +463,7 @@ int fl_decimal_cmp(const char *a, const char *b)
 	return 0;
 }
 
-bool fl_var_value_ok(const struct fl_var *var, const char *v)
+bool fl_check_var_value(const struct fl_var *var, const char *v)
 {
 	double d;
 	long l;
@@ -479,12 +479,12 @@ bool fl_var_value_ok(const struct fl_var *var, const char *v)
 		 * below 0.5 and 1.00000000000000000001 is above 1. */
 		char bound[32];
 		snprintf(bound, sizeof bound, "%.17g", var->min);
-		int lo = fl_decimal_cmp(v, bound);
+		int lo = fl_check_decimal_cmp(v, bound);
 		if ((var->flags & FL_VF_MIN_OPEN) ? lo <= 0 : lo < 0)
 			return false;
 		if (var->max > var->min) {
 			snprintf(bound, sizeof bound, "%.17g", var->max);
-			int hi = fl_decimal_cmp(v, bound);
+			int hi = fl_check_decimal_cmp(v, bound);
 			if ((var->flags & FL_VF_MAX_OPEN) ? hi >= 0 : hi > 0)
 				return false;
 		}

@@ -44,9 +44,9 @@ bool fl_check_sha256(const char *s);
 unsigned char *fl_b64_decode(const char *s, size_t *len);
 
 /* Compare two non-negative decimals of the spec's float grammar exactly: -1, 0, 1. */
-int fl_decimal_cmp(const char *a, const char *b);
+int fl_check_decimal_cmp(const char *a, const char *b);
 
 /* Check v against var's rule (single value; lists are split by the caller). */
-bool fl_var_value_ok(const struct fl_var *var, const char *v);
+bool fl_check_var_value(const struct fl_var *var, const char *v);
 
 #endif

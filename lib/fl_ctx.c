@@ -120,7 +120,7 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 			return -1;
 		const char *role = fl_kvlist_get(&c->file, "FLKIT_ROLE");
 		if (role) {
-			c->rendered_role = fl_role_parse(role);
+			c->rendered_role = fl_var_role_parse(role);
 			if (!c->rendered_role)
 				return fl_err_set(
 				    e, FL_EXIT_FAIL,

@@ -115,7 +115,7 @@ int fl_launch_addrs(const struct fl_ctx *c, const struct fl_launch_opts *o, stru
 		             "SuperNodes cannot reach it; pass --addr IP or set FL_FLEET_API_ADDRESS to the "
 		             "address to serve");
 	/* Era C serves the Control API on the Fleet port: a native process has no port mapping. */
-	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
+	bool shared = o->version.major && fl_flower_version_era(&o->version) == FL_ERA_C;
 	if (shared && !yes(c, "FL_CONTROL_API_EXPOSED")) {
 		/* The proxy listens where the Fleet API is published (never on every interface);
 		 * Flower itself on 127.0.0.1 at the Control port, where the flwr CLI connects. */
@@ -263,7 +263,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 {
 	struct fl_argv *f = &p->flower;
 	bool docker = o->runtime == FL_RUNTIME_DOCKER;
-	enum fl_era era = fl_version_era(&o->version);
+	enum fl_era era = fl_flower_version_era(&o->version);
 	struct fl_hostport fleet;
 	split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
 	unsigned appio = o->appio_port ? o->appio_port : FL_LAUNCH_SERVERAPPIO;
@@ -292,7 +292,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 		/* 1.35-1.36: the HTTP server carries the Runtime API only (loopback, for the
 		 * ServerApp), Control stays gRPC. 1.37+: it carries Control too. Fleet is gRPC. */
 		fl_argv_add(f, "--host");
-		if (fl_version_at_least(&o->version, 1, 37)) {
+		if (fl_flower_version_at_least(&o->version, 1, 37)) {
 			fl_argv_add(f, docker ? "0.0.0.0" : "127.0.0.1");
 			fl_argv_add(f, "--port");
 			fl_argv_addf(f, "%u", p->a.control_port);
@@ -346,7 +346,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	}
 	/* 1.32+ installs app dependencies per run with `uv sync` unless told not to: an
 	 * appliance has no business fetching packages at run time (and often no network). */
-	if (fl_version_at_least(&o->version, 1, 32))
+	if (fl_flower_version_at_least(&o->version, 1, 32))
 		fl_argv_add(f, "--disable-runtime-dependency-installation");
 	if (strncmp(fl_ctx_get(c, "FL_DATABASE"), "state/", 6) != 0)
 		fl_diags_add(d, FL_WARN, "FL_DATABASE=%s is outside state/: %s", fl_ctx_get(c, "FL_DATABASE"),
@@ -371,7 +371,7 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 	fl_argv_add(f, fl_ctx_get(c, "FL_ISOLATION"));
 	/* Flower reads --node-config as TOML values: the converted form, as fl-context prints it. */
 	struct fl_buf nc = FL_BUF_INIT;
-	if (fl_cfg_node_config(fl_ctx_get(c, "FL_NODE_CONFIG"), false, false, &nc, e) < 0) {
+	if (fl_flwrcfg_node_config(fl_ctx_get(c, "FL_NODE_CONFIG"), false, false, &nc, e) < 0) {
 		fl_buf_free(&nc);
 		return -1;
 	}
@@ -390,7 +390,7 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 			fl_argv_addf(f, "%ld", v);
 		}
 	}
-	if (fl_version_era(&o->version) == FL_ERA_A) {
+	if (fl_flower_version_era(&o->version) == FL_ERA_A) {
 		fl_argv_add(f, "--clientappio-api-address");
 		fl_argv_addf(f, "127.0.0.1:%u", appio);
 	} else {
@@ -421,7 +421,7 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	if (o->role == FL_ROLE_SUPERLINK) {
 		struct fl_hostport fleet;
 		split_hostport("FL_FLEET_API_ADDRESS", p->a.fleet_bind, &fleet, NULL);
-		bool shared = fl_version_era(&o->version) == FL_ERA_C && !p->proxied;
+		bool shared = fl_flower_version_era(&o->version) == FL_ERA_C && !p->proxied;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
 		/* A bind-all Fleet address is published on the VM's address (what FL_ENDPOINT
 		 * names), never on every interface (docker0, tunnels); unknown: loopback only.
@@ -766,7 +766,7 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 	p->log_path = path2(o->flower_dir, file);
 	snprintf(file, sizeof file, "run/%s.pid", p->name);
 	p->pid_path = path2(o->flower_dir, file);
-	fl_version_format(&o->version, p->version, sizeof p->version);
+	fl_flower_version_format(&o->version, p->version, sizeof p->version);
 	const char *ver = p->version;
 	if (asprintf(&p->image, "%s:%s",
 	             o->image                       ? o->image

@@ -535,7 +535,7 @@ int fl_onegate_check_pair(const char *kv, struct fl_err *e)
 			problem = buf;
 			break;
 		}
-		size_t l = fl_utf8_seqlen(v + i);
+		size_t l = fl_buf_utf8_seqlen(v + i);
 		if (!l) {
 			problem = "bytes that are not UTF-8";
 			break;

@@ -20,7 +20,7 @@ void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, boo
 void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out);
 /* Flower --run-config: k=v pairs (FL_FMT_TEXT) or a TOML file (FL_FMT_TOML). */
 void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out);
-/* Flower --node-config from an FL_NODE_CONFIG value that validated (fl_cfg_node_config);
+/* Flower --node-config from an FL_NODE_CONFIG value that validated (fl_flwrcfg_node_config);
  * -1 and nothing appended for a value validation refuses. */
 int fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out);
 void fl_render_user_inputs(unsigned role, bool oneapp, struct fl_buf *out);

@@ -38,7 +38,7 @@ static uint32_t next_rand(uint32_t *s)
 	return *s = x;
 }
 
-uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
+uint64_t fl_retry_delay(struct fl_backoff *b, unsigned attempt)
 {
 	double d = (double)b->initial_ms;
 	/* max_ms 0 means no cap; stop growing long before a double loses whole milliseconds. */
@@ -64,7 +64,7 @@ int fl_retry_run(struct fl_backoff *b, const struct fl_clock *c, fl_retry_fn fn,
 			return r == 0 ? 0 : -1;
 		if (b->max_attempts && attempt >= b->max_attempts)
 			break;
-		uint64_t delay = fl_backoff_delay(b, attempt);
+		uint64_t delay = fl_retry_delay(b, attempt);
 		if (b->deadline_ms) {
 			uint64_t used = fl_clock_now_ms(c) - start;
 			if (used >= b->deadline_ms)

@@ -27,7 +27,7 @@ struct fl_backoff {
 };
 
 /* Delay before attempt number `attempt` (1-based: the delay after attempt 1 failed). */
-uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt);
+uint64_t fl_retry_delay(struct fl_backoff *b, unsigned attempt);
 
 /* The step retried: 0 done, >0 try again (transient), <0 give up (permanent; e is set). */
 typedef int (*fl_retry_fn)(void *ctx, unsigned attempt, struct fl_err *e);

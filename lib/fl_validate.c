@@ -80,7 +80,7 @@ static bool is(const struct fl_ctx *c, const char *name, const char *want)
 static bool num(const struct fl_ctx *c, const char *name, long *out)
 {
 	const char *v = val(c, name);
-	return fl_var_value_ok(fl_var_find(name), v) && fl_check_nonneg(v, out);
+	return fl_check_var_value(fl_var_find(name), v) && fl_check_nonneg(v, out);
 }
 
 static void check_san_list(struct fl_diags *d, const struct fl_var *var, const char *s)
@@ -91,12 +91,12 @@ static void check_san_list(struct fl_diags *d, const struct fl_var *var, const c
 			var_error(d, var, entry, strlen(entry));
 }
 
-/* One node-config value as Flower will type it (fl_cfg_type_of: the one table). */
+/* One node-config value as Flower will type it (fl_flwrcfg_type_of: the one table). */
 static void node_value(struct fl_diags *d, const char *key, const char *value, long *pid, long *nparts)
 {
 	enum fl_cfg_type t;
 	const char *why = NULL;
-	if (fl_cfg_type_of(value, &t, &why) < 0) {
+	if (fl_flwrcfg_type_of(value, &t, &why) < 0) {
 		fl_diags_add(d, FL_ERROR,
 		             "Invalid FL_NODE_CONFIG pair: '%s=%.200s'. Flower cannot represent it: %s.", key,
 		             value, why);
@@ -111,7 +111,7 @@ static void node_value(struct fl_diags *d, const char *key, const char *value, l
 		fl_diags_add(d, FL_ERROR,
 		             "Invalid FL_NODE_CONFIG: %s must be a non-negative integer without leading "
 		             "zeros, got '%s' (Flower's type: %s); e.g. %s=0.",
-		             key, value, fl_cfg_type_name(t), key);
+		             key, value, fl_flwrcfg_type_name(t), key);
 	else if (slot)
 		*slot = n;
 	if (t == FL_CFG_STRING && (strcasecmp(value, "yes") == 0 || strcasecmp(value, "no") == 0 ||
@@ -172,7 +172,7 @@ static void check_version(struct fl_diags *d, const struct fl_var *var, const ch
 {
 	struct fl_version v;
 	struct fl_err e = {0};
-	if (fl_version_parse(s, &v) < 0)
+	if (fl_flower_version_parse(s, &v) < 0)
 		var_error(d, var, s, strlen(s));
 	else if (fl_flower_version_supported(&v, &e) < 0)
 		fl_diags_add(d, FL_ERROR, "Invalid %s: '%s'. %s.", var->name, s, e.msg);
@@ -198,7 +198,7 @@ static void value_error(struct fl_diags *d, const struct fl_var *var, const char
 static void check_strategy(const struct fl_ctx *c, struct fl_diags *d)
 {
 	const char *strategy = val(c, "FL_STRATEGY");
-	if (!fl_var_value_ok(fl_var_find("FL_STRATEGY"), strategy))
+	if (!fl_check_var_value(fl_var_find("FL_STRATEGY"), strategy))
 		return; /* already an error; notes about "the strategy in use" would mislead */
 	static const struct {
 		const char *var, *applies, *label;
@@ -408,8 +408,8 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			continue; /* defaults always pass; unset is never validated */
 		if (!(var->roles & role)) {
 			fl_diags_add(d, FL_INFO, "%s applies to the %s role; ignored on %s.", var->name,
-			             fl_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)),
-			             fl_role_name(role));
+			             fl_var_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)),
+			             fl_var_role_name(role));
 			continue;
 		}
 		if (!ckpt && (strcmp(var->name, "FL_CHECKPOINT_INTERVAL") == 0 ||
@@ -421,7 +421,7 @@ unsigned fl_ctx_validate(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			check_version(d, var, s->value);
 		else if (var->check == FL_CK_NODE_CONFIG)
 			check_node_config(d, var, s->value);
-		else if (!fl_var_value_ok(var, s->value))
+		else if (!fl_check_var_value(var, s->value))
 			value_error(d, var, s->value);
 	}
 
