@@ -115,6 +115,17 @@ int fl_cert_pem_only_certs(const unsigned char *pem, size_t len, char *why, size
 int fl_cert_pem_reencode(const char *name, const void *pem, size_t len, char **out, size_t *outlen,
                          char *extra, size_t extralen, struct fl_err *e);
 
+/* What loading a PEM file found. */
+enum fl_cert_load {
+	FL_CERT_UNUSABLE = -1, /* the reason in why */
+	FL_CERT_LOADED = 0,
+	FL_CERT_ABSENT = 1, /* why is empty */
+};
+/* PEM files (fl_cert_load.c). bytes may be NULL; else it gets the file content. */
+enum fl_cert_load fl_cert_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
+                                     char *why, size_t whylen);
+enum fl_cert_load fl_cert_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen);
+
 /* Where the SuperLink's files go. */
 struct fl_cert_layout {
 	const char *dir;        /* mounted into the container: ca.crt, server.pem, server.key */

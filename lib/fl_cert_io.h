@@ -35,16 +35,6 @@ char *fl_cert_io_pem_certs(STACK_OF(X509) * certs, size_t *len);
 char *fl_cert_io_pem_key(EVP_PKEY *k, size_t *len);
 /* base64 on one line (base64 -w0). */
 char *fl_cert_io_b64(const char *data, size_t len);
-/* What loading a PEM file found. */
-enum fl_cert_load {
-	FL_CERT_UNUSABLE = -1, /* the reason in why */
-	FL_CERT_LOADED = 0,
-	FL_CERT_ABSENT = 1, /* why is empty */
-};
-/* PEM files. bytes may be NULL; else it gets the file content. */
-enum fl_cert_load fl_cert_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
-                                     char *why, size_t whylen);
-enum fl_cert_load fl_cert_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen);
 bool fl_cert_io_key_matches(X509 *cert, EVP_PKEY *key);
 /* "a, b, c" */
 char *fl_cert_io_sans_join(const struct fl_sans *s);
