@@ -5,9 +5,11 @@
 
 #include "fl_cert.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_cert_io.h"
 #include "fl_check.h"
+#include "fl_list.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -5,6 +5,7 @@
 
 #include "fl_cert.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_cert_io.h"
 #include "fl_check.h"

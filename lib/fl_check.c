@@ -1,6 +1,7 @@
 /* fl_check: pure validators for the value grammars of context variables. */
 #include "fl_check.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_hostport.h"
 
@@ -283,21 +284,6 @@ bool fl_check_abspath(const char *s)
 	return s[0] == '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
 }
 
-char *fl_list_next(const char **p)
-{
-	if (!*p)
-		return NULL;
-	const char *a = *p;
-	const char *comma = strchr(a, ',');
-	const char *b = comma ? comma : a + strlen(a);
-	*p = comma ? comma + 1 : NULL;
-	while (a < b && (*a == ' ' || *a == '\t'))
-		a++;
-	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-		b--;
-	return fl_xstrndup(a, (size_t)(b - a));
-}
-
 bool fl_check_san_entry(const char *s)
 {
 	if (strncmp(s, "IP:", 3) == 0) {
@@ -360,36 +346,6 @@ bool fl_check_sha256(const char *s)
 		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdefABCDEF", s[i]))
 			return false;
 	return true;
-}
-
-unsigned char *fl_b64_decode(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	if (n > (64u << 20))
-		return NULL;
-	/* Reject anything beyond the alphabet and whitespace before OpenSSL sees it. */
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t'))
-			return NULL;
-	}
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	if (!ctx)
-		return NULL;
-	unsigned char *out = fl_xrealloc(NULL, n / 4 * 3 + 4);
-	int outl = 0, fin = 0;
-	EVP_DecodeInit(ctx);
-	/* EVP_DecodeUpdate skips whitespace; it returns -1 on bad input. */
-	int r = EVP_DecodeUpdate(ctx, out, &outl, (const unsigned char *)s, (int)n);
-	if (r < 0 || EVP_DecodeFinal(ctx, out + outl, &fin) < 0) {
-		EVP_ENCODE_CTX_free(ctx);
-		free(out);
-		return NULL;
-	}
-	EVP_ENCODE_CTX_free(ctx);
-	*len = (size_t)outl + (size_t)fin;
-	return out;
 }
 
 /* Never prompt for a passphrase: an encrypted key is simply not accepted. */

@@ -2,6 +2,7 @@
  * schedules, and a SuperNode's data partition from its place in the service. */
 #include "fl_discover.h"
 
+#include "fl_b64.h"
 #include "fl_cert.h"
 #include "fl_check.h"
 #include "fl_hostport.h"

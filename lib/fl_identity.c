@@ -3,6 +3,7 @@
 #include "fl_identity.h"
 
 #include "fl_buf.h"
+#include "fl_ctxfile.h"
 #include "fl_fs.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #ifndef FL_IDENTITY_H
 #define FL_IDENTITY_H
 
-#include "fl_ctxfile.h"
+#include "fl_kvlist.h"
 #include "fl_err.h"
 
 #include <stdbool.h>

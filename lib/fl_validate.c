@@ -6,6 +6,7 @@
 #include "fl_flower.h"
 #include "fl_flwrcfg.h"
 #include "fl_hostport.h"
+#include "fl_list.h"
 
 #include <limits.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* test_check: every validator of fl_check.h at its valid, boundary and invalid values. */
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_flwrcfg.h"

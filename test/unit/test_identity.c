@@ -1,6 +1,7 @@
 /* test_identity: the OneGate identity comes from the environment, a parsed context file or
  * only the one_env header lines, then token.txt; a broken value later in one_env must not
  * hide it. */
+#include "fl_ctxfile.h"
 #include "fl_identity.h"
 #include "unit.h"
 
