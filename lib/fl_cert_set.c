@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define ONEGATE_MAX (1u << 20)
@@ -173,41 +172,20 @@ static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_sup
 	return rc;
 }
 
-/* The process holding a flock on fd's file, from /proc/locks; 0 when unknown. */
-static long lock_holder(int fd)
+static void lock_waiting(const struct fl_fs_lock_wait *w, const char *who)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return 0;
-	FILE *f = fopen("/proc/locks", "re");
-	if (!f)
-		return 0;
-	char line[256];
-	long pid = 0;
-	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK") are skipped. */
-	while (!pid && fgets(line, sizeof line, f)) {
-		char *save = NULL, *tok[6], *end;
-		int n = 0;
-		for (char *t = strtok_r(line, " \t\n", &save); t && n < 6; t = strtok_r(NULL, " \t\n", &save))
-			tok[n++] = t;
-		if (n < 6 || strcmp(tok[1], "FLOCK") != 0)
-			continue;
-		long p = strtol(tok[4], &end, 10);
-		if (*end || p <= 0)
-			continue;
-		unsigned long maj = strtoul(tok[5], &end, 16);
-		if (*end != ':')
-			continue;
-		unsigned long min = strtoul(end + 1, &end, 16);
-		if (*end != ':')
-			continue;
-		unsigned long ino = strtoul(end + 1, &end, 10);
-		if (!*end && ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
-		    min == minor(st.st_dev))
-			pid = p;
-	}
-	fclose(f);
-	return pid;
+	fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, --lock-timeout)",
+	        w->timeout_ms / 1000, w->path, who);
+}
+
+static void lock_gave_up(const struct fl_fs_lock_wait *w, const char *who, uint64_t waited_ms,
+                         struct fl_err *e)
+{
+	(void)waited_ms;
+	fl_err_set(e, FL_EXIT_TIMEOUT,
+	           "the lock %s is still held by %s after %ld s; let that fl-certgen run finish (or stop "
+	           "it) and run again, or wait longer with --lock-timeout",
+	           w->path, who, w->timeout_ms / 1000);
 }
 
 /* Serialise runs (boot hook and a renewal timer) on a lock file in the root-only directory;
@@ -221,35 +199,8 @@ static int lock_dir(const char *dir, long timeout, struct fl_err *e)
 		free(p);
 		return -1;
 	}
-	uint64_t t0 = fl_clock_now_ms(NULL);
-	bool said = false;
-	int rc = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK) {
-			rc = fl_err_sys(e, errno, "cannot lock %s", p);
-			break;
-		}
-		long pid = lock_holder(fd);
-		char who[48] = "another process";
-		if (pid > 0)
-			snprintf(who, sizeof who, "process %ld", pid);
-		if (!said && timeout > 0)
-			fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, "
-			        "--lock-timeout)",
-			        timeout, p, who);
-		said = true;
-		if (fl_clock_now_ms(NULL) - t0 >= (uint64_t)timeout * 1000) {
-			rc = fl_err_set(
-			    e, FL_EXIT_TIMEOUT,
-			    "the lock %s is still held by %s after %ld s; let that fl-certgen run "
-			    "finish (or stop it) and run again, or wait longer with --lock-timeout",
-			    p, who, timeout);
-			break;
-		}
-		fl_clock_sleep_ms(NULL, 100);
-	}
+	struct fl_fs_lock_wait w = {p, "another process", timeout * 1000, lock_waiting, lock_gave_up, NULL};
+	int rc = fl_fs_lock_fd(fd, &w, e);
 	free(p);
 	if (rc < 0) {
 		close(fd);
