@@ -4,7 +4,7 @@
 # make demo       bootstrap and run the end-to-end demo
 # make asan       every suite under AddressSanitizer + UBSan
 # make valgrind   every suite with the tools under valgrind
-# make lint       clang-tidy, cppcheck, shellcheck, clang-format check
+# make lint       clang-tidy, cppcheck, shellcheck, clang-format check, module rules
 # make install    the tools, man pages and share/ only: PREFIX=/usr/local DESTDIR=
 # make uninstall  remove what install put there (same PREFIX and DESTDIR)
 #
@@ -156,11 +156,13 @@ fuzz:
 bench: all
 	bench/run
 
-lint:
+# check-modules reads the objects: no include or call cycles in lib/, names that match files.
+lint: $(LIB_OBJ)
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Ilib lib cmd
-	shellcheck scripts/bootstrap scripts/demo scripts/long-functions .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
+	shellcheck scripts/bootstrap scripts/demo scripts/long-functions scripts/check-modules .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
 	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
+	scripts/check-modules $(BUILD)/lib
 
 # install builds only what it installs; uninstall removes those files and flkit's own share
 # directory, not the standard directories (bin, man1, man5, man7) that other packages share.

@@ -94,7 +94,7 @@ static int addresses(const struct opts *o, struct fl_addrs *a)
 	if (fl_cert_verb_addrs(&o->ips, a, &e) == 0)
 		return 0;
 	fl_error("%s", e.msg);
-	fl_addrs_free(a);
+	fl_net_addrs_free(a);
 	return -1;
 }
 
@@ -135,7 +135,7 @@ static int superlink(struct fl_tool *t, char **args, int n)
 		emit(&b);
 		fl_ctx_free(&c);
 	}
-	fl_addrs_free(&addrs);
+	fl_net_addrs_free(&addrs);
 	return rc;
 }
 
@@ -144,7 +144,7 @@ static int read_onegate(const struct opts *o, struct fl_onegate_tls *og)
 {
 	struct fl_err e = {0};
 	if (o->onegate_file)
-		return fl_cert_onegate_load(o->onegate_file, og, &e) < 0 ? fl_err_log(&e) : 0;
+		return fl_cert_onegate_load(o->onegate_file, og, &e) < 0 ? fl_log_err(&e) : 0;
 	memset(og, 0, sizeof *og);
 	og->present = true;
 	og->tls = o->onegate_tls ? fl_xstrdup(o->onegate_tls) : NULL;
@@ -188,7 +188,7 @@ static int inspect(const struct opts *o, bool check)
 	struct fl_buf b = FL_BUF_INIT;
 	int rc = fl_cert_verb_inspect(&in, &b);
 	emit(&b);
-	fl_addrs_free(&addrs);
+	fl_net_addrs_free(&addrs);
 	return rc;
 }
 
@@ -251,7 +251,7 @@ static int option_value(struct fl_tool *t, struct opts *o, int ch, const char *a
 		                    arg);
 		return FL_EXIT_USAGE;
 	case OPT_IP:
-		if (fl_addrs_add(&o->ips, arg, &e) == 0)
+		if (fl_net_addrs_add(&o->ips, arg, &e) == 0)
 			return 0;
 		fl_tool_usage_error(t, "--ip: %s", e.msg);
 		return FL_EXIT_USAGE;
@@ -392,6 +392,6 @@ int main(int argc, char **argv)
 	if (rc == FL_TOOL_GO)
 		rc = fl_tool_dispatch(&t);
 	fl_tool_free(&t);
-	fl_addrs_free(&o.ips);
+	fl_net_addrs_free(&o.ips);
 	return rc;
 }

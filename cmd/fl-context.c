@@ -169,7 +169,7 @@ static int render(struct fl_tool *t, char **args, int n)
 		rc = FL_EXIT_FAIL;
 	} else {
 		char def[64];
-		snprintf(def, sizeof def, FL_TOOL_RENDERED_DIR "/%s.conf", fl_role_name((unsigned)role));
+		snprintf(def, sizeof def, FL_TOOL_RENDERED_DIR "/%s.conf", fl_var_role_name((unsigned)role));
 		const char *out = o->output ? o->output : def;
 		struct fl_buf b = FL_BUF_INIT;
 		struct fl_err e = {0};
@@ -179,7 +179,7 @@ static int render(struct fl_tool *t, char **args, int n)
 			fl_error("%s", e.msg);
 			rc = FL_EXIT_FAIL;
 		} else {
-			fl_info("Wrote the %s configuration to %s", fl_role_name((unsigned)role), out);
+			fl_info("Wrote the %s configuration to %s", fl_var_role_name((unsigned)role), out);
 		}
 		explicit_bzero(b.data, b.len);
 		fl_buf_free(&b);
@@ -218,9 +218,9 @@ static int node_config_emit(const struct opts *o, const struct fl_ctx *c, bool t
 		snprintf(gen, sizeof gen, "partition-id=%ld num-partitions=%ld", o->partition_id,
 		         o->num_partitions);
 	struct fl_err e = {0};
-	if (fl_cfg_node_config(*nc ? nc : gen, toml, true, &b, &e) < 0) {
+	if (fl_flwrcfg_node_config(*nc ? nc : gen, toml, true, &b, &e) < 0) {
 		fl_buf_free(&b);
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	}
 	emit(&b);
 	return FL_EXIT_OK;
@@ -288,13 +288,13 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 	long *count = ch == OPT_PID ? &o->partition_id : &o->num_partitions;
 	switch (ch) {
 	case 'r':
-		if (!(o->role = fl_role_parse(arg))) {
+		if (!(o->role = fl_var_role_parse(arg))) {
 			fl_tool_usage_error(t, "unknown role '%s': use superlink, supernode or service", arg);
 			return FL_EXIT_USAGE;
 		}
 		break;
 	case 'f':
-		if ((o->format = fl_format_parse(arg)) < 0) {
+		if ((o->format = fl_render_format_parse(arg)) < 0) {
 			fl_tool_usage_error(t, "unknown format '%s'", arg);
 			return FL_EXIT_USAGE;
 		}

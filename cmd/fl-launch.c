@@ -160,7 +160,7 @@ static int wait_docker(struct fl_tool *t, char **words, int n)
 	struct fl_err e = {0};
 	long s = args.timeout_s > 0 ? args.timeout_s : 60, i = args.interval_s > 0 ? args.interval_s : 1;
 	if (fl_launch_wait_docker(args.docker ? args.docker : FL_LAUNCH_DOCKER, s * 1000, i * 1000, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return FL_EXIT_OK;
 }
 
@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 	struct fl_err e = {0};
 	/* Files named by an option: a FIFO or device is refused here, never waited on. */
 	if (rc == FL_TOOL_GO && fl_launch_args_check_files(&args, &e) < 0)
-		rc = fl_err_log(&e);
+		rc = fl_log_err(&e);
 	args.envp = fl_tool_env(&tool);
 	if (rc == FL_TOOL_GO)
 		rc = fl_tool_dispatch(&tool);

@@ -119,12 +119,12 @@ static int load(const struct fl_tool *t, struct fl_ctx *c, enum fl_var_id unless
 	const char *path = fl_tool_config_path(t, 0, buf, sizeof buf, &named);
 	struct fl_err e = {0}, bad = {0};
 	if (fl_onegate_ctx_load(c, path, named, o->token_file, fl_tool_env(t), &bad, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	fl_tool_log_format(c);
 	bool needs_gate = unless == FLV_COUNT || !*fl_ctx_value(c, unless);
 	if (fl_onegate_verb_identity(c, o->endpoint, o->vmid, &bad, needs_gate, &e) < 0) {
 		fl_ctx_free(c);
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	}
 	return 0;
 }
@@ -152,7 +152,7 @@ static int act(struct opts *o, struct fl_onegate *g, enum verb v, char **args, i
 		break;
 	case PRECHECK: return status(fl_discover_precheck(g, false, &e), &e);
 	}
-	return r < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+	return r < 0 ? fl_log_err(&e) : FL_EXIT_OK;
 }
 
 /* Open OneGate with c's identity, run the verb, print what it found. A OneGate that cannot be
@@ -165,7 +165,7 @@ static int run(struct fl_tool *t, const struct fl_ctx *c, enum verb v, char **ar
 	struct fl_err e = {0};
 	gate_opts(o, c, &go);
 	if (fl_onegate_open(&g, &go, &e) < 0) {
-		int rc = fl_err_log(&e);
+		int rc = fl_log_err(&e);
 		if (v != PUBLISH || !o->v.best_effort)
 			return rc;
 		fl_warn("OneGate publication failed; continuing without it.");
@@ -246,7 +246,7 @@ static int publish(struct fl_tool *t, char **pairs, int n)
 	struct opts *o = t->data;
 	struct fl_err e = {0};
 	if (fl_onegate_publish_data(pairs, (size_t)n, &o->pub, &e) < 0)
-		return fl_err_log(&e); /* FL_EXIT_USAGE: nothing was sent */
+		return fl_log_err(&e); /* FL_EXIT_USAGE: nothing was sent */
 	return with_gate(t, PUBLISH, pairs, n);
 }
 
@@ -467,7 +467,7 @@ static int check_options(const struct fl_tool *t, const struct opts *o)
 	/* A FIFO or device is refused here, never waited on. */
 	struct fl_err e = {0};
 	if (fl_fs_check_regular("--token-file", o->token_file, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	if (o->d.max_interval_ms && o->d.max_interval_ms < o->d.interval_ms) {
 		fl_tool_usage_error(t, "--max-interval must not be below --interval");
 		return FL_EXIT_USAGE;

@@ -96,7 +96,7 @@ void fl_buf_add_sq(struct fl_buf *b, const char *s)
 }
 
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
-size_t fl_utf8_seqlen(const unsigned char *p)
+size_t fl_buf_utf8_seqlen(const unsigned char *p)
 {
 	if (p[0] < 0x80)
 		return 1;
@@ -159,7 +159,7 @@ void fl_buf_add_dq(struct fl_buf *b, const char *s)
 			p++;
 			continue;
 		}
-		size_t n = fl_utf8_seqlen(p);
+		size_t n = fl_buf_utf8_seqlen(p);
 		if (n == 0) {
 			/* Both JSON and TOML need valid UTF-8: replace the stray byte. */
 			fl_buf_adds(b, "\\ufffd");

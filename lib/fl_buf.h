@@ -27,7 +27,7 @@ void fl_buf_add_sq(struct fl_buf *b, const char *s);
  * escaped and invalid UTF-8 bytes become U+FFFD. */
 void fl_buf_add_dq(struct fl_buf *b, const char *s);
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 when there is none. */
-size_t fl_utf8_seqlen(const unsigned char *p);
+size_t fl_buf_utf8_seqlen(const unsigned char *p);
 const char *fl_buf_str(const struct fl_buf *b); /* "" when empty */
 void fl_buf_reset(struct fl_buf *b);
 void fl_buf_free(struct fl_buf *b);

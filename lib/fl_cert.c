@@ -5,9 +5,11 @@
 
 #include "fl_cert.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_cert_io.h"
 #include "fl_check.h"
+#include "fl_list.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -79,7 +81,7 @@ EVP_PKEY *fl_cert_keygen(enum fl_key_type t, struct fl_err *e)
 	return k;
 }
 
-void fl_sans_free(struct fl_sans *s)
+void fl_cert_sans_free(struct fl_sans *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -95,7 +97,7 @@ static bool sans_has(const struct fl_sans *s, const char *entry)
 	return false;
 }
 
-void fl_sans_add(struct fl_sans *s, const char *entry)
+void fl_cert_sans_add(struct fl_sans *s, const char *entry)
 {
 	if (sans_has(s, entry))
 		return;
@@ -109,12 +111,12 @@ void fl_sans_add(struct fl_sans *s, const char *entry)
 int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct fl_sans *out, struct fl_err *e)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
-	fl_sans_add(out, "DNS:localhost");
-	fl_sans_add(out, "IP:127.0.0.1");
-	fl_sans_add(out, "IP:::1");
+	fl_cert_sans_add(out, "DNS:localhost");
+	fl_cert_sans_add(out, "IP:127.0.0.1");
+	fl_cert_sans_add(out, "IP:::1");
 	for (size_t i = 0; addrs && i < addrs->n; i++) {
 		snprintf(buf, sizeof buf, "IP:%s", addrs->v[i]);
-		fl_sans_add(out, buf);
+		fl_cert_sans_add(out, buf);
 	}
 	if (!extra || !*extra)
 		return 0;
@@ -141,9 +143,9 @@ int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct f
 			char c[INET6_ADDRSTRLEN];
 			fl_net_canonical(entry + 3, c, sizeof c);
 			snprintf(buf, sizeof buf, "IP:%s", c);
-			fl_sans_add(out, buf);
+			fl_cert_sans_add(out, buf);
 		} else {
-			fl_sans_add(out, entry);
+			fl_cert_sans_add(out, entry);
 		}
 		free(entry);
 	}
@@ -234,7 +236,7 @@ void fl_cert_san_missing(X509 *cert, const struct fl_sans *want, struct fl_sans 
 				        strncasecmp((const char *)d, entry + 4, (size_t)len) == 0;
 		}
 		if (!found)
-			fl_sans_add(missing, entry);
+			fl_cert_sans_add(missing, entry);
 	}
 	GENERAL_NAMES_free(gens);
 }
@@ -437,7 +439,7 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-void fl_pem_free(struct fl_pem *p)
+void fl_cert_pem_free(struct fl_pem *p)
 {
 	sk_X509_pop_free(p->certs, X509_free);
 	EVP_PKEY_free(p->key);
@@ -784,7 +786,7 @@ int fl_cert_pem_reencode(const char *name, const void *pem, size_t len, char **o
 		                "%s holds no readable PEM certificate; run fl-certgen superlink to "
 		                "rewrite it",
 		                name);
-	else if (!(*out = fl_certio_pem_certs(certs, outlen)))
+	else if (!(*out = fl_cert_io_pem_certs(certs, outlen)))
 		rc = fl_err_set(e, FL_EXIT_FAIL, "%s: cannot encode its certificates as PEM", name);
 	sk_X509_pop_free(certs, X509_free);
 	return rc;

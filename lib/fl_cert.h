@@ -6,7 +6,7 @@
 
 #include "fl_buf.h"
 #include "fl_ctx.h"
-#include "fl_diag.h"
+#include "fl_diags.h"
 #include "fl_err.h"
 #include "fl_net.h"
 
@@ -53,8 +53,8 @@ struct fl_sans {
 int fl_cert_sans_build(const struct fl_addrs *addrs, const char *extra, struct fl_sans *out,
                        struct fl_err *e);
 /* Append entry unless present (names compared without case). */
-void fl_sans_add(struct fl_sans *s, const char *entry);
-void fl_sans_free(struct fl_sans *s);
+void fl_cert_sans_add(struct fl_sans *s, const char *entry);
+void fl_cert_sans_free(struct fl_sans *s);
 /* The SAN of cert as "DNS:localhost, IP:127.0.0.1, ..."; caller frees. */
 char *fl_cert_san_text(X509 *cert);
 /* Entries of want that cert's SAN lacks (IPs compared as addresses, names without case). */
@@ -106,7 +106,7 @@ int fl_cert_pem_decode(const char *name, const char *b64, enum fl_pem_kind kind,
 /* Same for PEM text already decoded: files fl-certgen wrote, so no consistency check. */
 int fl_cert_pem_parse(const char *name, const unsigned char *pem, size_t len, enum fl_pem_kind kind,
                       struct fl_pem *out, struct fl_err *e);
-void fl_pem_free(struct fl_pem *p);
+void fl_cert_pem_free(struct fl_pem *p);
 
 /* Does this PEM text hold certificates and nothing else (blank lines aside)? 0, or -1 with
  * the first offending line in why (never its content: it may be a key). */
@@ -115,6 +115,17 @@ int fl_cert_pem_only_certs(const unsigned char *pem, size_t len, char *why, size
  * the file held more than certificates ("" when it did not). */
 int fl_cert_pem_reencode(const char *name, const void *pem, size_t len, char **out, size_t *outlen,
                          char *extra, size_t extralen, struct fl_err *e);
+
+/* What loading a PEM file found. */
+enum fl_cert_load {
+	FL_CERT_UNUSABLE = -1, /* the reason in why */
+	FL_CERT_LOADED = 0,
+	FL_CERT_ABSENT = 1, /* why is empty */
+};
+/* PEM files (fl_cert_load.c). bytes may be NULL; else it gets the file content. */
+enum fl_cert_load fl_cert_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
+                                     char *why, size_t whylen);
+enum fl_cert_load fl_cert_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen);
 
 /* Where the SuperLink's files go. */
 struct fl_cert_layout {

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *fl_certio_join(const char *dir, const char *name)
+char *fl_cert_io_join(const char *dir, const char *name)
 {
 	struct fl_buf b = FL_BUF_INIT;
 	size_t n = strlen(dir);
@@ -28,7 +28,7 @@ char *fl_certio_join(const char *dir, const char *name)
 	return b.data;
 }
 
-void fl_certio_wipe_free(char *p, size_t n)
+void fl_cert_io_wipe_free(char *p, size_t n)
 {
 	if (p) {
 		OPENSSL_cleanse(p, n);
@@ -37,7 +37,7 @@ void fl_certio_wipe_free(char *p, size_t n)
 }
 
 /* A regular file, not through a symlink: 0, 1 when absent, -1 (e) otherwise. */
-int fl_certio_read(const char *path, char **buf, size_t *len, struct fl_err *e)
+int fl_cert_io_read(const char *path, char **buf, size_t *len, struct fl_err *e)
 {
 	*buf = NULL;
 	*len = 0;
@@ -84,7 +84,7 @@ int fl_certio_read(const char *path, char **buf, size_t *len, struct fl_err *e)
 	return 0;
 }
 
-int fl_certio_chown_error(struct fl_err *e, int err, const char *path, uid_t uid, gid_t gid)
+int fl_cert_io_chown_error(struct fl_err *e, int err, const char *path, uid_t uid, gid_t gid)
 {
 	if (err == EPERM && geteuid() != 0)
 		return fl_err_set(
@@ -96,7 +96,7 @@ int fl_certio_chown_error(struct fl_err *e, int err, const char *path, uid_t uid
 }
 
 /* Owner and mode of a kept file, set through a descriptor (never through a symlink). */
-int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e)
+int fl_cert_io_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, struct fl_err *e)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
@@ -114,12 +114,12 @@ int fl_certio_fix_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, stru
 	else if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
 		rc = fl_err_sys(e, errno, "cannot set the mode of %s", path);
 	else if (uid != FL_OWNER_KEEP && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
-		rc = fl_certio_chown_error(e, errno, path, uid, gid);
+		rc = fl_cert_io_chown_error(e, errno, path, uid, gid);
 	close(fd);
 	return rc;
 }
 
-char *fl_certio_time(const ASN1_TIME *t)
+char *fl_cert_io_time(const ASN1_TIME *t)
 {
 	struct tm tm;
 	char buf[32];
@@ -128,7 +128,7 @@ char *fl_certio_time(const ASN1_TIME *t)
 	return fl_xstrdup(buf);
 }
 
-long long fl_certio_seconds_until(const ASN1_TIME *t, time_t now)
+long long fl_cert_io_seconds_until(const ASN1_TIME *t, time_t now)
 {
 	struct tm tm;
 	if (!ASN1_TIME_to_tm(t, &tm))
@@ -136,13 +136,13 @@ long long fl_certio_seconds_until(const ASN1_TIME *t, time_t now)
 	return (long long)timegm(&tm) - (long long)now;
 }
 
-long fl_certio_days(long long seconds)
+long fl_cert_io_days(long long seconds)
 {
 	/* Whole days, rounded towards minus infinity: an expired certificate shows -1, not 0. */
 	return (long)(seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400));
 }
 
-char *fl_certio_name(const X509_NAME *n)
+char *fl_cert_io_name(const X509_NAME *n)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *out = NULL;
@@ -155,7 +155,7 @@ char *fl_certio_name(const X509_NAME *n)
 	return out ? out : fl_xstrdup("?");
 }
 
-char *fl_certio_pem_certs(STACK_OF(X509) * certs, size_t *len)
+char *fl_cert_io_pem_certs(STACK_OF(X509) * certs, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *out = NULL;
@@ -173,7 +173,7 @@ char *fl_certio_pem_certs(STACK_OF(X509) * certs, size_t *len)
 }
 
 /* PKCS#8, unencrypted; the memory BIO is wiped when freed. */
-char *fl_certio_pem_key(EVP_PKEY *k, size_t *len)
+char *fl_cert_io_pem_key(EVP_PKEY *k, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *out = NULL;
@@ -187,7 +187,7 @@ char *fl_certio_pem_key(EVP_PKEY *k, size_t *len)
 	return out;
 }
 
-char *fl_certio_b64(const char *data, size_t len)
+char *fl_cert_io_b64(const char *data, size_t len)
 {
 	if (len > INT_MAX / 2)
 		return NULL;
@@ -196,70 +196,14 @@ char *fl_certio_b64(const char *data, size_t len)
 	return (char *)out;
 }
 
-/* The file at path, or why not (fl_certio_read's 1 and -1 as the enum). */
-static enum fl_certio_load load_file(const char *path, char **buf, size_t *len, char *why, size_t whylen)
-{
-	struct fl_err e = {0};
-	int r = fl_certio_read(path, buf, len, &e);
-	snprintf(why, whylen, "%s", r < 0 ? e.msg : "");
-	return r > 0 ? FL_CERTIO_ABSENT : r < 0 ? FL_CERTIO_UNUSABLE : FL_CERTIO_LOADED;
-}
-
-/* A file of PEM certificates / one key. */
-enum fl_certio_load fl_certio_load_certs(const char *path, STACK_OF(X509) * *out, char **bytes, size_t *blen,
-                                         char *why, size_t whylen)
-{
-	char *buf;
-	size_t len;
-	*out = NULL;
-	enum fl_certio_load r = load_file(path, &buf, &len, why, whylen);
-	if (r != FL_CERTIO_LOADED)
-		return r;
-	struct fl_err e = {0};
-	struct fl_pem pem;
-	if (fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_CERTS, &pem, &e) < 0) {
-		snprintf(why, whylen, "%s", e.msg);
-		free(buf);
-		return FL_CERTIO_UNUSABLE;
-	}
-	*out = pem.certs;
-	if (bytes) {
-		*bytes = buf;
-		*blen = len;
-	} else {
-		free(buf);
-	}
-	return FL_CERTIO_LOADED;
-}
-
-enum fl_certio_load fl_certio_load_key(const char *path, EVP_PKEY **out, char *why, size_t whylen)
-{
-	char *buf;
-	size_t len;
-	*out = NULL;
-	enum fl_certio_load r = load_file(path, &buf, &len, why, whylen);
-	if (r != FL_CERTIO_LOADED)
-		return r;
-	struct fl_err e = {0};
-	struct fl_pem pem;
-	int pr = fl_cert_pem_parse(path, (unsigned char *)buf, len, FL_PEM_KEY, &pem, &e);
-	fl_certio_wipe_free(buf, len);
-	if (pr < 0) {
-		snprintf(why, whylen, "%s", e.msg);
-		return FL_CERTIO_UNUSABLE;
-	}
-	*out = pem.key;
-	return FL_CERTIO_LOADED;
-}
-
-bool fl_certio_key_matches(X509 *cert, EVP_PKEY *key)
+bool fl_cert_io_key_matches(X509 *cert, EVP_PKEY *key)
 {
 	bool ok = cert && key && EVP_PKEY_eq(X509_get0_pubkey(cert), key) == 1;
 	ERR_clear_error();
 	return ok;
 }
 
-char *fl_certio_sans_join(const struct fl_sans *s)
+char *fl_cert_io_sans_join(const struct fl_sans *s)
 {
 	struct fl_buf b = FL_BUF_INIT;
 	for (size_t i = 0; i < s->n; i++)
@@ -270,14 +214,14 @@ char *fl_certio_sans_join(const struct fl_sans *s)
 }
 
 /* Are the bytes of path exactly data? */
-bool fl_certio_same(const char *path, const char *data, size_t len)
+bool fl_cert_io_same(const char *path, const char *data, size_t len)
 {
 	char *buf;
 	size_t n;
-	if (fl_certio_read(path, &buf, &n, NULL) != 0 || !buf)
+	if (fl_cert_io_read(path, &buf, &n, NULL) != 0 || !buf)
 		return false;
 	bool same = n == len && memcmp(buf, data, n) == 0;
-	fl_certio_wipe_free(buf, n);
+	fl_cert_io_wipe_free(buf, n);
 	return same;
 }
 
@@ -302,7 +246,7 @@ const char *fl_cert_exposed(const char *path, uid_t owner, mode_t bad_bits, char
 	return buf;
 }
 
-int fl_certio_check_links(const char *path, struct fl_err *e)
+int fl_cert_io_check_links(const char *path, struct fl_err *e)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode) || st.st_nlink <= 1)

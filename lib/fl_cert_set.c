@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define ONEGATE_MAX (1u << 20)
@@ -136,7 +135,7 @@ static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_sup
                         struct fl_diags *d, struct fl_err *e)
 {
 	char why[PATH_MAX + 160];
-	char *key = fl_certio_join(l->ca_key_dir, "ca.key"), *legacy = fl_certio_join(l->dir, "ca.key");
+	char *key = fl_cert_io_join(l->ca_key_dir, "ca.key"), *legacy = fl_cert_io_join(l->dir, "ca.key");
 	struct stat st;
 	const char *bad = fl_cert_exposed(l->ca_key_dir, FL_OWNER_KEEP, 022, why, sizeof why);
 	if (!bad)
@@ -174,83 +173,35 @@ static int check_ca_key(const struct fl_cert_layout *l, const struct fl_cert_sup
 	return rc;
 }
 
-/* The process holding a flock on fd's file, from /proc/locks; 0 when unknown. */
-static long lock_holder(int fd)
+static void lock_waiting(const struct fl_fs_lock_wait *w, const char *who)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return 0;
-	FILE *f = fopen("/proc/locks", "re");
-	if (!f)
-		return 0;
-	char line[256];
-	long pid = 0;
-	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK") are skipped. */
-	while (!pid && fgets(line, sizeof line, f)) {
-		char *save = NULL, *tok[6], *end;
-		int n = 0;
-		for (char *t = strtok_r(line, " \t\n", &save); t && n < 6; t = strtok_r(NULL, " \t\n", &save))
-			tok[n++] = t;
-		if (n < 6 || strcmp(tok[1], "FLOCK") != 0)
-			continue;
-		long p = strtol(tok[4], &end, 10);
-		if (*end || p <= 0)
-			continue;
-		unsigned long maj = strtoul(tok[5], &end, 16);
-		if (*end != ':')
-			continue;
-		unsigned long min = strtoul(end + 1, &end, 16);
-		if (*end != ':')
-			continue;
-		unsigned long ino = strtoul(end + 1, &end, 10);
-		if (!*end && ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
-		    min == minor(st.st_dev))
-			pid = p;
-	}
-	fclose(f);
-	return pid;
+	fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, --lock-timeout)",
+	        w->timeout_ms / 1000, w->path, who);
+}
+
+static void lock_gave_up(const struct fl_fs_lock_wait *w, const char *who, uint64_t waited_ms,
+                         struct fl_err *e)
+{
+	(void)waited_ms;
+	fl_err_set(e, FL_EXIT_TIMEOUT,
+	           "the lock %s is still held by %s after %ld s; let that fl-certgen run finish (or stop "
+	           "it) and run again, or wait longer with --lock-timeout",
+	           w->path, who, w->timeout_ms / 1000);
 }
 
 /* Serialise runs (boot hook and a renewal timer) on a lock file in the root-only directory;
  * wait for another run at most timeout seconds, and say so. */
 static int lock_dir(const char *dir, long timeout, struct fl_err *e)
 {
-	char *p = fl_certio_join(dir, ".fl-certgen.lock");
+	char *p = fl_cert_io_join(dir, ".fl-certgen.lock");
 	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fl_err_sys(e, errno, "cannot open the lock file %s", p);
 		free(p);
 		return -1;
 	}
-	uint64_t t0 = fl_clock_now_ms(NULL);
-	bool said = false;
-	int rc = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK) {
-			rc = fl_err_sys(e, errno, "cannot lock %s", p);
-			break;
-		}
-		long pid = lock_holder(fd);
-		char who[48] = "another process";
-		if (pid > 0)
-			snprintf(who, sizeof who, "process %ld", pid);
-		if (!said && timeout > 0)
-			fl_info("waiting up to %ld s for the lock %s, held by %s (another fl-certgen run, "
-			        "--lock-timeout)",
-			        timeout, p, who);
-		said = true;
-		if (fl_clock_now_ms(NULL) - t0 >= (uint64_t)timeout * 1000) {
-			rc = fl_err_set(
-			    e, FL_EXIT_TIMEOUT,
-			    "the lock %s is still held by %s after %ld s; let that fl-certgen run "
-			    "finish (or stop it) and run again, or wait longer with --lock-timeout",
-			    p, who, timeout);
-			break;
-		}
-		fl_clock_sleep_ms(NULL, 100);
-	}
+	struct fl_fs_lock_wait w = {p, "another process", timeout * 1000, lock_waiting, lock_gave_up, NULL};
+	int rc = fl_fs_lock_fd(fd, &w, e);
 	free(p);
 	if (rc < 0) {
 		close(fd);
@@ -263,7 +214,7 @@ static int resolve_addrs(const struct fl_cert_superlink_opts *o, struct fl_addrs
 {
 	if (o->addrs && o->addrs->n) {
 		for (size_t i = 0; i < o->addrs->n; i++)
-			fl_addrs_add(a, o->addrs->v[i], NULL);
+			fl_net_addrs_add(a, o->addrs->v[i], NULL);
 		return 0;
 	}
 	return fl_net_vm_addrs(a, NULL, e);
@@ -302,7 +253,7 @@ struct autoset {
 	char *ca_bytes;
 	size_t ca_len;
 	bool ca_key_legacy;
-	enum fl_certio_load ca_found, srv_found;
+	enum fl_cert_load ca_found, srv_found;
 	char ca_why[512], srv_why[512]; /* why ca.crt / server.pem did not load */
 	char exposed_buf[PATH_MAX + 160];
 	const char *exposed; /* how the server key may be known to someone else; NULL: it is not */
@@ -327,8 +278,8 @@ static void autoset_free(struct autoset *s)
 	fl_fileset_free(&s->fs);
 	if (s->lock >= 0)
 		close(s->lock);
-	fl_certio_wipe_free(s->pem_cakey, s->len_cakey);
-	fl_certio_wipe_free(s->pem_skey, s->len_skey);
+	fl_cert_io_wipe_free(s->pem_cakey, s->len_cakey);
+	fl_cert_io_wipe_free(s->pem_skey, s->len_skey);
 	free(s->pem_ca);
 	free(s->pem_srv);
 	X509_free(s->newca);
@@ -346,8 +297,8 @@ static void autoset_free(struct autoset *s)
 	EVP_PKEY_free(s->skey);
 	free(s->ca_bytes);
 	free(s->san_missing);
-	fl_sans_free(&s->want);
-	fl_addrs_free(&s->addrs);
+	fl_cert_sans_free(&s->want);
+	fl_net_addrs_free(&s->addrs);
 }
 
 /* The reason in words, for "created (...)" and "reissued ... because ...". */
@@ -390,7 +341,7 @@ static const char *auto_reason_text(const struct autoset *s, long renew_days, ch
 static enum auto_reason ca_problem(const struct autoset *s, time_t now)
 {
 	if (!s->cas)
-		return s->ca_found == FL_CERTIO_ABSENT ? AUTO_CA_ABSENT : AUTO_CA_UNUSABLE;
+		return s->ca_found == FL_CERT_ABSENT ? AUTO_CA_ABSENT : AUTO_CA_UNUSABLE;
 	X509 *ca = sk_X509_value(s->cas, 0);
 	if (sk_X509_num(s->cas) != 1)
 		return AUTO_CA_COUNT;
@@ -398,13 +349,13 @@ static enum auto_reason ca_problem(const struct autoset *s, time_t now)
 		return AUTO_CA_NOT_CA;
 	if (!s->cakey)
 		return AUTO_CA_KEY_UNUSABLE;
-	if (!fl_certio_key_matches(ca, s->cakey))
+	if (!fl_cert_io_key_matches(ca, s->cakey))
 		return AUTO_CA_KEY_MISMATCH;
-	if (fl_certio_seconds_until(X509_get0_notBefore(ca), now) > 0)
+	if (fl_cert_io_seconds_until(X509_get0_notBefore(ca), now) > 0)
 		return AUTO_CA_FUTURE;
 	/* A CA that still verifies stays, even close to its end: a new one breaks every SuperNode
 	 * that trusts this one, so only --force (a decision) replaces it. */
-	if (fl_certio_seconds_until(X509_get0_notAfter(ca), now) < 0)
+	if (fl_cert_io_seconds_until(X509_get0_notAfter(ca), now) < 0)
 		return AUTO_CA_EXPIRED;
 	return AUTO_KEEP;
 }
@@ -413,29 +364,29 @@ static enum auto_reason ca_problem(const struct autoset *s, time_t now)
 static enum auto_reason server_problem(struct autoset *s, time_t now, long renew_days)
 {
 	if (!s->srv)
-		return s->srv_found == FL_CERTIO_ABSENT ? AUTO_SRV_ABSENT : AUTO_SRV_UNUSABLE;
+		return s->srv_found == FL_CERT_ABSENT ? AUTO_SRV_ABSENT : AUTO_SRV_UNUSABLE;
 	X509 *leaf = sk_X509_value(s->srv, 0);
 	if (!s->skey)
 		return AUTO_SRV_KEY_UNUSABLE;
-	if (!fl_certio_key_matches(leaf, s->skey))
+	if (!fl_cert_io_key_matches(leaf, s->skey))
 		return AUTO_SRV_KEY_MISMATCH;
 	if (fl_cert_verify(leaf, s->cas, NULL, now, s->verify_why, sizeof s->verify_why, NULL) < 0)
 		return AUTO_SRV_UNVERIFIED;
-	long long left = fl_certio_seconds_until(X509_get0_notAfter(leaf), now);
+	long long left = fl_cert_io_seconds_until(X509_get0_notAfter(leaf), now);
 	/* A certificate that ends with its CA cannot get longer: reissuing it changes nothing. */
-	bool ca_bound = left >= fl_certio_seconds_until(X509_get0_notAfter(sk_X509_value(s->cas, 0)), now);
+	bool ca_bound = left >= fl_cert_io_seconds_until(X509_get0_notAfter(sk_X509_value(s->cas, 0)), now);
 	if (left < (long long)renew_days * 86400 && !ca_bound) {
-		s->srv_days = fl_certio_days(left);
+		s->srv_days = fl_cert_io_days(left);
 		return AUTO_SRV_EXPIRING;
 	}
 	struct fl_sans missing = FL_SANS_INIT;
 	enum auto_reason r = AUTO_KEEP;
 	fl_cert_san_missing(leaf, &s->want, &missing);
 	if (missing.n) {
-		s->san_missing = fl_certio_sans_join(&missing);
+		s->san_missing = fl_cert_io_sans_join(&missing);
 		r = AUTO_SRV_SAN;
 	}
-	fl_sans_free(&missing);
+	fl_cert_sans_free(&missing);
 	return r;
 }
 
@@ -443,7 +394,7 @@ static void fill_published(struct fl_cert_published *p, enum fl_cert_action a, c
                            size_t ca_len, X509 *ca)
 {
 	p->action = a;
-	p->ca_b64 = fl_certio_b64(ca_bytes, ca_len);
+	p->ca_b64 = fl_cert_io_b64(ca_bytes, ca_len);
 	fl_cert_fingerprint(ca, p->fingerprint);
 }
 
@@ -465,17 +416,17 @@ static int auto_check(const struct fl_ctx *c, const struct fl_cert_superlink_opt
 	if (resolve_addrs(o, &s->addrs, e) < 0 ||
 	    fl_cert_sans_build(&s->addrs, c->conf.FL_CERT_EXTRA_SAN, &s->want, e) < 0)
 		return -1;
-	s->ca_crt = fl_certio_join(l->dir, "ca.crt");
-	s->srv_pem = fl_certio_join(l->dir, "server.pem");
-	s->srv_key = fl_certio_join(l->dir, "server.key");
-	s->ca_key = fl_certio_join(l->ca_key_dir, "ca.key");
-	s->legacy_key = fl_certio_join(l->dir, "ca.key");
+	s->ca_crt = fl_cert_io_join(l->dir, "ca.crt");
+	s->srv_pem = fl_cert_io_join(l->dir, "server.pem");
+	s->srv_key = fl_cert_io_join(l->dir, "server.key");
+	s->ca_key = fl_cert_io_join(l->ca_key_dir, "ca.key");
+	s->legacy_key = fl_cert_io_join(l->dir, "ca.key");
 	const char *paths[] = {s->ca_crt, s->srv_pem, s->srv_key, s->ca_key, s->legacy_key};
 	if (fl_cert_owner_check(l->uid, e) < 0 || check_layout(l, false, e) < 0 ||
 	    check_layout(l, true, e) < 0 || check_ca_key(l, o, d, e) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-		if (fl_certio_check_links(paths[i], e) < 0)
+		if (fl_cert_io_check_links(paths[i], e) < 0)
 			return -1;
 	/* A server key that another user owned or could read, or in a directory others could
 	 * write to, may be known: a new one (same CA) costs the SuperNodes nothing. */
@@ -497,13 +448,13 @@ static void auto_load(struct autoset *s)
 {
 	char key_why[256];
 	s->ca_found =
-	    fl_certio_load_certs(s->ca_crt, &s->cas, &s->ca_bytes, &s->ca_len, s->ca_why, sizeof s->ca_why);
-	if (fl_certio_load_key(s->ca_key, &s->cakey, key_why, sizeof key_why) == FL_CERTIO_ABSENT &&
-	    fl_certio_load_key(s->legacy_key, &s->cakey, key_why, sizeof key_why) == FL_CERTIO_LOADED)
+	    fl_cert_load_certs(s->ca_crt, &s->cas, &s->ca_bytes, &s->ca_len, s->ca_why, sizeof s->ca_why);
+	if (fl_cert_load_key(s->ca_key, &s->cakey, key_why, sizeof key_why) == FL_CERT_ABSENT &&
+	    fl_cert_load_key(s->legacy_key, &s->cakey, key_why, sizeof key_why) == FL_CERT_LOADED)
 		s->ca_key_legacy = true; /* the spec's layout kept it in the mounted directory */
-	s->srv_found = fl_certio_load_certs(s->srv_pem, &s->srv, NULL, NULL, s->srv_why, sizeof s->srv_why);
+	s->srv_found = fl_cert_load_certs(s->srv_pem, &s->srv, NULL, NULL, s->srv_why, sizeof s->srv_why);
 	if (s->srv)
-		fl_certio_load_key(s->srv_key, &s->skey, key_why, sizeof key_why);
+		fl_cert_load_key(s->srv_key, &s->skey, key_why, sizeof key_why);
 }
 
 /* Decide: keep the set, reissue the server certificate from the same CA, or create it all. */
@@ -514,7 +465,7 @@ static int auto_decide(const struct fl_cert_superlink_opts *o, struct autoset *s
 		s->action = FL_CERT_CREATED;
 		s->reason = AUTO_FORCE;
 	} else if ((s->reason = ca_problem(s, o->now)) == AUTO_CA_FUTURE) {
-		char *nb = fl_certio_time(X509_get0_notBefore(sk_X509_value(s->cas, 0)));
+		char *nb = fl_cert_io_time(X509_get0_notBefore(sk_X509_value(s->cas, 0)));
 		fl_err_set(e, FL_EXIT_FAIL,
 		           "The CA in %s is valid only from %s, after the system clock's time: fix the "
 		           "clock (NTP) and run again; --force replaces the CA, and SuperNodes that trust "
@@ -531,14 +482,14 @@ static int auto_decide(const struct fl_cert_superlink_opts *o, struct autoset *s
 		s->action = s->reason != AUTO_KEEP ? FL_CERT_REISSUED : FL_CERT_KEPT;
 	}
 	X509 *ca = s->cas ? sk_X509_value(s->cas, 0) : NULL;
-	long long ca_left = ca ? fl_certio_seconds_until(X509_get0_notAfter(ca), o->now) : 0;
+	long long ca_left = ca ? fl_cert_io_seconds_until(X509_get0_notAfter(ca), o->now) : 0;
 	if (s->action != FL_CERT_CREATED && ca_left < (long long)o->renew_days * 86400) {
-		char *until = fl_certio_time(X509_get0_notAfter(ca));
+		char *until = fl_cert_io_time(X509_get0_notAfter(ca));
 		fl_diags_add(d, FL_WARN,
 		             "The CA in %s expires in %ld days (on %s); it is kept because SuperNodes trust "
 		             "it. Plan the change: fl-certgen superlink --force makes a new CA, then give "
 		             "every SuperNode the new FL_CA_CERT",
-		             s->ca_crt, fl_certio_days(ca_left), until);
+		             s->ca_crt, fl_cert_io_days(ca_left), until);
 		free(until);
 	}
 	return 0;
@@ -567,7 +518,7 @@ static int auto_issue(const struct fl_cert_superlink_opts *o, struct autoset *s,
 		if (!(s->newskey = fl_cert_keygen(o->key_type, e)))
 			return -1;
 		time_t na = o->now + (time_t)o->server_days * 86400;
-		long long ca_end = fl_certio_seconds_until(X509_get0_notAfter(s->ca), o->now);
+		long long ca_end = fl_cert_io_seconds_until(X509_get0_notAfter(s->ca), o->now);
 		if ((long long)(na - o->now) > ca_end)
 			na = o->now + (time_t)ca_end; /* never outlive the CA */
 		/* CN: the first IPv4 address, as the spec's `hostname -I | awk '{print $1}'`. */
@@ -593,12 +544,12 @@ static int auto_verify(const struct fl_cert_superlink_opts *o, const struct auto
 	if (trust)
 		sk_X509_push(trust, s->ca);
 	bool ok = trust && fl_cert_verify(s->leaf, trust, NULL, o->now, vwhy, sizeof vwhy, NULL) == 0 &&
-	          fl_certio_key_matches(s->leaf, s->leaf_pk) && fl_certio_key_matches(s->ca, s->ca_pk);
+	          fl_cert_io_key_matches(s->leaf, s->leaf_pk) && fl_cert_io_key_matches(s->ca, s->ca_pk);
 	sk_X509_free(trust);
 	if (ok)
 		fl_cert_san_missing(s->leaf, &s->want, &missing);
 	if (!ok || missing.n) {
-		fl_sans_free(&missing);
+		fl_cert_sans_free(&missing);
 		return fl_err_set(e, FL_EXIT_FAIL, "Certificate chain verification FAILED: %s",
 		                  *vwhy ? vwhy
 		                        : "a key does not match its certificate or the SAN is incomplete");
@@ -613,7 +564,7 @@ static char *pem_one(X509 *x, size_t *len)
 	STACK_OF(X509) *one = sk_X509_new_null();
 	if (one)
 		sk_X509_push(one, x);
-	char *pem = one ? fl_certio_pem_certs(one, len) : NULL;
+	char *pem = one ? fl_cert_io_pem_certs(one, len) : NULL;
 	sk_X509_free(one);
 	return pem;
 }
@@ -624,7 +575,7 @@ static int auto_stage(const struct fl_cert_superlink_opts *o, struct autoset *s,
 {
 	const struct fl_cert_layout *l = &o->layout;
 	if (s->action == FL_CERT_CREATED || s->ca_key_legacy) {
-		if (!(s->pem_cakey = fl_certio_pem_key(s->ca_pk, &s->len_cakey)))
+		if (!(s->pem_cakey = fl_cert_io_pem_key(s->ca_pk, &s->len_cakey)))
 			return pem_error(e);
 		if (fl_fileset_stage(&s->fs, s->ca_key, s->pem_cakey, s->len_cakey, 0600, FL_OWNER_KEEP,
 		                     (gid_t)-1, e) < 0)
@@ -646,7 +597,7 @@ static int auto_stage(const struct fl_cert_superlink_opts *o, struct autoset *s,
 		return -1;
 	if (s->action != FL_CERT_KEPT) {
 		s->pem_srv = pem_one(s->leaf, &s->len_srv);
-		if (!s->pem_srv || !(s->pem_skey = fl_certio_pem_key(s->leaf_pk, &s->len_skey)))
+		if (!s->pem_srv || !(s->pem_skey = fl_cert_io_pem_key(s->leaf_pk, &s->len_skey)))
 			return pem_error(e);
 		if (fl_fileset_stage(&s->fs, s->srv_key, s->pem_skey, s->len_skey, 0600, l->uid, l->gid, e) <
 		        0 ||
@@ -678,11 +629,11 @@ static int auto_commit(const struct fl_cert_superlink_opts *o, struct autoset *s
 			    "(the CA key is %s)",
 			    s->legacy_key, s->ca_key);
 	}
-	if ((!s->ca_rewrite && fl_certio_fix_mode(s->ca_crt, 0644, l->uid, l->gid, e) < 0) ||
-	    (s->action == FL_CERT_KEPT && (fl_certio_fix_mode(s->srv_pem, 0644, l->uid, l->gid, e) < 0 ||
-	                                   fl_certio_fix_mode(s->srv_key, 0600, l->uid, l->gid, e) < 0)) ||
+	if ((!s->ca_rewrite && fl_cert_io_fix_mode(s->ca_crt, 0644, l->uid, l->gid, e) < 0) ||
+	    (s->action == FL_CERT_KEPT && (fl_cert_io_fix_mode(s->srv_pem, 0644, l->uid, l->gid, e) < 0 ||
+	                                   fl_cert_io_fix_mode(s->srv_key, 0600, l->uid, l->gid, e) < 0)) ||
 	    (s->action != FL_CERT_CREATED && !s->ca_key_legacy &&
-	     fl_certio_fix_mode(s->ca_key, 0600, FL_OWNER_KEEP, (gid_t)-1, e) < 0))
+	     fl_cert_io_fix_mode(s->ca_key, 0600, FL_OWNER_KEEP, (gid_t)-1, e) < 0))
 		return -1;
 	return 0;
 }
@@ -692,8 +643,8 @@ static void auto_report(const struct fl_cert_superlink_opts *o, const struct aut
                         struct fl_cert_published *p, struct fl_diags *d)
 {
 	fill_published(p, s->action, s->pem_ca, s->len_ca, s->ca);
-	char *san = fl_cert_san_text(s->leaf), *until = fl_certio_time(X509_get0_notAfter(s->leaf));
-	char *ca_until = fl_certio_time(X509_get0_notAfter(s->ca));
+	char *san = fl_cert_san_text(s->leaf), *until = fl_cert_io_time(X509_get0_notAfter(s->leaf));
+	char *ca_until = fl_cert_io_time(X509_get0_notAfter(s->ca));
 	char kd[64], why[512];
 	fl_cert_key_desc(X509_get0_pubkey(s->leaf), kd, sizeof kd);
 	auto_reason_text(s, o->renew_days, why, sizeof why);
@@ -774,15 +725,15 @@ static int chain_error(int verr, const char *why, struct fl_err *e)
 /* not yet valid / expired, with the date; 0 when valid at now. */
 static int validity_error(X509 *x, const char *name, time_t now, struct fl_err *e)
 {
-	if (fl_certio_seconds_until(X509_get0_notBefore(x), now) > 0) {
-		char *t = fl_certio_time(X509_get0_notBefore(x));
+	if (fl_cert_io_seconds_until(X509_get0_notBefore(x), now) > 0) {
+		char *t = fl_cert_io_time(X509_get0_notBefore(x));
 		fl_err_set(e, FL_EXIT_FAIL, "%s is not valid yet (valid from %s); check the system clock",
 		           name, t);
 		free(t);
 		return -1;
 	}
-	if (fl_certio_seconds_until(X509_get0_notAfter(x), now) < 0) {
-		char *t = fl_certio_time(X509_get0_notAfter(x));
+	if (fl_cert_io_seconds_until(X509_get0_notAfter(x), now) < 0) {
+		char *t = fl_cert_io_time(X509_get0_notAfter(x));
 		fl_err_set(e, FL_EXIT_FAIL, "%s has expired (on %s); renew it and update the variable", name,
 		           t);
 		free(t);
@@ -803,15 +754,15 @@ struct opset {
 static void opset_free(struct opset *s)
 {
 	fl_fileset_free(&s->fs);
-	fl_certio_wipe_free(s->pem_key, s->len_key);
+	fl_cert_io_wipe_free(s->pem_key, s->len_key);
 	free(s->pem_ca);
 	free(s->pem_srv);
 	free(s->ca_crt);
 	free(s->srv_pem);
 	free(s->srv_key);
-	fl_pem_free(&s->ca);
-	fl_pem_free(&s->crt);
-	fl_pem_free(&s->key);
+	fl_cert_pem_free(&s->ca);
+	fl_cert_pem_free(&s->crt);
+	fl_cert_pem_free(&s->key);
 }
 
 /* Load: the three variables, base64 PEM. */
@@ -839,7 +790,7 @@ static int op_check(const struct fl_cert_superlink_opts *o, const struct opset *
 	for (int i = 0; i < sk_X509_num(s->ca.certs); i++) {
 		X509 *x = sk_X509_value(s->ca.certs, i);
 		if (X509_check_ca(x) != 1) {
-			char *subj = fl_certio_name(X509_get_subject_name(x));
+			char *subj = fl_cert_io_name(X509_get_subject_name(x));
 			fl_err_set(
 			    e, FL_EXIT_FAIL,
 			    "FL_SSL_CA_CERTFILE does not contain a valid CA certificate: certificate #%d "
@@ -853,7 +804,7 @@ static int op_check(const struct fl_cert_superlink_opts *o, const struct opset *
 			return -1;
 	}
 	X509 *leaf = sk_X509_value(s->crt.certs, 0);
-	if (!fl_certio_key_matches(leaf, s->key.key))
+	if (!fl_cert_io_key_matches(leaf, s->key.key))
 		return fl_err_set(
 		    e, FL_EXIT_FAIL,
 		    "FL_SSL_KEYFILE does not match FL_SSL_CERTFILE: the private key belongs to another "
@@ -869,11 +820,11 @@ static int op_check(const struct fl_cert_superlink_opts *o, const struct opset *
 	sk_X509_free(chain);
 	if (v < 0)
 		return chain_error(verr, why, e);
-	long long left = fl_certio_seconds_until(X509_get0_notAfter(leaf), o->now);
+	long long left = fl_cert_io_seconds_until(X509_get0_notAfter(leaf), o->now);
 	if (left < (long long)o->renew_days * 86400)
 		fl_diags_add(d, FL_WARN,
 		             "FL_SSL_CERTFILE expires in %ld days; renew it and update FL_SSL_CERTFILE",
-		             fl_certio_days(left));
+		             fl_cert_io_days(left));
 	return 0;
 }
 
@@ -885,18 +836,18 @@ static void op_check_san(const struct fl_cert_superlink_opts *o, X509 *leaf, str
 	if (resolve_addrs(o, &addrs, &ne) < 0) {
 		fl_diags_add(d, FL_WARN, "cannot check the server certificate SAN against the VM address: %s",
 		             ne.msg);
-		fl_addrs_free(&addrs);
+		fl_net_addrs_free(&addrs);
 		return;
 	}
 	struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
 	char buf[INET6_ADDRSTRLEN + 4];
 	for (size_t i = 0; i < addrs.n; i++) {
 		snprintf(buf, sizeof buf, "IP:%s", addrs.v[i]);
-		fl_sans_add(&want, buf);
+		fl_cert_sans_add(&want, buf);
 	}
 	fl_cert_san_missing(leaf, &want, &missing);
 	if (missing.n) {
-		char *m = fl_certio_sans_join(&missing), *san = fl_cert_san_text(leaf);
+		char *m = fl_cert_io_sans_join(&missing), *san = fl_cert_san_text(leaf);
 		fl_diags_add(d, FL_WARN,
 		             "Server certificate SAN (%s) does not cover the VM address %s; SuperNodes must "
 		             "connect with a name or address the SAN lists",
@@ -904,9 +855,9 @@ static void op_check_san(const struct fl_cert_superlink_opts *o, X509 *leaf, str
 		free(m);
 		free(san);
 	}
-	fl_sans_free(&want);
-	fl_sans_free(&missing);
-	fl_addrs_free(&addrs);
+	fl_cert_sans_free(&want);
+	fl_cert_sans_free(&missing);
+	fl_net_addrs_free(&addrs);
 }
 
 /* Check the files: the set is encoded, the paths are safe to write, the directory exists. */
@@ -914,16 +865,16 @@ static int op_prepare(const struct fl_cert_superlink_opts *o, struct opset *s, s
                       struct fl_err *e)
 {
 	const struct fl_cert_layout *l = &o->layout;
-	s->pem_ca = fl_certio_pem_certs(s->ca.certs, &s->len_ca);
-	s->pem_srv = fl_certio_pem_certs(s->crt.certs, &s->len_srv);
-	s->pem_key = fl_certio_pem_key(s->key.key, &s->len_key);
+	s->pem_ca = fl_cert_io_pem_certs(s->ca.certs, &s->len_ca);
+	s->pem_srv = fl_cert_io_pem_certs(s->crt.certs, &s->len_srv);
+	s->pem_key = fl_cert_io_pem_key(s->key.key, &s->len_key);
 	if (!s->pem_ca || !s->pem_srv || !s->pem_key)
 		return fl_err_set(e, FL_EXIT_FAIL, "TLS setup failed: cannot encode PEM");
-	s->ca_crt = fl_certio_join(l->dir, "ca.crt");
-	s->srv_pem = fl_certio_join(l->dir, "server.pem");
-	s->srv_key = fl_certio_join(l->dir, "server.key");
-	if (fl_cert_owner_check(l->uid, e) < 0 || fl_certio_check_links(s->ca_crt, e) < 0 ||
-	    fl_certio_check_links(s->srv_pem, e) < 0 || fl_certio_check_links(s->srv_key, e) < 0)
+	s->ca_crt = fl_cert_io_join(l->dir, "ca.crt");
+	s->srv_pem = fl_cert_io_join(l->dir, "server.pem");
+	s->srv_key = fl_cert_io_join(l->dir, "server.key");
+	if (fl_cert_owner_check(l->uid, e) < 0 || fl_cert_io_check_links(s->ca_crt, e) < 0 ||
+	    fl_cert_io_check_links(s->srv_pem, e) < 0 || fl_cert_io_check_links(s->srv_key, e) < 0)
 		return -1;
 	char xbuf[PATH_MAX + 160];
 	const char *exposed = fl_cert_exposed(l->dir, l->uid, 022, xbuf, sizeof xbuf);
@@ -950,9 +901,9 @@ static int op_install(const struct fl_cert_superlink_opts *o, struct opset *s, e
 {
 	const struct fl_cert_layout *l = &o->layout;
 	*action = FL_CERT_KEPT;
-	if (!fl_certio_same(s->ca_crt, s->pem_ca, s->len_ca) ||
-	    !fl_certio_same(s->srv_pem, s->pem_srv, s->len_srv) ||
-	    !fl_certio_same(s->srv_key, s->pem_key, s->len_key)) {
+	if (!fl_cert_io_same(s->ca_crt, s->pem_ca, s->len_ca) ||
+	    !fl_cert_io_same(s->srv_pem, s->pem_srv, s->len_srv) ||
+	    !fl_cert_io_same(s->srv_key, s->pem_key, s->len_key)) {
 		*action = FL_CERT_INSTALLED;
 		if (fl_fileset_stage(&s->fs, s->ca_crt, s->pem_ca, s->len_ca, 0644, l->uid, l->gid, e) < 0 ||
 		    fl_fileset_stage(&s->fs, s->srv_key, s->pem_key, s->len_key, 0600, l->uid, l->gid, e) <
@@ -961,12 +912,12 @@ static int op_install(const struct fl_cert_superlink_opts *o, struct opset *s, e
 		        0 ||
 		    fl_fileset_commit(&s->fs, e) < 0)
 			return -1;
-	} else if (fl_certio_fix_mode(s->ca_crt, 0644, l->uid, l->gid, e) < 0 ||
-	           fl_certio_fix_mode(s->srv_pem, 0644, l->uid, l->gid, e) < 0 ||
-	           fl_certio_fix_mode(s->srv_key, 0600, l->uid, l->gid, e) < 0) {
+	} else if (fl_cert_io_fix_mode(s->ca_crt, 0644, l->uid, l->gid, e) < 0 ||
+	           fl_cert_io_fix_mode(s->srv_pem, 0644, l->uid, l->gid, e) < 0 ||
+	           fl_cert_io_fix_mode(s->srv_key, 0600, l->uid, l->gid, e) < 0) {
 		return -1;
 	}
-	char *legacy = fl_certio_join(l->dir, "ca.key");
+	char *legacy = fl_cert_io_join(l->dir, "ca.key");
 	if (unlink(legacy) == 0)
 		fl_diags_add(d, FL_WARN,
 		             "Removed %s: a CA key must not sit in the directory mounted into the container",
@@ -988,8 +939,8 @@ static int superlink_operator(const struct fl_ctx *c, const struct fl_cert_super
 		fl_diags_add(d, FL_INFO, "Operator-provided certificates decoded and validated");
 		if (op_prepare(o, &s, d, e) == 0 && op_install(o, &s, &action, d, e) == 0) {
 			fill_published(p, action, s.pem_ca, s.len_ca, sk_X509_value(s.ca.certs, 0));
-			char *until = fl_certio_time(X509_get0_notAfter(leaf)),
-			     *subj = fl_certio_name(X509_get_subject_name(leaf));
+			char *until = fl_cert_io_time(X509_get0_notAfter(leaf)),
+			     *subj = fl_cert_io_name(X509_get_subject_name(leaf));
 			fl_diags_add(d, FL_INFO,
 			             "Operator-provided certificates %s in %s: server %s valid until %s, CA "
 			             "SHA-256 %s",

@@ -53,14 +53,14 @@ static void fill(struct fl_cert_info *i, X509 *x, time_t now)
 {
 	char kd[64];
 	i->parsed = true;
-	i->subject = fl_certio_name(X509_get_subject_name(x));
-	i->issuer = fl_certio_name(X509_get_issuer_name(x));
+	i->subject = fl_cert_io_name(X509_get_subject_name(x));
+	i->issuer = fl_cert_io_name(X509_get_issuer_name(x));
 	i->serial = serial_text(x);
 	i->san = fl_cert_san_text(x);
-	i->not_before = fl_certio_time(X509_get0_notBefore(x));
-	i->not_after = fl_certio_time(X509_get0_notAfter(x));
-	i->seconds_left = fl_certio_seconds_until(X509_get0_notAfter(x), now);
-	i->days_left = fl_certio_days(i->seconds_left);
+	i->not_before = fl_cert_io_time(X509_get0_notBefore(x));
+	i->not_after = fl_cert_io_time(X509_get0_notAfter(x));
+	i->seconds_left = fl_cert_io_seconds_until(X509_get0_notAfter(x), now);
+	i->days_left = fl_cert_io_days(i->seconds_left);
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	if (pk)
 		fl_cert_key_desc(pk, kd, sizeof kd);
@@ -77,11 +77,11 @@ static void load(struct fl_cert_info *i, const char *path, time_t now, STACK_OF(
 {
 	char why[512];
 	i->path = fl_xstrdup(path);
-	enum fl_certio_load r = fl_certio_load_certs(path, certs, NULL, NULL, why, sizeof why);
-	if (r == FL_CERTIO_ABSENT)
+	enum fl_cert_load r = fl_cert_load_certs(path, certs, NULL, NULL, why, sizeof why);
+	if (r == FL_CERT_ABSENT)
 		return;
 	i->present = true;
-	if (r == FL_CERTIO_UNUSABLE) {
+	if (r == FL_CERT_UNUSABLE) {
 		i->problem = fl_xstrdup(why);
 		return;
 	}
@@ -120,9 +120,9 @@ static int inspect_file(const char *file, time_t now, struct fl_cert_report *r, 
 	char *buf = NULL;
 	size_t len = 0;
 	struct fl_err re = {0};
-	int rr = fl_certio_read(file, &buf, &len, &re);
+	int rr = fl_cert_io_read(file, &buf, &len, &re);
 	bool key = rr == 0 && memmem(buf, len, "PRIVATE KEY-----", 16) != NULL;
-	fl_certio_wipe_free(buf, len);
+	fl_cert_io_wipe_free(buf, len);
 	if (rr < 0)
 		return fl_err_set(e, FL_EXIT_FAIL,
 		                  "%s; --file takes a certificate file (PEM), not a FIFO, device, "
@@ -169,18 +169,18 @@ static void judge_key(struct fl_cert_report *r, const char *key_path, const char
 {
 	EVP_PKEY *key = NULL;
 	char why[512];
-	enum fl_certio_load kr = fl_certio_load_key(key_path, &key, why, sizeof why);
-	r->key_present = kr != FL_CERTIO_ABSENT;
-	if (kr == FL_CERTIO_LOADED) {
+	enum fl_cert_load kr = fl_cert_load_key(key_path, &key, why, sizeof why);
+	r->key_present = kr != FL_CERT_ABSENT;
+	if (kr == FL_CERT_LOADED) {
 		char kd[64];
 		fl_cert_key_desc(key, kd, sizeof kd);
 		r->key_type = fl_xstrdup(kd);
 	}
 	if (leaf) {
-		r->key_match = key && fl_certio_key_matches(leaf, key);
-		if (kr == FL_CERTIO_ABSENT)
+		r->key_match = key && fl_cert_io_key_matches(leaf, key);
+		if (kr == FL_CERT_ABSENT)
 			fl_diags_add(d, FL_ERROR, "%s is missing", key_path);
-		else if (kr == FL_CERTIO_UNUSABLE)
+		else if (kr == FL_CERT_UNUSABLE)
 			fl_diags_add(d, FL_ERROR, "%s", why);
 		else if (!r->key_match)
 			fl_diags_add(d, FL_ERROR, "%s does not match %s", key_path, srv_path);
@@ -215,18 +215,18 @@ static void judge_san(struct fl_cert_report *r, X509 *leaf, const struct fl_addr
 	char buf[80];
 	for (size_t i = 0; i < addrs->n; i++) {
 		snprintf(buf, sizeof buf, "IP:%s", addrs->v[i]);
-		fl_sans_add(&want, buf);
+		fl_cert_sans_add(&want, buf);
 	}
 	fl_cert_san_missing(leaf, &want, &missing);
 	if (missing.n) {
-		r->san_missing = fl_certio_sans_join(&missing);
+		r->san_missing = fl_cert_io_sans_join(&missing);
 		fl_diags_add(d, FL_WARN,
 		             "the server certificate SAN does not cover %s; SuperNodes "
 		             "connecting there fail (fl-certgen superlink reissues it)",
 		             r->san_missing);
 	}
-	fl_sans_free(&want);
-	fl_sans_free(&missing);
+	fl_cert_sans_free(&want);
+	fl_cert_sans_free(&missing);
 }
 
 int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *addrs, time_t now,
@@ -237,8 +237,8 @@ int fl_cert_inspect(const char *dir, const char *file, const struct fl_addrs *ad
 	if (file)
 		return inspect_file(file, now, r, d, e);
 	STACK_OF(X509) *cas = NULL, *srv = NULL;
-	char *ca_path = fl_certio_join(dir, "ca.crt"), *srv_path = fl_certio_join(dir, "server.pem"),
-	     *key_path = fl_certio_join(dir, "server.key");
+	char *ca_path = fl_cert_io_join(dir, "ca.crt"), *srv_path = fl_cert_io_join(dir, "server.pem"),
+	     *key_path = fl_cert_io_join(dir, "server.key");
 	load(&r->ca, ca_path, now, &cas);
 	load(&r->server, srv_path, now, &srv);
 	int rc = 0;

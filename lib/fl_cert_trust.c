@@ -5,6 +5,7 @@
 
 #include "fl_cert.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_cert_io.h"
 #include "fl_check.h"
@@ -185,7 +186,7 @@ static void quiet_fingerprint(const char *b64, char out[FL_CERT_FP_LEN])
 	out[0] = '\0';
 	if (fl_cert_pem_decode("-", b64, FL_PEM_CERTS, &p, NULL) == 0) {
 		fl_cert_fingerprint(sk_X509_value(p.certs, 0), out);
-		fl_pem_free(&p);
+		fl_cert_pem_free(&p);
 	}
 }
 
@@ -232,14 +233,14 @@ static int fail_no_ca(bool static_mode, const struct fl_onegate_tls *og, const c
 static int install(const struct fl_cert_supernode_opts *o, const char *pem, size_t len,
                    struct fl_cert_trust *t, struct fl_err *e)
 {
-	t->path = fl_certio_join(o->dir, "ca.crt");
-	if (fl_cert_owner_check(o->uid, e) < 0 || fl_certio_check_links(t->path, e) < 0 ||
+	t->path = fl_cert_io_join(o->dir, "ca.crt");
+	if (fl_cert_owner_check(o->uid, e) < 0 || fl_cert_io_check_links(t->path, e) < 0 ||
 	    fl_fs_mkdir_p(o->dir, 0700, o->uid, o->gid, e) < 0)
 		return -1;
 	fl_fileset_clean(t->path);
-	if (fl_certio_same(t->path, pem, len)) {
+	if (fl_cert_io_same(t->path, pem, len)) {
 		t->action = FL_CERT_KEPT;
-		return fl_certio_fix_mode(t->path, 0644, o->uid, o->gid, e);
+		return fl_cert_io_fix_mode(t->path, 0644, o->uid, o->gid, e);
 	}
 	t->action = FL_CERT_INSTALLED;
 	return fl_fs_write_atomic(t->path, pem, len, 0644, o->uid, o->gid, e);
@@ -379,7 +380,7 @@ static int trust_check(const struct trustsel *s, struct fl_cert_trust *t, struct
 	for (int i = 0; i < n; i++) {
 		X509 *x = sk_X509_value(s->pem.certs, i);
 		if (X509_check_ca(x) != 1) {
-			char *subj = fl_certio_name(X509_get_subject_name(x));
+			char *subj = fl_cert_io_name(X509_get_subject_name(x));
 			fl_err_set(
 			    e, FL_EXIT_FAIL,
 			    "%s is not a CA certificate: %s%s has no basicConstraints CA:TRUE. Trust the CA "
@@ -428,20 +429,20 @@ static void trust_warn(const struct trustsel *s, const struct fl_cert_trust *t, 
 	}
 	for (int i = 0; i < sk_X509_num(s->pem.certs); i++) {
 		X509 *x = sk_X509_value(s->pem.certs, i);
-		char *until = fl_certio_time(X509_get0_notAfter(x)),
-		     *from = fl_certio_time(X509_get0_notBefore(x));
-		if (fl_certio_seconds_until(X509_get0_notAfter(x), now) < 0)
+		char *until = fl_cert_io_time(X509_get0_notAfter(x)),
+		     *from = fl_cert_io_time(X509_get0_notBefore(x));
+		if (fl_cert_io_seconds_until(X509_get0_notAfter(x), now) < 0)
 			fl_diags_add(d, FL_WARN,
 			             "CA certificate expired on %s: the TLS handshake will fail until the "
 			             "SuperLink's CA is renewed",
 			             until);
-		else if (fl_certio_seconds_until(X509_get0_notBefore(x), now) > 0)
+		else if (fl_cert_io_seconds_until(X509_get0_notBefore(x), now) > 0)
 			fl_diags_add(d, FL_WARN,
 			             "CA certificate is valid only from %s: check the system clock", from);
 		free(until);
 		free(from);
 	}
-	char *subj = fl_certio_name(X509_get_subject_name(sk_X509_value(s->pem.certs, 0)));
+	char *subj = fl_cert_io_name(X509_get_subject_name(sk_X509_value(s->pem.certs, 0)));
 	fl_diags_add(d, FL_INFO, "CA certificate validated: %s", subj);
 	free(subj);
 }
@@ -451,7 +452,7 @@ static int trust_install(const struct fl_cert_supernode_opts *o, const struct tr
                          struct fl_cert_trust *t, struct fl_diags *d, struct fl_err *e)
 {
 	size_t outlen = 0;
-	char *out = fl_certio_pem_certs(s->pem.certs, &outlen);
+	char *out = fl_cert_io_pem_certs(s->pem.certs, &outlen);
 	if (!out)
 		return fl_err_set(e, FL_EXIT_FAIL, "cannot encode the CA certificate as PEM");
 	int rc = install(o, out, outlen, t, e);
@@ -487,7 +488,7 @@ int fl_cert_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opt
 			rc = 0;
 		}
 	}
-	fl_pem_free(&s.pem);
+	fl_cert_pem_free(&s.pem);
 	ERR_clear_error();
 	return rc;
 }

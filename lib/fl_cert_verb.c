@@ -10,9 +10,9 @@
 int fl_cert_verb_addrs(const struct fl_addrs *ips, struct fl_addrs *a, struct fl_err *e)
 {
 	for (size_t i = 0; i < ips->n; i++)
-		fl_addrs_add(a, ips->v[i], NULL);
+		fl_net_addrs_add(a, ips->v[i], NULL);
 	const char *env = getenv("FLKIT_NET_ADDRS");
-	if (!a->n && env && *env && fl_addrs_parse(a, env, "FLKIT_NET_ADDRS", e) < 0)
+	if (!a->n && env && *env && fl_net_addrs_parse(a, env, "FLKIT_NET_ADDRS", e) < 0)
 		return -1;
 	return 0;
 }
@@ -40,7 +40,7 @@ int fl_cert_verb_superlink(const struct fl_ctx *c, const struct fl_cert_superlin
 	if (r == 0)
 		fl_cert_published_render(&p, fmt, out);
 	fl_cert_published_free(&p);
-	return r < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+	return r < 0 ? fl_log_err(&e) : FL_EXIT_OK;
 }
 
 int fl_cert_verb_supernode(const struct fl_ctx *c, const struct fl_cert_supernode_opts *so, int fmt,
@@ -54,7 +54,7 @@ int fl_cert_verb_supernode(const struct fl_ctx *c, const struct fl_cert_supernod
 	if (r == 0)
 		fl_cert_trust_render(&t, fmt, out);
 	fl_cert_trust_free(&t);
-	return r < 0 ? fl_err_log(&e) : FL_EXIT_OK;
+	return r < 0 ? fl_log_err(&e) : FL_EXIT_OK;
 }
 
 int fl_cert_verb_inspect(const struct fl_cert_verb_inspect *o, struct fl_buf *out)
@@ -68,7 +68,7 @@ int fl_cert_verb_inspect(const struct fl_cert_verb_inspect *o, struct fl_buf *ou
 	fl_diags_log(&d);
 	if (res < 0) {
 		fl_cert_report_free(&r);
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	}
 	int rc = FL_EXIT_OK;
 	if (o->check) {

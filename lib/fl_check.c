@@ -1,6 +1,7 @@
 /* fl_check: pure validators for the value grammars of context variables. */
 #include "fl_check.h"
 
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_hostport.h"
 
@@ -283,21 +284,6 @@ bool fl_check_abspath(const char *s)
 	return s[0] == '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
 }
 
-char *fl_list_next(const char **p)
-{
-	if (!*p)
-		return NULL;
-	const char *a = *p;
-	const char *comma = strchr(a, ',');
-	const char *b = comma ? comma : a + strlen(a);
-	*p = comma ? comma + 1 : NULL;
-	while (a < b && (*a == ' ' || *a == '\t'))
-		a++;
-	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-		b--;
-	return fl_xstrndup(a, (size_t)(b - a));
-}
-
 bool fl_check_san_entry(const char *s)
 {
 	if (strncmp(s, "IP:", 3) == 0) {
@@ -362,36 +348,6 @@ bool fl_check_sha256(const char *s)
 	return true;
 }
 
-unsigned char *fl_b64_decode(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	if (n > (64u << 20))
-		return NULL;
-	/* Reject anything beyond the alphabet and whitespace before OpenSSL sees it. */
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t'))
-			return NULL;
-	}
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	if (!ctx)
-		return NULL;
-	unsigned char *out = fl_xrealloc(NULL, n / 4 * 3 + 4);
-	int outl = 0, fin = 0;
-	EVP_DecodeInit(ctx);
-	/* EVP_DecodeUpdate skips whitespace; it returns -1 on bad input. */
-	int r = EVP_DecodeUpdate(ctx, out, &outl, (const unsigned char *)s, (int)n);
-	if (r < 0 || EVP_DecodeFinal(ctx, out + outl, &fin) < 0) {
-		EVP_ENCODE_CTX_free(ctx);
-		free(out);
-		return NULL;
-	}
-	EVP_ENCODE_CTX_free(ctx);
-	*len = (size_t)outl + (size_t)fin;
-	return out;
-}
-
 /* Never prompt for a passphrase: an encrypted key is simply not accepted. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
@@ -444,7 +400,7 @@ static void dec_parts(const char *s, const char **ip, size_t *il, const char **f
 		(*fl)--;
 }
 
-int fl_decimal_cmp(const char *a, const char *b)
+int fl_check_decimal_cmp(const char *a, const char *b)
 {
 	const char *ai, *af, *bi, *bf;
 	size_t ail, afl, bil, bfl;
@@ -463,7 +419,7 @@ int fl_decimal_cmp(const char *a, const char *b)
 	return 0;
 }
 
-bool fl_var_value_ok(const struct fl_var *var, const char *v)
+bool fl_check_var_value(const struct fl_var *var, const char *v)
 {
 	double d;
 	long l;
@@ -479,12 +435,12 @@ bool fl_var_value_ok(const struct fl_var *var, const char *v)
 		 * below 0.5 and 1.00000000000000000001 is above 1. */
 		char bound[32];
 		snprintf(bound, sizeof bound, "%.17g", var->min);
-		int lo = fl_decimal_cmp(v, bound);
+		int lo = fl_check_decimal_cmp(v, bound);
 		if ((var->flags & FL_VF_MIN_OPEN) ? lo <= 0 : lo < 0)
 			return false;
 		if (var->max > var->min) {
 			snprintf(bound, sizeof bound, "%.17g", var->max);
-			int hi = fl_decimal_cmp(v, bound);
+			int hi = fl_check_decimal_cmp(v, bound);
 			if ((var->flags & FL_VF_MAX_OPEN) ? hi >= 0 : hi > 0)
 				return false;
 		}

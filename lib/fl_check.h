@@ -27,10 +27,6 @@ bool fl_check_listen(const char *s, unsigned *port);
 bool fl_check_image_repo(const char *s);
 bool fl_check_relpath(const char *s);
 bool fl_check_abspath(const char *s);
-/* The next entry of a comma-separated list at *p, blanks trimmed (an empty entry is ""),
- * or NULL after the last one. Caller frees. Usage:
- *   for (const char *p = list; (entry = fl_list_next(&p)) != NULL; free(entry)) ... */
-char *fl_list_next(const char **p);
 /* One FL_CERT_EXTRA_SAN entry, already trimmed: IP:<v4|v6> or DNS:<name>. */
 bool fl_check_san_entry(const char *s);
 bool fl_check_cuda_devices(const char *s);
@@ -40,13 +36,10 @@ int fl_check_node_pair(const char *tok, size_t len);
 bool fl_check_pem_b64(const char *s, bool key);
 /* A SHA-256 fingerprint: 64 hex digits, or 32 pairs joined by colons; any case. */
 bool fl_check_sha256(const char *s);
-/* Decode base64 (whitespace allowed); NULL when invalid. Caller frees. */
-unsigned char *fl_b64_decode(const char *s, size_t *len);
-
 /* Compare two non-negative decimals of the spec's float grammar exactly: -1, 0, 1. */
-int fl_decimal_cmp(const char *a, const char *b);
+int fl_check_decimal_cmp(const char *a, const char *b);
 
 /* Check v against var's rule (single value; lists are split by the caller). */
-bool fl_var_value_ok(const struct fl_var *var, const char *v);
+bool fl_check_var_value(const struct fl_var *var, const char *v);
 
 #endif

@@ -4,7 +4,6 @@
 
 #include "fl_buf.h"
 #include "fl_check.h"
-#include "fl_fs.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -23,7 +22,7 @@ static const char *const runtime_names[] = {
 
 static const char *const prefixes[] = {"FL_", "FLOWER_", "ML_", NULL};
 
-const char *fl_src_name(enum fl_src s)
+const char *fl_ctx_src_name(enum fl_src s)
 {
 	switch (s) {
 	case FL_SRC_FILE: return "context";
@@ -99,47 +98,6 @@ static const char *lookup(const struct fl_kvlist *l, const struct fl_var *v, con
 	return NULL;
 }
 
-static char *first_line(const char *s)
-{
-	size_t n = strcspn(s, "\r\n");
-	return fl_xstrndup(s, n);
-}
-
-static void load_identity(struct fl_ctx *c, const struct fl_ctx_opts *o)
-{
-	static const struct {
-		const char *names[2];
-		size_t off;
-	} ids[] = {
-	    {{"TOKENTXT", "ONEGATE_TOKEN"}, offsetof(struct fl_identity, token)},
-	    {{"VMID", NULL}, offsetof(struct fl_identity, vmid)},
-	    {{"ONEGATE_ENDPOINT", NULL}, offsetof(struct fl_identity, endpoint)},
-	};
-	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-		char **slot = (char **)((char *)&c->id + ids[i].off);
-		/* Environment first (it overlays the file), then the context file. */
-		const struct fl_kvlist *layers[2] = {&c->env, &c->file};
-		for (int l = 0; l < 2 && !*slot; l++)
-			for (int k = 0; k < 2 && !*slot; k++) {
-				if (!ids[i].names[k])
-					continue;
-				const char *v = fl_kvlist_get(layers[l], ids[i].names[k]);
-				if (v && *v)
-					*slot = first_line(v);
-			}
-	}
-	if (!c->id.token && o->token_file) {
-		char *buf;
-		size_t len;
-		if (fl_fs_read(o->token_file, (size_t)64 * 1024, &buf, &len, NULL) == 0) {
-			if (*buf)
-				c->id.token = first_line(buf);
-			explicit_bzero(buf, len);
-			free(buf);
-		}
-	}
-}
-
 static void note_unknown(struct fl_ctx *c, const struct fl_kvlist *l, const char *where)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -162,7 +120,7 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 			return -1;
 		const char *role = fl_kvlist_get(&c->file, "FLKIT_ROLE");
 		if (role) {
-			c->rendered_role = fl_role_parse(role);
+			c->rendered_role = fl_var_role_parse(role);
 			if (!c->rendered_role)
 				return fl_err_set(
 				    e, FL_EXIT_FAIL,
@@ -228,7 +186,8 @@ int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e)
 		note_unknown(c, &c->file, "context file");
 	note_unknown(c, &c->env, "environment");
 	fl_conf_resolve(&c->conf, c->set);
-	load_identity(c, o);
+	struct fl_identity_src ids = {.envp = o->envp, .file = &c->file, .token_file = o->token_file};
+	(void)fl_identity_load(&c->id, &ids, NULL);
 	return 0;
 }
 
@@ -248,11 +207,7 @@ void fl_ctx_free(struct fl_ctx *c)
 	fl_kvlist_free(&c->file);
 	fl_kvlist_free(&c->env);
 	fl_kvlist_free(&c->unknown);
-	if (c->id.token)
-		explicit_bzero(c->id.token, strlen(c->id.token));
-	free(c->id.token);
-	free(c->id.vmid);
-	free(c->id.endpoint);
+	fl_identity_free(&c->id);
 	memset(c, 0, sizeof *c);
 }
 
@@ -265,82 +220,4 @@ const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name
 const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id)
 {
 	return c->set[id].value;
-}
-
-void fl_identity_free(struct fl_identity *id)
-{
-	if (id->token)
-		explicit_bzero(id->token, strlen(id->token));
-	free(id->token);
-	free(id->vmid);
-	free(id->endpoint);
-	memset(id, 0, sizeof *id);
-}
-
-int fl_identity_load(struct fl_identity *id, const char *one_env, const char *token_file, char **envp,
-                     struct fl_err *e)
-{
-	struct fl_ctx c;
-	memset(&c, 0, sizeof c);
-	for (char **p = envp; p && *p; p++) {
-		static const char *const names[] = {
-		    "TOKENTXT=", "ONEGATE_TOKEN=", "VMID=", "ONEGATE_ENDPOINT="};
-		for (size_t k = 0; k < 4; k++) {
-			size_t n = strlen(names[k]);
-			if (strncmp(*p, names[k], n) == 0)
-				fl_kvlist_add(&c.env, *p, n - 1, *p + n, strlen(*p + n), 0);
-		}
-	}
-	char *buf = NULL;
-	size_t len = 0;
-	if (one_env && fl_fs_read(one_env, FL_CTXFILE_MAX_BYTES, &buf, &len, NULL) == 0) {
-		/* Only the header: single-line `export NAME="value"` assignments of the three names. */
-		const char *p = buf, *end = buf + len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *le = nl ? nl : end;
-			const char *q = p;
-			bool taken = false;
-			if ((size_t)(le - q) > 8 && memcmp(q, "export ", 7) == 0) {
-				q += 7;
-				static const char *const names[] = {"TOKENTXT", "VMID", "ONEGATE_ENDPOINT"};
-				for (size_t k = 0; k < 3 && !taken; k++) {
-					size_t n = strlen(names[k]);
-					if ((size_t)(le - q) >= n + 3 && memcmp(q, names[k], n) == 0 &&
-					    q[n] == '=' && q[n + 1] == '"' && le[-1] == '"') {
-						fl_kvlist_add(&c.file, names[k], n, q + n + 2,
-						              (size_t)(le - q) - n - 3, 0);
-						taken = true;
-					}
-				}
-			}
-			if (!taken)
-				break;
-			p = nl ? nl + 1 : end;
-		}
-		explicit_bzero(buf, len);
-		free(buf);
-	}
-	struct fl_ctx_opts o = {NULL, token_file, NULL};
-	load_identity(&c, &o);
-	*id = c.id;
-	for (size_t i = 0; i < c.env.n; i++)
-		explicit_bzero(c.env.v[i].value, strlen(c.env.v[i].value));
-	for (size_t i = 0; i < c.file.n; i++)
-		explicit_bzero(c.file.v[i].value, strlen(c.file.v[i].value));
-	fl_kvlist_free(&c.env);
-	fl_kvlist_free(&c.file);
-	if (!id->endpoint)
-		return fl_err_set(e, FL_EXIT_UNAVAILABLE,
-		                  "ONEGATE_ENDPOINT not configured: set TOKEN=YES in the VM context (or "
-		                  "export ONEGATE_ENDPOINT)");
-	if (!id->vmid)
-		return fl_err_set(e, FL_EXIT_UNAVAILABLE, "VMID not found in the environment or %s",
-		                  one_env ? one_env : "one_env");
-	if (!id->token)
-		return fl_err_set(e, FL_EXIT_UNAVAILABLE,
-		                  "no OneGate token: TOKENTXT is not in %s and %s is unreadable; set "
-		                  "TOKEN=YES in the VM context",
-		                  one_env ? one_env : "one_env", token_file ? token_file : "token.txt");
-	return 0;
 }

@@ -7,6 +7,7 @@
 #include "fl_conf.h"
 #include "fl_ctxfile.h"
 #include "fl_err.h"
+#include "fl_identity.h"
 #include "fl_log.h"
 #include "fl_var.h"
 
@@ -14,13 +15,6 @@
 
 #define FL_CTX_DEFAULT_PATH  "/run/one-context/one_env"
 #define FL_CTX_DEFAULT_TOKEN "/run/one-context/token.txt"
-
-/* OneGate identity; token is secret: never log or print it. */
-struct fl_identity {
-	char *token;
-	char *vmid;
-	char *endpoint;
-};
 
 struct fl_ctx {
 	char *path;               /* context file read, or NULL */
@@ -30,8 +24,8 @@ struct fl_ctx {
 	struct fl_conf conf;      /* the same values, typed: what the tools read */
 	char **owned;             /* normalised values owned by the ctx */
 	struct fl_kvlist unknown; /* name -> "context file" / "environment" */
-	struct fl_identity id;
-	unsigned rendered_role; /* set when path is a file written by fl_ctx_render */
+	struct fl_identity id;    /* from the environment, the file, then token_file */
+	unsigned rendered_role;   /* set when path is a file written by fl_ctx_render */
 };
 
 struct fl_ctx_opts {
@@ -42,13 +36,6 @@ struct fl_ctx_opts {
 
 int fl_ctx_load(struct fl_ctx *c, const struct fl_ctx_opts *o, struct fl_err *e);
 
-/* The OneGate identity alone, for when the context may be broken: environment (TOKENTXT or
- * ONEGATE_TOKEN, VMID, ONEGATE_ENDPOINT), then only the leading `export NAME="..."` lines of
- * one_env (loc-16-gen-env writes these three first, with shell-safe values), then
- * token_file. Fails only when no endpoint, VMID or token can be found. */
-int fl_identity_load(struct fl_identity *id, const char *one_env, const char *token_file, char **envp,
-                     struct fl_err *e);
-void fl_identity_free(struct fl_identity *id);
 void fl_ctx_free(struct fl_ctx *c);
 /* The setting of a variable named at run time (fl-context get NAME), or NULL when the registry
  * has no such name. Code that knows the variable reads c->conf.NAME, or fl_ctx_value(c, FLV_NAME)
@@ -56,6 +43,6 @@ void fl_ctx_free(struct fl_ctx *c);
 const struct fl_setting *fl_ctx_setting(const struct fl_ctx *c, const char *name);
 /* The resolved text of id ("" when unset without default). */
 const char *fl_ctx_value(const struct fl_ctx *c, enum fl_var_id id);
-const char *fl_src_name(enum fl_src s);
+const char *fl_ctx_src_name(enum fl_src s);
 
 #endif

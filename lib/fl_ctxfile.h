@@ -3,28 +3,13 @@
 #define FL_CTXFILE_H
 
 #include "fl_err.h"
+#include "fl_kvlist.h"
 
 #include <stddef.h>
 
 #define FL_CTXFILE_MAX_BYTES   (8u << 20) /* certificates and START_SCRIPTs fit easily */
 #define FL_CTXFILE_MAX_NAME    128
 #define FL_CTXFILE_MAX_ENTRIES 16384
-
-struct fl_kv {
-	char *name;
-	char *value;
-	unsigned line; /* where the assignment starts, 1-based */
-};
-
-struct fl_kvlist {
-	struct fl_kv *v;
-	size_t n, cap;
-};
-
-#define FL_KVLIST_INIT                                                                                       \
-	{                                                                                                    \
-		NULL, 0, 0                                                                                   \
-	}
 
 /* Parse a context file held in buf. Accepted entries, one per line start:
  *   export NAME="raw value"   one_env: no escapes; may span lines; ends at a `"` that closes
@@ -35,11 +20,5 @@ struct fl_kvlist {
  * errors, which never quote file content (it may hold secrets). */
 int fl_ctxfile_parse(const char *buf, size_t len, const char *what, struct fl_kvlist *out, struct fl_err *e);
 int fl_ctxfile_load(const char *path, struct fl_kvlist *out, struct fl_err *e);
-
-/* Last assignment of name wins (one_env repeats VMID). NULL when absent. */
-const char *fl_kvlist_get(const struct fl_kvlist *l, const char *name);
-void fl_kvlist_add(struct fl_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen,
-                   unsigned line);
-void fl_kvlist_free(struct fl_kvlist *l);
 
 #endif

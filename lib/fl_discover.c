@@ -2,6 +2,7 @@
  * schedules, and a SuperNode's data partition from its place in the service. */
 #include "fl_discover.h"
 
+#include "fl_b64.h"
 #include "fl_cert.h"
 #include "fl_check.h"
 #include "fl_hostport.h"
@@ -16,7 +17,7 @@
 
 #define NOT_IN_SERVICE "Empty or invalid SERVICE_ID"
 
-void fl_superlink_free(struct fl_superlink *sl)
+void fl_discover_superlink_free(struct fl_superlink *sl)
 {
 	free(sl->ca_cert);
 	memset(sl, 0, sizeof *sl);
@@ -113,7 +114,7 @@ int fl_discover_candidate(const json_t *ut, struct fl_superlink *sl, char *why, 
 	return 1;
 }
 
-void fl_superlink_render(const struct fl_superlink *sl, bool json, struct fl_buf *out)
+void fl_discover_superlink_render(const struct fl_superlink *sl, bool json, struct fl_buf *out)
 {
 	const char *ca = sl->ca_cert ? sl->ca_cert : "";
 	if (json) {
@@ -503,7 +504,7 @@ int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_disc
 	free(d.ids);
 	fl_onegate_close(&g);
 	if (rc < 0)
-		fl_superlink_free(sl);
+		fl_discover_superlink_free(sl);
 	return rc;
 }
 
@@ -513,8 +514,8 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int fl_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
-                         struct fl_partition *p, struct fl_err *e)
+int fl_discover_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
+                                  struct fl_partition *p, struct fl_err *e)
 {
 	const struct fl_onegate_role *r = fl_onegate_service_role(s, role);
 	if (!r || !r->nnodes)
@@ -553,7 +554,7 @@ int fl_discover_partition(struct fl_onegate *g, const char *role, struct fl_part
 		}
 		return -1;
 	}
-	int rc = fl_partition_compute(&s, role, strtol(g->vmid, NULL, 10), p, e);
+	int rc = fl_discover_partition_compute(&s, role, strtol(g->vmid, NULL, 10), p, e);
 	fl_onegate_service_free(&s);
 	if (rc < 0) {
 		fl_warn("Could not determine partition-id from OneGate service response");

@@ -57,7 +57,7 @@ struct fl_superlink {
  * (OneGate refused: token, not in a service), FL_EXIT_TIMEOUT (the schedule ran out). */
 int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_discover_opts *o,
                           struct fl_superlink *sl, struct fl_err *e);
-void fl_superlink_free(struct fl_superlink *sl);
+void fl_discover_superlink_free(struct fl_superlink *sl);
 
 /* The schedule the context asks for: FL_EDGE_BACKOFF when set (exponential or fixed), else
  * fast. -1 with FL_EXIT_FAIL and the registry's message for another value. */
@@ -71,7 +71,7 @@ int fl_discover_candidate(const json_t *user_template, struct fl_superlink *sl, 
 
 /* FL_SUPERLINK_ADDRESS=, FL_TLS=, FL_CA_CERT=, FL_VERSION= lines (what fl-certgen
  * --onegate-file reads), or one JSON object. */
-void fl_superlink_render(const struct fl_superlink *sl, bool json, struct fl_buf *out);
+void fl_discover_superlink_render(const struct fl_superlink *sl, bool json, struct fl_buf *out);
 
 /* GET /vm: 0 when OneGate answers 2xx; otherwise the precheck's two ERROR lines are logged
  * (as WARN when quiet_warn) and -1 returned with e. */
@@ -83,8 +83,8 @@ struct fl_partition {
 
 /* vmid's position among the role's VM IDs sorted ascending, duplicates once: the same answer
  * whatever order OneFlow lists the nodes in. -1 with FL_EXIT_FAIL when it is not there. */
-int fl_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
-                         struct fl_partition *p, struct fl_err *e);
+int fl_discover_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
+                                  struct fl_partition *p, struct fl_err *e);
 /* GET /service and compute. 1 (nothing computed, logged) when this VM is in no service. */
 int fl_discover_partition(struct fl_onegate *g, const char *role, struct fl_partition *p, struct fl_err *e);
 

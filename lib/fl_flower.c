@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fl_version_parse(const char *s, struct fl_version *v)
+int fl_flower_version_parse(const char *s, struct fl_version *v)
 {
 	if (!s || !fl_check_version(s))
 		return -1;
@@ -29,8 +29,8 @@ int fl_version_parse(const char *s, struct fl_version *v)
 int fl_flower_version_supported(const struct fl_version *v, struct fl_err *e)
 {
 	struct fl_version oldest = {0};
-	fl_version_parse(FL_FLOWER_OLDEST, &oldest);
-	if (fl_version_cmp(v, &oldest) >= 0)
+	fl_flower_version_parse(FL_FLOWER_OLDEST, &oldest);
+	if (fl_flower_version_cmp(v, &oldest) >= 0)
 		return 0;
 	return fl_err_set(e, FL_EXIT_FAIL,
 	                  "Flower %u.%u.%u is older than %s, the oldest version flkit drives; set "
@@ -38,7 +38,7 @@ int fl_flower_version_supported(const struct fl_version *v, struct fl_err *e)
 	                  v->major, v->minor, v->patch, FL_FLOWER_OLDEST, FL_FLOWER_OLDEST);
 }
 
-int fl_version_cmp(const struct fl_version *a, const struct fl_version *b)
+int fl_flower_version_cmp(const struct fl_version *a, const struct fl_version *b)
 {
 	if (a->major != b->major)
 		return a->major < b->major ? -1 : 1;
@@ -49,21 +49,21 @@ int fl_version_cmp(const struct fl_version *a, const struct fl_version *b)
 	return 0;
 }
 
-bool fl_version_at_least(const struct fl_version *v, unsigned major, unsigned minor)
+bool fl_flower_version_at_least(const struct fl_version *v, unsigned major, unsigned minor)
 {
 	return v->major > major || (v->major == major && v->minor >= minor);
 }
 
-enum fl_era fl_version_era(const struct fl_version *v)
+enum fl_era fl_flower_version_era(const struct fl_version *v)
 {
-	if (fl_version_at_least(v, 1, 40))
+	if (fl_flower_version_at_least(v, 1, 40))
 		return FL_ERA_C;
-	if (fl_version_at_least(v, 1, 35))
+	if (fl_flower_version_at_least(v, 1, 35))
 		return FL_ERA_B;
 	return FL_ERA_A;
 }
 
-const char *fl_era_name(enum fl_era era)
+const char *fl_flower_era_name(enum fl_era era)
 {
 	switch (era) {
 	case FL_ERA_A: return "A (1.25-1.34: gRPC Fleet, Control and ServerAppIo APIs)";
@@ -73,12 +73,12 @@ const char *fl_era_name(enum fl_era era)
 	return "?";
 }
 
-void fl_version_format(const struct fl_version *v, char *out, size_t outlen)
+void fl_flower_version_format(const struct fl_version *v, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%u.%u.%u", v->major, v->minor, v->patch);
 }
 
-int fl_version_scan(const char *text, struct fl_version *v)
+int fl_flower_version_scan(const char *text, struct fl_version *v)
 {
 	static const char tag[] = "Flower version: ";
 	const char *p = strstr(text, tag);
@@ -91,7 +91,7 @@ int fl_version_scan(const char *text, struct fl_version *v)
 		return -1;
 	memcpy(word, p, n);
 	word[n] = '\0';
-	return fl_version_parse(word, v);
+	return fl_flower_version_parse(word, v);
 }
 
 static int ask(char *const argv[], long timeout_ms, struct fl_version *v)
@@ -100,7 +100,7 @@ static int ask(char *const argv[], long timeout_ms, struct fl_version *v)
 	int status = -1;
 	int rc = fl_proc_capture(argv, NULL, timeout_ms, 16384, &out, &status, NULL);
 	if (rc == 0 && status == 0)
-		rc = fl_version_scan(fl_buf_str(&out), v);
+		rc = fl_flower_version_scan(fl_buf_str(&out), v);
 	else
 		rc = -1;
 	fl_buf_free(&out);
@@ -126,7 +126,7 @@ static int dist_info(const char *exe, struct fl_version *v)
 		if (n > 1 && n < sizeof word && name[n - 1] == '.') {
 			memcpy(word, name, n - 1);
 			word[n - 1] = '\0';
-			rc = fl_version_parse(word, v);
+			rc = fl_flower_version_parse(word, v);
 		}
 	}
 	globfree(&g);

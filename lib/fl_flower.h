@@ -27,18 +27,18 @@ enum fl_era { FL_ERA_A, FL_ERA_B, FL_ERA_C };
 int fl_flower_version_supported(const struct fl_version *v, struct fl_err *e);
 
 /* "X.Y.Z" (what fl_check_version accepts); -1 otherwise. */
-int fl_version_parse(const char *s, struct fl_version *v);
+int fl_flower_version_parse(const char *s, struct fl_version *v);
 /* <0, 0, >0 like strcmp. */
-int fl_version_cmp(const struct fl_version *a, const struct fl_version *b);
+int fl_flower_version_cmp(const struct fl_version *a, const struct fl_version *b);
 /* v >= major.minor */
-bool fl_version_at_least(const struct fl_version *v, unsigned major, unsigned minor);
-enum fl_era fl_version_era(const struct fl_version *v);
-const char *fl_era_name(enum fl_era era);
-void fl_version_format(const struct fl_version *v, char *out, size_t outlen);
+bool fl_flower_version_at_least(const struct fl_version *v, unsigned major, unsigned minor);
+enum fl_era fl_flower_version_era(const struct fl_version *v);
+const char *fl_flower_era_name(enum fl_era era);
+void fl_flower_version_format(const struct fl_version *v, char *out, size_t outlen);
 
 /* The version in what `flwr --version` or `flower-superlink --version` print
  * ("Flower version: 1.25.0", possibly after other lines); -1 when there is none. */
-int fl_version_scan(const char *text, struct fl_version *v);
+int fl_flower_version_scan(const char *text, struct fl_version *v);
 
 /* Ask the installed Flower: `<dir of exe>/flwr --version`, then `exe --version` (1.28+).
  * exe is the flower-superlink or flower-supernode path. Bounded to timeout_ms each. */

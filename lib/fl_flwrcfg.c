@@ -10,7 +10,7 @@
 
 #define DIGITS "0123456789"
 
-const char *fl_cfg_type_name(enum fl_cfg_type t)
+const char *fl_flwrcfg_type_name(enum fl_cfg_type t)
 {
 	switch (t) {
 	case FL_CFG_STRING: return "string";
@@ -135,7 +135,7 @@ static int add_string(struct fl_buf *out, const char *v, const char **why)
 {
 	bool dq = false, sq = false, ctl = false;
 	for (const unsigned char *p = (const unsigned char *)v; *p;) {
-		size_t n = fl_utf8_seqlen(p);
+		size_t n = fl_buf_utf8_seqlen(p);
 		if (n == 0)
 			return why_set(why, "bytes that are not UTF-8 (TOML strings are UTF-8); use UTF-8 "
 			                    "text");
@@ -172,7 +172,7 @@ static int add_string(struct fl_buf *out, const char *v, const char **why)
 	return 0;
 }
 
-int fl_cfg_value(struct fl_buf *out, const char *v, enum fl_cfg_type t, const char **why)
+int fl_flwrcfg_value(struct fl_buf *out, const char *v, enum fl_cfg_type t, const char **why)
 {
 	switch (t) {
 	case FL_CFG_BOOL:
@@ -192,7 +192,7 @@ int fl_cfg_value(struct fl_buf *out, const char *v, enum fl_cfg_type t, const ch
 	return why_set(why, "unknown type");
 }
 
-int fl_cfg_type_of(const char *v, enum fl_cfg_type *t, const char **why)
+int fl_flwrcfg_type_of(const char *v, enum fl_cfg_type *t, const char **why)
 {
 	struct num n;
 	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0)
@@ -204,16 +204,16 @@ int fl_cfg_type_of(const char *v, enum fl_cfg_type *t, const char **why)
 	else
 		*t = FL_CFG_STRING;
 	struct fl_buf scratch = FL_BUF_INIT;
-	int rc = fl_cfg_value(&scratch, v, *t, why);
+	int rc = fl_flwrcfg_value(&scratch, v, *t, why);
 	fl_buf_free(&scratch);
 	return rc;
 }
 
-int fl_cfg_pair(struct fl_buf *out, bool toml, const char *key, const char *v, enum fl_cfg_type t,
-                const char **why)
+int fl_flwrcfg_pair(struct fl_buf *out, bool toml, const char *key, const char *v, enum fl_cfg_type t,
+                    const char **why)
 {
 	struct fl_buf tv = FL_BUF_INIT;
-	int rc = fl_cfg_value(&tv, v, t, why);
+	int rc = fl_flwrcfg_value(&tv, v, t, why);
 	if (rc == 0 && toml)
 		fl_buf_addf(out, "%s = %s\n", key, fl_buf_str(&tv));
 	else if (rc == 0)
@@ -225,7 +225,7 @@ int fl_cfg_pair(struct fl_buf *out, bool toml, const char *key, const char *v, e
 
 #define KEY_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
-int fl_cfg_node_config(const char *list, bool toml, bool nl, struct fl_buf *out, struct fl_err *e)
+int fl_flwrcfg_node_config(const char *list, bool toml, bool nl, struct fl_buf *out, struct fl_err *e)
 {
 	struct fl_buf b = FL_BUF_INIT;
 	int rc = 0;
@@ -246,7 +246,7 @@ int fl_cfg_node_config(const char *list, bool toml, bool nl, struct fl_buf *out,
 		char *key = fl_xstrndup(p, kl), *v = fl_xstrndup(eq + 1, n - kl - 1);
 		enum fl_cfg_type t;
 		const char *why = NULL;
-		if (fl_cfg_type_of(v, &t, &why) < 0 || fl_cfg_pair(&b, toml, key, v, t, &why) < 0)
+		if (fl_flwrcfg_type_of(v, &t, &why) < 0 || fl_flwrcfg_pair(&b, toml, key, v, t, &why) < 0)
 			rc = fl_err_set(e, FL_EXIT_FAIL,
 			                "Invalid FL_NODE_CONFIG pair: '%s=%.200s'. Flower cannot represent "
 			                "it: %s.",

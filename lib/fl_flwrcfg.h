@@ -12,7 +12,7 @@
  * as the TOML line `k = v`; the value types it knows are these. */
 enum fl_cfg_type { FL_CFG_STRING, FL_CFG_INT, FL_CFG_FLOAT, FL_CFG_BOOL };
 
-const char *fl_cfg_type_name(enum fl_cfg_type t);
+const char *fl_flwrcfg_type_name(enum fl_cfg_type t);
 
 /* The type a node-config value (no type of its own) gets; the first row that matches wins:
  *
@@ -28,20 +28,20 @@ const char *fl_cfg_type_name(enum fl_cfg_type t);
  *
  * -1 (why says it) for what Flower cannot carry: an integer beyond 64 bits, a float beyond a
  * double's range, a string that no TOML string in a k=v pair can hold. */
-int fl_cfg_type_of(const char *v, enum fl_cfg_type *t, const char **why);
+int fl_flwrcfg_type_of(const char *v, enum fl_cfg_type *t, const char **why);
 
 /* Append v, of type t (its text in that type's shape above, or the spec's float grammar),
  * as a TOML value Flower reads back exactly: strings quoted and escaped, numbers canonical
  * (.5 -> 0.5, 007 -> 7, 1 -> 1.0 as a float), booleans lower-case. -1 (why) as above. */
-int fl_cfg_value(struct fl_buf *out, const char *v, enum fl_cfg_type t, const char **why);
+int fl_flwrcfg_value(struct fl_buf *out, const char *v, enum fl_cfg_type t, const char **why);
 
 /* Append key=<value> (pairs joined by one space) or, toml, `key = <value>` and a newline. */
-int fl_cfg_pair(struct fl_buf *out, bool toml, const char *key, const char *v, enum fl_cfg_type t,
-                const char **why);
+int fl_flwrcfg_pair(struct fl_buf *out, bool toml, const char *key, const char *v, enum fl_cfg_type t,
+                    const char **why);
 
 /* A space-separated list of key=value (FL_NODE_CONFIG) typed by the table above and appended
  * as one --node-config string (a trailing newline when nl) or as TOML lines. -1 with e
  * naming the key, the value and the fix. */
-int fl_cfg_node_config(const char *list, bool toml, bool nl, struct fl_buf *out, struct fl_err *e);
+int fl_flwrcfg_node_config(const char *list, bool toml, bool nl, struct fl_buf *out, struct fl_err *e);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static int write_all(int fd, const void *data, size_t len)
@@ -262,6 +263,93 @@ int fl_fs_lock_dir(const char *path, struct fl_err *e)
 	return fl_fs_lock_dir_wait(path, FL_FS_LOCK_WAIT_MS, "another run", e);
 }
 
+/* The process holding a flock on fd's file, from /proc/locks; 0 when unknown. */
+static long lock_holder(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	FILE *f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	long pid = 0;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK") are skipped. */
+	while (!pid && fgets(line, sizeof line, f)) {
+		char *save = NULL, *tok[6], *end;
+		int n = 0;
+		for (char *t = strtok_r(line, " \t\n", &save); t && n < 6; t = strtok_r(NULL, " \t\n", &save))
+			tok[n++] = t;
+		if (n < 6 || strcmp(tok[1], "FLOCK") != 0)
+			continue;
+		long p = strtol(tok[4], &end, 10);
+		if (*end || p <= 0)
+			continue;
+		unsigned long maj = strtoul(tok[5], &end, 16);
+		if (*end != ':')
+			continue;
+		unsigned long min = strtoul(end + 1, &end, 16);
+		if (*end != ':')
+			continue;
+		unsigned long ino = strtoul(end + 1, &end, 10);
+		if (!*end && ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev))
+			pid = p;
+	}
+	fclose(f);
+	return pid;
+}
+
+int fl_fs_lock_fd(int fd, const struct fl_fs_lock_wait *w, struct fl_err *e)
+{
+	/* Never a silent wait, never an endless one: say who we wait for, give up at the bound. */
+	uint64_t t0 = fl_clock_now_ms(NULL);
+	bool said = false;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		if (err == EINTR)
+			continue;
+		if (err != EWOULDBLOCK)
+			return fl_err_sys(e, err, "cannot lock %s", w->path);
+		char who[48];
+		long pid = lock_holder(fd);
+		if (pid > 0)
+			snprintf(who, sizeof who, "process %ld", pid);
+		else
+			snprintf(who, sizeof who, "%s", w->holder);
+		uint64_t waited = fl_clock_now_ms(NULL) - t0;
+		if (waited >= (uint64_t)(w->timeout_ms > 0 ? w->timeout_ms : 0)) {
+			w->gave_up(w, who, waited, e);
+			e->code = FL_EXIT_TIMEOUT;
+			return -1;
+		}
+		if (!said)
+			w->waiting(w, who);
+		said = true;
+		fl_clock_sleep_ms(NULL, 50);
+	}
+	return 0;
+}
+
+static void dir_waiting(const struct fl_fs_lock_wait *w, const char *who)
+{
+	(void)who;
+	fl_info("waiting for %s to release the lock on %s (at most %ld s)", w->holder, w->path,
+	        w->timeout_ms / 1000);
+}
+
+static void dir_gave_up(const struct fl_fs_lock_wait *w, const char *who, uint64_t waited_ms,
+                        struct fl_err *e)
+{
+	char pid[64] = "";
+	if (strcmp(who, w->holder) != 0)
+		snprintf(pid, sizeof pid, "%s; ", who);
+	fl_err_set(e, FL_EXIT_TIMEOUT,
+	           "%s held the lock on %s for %.0f s: gave up waiting; check for a hung run "
+	           "(%sfuser -v %s) and try again",
+	           w->holder, w->path, (double)waited_ms / 1000, pid, w->path);
+}
+
 int fl_fs_lock_dir_wait(const char *path, long timeout_ms, const char *holder, struct fl_err *e)
 {
 	char *copy = fl_xstrdup(path);
@@ -275,40 +363,13 @@ int fl_fs_lock_dir_wait(const char *path, long timeout_ms, const char *holder, s
 		free(copy);
 		return -1;
 	}
-	/* Never a silent wait, never an endless one: say who we wait for, give up at the bound. */
-	uint64_t t0 = fl_clock_now_ms(NULL);
-	bool said = false, failed = false;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-		if (err == EINTR)
-			continue;
-		if (err != EWOULDBLOCK) {
-			fl_err_sys(e, err, "cannot lock %s", dir);
-			failed = true;
-			break;
-		}
-		uint64_t waited = fl_clock_now_ms(NULL) - t0;
-		if (waited >= (uint64_t)(timeout_ms > 0 ? timeout_ms : 0)) {
-			fl_err_set(e, FL_EXIT_TIMEOUT,
-			           "%s held the lock on %s for %.0f s: gave up waiting; check for a hung run "
-			           "(fuser -v %s) and try again",
-			           holder, dir, (double)waited / 1000, dir);
-			failed = true;
-			break;
-		}
-		if (!said) {
-			fl_info("waiting for %s to release the lock on %s (at most %ld s)", holder, dir,
-			        timeout_ms / 1000);
-			said = true;
-		}
-		fl_clock_sleep_ms(NULL, 50);
-	}
-	if (failed) {
+	struct fl_fs_lock_wait w = {dir, holder, timeout_ms, dir_waiting, dir_gave_up, NULL};
+	int rc = fl_fs_lock_fd(fd, &w, e);
+	free(copy);
+	if (rc < 0) {
 		close(fd);
-		free(copy);
 		return -1;
 	}
-	free(copy);
 	return fd;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define FL_OWNER_KEEP ((uid_t)-1)
@@ -42,6 +43,23 @@ int fl_fs_lock_dir(const char *path, struct fl_err *e);
  * after timeout_ms with FL_EXIT_TIMEOUT. fl_fs_lock_dir waits FL_FS_LOCK_WAIT_MS. */
 #define FL_FS_LOCK_WAIT_MS 60000L
 int fl_fs_lock_dir_wait(const char *path, long timeout_ms, const char *holder, struct fl_err *e);
+
+/* A bounded wait for a lock that another run holds; the caller words what is said. */
+struct fl_fs_lock_wait {
+	const char *path;   /* the locked file or directory, for messages */
+	const char *holder; /* who holds it when /proc/locks does not say ("another run") */
+	long timeout_ms;    /* at most this long; 0: not at all */
+	/* Once, when the lock is held and there is time to wait; who is "process 1234" (from
+	 * /proc/locks) or holder. */
+	void (*waiting)(const struct fl_fs_lock_wait *w, const char *who);
+	/* At the bound: fill e (its code becomes FL_EXIT_TIMEOUT). */
+	void (*gave_up)(const struct fl_fs_lock_wait *w, const char *who, uint64_t waited_ms,
+	                struct fl_err *e);
+	const void *ctx; /* for the caller's messages */
+};
+/* Take an exclusive flock on fd, waiting as w says: 0, or -1 and e filled (FL_EXIT_TIMEOUT at
+ * the bound). fl_fs_lock_dir_wait is this on a directory, with fl_fs's messages. */
+int fl_fs_lock_fd(int fd, const struct fl_fs_lock_wait *w, struct fl_err *e);
 
 /* Remove what fl_fs_write_atomic leaves beside path when killed between creating its temp
  * file and the rename: regular files named ".BASE.XXXXXX" (they may hold secrets, 0600).

@@ -88,7 +88,7 @@ static void superlink_control(const struct fl_ctx *c, const struct fl_launch_opt
 {
 	const struct fl_hostport *fleet = &c->conf.FL_FLEET_API_ADDRESS;
 	unsigned control = c->conf.FL_CONTROL_API_ADDRESS.port;
-	bool shared = o->version.major && fl_version_era(&o->version) == FL_ERA_C;
+	bool shared = o->version.major && fl_flower_version_era(&o->version) == FL_ERA_C;
 	if (shared && !c->conf.FL_CONTROL_API_EXPOSED) {
 		if (!fleet->is_any)
 			fl_hostport_join(a->proxy, sizeof a->proxy, fleet->host, fleet->port);
@@ -286,7 +286,7 @@ static void superlink_listen(const struct fl_ctx *c, const struct fl_launch_opts
 		snprintf(fleet_bind, sizeof fleet_bind, "%s", p->a.fleet_bind);
 		fl_hostport_join(control_bind, sizeof control_bind, "127.0.0.1", p->a.control_port);
 	}
-	switch (fl_version_era(&o->version)) {
+	switch (fl_flower_version_era(&o->version)) {
 	case FL_ERA_A:
 		fl_argv_add(f, "--fleet-api-address");
 		fl_argv_add(f, fleet_bind);
@@ -299,7 +299,7 @@ static void superlink_listen(const struct fl_ctx *c, const struct fl_launch_opts
 		/* 1.35-1.36: the HTTP server carries the Runtime API only (loopback, for the
 		 * ServerApp), Control stays gRPC. 1.37+: it carries Control too. Fleet is gRPC. */
 		fl_argv_add(f, "--host");
-		if (fl_version_at_least(&o->version, 1, 37)) {
+		if (fl_flower_version_at_least(&o->version, 1, 37)) {
 			fl_argv_add(f, docker ? "0.0.0.0" : "127.0.0.1");
 			fl_argv_add(f, "--port");
 			fl_argv_addf(f, "%u", p->a.control_port);
@@ -363,7 +363,7 @@ static void superlink_flower(const struct fl_ctx *c, const struct fl_launch_opts
 	}
 	/* 1.32+ installs app dependencies per run with `uv sync` unless told not to: an
 	 * appliance has no business fetching packages at run time (and often no network). */
-	if (fl_version_at_least(&o->version, 1, 32))
+	if (fl_flower_version_at_least(&o->version, 1, 32))
 		fl_argv_add(f, "--disable-runtime-dependency-installation");
 	if (strncmp(k->FL_DATABASE, "state/", 6) != 0)
 		fl_diags_add(d, FL_WARN, "FL_DATABASE=%s is outside state/: %s", k->FL_DATABASE,
@@ -389,7 +389,7 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 	fl_argv_add(f, fl_ctx_value(c, FLV_FL_ISOLATION));
 	/* Flower reads --node-config as TOML values: the converted form, as fl-context prints it. */
 	struct fl_buf nc = FL_BUF_INIT;
-	if (fl_cfg_node_config(k->FL_NODE_CONFIG, false, false, &nc, e) < 0) {
+	if (fl_flwrcfg_node_config(k->FL_NODE_CONFIG, false, false, &nc, e) < 0) {
 		fl_buf_free(&nc);
 		return -1;
 	}
@@ -407,7 +407,7 @@ static int supernode_flower(const struct fl_ctx *c, const struct fl_launch_opts 
 		fl_argv_add(f, "--max-wait-time");
 		fl_argv_addf(f, "%" PRId64, k->FL_MAX_WAIT_TIME / 1000);
 	}
-	if (fl_version_era(&o->version) == FL_ERA_A) {
+	if (fl_flower_version_era(&o->version) == FL_ERA_A) {
 		fl_argv_add(f, "--clientappio-api-address");
 		fl_argv_addf(f, "127.0.0.1:%u", appio);
 	} else {
@@ -438,7 +438,7 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	fl_argv_add(v, p->env_path);
 	if (o->role == FL_ROLE_SUPERLINK) {
 		const struct fl_hostport *fleet = &k->FL_FLEET_API_ADDRESS;
-		bool shared = fl_version_era(&o->version) == FL_ERA_C && !p->proxied;
+		bool shared = fl_flower_version_era(&o->version) == FL_ERA_C && !p->proxied;
 		unsigned cport = shared ? p->a.fleet_port : p->a.control_port;
 		/* A bind-all Fleet address is published on the VM's address (what FL_ENDPOINT
 		 * names), never on every interface (docker0, tunnels); unknown: loopback only.
@@ -784,7 +784,7 @@ static void plan_paths(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 	p->log_path = path2(o->flower_dir, file);
 	snprintf(file, sizeof file, "run/%s.pid", p->name);
 	p->pid_path = path2(o->flower_dir, file);
-	fl_version_format(&o->version, p->version, sizeof p->version);
+	fl_flower_version_format(&o->version, p->version, sizeof p->version);
 	const char *repo = o->image                       ? o->image
 	                   : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink"
 	                                                  : "flwr/supernode";

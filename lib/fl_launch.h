@@ -7,7 +7,7 @@
 
 #include "fl_buf.h"
 #include "fl_ctx.h"
-#include "fl_diag.h"
+#include "fl_diags.h"
 #include "fl_err.h"
 #include "fl_flower.h"
 #include "fl_proc.h"

@@ -31,7 +31,7 @@ static int set_checked(struct fl_launch_args *a, const char *name, const char *a
 {
 	int k;
 	if (strcmp(name, "role") == 0) {
-		a->role = fl_role_parse(arg);
+		a->role = fl_var_role_parse(arg);
 		if (a->role != FL_ROLE_SUPERLINK && a->role != FL_ROLE_SUPERNODE)
 			return USAGE("--%s '%s': superlink or supernode", name, arg);
 	} else if (strcmp(name, "runtime") == 0) {

@@ -51,11 +51,11 @@ static void version_fallback(struct fl_launch_job *j, enum fl_launch_job_mode mo
 {
 	struct fl_version *v = &j->lo.version;
 	if (mode == FL_LAUNCH_JOB_STOP && !v->major)
-		fl_version_parse(FL_FLOWER_OLDEST, v);
+		fl_flower_version_parse(FL_FLOWER_OLDEST, v);
 	if (mode == FL_LAUNCH_JOB_CHECK && !v->major && !v->minor &&
 	    (j->lo.runtime == FL_RUNTIME_PROCESS ||
-	     fl_version_parse(fl_ctx_value(&j->c, FLV_FLOWER_VERSION), v) < 0))
-		fl_version_parse(FL_FLOWER_OLDEST, v);
+	     fl_flower_version_parse(fl_ctx_value(&j->c, FLV_FLOWER_VERSION), v) < 0))
+		fl_flower_version_parse(FL_FLOWER_OLDEST, v);
 }
 
 int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_launch_job_mode mode,

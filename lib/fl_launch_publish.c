@@ -62,7 +62,7 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 	char *certs = NULL, extra[160];
 	size_t clen = 0;
 	int rc = fl_cert_pem_reencode(ca, pem, len, &certs, &clen, extra, sizeof extra, e);
-	fl_certio_wipe_free(pem, len);
+	fl_cert_io_wipe_free(pem, len);
 	if (rc < 0)
 		return -1;
 	if (extra[0])
@@ -70,7 +70,7 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 		        "FL_CA_CERT; remove the rest (the directory is mounted into the container), or "
 		        "rerun fl-certgen superlink",
 		        ca, extra);
-	char *b64 = fl_certio_b64(certs, clen);
+	char *b64 = fl_cert_io_b64(certs, clen);
 	free(certs);
 	fl_argv_addf(pairs, "FL_CA_CERT=%s", b64);
 	free(b64);

@@ -56,7 +56,7 @@ int fl_launch_resolve_vm_addr(const char *addr, char *out, size_t n, struct fl_e
 	char ifname[IF_NAMESIZE];
 	const char *env = getenv("FLKIT_NET_ADDRS");
 	if (env && *env) {
-		if (fl_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", e) < 0)
+		if (fl_net_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", e) < 0)
 			return -1;
 	} else {
 		/* No address found is no error: FL_ENDPOINT then says so where it is used. */
@@ -65,7 +65,7 @@ int fl_launch_resolve_vm_addr(const char *addr, char *out, size_t n, struct fl_e
 	}
 	if (addrs.n)
 		snprintf(out, n, "%s", addrs.v[0]);
-	fl_addrs_free(&addrs);
+	fl_net_addrs_free(&addrs);
 	return 0;
 }
 
@@ -165,7 +165,7 @@ static int resolve_version(const struct fl_launch_args *a, struct fl_launch_job 
 		v = fl_ctx_value(&j->c, FLV_FLOWER_VERSION);
 	if (!v)
 		return fl_flower_detect(j->exe, 30000, &j->lo.version, e);
-	if (fl_version_parse(v, &j->lo.version) == 0)
+	if (fl_flower_version_parse(v, &j->lo.version) == 0)
 		return 0;
 	fl_err_set(e, FL_EXIT_USAGE, "'%s' is not a Flower version X.Y.Z", v);
 	return FL_LAUNCH_USAGE;

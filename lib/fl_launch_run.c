@@ -877,13 +877,13 @@ int fl_launch_image(const char *docker, const char *repo, const char *requested,
 			memcpy(prebaked, text, n);
 			prebaked[n] = '\0';
 		}
-		if (fl_version_parse(prebaked, &pv) < 0) {
+		if (fl_flower_version_parse(prebaked, &pv) < 0) {
 			fl_diags_add(d, FL_WARN, "%s does not hold a version X.Y.Z: ignored", prebaked_file);
 			prebaked[0] = '\0';
 		}
 	}
 	free(text);
-	if (fl_version_parse(requested, effective) < 0)
+	if (fl_flower_version_parse(requested, effective) < 0)
 		return fl_err_set(e, FL_EXIT_FAIL,
 		                  "Invalid FLOWER_VERSION: '%.64s'. Expected format: X.Y.Z (e.g., 1.25.0)",
 		                  requested);
@@ -915,7 +915,7 @@ int fl_launch_image(const char *docker, const char *repo, const char *requested,
 		    ref, pe.msg);
 	fl_diags_add(d, FL_WARN, "Failed to pull version %s -- falling back to pre-baked %s (%s)", requested,
 	             prebaked, pe.msg);
-	fl_version_parse(prebaked, effective);
+	fl_flower_version_parse(prebaked, effective);
 	return 0;
 }
 

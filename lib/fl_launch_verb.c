@@ -47,9 +47,9 @@ int fl_launch_verb_preflight(const struct fl_launch_job *j, const struct fl_laun
 	(void)a, (void)out;
 	const struct fl_launch_opts *lo = &j->lo;
 	char ver[32];
-	fl_version_format(&lo->version, ver, sizeof ver);
+	fl_flower_version_format(&lo->version, ver, sizeof ver);
 	fl_diags_add(d, FL_INFO, "Flower %s, era %s; %s runtime under %s", ver,
-	             fl_era_name(fl_version_era(&lo->version)),
+	             fl_flower_era_name(fl_flower_version_era(&lo->version)),
 	             lo->runtime == FL_RUNTIME_DOCKER ? "docker" : "process",
 	             lo->supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "no supervisor");
 	bool sl = lo->role == FL_ROLE_SUPERLINK;
@@ -205,7 +205,7 @@ int fl_launch_verb_image(const struct fl_launch_job *j, const struct fl_launch_a
 	                    j->prebaked, 600000, &v, d, e) < 0)
 		return -1;
 	char ver[32];
-	fl_version_format(&v, ver, sizeof ver);
+	fl_flower_version_format(&v, ver, sizeof ver);
 	fl_buf_addf(out, "%s\n", ver);
 	return 0;
 }
@@ -226,8 +226,11 @@ int fl_launch_verb_reason_check(const char *reason, struct fl_err *e)
 /* The identity the options name: --one-env, --token-file, the environment. */
 static int identity(const struct fl_launch_args *a, struct fl_identity *id, struct fl_err *e)
 {
-	return fl_identity_load(id, a->one_env ? a->one_env : FL_CTX_DEFAULT_PATH,
-	                        a->token_file ? a->token_file : FL_CTX_DEFAULT_TOKEN, a->envp, e);
+	struct fl_identity_src s = {.envp = a->envp,
+	                            .one_env = a->one_env ? a->one_env : FL_CTX_DEFAULT_PATH,
+	                            .token_file = a->token_file ? a->token_file : FL_CTX_DEFAULT_TOKEN,
+	                            .complete = true};
+	return fl_identity_load(id, &s, e);
 }
 
 /* Publish with the identity identity() loaded (id_rc its result, e its error). Best effort or

@@ -59,7 +59,7 @@ static void add_text(struct fl_buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p >= 0x80) {
-			size_t k = fl_utf8_seqlen(p);
+			size_t k = fl_buf_utf8_seqlen(p);
 			if (k && !(k == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
 				fl_buf_add(b, p, k);
 				p += k - 1;
@@ -123,7 +123,7 @@ void fl_log(enum fl_level l, const char *fmt, ...)
 	fl_buf_free(&line);
 }
 
-int fl_err_log(const struct fl_err *e)
+int fl_log_err(const struct fl_err *e)
 {
 	fl_error("%s", e->msg);
 	return e->code ? e->code : FL_EXIT_FAIL;

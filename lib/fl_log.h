@@ -21,7 +21,7 @@ void fl_log(enum fl_level l, const char *fmt, ...) __attribute__((format(printf,
 /* Log e's message as an error and return its exit code (FL_EXIT_FAIL when unset): what
  * every command does with a failed library call. */
 struct fl_err;
-int fl_err_log(const struct fl_err *e);
+int fl_log_err(const struct fl_err *e);
 
 #define fl_debug(...) fl_log(FL_DEBUG, __VA_ARGS__)
 #define fl_info(...)  fl_log(FL_INFO, __VA_ARGS__)

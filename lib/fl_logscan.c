@@ -118,10 +118,10 @@ void fl_logscan_escape(struct fl_buf *out, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			/* fl_utf8_seqlen reads up to 4 bytes: give it a padded copy. */
+			/* fl_buf_utf8_seqlen reads up to 4 bytes: give it a padded copy. */
 			unsigned char q[5] = {0};
 			memcpy(q, p + i, n - i < 4 ? n - i : 4);
-			size_t k = fl_utf8_seqlen(q);
+			size_t k = fl_buf_utf8_seqlen(q);
 			/* C1 controls (U+0080-U+009F, e.g. U+009B = CSI) act on terminals too. */
 			if (k && !(k == 2 && q[0] == 0xc2 && q[1] < 0xa0)) {
 				fl_buf_add(out, p + i, k);

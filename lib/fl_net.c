@@ -30,7 +30,7 @@ int fl_net_canonical(const char *s, char *out, size_t outlen)
 	return -1;
 }
 
-bool fl_addrs_has(const struct fl_addrs *a, const char *canonical)
+bool fl_net_addrs_has(const struct fl_addrs *a, const char *canonical)
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->v[i], canonical) == 0)
@@ -38,12 +38,12 @@ bool fl_addrs_has(const struct fl_addrs *a, const char *canonical)
 	return false;
 }
 
-int fl_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e)
+int fl_net_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e)
 {
 	char c[INET6_ADDRSTRLEN];
 	if (fl_net_canonical(s, c, sizeof c) < 0)
 		return fl_err_set(e, FL_EXIT_USAGE, "'%.64s' is not an IPv4 or IPv6 address", s);
-	if (fl_addrs_has(a, c))
+	if (fl_net_addrs_has(a, c))
 		return 0;
 	if (a->n >= FL_NET_MAX_ADDRS)
 		return fl_err_set(e, FL_EXIT_USAGE,
@@ -57,7 +57,7 @@ int fl_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e)
 	return 0;
 }
 
-int fl_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struct fl_err *e)
+int fl_net_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struct fl_err *e)
 {
 	const char *p = list;
 	while (*p) {
@@ -72,7 +72,7 @@ int fl_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struc
 			                  what, 40, p);
 		memcpy(tok, p, n);
 		tok[n] = '\0';
-		if (fl_addrs_add(a, tok, e) < 0)
+		if (fl_net_addrs_add(a, tok, e) < 0)
 			return fl_err_set(e, FL_EXIT_USAGE, "%s: '%s' is not an IPv4 or IPv6 address", what,
 			                  tok);
 		p += n;
@@ -80,7 +80,7 @@ int fl_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struc
 	return 0;
 }
 
-void fl_addrs_free(struct fl_addrs *a)
+void fl_net_addrs_free(struct fl_addrs *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		free(a->v[i]);
@@ -194,7 +194,7 @@ void fl_net_inet6_addrs(const char *if_inet6, const char *ifname, struct fl_addr
 		}
 		char text[INET6_ADDRSTRLEN];
 		if (inet_ntop(AF_INET6, bin, text, sizeof text))
-			fl_addrs_add(out, text, NULL);
+			fl_net_addrs_add(out, text, NULL);
 	}
 }
 
@@ -237,7 +237,7 @@ int fl_net_vm_addrs(struct fl_addrs *out, char ifname[IF_NAMESIZE], struct fl_er
 				continue;
 			char text[INET_ADDRSTRLEN];
 			if (inet_ntop(AF_INET, a, text, sizeof text))
-				fl_addrs_add(out, text, NULL);
+				fl_net_addrs_add(out, text, NULL);
 		}
 		freeifaddrs(ifs);
 	}

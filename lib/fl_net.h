@@ -24,11 +24,11 @@ struct fl_addrs {
 
 /* Add one literal address (IPv4 or IPv6, no brackets, no zone); it is canonicalised.
  * Returns 0, or -1 when s is not an address or the list is full. Duplicates are skipped. */
-int fl_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e);
+int fl_net_addrs_add(struct fl_addrs *a, const char *s, struct fl_err *e);
 /* A comma- or space-separated list, e.g. FLKIT_NET_ADDRS="192.0.2.2,fd00::2". */
-int fl_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struct fl_err *e);
-bool fl_addrs_has(const struct fl_addrs *a, const char *canonical);
-void fl_addrs_free(struct fl_addrs *a);
+int fl_net_addrs_parse(struct fl_addrs *a, const char *list, const char *what, struct fl_err *e);
+bool fl_net_addrs_has(const struct fl_addrs *a, const char *canonical);
+void fl_net_addrs_free(struct fl_addrs *a);
 
 /* Canonical text of an address literal into out (INET6_ADDRSTRLEN); -1 when not one. */
 int fl_net_canonical(const char *s, char *out, size_t outlen);

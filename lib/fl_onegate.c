@@ -3,7 +3,6 @@
 #include "fl_onegate.h"
 
 #include "fl_check.h"
-#include "fl_fs.h"
 #include "fl_log.h"
 
 #include <curl/curl.h>
@@ -383,47 +382,13 @@ int fl_onegate_request(struct fl_onegate *g, const struct fl_onegate_request *rq
 	                  g->base, rq->method, rq->path, text, a.sent, a.sent == 1 ? "" : "s");
 }
 
-void fl_onegate_read_header(const char *buf, size_t len, char **token, char **vmid, char **endpoint)
-{
-	static const char *const names[] = {"TOKENTXT", "VMID", "ONEGATE_ENDPOINT"};
-	char **slots[] = {token, vmid, endpoint};
-	const char *p = buf, *end = buf + len;
-	for (int line = 0; line < 3 && p < end; line++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		const char *q = p;
-		p = nl ? nl + 1 : end;
-		if ((size_t)(eol - q) < 7 || strncmp(q, "export ", 7) != 0)
-			break;
-		q += 7;
-		for (int k = 0; k < 3; k++) {
-			size_t n = strlen(names[k]);
-			if ((size_t)(eol - q) < n + 3 || strncmp(q, names[k], n) != 0 || q[n] != '=' ||
-			    q[n + 1] != '"' || eol[-1] != '"')
-				continue;
-			const char *v = q + n + 2;
-			size_t vn = (size_t)(eol - 1 - v);
-			if (memchr(v, '"', vn) || *slots[k])
-				continue;
-			*slots[k] = fl_xstrndup(v, vn);
-		}
-	}
-}
-
-static char *first_line(const char *s, size_t len)
-{
-	size_t n = 0;
-	while (n < len && s[n] != '\n' && s[n] != '\r')
-		n++;
-	return fl_xstrndup(s, n);
-}
-
 int fl_onegate_ctx_load(struct fl_ctx *c, const char *path, bool explicit_path, const char *token_file,
                         char **envp, struct fl_err *bad, struct fl_err *e)
 {
 	if (bad)
 		fl_err_clear(bad);
 	struct fl_ctx_opts co = {path, token_file ? NULL : FL_CTX_DEFAULT_TOKEN, envp};
+	const char *header = NULL;
 	if (fl_ctx_load(c, &co, e) < 0) {
 		fl_ctx_free(c);
 		if (!path || (explicit_path && access(path, R_OK) != 0))
@@ -436,27 +401,21 @@ int fl_onegate_ctx_load(struct fl_ctx *c, const char *path, bool explicit_path, 
 			fl_ctx_free(c);
 			return -1;
 		}
-		char *buf;
-		size_t len;
-		if (fl_fs_read(path, FL_CTXFILE_MAX_BYTES, &buf, &len, NULL) == 0) {
-			fl_onegate_read_header(buf, len, &c->id.token, &c->id.vmid, &c->id.endpoint);
-			explicit_bzero(buf, len);
-			free(buf);
-		}
+		header = path;
 	}
-	if (token_file) {
-		char *buf;
-		size_t len;
-		if (fl_fs_read(token_file, (size_t)64 * 1024, &buf, &len, e) < 0) {
-			fl_ctx_free(c);
-			return -1;
-		}
-		if (c->id.token)
-			explicit_bzero(c->id.token, strlen(c->id.token));
-		free(c->id.token);
-		c->id.token = first_line(buf, len);
-		explicit_bzero(buf, len);
-		free(buf);
+	if (!header && !token_file)
+		return 0;
+	/* Again with what fl_ctx_load does not know: the header lines of a file that does not
+	 * parse, a token file that replaces any other token. */
+	struct fl_identity_src ids = {.envp = envp,
+	                              .file = header ? NULL : &c->file,
+	                              .one_env = header,
+	                              .token_file = token_file ? token_file : co.token_file,
+	                              .token_file_first = token_file != NULL};
+	fl_identity_free(&c->id);
+	if (fl_identity_load(&c->id, &ids, e) < 0) {
+		fl_ctx_free(c);
+		return -1;
 	}
 	return 0;
 }
@@ -576,7 +535,7 @@ int fl_onegate_check_pair(const char *kv, struct fl_err *e)
 			problem = buf;
 			break;
 		}
-		size_t l = fl_utf8_seqlen(v + i);
+		size_t l = fl_buf_utf8_seqlen(v + i);
 		if (!l) {
 			problem = "bytes that are not UTF-8";
 			break;

@@ -83,15 +83,11 @@ void fl_onegate_response_free(struct fl_onegate_response *rs);
 /* The server's text, made safe for one log line: trimmed, at most 200 bytes. */
 void fl_onegate_response_text(const struct fl_onegate_response *rs, char *out, size_t n);
 
-/* The first lines of one_env hold TOKENTXT, VMID and ONEGATE_ENDPOINT with shell-safe values
- * (06 §5.4): read only those, for a one_env the full parser refuses. Fills the NULL ones of
- * *token, *vmid, *endpoint (caller frees). */
-void fl_onegate_read_header(const char *buf, size_t len, char **token, char **vmid, char **endpoint);
-
 /* Load the context for fl-onegate: path (NULL: the environment alone) with envp overlaid, and
  * the identity. When path does not parse, only its header lines are read (with a warning)
- * unless explicit_path and it cannot be read at all. token_file, when given, replaces the
- * token (its first line); otherwise /run/one-context/token.txt is read when no TOKENTXT.
+ * (fl_identity_read_header) unless explicit_path and it cannot be read at all. token_file,
+ * when given, replaces the token (its first line); otherwise /run/one-context/token.txt is
+ * read when no TOKENTXT.
  * bad (may be NULL) gets the parse error of a file read only for its header (else msg ""),
  * so that a missing identity is blamed on the file, not on the VM template. */
 int fl_onegate_ctx_load(struct fl_ctx *c, const char *path, bool explicit_path, const char *token_file,

@@ -277,7 +277,7 @@ static void add_padded(struct fl_buf *b, const char *s, size_t width)
 {
 	size_t chars = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t l = fl_utf8_seqlen(p);
+		size_t l = fl_buf_utf8_seqlen(p);
 		/* C1 controls (U+0080-U+009F: U+009B is CSI on many terminals) too. */
 		if (l == 0 || *p < 0x20 || *p == 0x7f || (l == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
 			fl_buf_addc(b, '?');

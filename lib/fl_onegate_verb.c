@@ -93,7 +93,7 @@ int fl_onegate_verb_publish(struct fl_onegate *g, const char *data, char **pairs
 		bool superlink = false;
 		for (size_t i = 0; i < n; i++)
 			superlink |= strncmp(pairs[i], "FL_ENDPOINT=", 12) == 0;
-		fl_err_log(e); /* before the warning it calls for */
+		fl_log_err(e); /* before the warning it calls for */
 		if (superlink)
 			fl_warn(
 			    "OneGate publication failed. SuperNodes must use static FL_SUPERLINK_ADDRESS.");
@@ -129,7 +129,7 @@ int fl_onegate_verb_partition(struct fl_onegate *g, const struct fl_onegate_verb
 /* The failure in e, logged; -1. */
 static int logged(struct fl_err *e)
 {
-	fl_err_log(e);
+	fl_log_err(e);
 	return -1;
 }
 
@@ -154,12 +154,12 @@ int fl_onegate_verb_discover(const struct fl_ctx *c, const struct fl_onegate_opt
 		return -1; /* logged by the discovery */
 	}
 	struct fl_buf b = FL_BUF_INIT;
-	fl_superlink_render(&sl, json, output ? &b : out);
+	fl_discover_superlink_render(&sl, json, output ? &b : out);
 	int r = 0;
 	/* As fl-context render: what a killed run left beside the file goes first. */
 	if (output && fl_output_write(output, b.data, b.len, 0644, false, e) < 0)
 		r = logged(e);
 	fl_buf_free(&b);
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 	return r;
 }

@@ -1,28 +1,14 @@
-/* fl_proc: argv vectors and child processes without a shell. */
+/* fl_proc: child processes without a shell, started from an argv (fl_argv.h). */
 #ifndef FL_PROC_H
 #define FL_PROC_H
 
+#include "fl_argv.h"
 #include "fl_buf.h"
 #include "fl_err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-struct fl_argv {
-	char **v; /* NULL-terminated */
-	size_t n;
-	size_t cap;
-};
-
-#define FL_ARGV_INIT                                                                                         \
-	{                                                                                                    \
-		NULL, 0, 0                                                                                   \
-	}
-
-void fl_argv_add(struct fl_argv *a, const char *s);
-void fl_argv_addf(struct fl_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fl_argv_free(struct fl_argv *a);
 
 /* The environment of every child a tool starts (design decision 12): never inherited as a
  * whole. From base (NULL: this process's environment) only the allow-listed variables pass;

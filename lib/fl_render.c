@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fl_format_parse(const char *s)
+int fl_render_format_parse(const char *s)
 {
 	static const char *const names[] = {"text", "env", "shell", "json", "toml", "man"};
 	for (int i = 0; i < 6; i++)
@@ -28,7 +28,7 @@ static char *utf8_clean(const char *s)
 {
 	struct fl_buf b = FL_BUF_INIT;
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = fl_utf8_seqlen(p);
+		size_t n = fl_buf_utf8_seqlen(p);
 		if (n == 0) {
 			fl_buf_adds(&b, "\xef\xbf\xbd");
 			p++;
@@ -57,7 +57,7 @@ void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, boo
 	char tmp[64];
 	if (f == FL_FMT_JSON) {
 		json_t *root = json_object(), *vars = json_object();
-		json_object_set_new(root, "role", role ? json_string(fl_role_name(role)) : json_null());
+		json_object_set_new(root, "role", role ? json_string(fl_var_role_name(role)) : json_null());
 		json_object_set_new(root, "context", c->path ? json_string(c->path) : json_null());
 		for (size_t i = 0; i < fl_nvars; i++) {
 			const struct fl_var *v = &fl_vars[i];
@@ -67,7 +67,7 @@ void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, boo
 			char *clean = utf8_clean(shown_value(v, s->value, show_secrets, tmp, sizeof tmp));
 			json_t *o = json_object();
 			json_object_set_new(o, "value", json_string(clean));
-			json_object_set_new(o, "source", json_string(fl_src_name(s->src)));
+			json_object_set_new(o, "source", json_string(fl_ctx_src_name(s->src)));
 			if (s->src != FL_SRC_DEFAULT)
 				json_object_set_new(o, "name", json_string(s->from));
 			json_object_set_new(vars, v->name, o);
@@ -99,7 +99,7 @@ void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, boo
 				snprintf(big, sizeof big, "<base64: %zu bytes>", strlen(value));
 				value = big;
 			}
-			const char *src = fl_src_name(s->src);
+			const char *src = fl_ctx_src_name(s->src);
 			if (s->src != FL_SRC_DEFAULT && strcmp(s->from, v->name) != 0)
 				fl_buf_addf(out, "%-26s %-11s %s  (as %s)\n", v->name, src, value, s->from);
 			else
@@ -128,7 +128,7 @@ void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out)
 {
 	fl_buf_adds(out, "# flkit resolved configuration, written by fl-context render.\n"
 	                 "# Read as data by the flkit tools; regenerate instead of editing.\n");
-	fl_buf_addf(out, "FLKIT_ROLE='%s'\n", fl_role_name(role));
+	fl_buf_addf(out, "FLKIT_ROLE='%s'\n", fl_var_role_name(role));
 	if (c->path) {
 		fl_buf_adds(out, "FLKIT_CONTEXT=");
 		fl_buf_add_sq(out, c->path);
@@ -148,7 +148,7 @@ void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out)
 /* Values come from validated variables of known types: the conversion cannot fail. */
 static void pair(struct fl_buf *out, enum fl_format f, const char *key, const char *v, enum fl_cfg_type t)
 {
-	fl_cfg_pair(out, f == FL_FMT_TOML, key, v, t, NULL);
+	fl_flwrcfg_pair(out, f == FL_FMT_TOML, key, v, t, NULL);
 }
 
 /* Keys of the run-config and where their values come from: the text as resolved (Flower
@@ -194,7 +194,7 @@ void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_bu
 
 int fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out)
 {
-	return fl_cfg_node_config(value, f == FL_FMT_TOML, true, out, NULL);
+	return fl_flwrcfg_node_config(value, f == FL_FMT_TOML, true, out, NULL);
 }
 
 static void user_input_line(const struct fl_var *v, struct fl_buf *out)
@@ -306,7 +306,8 @@ void fl_render_reference(enum fl_format f, struct fl_buf *out)
 			const struct fl_var *v = &fl_vars[i];
 			unsigned r = v->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE);
 			fl_buf_addf(out, "%-26s %-9s %-13s %s\n", v->name,
-			            r == (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE) ? "both" : fl_role_name(r),
+			            r == (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE) ? "both"
+			                                                         : fl_var_role_name(r),
 			            v->type, *v->def ? v->def : "(empty)");
 		}
 		return;

@@ -11,7 +11,7 @@
 enum fl_format { FL_FMT_TEXT, FL_FMT_ENV, FL_FMT_SHELL, FL_FMT_JSON, FL_FMT_TOML, FL_FMT_MAN };
 
 /* -1 when unknown. */
-int fl_format_parse(const char *s);
+int fl_render_format_parse(const char *s);
 
 /* Variables of role (0 = all); secrets redacted unless show_secrets. */
 void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, bool show_secrets,
@@ -20,7 +20,7 @@ void fl_render_show(const struct fl_ctx *c, unsigned role, enum fl_format f, boo
 void fl_render_file(const struct fl_ctx *c, unsigned role, struct fl_buf *out);
 /* Flower --run-config: k=v pairs (FL_FMT_TEXT) or a TOML file (FL_FMT_TOML). */
 void fl_render_run_config(const struct fl_ctx *c, enum fl_format f, struct fl_buf *out);
-/* Flower --node-config from an FL_NODE_CONFIG value that validated (fl_cfg_node_config);
+/* Flower --node-config from an FL_NODE_CONFIG value that validated (fl_flwrcfg_node_config);
  * -1 and nothing appended for a value validation refuses. */
 int fl_render_node_config(const char *value, enum fl_format f, struct fl_buf *out);
 void fl_render_user_inputs(unsigned role, bool oneapp, struct fl_buf *out);

@@ -1,32 +1,7 @@
 /* fl_retry: bounded retries with exponential backoff and jitter, on an injectable clock. */
 #include "fl_retry.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <time.h>
-
-static uint64_t real_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t fl_clock_now_ms(const struct fl_clock *c)
-{
-	return c && c->now_ms ? c->now_ms(c->ctx) : real_now_ms();
-}
-
-void fl_clock_sleep_ms(const struct fl_clock *c, uint64_t ms)
-{
-	if (c && c->sleep_ms) {
-		c->sleep_ms(c->ctx, ms);
-		return;
-	}
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* xorshift32: jitter needs spread, not secrecy. */
 static uint32_t next_rand(uint32_t *s)
@@ -38,7 +13,7 @@ static uint32_t next_rand(uint32_t *s)
 	return *s = x;
 }
 
-uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
+uint64_t fl_retry_delay(struct fl_backoff *b, unsigned attempt)
 {
 	double d = (double)b->initial_ms;
 	/* max_ms 0 means no cap; stop growing long before a double loses whole milliseconds. */
@@ -48,7 +23,7 @@ uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt)
 		d = (double)b->max_ms;
 	if (b->jitter > 0) {
 		if (!b->seed)
-			b->seed = (uint32_t)real_now_ms() | 1u;
+			b->seed = (uint32_t)fl_clock_now_ms(NULL) | 1u;
 		double u = (double)next_rand(&b->seed) / 4294967296.0;
 		d -= d * b->jitter * u;
 	}
@@ -64,7 +39,7 @@ int fl_retry_run(struct fl_backoff *b, const struct fl_clock *c, fl_retry_fn fn,
 			return r == 0 ? 0 : -1;
 		if (b->max_attempts && attempt >= b->max_attempts)
 			break;
-		uint64_t delay = fl_backoff_delay(b, attempt);
+		uint64_t delay = fl_retry_delay(b, attempt);
 		if (b->deadline_ms) {
 			uint64_t used = fl_clock_now_ms(c) - start;
 			if (used >= b->deadline_ms)

@@ -2,19 +2,10 @@
 #ifndef FL_RETRY_H
 #define FL_RETRY_H
 
+#include "fl_clock.h"
 #include "fl_err.h"
 
 #include <stdint.h>
-
-/* A clock tests can replace: now_ms and sleep_ms with a shared ctx. NULL = the real one. */
-struct fl_clock {
-	uint64_t (*now_ms)(void *ctx);
-	void (*sleep_ms)(void *ctx, uint64_t ms);
-	void *ctx;
-};
-
-uint64_t fl_clock_now_ms(const struct fl_clock *c); /* monotonic */
-void fl_clock_sleep_ms(const struct fl_clock *c, uint64_t ms);
 
 struct fl_backoff {
 	uint64_t initial_ms;   /* first delay */
@@ -27,7 +18,7 @@ struct fl_backoff {
 };
 
 /* Delay before attempt number `attempt` (1-based: the delay after attempt 1 failed). */
-uint64_t fl_backoff_delay(struct fl_backoff *b, unsigned attempt);
+uint64_t fl_retry_delay(struct fl_backoff *b, unsigned attempt);
 
 /* The step retried: 0 done, >0 try again (transient), <0 give up (permanent; e is set). */
 typedef int (*fl_retry_fn)(void *ctx, unsigned attempt, struct fl_err *e);

@@ -156,7 +156,7 @@ static int check_common(const struct fl_tool *t)
 	/* A FIFO or device as --context is refused here, never waited on. */
 	struct fl_err e = {0};
 	if (fl_fs_check_regular("--context", t->context, &e) < 0)
-		return fl_err_log(&e);
+		return fl_log_err(&e);
 	return FL_TOOL_GO;
 }
 
@@ -284,7 +284,7 @@ const char *fl_tool_config_path(const struct fl_tool *t, unsigned role, char *bu
 		int found = 0;
 		for (unsigned r = FL_ROLE_SUPERLINK; r <= FL_ROLE_SUPERNODE; r++) {
 			char cand[4096];
-			snprintf(cand, sizeof cand, "%s/%s.conf", dir, fl_role_name(r));
+			snprintf(cand, sizeof cand, "%s/%s.conf", dir, fl_var_role_name(r));
 			if ((!role || role == r) && access(cand, F_OK) == 0) {
 				snprintf(buf, size, "%s", cand);
 				found++;

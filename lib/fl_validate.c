@@ -7,6 +7,7 @@
 
 #include "fl_buf.h"
 #include "fl_check.h"
+#include "fl_list.h"
 #include "fl_flower.h"
 #include "fl_flwrcfg.h"
 #include "fl_hostport.h"
@@ -49,7 +50,7 @@ static void var_error(struct fl_diags *d, const struct fl_var *var, const char *
 /* The value of id passed its own rule (a default always does): its typed field holds it. */
 static bool ok(const struct fl_ctx *c, enum fl_var_id id)
 {
-	return fl_var_value_ok(fl_var_get(id), fl_ctx_value(c, id));
+	return fl_check_var_value(fl_var_get(id), fl_ctx_value(c, id));
 }
 
 int fl_validate_var(const struct fl_ctx *c, enum fl_var_id id, struct fl_err *e)
@@ -72,12 +73,12 @@ static void check_san_list(struct fl_diags *d, const struct fl_var *var, const c
 			var_error(d, var, entry, strlen(entry));
 }
 
-/* One node-config value as Flower will type it (fl_cfg_type_of: the one table). */
+/* One node-config value as Flower will type it (fl_flwrcfg_type_of: the one table). */
 static void node_value(struct fl_diags *d, const char *key, const char *value, long *pid, long *nparts)
 {
 	enum fl_cfg_type t;
 	const char *why = NULL;
-	if (fl_cfg_type_of(value, &t, &why) < 0) {
+	if (fl_flwrcfg_type_of(value, &t, &why) < 0) {
 		fl_diags_add(d, FL_ERROR,
 		             "Invalid FL_NODE_CONFIG pair: '%s=%.200s'. Flower cannot represent it: %s.", key,
 		             value, why);
@@ -92,7 +93,7 @@ static void node_value(struct fl_diags *d, const char *key, const char *value, l
 		fl_diags_add(d, FL_ERROR,
 		             "Invalid FL_NODE_CONFIG: %s must be a non-negative integer without leading "
 		             "zeros, got '%s' (Flower's type: %s); e.g. %s=0.",
-		             key, value, fl_cfg_type_name(t), key);
+		             key, value, fl_flwrcfg_type_name(t), key);
 	else if (slot)
 		*slot = n;
 	if (t == FL_CFG_STRING && (strcasecmp(value, "yes") == 0 || strcasecmp(value, "no") == 0 ||
@@ -153,7 +154,7 @@ static void check_version(struct fl_diags *d, const struct fl_var *var, const ch
 {
 	struct fl_version v;
 	struct fl_err e = {0};
-	if (fl_version_parse(s, &v) < 0)
+	if (fl_flower_version_parse(s, &v) < 0)
 		var_error(d, var, s, strlen(s));
 	else if (fl_flower_version_supported(&v, &e) < 0)
 		fl_diags_add(d, FL_ERROR, "Invalid %s: '%s'. %s.", var->name, s, e.msg);
@@ -415,8 +416,8 @@ static void check_values(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			continue; /* defaults always pass; unset is never validated */
 		if (!(var->roles & role)) {
 			fl_diags_add(d, FL_INFO, "%s applies to the %s role; ignored on %s.", var->name,
-			             fl_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)),
-			             fl_role_name(role));
+			             fl_var_role_name(var->roles & (FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE)),
+			             fl_var_role_name(role));
 			continue;
 		}
 		if (!c->conf.FL_CHECKPOINT_ENABLED &&
@@ -428,7 +429,7 @@ static void check_values(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			check_version(d, var, s->value);
 		else if (var->check == FL_CK_NODE_CONFIG)
 			check_node_config(d, var, s->value);
-		else if (!fl_var_value_ok(var, s->value))
+		else if (!fl_check_var_value(var, s->value))
 			value_error(d, var, s->value);
 	}
 }

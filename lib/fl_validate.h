@@ -6,7 +6,7 @@
 #define FL_VALIDATE_H
 
 #include "fl_ctx.h"
-#include "fl_diag.h"
+#include "fl_diags.h"
 #include "fl_err.h"
 #include "fl_var.h"
 

@@ -38,7 +38,7 @@ const struct fl_var *fl_var_get(enum fl_var_id id)
 	return &fl_vars[id];
 }
 
-const char *fl_role_name(unsigned role)
+const char *fl_var_role_name(unsigned role)
 {
 	switch (role) {
 	case FL_ROLE_SUPERLINK: return "superlink";
@@ -48,7 +48,7 @@ const char *fl_role_name(unsigned role)
 	}
 }
 
-unsigned fl_role_parse(const char *s)
+unsigned fl_var_role_parse(const char *s)
 {
 	if (strcmp(s, "superlink") == 0)
 		return FL_ROLE_SUPERLINK;

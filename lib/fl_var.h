@@ -71,8 +71,8 @@ const struct fl_var *fl_var_find(const char *name);
 const struct fl_var *fl_var_get(enum fl_var_id id);
 /* Index of v in fl_vars. */
 size_t fl_var_index(const struct fl_var *v);
-const char *fl_role_name(unsigned role);
+const char *fl_var_role_name(unsigned role);
 /* "superlink" -> FL_ROLE_SUPERLINK etc.; 0 when unknown. */
-unsigned fl_role_parse(const char *s);
+unsigned fl_var_role_parse(const char *s);
 
 #endif

@@ -46,17 +46,17 @@ static void candidate(const json_t *ut)
 		REQUIRE(!sl.version[0] || fl_check_version(sl.version));
 		REQUIRE(!sl.ca_cert || !strpbrk(sl.ca_cert, "\n\r\"'$`"));
 		struct fl_buf out = FL_BUF_INIT;
-		fl_superlink_render(&sl, false, &out);
+		fl_discover_superlink_render(&sl, false, &out);
 		unsigned nl = 0;
 		for (size_t i = 0; i < out.len; i++)
 			nl += out.data[i] == '\n';
 		REQUIRE(nl == 4);
-		fl_superlink_render(&sl, true, &out);
+		fl_discover_superlink_render(&sl, true, &out);
 		fl_buf_free(&out);
 	} else {
 		REQUIRE(why[0]);
 	}
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 }
 
 static void vm(const char *buf, size_t size)
@@ -99,7 +99,8 @@ static void service(const char *buf, size_t size)
 		for (size_t k = 0; k < r->nnodes; k++) {
 			struct fl_partition p;
 			if (r->nodes[k].vmid >= 0 && fl_onegate_service_role(&s, r->name) == r) {
-				REQUIRE(fl_partition_compute(&s, r->name, r->nodes[k].vmid, &p, &e) == 0);
+				REQUIRE(fl_discover_partition_compute(&s, r->name, r->nodes[k].vmid, &p,
+				                                      &e) == 0);
 				REQUIRE(p.id >= 0 && p.id < p.num && (size_t)p.num <= r->nnodes);
 			}
 			json_t *v = r->nodes[k].vm_info ? json_object_get(r->nodes[k].vm_info, "VM") : NULL;
@@ -116,12 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm(buf, size);
 	service(buf, size);
 
-	char *token = NULL, *vmid = NULL, *endpoint = NULL;
-	fl_onegate_read_header(buf, size, &token, &vmid, &endpoint);
-	REQUIRE(!vmid || !strchr(vmid, '"'));
-	free(token);
-	free(vmid);
-	free(endpoint);
+	struct fl_identity id = {0};
+	fl_identity_read_header(&id, buf, size);
+	REQUIRE(!id.vmid || (*id.vmid && !strchr(id.vmid, '"')));
+	fl_identity_free(&id);
 
 	char *s = malloc(size + 1);
 	memcpy(s, data, size);

@@ -29,9 +29,9 @@ static void exercise(struct fl_pem *p)
 		int n = sk_X509_num(p->certs);
 		REQUIRE(n >= 1 && n <= FL_CERT_MAX_CHAIN);
 		struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
-		fl_sans_add(&want, "DNS:localhost");
-		fl_sans_add(&want, "IP:192.0.2.10");
-		fl_sans_add(&want, "IP:fd00::2");
+		fl_cert_sans_add(&want, "DNS:localhost");
+		fl_cert_sans_add(&want, "IP:192.0.2.10");
+		fl_cert_sans_add(&want, "IP:fd00::2");
 		for (int i = 0; i < n; i++) {
 			X509 *x = sk_X509_value(p->certs, i);
 			char fp[FL_CERT_FP_LEN], kd[64];
@@ -45,14 +45,14 @@ static void exercise(struct fl_pem *p)
 				fl_cert_key_desc(pk, kd, sizeof kd);
 			fl_cert_san_missing(x, &want, &missing);
 			REQUIRE(missing.n <= want.n);
-			fl_sans_free(&missing);
+			fl_cert_sans_free(&missing);
 			(void)X509_check_ca(x);
 		}
 		char why[160];
 		int verr;
 		fl_cert_verify(sk_X509_value(p->certs, 0), p->certs, NULL, 1700000000, why, sizeof why,
 		               &verr);
-		fl_sans_free(&want);
+		fl_cert_sans_free(&want);
 	}
 	if (p->key) {
 		char kd[64];
@@ -74,7 +74,7 @@ static void decode(const char *value, enum fl_pem_kind kind)
 	}
 	REQUIRE(kind == FL_PEM_KEY ? p.key && !p.certs : p.certs && !p.key);
 	exercise(&p);
-	fl_pem_free(&p);
+	fl_cert_pem_free(&p);
 }
 
 static void parse(const uint8_t *d, size_t n, enum fl_pem_kind kind)
@@ -87,7 +87,7 @@ static void parse(const uint8_t *d, size_t n, enum fl_pem_kind kind)
 		return;
 	}
 	exercise(&p);
-	fl_pem_free(&p);
+	fl_cert_pem_free(&p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

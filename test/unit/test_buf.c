@@ -83,7 +83,7 @@ static void test_utf8(void)
 	    {"\xc3(", 0},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		CHECK_INT(fl_utf8_seqlen((const unsigned char *)t[i].in), t[i].n,
+		CHECK_INT(fl_buf_utf8_seqlen((const unsigned char *)t[i].in), t[i].n,
 		          "utf8: sequence %zu is %zu byte(s)", i, t[i].n);
 }
 
@@ -106,7 +106,7 @@ static char *json_decode(const char *quoted)
 static bool valid_utf8(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = fl_utf8_seqlen(p);
+		size_t n = fl_buf_utf8_seqlen(p);
 		if (!n)
 			return false;
 		p += n;

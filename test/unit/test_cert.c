@@ -79,32 +79,32 @@ static void test_net(void)
 		CHECK_STR(a.v[1], "2001:db8::42",
 		          "global kept; link-local, temporary, deprecated, dadfailed skipped");
 	}
-	fl_addrs_free(&a);
+	fl_net_addrs_free(&a);
 
 	struct fl_err e = {0};
-	CHECK(fl_addrs_parse(&a, "192.0.2.2, fd00:0:0::2,192.0.2.2 2001:DB8::1", "test", &e) == 0,
+	CHECK(fl_net_addrs_parse(&a, "192.0.2.2, fd00:0:0::2,192.0.2.2 2001:DB8::1", "test", &e) == 0,
 	      "list parses");
 	CHECK_INT(a.n, 3, "duplicates are dropped");
 	if (a.n == 3) {
 		CHECK_STR(a.v[1], "fd00::2", "IPv6 canonicalised");
 		CHECK_STR(a.v[2], "2001:db8::1", "IPv6 lower-cased");
 	}
-	CHECK(fl_addrs_parse(&a, "192.0.2.300", "FLKIT_NET_ADDRS", &e) < 0, "bad IPv4 refused");
+	CHECK(fl_net_addrs_parse(&a, "192.0.2.300", "FLKIT_NET_ADDRS", &e) < 0, "bad IPv4 refused");
 	CHECK(strstr(e.msg, "FLKIT_NET_ADDRS: '192.0.2.300'") != NULL, "message names the source and value");
-	CHECK(fl_addrs_parse(&a, "fe80::1%eth0", "x", &e) < 0, "zone ids refused");
-	CHECK(fl_addrs_parse(&a, "[::1]", "x", &e) < 0, "brackets refused");
+	CHECK(fl_net_addrs_parse(&a, "fe80::1%eth0", "x", &e) < 0, "zone ids refused");
+	CHECK(fl_net_addrs_parse(&a, "[::1]", "x", &e) < 0, "brackets refused");
 	char longv[200];
 	memset(longv, '1', sizeof longv - 1);
 	longv[sizeof longv - 1] = '\0';
-	CHECK(fl_addrs_parse(&a, longv, "x", &e) < 0, "oversized token refused");
-	fl_addrs_free(&a);
+	CHECK(fl_net_addrs_parse(&a, longv, "x", &e) < 0, "oversized token refused");
+	fl_net_addrs_free(&a);
 	for (int i = 0; i < FL_NET_MAX_ADDRS + 5; i++) {
 		char ip[32];
 		snprintf(ip, sizeof ip, "10.0.%d.%d", i / 200, i % 200 + 1);
-		fl_addrs_add(&a, ip, NULL);
+		fl_net_addrs_add(&a, ip, NULL);
 	}
 	CHECK_INT(a.n, FL_NET_MAX_ADDRS, "the address list is bounded");
-	fl_addrs_free(&a);
+	fl_net_addrs_free(&a);
 
 	/* This machine: whatever it reports must be canonical, non-loopback, not link-local. */
 	if (fl_net_vm_addrs(&a, ifn, &e) == 0) {
@@ -120,7 +120,7 @@ static void test_net(void)
 		CHECK(strstr(e.msg, "Cannot detect VM IP for certificate SAN") != NULL,
 		      "no route: the spec's message");
 	}
-	fl_addrs_free(&a);
+	fl_net_addrs_free(&a);
 }
 
 static void test_fingerprint_and_types(void)
@@ -156,7 +156,7 @@ static void test_sans(void)
 	struct fl_addrs a = FL_ADDRS_INIT;
 	struct fl_sans s = FL_SANS_INIT;
 	struct fl_err e = {0};
-	fl_addrs_parse(&a, "192.0.2.10,fd00::2", "t", &e);
+	fl_net_addrs_parse(&a, "192.0.2.10,fd00::2", "t", &e);
 	CHECK(fl_cert_sans_build(&a, " IP:10.10.9.0 , DNS:flower.example.com,IP:192.0.2.10,IP:FD00:0::9", &s,
 	                         &e) == 0,
 	      "SAN list builds");
@@ -169,14 +169,14 @@ static void test_sans(void)
 	          "fd00::9",
 	          "spec order, VM addresses, extras trimmed and canonical, duplicates once");
 	fl_buf_free(&b);
-	fl_sans_free(&s);
+	fl_cert_sans_free(&s);
 	const char *bad[] = {"IP:999.1.1.1", "DNS:",       "DNS:a_b.example", "IP:10.0.0.1,",
 	                     "URI:http://x", "DNS:-x.com", "IP:1.2.3.4/24",   "dns:lower.example"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		CHECK(fl_cert_sans_build(&a, bad[i], &s, &e) < 0 &&
 		          strstr(e.msg, "Invalid FL_CERT_EXTRA_SAN entry"),
 		      "extra SAN '%s' refused with the spec's message", bad[i]);
-		fl_sans_free(&s);
+		fl_cert_sans_free(&s);
 	}
 	struct fl_buf many = FL_BUF_INIT;
 	for (int i = 0; i < FL_CERT_MAX_EXTRA_SAN + 1; i++)
@@ -184,8 +184,8 @@ static void test_sans(void)
 	CHECK(fl_cert_sans_build(&a, fl_buf_str(&many), &s, &e) < 0 && strstr(e.msg, "more than"),
 	      "too many extra SAN entries refused");
 	fl_buf_free(&many);
-	fl_sans_free(&s);
-	fl_addrs_free(&a);
+	fl_cert_sans_free(&s);
+	fl_net_addrs_free(&a);
 }
 
 static int ext_critical(X509 *x, int nid)
@@ -229,7 +229,7 @@ static void test_issue(void)
 
 	struct fl_addrs a = FL_ADDRS_INIT;
 	struct fl_sans s = FL_SANS_INIT;
-	fl_addrs_parse(&a, "192.0.2.10", "t", &e);
+	fl_net_addrs_parse(&a, "192.0.2.10", "t", &e);
 	fl_cert_sans_build(&a, "DNS:flower.example.com", &s, &e);
 	EVP_PKEY *k = fl_cert_keygen(FL_KEY_RSA2048, &e);
 	struct fl_cert_req r = {k, ca, cakey, "192.0.2.10", &s, now - 3600, now + 365L * 86400};
@@ -272,17 +272,17 @@ static void test_issue(void)
 		sk_X509_free(wrong);
 
 		struct fl_sans want = FL_SANS_INIT, missing = FL_SANS_INIT;
-		fl_sans_add(&want, "IP:192.0.2.10");
-		fl_sans_add(&want, "IP:0:0:0:0:0:0:0:1");
-		fl_sans_add(&want, "DNS:FLOWER.example.COM");
-		fl_sans_add(&want, "IP:192.0.2.11");
-		fl_sans_add(&want, "DNS:other.example");
+		fl_cert_sans_add(&want, "IP:192.0.2.10");
+		fl_cert_sans_add(&want, "IP:0:0:0:0:0:0:0:1");
+		fl_cert_sans_add(&want, "DNS:FLOWER.example.COM");
+		fl_cert_sans_add(&want, "IP:192.0.2.11");
+		fl_cert_sans_add(&want, "DNS:other.example");
 		fl_cert_san_missing(leaf, &want, &missing);
 		CHECK(missing.n == 2 && strcmp(missing.v[0], "IP:192.0.2.11") == 0 &&
 		          strcmp(missing.v[1], "DNS:other.example") == 0,
 		      "SAN coverage: IPs as addresses, names without case");
-		fl_sans_free(&want);
-		fl_sans_free(&missing);
+		fl_cert_sans_free(&want);
+		fl_cert_sans_free(&missing);
 
 		char fp[FL_CERT_FP_LEN], kd[32];
 		fl_cert_fingerprint(leaf, fp);
@@ -294,8 +294,8 @@ static void test_issue(void)
 	}
 	X509_free(leaf);
 	EVP_PKEY_free(k);
-	fl_sans_free(&s);
-	fl_addrs_free(&a);
+	fl_cert_sans_free(&s);
+	fl_net_addrs_free(&a);
 	X509_free(ca);
 	X509_free(other);
 	EVP_PKEY_free(cakey);
@@ -340,7 +340,7 @@ static void refused(const char *value, enum fl_pem_kind kind, const char *want, 
 	if (!CHECK(r < 0 && strstr(e.msg, want), "%s: refused with '%s'", what, want))
 		unit_show("message", e.msg, 300);
 	if (r == 0)
-		fl_pem_free(&p);
+		fl_cert_pem_free(&p);
 }
 
 static void test_pem_decode(void)
@@ -355,10 +355,10 @@ static void test_pem_decode(void)
 	CHECK(fl_cert_pem_decode("FL_SSL_CA_CERTFILE", cert64, FL_PEM_CERTS, &p, &e) == 0 &&
 	          sk_X509_num(p.certs) == 1,
 	      "a base64 PEM certificate decodes");
-	fl_pem_free(&p);
+	fl_cert_pem_free(&p);
 	CHECK(fl_cert_pem_decode("FL_SSL_KEYFILE", key64, FL_PEM_KEY, &p, &e) == 0 && p.key,
 	      "a base64 PEM key decodes");
-	fl_pem_free(&p);
+	fl_cert_pem_free(&p);
 
 	/* Line-wrapped base64 (base64 without -w0) is accepted, as GNU base64 -d does. */
 	struct fl_buf wrapped = FL_BUF_INIT;
@@ -366,7 +366,7 @@ static void test_pem_decode(void)
 		fl_buf_addf(&wrapped, "%.76s\r\n", cert64 + i);
 	CHECK(fl_cert_pem_decode("X", fl_buf_str(&wrapped), FL_PEM_CERTS, &p, &e) == 0,
 	      "wrapped base64 decodes");
-	fl_pem_free(&p);
+	fl_cert_pem_free(&p);
 	fl_buf_free(&wrapped);
 
 	refused("", FL_PEM_CERTS, "is empty", "empty");
@@ -482,7 +482,7 @@ static void test_pem_decode(void)
 		CHECK(fl_cert_pem_parse("server.key", (unsigned char *)mp, strlen(mp), FL_PEM_KEY, &raw,
 		                        &e) == 0,
 		      "files fl-certgen wrote are only parsed (no costly check)");
-		fl_pem_free(&raw);
+		fl_cert_pem_free(&raw);
 		free(mp);
 		free(m64);
 	} else {
@@ -678,7 +678,7 @@ static void test_only_certs(void)
 	STACK_OF(X509) *one = sk_X509_new_null();
 	sk_X509_push(one, ca);
 	size_t clen = 0, klen = 0;
-	char *cert = fl_certio_pem_certs(one, &clen), *key = fl_certio_pem_key(k, &klen);
+	char *cert = fl_cert_io_pem_certs(one, &clen), *key = fl_cert_io_pem_key(k, &klen);
 	char why[128];
 	struct fl_buf b = FL_BUF_INIT;
 	fl_buf_addf(&b, "\n%s\n%s", cert, cert);
@@ -695,7 +695,7 @@ static void test_only_certs(void)
 	          olen == clen && memcmp(out, cert, clen) == 0 && *extra,
 	      "re-encoding keeps the certificate alone and says there was more");
 	free(out);
-	fl_certio_wipe_free(b.data, b.len);
+	fl_cert_io_wipe_free(b.data, b.len);
 	b = (struct fl_buf)FL_BUF_INIT;
 	fl_buf_addf(&b, "# comment\n%s", cert);
 	CHECK(fl_cert_pem_only_certs((unsigned char *)b.data, b.len, why, sizeof why) < 0 &&
@@ -713,7 +713,7 @@ static void test_only_certs(void)
 	CHECK(fl_cert_pem_reencode("x", key, klen, &out, &olen, extra, sizeof extra, &e) < 0 && !out,
 	      "a key alone has nothing to publish");
 	free(cert);
-	fl_certio_wipe_free(key, klen);
+	fl_cert_io_wipe_free(key, klen);
 	sk_X509_free(one);
 	X509_free(ca);
 	EVP_PKEY_free(k);
@@ -748,10 +748,10 @@ static void test_exposed(void)
 		CHECK(fl_cert_exposed(f, 12345, 077, why, sizeof why) == NULL, "the --owner is fine");
 		CHECK(chown(f, 0, 0) == 0, "the owner is restored");
 	}
-	CHECK(fl_certio_check_links(f, &e) == 0, "one link is fine");
-	CHECK(link(f, g) == 0 && fl_certio_check_links(f, &e) < 0 && strstr(e.msg, "has 2 hard links"),
+	CHECK(fl_cert_io_check_links(f, &e) == 0, "one link is fine");
+	CHECK(link(f, g) == 0 && fl_cert_io_check_links(f, &e) < 0 && strstr(e.msg, "has 2 hard links"),
 	      "two links refused: %s", e.msg);
-	CHECK(fl_certio_fix_mode(g, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) < 0, "fix_mode refuses a hard link");
+	CHECK(fl_cert_io_fix_mode(g, 0644, FL_OWNER_KEEP, (gid_t)-1, &e) < 0, "fix_mode refuses a hard link");
 	struct stat st;
 	CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 0600, "the other name keeps its mode");
 	unlink(g);
@@ -762,7 +762,7 @@ static void test_exposed(void)
 	free(dir);
 }
 
-/* fl_certio_load_certs / _key say loaded, absent or unusable (with the reason) as an enum. */
+/* fl_cert_load_certs / _key say loaded, absent or unusable (with the reason) as an enum. */
 static void test_load(void)
 {
 	EVP_PKEY *key = NULL;
@@ -771,7 +771,7 @@ static void test_load(void)
 	STACK_OF(X509) *one = sk_X509_new_null();
 	sk_X509_push(one, ca);
 	size_t clen = 0, klen = 0;
-	char *cpem = fl_certio_pem_certs(one, &clen), *kpem = fl_certio_pem_key(key, &klen);
+	char *cpem = fl_cert_io_pem_certs(one, &clen), *kpem = fl_cert_io_pem_key(key, &klen);
 	char *crt = path("l.crt"), *k = path("l.key"), *bad = path("l.bad"), *none = path("l.none"),
 	     *lnk = path("l.lnk");
 	struct fl_err e = {0};
@@ -784,28 +784,28 @@ static void test_load(void)
 	char *bytes = NULL, why[512];
 	size_t blen = 0;
 
-	CHECK_INT(fl_certio_load_certs(none, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_ABSENT,
+	CHECK_INT(fl_cert_load_certs(none, &certs, NULL, NULL, why, sizeof why), FL_CERT_ABSENT,
 	          "an absent certificate file");
 	CHECK(!certs && why[0] == '\0', "absent: nothing loaded, no reason");
-	CHECK_INT(fl_certio_load_certs(bad, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	CHECK_INT(fl_cert_load_certs(bad, &certs, NULL, NULL, why, sizeof why), FL_CERT_UNUSABLE,
 	          "a file without PEM");
 	CHECK(!certs && strstr(why, "l.bad does not contain a valid PEM certificate"), "the reason: %s", why);
-	CHECK_INT(fl_certio_load_certs(k, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	CHECK_INT(fl_cert_load_certs(k, &certs, NULL, NULL, why, sizeof why), FL_CERT_UNUSABLE,
 	          "a key where certificates belong");
-	CHECK_INT(fl_certio_load_certs(lnk, &certs, NULL, NULL, why, sizeof why), FL_CERTIO_UNUSABLE,
+	CHECK_INT(fl_cert_load_certs(lnk, &certs, NULL, NULL, why, sizeof why), FL_CERT_UNUSABLE,
 	          "a symlink is not followed");
 	CHECK(strstr(why, "is a symbolic link"), "the reason: %s", why);
-	CHECK_INT(fl_certio_load_certs(crt, &certs, &bytes, &blen, why, sizeof why), FL_CERTIO_LOADED,
+	CHECK_INT(fl_cert_load_certs(crt, &certs, &bytes, &blen, why, sizeof why), FL_CERT_LOADED,
 	          "the certificate loads");
 	CHECK(certs && sk_X509_num(certs) == 1 && X509_cmp(sk_X509_value(certs, 0), ca) == 0,
 	      "the same certificate");
 	CHECK(bytes && blen == clen && memcmp(bytes, cpem, clen) == 0, "with the file's bytes");
-	CHECK_INT(fl_certio_load_key(none, &got, why, sizeof why), FL_CERTIO_ABSENT, "an absent key file");
-	CHECK_INT(fl_certio_load_key(crt, &got, why, sizeof why), FL_CERTIO_UNUSABLE,
+	CHECK_INT(fl_cert_load_key(none, &got, why, sizeof why), FL_CERT_ABSENT, "an absent key file");
+	CHECK_INT(fl_cert_load_key(crt, &got, why, sizeof why), FL_CERT_UNUSABLE,
 	          "a certificate where a key belongs");
 	CHECK(!got && strstr(why, "l.crt"), "the reason names the file: %s", why);
-	CHECK_INT(fl_certio_load_key(k, &got, why, sizeof why), FL_CERTIO_LOADED, "the key loads");
-	CHECK(got && fl_certio_key_matches(ca, got), "the same key");
+	CHECK_INT(fl_cert_load_key(k, &got, why, sizeof why), FL_CERT_LOADED, "the key loads");
+	CHECK(got && fl_cert_io_key_matches(ca, got), "the same key");
 
 	EVP_PKEY_free(got);
 	sk_X509_pop_free(certs, X509_free);
@@ -814,7 +814,7 @@ static void test_load(void)
 		unlink(*f);
 		free(*f);
 	}
-	fl_certio_wipe_free(kpem, klen);
+	fl_cert_io_wipe_free(kpem, klen);
 	free(cpem);
 	sk_X509_pop_free(one, X509_free);
 	EVP_PKEY_free(key);

@@ -1,4 +1,5 @@
 /* test_check: every validator of fl_check.h at its valid, boundary and invalid values. */
+#include "fl_b64.h"
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_flwrcfg.h"
@@ -427,7 +428,7 @@ static void test_pem(void)
 	free(pemz);
 
 	struct fl_var cert = *fl_var_find("FL_SSL_CERTFILE"), key = *fl_var_find("FL_SSL_KEYFILE");
-	CHECK(fl_var_value_ok(&cert, pp.cert_b64) && fl_var_value_ok(&key, pp.key_b64),
+	CHECK(fl_check_var_value(&cert, pp.cert_b64) && fl_check_var_value(&key, pp.key_b64),
 	      "FL_SSL_CERTFILE / FL_SSL_KEYFILE accept the generated pair");
 	free(pp.cert_b64);
 	free(pp.cert_b64_wrapped);
@@ -512,13 +513,13 @@ static void test_flower_values(void)
 	for (size_t i = 0; i < NELEM(t); i++) {
 		struct fl_buf b = FL_BUF_INIT;
 		const char *why = NULL;
-		int rc = fl_cfg_value(&b, t[i].in, t[i].t, &why);
+		int rc = fl_flwrcfg_value(&b, t[i].in, t[i].t, &why);
 		if (t[i].out)
 			CHECK_STR(rc == 0 ? fl_buf_str(&b) : why, t[i].out, "flower value: '%s' as %s",
-			          t[i].in, fl_cfg_type_name(t[i].t));
+			          t[i].in, fl_flwrcfg_type_name(t[i].t));
 		else
 			CHECK(rc < 0 && why && b.len == 0, "flower value: '%s' as %s is refused", t[i].in,
-			      fl_cfg_type_name(t[i].t));
+			      fl_flwrcfg_type_name(t[i].t));
 		fl_buf_free(&b);
 	}
 }
@@ -543,10 +544,10 @@ static void test_decimal(void)
 	    {"123.456", "123.4561", -1},
 	};
 	for (size_t i = 0; i < NELEM(t); i++) {
-		CHECK_INT(fl_decimal_cmp(t[i].a, t[i].b), t[i].want, "decimal_cmp: %s vs %s is %d", t[i].a,
-		          t[i].b, t[i].want);
-		CHECK_INT(fl_decimal_cmp(t[i].b, t[i].a), -t[i].want, "decimal_cmp: %s vs %s is %d", t[i].b,
-		          t[i].a, -t[i].want);
+		CHECK_INT(fl_check_decimal_cmp(t[i].a, t[i].b), t[i].want, "decimal_cmp: %s vs %s is %d",
+		          t[i].a, t[i].b, t[i].want);
+		CHECK_INT(fl_check_decimal_cmp(t[i].b, t[i].a), -t[i].want, "decimal_cmp: %s vs %s is %d",
+		          t[i].b, t[i].a, -t[i].want);
 	}
 	static const struct tcase sha[] = {
 	    {"0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef", true},
@@ -568,7 +569,7 @@ static void test_registry_rules(void)
 	for (size_t i = 0; i < fl_nvars; i++) {
 		const struct fl_var *v = &fl_vars[i];
 		if (*v->def)
-			CHECK(fl_var_value_ok(v, v->def), "%s: default '%s' passes its own rule", v->name,
+			CHECK(fl_check_var_value(v, v->def), "%s: default '%s' passes its own rule", v->name,
 			      v->def);
 		if (v->check == FL_CK_ENUM) {
 			/* Every option passes; near misses fail. */
@@ -577,11 +578,11 @@ static void test_registry_rules(void)
 			bool all = true, none = true;
 			for (char *tok = strtok(opts, ","); tok; tok = strtok(NULL, ",")) {
 				char x[300];
-				all = all && fl_var_value_ok(v, tok);
+				all = all && fl_check_var_value(v, tok);
 				snprintf(x, sizeof x, "%sX", tok);
-				none = none && !fl_var_value_ok(v, x);
+				none = none && !fl_check_var_value(v, x);
 				snprintf(x, sizeof x, " %s", tok);
-				none = none && !fl_var_value_ok(v, x);
+				none = none && !fl_check_var_value(v, x);
 			}
 			CHECK(all && none, "%s: every option passes, prefix/suffix traps fail", v->name);
 		}
@@ -646,7 +647,7 @@ static void test_registry_rules(void)
 		const struct fl_var *v = fl_var_find(t[i].var);
 		if (!CHECK(v != NULL, "registry has %s", t[i].var))
 			continue;
-		CHECK(fl_var_value_ok(v, t[i].value) == t[i].ok, "%s: '%s' %s", t[i].var, t[i].value,
+		CHECK(fl_check_var_value(v, t[i].value) == t[i].ok, "%s: '%s' %s", t[i].var, t[i].value,
 		      t[i].ok ? "accepted" : "rejected");
 	}
 }

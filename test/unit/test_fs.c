@@ -459,6 +459,9 @@ static void test_lock_dir_wait(void)
 	CHECK_INT(e.code, FL_EXIT_TIMEOUT, "lock_dir_wait: exit code 4 (timed out)");
 	CHECK(strstr(e.msg, "the test held the lock on ") != NULL,
 	      "lock_dir_wait: the message names the holder");
+	char pid[64];
+	snprintf(pid, sizeof pid, "(process %ld; fuser -v ", (long)getpid());
+	CHECK(strstr(e.msg, pid) != NULL, "lock_dir_wait: and the process /proc/locks names: %s", e.msg);
 	close(held);
 	e = (struct fl_err){0};
 	again = fl_fs_lock_dir_wait(file, 0, "the test", &e);

@@ -30,62 +30,65 @@ static void test_version(void)
 	};
 	for (size_t i = 0; i < NELEM(ok); i++) {
 		struct fl_version v = {9, 9, 9};
-		int rc = fl_version_parse(ok[i].s, &v);
+		int rc = fl_flower_version_parse(ok[i].s, &v);
 		CHECK(rc == 0 && v.major == ok[i].major && v.minor == ok[i].minor && v.patch == ok[i].patch,
-		      "fl_version_parse: %s is %u.%u.%u", ok[i].s, ok[i].major, ok[i].minor, ok[i].patch);
-		CHECK_INT(fl_version_era(&v), ok[i].era, "fl_version_era: %s is era %c", ok[i].s,
-		          "ABC"[ok[i].era]);
+		      "fl_flower_version_parse: %s is %u.%u.%u", ok[i].s, ok[i].major, ok[i].minor,
+		      ok[i].patch);
+		CHECK_INT(fl_flower_version_era(&v), ok[i].era, "fl_flower_version_era: %s is era %c",
+		          ok[i].s, "ABC"[ok[i].era]);
 		char out[32];
-		fl_version_format(&v, out, sizeof out);
-		CHECK_STR(out, ok[i].s, "fl_version_format: %s round-trips", ok[i].s);
+		fl_flower_version_format(&v, out, sizeof out);
+		CHECK_STR(out, ok[i].s, "fl_flower_version_format: %s round-trips", ok[i].s);
 	}
 	static const char *const bad[] = {"1.2",  "1.2.3.4", "v1.2.3", "",     "1.2.",
 	                                  ".1.2", "1..2",    "1.2.3 ", "1.2.x"};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct fl_version v = {7, 7, 7};
-		CHECK(fl_version_parse(bad[i], &v) == -1 && v.major == 7 && v.minor == 7 && v.patch == 7,
-		      "fl_version_parse: '%s' refused, nothing written", bad[i]);
+		CHECK(fl_flower_version_parse(bad[i], &v) == -1 && v.major == 7 && v.minor == 7 &&
+		          v.patch == 7,
+		      "fl_flower_version_parse: '%s' refused, nothing written", bad[i]);
 	}
 	struct fl_version v;
-	CHECK(fl_version_parse(NULL, &v) == -1, "fl_version_parse: NULL refused");
+	CHECK(fl_flower_version_parse(NULL, &v) == -1, "fl_flower_version_parse: NULL refused");
 
 	struct fl_version a, b;
-	fl_version_parse("1.25.0", &a);
-	fl_version_parse("1.25.0", &b);
-	CHECK(fl_version_cmp(&a, &b) == 0, "fl_version_cmp: 1.25.0 == 1.25.0");
+	fl_flower_version_parse("1.25.0", &a);
+	fl_flower_version_parse("1.25.0", &b);
+	CHECK(fl_flower_version_cmp(&a, &b) == 0, "fl_flower_version_cmp: 1.25.0 == 1.25.0");
 	static const char *const order[] = {"0.99.99", "1.9.0",  "1.25.0",  "1.25.1",
 	                                    "1.35.9",  "1.36.0", "1.100.0", "2.0.0"};
 	for (size_t i = 0; i + 1 < NELEM(order); i++) {
-		fl_version_parse(order[i], &a);
-		fl_version_parse(order[i + 1], &b);
-		CHECK(fl_version_cmp(&a, &b) < 0 && fl_version_cmp(&b, &a) > 0,
-		      "fl_version_cmp: %s < %s (numeric, not text)", order[i], order[i + 1]);
+		fl_flower_version_parse(order[i], &a);
+		fl_flower_version_parse(order[i + 1], &b);
+		CHECK(fl_flower_version_cmp(&a, &b) < 0 && fl_flower_version_cmp(&b, &a) > 0,
+		      "fl_flower_version_cmp: %s < %s (numeric, not text)", order[i], order[i + 1]);
 	}
-	fl_version_parse("1.36.0", &a);
-	CHECK(fl_version_at_least(&a, 1, 36) && fl_version_at_least(&a, 1, 32) &&
-	          !fl_version_at_least(&a, 1, 37) && !fl_version_at_least(&a, 2, 0),
-	      "fl_version_at_least: 1.36.0 >= 1.36 and 1.32, not 1.37 or 2.0");
-	fl_version_parse("2.0.0", &a);
-	CHECK(fl_version_at_least(&a, 1, 40) && fl_version_at_least(&a, 2, 0) &&
-	          !fl_version_at_least(&a, 2, 1),
-	      "fl_version_at_least: 2.0.0 >= 1.40 (a higher major wins over the minor)");
-	CHECK(strstr(fl_era_name(FL_ERA_A), "1.25") && strstr(fl_era_name(FL_ERA_B), "1.35") &&
-	          strstr(fl_era_name(FL_ERA_C), "1.40"),
-	      "fl_era_name: each era names its first version");
+	fl_flower_version_parse("1.36.0", &a);
+	CHECK(fl_flower_version_at_least(&a, 1, 36) && fl_flower_version_at_least(&a, 1, 32) &&
+	          !fl_flower_version_at_least(&a, 1, 37) && !fl_flower_version_at_least(&a, 2, 0),
+	      "fl_flower_version_at_least: 1.36.0 >= 1.36 and 1.32, not 1.37 or 2.0");
+	fl_flower_version_parse("2.0.0", &a);
+	CHECK(fl_flower_version_at_least(&a, 1, 40) && fl_flower_version_at_least(&a, 2, 0) &&
+	          !fl_flower_version_at_least(&a, 2, 1),
+	      "fl_flower_version_at_least: 2.0.0 >= 1.40 (a higher major wins over the minor)");
+	CHECK(strstr(fl_flower_era_name(FL_ERA_A), "1.25") && strstr(fl_flower_era_name(FL_ERA_B), "1.35") &&
+	          strstr(fl_flower_era_name(FL_ERA_C), "1.40"),
+	      "fl_flower_era_name: each era names its first version");
 }
 
 static void test_version_scan(void)
 {
 	struct fl_version v = {0, 0, 0};
-	CHECK(fl_version_scan("Flower version: 1.25.0\n", &v) == 0 && v.major == 1 && v.minor == 25 &&
+	CHECK(fl_flower_version_scan("Flower version: 1.25.0\n", &v) == 0 && v.major == 1 && v.minor == 25 &&
 	          v.patch == 0,
-	      "fl_version_scan: 'Flower version: 1.25.0'");
+	      "fl_flower_version_scan: 'Flower version: 1.25.0'");
 	v = (struct fl_version){0, 0, 0};
-	CHECK(fl_version_scan("INFO :      Starting\nsome banner\nFlower version: 1.41.0\n", &v) == 0 &&
+	CHECK(fl_flower_version_scan("INFO :      Starting\nsome banner\nFlower version: 1.41.0\n", &v) ==
+	              0 &&
 	          v.minor == 41,
-	      "fl_version_scan: the version after other lines");
-	CHECK(fl_version_scan("Flower version: 1.38.2", &v) == 0 && v.minor == 38 && v.patch == 2,
-	      "fl_version_scan: no trailing newline");
+	      "fl_flower_version_scan: the version after other lines");
+	CHECK(fl_flower_version_scan("Flower version: 1.38.2", &v) == 0 && v.minor == 38 && v.patch == 2,
+	      "fl_flower_version_scan: no trailing newline");
 	static const char *const bad[] = {
 	    "",
 	    "flower 1.25.0\n",
@@ -97,7 +100,8 @@ static void test_version_scan(void)
 	    "Flower version: 123456789012345678901234567890123.1.1\n",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++)
-		CHECK(fl_version_scan(bad[i], &v) == -1, "fl_version_scan: refuses \"%.40s\"", bad[i]);
+		CHECK(fl_flower_version_scan(bad[i], &v) == -1, "fl_flower_version_scan: refuses \"%.40s\"",
+		      bad[i]);
 }
 
 /* --- the installed Flower's version --- */
@@ -229,7 +233,7 @@ static void opts_default(struct fl_launch_opts *o, unsigned role, const char *ve
 	o->flower_dir = "/opt/flower";
 	o->unit_dir = "/etc/systemd/system";
 	o->docker = "/usr/bin/docker";
-	fl_version_parse(version, &o->version);
+	fl_flower_version_parse(version, &o->version);
 	o->vm_addr = "10.0.0.5";
 	o->uid = 49999;
 	o->gid = 49999;

@@ -280,25 +280,6 @@ static void test_publish_checks(void)
 	CHECK(fl_onegate_check_pair(big, &e) < 0, "publish: a value over 1 MiB is refused");
 }
 
-static void test_header(void)
-{
-	static const char env[] = "export TOKENTXT=\"" TOKEN "\"\nexport VMID=\"12\"\n"
-	                          "export ONEGATE_ENDPOINT=\"http://169.254.16.9:5030\"\n"
-	                          "export BROKEN=\"say \"hi\"\nexport X=\"$(id)\"\n";
-	char *t = NULL, *v = NULL, *ep = NULL;
-	fl_onegate_read_header(env, sizeof env - 1, &t, &v, &ep);
-	CHECK_STR(t, TOKEN, "one_env header: TOKENTXT from line 1");
-	CHECK_STR(v, "12", "one_env header: VMID from line 2");
-	CHECK_STR(ep, "http://169.254.16.9:5030", "one_env header: ONEGATE_ENDPOINT from line 3");
-	free(t), free(v), free(ep);
-	t = v = ep = NULL;
-	static const char quoted[] = "export VMID=\"1\"2\"\nexport TOKENTXT=\"x\"";
-	fl_onegate_read_header(quoted, sizeof quoted - 1, &t, &v, &ep);
-	CHECK(v == NULL && t && strcmp(t, "x") == 0,
-	      "one_env header: a value with a quote inside is not taken");
-	free(t), free(v), free(ep);
-}
-
 /* --- answers and output --- */
 
 static void test_vm(void)
@@ -398,13 +379,14 @@ static void test_service(void)
 	          s.roles[1].nodes[2].vmid == 103 && s.roles[1].nodes[0].vm_info == NULL,
 	      "service: deploy_id as a string, or from vm_info.VM.ID; vm_info null");
 	struct fl_partition p;
-	CHECK(fl_partition_compute(&s, "supernode", 101, &p, &e) == 0 && p.id == 0 && p.num == 3,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 101, &p, &e) == 0 && p.id == 0 && p.num == 3,
 	      "partition: VM 101 is first among 101 102 103 though listed second");
-	CHECK(fl_partition_compute(&s, "supernode", 103, &p, &e) == 0 && p.id == 2,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 103, &p, &e) == 0 && p.id == 2,
 	      "partition: VM 103 is third");
-	CHECK(fl_partition_compute(&s, "supernode", 999, &p, &e) < 0 && e.code == FL_EXIT_FAIL,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 999, &p, &e) < 0 && e.code == FL_EXIT_FAIL,
 	      "partition: a VM not in the role is an error");
-	CHECK(fl_partition_compute(&s, "nope", 101, &p, &e) < 0, "partition: a missing role is an error");
+	CHECK(fl_discover_partition_compute(&s, "nope", 101, &p, &e) < 0,
+	      "partition: a missing role is an error");
 	fl_onegate_service_free(&s);
 }
 
@@ -450,7 +432,7 @@ static void test_hostile(void)
 		if (r2 == 0) {
 			struct fl_partition p;
 			fl_onegate_render_service(&s, true, true, &b);
-			fl_partition_compute(&s, "superlink", 1, &p, &e);
+			fl_discover_partition_compute(&s, "superlink", 1, &p, &e);
 			for (size_t k = 0; k < s.nroles; k++)
 				for (size_t n = 0; n < s.roles[k].nnodes; n++) {
 					struct fl_superlink sl = {0};
@@ -458,7 +440,7 @@ static void test_hostile(void)
 					json_t *v = json_object_get(s.roles[k].nodes[n].vm_info, "VM");
 					fl_discover_candidate(json_object_get(v, "USER_TEMPLATE"), &sl, why,
 					                      sizeof why);
-					fl_superlink_free(&sl);
+					fl_discover_superlink_free(&sl);
 				}
 			fl_onegate_service_free(&s);
 		}
@@ -505,7 +487,7 @@ static void test_candidate(void)
 		char why[200];
 		int r = fl_discover_candidate(ut, &sl, why, sizeof why);
 		CHECK(r == v[i].want && strstr(why, v[i].why), "candidate #%zu: %d (%s)", i + 1, r, why);
-		fl_superlink_free(&sl);
+		fl_discover_superlink_free(&sl);
 		json_decref(ut);
 	}
 	struct fl_buf doc = FL_BUF_INIT;
@@ -521,14 +503,14 @@ static void test_candidate(void)
 	          strcmp(sl.ca_cert, ca_b64) == 0,
 	      "candidate: a real base64 PEM CA is accepted");
 	struct fl_buf out = FL_BUF_INIT;
-	fl_superlink_render(&sl, false, &out);
+	fl_discover_superlink_render(&sl, false, &out);
 	CHECK(strncmp(fl_buf_str(&out), "FL_SUPERLINK_ADDRESS=10.0.7.100:9092\nFL_TLS=YES\nFL_CA_CERT=LS0t",
 	              60) == 0 &&
 	          strstr(fl_buf_str(&out), "==\nFL_VERSION=1.25.0\n"),
 	      "discover output: the KEY=VALUE lines fl-certgen --onegate-file reads");
 	fl_buf_free(&out);
 	fl_buf_free(&doc);
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 	json_decref(ut);
 }
 
@@ -673,7 +655,7 @@ static void test_discover_fixed(void)
 	      "fixed: found once published: %s", e.msg);
 	CHECK(strstr(logs, "Discovered SuperLink at 10.0.7.100:9092 (attempt 7)\n") != NULL,
 	      "fixed: 'Discovered SuperLink at 10.0.7.100:9092 (attempt 7)'");
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 }
 
 static void test_discover_errors(void)
@@ -805,7 +787,7 @@ static void test_discover_exponential(void)
 	CHECK(rc == 0 && strstr(logs, "[WARN] [test] OneGate unreachable at") &&
 	          strstr(logs, "[WARN] [test] OneGate error on attempt 1: 000\n"),
 	      "exponential: OneGate down at boot is a warning, the loop goes on and finds it");
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 }
 
 static void test_discover_fast(void)
@@ -836,7 +818,7 @@ static void test_discover_fast(void)
 	CHECK(strstr(logs, "SuperLink not ready, waiting... (attempt 1)\n") &&
 	          strstr(logs, "Discovered SuperLink at"),
 	      "fast: logs the first wait and the discovery");
-	fl_superlink_free(&sl);
+	fl_discover_superlink_free(&sl);
 
 	fake_reset();
 	log_start();
@@ -894,7 +876,7 @@ static void test_parse_time(void)
 	struct fl_err e;
 	struct fl_partition p;
 	int ok = fl_onegate_service_parse(b.data, b.len, &s, &e) == 0 &&
-	         fl_partition_compute(&s, "supernode", 10000, &p, &e) == 0;
+	         fl_discover_partition_compute(&s, "supernode", 10000, &p, &e) == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	DIAG("parse + partition of a 10000-node service (%zu KiB): %.1f ms", b.len >> 10, ms);
@@ -911,7 +893,6 @@ int main(void)
 	fl_log_set_threshold(FL_DEBUG);
 	test_form();
 	test_publish_checks();
-	test_header();
 	test_vm();
 	test_service();
 	test_hostile();

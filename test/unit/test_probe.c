@@ -314,12 +314,12 @@ static bool pki_make(struct pki *k)
 	struct fl_sans all = FL_SANS_INIT, narrow = FL_SANS_INIT;
 	struct fl_err e;
 	fl_cert_sans_build(NULL, NULL, &all, &e);
-	fl_sans_add(&narrow, "DNS:flower.example.com");
+	fl_cert_sans_add(&narrow, "DNS:flower.example.com");
 	k->good = issue(k->key, k->ca, k->ca_key, "flower-superlink", &all, now - 3600, now + 86400);
 	k->narrow = issue(k->key, k->ca, k->ca_key, "flower-superlink", &narrow, now - 3600, now + 86400);
 	k->expired = issue(k->key, k->ca, k->ca_key, "flower-superlink", &all, now - 7200, now - 3600);
-	fl_sans_free(&all);
-	fl_sans_free(&narrow);
+	fl_cert_sans_free(&all);
+	fl_cert_sans_free(&narrow);
 	if (!k->ca || !k->other || !k->good || !k->narrow || !k->expired)
 		return false;
 	k->ca_path = write_pem("ca.crt", k->ca);

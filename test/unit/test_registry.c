@@ -84,12 +84,14 @@ static void test_registry(void)
 	static const unsigned roles[] = {FL_ROLE_SUPERLINK, FL_ROLE_SUPERNODE, FL_ROLE_SERVICE};
 	static const char *const names[] = {"superlink", "supernode", "service"};
 	for (size_t i = 0; i < 3; i++)
-		CHECK(strcmp(fl_role_name(roles[i]), names[i]) == 0 && fl_role_parse(names[i]) == roles[i],
+		CHECK(strcmp(fl_var_role_name(roles[i]), names[i]) == 0 &&
+		          fl_var_role_parse(names[i]) == roles[i],
 		      "role %s round-trips", names[i]);
-	CHECK(fl_role_parse("SUPERLINK") == 0 && fl_role_parse("") == 0 && fl_role_parse("superlinkx") == 0,
-	      "fl_role_parse: unknown roles are 0");
-	CHECK(strcmp(fl_role_name(FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE), "?") == 0,
-	      "fl_role_name: a mask is '?'");
+	CHECK(fl_var_role_parse("SUPERLINK") == 0 && fl_var_role_parse("") == 0 &&
+	          fl_var_role_parse("superlinkx") == 0,
+	      "fl_var_role_parse: unknown roles are 0");
+	CHECK(strcmp(fl_var_role_name(FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE), "?") == 0,
+	      "fl_var_role_name: a mask is '?'");
 	CHECK(fl_var_find("FL_LOG_FORMAT")->roles & FL_ROLE_SERVICE,
 	      "FL_LOG_FORMAT is a service-level variable");
 }
@@ -130,7 +132,7 @@ static bool setting_is(const struct fl_ctx *c, const char *name, const char *val
 	const struct fl_setting *s = fl_ctx_setting(c, name);
 	bool ok = s && strcmp(s->value, value) == 0 && s->src == src && (!from || strcmp(s->from, from) == 0);
 	if (!ok && s)
-		DIAG("%s = '%s' from %s as %s", name, s->value, fl_src_name(s->src),
+		DIAG("%s = '%s' from %s as %s", name, s->value, fl_ctx_src_name(s->src),
 		     s->from ? s->from : "(null)");
 	return ok;
 }
@@ -464,7 +466,7 @@ static void test_validate(void)
 		struct fl_diags d = FL_DIAGS_INIT;
 		unsigned n = fl_validate_ctx(&c, t[i].role, &d);
 		if (!CHECK(n == t[i].errors && d.errors == n, "validate %s on %s: %u error(s)", label.data,
-		           fl_role_name(t[i].role), t[i].errors))
+		           fl_var_role_name(t[i].role), t[i].errors))
 			for (size_t k = 0; k < d.n; k++)
 				DIAG("  [%s] %s", fl_log_level_name(d.v[k].level), d.v[k].msg);
 		if (t[i].expect)

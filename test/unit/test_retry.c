@@ -10,16 +10,16 @@ static void test_backoff(void)
 	static const uint64_t want[] = {100, 200, 400, 800, 1000, 1000, 1000};
 	bool ok = true;
 	for (unsigned a = 1; a <= 7; a++)
-		ok = ok && fl_backoff_delay(&b, a) == want[a - 1];
+		ok = ok && fl_retry_delay(&b, a) == want[a - 1];
 	CHECK(ok, "backoff: 100, 200, 400, 800, then capped at 1000");
-	CHECK(fl_backoff_delay(&b, 100000) == 1000, "backoff: a huge attempt number is still the cap");
-	CHECK(fl_backoff_delay(&b, 0) == 100 && fl_backoff_delay(&b, 1) == 100, "backoff: attempts 0 and 1");
+	CHECK(fl_retry_delay(&b, 100000) == 1000, "backoff: a huge attempt number is still the cap");
+	CHECK(fl_retry_delay(&b, 0) == 100 && fl_retry_delay(&b, 1) == 100, "backoff: attempts 0 and 1");
 
 	struct fl_backoff fixed = {.initial_ms = 10000, .max_ms = 10000, .factor = 1.0};
-	CHECK(fl_backoff_delay(&fixed, 1) == 10000 && fl_backoff_delay(&fixed, 30) == 10000,
+	CHECK(fl_retry_delay(&fixed, 1) == 10000 && fl_retry_delay(&fixed, 30) == 10000,
 	      "backoff: factor 1.0 is a fixed interval (the spec's 30x10 s)");
 	struct fl_backoff edge = {.initial_ms = 10000, .max_ms = 300000, .factor = 2.0};
-	CHECK(fl_backoff_delay(&edge, 5) == 160000 && fl_backoff_delay(&edge, 6) == 300000,
+	CHECK(fl_retry_delay(&edge, 5) == 160000 && fl_retry_delay(&edge, 6) == 300000,
 	      "backoff: edge schedule 10 s doubling, capped at 300 s");
 
 	/* Jitter: every delay in [d*(1-j), d]; the same seed gives the same sequence. */
@@ -29,10 +29,10 @@ static void test_backoff(void)
 	uint64_t lo = UINT64_MAX, hi = 0;
 	for (unsigned i = 0; i < 1000; i++) {
 		unsigned a = 1 + i % 6;
-		uint64_t d = fl_backoff_delay(&j1, a);
+		uint64_t d = fl_retry_delay(&j1, a);
 		uint64_t full = a >= 4 ? 8000 : 1000u << (a - 1);
 		in_range = in_range && d >= full / 2 && d <= full;
-		same = same && d == fl_backoff_delay(&j2, a);
+		same = same && d == fl_retry_delay(&j2, a);
 		if (a == 1) {
 			lo = d < lo ? d : lo;
 			hi = d > hi ? d : hi;
@@ -48,10 +48,10 @@ static void test_backoff(void)
 	    .initial_ms = 1000, .max_ms = 1000, .factor = 2.0, .jitter = 1.0, .seed = 7};
 	bool ok1 = true;
 	for (int i = 0; i < 1000; i++)
-		ok1 = ok1 && fl_backoff_delay(&full, 3) <= 1000;
+		ok1 = ok1 && fl_retry_delay(&full, 3) <= 1000;
 	CHECK(ok1, "jitter 1.0: delays within [0, d]");
 	struct fl_backoff zero = {.initial_ms = 500, .max_ms = 5000, .factor = 3.0, .jitter = 0.3};
-	uint64_t d = fl_backoff_delay(&zero, 2);
+	uint64_t d = fl_retry_delay(&zero, 2);
 	CHECK(zero.seed != 0 && d >= 1050 && d <= 1500,
 	      "jitter: seed 0 picks one; delay %llu in [1050, 1500]", (unsigned long long)d);
 }

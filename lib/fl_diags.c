@@ -1,5 +1,5 @@
-/* fl_diag: the diagnostics list: add, log, free. */
-#include "fl_diag.h"
+/* fl_diags: the diagnostics list: add, log, free. */
+#include "fl_diags.h"
 
 #include "fl_buf.h"
 

@@ -1,7 +1,7 @@
-/* fl_diag: a list of diagnostics (a level and a message each) that library code fills and a
+/* fl_diags: a list of diagnostics (a level and a message each) that library code fills and a
  * tool prints or inspects: validation, certificate and launch decisions report through it. */
-#ifndef FL_DIAG_H
-#define FL_DIAG_H
+#ifndef FL_DIAGS_H
+#define FL_DIAGS_H
 
 #include "fl_log.h"
 
