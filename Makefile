@@ -30,7 +30,8 @@ CFLAGS     ?= -O2 -g
 WERROR     ?= 1
 WARN       := -Wall -Wextra $(if $(filter 0,$(WERROR)),,-Werror) -Wshadow -Wstrict-prototypes \
               -Wmissing-prototypes -Wformat=2
-FL_CPPFLAGS:= -D_GNU_SOURCE -DFLKIT_VERSION='"$(VERSION)"' -DFLKIT_VERSION_DATE='"$(VERSION_DATE)"' -Ilib
+FL_CPPFLAGS = -D_GNU_SOURCE -DFLKIT_VERSION='"$(VERSION)"' -DFLKIT_VERSION_DATE='"$(VERSION_DATE)"' \
+              $(addprefix -I,$(LIB_DIRS))
 # The caller's flags come last so that they win.
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(FL_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS) $(EXTRA_LDFLAGS)
@@ -58,8 +59,13 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_query,--cflags))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(call pkg_query,--libs))$(PKG_LIBS)
 
 TOOLS      := fl-context fl-certgen fl-onegate fl-launch
-LIB_SRC    := $(wildcard lib/*.c)
-LIB_OBJ    := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+# libfl: lib/ grouped by concern (base, conf, net, cert, onegate, launch, tool); every header is
+# included by its name alone, and the objects share one folder (file names are unique).
+LIB_DIRS   := $(sort $(dir $(wildcard lib/*/*.c)))
+LIB_SRC    := $(wildcard lib/*/*.c)
+LIB_HDR    := $(wildcard lib/*/*.h) lib/conf/fl_vars.def
+LIB_OBJ    := $(addprefix $(BUILD)/lib/,$(notdir $(LIB_SRC:.c=.o)))
+vpath %.c $(LIB_DIRS)
 LIBFL      := $(BUILD)/libfl.a
 BINS       := $(addprefix $(BUILD)/bin/,$(TOOLS))
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
@@ -83,7 +89,7 @@ TEST_BINS  := $(BUILD)/test-bin/fl-certgen
 all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(MAN1) $(MAN7)
 
 # The Makefile is a prerequisite: it holds the version and the flags.
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) lib/fl_vars.def Makefile
+$(BUILD)/lib/%.o: %.c $(LIB_HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -159,9 +165,9 @@ bench: all
 # check-modules reads the objects: no include or call cycles in lib/, names that match files.
 lint: $(LIB_OBJ)
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Ilib lib cmd
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr $(addprefix -I,$(LIB_DIRS)) lib cmd
 	shellcheck scripts/bootstrap scripts/demo scripts/long-functions scripts/check-modules .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
-	clang-format --dry-run --Werror lib/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
+	clang-format --dry-run --Werror lib/*/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 	scripts/check-modules $(BUILD)/lib
 
 # install builds only what it installs; uninstall removes those files and flkit's own share

@@ -149,7 +149,7 @@ compiler_lines() {
 	local src="$BATS_TEST_TMPDIR/src" b="$BATS_TEST_TMPDIR/build"
 	copy_src "$src"
 	printf '%s\n' '/* A warning on purpose. */' 'int fl_warn_demo(void);' \
-		'int fl_warn_demo(void) { int unused; return 0; }' >"$src/lib/fl_warn_demo.c"
+		'int fl_warn_demo(void) { int unused; return 0; }' >"$src/lib/base/fl_warn_demo.c"
 	run make -C "$src" BUILD="$b" "$b/lib/fl_warn_demo.o"
 	assert_failure
 	assert_output --partial 'unused variable'

@@ -2057,7 +2057,7 @@ assert_usage_error() {
 	assert_equal "$stderr" ''
 	assert_line --index 0 --partial 'usage: fl-context'
 	local v registry
-	registry=$(sed -n 's/^FL_VAR(\([A-Z_]*\),.*/\1/p' "$FLKIT_SRC/lib/fl_vars.def")
+	registry=$(sed -n 's/^FL_VAR(\([A-Z_]*\),.*/\1/p' "$FLKIT_SRC/lib/conf/fl_vars.def")
 	[ "$(wc -l <<<"$registry")" -ge 41 ]
 	for v in $registry "${ALL_VARS[@]}"; do
 		assert_line --regexp "^$v +(superlink|supernode|both) "
