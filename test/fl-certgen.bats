@@ -1787,7 +1787,7 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 		# shellcheck disable=SC2086
 		run --separate-stderr env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" $args
 		assert_failure 2
-		[[ $stderr == *"--lock-timeout needs whole seconds"* ]]
+		[[ $stderr == *"--lock-timeout '"*"' is not a number of seconds; give a whole number from 0 to 86400"* ]]
 	done
 	run "$FLKIT_BIN/fl-certgen" --help
 	assert_success
