@@ -150,38 +150,43 @@ static void help_line(const struct fl_tool_opt *o, size_t col, struct fl_buf *b)
 	}
 }
 
+/* One line of the OPTIONS list. */
+struct help_row {
+	const struct fl_tool_opt *o;
+};
+
 /* The entries -h lists, in order: -c -E --no-env, the tool's (--format where it puts it),
  * --format if it does not, -q -v -h -V. */
-static size_t help_entries(const struct fl_tool *t, const struct fl_tool_opt **v)
+static size_t help_entries(const struct fl_tool *t, struct help_row *v)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < 3; i++)
-		if ((v[n] = help_entry(t, common_help[i].ch)))
+		if ((v[n].o = help_entry(t, common_help[i].ch)))
 			n++;
 	for (size_t i = 0; i < t->nopts; i++)
 		if (t->opts[i].help && (!is_common(t->opts[i].ch) || t->opts[i].ch == 'f'))
-			v[n++] = &t->opts[i];
+			v[n++].o = &t->opts[i];
 	for (size_t i = 3; i < NCOMMON_HELP; i++) {
 		const struct fl_tool_opt *o = help_entry(t, common_help[i].ch);
 		if (o && (o->ch != 'f' || o == &common_help[i]))
-			v[n++] = o;
+			v[n++].o = o;
 	}
 	return n;
 }
 
 void fl_tool_help_options(const struct fl_tool *t, struct fl_buf *b)
 {
-	const struct fl_tool_opt **v = fl_xcalloc(NCOMMON_HELP + t->nopts, sizeof *v);
+	struct help_row *v = fl_xcalloc(NCOMMON_HELP + t->nopts, sizeof *v);
 	size_t n = help_entries(t, v), col = 0;
 	struct fl_buf left = FL_BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
-		size_t w = help_left(v[i], &left);
+		size_t w = help_left(v[i].o, &left);
 		col = w > col ? w : col;
 	}
 	fl_buf_free(&left);
 	fl_buf_adds(b, "options:\n");
 	for (size_t i = 0; i < n; i++)
-		help_line(v[i], col + 2, b);
+		help_line(v[i].o, col + 2, b);
 	if (!(t->flags & FL_TOOL_OPTIONS_FIRST))
 		fl_buf_adds(b, "Options may come before or after the verb; an option of another verb is a "
 		               "usage error.\n");
