@@ -1787,7 +1787,7 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 		# shellcheck disable=SC2086
 		run --separate-stderr env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" $args
 		assert_failure 2
-		[[ $stderr == *"--lock-timeout needs whole seconds"* ]]
+		[[ $stderr == *"--lock-timeout '"*"' is not a number of seconds; give a whole number from 0 to 86400"* ]]
 	done
 	run "$FLKIT_BIN/fl-certgen" --help
 	assert_success
@@ -1796,6 +1796,27 @@ Remove FL_TLS_ENABLED=NO or set FL_TLS_ENABLED=YES to match SuperLink TLS mode."
 	done
 	run "$FLKIT_BIN/fl-certgen" --version
 	assert_output --regexp '^fl-certgen [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "usage: a count of days out of range names the option, the value and the range" {
+	for args in "--ca-days 1 superlink" "--server-days x superlink" "--warn-days 99999999 check"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr env -i PATH="$PATH" "$FLKIT_BIN/fl-certgen" $args
+		assert_failure 2
+		read -r opt val _ <<<"$args"
+		[[ $stderr == *"fl-certgen: $opt '$val' is not a number of days; give a whole number from "* ]] ||
+			{ echo "args: $args: $stderr"; false; }
+	done
+}
+
+@test "--help: every option of the synopsis is described under options, and the common ones" {
+	run "$FLKIT_BIN/fl-certgen" --help
+	assert_success
+	local opt synopsis
+	synopsis=$(sed -n '/^usage:/,/^$/p' <<<"$output" | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	for opt in $synopsis --context --env-only --no-env --quiet --verbose --help --version; do
+		assert_line --regexp "^  (-[a-zA-Z], |    )$opt( |\$)"
+	done
 }
 
 @test "docs: fl-certgen(1) describes every verb, option and exit status" {

@@ -2078,6 +2078,25 @@ assert_usage_error() {
 	assert_line --partial 'exit status: 0 ok, 1 invalid configuration or unreadable context, 2 usage error.'
 }
 
+@test "help: every option of the synopsis is described under options, and the common ones" {
+	run_flc --help
+	assert_success
+	local opt synopsis
+	synopsis=$(sed -n '/^usage:/,/^$/p' <<<"$output" | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	for opt in $synopsis --context --env-only --no-env --output --quiet --verbose --help --version; do
+		assert_line --regexp "^  (-[a-zA-Z], |    )$opt( |\$)"
+	done
+}
+
+@test "usage: --partition-id and --num-partitions are counts" {
+	run_flc -E node-config --partition-id x --num-partitions 2
+	assert_usage_error
+	assert_stderr_contains "fl-context: --partition-id 'x' is not a count; give a whole number from 0 to "
+	run_flc -E node-config --partition-id 0 --num-partitions -2
+	assert_usage_error
+	assert_stderr_contains "fl-context: --num-partitions '-2' is not a count"
+}
+
 @test "version: prints the tool and its version" {
 	run_flc --version
 	assert_success

@@ -985,3 +985,34 @@ FL_VERSION=1.26.0" ]
 	[[ ${lines[0]} == "usage: fl-onegate "* ]]
 	[ -z "$stderr" ]
 }
+
+@test "options: a value that is not a number of seconds, a count or a schedule is a usage error naming it" {
+	local sent
+	sent=$(requests_a 'length')
+	run_og "$ENV12" --timeout x vm show
+	is_status 2
+	has "fl-onegate: --timeout 'x' is not a number of seconds; give 0 to 10000000 (fractions allowed)"
+	run_og "$ENV12" --retries -1 vm show
+	is_status 2
+	has "fl-onegate: --retries '-1' is not a count; give a whole number from 0 to "
+	run_og "$ENV12" --attempts 1.5 discover
+	is_status 2
+	has "fl-onegate: --attempts '1.5' is not a count"
+	run_og "$ENV12" --schedule slow discover
+	is_status 2
+	has "fl-onegate: unknown schedule 'slow': use fast, fixed or exponential"
+	[ "$(requests_a 'length')" = "$sent" ] # the refused ones sent nothing
+}
+
+@test "--help: every option of the synopsis is described under options, and the common ones" {
+	run --separate-stderr "$BIN/fl-onegate" --help
+	is_status 0
+	local opt synopsis
+	synopsis=$(sed -n '/^usage:/,/^$/p' <<<"$output" | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	for opt in $synopsis --context --env-only --no-env --format --quiet --verbose --help --version; do
+		grep -qE -- "^  (-[a-zA-Z], |    )$opt( |$)" <<<"$output" || {
+			echo "not described: $opt"
+			false
+		}
+	done
+}

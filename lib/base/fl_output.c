@@ -4,6 +4,7 @@
 #include "fl_buf.h"
 #include "fl_fs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,4 +33,11 @@ int fl_output_write(const char *path, const void *data, size_t len, mode_t mode,
 	int r = fl_fs_write_atomic(path, data, len, mode, FL_OWNER_KEEP, (gid_t)-1, e);
 	close(lock);
 	return r < 0 ? -1 : 0;
+}
+
+void fl_output_stdout(struct fl_buf *b)
+{
+	fwrite(fl_buf_str(b), 1, b->len, stdout);
+	fflush(stdout);
+	fl_buf_free(b);
 }

@@ -3,6 +3,7 @@
 #ifndef FL_OUTPUT_H
 #define FL_OUTPUT_H
 
+#include "fl_buf.h"
 #include "fl_err.h"
 
 #include <stdbool.h>
@@ -14,5 +15,8 @@
  * create the directory first (0700). -1 with e on failure. */
 int fl_output_write(const char *path, const void *data, size_t len, mode_t mode, bool mkdir_parent,
                     struct fl_err *e);
+
+/* What a verb prints: b on stdout, flushed (before anything a later step logs), then freed. */
+void fl_output_stdout(struct fl_buf *b);
 
 #endif

@@ -5,6 +5,7 @@
 #include "fl_log.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 int fl_cert_verb_addrs(const struct fl_addrs *ips, struct fl_addrs *a, struct fl_err *e)
@@ -14,6 +15,33 @@ int fl_cert_verb_addrs(const struct fl_addrs *ips, struct fl_addrs *a, struct fl
 	const char *env = getenv("FLKIT_NET_ADDRS");
 	if (!a->n && env && *env && fl_net_addrs_parse(a, env, "FLKIT_NET_ADDRS", e) < 0)
 		return -1;
+	return 0;
+}
+
+int fl_cert_verb_days_check(const struct fl_cert_superlink_opts *so, struct fl_err *e)
+{
+	if (so->renew_days >= so->server_days)
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "--renew-days %ld must be less than --server-days (%ld), or every run "
+		                  "reissues the server certificate; lower --renew-days",
+		                  so->renew_days, so->server_days);
+	if (so->renew_days >= so->ca_days)
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "--renew-days %ld must be less than --ca-days (%ld), or the CA is always "
+		                  "within its renewal window; lower --renew-days",
+		                  so->renew_days, so->ca_days);
+	return 0;
+}
+
+int fl_cert_verb_onegate(const char *file, const char *tls, const char *ca, struct fl_onegate_tls *og,
+                         struct fl_err *e)
+{
+	if (file)
+		return fl_cert_onegate_load(file, og, e);
+	memset(og, 0, sizeof *og);
+	og->present = true;
+	og->tls = tls ? fl_xstrdup(tls) : NULL;
+	og->ca_cert = ca ? fl_xstrdup(ca) : NULL;
 	return 0;
 }
 

@@ -14,6 +14,15 @@
  * them). -1 with e when $FLKIT_NET_ADDRS is malformed. */
 int fl_cert_verb_addrs(const struct fl_addrs *ips, struct fl_addrs *a, struct fl_err *e);
 
+/* --renew-days below both lifetimes (at or above one it would renew on every run: a new
+ * server certificate, or with the CA's, a new CA breaking every SuperNode). -1 with e. */
+int fl_cert_verb_days_check(const struct fl_cert_superlink_opts *so, struct fl_err *e);
+
+/* What OneGate published: file (FL_TLS=/FL_CA_CERT= lines, "-" for stdin), else the values
+ * tls and ca (either may be NULL). -1 with e when the file cannot be read. */
+int fl_cert_verb_onegate(const char *file, const char *tls, const char *ca, struct fl_onegate_tls *og,
+                         struct fl_err *e);
+
 /* A context file that carries the operator's private key (FL_SSL_KEYFILE) is a key file too:
  * warn when others could read it. */
 void fl_cert_verb_warn_exposed(const struct fl_ctx *c);

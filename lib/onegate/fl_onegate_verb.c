@@ -1,12 +1,16 @@
 /* fl_onegate_verb: what fl-onegate's verbs do once the options are known. */
 #include "fl_onegate_verb.h"
 
+#include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_output.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_DEADLINE 30000 /* ms, every verb but discover */
 
 int fl_onegate_verb_identity(const struct fl_ctx *c, const char *endpoint, const char *vmid,
                              const struct fl_err *bad, bool needs_gate, struct fl_err *e)
@@ -162,4 +166,131 @@ int fl_onegate_verb_discover(const struct fl_ctx *c, const struct fl_onegate_opt
 	fl_buf_free(&b);
 	fl_discover_superlink_free(&sl);
 	return r;
+}
+
+/* The exit status of a library call that returned r with e: 0, or e's code when r < 0. */
+static int status(int r, const struct fl_err *e)
+{
+	return r < 0 ? (e->code ? e->code : FL_EXIT_FAIL) : FL_EXIT_OK;
+}
+
+static void gate_opts(const struct fl_onegate_cli *o, const struct fl_ctx *c, struct fl_onegate_opts *go)
+{
+	memset(go, 0, sizeof *go);
+	go->endpoint = o->endpoint ? o->endpoint : c->id.endpoint;
+	go->vmid = o->vmid ? o->vmid : c->id.vmid;
+	go->token = c->id.token;
+	go->connect_timeout_ms = (long)o->connect_ms;
+	go->timeout_ms = (long)o->timeout_ms;
+	go->attempts = o->retries >= 0 ? (unsigned)o->retries + 1 : 0;
+	go->deadline_ms = o->deadline_set ? o->deadline_ms : DEFAULT_DEADLINE;
+	go->keep_path = o->keep_path;
+	go->tls_verify = o->tls_verify;
+}
+
+/* One verb on an open OneGate; what it prints is in out. */
+static int act(struct fl_onegate_cli *o, struct fl_onegate *g, enum fl_onegate_verb v, char **args, size_t n,
+               struct fl_buf *out)
+{
+	struct fl_err e = {0};
+	const char *id = n ? args[0] : NULL;
+	int r = 0;
+	switch (v) {
+	case FL_OG_VM_SHOW: r = fl_onegate_verb_vm_show(g, id, &o->v, out, &e); break;
+	case FL_OG_VM_UPDATE:
+		r = fl_onegate_update(g, id, fl_buf_str(&o->data), o->type, o->v.raw, &e);
+		break;
+	case FL_OG_SERVICE_SHOW: r = fl_onegate_verb_service_show(g, &o->v, out, &e); break;
+	case FL_OG_SERVICE_SCALE: r = fl_onegate_scale(g, o->role, o->cardinality, &e); break;
+	case FL_OG_PUBLISH:
+		return status(fl_onegate_verb_publish(g, fl_buf_str(&o->pub), args, n, &o->v, &e), &e);
+	case FL_OG_GET: r = fl_onegate_verb_get(g, args[0], out, &e); break;
+	case FL_OG_PARTITION:
+		if ((r = fl_onegate_verb_partition(g, &o->v, out, &e)) > 0)
+			return FL_EXIT_OK; /* in no service */
+		break;
+	case FL_OG_PRECHECK: return status(fl_discover_precheck(g, false, &e), &e);
+	case FL_OG_DISCOVER: break; /* by its schedule, not on one open OneGate */
+	}
+	return r < 0 ? fl_log_err(&e) : FL_EXIT_OK;
+}
+
+static int discover(struct fl_onegate_cli *o, const struct fl_ctx *c, struct fl_buf *out)
+{
+	struct fl_onegate_opts go;
+	struct fl_err e = {0};
+	gate_opts(o, c, &go);
+	o->d.deadline_ms = o->deadline_set ? o->deadline_ms : 0;
+	o->d.extended = o->v.extended;
+	return status(fl_onegate_verb_discover(c, &go, &o->d, o->schedule, o->v.json, o->output, out, &e),
+	              &e);
+}
+
+int fl_onegate_verb_run(struct fl_onegate_cli *o, const struct fl_ctx *c, enum fl_onegate_verb verb,
+                        char **args, size_t n, struct fl_buf *out)
+{
+	struct fl_onegate_opts go;
+	struct fl_onegate g;
+	struct fl_err e = {0};
+	const char *nc = fl_ctx_value(c, FLV_FL_NODE_CONFIG);
+	if (verb == FL_OG_DISCOVER)
+		return discover(o, c, out);
+	if (verb == FL_OG_PARTITION && *nc) {
+		fl_info("FL_NODE_CONFIG provided by user: %s (skipping auto-computation)", nc);
+		fl_buf_addf(out, "%s\n", nc);
+		return FL_EXIT_OK;
+	}
+	gate_opts(o, c, &go);
+	if (fl_onegate_open(&g, &go, &e) < 0) {
+		int rc = fl_log_err(&e);
+		if (verb != FL_OG_PUBLISH || !o->v.best_effort)
+			return rc;
+		fl_warn("OneGate publication failed; continuing without it.");
+		return FL_EXIT_OK;
+	}
+	o->v.tty = isatty(STDOUT_FILENO);
+	int rc = act(o, &g, verb, args, n, out);
+	fl_onegate_close(&g);
+	return rc;
+}
+
+enum fl_var_id fl_onegate_verb_unless(enum fl_onegate_verb verb)
+{
+	/* A static SuperLink address needs no discovery; a given partition no computing. */
+	return verb == FL_OG_DISCOVER    ? FLV_FL_SUPERLINK_ADDRESS
+	       : verb == FL_OG_PARTITION ? FLV_FL_NODE_CONFIG
+	                                 : FLV_COUNT;
+}
+
+void fl_onegate_verb_data(struct fl_onegate_cli *o, bool erase, const char *arg)
+{
+	/* Several --data are one request, lines joined; the Ruby CLI keeps the last. */
+	if (erase || o->type != 1)
+		fl_buf_reset(&o->data);
+	else
+		fl_buf_addc(&o->data, '\n');
+	fl_buf_adds(&o->data, arg);
+	o->type = erase ? 2 : 1;
+}
+
+int fl_onegate_verb_vm_check(const struct fl_onegate_cli *o, const char *id, bool update, struct fl_err *e)
+{
+	const char *data = fl_buf_str(&o->data);
+	if (id && (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18))
+		return fl_err_set(e, FL_EXIT_USAGE, "'%s' is not a VM ID", id);
+	if (update && !o->type)
+		return fl_err_set(e, FL_EXIT_USAGE,
+		                  "You have to provide the data as a param (--data, --erase)");
+	if (update && o->type == 2 && (!*data || strpbrk(data, "\n=")))
+		return fl_err_set(e, FL_EXIT_USAGE, "--erase takes one attribute name, not '%.64s'", data);
+	return 0;
+}
+
+int fl_onegate_verb_cli_check(const struct fl_onegate_cli *o, struct fl_err *e)
+{
+	if (fl_fs_check_regular("--token-file", o->token_file, e) < 0)
+		return -1;
+	if (o->d.max_interval_ms && o->d.max_interval_ms < o->d.interval_ms)
+		return fl_err_set(e, FL_EXIT_USAGE, "--max-interval must not be below --interval");
+	return 0;
 }

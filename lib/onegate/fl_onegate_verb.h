@@ -17,6 +17,53 @@ struct fl_onegate_verb_opts {
 	const char *role_name; /* partition: the SuperNode role (NULL: supernode) */
 };
 
+/* What fl-onegate's options say, for the verbs that open OneGate. */
+struct fl_onegate_cli {
+	const char *endpoint, *vmid, *token_file, *output, *role, *cardinality;
+	bool keep_path, tls_verify, deadline_set;
+	int schedule; /* enum fl_discover_schedule, or -1: from the context */
+	uint64_t timeout_ms, connect_ms, deadline_ms;
+	long retries;            /* -1: the library's */
+	int type;                /* vm update: 0 none, 1 --data, 2 --erase */
+	struct fl_buf data, pub; /* vm update's body; publish's */
+	struct fl_onegate_verb_opts v;
+	struct fl_discover_opts d;
+};
+
+/* The verbs fl_onegate_verb_run runs. */
+enum fl_onegate_verb {
+	FL_OG_VM_SHOW,
+	FL_OG_VM_UPDATE,
+	FL_OG_SERVICE_SHOW,
+	FL_OG_SERVICE_SCALE,
+	FL_OG_PUBLISH,
+	FL_OG_GET,
+	FL_OG_PARTITION,
+	FL_OG_PRECHECK,
+	FL_OG_DISCOVER,
+};
+
+/* Open OneGate with c's identity (o's --endpoint and --vmid first) and o's limits, run verb
+ * with its words args, what it prints into out. The exit status, the failure logged; a OneGate
+ * that cannot be opened is a warning for publish --best-effort. partition prints a set
+ * FL_NODE_CONFIG without OneGate; discover goes by its schedule (o->output: into that file). */
+int fl_onegate_verb_run(struct fl_onegate_cli *o, const struct fl_ctx *c, enum fl_onegate_verb verb,
+                        char **args, size_t n, struct fl_buf *out);
+
+/* The context variable that, set, spares verb OneGate (FLV_COUNT: none does). */
+enum fl_var_id fl_onegate_verb_unless(enum fl_onegate_verb verb);
+
+/* --data (erase false: a line added to the body) or --erase (the body is the name alone). */
+void fl_onegate_verb_data(struct fl_onegate_cli *o, bool erase, const char *arg);
+
+/* The usage checks of vm show and vm update: id (NULL: this VM) is a VM ID; vm update has
+ * --data or one --erase name. -1 with FL_EXIT_USAGE and the message. */
+int fl_onegate_verb_vm_check(const struct fl_onegate_cli *o, const char *id, bool update, struct fl_err *e);
+
+/* What the options say together: --token-file a regular file (never waited on), --max-interval
+ * not below --interval. -1 with e (FL_EXIT_USAGE for a usage error). */
+int fl_onegate_verb_cli_check(const struct fl_onegate_cli *o, struct fl_err *e);
+
 /* The context's OneGate identity is usable, or the verb needs no OneGate (needs_gate false).
  * bad: why the context file did not parse (empty when it did); endpoint and vmid: the options
  * that override the context's. -1 with e naming the file when the identity is incomplete

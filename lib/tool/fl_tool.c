@@ -2,12 +2,14 @@
 #include "fl_tool.h"
 
 #include "fl_buf.h"
+#include "fl_check.h"
 #include "fl_cli.h"
 #include "fl_fs.h"
 #include "fl_log.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,7 @@ static const struct option common_long[] = {
 };
 #define NCOMMON (sizeof common_long / sizeof common_long[0])
 
-void fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...)
+int fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -36,6 +38,7 @@ void fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n%s", t->usage);
 	va_end(ap);
+	return FL_EXIT_USAGE;
 }
 
 static const struct fl_tool_opt *own_opt(const struct fl_tool *t, int ch)
@@ -91,15 +94,186 @@ static struct option *long_table(const struct fl_tool *t, struct fl_buf *shorts)
 	return lo;
 }
 
+/* The generic lines of the common options in -h, in their order there. */
+static const struct fl_tool_opt common_help[] = {
+    {"context", 1, 'c', NULL, "FILE", "the configuration file (flkit(7) CONFIGURATION)"},
+    {"env-only", 0, 'E', NULL, NULL, "read no file: the environment only"},
+    {"no-env", 0, FL_TOOL_NO_ENV, NULL, NULL, "ignore the process environment"},
+    {"format", 1, 'f', NULL, "FMT", "output format"},
+    {"quiet", 0, 'q', NULL, NULL, "log warnings and errors only"},
+    {"verbose", 0, 'v', NULL, NULL, "log debug lines too"},
+    {"help", 0, 'h', NULL, NULL, "this text"},
+    {"version", 0, 'V', NULL, NULL, "the tool and its version"},
+};
+#define NCOMMON_HELP (sizeof common_help / sizeof common_help[0])
+
+/* The entry -h lists for option ch: the tool's when it has help, else the generic one (NULL
+ * when declined or the tool's own has none). */
+static const struct fl_tool_opt *help_entry(const struct fl_tool *t, int ch)
+{
+	const struct fl_tool_opt *o = own_opt(t, ch);
+	const char *name;
+	if (o && o->help)
+		return o;
+	if (!is_common(ch) || (common_bit(ch, &name) & t->declines))
+		return NULL;
+	for (size_t i = 0; i < NCOMMON_HELP; i++)
+		if (common_help[i].ch == ch)
+			return &common_help[i];
+	return NULL;
+}
+
+/* "  -x, --name ARG" into b; its length. */
+static size_t help_left(const struct fl_tool_opt *o, struct fl_buf *b)
+{
+	size_t start = b->len;
+	bool letter = o->ch > 0 && o->ch < FL_TOOL_OWN;
+	if (letter)
+		fl_buf_addf(b, "  -%c%s", o->ch, o->name ? "," : "");
+	else
+		fl_buf_adds(b, "     ");
+	if (o->name)
+		fl_buf_addf(b, " --%s", o->name);
+	if (o->arg)
+		fl_buf_addf(b, " %s", o->arg);
+	return b->len - start;
+}
+
+static void help_line(const struct fl_tool_opt *o, size_t col, struct fl_buf *b)
+{
+	size_t n = help_left(o, b);
+	for (const char *h = o->help; *h;) {
+		size_t len = strcspn(h, "\n");
+		fl_buf_addf(b, "%*s%.*s\n", (int)(col - n), "", (int)len, h);
+		h += len + (h[len] == '\n');
+		n = 0;
+	}
+}
+
+/* One line of the OPTIONS list. */
+struct help_row {
+	const struct fl_tool_opt *o;
+};
+
+/* The entries -h lists, in order: -c -E --no-env, the tool's (--format where it puts it),
+ * --format if it does not, -q -v -h -V. */
+static size_t help_entries(const struct fl_tool *t, struct help_row *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++)
+		if ((v[n].o = help_entry(t, common_help[i].ch)))
+			n++;
+	for (size_t i = 0; i < t->nopts; i++)
+		if (t->opts[i].help && (!is_common(t->opts[i].ch) || t->opts[i].ch == 'f'))
+			v[n++].o = &t->opts[i];
+	for (size_t i = 3; i < NCOMMON_HELP; i++) {
+		const struct fl_tool_opt *o = help_entry(t, common_help[i].ch);
+		if (o && (o->ch != 'f' || o == &common_help[i]))
+			v[n++].o = o;
+	}
+	return n;
+}
+
+void fl_tool_help_options(const struct fl_tool *t, struct fl_buf *b)
+{
+	struct help_row *v = fl_xcalloc(NCOMMON_HELP + t->nopts, sizeof *v);
+	size_t n = help_entries(t, v), col = 0;
+	struct fl_buf left = FL_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		size_t w = help_left(v[i].o, &left);
+		col = w > col ? w : col;
+	}
+	fl_buf_free(&left);
+	fl_buf_adds(b, "options:\n");
+	for (size_t i = 0; i < n; i++)
+		help_line(v[i].o, col + 2, b);
+	if (!(t->flags & FL_TOOL_OPTIONS_FIRST))
+		fl_buf_adds(b, "Options may come before or after the verb; an option of another verb is a "
+		               "usage error.\n");
+	free(v);
+}
+
+static void help(const struct fl_tool *t)
+{
+	fputs(t->usage, stdout);
+	if (t->help)
+		fputs(t->help, stdout);
+	if (t->help_end) {
+		struct fl_buf b = FL_BUF_INIT;
+		fl_tool_help_options(t, &b);
+		fputs(fl_buf_str(&b), stdout);
+		fputs(t->help_end, stdout);
+		fl_buf_free(&b);
+	}
+	fflush(stdout);
+	if (t->help_more)
+		t->help_more();
+}
+
+int fl_tool_seconds(const struct fl_tool *t, const char *flag, const char *arg, uint64_t *ms)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	if (end == arg || *end || !isfinite(v) || v < 0 || v > 1e7)
+		return fl_tool_usage_error(
+		    t, "%s '%s' is not a number of seconds; give 0 to 10000000 (fractions allowed)", flag,
+		    arg);
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+int fl_tool_number(const struct fl_tool *t, const char *flag, const char *arg, long min, long max,
+                   const char *unit, long *v)
+{
+	long n;
+	if (fl_check_nonneg(arg, &n) && n >= min && n <= max) {
+		*v = n;
+		return 0;
+	}
+	fl_tool_usage_error(t, "%s '%s' is not %s%s; give a whole number from %ld to %ld", flag, arg,
+	                    unit ? "a number of " : "a count", unit ? unit : "", min, max);
+	return FL_EXIT_USAGE;
+}
+
+int fl_tool_keyword(const struct fl_tool *t, const char *what, const char *arg, const char *const *names,
+                    int *out)
+{
+	size_t n = 0;
+	for (; names[n]; n++)
+		if (strcmp(arg, names[n]) == 0) {
+			*out = (int)n;
+			return 0;
+		}
+	struct fl_buf b = FL_BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		fl_buf_addf(&b, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ", names[i]);
+	fl_tool_usage_error(t, "unknown %s '%s': use %s", what, arg, fl_buf_str(&b));
+	fl_buf_free(&b);
+	return FL_EXIT_USAGE;
+}
+
+int fl_tool_now(const struct fl_tool *t, bool test_clock, time_t *now)
+{
+	const char *env = test_clock ? getenv("FLKIT_NOW") : NULL;
+	*now = time(NULL);
+	if (!env || !*env)
+		return 0;
+	char *end;
+	errno = 0;
+	long long v = strtoll(env, &end, 10);
+	if (*end || errno || v < 0)
+		return fl_tool_usage_error(t, "FLKIT_NOW must be seconds since the epoch, not '%s'", env);
+	*now = (time_t)v;
+	return 0;
+}
+
 /* A common option: FL_TOOL_GO, or the exit status. */
 static int common(struct fl_tool *t, int ch, const char *arg)
 {
 	const char *name;
-	if (common_bit(ch, &name) & t->declines) {
-		fl_tool_usage_error(t, "%s does not apply to %s: %s", name, t->name,
-		                    t->decline_why ? t->decline_why : "it reads no configuration");
-		return FL_EXIT_USAGE;
-	}
+	if (common_bit(ch, &name) & t->declines)
+		return fl_tool_usage_error(t, "%s does not apply to %s: %s", name, t->name,
+		                           t->decline_why ? t->decline_why : "it reads no configuration");
 	switch (ch) {
 	case 'c': t->context = arg; break;
 	case 'E': t->env_only = true; break;
@@ -107,14 +281,7 @@ static int common(struct fl_tool *t, int ch, const char *arg)
 	case 'f': t->format = arg; break;
 	case 'q': fl_log_set_threshold(FL_WARN); break;
 	case 'v': fl_log_set_threshold(FL_DEBUG); break;
-	case 'h':
-		fputs(t->usage, stdout);
-		if (t->help)
-			fputs(t->help, stdout);
-		fflush(stdout);
-		if (t->help_more)
-			t->help_more();
-		return FL_EXIT_OK;
+	case 'h': help(t); return FL_EXIT_OK;
 	case 'V': printf("%s %s\n", t->name, FLKIT_VERSION); return FL_EXIT_OK;
 	}
 	return FL_TOOL_GO;
@@ -128,10 +295,8 @@ static int one_option(struct fl_tool *t, int ch, const char *arg, const char *at
 		return FL_EXIT_USAGE;
 	}
 	const struct fl_tool_opt *o = own_opt(t, ch);
-	if ((t->flags & FL_TOOL_OPTIONS_FIRST) && t->nargs && !(o && o->verbs)) {
-		fl_tool_usage_error(t, "options go before the verb: '%s' follows it", at);
-		return FL_EXIT_USAGE;
-	}
+	if ((t->flags & FL_TOOL_OPTIONS_FIRST) && t->nargs && !(o && o->verbs))
+		return fl_tool_usage_error(t, "options go before the verb: '%s' follows it", at);
 	t->seen[t->nseen++] = ch;
 	if (is_common(ch)) {
 		int rc = common(t, ch, arg);
@@ -145,14 +310,10 @@ static int one_option(struct fl_tool *t, int ch, const char *arg, const char *at
 /* What every tool refuses once all options are known. */
 static int check_common(const struct fl_tool *t)
 {
-	if (t->env_only && t->context) {
-		fl_tool_usage_error(t, "--context and --env-only exclude each other");
-		return FL_EXIT_USAGE;
-	}
-	if (t->env_only && t->no_env) {
-		fl_tool_usage_error(t, "--env-only and --no-env leave nothing to read");
-		return FL_EXIT_USAGE;
-	}
+	if (t->env_only && t->context)
+		return fl_tool_usage_error(t, "--context and --env-only exclude each other");
+	if (t->env_only && t->no_env)
+		return fl_tool_usage_error(t, "--env-only and --no-env leave nothing to read");
 	/* A FIFO or device as --context is refused here, never waited on. */
 	struct fl_err e = {0};
 	if (fl_fs_check_regular("--context", t->context, &e) < 0)

@@ -5,11 +5,14 @@
 #ifndef FL_TOOL_H
 #define FL_TOOL_H
 
+#include "fl_buf.h"
 #include "fl_ctx.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* What fl_tool_parse returns when the tool is to go on (any other value is an exit status). */
 #define FL_TOOL_GO (-1)
@@ -47,6 +50,10 @@ struct fl_tool_opt {
 	int has_arg;       /* 0 or 1 */
 	int ch;            /* its letter, or a code from FL_TOOL_OWN */
 	const char *verbs; /* the verbs that take it, '|'-separated ("vm show|discover"); NULL: all */
+	/* For the generated OPTIONS of -h (struct fl_tool.help_end): the argument's name ("FILE")
+	 * and what the option does, one line or several joined by '\n'; NULL help: not listed. A
+	 * common option listed with help replaces the generic line. */
+	const char *arg, *help;
 };
 
 struct fl_tool;
@@ -65,6 +72,9 @@ struct fl_tool {
 	const char *name;  /* "fl-context" */
 	const char *usage; /* the synopsis, ending in a newline: after every usage error */
 	const char *help;  /* printed after the usage by -h */
+	/* Set: -h prints, after help, the OPTIONS generated from opts and the common options, then
+	 * this (the exit status, ...). */
+	const char *help_end;
 	void (*help_more)(void);
 	const struct fl_tool_opt *opts;
 	size_t nopts;
@@ -103,8 +113,8 @@ int fl_tool_dispatch(struct fl_tool *t);
  * not of C" and FL_EXIT_USAGE; else 0. */
 int fl_tool_foreign(const struct fl_tool *t, const char *verb);
 
-/* "TOOL: message", then the usage, on stderr. The caller returns FL_EXIT_USAGE. */
-void fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "TOOL: message", then the usage, on stderr; FL_EXIT_USAGE, for the caller to return. */
+int fl_tool_usage_error(const struct fl_tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The configuration file the one rule picks for role (0: any; the rendered file only when just
  * one role has one), into buf; NULL when the environment alone is read. *named: the file was
@@ -121,6 +131,30 @@ int fl_tool_load(const struct fl_tool *t, unsigned role, struct fl_ctx *c);
 /* FL_LOG_FORMAT=json in c: log lines become JSON (the context, not the hook's environment,
  * usually sets it). */
 void fl_tool_log_format(const struct fl_ctx *c);
+
+/* The OPTIONS part of -h into b: "options:", the common options the tool takes, its own
+ * options with help (in table order), one line each, the descriptions in one column. */
+void fl_tool_help_options(const struct fl_tool *t, struct fl_buf *b);
+
+/* An option's value as a number of seconds, fractions allowed (0 to 10^7), into *ms. 0, or
+ * the usage error "TOOL: --flag 'x' is not a number of seconds; ..." and FL_EXIT_USAGE. */
+int fl_tool_seconds(const struct fl_tool *t, const char *flag, const char *arg, uint64_t *ms);
+
+/* An option's value as a whole number from min to max into *v; unit names what it counts
+ * ("days", "seconds"; NULL: a count). 0, or the usage error "TOOL: --flag 'x' is not a number
+ * of UNIT; give a whole number from MIN to MAX" and FL_EXIT_USAGE. */
+int fl_tool_number(const struct fl_tool *t, const char *flag, const char *arg, long min, long max,
+                   const char *unit, long *v);
+
+/* An option's value that is one of names (NULL-terminated) into *out as its index. 0, or the
+ * usage error "TOOL: unknown WHAT 'x': use A, B or C" and FL_EXIT_USAGE. */
+int fl_tool_keyword(const struct fl_tool *t, const char *what, const char *arg, const char *const *names,
+                    int *out);
+
+/* The time the run works at into *now. test_clock (test builds only, FLKIT_TEST_CLOCK): a set
+ * $FLKIT_NOW (seconds since the epoch) moves it, for tests of expiry. 0, or the usage error and
+ * FL_EXIT_USAGE when $FLKIT_NOW is not such a number. */
+int fl_tool_now(const struct fl_tool *t, bool test_clock, time_t *now);
 
 /* An --owner UID:GID value: two decimal numbers below 2^32-1. 0, or -1 when s is not one. */
 int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid);

@@ -13,10 +13,10 @@
 enum { OPT_EXTRA = FL_TOOL_OWN };
 
 static const struct fl_tool_opt opts[] = {
-    {"role", 1, 'r', "show|vm show"},
-    {"format", 1, 'f', "show"},
-    {"extra", 0, OPT_EXTRA, "vm show"},
-    {"all", 0, 'a', NULL},
+    {"role", 1, 'r', "show|vm show", NULL, NULL},
+    {"format", 1, 'f', "show", NULL, NULL},
+    {"extra", 0, OPT_EXTRA, "vm show", NULL, NULL},
+    {"all", 0, 'a', NULL, NULL, NULL},
 };
 
 static const char *last_role;
@@ -274,6 +274,82 @@ static void test_load(void)
 	rmdir(dir);
 }
 
+static void test_help_options(void)
+{
+	static const struct fl_tool_opt o[] = {
+	    {"context", 1, 'c', NULL, "FILE", "the context\nsecond line"},
+	    {"role", 1, 'r', "show", "ROLE", "the role"},
+	    {"hidden", 0, OPT_EXTRA, NULL, NULL, NULL},
+	    {"format", 1, 'f', "show", "FMT", "text or json"},
+	    {"long-only-option", 0, OPT_EXTRA + 1, NULL, NULL, "a long one"},
+	};
+	struct fl_tool t = {.name = "fl-test", .opts = o, .nopts = NELEM(o), .declines = FL_TOOL_C_NO_ENV};
+	struct fl_buf b = FL_BUF_INIT;
+	fl_tool_help_options(&t, &b);
+	CHECK_STR(fl_buf_str(&b),
+	          "options:\n"
+	          "  -c, --context FILE      the context\n"
+	          "                          second line\n"
+	          "  -E, --env-only          read no file: the environment only\n"
+	          "  -r, --role ROLE         the role\n"
+	          "  -f, --format FMT        text or json\n"
+	          "      --long-only-option  a long one\n"
+	          "  -q, --quiet             log warnings and errors only\n"
+	          "  -v, --verbose           log debug lines too\n"
+	          "  -h, --help              this text\n"
+	          "  -V, --version           the tool and its version\n"
+	          "Options may come before or after the verb; an option of another verb is a usage error.\n",
+	          "help: the tool's lines, common ones generic or replaced, declined and hidden left out");
+	fl_buf_reset(&b);
+	t.opts = o + 1;
+	t.nopts = 1;
+	t.declines = FL_TOOL_C_FORMAT;
+	t.flags = FL_TOOL_OPTIONS_FIRST;
+	fl_tool_help_options(&t, &b);
+	CHECK(strstr(fl_buf_str(&b), "  -c, --context FILE  the configuration file") &&
+	          strstr(fl_buf_str(&b), "      --no-env        ignore") &&
+	          !strstr(fl_buf_str(&b), "--format") && !strstr(fl_buf_str(&b), "Options may come"),
+	      "help: generic -c, a declined --format left out, no 'after the verb' when options come first");
+	fl_buf_free(&b);
+}
+
+static void test_numbers(void)
+{
+	struct fl_tool t = {.name = "fl-test", .usage = "usage: fl-test\n"};
+	uint64_t ms = 0;
+	long v = -1;
+	fflush(stderr);
+	int err = dup(2), null = open("/dev/null", O_WRONLY);
+	dup2(null, 2);
+	CHECK(fl_tool_seconds(&t, "--timeout", "2.5", &ms) == 0 && ms == 2500, "seconds: 2.5 is 2500 ms");
+	CHECK(fl_tool_seconds(&t, "--timeout", "0", &ms) == 0 && ms == 0, "seconds: 0");
+	CHECK_INT(fl_tool_seconds(&t, "--timeout", "x", &ms), FL_EXIT_USAGE, "seconds: 'x' refused");
+	CHECK_INT(fl_tool_seconds(&t, "--timeout", "-1", &ms), FL_EXIT_USAGE, "seconds: negative refused");
+	CHECK_INT(fl_tool_seconds(&t, "--timeout", "inf", &ms), FL_EXIT_USAGE, "seconds: inf refused");
+	CHECK_INT(fl_tool_seconds(&t, "--timeout", "", &ms), FL_EXIT_USAGE, "seconds: empty refused");
+	CHECK(fl_tool_number(&t, "--days", "7", 1, 10, "days", &v) == 0 && v == 7, "number: 7 in 1-10");
+	CHECK_INT(fl_tool_number(&t, "--days", "0", 1, 10, "days", &v), FL_EXIT_USAGE, "number: below min");
+	CHECK_INT(fl_tool_number(&t, "--days", "11", 1, 10, "days", &v), FL_EXIT_USAGE, "number: above max");
+	CHECK_INT(fl_tool_number(&t, "--n", "-1", 0, 10, NULL, &v), FL_EXIT_USAGE, "number: negative");
+	CHECK_INT(fl_tool_number(&t, "--n", "1x", 0, 10, NULL, &v), FL_EXIT_USAGE, "number: trailing text");
+	CHECK_INT(v, 7, "  a refused value leaves *v alone");
+	static const char *const fmts[] = {"text", "env", "json", NULL};
+	int k = -1;
+	CHECK(fl_tool_keyword(&t, "format", "json", fmts, &k) == 0 && k == 2, "keyword: json is the third");
+	CHECK_INT(fl_tool_keyword(&t, "format", "yaml", fmts, &k), FL_EXIT_USAGE, "keyword: yaml refused");
+	time_t now = 0;
+	setenv("FLKIT_NOW", "1000", 1);
+	CHECK(fl_tool_now(&t, true, &now) == 0 && now == 1000, "now: FLKIT_NOW in a test build");
+	CHECK(fl_tool_now(&t, false, &now) == 0 && now > 1000, "now: FLKIT_NOW ignored in an installed one");
+	setenv("FLKIT_NOW", "yesterday", 1);
+	CHECK_INT(fl_tool_now(&t, true, &now), FL_EXIT_USAGE, "now: a FLKIT_NOW that is not a number");
+	unsetenv("FLKIT_NOW");
+	fflush(stderr);
+	dup2(err, 2);
+	close(err);
+	close(null);
+}
+
 int main(void)
 {
 	test_common();
@@ -281,5 +357,7 @@ int main(void)
 	test_declined_and_first();
 	test_config_rule();
 	test_load();
+	test_help_options();
+	test_numbers();
 	return unit_done();
 }
