@@ -34,7 +34,7 @@ int fl_context_verb_render(const struct fl_ctx *c, unsigned role, const char *ou
 		return FL_EXIT_FAIL;
 	}
 	char def[64];
-	snprintf(def, sizeof def, FL_TOOL_RENDERED_DIR "/%s.conf", fl_var_role_name(role));
+	snprintf(def, sizeof def, FL_CTX_RENDERED_DIR "/%s.conf", fl_var_role_name(role));
 	const char *out = output ? output : def;
 	struct fl_buf b = FL_BUF_INIT;
 	struct fl_err e = {0};

@@ -12,7 +12,7 @@
  * log only warnings and errors (verbs that emit a value; `validate` already told the rest). */
 unsigned fl_context_verb_report(const struct fl_ctx *c, unsigned role, bool quiet_ok);
 
-/* render: c valid for role written to output (NULL: FL_TOOL_RENDERED_DIR/ROLE.conf, its
+/* render: c valid for role written to output (NULL: FL_CTX_RENDERED_DIR/ROLE.conf, its
  * directory created), mode 0600, whole or not at all. 0 or FL_EXIT_FAIL, the failure logged. */
 int fl_context_verb_render(const struct fl_ctx *c, unsigned role, const char *output);
 

@@ -15,6 +15,8 @@
 
 #define FL_CTX_DEFAULT_PATH  "/run/one-context/one_env"
 #define FL_CTX_DEFAULT_TOKEN "/run/one-context/token.txt"
+/* Where `fl-context render` writes ROLE.conf, and the tools that run from it look. */
+#define FL_CTX_RENDERED_DIR "/run/flkit"
 
 struct fl_ctx {
 	char *path;               /* context file read, or NULL */

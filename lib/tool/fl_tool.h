@@ -18,7 +18,7 @@
 #define FL_TOOL_GO (-1)
 
 /* The rendered files (`fl-context render`) are DIR/ROLE.conf. */
-#define FL_TOOL_RENDERED_DIR "/run/flkit"
+#define FL_TOOL_RENDERED_DIR FL_CTX_RENDERED_DIR
 
 /* getopt codes of the common options without a letter; a tool's own long-only options use
  * codes from FL_TOOL_OWN up to below these. */
