@@ -5,6 +5,7 @@
 #include "fl_log.h"
 #include "fl_tool.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 static const char usage_text[] =
@@ -40,45 +41,9 @@ static const char help_text[] =
     "  logs           the last -n lines (default 20) of its output\n"
     "  wait-docker    wait for the Docker daemon (1 s / 60 s)\n"
     "  image          resolve FLOWER_VERSION against the pre-baked image (pull or fall back)\n"
-    "\n"
-    "options:\n"
-    "  -c, --context FILE      configuration: a file `fl-context render` wrote, or a context\n"
-    "                          (default $FLKIT_CONTEXT, /run/flkit/ROLE.conf, " FL_CTX_DEFAULT_PATH ";\n"
-    "                          flkit(7) CONFIGURATION)\n"
-    "  -E, --env-only          read no file: the environment only\n"
-    "      --no-env            ignore the process environment (configuration, OneGate identity)\n"
-    "  -r, --role ROLE         superlink or supernode (default: the rendered file's)\n"
-    "      --runtime RT        docker (default) or process\n"
-    "      --supervisor S      systemd or none (default: systemd for docker; for process,\n"
-    "                          systemd when it runs, else none)\n"
-    "      --flower-dir DIR    state/, certs/, data/, config/ ... (default /opt/flower)\n"
-    "      --unit-dir DIR      where units go (default /etc/systemd/system)\n"
-    "      --docker PATH       docker CLI (default /usr/bin/docker)\n"
-    "      --nginx PATH        SuperLink, Flower 1.40+: nginx, the Fleet proxy (default\n"
-    "                          /usr/sbin/nginx; see EXPOSURE in fl-launch(1))\n"
-    "      --image REPO        image without tag (default flwr/superlink, flwr/supernode)\n"
-    "      --flower-version V  Flower version to drive (default: docker FLOWER_VERSION,\n"
-    "                          process: asked from the installed flwr)\n"
-    "      --flower-bin PATH   process: flower-superlink/-supernode, or the directory holding\n"
-    "                          it (default: found in PATH)\n"
-    "      --addr IP           VM address for FL_ENDPOINT (default: the default-route interface's)\n"
-    "      --discovery FILE    SuperNode: what `fl-onegate discover -o FILE` wrote\n"
-    "      --gpu yes|no        SuperNode: a usable GPU was detected (default no)\n"
-    "      --appio-port N      ServerAppIo (9091) / SuperNode ClientAppIo or Runtime port (9094)\n"
-    "      --health-port N     SuperLink gRPC health server on 127.0.0.1 (9099; 0: none)\n"
-    "      --owner UID:GID     owner of container-visible directories; the user a process runs\n"
-    "                          as, under systemd or not (default 49999:49999)\n"
-    "      --prebaked FILE     pre-baked version (default FLOWER_DIR/PREBAKED_VERSION)\n"
-    "      --timeout S         wait-healthy, wait-docker limit\n"
-    "      --interval S        wait-healthy, wait-docker period\n"
-    "      --one-env FILE      OneGate identity: TOKENTXT, VMID, ONEGATE_ENDPOINT from the\n"
-    "      --token-file FILE   environment, then one_env's header lines (default\n"
-    "                          " FL_CTX_DEFAULT_PATH "), then the token file\n"
-    "      --best-effort       publish-*: a OneGate failure is a warning, exit 0\n"
-    "      --no-publish        wait-healthy: do not publish the failure\n"
-    "  -n, --lines N           logs, diagnostics: lines of output shown (default 20)\n"
-    "  -q, --quiet / -v, --verbose\n"
-    "  -h, --help / -V, --version\n"
+    "\n";
+
+static const char help_end[] =
     "Options go before the verb; only the verb's own (-n, --timeout, --interval, --no-publish,\n"
     "--best-effort) may also follow it. An option of another verb is a usage error.\n"
     "\n"
@@ -188,45 +153,76 @@ static const struct fl_tool_verb verbs[] = {
 
 /* --- options --- */
 
-/* Long-only options: codes from FL_TOOL_OWN, in the order of opts. */
+/* Long-only options: codes from FL_TOOL_OWN. */
 #define OWN(n) (FL_TOOL_OWN + (n))
+enum { OPT_TIMEOUT = OWN(18), OPT_INTERVAL = OWN(19) };
 
-/* The options of some verbs may also follow the verb; the others go before it. */
+/* The options of some verbs may also follow the verb; the others go before it. -c and --no-env
+ * are the front end's, listed for what -h says of them here. */
 static const struct fl_tool_opt opts[] = {
-    {"role", 1, 'r', NULL, NULL, NULL},
-    {"runtime", 1, OWN(0), NULL, NULL, NULL},
-    {"supervisor", 1, OWN(1), NULL, NULL, NULL},
-    {"flower-dir", 1, OWN(2), NULL, NULL, NULL},
-    {"unit-dir", 1, OWN(3), NULL, NULL, NULL},
-    {"docker", 1, OWN(4), NULL, NULL, NULL},
-    {"nginx", 1, OWN(5), NULL, NULL, NULL},
-    {"image", 1, OWN(6), NULL, NULL, NULL},
-    {"flower-version", 1, OWN(7), NULL, NULL, NULL},
-    {"flower-bin", 1, OWN(8), NULL, NULL, NULL},
-    {"addr", 1, OWN(9), NULL, NULL, NULL},
-    {"discovery", 1, OWN(10), NULL, NULL, NULL},
-    {"gpu", 1, OWN(11), NULL, NULL, NULL},
-    {"appio-port", 1, OWN(12), NULL, NULL, NULL},
-    {"health-port", 1, OWN(13), NULL, NULL, NULL},
-    {"owner", 1, OWN(14), NULL, NULL, NULL},
-    {"prebaked", 1, OWN(15), NULL, NULL, NULL},
-    {"one-env", 1, OWN(16), NULL, NULL, NULL},
-    {"token-file", 1, OWN(17), NULL, NULL, NULL},
-    {"lines", 1, 'n', "logs|wait-healthy|start|restart", NULL, NULL},
-    {"timeout", 1, OWN(18), "wait-healthy|wait-docker", NULL, NULL},
-    {"interval", 1, OWN(19), "wait-healthy|wait-docker", NULL, NULL},
-    {"no-publish", 0, OWN(20), "wait-healthy", NULL, NULL},
-    {"best-effort", 0, OWN(21), "publish-ready|publish-error", NULL, NULL},
+    {"context", 1, 'c', NULL, "FILE",
+     "configuration: a file `fl-context render` wrote, or a context\n"
+     "(default $FLKIT_CONTEXT, /run/flkit/ROLE.conf,\n" FL_CTX_DEFAULT_PATH "; flkit(7) CONFIGURATION)"},
+    {"no-env", 0, FL_TOOL_NO_ENV, NULL, NULL,
+     "ignore the process environment (configuration,\nOneGate identity)"},
+    {"role", 1, 'r', NULL, "ROLE", "superlink or supernode (default: the rendered file's)"},
+    {"runtime", 1, OWN(0), NULL, "RT", "docker (default) or process"},
+    {"supervisor", 1, OWN(1), NULL, "S",
+     "systemd or none (default: systemd for docker; for\n"
+     "process, systemd when it runs, else none)"},
+    {"flower-dir", 1, OWN(2), NULL, "DIR", "state/, certs/, data/, config/ ... (default\n/opt/flower)"},
+    {"unit-dir", 1, OWN(3), NULL, "DIR", "where units go (default /etc/systemd/system)"},
+    {"docker", 1, OWN(4), NULL, "PATH", "docker CLI (default " FL_LAUNCH_DOCKER ")"},
+    {"nginx", 1, OWN(5), NULL, "PATH",
+     "SuperLink, Flower 1.40+: nginx, the Fleet proxy (default\n"
+     "/usr/sbin/nginx; see EXPOSURE in fl-launch(1))"},
+    {"image", 1, OWN(6), NULL, "REPO", "image without tag (default flwr/superlink,\nflwr/supernode)"},
+    {"flower-version", 1, OWN(7), NULL, "V",
+     "Flower version to drive (default: docker\n"
+     "FLOWER_VERSION, process: asked from the installed flwr)"},
+    {"flower-bin", 1, OWN(8), NULL, "PATH",
+     "process: flower-superlink/-supernode, or the directory\n"
+     "holding it (default: found in PATH)"},
+    {"addr", 1, OWN(9), NULL, "IP", "VM address for FL_ENDPOINT (default: the default-route\ninterface's)"},
+    {"discovery", 1, OWN(10), NULL, "FILE", "SuperNode: what `fl-onegate discover -o FILE` wrote"},
+    {"gpu", 1, OWN(11), NULL, "yes|no", "SuperNode: a usable GPU was detected (default no)"},
+    {"appio-port", 1, OWN(12), NULL, "N",
+     "ServerAppIo (9091) / SuperNode ClientAppIo or Runtime\nport (9094)"},
+    {"health-port", 1, OWN(13), NULL, "N", "SuperLink gRPC health server on 127.0.0.1 (9099;\n0: none)"},
+    {"owner", 1, OWN(14), NULL, "UID:GID",
+     "owner of container-visible directories; the user a process\n"
+     "runs as, under systemd or not (default 49999:49999)"},
+    {"prebaked", 1, OWN(15), NULL, "FILE", "pre-baked version (default\nFLOWER_DIR/PREBAKED_VERSION)"},
+    {"one-env", 1, OWN(16), NULL, "FILE",
+     "OneGate identity: TOKENTXT, VMID, ONEGATE_ENDPOINT from the\n"
+     "environment, then FILE's header lines (default\n" FL_CTX_DEFAULT_PATH ")"},
+    {"token-file", 1, OWN(17), NULL, "FILE",
+     "the OneGate token when TOKENTXT is unset (default\n" FL_CTX_DEFAULT_TOKEN ")"},
+    {"lines", 1, 'n', "logs|wait-healthy|start|restart", "N",
+     "logs, diagnostics: lines of output shown (1-10000,\ndefault 20)"},
+    {"timeout", 1, OPT_TIMEOUT, "wait-healthy|wait-docker", "S",
+     "wait-healthy, wait-docker: the limit in seconds"},
+    {"interval", 1, OPT_INTERVAL, "wait-healthy|wait-docker", "S",
+     "wait-healthy, wait-docker: the period in seconds"},
+    {"no-publish", 0, OWN(20), "wait-healthy", NULL, "wait-healthy: do not publish the failure"},
+    {"best-effort", 0, OWN(21), "publish-ready|publish-error", NULL,
+     "publish-*: a OneGate failure is a warning, exit 0"},
 };
 
 static int option(struct fl_tool *t, int ch, const char *arg)
 {
+	struct fl_launch_args *a = t->data;
+	switch (ch) {
+	case 'c':
+	case FL_TOOL_NO_ENV: return 0; /* the front end's */
+	case 'n': return fl_tool_number(t, "--lines", arg, 1, 10000, "lines", &a->lines);
+	case OPT_TIMEOUT: return fl_tool_number(t, "--timeout", arg, 1, INT_MAX, "seconds", &a->timeout_s);
+	case OPT_INTERVAL: return fl_tool_number(t, "--interval", arg, 1, INT_MAX, "seconds", &a->interval_s);
+	}
 	struct fl_err e = {0};
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-		if (opts[i].ch == ch && fl_launch_args_set(t->data, opts[i].name, arg, &e) < 0) {
-			fl_tool_usage_error(t, "%s", e.msg);
-			return FL_EXIT_USAGE;
-		}
+		if (opts[i].ch == ch && fl_launch_args_set(a, opts[i].name, arg, &e) < 0)
+			return fl_tool_usage_error(t, "%s", e.msg);
 	return 0;
 }
 
@@ -236,6 +232,7 @@ int main(int argc, char **argv)
 	    .name = "fl-launch",
 	    .usage = usage_text,
 	    .help = help_text,
+	    .help_end = help_end,
 	    .opts = opts,
 	    .nopts = sizeof opts / sizeof opts[0],
 	    .verbs = verbs,

@@ -1256,6 +1256,25 @@ tls_discovery() {
 	assert_line 10.0.0.7:9092
 }
 
+@test "usage: --timeout, --interval and -n take whole numbers, said in the form every tool uses" {
+	local -a cases=(
+		"--timeout 0 wait-healthy|--timeout '0' is not a number of seconds; give a whole number from 1 to 2147483647"
+		"--interval 1.5 wait-docker|--interval '1.5' is not a number of seconds; give a whole number from 1 to 2147483647"
+		"--timeout 2147483648 wait-healthy|--timeout '2147483648' is not a number of seconds; give a whole number from 1 to 2147483647"
+		"-n 0 logs|--lines '0' is not a number of lines; give a whole number from 1 to 10000"
+		"logs --lines 10001|--lines '10001' is not a number of lines; give a whole number from 1 to 10000"
+	)
+	local c
+	for c in "${cases[@]}"; do
+		# shellcheck disable=SC2086 # word splitting of the case is intended
+		run --separate-stderr flx FL_SUPERLINK_ADDRESS=10.0.0.7:9092 -E -r superlink ${c%%|*}
+		is_status 2
+		has "fl-launch: ${c#*|}"
+		has "usage: fl-launch [options] start | stop | restart | status | show"
+		assert_output ''
+	done
+}
+
 @test "usage: a negative or oversized --owner is refused (exit 2)" {
 	# -1 would mean "leave the owner alone" to chown; 2^32 would wrap to root.
 	local o
@@ -1310,6 +1329,10 @@ tls_discovery() {
 		assert_output --partial -- "$v"
 	done
 	assert_output --partial "exit status: 0 ok; 1 failure"
+	# The options are listed once, from the option table, each with what it does.
+	[ "$(grep -c '^options:$' <<<"$output")" -eq 1 ]
+	[ "$(grep -c -e '--owner UID:GID' <<<"$output")" -eq 1 ]
+	assert_line --regexp '^      --timeout S +wait-healthy, wait-docker: the limit in seconds$'
 }
 
 @test "-V prints the version" {

@@ -1,6 +1,7 @@
 /* fl_launch_args: fl-launch's own options, checked for form as they are given (enums, ports,
- * counts, the image name) into struct fl_launch_args; what needs the configuration waits for
- * fl_launch_resolve. */
+ * the image name) into struct fl_launch_args; what needs the configuration waits for
+ * fl_launch_resolve. Counts and seconds (--lines, --timeout, --interval) are the front end's
+ * (fl_tool_number), like every tool's. */
 #include "fl_check.h"
 #include "fl_fs.h"
 #include "fl_launch_job.h"
@@ -26,7 +27,7 @@ static int pick(const char *arg, const char *w0, const char *w1)
 	return strcmp(arg, w0) == 0 ? 0 : strcmp(arg, w1) == 0 ? 1 : -1;
 }
 
-/* The options that take a word from a fixed set, or a number. */
+/* The options that take a word from a fixed set, or a port. */
 static int set_checked(struct fl_launch_args *a, const char *name, const char *arg, struct fl_err *e)
 {
 	int k;
@@ -54,12 +55,6 @@ static int set_checked(struct fl_launch_args *a, const char *name, const char *a
 		if (!port(arg, &a->health_port, true))
 			return USAGE("--%s '%s': a port 1-65535, or 0 for none", name, arg);
 		a->health_port_set = true;
-	} else if (strcmp(name, "timeout") == 0 || strcmp(name, "interval") == 0) {
-		if (!fl_check_posint(arg, name[0] == 't' ? &a->timeout_s : &a->interval_s))
-			return USAGE("--%s '%s': seconds, a positive integer", name, arg);
-	} else if (strcmp(name, "lines") == 0) {
-		if (!fl_check_posint(arg, &a->lines) || a->lines > 10000)
-			return USAGE("--%s '%s': 1-10000", name, arg);
 	} else if (strcmp(name, "image") == 0) {
 		if (fl_launch_check_image(arg, e) < 0)
 			return FL_LAUNCH_USAGE;

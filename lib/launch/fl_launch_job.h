@@ -34,7 +34,7 @@ struct fl_launch_args {
 	bool gpu;
 	unsigned appio_port, health_port;
 	bool health_port_set;
-	/* the options of some verbs only */
+	/* the options of some verbs only (set by the tool: fl_tool_number) */
 	long timeout_s, interval_s, lines;
 	bool best_effort, no_publish;
 	/* the words */
@@ -65,7 +65,8 @@ enum fl_launch_job_mode {
 /* --- the command line (fl_launch_args.c) --- */
 
 /* Option name (the long name without "--") given arg (NULL for a flag): checked for form and
- * set in a. 0, or FL_LAUNCH_USAGE with e. */
+ * set in a. 0, or FL_LAUNCH_USAGE with e. Not --lines, --timeout or --interval: the tool sets
+ * those counts with the front end's fl_tool_number. */
 int fl_launch_args_set(struct fl_launch_args *a, const char *name, const char *arg, struct fl_err *e);
 /* Files named by an option (--discovery, --prebaked, --one-env, --token-file): a FIFO or
  * device is refused before anything runs (-1, e). */

@@ -1,9 +1,9 @@
 /* fl_launch_resolve: fl-launch's command line and configuration into struct fl_launch_opts:
  * runtime, supervisor, paths, owner, addresses, TLS, executable and Flower version. */
-#include "fl_check.h"
 #include "fl_fs.h"
 #include "fl_launch_job.h"
 #include "fl_net.h"
+#include "fl_tool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +18,10 @@ static int usage(struct fl_err *e, const char *msg)
 
 int fl_launch_resolve_owner(const char *s, uid_t *uid, gid_t *gid, struct fl_err *e)
 {
-	const char *colon = strchr(s, ':');
-	char uid_s[16] = "", gid_s[16] = "";
-	long u = -1, g = -1;
-	if (colon && (size_t)(colon - s) < sizeof uid_s && strlen(colon + 1) < sizeof gid_s) {
-		memcpy(uid_s, s, (size_t)(colon - s));
-		snprintf(gid_s, sizeof gid_s, "%s", colon + 1);
-	}
-	if (!fl_check_nonneg(uid_s, &u) || !fl_check_nonneg(gid_s, &g)) {
-		fl_err_set(e, FL_EXIT_USAGE, "--owner '%s' is not UID:GID (numbers, e.g. 49999:49999)", s);
-		return FL_LAUNCH_USAGE;
-	}
-	*uid = (uid_t)u;
-	*gid = (gid_t)g;
-	return 0;
+	if (fl_tool_owner(s, uid, gid) == 0)
+		return 0;
+	fl_err_set(e, FL_EXIT_USAGE, "--owner '%s' is not UID:GID (numbers, e.g. 49999:49999)", s);
+	return FL_LAUNCH_USAGE;
 }
 
 int fl_launch_resolve_path(const char *path, struct fl_err *e)

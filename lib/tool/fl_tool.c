@@ -492,14 +492,16 @@ int fl_tool_load(const struct fl_tool *t, unsigned role, struct fl_ctx *c)
 
 int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid)
 {
-	char *end;
-	errno = 0;
-	unsigned long u = strtoul(s, &end, 10);
-	if (end == s || *end != ':' || errno || s[0] == '-')
+	/* Digits only (no sign, no blank: strtoul's leniency) and below 2^31: -1 would mean
+	 * "leave the owner alone" to chown, and a value past 32 bits would wrap to root. */
+	const char *colon = strchr(s, ':');
+	char us[16] = "", gs[16] = "";
+	long u, g;
+	if (!colon || (size_t)(colon - s) >= sizeof us || strlen(colon + 1) >= sizeof gs)
 		return -1;
-	const char *gs = end + 1;
-	unsigned long g = strtoul(gs, &end, 10);
-	if (end == gs || *end || errno || u >= 0xffffffffUL || g >= 0xffffffffUL || gs[0] == '-')
+	memcpy(us, s, (size_t)(colon - s));
+	memcpy(gs, colon + 1, strlen(colon + 1));
+	if (!fl_check_nonneg(us, &u) || !fl_check_nonneg(gs, &g))
 		return -1;
 	*uid = (uid_t)u;
 	*gid = (gid_t)g;

@@ -156,7 +156,8 @@ int fl_tool_keyword(const struct fl_tool *t, const char *what, const char *arg, 
  * FL_EXIT_USAGE when $FLKIT_NOW is not such a number. */
 int fl_tool_now(const struct fl_tool *t, bool test_clock, time_t *now);
 
-/* An --owner UID:GID value: two decimal numbers below 2^32-1. 0, or -1 when s is not one. */
+/* An --owner UID:GID value: two numbers of digits only, below 2^31. 0, or -1 (*uid and *gid
+ * untouched) when s is not one. */
 int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid);
 
 void fl_tool_free(struct fl_tool *t);

@@ -350,6 +350,42 @@ static void test_numbers(void)
 	close(null);
 }
 
+/* --owner UID:GID: digits only and below 2^31, the one rule of every tool that takes it. */
+static void test_owner(void)
+{
+	uid_t u = 7;
+	gid_t g = 7;
+	CHECK(fl_tool_owner("1000:1001", &u, &g) == 0 && u == 1000 && g == 1001,
+	      "owner: 1000:1001 is uid 1000, gid 1001");
+	CHECK(fl_tool_owner("0:0", &u, &g) == 0 && u == 0 && g == 0, "owner: 0:0 is root");
+	CHECK(fl_tool_owner("2147483647:2147483647", &u, &g) == 0 && u == 2147483647 && g == 2147483647,
+	      "owner: 2^31-1 is the largest");
+	static const char *const bad[] = {
+	    "-1:0",
+	    "1:-1",
+	    " 1:2",
+	    "1: 2",
+	    "+1:2",
+	    "1:+2",
+	    "1:",
+	    ":1",
+	    "1",
+	    "a:b",
+	    "1:2:3",
+	    "2147483648:0",
+	    "0:2147483648",
+	    "4294967295:0",
+	    "4294967296:0",
+	    "1:99999999999999999999",
+	    "",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		u = g = 7;
+		CHECK(fl_tool_owner(bad[i], &u, &g) == -1 && u == 7 && g == 7,
+		      "owner: '%s' is refused, nothing written", bad[i]);
+	}
+}
+
 int main(void)
 {
 	test_common();
@@ -359,5 +395,6 @@ int main(void)
 	test_load();
 	test_help_options();
 	test_numbers();
+	test_owner();
 	return unit_done();
 }
