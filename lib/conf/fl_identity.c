@@ -148,7 +148,8 @@ void fl_identity_read_header(struct fl_identity *id, const char *buf, size_t len
 		const char *v = p + 7 + strlen(header_names[k]) + 2;
 		size_t vn = (size_t)(eol - 1 - v);
 		p = nl ? nl + 1 : end;
-		if (vn && !memchr(v, '"', vn) && !*slots[k])
+		/* A NUL would cut the value short (or to nothing): such a line is not a value. */
+		if (vn && !memchr(v, '"', vn) && !memchr(v, '\0', vn) && !*slots[k])
 			*slots[k] = fl_xstrndup(v, vn);
 	}
 }

@@ -47,6 +47,12 @@ static void test_header(void)
 	fl_identity_read_header(&id, empty, sizeof empty - 1);
 	CHECK_STR(id.vmid, "4", "one_env header: an empty value is unset");
 	fl_identity_free(&id);
+	/* Found by fuzz_onegate: NUL bytes inside the quotes made an empty VMID. */
+	static const char nul[] = "export VMID=\"\0\0\0\x80"
+	                          "06\"\nexport VMID=\"5\"\n";
+	fl_identity_read_header(&id, nul, sizeof nul - 1);
+	CHECK_STR(id.vmid, "5", "one_env header: a value with a NUL byte is not taken");
+	fl_identity_free(&id);
 }
 
 static void test_file_and_token_file(const char *tokfile)
