@@ -699,7 +699,8 @@ static int end64(struct v *v, struct end *z, uint64_t at)
 	uint8_t h[52], l[20];
 	if (rd_get(v, h, sizeof h, "the zip64 end record") || rd_get(v, l, sizeof l, "the zip64 locator"))
 		return -1;
-	if (get64(h) != 44 || get32(h + 12) != 0 || get32(h + 16) != 0 || get64(h + 20) != get64(h + 28))
+	if (get64(h) != 44 || get16(h + 8) != 45 || get16(h + 10) != 45 || get32(h + 12) != 0 ||
+	    get32(h + 16) != 0 || get64(h + 20) != get64(h + 28))
 		return bad(v,
 		           "zip64 end record: size, disk numbers or entry counts are not a one-disk archive");
 	if (get32(l) != SIG_LOC64 || get32(l + 4) != 0 || get64(l + 8) != at || get32(l + 16) != 1)

@@ -70,6 +70,7 @@ static void test_numpy_output(void)
 	    {"flip-compressed.npz", 2, false, true},
 	    {"npy-v2-v3.npz", 2, false, false},
 	    {"large-compressed.npz", 2, false, true}, /* 1.6 MB inflated in 64 KiB pieces */
+	    {"zip64-end.npz", 2, false, false},       /* zip64 central entries and end record */
 	};
 	for (size_t i = 0; i < NELEM(t); i++) {
 		char path[256];
@@ -219,7 +220,8 @@ static size_t flips_missed(const char *file, unsigned char mask)
 
 static void test_every_flip(void)
 {
-	static const char *const files[] = {DIR "good/flip.npz", DIR "good/flip-compressed.npz"};
+	static const char *const files[] = {DIR "good/flip.npz", DIR "good/flip-compressed.npz",
+	                                    DIR "good/zip64-end.npz"};
 	static const unsigned char masks[] = {0x01, 0x02, 0x10, 0x80, 0xff};
 	for (size_t f = 0; f < NELEM(files); f++)
 		for (size_t m = 0; m < NELEM(masks); m++)
@@ -230,7 +232,7 @@ static void test_every_flip(void)
 static void test_every_truncation(void)
 {
 	static const char *const files[] = {DIR "good/flip.npz", DIR "good/flip-compressed.npz",
-	                                    DIR "good/twelve.npz"};
+	                                    DIR "good/twelve.npz", DIR "good/zip64-end.npz"};
 	for (size_t f = 0; f < NELEM(files); f++) {
 		size_t n, missed = 0;
 		unsigned char *b = load(files[f], &n);
