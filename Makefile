@@ -23,7 +23,7 @@ MANDIR     ?= $(PREFIX)/share/man
 SHAREDIR   ?= $(PREFIX)/share/flkit
 BUILD      ?= build
 
-PKGS       := libcrypto libssl libcurl jansson libarchive libmicrohttpd sqlite3
+PKGS       := libcrypto libssl libcurl jansson libarchive libmicrohttpd sqlite3 zlib
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -46,6 +46,7 @@ deb_jansson := libjansson-dev
 deb_libarchive := libarchive-dev
 deb_libmicrohttpd := libmicrohttpd-dev
 deb_sqlite3 := libsqlite3-dev
+deb_zlib := zlib1g-dev
 pkg_have = $(shell command -v $(PKG_CONFIG) 2>/dev/null)
 pkg_missing = $(strip $(shell for p in $(PKGS); do $(PKG_CONFIG) --exists "$$p" || echo "$$p"; done))
 pkg_debs = $(sort $(foreach p,$(1),$(deb_$(p))))
