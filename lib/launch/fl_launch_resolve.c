@@ -46,8 +46,10 @@ int fl_launch_resolve_vm_addr(const char *addr, char *out, size_t n, struct fl_e
 	char ifname[IF_NAMESIZE];
 	const char *env = getenv("FLKIT_NET_ADDRS");
 	if (env && *env) {
-		if (fl_net_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", e) < 0)
+		if (fl_net_addrs_parse(&addrs, env, "FLKIT_NET_ADDRS", e) < 0) {
+			fl_net_addrs_free(&addrs); /* what it took before the bad entry */
 			return -1;
+		}
 	} else {
 		/* No address found is no error: FL_ENDPOINT then says so where it is used. */
 		struct fl_err ignored = {0};
