@@ -749,7 +749,11 @@ static void test_lock(void)
 	if (child == 0) {
 		close(held); /* the parent's lock is shared with an inherited descriptor */
 		int fd = fl_manifest_lock(dir, 600000, NULL);
-		_exit(fd < 0 ? 2 : access(mark, F_OK) == 0 ? 0 : 3);
+		int status = fd < 0 ? 2 : access(mark, F_OK) == 0 ? 0 : 3;
+		free(mark); /* the child's copies: leak checkers look at every process */
+		free(lockf);
+		free(dir);
+		_exit(status);
 	}
 	/* Until the child waits on the lock (it shows in /proc/locks as a blocked FLOCK, or it is
 	 * polling): give it every chance to run; it must not get through while the lock is held. */
