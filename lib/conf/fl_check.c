@@ -132,26 +132,16 @@ static bool hostname_ok(const char *s, size_t n)
 	return s[n - 1] != '-';
 }
 
-static bool ipv4_ok(const char *s, size_t n)
-{
-	char tmp[INET_ADDRSTRLEN];
-	struct in_addr a;
-	if (n >= sizeof tmp)
-		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	return inet_pton(AF_INET, tmp, &a) == 1;
-}
-
-static bool ipv6_ok(const char *s, size_t n)
+/* The n bytes at s are an address of family af (AF_INET or AF_INET6) as inet_pton reads it. */
+static bool ip_ok(int af, const char *s, size_t n)
 {
 	char tmp[INET6_ADDRSTRLEN];
-	struct in6_addr a;
-	if (n >= sizeof tmp)
+	unsigned char a[sizeof(struct in6_addr)];
+	if (n >= (af == AF_INET ? INET_ADDRSTRLEN : INET6_ADDRSTRLEN))
 		return false;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
-	return inet_pton(AF_INET6, tmp, &a) == 1;
+	return inet_pton(af, tmp, a) == 1;
 }
 
 bool fl_check_hostport(const char *s, unsigned *port)
@@ -288,7 +278,7 @@ bool fl_check_san_entry(const char *s)
 {
 	if (strncmp(s, "IP:", 3) == 0) {
 		size_t n = strlen(s + 3);
-		return ipv4_ok(s + 3, n) || ipv6_ok(s + 3, n);
+		return ip_ok(AF_INET, s + 3, n) || ip_ok(AF_INET6, s + 3, n);
 	}
 	if (strncmp(s, "DNS:", 4) == 0) {
 		const char *h = s + 4;
