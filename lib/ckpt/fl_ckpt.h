@@ -1,0 +1,107 @@
+/* fl_ckpt: the checkpoint directory's lifecycle (design 03 §4, §7.3; README decision 13): the
+ * commit protocol, listing, the latest link, verification, restore and retention. The layout
+ * stays the spec's (checkpoint_round_<N>.npz, a relative checkpoint_latest.npz symlink,
+ * checkpoint_latest.json) so an unmodified spec ServerApp resumes from it; the manifest
+ * (fl_manifest.h) records every committed round and its SHA-256.
+ *
+ * Commit order, each step durable before the next: round file (temp in the directory, written
+ * and hashed in one pass, fsync, verify, rename, fsync of the directory); manifest entry;
+ * latest link (symlink to a temp name, rename over); metadata JSON. A round file without a
+ * manifest entry is uncommitted: listed as such, never latest, never uploaded. */
+#ifndef FL_CKPT_H
+#define FL_CKPT_H
+
+#include "fl_err.h"
+#include "fl_manifest.h"
+#include "fl_npz.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define FL_CKPT_HOST_DIR      "/opt/flower/checkpoints"
+#define FL_CKPT_CONTAINER_DIR "/app/checkpoints"
+#define FL_CKPT_LATEST        "checkpoint_latest.npz"
+#define FL_CKPT_META          "checkpoint_latest.json"
+#define FL_CKPT_UID           49999
+#define FL_CKPT_GID           49999
+/* Temp names fl-ckpt creates in the directory; a mutating command removes stale ones (their
+ * pid no longer alive) at its start, under the lock. */
+#define FL_CKPT_TEMP_PREFIX ".fl-ckpt."
+
+/* An open checkpoint directory. */
+struct fl_ckpt {
+	char *dir;  /* host path */
+	int dirfd;  /* O_DIRECTORY|O_NOFOLLOW on dir; every name is resolved under it */
+	int lockfd; /* -1 unless fl_ckpt_open took the lock */
+	uid_t uid;  /* owner of what is written (FL_CKPT_UID by default; the caller's in tests) */
+	gid_t gid;
+	struct fl_manifest m; /* loaded at open */
+};
+
+/* Open dir (which must exist and be a directory, not a symlink). mutate: take the lock (waiting
+ * at most lock_timeout_ms, exit 4 at the bound) and remove stale temp files. */
+int fl_ckpt_open(struct fl_ckpt *ck, const char *dir, bool mutate, long lock_timeout_ms, uid_t uid, gid_t gid,
+                 struct fl_err *e);
+void fl_ckpt_close(struct fl_ckpt *ck);
+
+/* `init`: mkdir -p dir (0755), chown uid:gid; idempotent. fl-launch calls this too. */
+int fl_ckpt_init_dir(const char *dir, uid_t uid, gid_t gid, struct fl_err *e);
+
+/* FL_CHECKPOINT_PATH (a container path under /app/checkpoints) as the host path under
+ * /opt/flower/checkpoints into out; -1 and e naming the path otherwise. */
+int fl_ckpt_host_path(const char *container_path, char *out, size_t size, struct fl_err *e);
+
+/* The spec's save trigger (design 03 §4.2). */
+bool fl_ckpt_should_save(long round, long interval, long total);
+
+/* One round file as list shows it. */
+struct fl_ckpt_round {
+	long round;
+	char file[FL_MANIFEST_FILE_LEN];
+	long long size;
+	time_t mtime;
+	long arrays;    /* from the manifest, or -1 when uncommitted and not verified */
+	bool committed; /* has a manifest entry */
+	bool latest;    /* the latest link's target */
+	int valid;      /* 1 verified, 0 failed, -1 not checked */
+};
+
+/* The round files of the directory, ascending by round (numeric order), committed or not. */
+int fl_ckpt_rounds(const struct fl_ckpt *ck, struct fl_ckpt_round **out, size_t *n, struct fl_err *e);
+
+/* The latest link's round: 0 and *round when it is a relative link to an existing
+ * checkpoint_round_<N>.npz; -1 and e (FL_EXIT_FAIL) when missing, dangling or malformed. */
+int fl_ckpt_latest(const struct fl_ckpt *ck, long *round, struct fl_err *e);
+/* The highest committed round whose file verifies (structure, CRC, manifest SHA-256). */
+int fl_ckpt_latest_verified(const struct fl_ckpt *ck, long *round, struct fl_err *e);
+
+/* Verify the round file of round: structure + CRC, and size/SHA-256/array count against its
+ * manifest entry when committed. 0 valid; -1 and e naming the failed check and member. */
+int fl_ckpt_verify_round(const struct fl_ckpt *ck, long round, struct fl_npz_info *info, struct fl_err *e);
+
+/* Commit: copy the .npz read from src_fd into round's file by the protocol above, add the
+ * manifest entry; when make_latest, swap the link and write the metadata JSON. The source is
+ * verified as it is committed (the temp file, before the rename); an invalid one leaves the
+ * directory as it was. */
+int fl_ckpt_commit_fd(struct fl_ckpt *ck, long round, int src_fd, bool make_latest, struct fl_err *e);
+
+/* Point the latest link at round (committed, verified) and rewrite the metadata JSON with the
+ * file's mtime (restore --round). */
+int fl_ckpt_set_latest(struct fl_ckpt *ck, long round, struct fl_err *e);
+
+/* Retention. keep: newest rounds kept (>= 1); keep_every: also every round divisible by it (0:
+ * off); keep_best: metric name from the rounds' metadata, higher... (NULL: off). Never the
+ * latest target nor the highest round. dry_run: report only. The removed rounds (ascending)
+ * into *gone. */
+struct fl_ckpt_prune {
+	long keep, keep_every;
+	const char *keep_best; /* "loss" (lower is better) or "accuracy" etc.; see fl-ckpt(1) */
+	bool dry_run;
+};
+int fl_ckpt_prune(struct fl_ckpt *ck, const struct fl_ckpt_prune *p, long **gone, size_t *ngone,
+                  struct fl_err *e);
+
+#endif
