@@ -31,6 +31,40 @@ int fl_err_sys(struct fl_err *e, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+int fl_err_prefix(struct fl_err *e, int code, const char *fmt, ...)
+{
+	if (e) {
+		char old[sizeof e->msg];
+		snprintf(old, sizeof old, "%s", e->msg);
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		size_t at = n < 0 ? 0 : (size_t)n;
+		if (at + 2 < sizeof e->msg) { /* the old message, cut to what still fits */
+			memcpy(e->msg + at, ": ", 2);
+			at += 2;
+			size_t k = strnlen(old, sizeof e->msg - 1 - at);
+			memcpy(e->msg + at, old, k);
+			e->msg[at + k] = '\0';
+		}
+		e->code = code;
+	}
+	return -1;
+}
+
+int fl_err_append(struct fl_err *e, const char *fmt, ...)
+{
+	if (e) {
+		size_t n = strlen(e->msg);
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg + n, sizeof e->msg - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void fl_err_clear(struct fl_err *e)
 {
 	if (e) {

@@ -22,6 +22,11 @@ struct fl_err {
 int fl_err_set(struct fl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, appending ": strerror(errnum)". */
 int fl_err_sys(struct fl_err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Put "FMT: " before e's message and set its code: the caller says where the failure happened
+ * ("GET /vm: ..."). Returns -1. */
+int fl_err_prefix(struct fl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append FMT to e's message (what to do about it: "; set X"). Returns -1. */
+int fl_err_append(struct fl_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fl_err_clear(struct fl_err *e);
 
 #endif

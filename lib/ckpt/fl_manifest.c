@@ -424,12 +424,9 @@ int fl_manifest_load(const char *dir, struct fl_manifest *m, bool *found, struct
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0 && fl_manifest_parse(b.data ? b.data : "", b.len, m, e) < 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s", e->msg);
-		fl_err_set(e, FL_EXIT_FAIL,
-		           "%s: %s; restore it from an archive or remove it (fl-ckpt then treats "
-		           "every round as uncommitted)",
-		           path, msg);
+		fl_err_prefix(e, FL_EXIT_FAIL, "%s", path);
+		fl_err_append(e, "; restore it from an archive or remove it (fl-ckpt then treats every "
+		                 "round as uncommitted)");
 		rc = -1;
 	}
 	if (rc == 0 && found)

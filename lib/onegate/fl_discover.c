@@ -227,13 +227,10 @@ static int onegate_error(struct disc *d, unsigned attempt, struct fl_err *e)
 	if (refusal(d->g, e)) {
 		d->permanent = true;
 		if (strstr(e->msg, NOT_IN_SERVICE)) {
-			char msg[sizeof e->msg];
-			snprintf(msg, sizeof msg, "%s", e->msg);
-			fl_err_set(e, FL_EXIT_FAIL,
-			           "%s: this VM is not part of a OneFlow service; set FL_SUPERLINK_ADDRESS "
-			           "for static "
-			           "mode",
-			           msg);
+			e->code = FL_EXIT_FAIL;
+			fl_err_append(e,
+			              ": this VM is not part of a OneFlow service; set FL_SUPERLINK_ADDRESS "
+			              "for static mode");
 		} else {
 			e->code = FL_EXIT_FAIL;
 		}
@@ -453,12 +450,9 @@ int fl_discover_superlink(const struct fl_onegate_opts *go, const struct fl_disc
 			if (!go->endpoint || !*go->endpoint)
 				fl_warn("ONEGATE_ENDPOINT not configured");
 			fl_error("No SuperLink address provided and OneGate not available");
-			char msg[sizeof e->msg];
-			snprintf(msg, sizeof msg, "%s", e->msg);
-			fl_err_set(e, FL_EXIT_UNAVAILABLE,
-			           "No SuperLink address provided and OneGate not available: %s; set "
-			           "FL_SUPERLINK_ADDRESS for static mode",
-			           msg);
+			fl_err_prefix(e, FL_EXIT_UNAVAILABLE,
+			              "No SuperLink address provided and OneGate not available");
+			fl_err_append(e, "; set FL_SUPERLINK_ADDRESS for static mode");
 		} else {
 			fl_error("%s", e->msg);
 		}

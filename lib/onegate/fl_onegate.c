@@ -637,11 +637,8 @@ int fl_onegate_vm_get(struct fl_onegate *g, const char *id, struct fl_onegate_vm
 	struct fl_onegate_request rq = {"GET", path, NULL, NULL, 0};
 	struct fl_onegate_response rs = {0};
 	int rc = fl_onegate_request(g, &rq, &rs, e);
-	if (rc == 0 && fl_onegate_vm_parse(fl_buf_str(&rs.body), rs.body.len, vm, e) < 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s", e->msg);
-		rc = fl_err_set(e, FL_EXIT_FAIL, "GET %s: %s", path, msg);
-	}
+	if (rc == 0 && fl_onegate_vm_parse(fl_buf_str(&rs.body), rs.body.len, vm, e) < 0)
+		rc = fl_err_prefix(e, FL_EXIT_FAIL, "GET %s", path);
 	fl_onegate_response_free(&rs);
 	return rc;
 }
@@ -654,11 +651,8 @@ int fl_onegate_service_get(struct fl_onegate *g, bool extended, struct fl_onegat
 	struct fl_onegate_request rq = {"GET", path, NULL, NULL, 0};
 	struct fl_onegate_response rs = {0};
 	int rc = fl_onegate_request(g, &rq, &rs, e);
-	if (rc == 0 && fl_onegate_service_parse(fl_buf_str(&rs.body), rs.body.len, s, e) < 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s", e->msg);
-		rc = fl_err_set(e, FL_EXIT_FAIL, "GET %s: %s", path, msg);
-	}
+	if (rc == 0 && fl_onegate_service_parse(fl_buf_str(&rs.body), rs.body.len, s, e) < 0)
+		rc = fl_err_prefix(e, FL_EXIT_FAIL, "GET %s", path);
 	fl_onegate_response_free(&rs);
 	return rc;
 }

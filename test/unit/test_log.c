@@ -1,4 +1,6 @@
-/* test_log: the one log line format, text and JSON; one call is always one line. */
+/* test_log: the one log line format, text and JSON; one call is always one line; the error
+ * values the lines report. */
+#include "fl_err.h"
 #include "fl_log.h"
 #include "unit.h"
 
@@ -168,8 +170,37 @@ static void test_json(void)
 	fl_log_init("fl-test");
 }
 
+/* fl_err_prefix and fl_err_append wrap a message a callee wrote, never past the buffer. */
+static void test_err_wrap(void)
+{
+	struct fl_err e = {0};
+	fl_err_set(&e, FL_EXIT_USAGE, "bad 'x'");
+	CHECK(fl_err_prefix(&e, FL_EXIT_FAIL, "GET %s", "/vm") == -1, "prefix: returns -1");
+	CHECK_STR(e.msg, "GET /vm: bad 'x'", "prefix: where, then what");
+	CHECK(e.code == FL_EXIT_FAIL, "prefix: sets the code");
+	CHECK(fl_err_append(&e, "; set %s", "X") == -1, "append: returns -1");
+	CHECK_STR(e.msg, "GET /vm: bad 'x'; set X", "append: what to do after it");
+	CHECK(e.code == FL_EXIT_FAIL, "append: keeps the code");
+
+	char big[2 * sizeof e.msg];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	fl_err_set(&e, FL_EXIT_FAIL, "%s", "tail");
+	fl_err_prefix(&e, FL_EXIT_FAIL, "%s", big);
+	CHECK(strlen(e.msg) == sizeof e.msg - 1 && e.msg[0] == 'a',
+	      "prefix: a long prefix is cut at the buffer");
+	fl_err_set(&e, FL_EXIT_FAIL, "%s", big);
+	fl_err_prefix(&e, FL_EXIT_FAIL, "p");
+	CHECK(strlen(e.msg) == sizeof e.msg - 1 && strncmp(e.msg, "p: aaa", 6) == 0,
+	      "prefix: the old message is cut to what fits");
+	fl_err_append(&e, "more");
+	CHECK(strlen(e.msg) == sizeof e.msg - 1, "append: a full message stays whole and terminated");
+	CHECK(fl_err_prefix(NULL, 1, "x") == -1 && fl_err_append(NULL, "x") == -1, "wrap: NULL is allowed");
+}
+
 int main(void)
 {
+	test_err_wrap();
 	test_text();
 	test_json();
 	free(mem);
