@@ -203,8 +203,9 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 #endif
 
 /* What the options say together; FL_TOOL_GO when they agree. */
-static int check_options(const struct fl_tool *t, struct opts *o)
+static int check_options(struct fl_tool *t)
 {
+	struct opts *o = t->data;
 	struct fl_err e = {0};
 	if (fl_tool_now(t, TEST_CLOCK, &o->sl.now))
 		return FL_EXIT_USAGE;
@@ -272,20 +273,13 @@ int main(int argc, char **argv)
 	    .usage = usage_text,
 	    .help = help_text,
 	    .help_end = help_end,
-	    .opts = opts,
-	    .nopts = sizeof opts / sizeof opts[0],
-	    .verbs = verbs,
-	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    FL_TOOL_TABLES(opts, verbs),
 	    .flags = FL_TOOL_RENDERED,
 	    .option = option,
+	    .check = check_options,
 	    .data = &o,
 	};
-	int rc = fl_tool_parse(&t, argc, argv);
-	if (rc == FL_TOOL_GO)
-		rc = check_options(&t, &o);
-	if (rc == FL_TOOL_GO)
-		rc = fl_tool_dispatch(&t);
-	fl_tool_free(&t);
+	int rc = fl_tool_main(&t, argc, argv);
 	fl_net_addrs_free(&o.ips);
 	return rc;
 }

@@ -265,17 +265,10 @@ int main(int argc, char **argv)
 	    .help = help_text,
 	    .help_end = help_end,
 	    .help_more = help_table,
-	    .opts = opts,
-	    .nopts = sizeof opts / sizeof opts[0],
-	    .verbs = verbs,
-	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    FL_TOOL_TABLES(opts, verbs),
 	    .token_file = FL_CTX_DEFAULT_TOKEN,
 	    .option = option,
 	    .data = &o,
 	};
-	int rc = fl_tool_parse(&t, argc, argv);
-	if (rc == FL_TOOL_GO)
-		rc = fl_tool_dispatch(&t);
-	fl_tool_free(&t);
-	return rc;
+	return fl_tool_main(&t, argc, argv);
 }

@@ -226,6 +226,14 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 	return 0;
 }
 
+static int check_options(struct fl_tool *t)
+{
+	struct fl_err e = {0};
+	args.envp = fl_tool_env(t);
+	/* Files named by an option: a FIFO or device is refused here, never waited on. */
+	return fl_launch_args_check_files(&args, &e) < 0 ? fl_log_err(&e) : FL_TOOL_GO;
+}
+
 int main(int argc, char **argv)
 {
 	tool = (struct fl_tool){
@@ -233,25 +241,14 @@ int main(int argc, char **argv)
 	    .usage = usage_text,
 	    .help = help_text,
 	    .help_end = help_end,
-	    .opts = opts,
-	    .nopts = sizeof opts / sizeof opts[0],
-	    .verbs = verbs,
-	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    FL_TOOL_TABLES(opts, verbs),
 	    .flags = FL_TOOL_RENDERED | FL_TOOL_OPTIONS_FIRST,
 	    .declines = FL_TOOL_C_FORMAT,
 	    .decline_why = "its reports are KEY=VALUE lines and its other output the files themselves",
 	    .token_file = FL_CTX_DEFAULT_TOKEN,
 	    .option = option,
+	    .check = check_options,
 	    .data = &args,
 	};
-	int rc = fl_tool_parse(&tool, argc, argv);
-	struct fl_err e = {0};
-	/* Files named by an option: a FIFO or device is refused here, never waited on. */
-	if (rc == FL_TOOL_GO && fl_launch_args_check_files(&args, &e) < 0)
-		rc = fl_log_err(&e);
-	args.envp = fl_tool_env(&tool);
-	if (rc == FL_TOOL_GO)
-		rc = fl_tool_dispatch(&tool);
-	fl_tool_free(&tool);
-	return rc;
+	return fl_tool_main(&tool, argc, argv);
 }

@@ -263,6 +263,14 @@ static const struct fl_tool_verb verbs[] = {
     {"precheck", 0, 0, NULL, precheck},
 };
 
+static int check_options(struct fl_tool *t)
+{
+	struct fl_err e = {0};
+	if (fl_onegate_verb_cli_check(t->data, &e) < 0)
+		return e.code == FL_EXIT_USAGE ? fl_tool_usage_error(t, "%s", e.msg) : fl_log_err(&e);
+	return FL_TOOL_GO;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fl_onegate_cli o = {
@@ -272,21 +280,13 @@ int main(int argc, char **argv)
 	    .usage = usage_text,
 	    .help = help_text,
 	    .help_end = help_end,
-	    .opts = opts,
-	    .nopts = sizeof opts / sizeof opts[0],
-	    .verbs = verbs,
-	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    FL_TOOL_TABLES(opts, verbs),
 	    .flags = FL_TOOL_ENV_FALLBACK,
 	    .option = option,
+	    .check = check_options,
 	    .data = &o,
 	};
-	int rc = fl_tool_parse(&t, argc, argv);
-	struct fl_err e = {0};
-	if (rc == FL_TOOL_GO && fl_onegate_verb_cli_check(&o, &e) < 0)
-		rc = e.code == FL_EXIT_USAGE ? fl_tool_usage_error(&t, "%s", e.msg) : fl_log_err(&e);
-	if (rc == FL_TOOL_GO)
-		rc = fl_tool_dispatch(&t);
-	fl_tool_free(&t);
+	int rc = fl_tool_main(&t, argc, argv);
 	fl_buf_free(&o.data);
 	fl_buf_free(&o.pub);
 	return rc;

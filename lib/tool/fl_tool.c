@@ -508,6 +508,17 @@ int fl_tool_owner(const char *s, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+int fl_tool_main(struct fl_tool *t, int argc, char **argv)
+{
+	int rc = fl_tool_parse(t, argc, argv);
+	if (rc == FL_TOOL_GO && t->check)
+		rc = t->check(t);
+	if (rc == FL_TOOL_GO)
+		rc = fl_tool_dispatch(t);
+	fl_tool_free(t);
+	return rc;
+}
+
 void fl_tool_free(struct fl_tool *t)
 {
 	free(t->args);

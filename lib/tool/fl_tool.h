@@ -86,6 +86,9 @@ struct fl_tool {
 	const char *token_file;  /* the OneGate token when TOKENTXT is unset, or NULL */
 	/* An option of opts was given: 0 to go on, else the exit status (after a usage error). */
 	int (*option)(struct fl_tool *t, int ch, const char *arg);
+	/* Or NULL. After a successful parse, before the verb: the checks of options that depend
+	 * on each other. FL_TOOL_GO to go on, else the exit status (after its message). */
+	int (*check)(struct fl_tool *t);
 	void *data; /* the tool's own state, for option() and the verbs */
 	/* Where the rule looks; NULL: FL_TOOL_RENDERED_DIR and FL_CTX_DEFAULT_PATH (tests move them). */
 	const char *rendered_dir, *one_env;
@@ -99,6 +102,14 @@ struct fl_tool {
 	int *seen; /* the getopt codes of the options given, in order */
 	size_t nseen;
 };
+
+/* In a struct fl_tool initializer: the tool's option and verb tables. */
+#define FL_TOOL_TABLES(o, v)                                                                                 \
+	.opts = (o), .nopts = sizeof(o) / sizeof((o)[0]), .verbs = (v), .nverbs = sizeof(v) / sizeof((v)[0])
+
+/* A tool's main: fl_tool_parse, the tool's check, fl_tool_dispatch, fl_tool_free. Returns the
+ * exit status. */
+int fl_tool_main(struct fl_tool *t, int argc, char **argv);
 
 /* Parse argv: common options, the tool's, the words. Handles -h (usage and help on stdout),
  * -V ("TOOL VERSION"), -q, -v, usage errors, --context and --env-only together, and a --context
