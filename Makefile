@@ -106,7 +106,7 @@ $(BUILD)/test-bin/%: cmd/%.c $(LIBFL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFLKIT_TEST_CLOCK -o $@ $< $(LIBFL) $(ALL_LDFLAGS) $(ALL_LDLIBS)
 
-$(BUILD)/test/%: test/unit/%.c test/unit/unit.h $(LIBFL)
+$(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBFL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBFL) $(ALL_LDFLAGS) $(ALL_LDLIBS)
 

@@ -3,6 +3,7 @@
 #include "fl_err.h"
 #include "fl_fs.h"
 #include "unit.h"
+#include "unit_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,33 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static char root[] = "/tmp/fl-fs-XXXXXX";
-
-static char *path_of(const char *rel)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", root, rel) < 0)
-		abort();
-	return p;
-}
-
-/* Names in dir, sorted, space-separated ("" when empty). */
-static char *listing(const char *dir)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	struct fl_buf b = FL_BUF_INIT;
-	fl_buf_add(&b, "", 0);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, ".."))
-			fl_buf_addf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	return b.data;
-}
 
 static bool file_is(const char *path, const void *data, size_t len)
 {
@@ -227,7 +201,8 @@ static void test_read(void)
 	free(out);
 	unlink(f);
 
-	CHECK(fl_fs_read(root, 1 << 20, &out, &n, &e) < 0 && strstr(e.msg, root) && strstr(e.msg, "regular"),
+	CHECK(fl_fs_read(unit_root, 1 << 20, &out, &n, &e) < 0 && strstr(e.msg, unit_root) &&
+	          strstr(e.msg, "regular"),
 	      "read: a directory is refused");
 	CHECK(fl_fs_read("/dev/null", 1 << 20, &out, &n, &e) < 0 && strstr(e.msg, "/dev/null"),
 	      "read: a device is refused");
@@ -261,21 +236,6 @@ static void test_read(void)
 	free(f);
 }
 
-/* The kill point: the file size limit stops the temp file's write after `at` bytes; SIGXFSZ
- * then runs this handler inside write(), before fsync and rename. It tells the parent (one
- * byte on the pipe) and waits there to be killed. */
-static int crash_pipe = -1;
-
-static void frozen_mid_write(int sig)
-{
-	(void)sig;
-	char c = 'w';
-	if (write(crash_pipe, &c, 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
-}
-
 /* The first entry of dir other than keep that starts with prefix, NULL when none (caller frees). */
 static char *other_entry(const char *dir, const char *keep, const char *prefix)
 {
@@ -287,32 +247,26 @@ static char *other_entry(const char *dir, const char *keep, const char *prefix)
 	return found;
 }
 
+struct write_job {
+	const char *path, *data;
+	size_t n;
+};
+
+static void write_new(void *ctx)
+{
+	const struct write_job *j = ctx;
+	fl_fs_write_atomic(j->path, j->data, j->n, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL);
+}
+
 /* Kill a writer of new (n bytes) over path exactly when `at` bytes of its temp file are
  * written (at < n); check that the kill landed there, that path still holds old (or is
  * still absent when old is NULL), then clean the temp file as the next writer would. */
 static void kill_mid_write(const char *dir, const char *path, const char *old, size_t oldn, const char *new,
                            size_t n, size_t at)
 {
-	int p[2];
-	if (pipe(p) < 0)
-		abort();
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		crash_pipe = p[1];
-		struct rlimit core = {0, 0}, fsize = {at, RLIM_INFINITY};
-		setrlimit(RLIMIT_CORE, &core);
-		signal(SIGXFSZ, frozen_mid_write);
-		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-			_exit(4);
-		fl_fs_write_atomic(path, new, n, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL);
-		_exit(5); /* not reached: the write stops at the limit */
-	}
-	close(p[1]);
-	char c = 0;
-	ssize_t got = read(p[0], &c, 1); /* EOF when the child ended without reaching the point */
-	close(p[0]);
+	struct write_job job = {path, new, n};
+	bool froze = false;
+	pid_t pid = unit_freeze_at(at, write_new, &job, &froze);
 	/* The child is frozen inside the write: look before and after the kill. */
 	const char *base = strrchr(path, '/') + 1;
 	char prefix[64];
@@ -322,11 +276,8 @@ static void kill_mid_write(const char *dir, const char *path, const char *old, s
 	struct stat st = {0};
 	if (tmp && asprintf(&tpath, "%s/%s", dir, tmp) < 0)
 		abort();
-	bool partial = got == 1 && tpath && stat(tpath, &st) == 0 && (size_t)st.st_size == at;
-	kill(pid, SIGKILL);
-	int ws = 0;
-	waitpid(pid, &ws, 0);
-	CHECK(partial && WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL,
+	bool partial = froze && tpath && stat(tpath, &st) == 0 && (size_t)st.st_size == at;
+	CHECK(unit_kill(pid) && partial,
 	      "crash safety: the writer is killed with %zu of %zu bytes in its temp file (%s)", at, n,
 	      tmp ? tmp : "no temp file");
 	char *data = NULL;
@@ -478,7 +429,7 @@ static void test_lock_dir_wait(void)
 
 int main(void)
 {
-	if (!mkdtemp(root))
+	if (unit_fs_init("fl-fs") < 0)
 		return 1;
 	test_write_atomic();
 	test_mkdir_p();
@@ -487,9 +438,9 @@ int main(void)
 	test_kill_mid_write();
 	test_crash_safety();
 	test_lock_dir_wait();
-	char *l = listing(root);
+	char *l = listing(unit_root);
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
-	rmdir(root);
+	rmdir(unit_root);
 	return unit_done();
 }

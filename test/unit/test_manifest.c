@@ -5,6 +5,7 @@
 #include "fl_fs.h"
 #include "fl_manifest.h"
 #include "unit.h"
+#include "unit_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,47 +21,6 @@
 #include <unistd.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static char root[] = "/tmp/fl-manifest-XXXXXX";
-
-static char *path_of(const char *rel)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", root, rel) < 0)
-		abort();
-	return p;
-}
-
-/* Names in dir, sorted, space-separated ("" when empty). */
-static char *listing(const char *dir)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	struct fl_buf b = FL_BUF_INIT;
-	fl_buf_add(&b, "", 0);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0)
-			fl_buf_addf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	return b.data;
-}
-
-static void rm_all(const char *dir)
-{
-	char *l = listing(dir);
-	for (char *t = strtok(l, " "); t; t = strtok(NULL, " ")) {
-		char *p = NULL;
-		if (asprintf(&p, "%s/%s", dir, t) < 0)
-			abort();
-		unlink(p);
-		free(p);
-	}
-	free(l);
-	rmdir(dir);
-}
 
 static const char HASH[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -583,19 +543,15 @@ static void test_load_save(void)
 	free(dir);
 }
 
-/* The kill point: the file size limit stops the temp file's write after `at` bytes; SIGXFSZ
- * then runs this handler inside write(), before fsync and rename. It tells the parent (one
- * byte on the pipe) and waits there to be killed. */
-static int crash_pipe = -1;
+struct save_job {
+	const char *dir;
+	const struct fl_manifest *m;
+};
 
-static void frozen_mid_write(int sig)
+static void save_next(void *ctx)
 {
-	(void)sig;
-	char c = 'w';
-	if (write(crash_pipe, &c, 1) != 1)
-		_exit(3);
-	for (;;)
-		pause();
+	const struct save_job *j = ctx;
+	fl_manifest_save(j->dir, j->m, FL_OWNER_KEEP, (gid_t)-1, NULL);
 }
 
 /* Kill a saver of next over dir's manifest (old) when `at` bytes of its temp file are
@@ -603,34 +559,14 @@ static void frozen_mid_write(int sig)
 static void kill_mid_save(const char *dir, const struct fl_manifest *old, const struct fl_manifest *next,
                           size_t at)
 {
-	int p[2];
-	if (pipe(p) < 0)
-		abort();
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		crash_pipe = p[1];
-		struct rlimit core = {0, 0}, fsize = {at, RLIM_INFINITY};
-		setrlimit(RLIMIT_CORE, &core);
-		signal(SIGXFSZ, frozen_mid_write);
-		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-			_exit(4);
-		fl_manifest_save(dir, next, FL_OWNER_KEEP, (gid_t)-1, NULL);
-		_exit(5);
-	}
-	close(p[1]);
-	char c = 0;
-	ssize_t got = read(p[0], &c, 1);
-	close(p[0]);
+	struct save_job job = {dir, next};
+	bool froze = false;
+	pid_t pid = unit_freeze_at(at, save_next, &job, &froze);
 	char *l = listing(dir);
 	bool temp = strstr(l, "." FL_MANIFEST_NAME ".") != NULL;
 	free(l);
-	kill(pid, SIGKILL);
-	int ws = 0;
-	waitpid(pid, &ws, 0);
-	CHECK(got == 1 && temp && WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL,
-	      "crash: the saver is killed with %zu bytes in its temp file", at);
+	CHECK(unit_kill(pid) && froze && temp, "crash: the saver is killed with %zu bytes in its temp file",
+	      at);
 	struct fl_manifest now = FL_MANIFEST_INIT;
 	struct fl_err e = {0};
 	bool found = false;
@@ -834,7 +770,7 @@ static void test_lock_serialises(void)
 
 int main(void)
 {
-	if (!mkdtemp(root))
+	if (unit_fs_init("fl-manifest") < 0)
 		return 1;
 	test_names();
 	test_time();
@@ -849,9 +785,9 @@ int main(void)
 	test_crash_loop();
 	test_lock();
 	test_lock_serialises();
-	char *l = listing(root);
+	char *l = listing(unit_root);
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
-	rmdir(root);
+	rmdir(unit_root);
 	return unit_done();
 }
