@@ -1,22 +1,12 @@
 /* fuzz_ctxfile: libFuzzer target for fl_ctxfile_parse: hostile context files parse into sane
  * entries or fail cleanly, all or nothing. */
+#include "fuzz.h"
 #include "fl_ctxfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_ctxfile: invariant failed: %s (%s:%d)\n", #cond, __FILE__,     \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static const char *const what = "fuzz.env";
 

@@ -1,6 +1,7 @@
 /* fuzz_hostport: libFuzzer target for the one host:port grammar (fl_hostport_parse), fed what
  * operators and OneGate give. An input parses into sane fields that format back to exactly the
  * input, or fails with a message and an all-zero result; the validators agree with the parser. */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_hostport.h"
@@ -11,17 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_hostport: invariant failed: %s (%s:%d)\n", #cond, __FILE__,    \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static bool all_zero(const void *p, size_t n)
 {

@@ -4,6 +4,7 @@
  * verdict of the whole output.
  *
  * Input: the first byte is the number of lines asked of tail, the rest is the output. */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_logscan.h"
 
@@ -13,17 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_logscan: invariant failed: %s (%s:%d)\n", #cond, __FILE__,     \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static void printable(const struct fl_buf *b)
 {

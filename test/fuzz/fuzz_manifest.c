@@ -2,6 +2,7 @@
  * what a container that can write the checkpoint directory may leave there. An input parses
  * into sorted, checked entries that format to a text parsing back to the same entries (and
  * formatting to the same bytes), or fails with a printable message and an empty manifest. */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_manifest.h"
 
@@ -12,27 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* jansson seeds its hash function from /dev/urandom unless told: a fixed seed keeps a run of
- * test/fuzz/run with a fixed libFuzzer seed the same run. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	json_object_seed(1);
-	return 0;
-}
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_manifest: invariant failed: %s (%s:%d)\n", #cond, __FILE__,    \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+FUZZ_FIXED_JSON_SEED()
 
 static bool printable(const char *s)
 {

@@ -2,6 +2,7 @@
  * checkpoints. An input verifies with a consistent report (sizes that add up, dtypes from the
  * allow-list, the whole input hashed) or is refused with a message; the descriptor path
  * (a memfd) gives the same answer. */
+#include "fuzz.h"
 #include "fl_npz.h"
 
 #include <openssl/evp.h>
@@ -11,17 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_npz: invariant failed: %s (%s:%d)\n", #cond, __FILE__,         \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static struct fl_npz_info a, b;
 

@@ -1,6 +1,7 @@
 /* fuzz_onegate: libFuzzer target for everything that reads OneGate's answers: the /vm and
  * /service parsers, the CLI renderings, SuperLink candidates, partitions, one_env headers and
  * the publish value checks. Hostile input must parse into sane values or fail cleanly. */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_check.h"
 #include "fl_discover.h"
@@ -11,27 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* jansson seeds its hash function from /dev/urandom unless told: a fixed seed keeps a run of
- * test/fuzz/run with a fixed libFuzzer seed the same run. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	json_object_seed(1);
-	return 0;
-}
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_onegate: invariant failed: %s (%s:%d)\n", #cond, __FILE__,     \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+FUZZ_FIXED_JSON_SEED()
 
 static void candidate(const json_t *ut)
 {

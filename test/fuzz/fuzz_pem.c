@@ -1,6 +1,7 @@
 /* fuzz_pem: libFuzzer target for fl-certgen's untrusted input path: base64 PEM values from the
  * context (FL_SSL_*) and OneGate (FL_CA_CERT), raw PEM files, OneGate KEY=VALUE lines. Every
  * input parses into sane objects or fails with a message, never crashes or leaks. */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_cert.h"
 
@@ -10,17 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_pem: invariant failed: %s (%s:%d)\n", #cond, __FILE__,         \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 /* Whatever parsed is used the way show, check and superlink use it. */
 static void exercise(struct fl_pem *p)

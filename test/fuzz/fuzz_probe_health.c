@@ -4,6 +4,7 @@
  *
  * Input: the first byte, then the answer; an odd first byte is ignored (it once picked the
  * host:port parser, and the seed corpus keeps that layout). */
+#include "fuzz.h"
 #include "fl_probe.h"
 
 #include <stdbool.h>
@@ -11,17 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_probe_health: invariant failed: %s (%s:%d)\n", #cond,          \
-			        __FILE__, __LINE__);                                                         \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static void health(const uint8_t *d, size_t n)
 {

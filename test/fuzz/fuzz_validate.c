@@ -5,6 +5,7 @@
  *
  * Input: lines NAME=value form the environment. When the input holds a line "%%", what comes
  * before it is a context file (one_env or context.sh). */
+#include "fuzz.h"
 #include "fl_buf.h"
 #include "fl_ctx.h"
 #include "fl_render.h"
@@ -18,27 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* jansson seeds its hash function from /dev/urandom unless told: a fixed seed keeps a run of
- * test/fuzz/run with a fixed libFuzzer seed the same run. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	json_object_seed(1);
-	return 0;
-}
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_validate: invariant failed: %s (%s:%d)\n", #cond, __FILE__,    \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+FUZZ_FIXED_JSON_SEED()
 
 #define MAX_ENV 64 /* plenty for a real environment; more only slows the did-you-mean search */
 
