@@ -466,6 +466,9 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 		"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
 	assert_success
 	assert_output "1	$D/checkpoint_round_1.npz"
+	run --separate-stderr env -i FL_CHECKPOINT_KEEP=abc "$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
+	assert_failure 1
+	[[ $stderr == *"Invalid FL_CHECKPOINT_KEEP: 'abc'. Must be a non-negative integer"* ]]
 }
 
 @test "prune: an orphan left by a killed prune (entry gone, file still there) goes next time" {
