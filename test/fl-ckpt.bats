@@ -502,3 +502,22 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 		assert_output --partial "fl-ckpt [options] $v"
 	done
 }
+
+@test "save: a link planted under the round file's name is replaced, never followed" {
+	echo keep >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$D/checkpoint_round_2.npz"
+	ck verify --round 2
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+	ck save --round 2 --from "$GOOD/three.npz"
+	assert_success
+	[ ! -L "$D/checkpoint_round_2.npz" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = keep ]
+}
+
+@test "open: a symbolic link as --dir is refused" {
+	ln -s "$D" "$BATS_TEST_TMPDIR/dirlink"
+	run --separate-stderr "$FLKIT_BIN/fl-ckpt" --dir "$BATS_TEST_TMPDIR/dirlink" list
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+}
