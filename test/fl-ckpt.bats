@@ -521,3 +521,14 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 	assert_failure 1
 	[[ $stderr == *"symbolic link"* ]]
 }
+
+@test "save: saving a committed round again replaces file and entry together" {
+	ck save --round 1 --from "$GOOD/three.npz"
+	ck save --round 1 --from "$GOOD/one.npz"
+	assert_success
+	[ "$(jq -r '.rounds[0].sha256' "$D/checkpoint_manifest.json")" = "$(sha "$GOOD/one.npz")" ]
+	[ "$(jq -r '.rounds | length' "$D/checkpoint_manifest.json")" = 1 ]
+	ck verify --round 1
+	assert_success
+	assert_output "$D/checkpoint_round_1.npz	ok	1 arrays"
+}
