@@ -532,3 +532,12 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 	assert_success
 	assert_output "$D/checkpoint_round_1.npz	ok	1 arrays"
 }
+
+@test "save: --no-latest of the link's own round rewrites the metadata, so it keeps agreeing" {
+	ck save --round 5 --from "$GOOD/three.npz"
+	ck save --round 5 --from "$GOOD/one.npz" --no-latest
+	assert_success
+	[ "$(jq -r .num_arrays "$D/checkpoint_latest.json")" = 1 ]
+	ck verify --round 5
+	assert_success
+}

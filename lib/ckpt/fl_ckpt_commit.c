@@ -184,7 +184,11 @@ int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_c
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		return fl_err_set(e, FL_EXIT_FAIL, "%s is in place but not committed: %s", name, msg);
 	}
-	if (!c->make_latest)
+	/* The metadata describes the link's round: replacing that round rewrites it too. */
+	long cur = 0;
+	struct fl_err le = {0};
+	bool is_latest = fl_ckpt_latest(ck, &cur, &le) == 0 && cur == round;
+	if (!c->make_latest && !is_latest)
 		return 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
