@@ -93,7 +93,7 @@ static int open_regular(struct out *o, const char *name, struct stat *st)
 static int add_round(struct out *o, long round, long long want)
 {
 	char name[FL_MANIFEST_FILE_LEN];
-	struct stat st;
+	struct stat st = {0};
 	if (fl_manifest_file(round, name) < 0)
 		return fl_err_set(o->e, FL_EXIT_USAGE, "round %ld: out of range (1-%ld)", round,
 		                  FL_MANIFEST_ROUND_MAX);
@@ -198,7 +198,7 @@ static bool selected(const long *rounds, size_t n, long r)
 /* The link and the metadata JSON, when the link names a selected round. */
 static int add_latest(struct out *o, const long *rounds, size_t n)
 {
-	struct stat st;
+	struct stat st = {0};
 	long r = latest_round(o->dirfd, &st);
 	if (!r || !selected(rounds, n, r))
 		return 0;
@@ -324,7 +324,7 @@ static int commit_out(struct out *o, int outdir, int fd, const char *tmp, const 
 int fl_ckpt_archive_write(int dirfd, const long *rounds, size_t n, bool with_latest, const char *out_path,
                           struct fl_err *e)
 {
-	enum fl_ckpt_archive_comp comp;
+	enum fl_ckpt_archive_comp comp = FL_CKPT_ARCHIVE_TAR;
 	if (fl_ckpt_archive_comp_of(out_path, &comp, e) < 0)
 		return -1;
 	if (n == 0)

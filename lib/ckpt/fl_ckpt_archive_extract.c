@@ -221,7 +221,7 @@ static bool hex_is(const char *hex, const unsigned char sha[32])
 {
 	char h[65];
 	for (int i = 0; i < 32; i++)
-		snprintf(h + 2 * i, 3, "%02x", sha[i]);
+		snprintf(h + (size_t)2 * i, 3, "%02x", sha[i]);
 	return strcmp(hex, h) == 0;
 }
 

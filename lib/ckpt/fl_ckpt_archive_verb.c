@@ -107,7 +107,7 @@ static int staged_entry(int stagefd, long round, struct fl_manifest_entry *out, 
 static int commit_staged(struct fl_ckpt *ck, int stagefd, const char *archive, long round, struct fl_err *e)
 {
 	char name[FL_MANIFEST_FILE_LEN];
-	struct fl_manifest_entry want;
+	struct fl_manifest_entry want = {0};
 	fl_manifest_file(round, name);
 	if (staged_entry(stagefd, round, &want, e) < 0)
 		return -1;
