@@ -220,3 +220,35 @@ EOF
 	assert_success
 	[ ! -e "$E/.fl-ckpt.99999999.stage.tmp" ]
 }
+
+@test "unarchive: a round file that is not a valid npz is refused by the commit's verification, even with a matching manifest" {
+	E="$BATS_TEST_TMPDIR/e"
+	mkdir "$E"
+	"$PY" - "$OUT/bad.tar" <<'EOF2'
+import hashlib, io, json, sys, tarfile
+data = b"PK\x03\x04 not a zip at all, but the manifest's hash matches" * 4
+man = {"version": 1, "rounds": [{"round": 1, "file": "checkpoint_round_1.npz", "size": len(data),
+       "sha256": hashlib.sha256(data).hexdigest(), "arrays": 1, "time": "2026-12-03T10:00:00Z"}]}
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, b in (("checkpoint_round_1.npz", data), ("checkpoint_manifest.json", json.dumps(man).encode())):
+        ti = tarfile.TarInfo(name); ti.size = len(b); t.addfile(ti, io.BytesIO(b))
+EOF2
+	run --separate-stderr ckpt unarchive --dir "$E" "$OUT/bad.tar"
+	assert_failure 1
+	[[ $stderr == *"checkpoint_round_1.npz"* ]]
+	run bash -c "ls -A '$E' | grep -v '^.fl-ckpt.lock$' | grep -c ."
+	assert_output 0
+}
+
+@test "unarchive: the rounds' metrics travel with the archive into the manifest" {
+	ckpt save --dir "$D" --round 1 --from "$NPZ/r1.npz" --metric loss=0.25 2>/dev/null
+	ckpt save --dir "$D" --round 2 --from "$NPZ/r2.npz" --metric loss=0.5 2>/dev/null
+	ckpt archive --dir "$D" --all --out "$OUT/m.tar.zst" 2>/dev/null
+	E="$BATS_TEST_TMPDIR/e"
+	mkdir "$E"
+	run ckpt unarchive --dir "$E" "$OUT/m.tar.zst"
+	assert_success
+	run "$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); print([r.get("metrics") for r in m["rounds"]])' \
+		"$E/checkpoint_manifest.json"
+	assert_output "[{'loss': 0.25}, {'loss': 0.5}]"
+}
