@@ -502,3 +502,42 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 		assert_output --partial "fl-ckpt [options] $v"
 	done
 }
+
+@test "save: a link planted under the round file's name is replaced, never followed" {
+	echo keep >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$D/checkpoint_round_2.npz"
+	ck verify --round 2
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+	ck save --round 2 --from "$GOOD/three.npz"
+	assert_success
+	[ ! -L "$D/checkpoint_round_2.npz" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = keep ]
+}
+
+@test "open: a symbolic link as --dir is refused" {
+	ln -s "$D" "$BATS_TEST_TMPDIR/dirlink"
+	run --separate-stderr "$FLKIT_BIN/fl-ckpt" --dir "$BATS_TEST_TMPDIR/dirlink" list
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+}
+
+@test "save: saving a committed round again replaces file and entry together" {
+	ck save --round 1 --from "$GOOD/three.npz"
+	ck save --round 1 --from "$GOOD/one.npz"
+	assert_success
+	[ "$(jq -r '.rounds[0].sha256' "$D/checkpoint_manifest.json")" = "$(sha "$GOOD/one.npz")" ]
+	[ "$(jq -r '.rounds | length' "$D/checkpoint_manifest.json")" = 1 ]
+	ck verify --round 1
+	assert_success
+	assert_output "$D/checkpoint_round_1.npz	ok	1 arrays"
+}
+
+@test "save: --no-latest of the link's own round rewrites the metadata, so it keeps agreeing" {
+	ck save --round 5 --from "$GOOD/three.npz"
+	ck save --round 5 --from "$GOOD/one.npz" --no-latest
+	assert_success
+	[ "$(jq -r .num_arrays "$D/checkpoint_latest.json")" = 1 ]
+	ck verify --round 5
+	assert_success
+}
