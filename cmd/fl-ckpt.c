@@ -1,6 +1,7 @@
 /* fl-ckpt: the checkpoint directory's lifecycle: commit, list, latest, verify, restore, prune. */
 #include "fl_buf.h"
 #include "fl_ckpt.h"
+#include "fl_ckpt_archive_verb.h"
 #include "fl_ckpt_verb.h"
 #include "fl_ctx.h"
 #include "fl_log.h"
@@ -17,8 +18,11 @@ static const char usage_text[] =
     "       fl-ckpt [options] verify [FILE | --round N | --all]\n"
     "       fl-ckpt [options] save --round N --from SRC.npz [--no-latest] [--metric NAME=VALUE]...\n"
     "       fl-ckpt [options] restore --round N\n"
+    "       fl-ckpt [options] restore --from-archive F [--round N]\n"
     "       fl-ckpt [options] prune [--keep N] [--keep-every K] [--keep-best METRIC [--best min|max]]\n"
-    "                               [--dry-run]\n";
+    "                               [--dry-run]\n"
+    "       fl-ckpt [options] archive --out F.tar.zst|F.tar.gz|F.tar [--round N | --all]\n"
+    "       fl-ckpt [options] unarchive F\n";
 
 static const char help_text[] =
     "\n"
@@ -30,6 +34,9 @@ static const char help_text[] =
     "save     commit SRC as round N: temp, fsync, verify, rename, manifest, latest link, JSON\n"
     "restore  point the latest link and checkpoint_latest.json at committed round N\n"
     "prune    remove old rounds (never the latest target or the highest round)\n"
+    "archive  committed rounds, the latest link and the manifest as one tar (zstd, gzip, none)\n"
+    "unarchive  commit the rounds of an archive fl-ckpt wrote, each verified; hostile entries\n"
+    "         are refused\n"
     "\n";
 
 static const char help_end[] =
@@ -42,6 +49,7 @@ struct opts {
 	struct fl_ckpt_verb v;
 	const char *container_path;
 	bool keep_given, dir_given;
+	const char *out, *from_archive; /* archive --out, restore --from-archive */
 	char host[4096];
 };
 
@@ -101,6 +109,12 @@ static int restore(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
 	const struct opts *o = t->data;
+	if (o->from_archive) {
+		struct fl_buf b = FL_BUF_INIT;
+		int rc = fl_ckpt_verb_unarchive(&o->v, o->from_archive, true, &b);
+		fl_output_stdout(&b);
+		return rc;
+	}
 	if (!o->v.round)
 		return fl_tool_usage_error(t, "restore needs --round N");
 	struct fl_buf b = FL_BUF_INIT;
@@ -148,6 +162,30 @@ static int prune(struct fl_tool *t, char **args, int n)
 	return rc;
 }
 
+static int archive(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	const struct opts *o = t->data;
+	if (!o->out)
+		return fl_tool_usage_error(t, "archive needs --out F.tar.zst, F.tar.gz or F.tar");
+	if (o->v.round && o->v.all)
+		return fl_tool_usage_error(t, "archive: --round and --all exclude each other");
+	struct fl_buf b = FL_BUF_INIT;
+	int rc = fl_ckpt_verb_archive(&o->v, o->out, &b);
+	fl_output_stdout(&b);
+	return rc;
+}
+
+static int unarchive(struct fl_tool *t, char **args, int n)
+{
+	(void)n;
+	const struct opts *o = t->data;
+	struct fl_buf b = FL_BUF_INIT;
+	int rc = fl_ckpt_verb_unarchive(&o->v, args[0], false, &b);
+	fl_output_stdout(&b);
+	return rc;
+}
+
 enum {
 	OPT_CONTAINER_PATH = FL_TOOL_OWN,
 	OPT_OWNER,
@@ -164,6 +202,8 @@ enum {
 	OPT_KEEP_BEST,
 	OPT_BEST,
 	OPT_DRY_RUN,
+	OPT_OUT,
+	OPT_FROM_ARCHIVE,
 };
 
 static int option(struct fl_tool *t, int ch, const char *arg)
@@ -180,6 +220,8 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 	case OPT_FALLBACK: o->v.fallback = true; break;
 	case OPT_ALL: o->v.all = true; break;
 	case OPT_DRY_RUN: o->v.prune.dry_run = true; break;
+	case OPT_OUT: o->out = arg; break;
+	case OPT_FROM_ARCHIVE: o->from_archive = arg; break;
 	case OPT_KEEP_BEST:
 		if (fl_manifest_metric_name_ok(arg) < 0)
 			return fl_tool_usage_error(
@@ -244,26 +286,34 @@ static const struct fl_tool_opt opts[] = {
     {"lock-timeout", 1, OPT_LOCK_TIMEOUT, NULL, "SECONDS",
      "wait at most this long for another fl-ckpt's lock (30; exit 4)"},
     {"json", 0, OPT_JSON, "list", NULL, "list: a JSON array"},
-    {"round", 1, OPT_ROUND, "verify|save|restore", "N", "the round (1-999999999)"},
+    {"round", 1, OPT_ROUND, "verify|save|restore|archive", "N", "the round (1-999999999)"},
     {"from", 1, OPT_FROM, "save", "SRC", "save: the .npz to commit"},
     {"no-latest", 0, OPT_NO_LATEST, "save", NULL, "save: commit without moving the latest link"},
     {"metric", 1, OPT_METRIC, "save", "NAME=VALUE", "save: record a metric of the round (repeatable)"},
     {"fallback", 0, OPT_FALLBACK, "latest", NULL,
      "latest: the newest committed round that verifies when the\nlink's does not"},
-    {"all", 0, OPT_ALL, "verify", NULL, "verify: every round file"},
+    {"all", 0, OPT_ALL, "verify|archive", NULL, "verify: every round file; archive: every committed round"},
     {"keep", 1, OPT_KEEP, "prune", "N", "prune: keep the newest N rounds (default FL_CHECKPOINT_KEEP)"},
     {"keep-every", 1, OPT_KEEP_EVERY, "prune", "K", "prune: also keep every round divisible by K"},
     {"keep-best", 1, OPT_KEEP_BEST, "prune", "METRIC", "prune: also keep the round with the best METRIC"},
     {"best", 1, OPT_BEST, "prune", "min|max",
      "prune: lower or higher is better (default: min for names\nending in loss or error, else max)"},
     {"dry-run", 0, OPT_DRY_RUN, "prune", NULL, "prune: print what would go, remove nothing"},
+    {"out", 1, OPT_OUT, "archive", "F", "archive: the file to write (.tar.zst, .tar.gz, .tgz or .tar)"},
+    {"from-archive", 1, OPT_FROM_ARCHIVE, "restore", "F",
+     "restore: commit round N (default all) of an archive, make it latest"},
 };
 
 static const struct fl_tool_verb verbs[] = {
-    {"init", 0, 0, NULL, init},     {"list", 0, 0, NULL, list},
-    {"latest", 0, 0, NULL, latest}, {"verify", 0, 1, "verify takes at most one FILE", verify},
-    {"save", 0, 0, NULL, save},     {"restore", 0, 0, NULL, restore},
+    {"init", 0, 0, NULL, init},
+    {"list", 0, 0, NULL, list},
+    {"latest", 0, 0, NULL, latest},
+    {"verify", 0, 1, "verify takes at most one FILE", verify},
+    {"save", 0, 0, NULL, save},
+    {"restore", 0, 0, NULL, restore},
     {"prune", 0, 0, NULL, prune},
+    {"archive", 0, 0, NULL, archive},
+    {"unarchive", 1, 1, "unarchive takes one archive F", unarchive},
 };
 
 int main(int argc, char **argv)
