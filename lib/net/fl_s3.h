@@ -106,9 +106,10 @@ struct fl_s3_obj {
  * "Code: Message". HEAD of a missing object: -1, FL_EXIT_FAIL, *missing true when not NULL. */
 int fl_s3_head(struct fl_s3 *s, const char *key, struct fl_s3_obj *obj, bool *missing, struct fl_err *e);
 /* GET key into fd (from its offset 0, truncated first) when HEAD says it is at most max bytes;
- * obj gets what HEAD said, and the body's size is checked against it. */
+ * obj gets what HEAD said, and the body's size is checked against it; sha256 gets the SHA-256
+ * hex of the bytes written, hashed as they came. */
 int fl_s3_get_fd(struct fl_s3 *s, const char *key, int fd, long long max, struct fl_s3_obj *obj,
-                 struct fl_err *e);
+                 char sha256[65], struct fl_err *e);
 
 /* Upload size bytes of fd (read with pread) to key, stored with x-amz-meta-sha256 = sha256 (the
  * manifest's). A single PUT up to the threshold, else multipart whose progress is kept in the
@@ -124,6 +125,9 @@ struct fl_s3_put_result {
 };
 int fl_s3_put_fd(struct fl_s3 *s, const char *key, int fd, long long size, const char *sha256,
                  const char *state_path, struct fl_s3_put_result *r, struct fl_err *e);
+/* A small object from memory (a single PUT), verified the same way. */
+int fl_s3_put_mem(struct fl_s3 *s, const char *key, const char *data, size_t len, const char *content_type,
+                  struct fl_err *e);
 /* Abort the multipart upload a state file records, and remove the file. */
 int fl_s3_put_abort(struct fl_s3 *s, const char *state_path, struct fl_err *e);
 

@@ -539,6 +539,27 @@ static int put_multi(struct fl_s3 *s, const char *key, int fd, long long size, c
 	return rc;
 }
 
+int fl_s3_put_mem(struct fl_s3 *s, const char *key, const char *data, size_t len, const char *content_type,
+                  struct fl_err *e)
+{
+	struct fl_s3_rq rq;
+	unsigned char d[32];
+	char md5[33], sha[65];
+	EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL);
+	fl_s3_hex(d, 32, sha);
+	EVP_Digest(data, len, d, NULL, EVP_md5(), NULL);
+	fl_s3_hex(d, 16, md5);
+	fl_s3_rq_init(&rq, "PUT", key, NULL);
+	rq.mem = data;
+	rq.mem_len = len;
+	rq.sha256 = sha;
+	rq.meta_sha256 = sha;
+	rq.content_type = content_type;
+	int rc = fl_s3_request(s, &rq, e);
+	fl_s3_rq_free(&rq);
+	return rc == 0 ? verify(s, key, (long long)len, sha, md5, e) : -1;
+}
+
 int fl_s3_put_fd(struct fl_s3 *s, const char *key, int fd, long long size, const char *sha256,
                  const char *state_path, struct fl_s3_put_result *r, struct fl_err *e)
 {

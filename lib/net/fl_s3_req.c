@@ -127,6 +127,8 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *ctx)
 				goto fail;
 			done += (size_t)w;
 		}
+		if (rq->sha)
+			EVP_DigestUpdate(rq->sha, buf, n);
 	} else {
 		if (rq->body.len + n > FL_S3_XML_MAX)
 			goto fail;
@@ -398,7 +400,7 @@ int fl_s3_head(struct fl_s3 *s, const char *key, struct fl_s3_obj *obj, bool *mi
 }
 
 int fl_s3_get_fd(struct fl_s3 *s, const char *key, int fd, long long max, struct fl_s3_obj *obj,
-                 struct fl_err *e)
+                 char sha256[65], struct fl_err *e)
 {
 	if (fl_s3_head(s, key, obj, NULL, e) < 0)
 		return -1;
@@ -410,7 +412,12 @@ int fl_s3_get_fd(struct fl_s3 *s, const char *key, int fd, long long max, struct
 	fl_s3_rq_init(&rq, "GET", key, NULL);
 	rq.out_fd = fd;
 	rq.out_max = obj->size;
+	rq.sha = EVP_MD_CTX_new();
 	int rc = fl_s3_request(s, &rq, e);
+	unsigned char d[32];
+	EVP_DigestFinal_ex(rq.sha, d, NULL);
+	EVP_MD_CTX_free(rq.sha);
+	fl_s3_hex(d, 32, sha256);
 	if (rc == 0 && rq.got != obj->size)
 		rc = fl_err_set(e, FL_EXIT_FAIL, "S3 GET s3://%s/%s: %lld bytes received, HEAD said %lld",
 		                s->t.bucket, key, rq.got, obj->size);
