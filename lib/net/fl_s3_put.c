@@ -27,6 +27,7 @@ struct mp {
 	char (*etag)[33];   /* [nparts]: hex MD5 of each part; "" while not uploaded */
 	char (*remote)[33]; /* [nparts]: what ListParts says the store holds */
 	long long *rsize;   /* [nparts] */
+	bool resumable;     /* a failure that a later run may continue from */
 };
 
 static void mp_free(struct mp *m)
@@ -348,11 +349,17 @@ static int upload_parts(struct fl_s3 *s, struct mp *m, int fd, EVP_MD_CTX *whole
 			r->parts_skipped++;
 			continue;
 		}
-		if (s->o.stop_after_parts > 0 && uploaded >= s->o.stop_after_parts)
+		if (s->o.stop_after_parts > 0 && uploaded >= s->o.stop_after_parts) {
+			m->resumable = true;
 			return fl_err_set(e, FL_EXIT_FAIL, "stopped after %d part(s), as the test asked",
 			                  uploaded);
-		if (put_part(s, m, fd, i, md5, sha, e) < 0)
+		}
+		if (put_part(s, m, fd, i, md5, sha, e) < 0) {
+			/* Unreachable: resume later. Changed: the next run sees another SHA-256 and
+			 * starts over. Refused: nothing to resume. */
+			m->resumable = e->code == FL_EXIT_UNAVAILABLE || strstr(e->msg, " changed while ");
 			return -1;
+		}
 		snprintf(m->etag[i], sizeof m->etag[i], "%s", md5);
 		uploaded++;
 		note(s, "s3://%s/%s: part %d of %d uploaded (%lld bytes)", s->t.bucket, m->key, i + 1,
@@ -531,8 +538,7 @@ static int put_multi(struct fl_s3 *s, const char *key, int fd, long long size, c
 	if (rc == 0) {
 		snprintf(r->etag, sizeof r->etag, "%s", etag);
 		unlink(state_path);
-	} else if (e && e->code == FL_EXIT_FAIL && !strstr(e->msg, "as the test asked") &&
-	           !strstr(e->msg, "changed")) {
+	} else if (!m.resumable && e->code == FL_EXIT_FAIL) {
 		abort_upload(s, &m); /* refused for good: nothing to resume */
 	}
 	mp_free(&m);
