@@ -85,7 +85,7 @@ MAN5       := man/fl-context.5
 .DELETE_ON_ERROR:
 
 # Test-only builds of tools whose clock the tests move (FLKIT_NOW); never installed.
-TEST_BINS  := $(BUILD)/test-bin/fl-certgen
+TEST_BINS  := $(BUILD)/test-bin/fl-certgen $(BUILD)/test-bin/fl-ckpt
 
 all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(MAN1) $(MAN7)
 

@@ -1,13 +1,16 @@
 /* fl-ckpt: the checkpoint directory's lifecycle: commit, list, latest, verify, restore, prune. */
 #include "fl_buf.h"
 #include "fl_ckpt.h"
+#include "fl_ckpt_s3.h"
 #include "fl_ckpt_verb.h"
 #include "fl_ctx.h"
+#include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_output.h"
 #include "fl_tool.h"
 #include "fl_validate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
@@ -16,9 +19,11 @@ static const char usage_text[] =
     "       fl-ckpt [options] latest [--fallback]\n"
     "       fl-ckpt [options] verify [FILE | --round N | --all]\n"
     "       fl-ckpt [options] save --round N --from SRC.npz [--no-latest] [--metric NAME=VALUE]...\n"
-    "       fl-ckpt [options] restore --round N\n"
+    "       fl-ckpt [options] restore --round N | --from-s3 s3://BUCKET[/PREFIX]/checkpoint_round_N.npz\n"
     "       fl-ckpt [options] prune [--keep N] [--keep-every K] [--keep-best METRIC [--best min|max]]\n"
-    "                               [--dry-run]\n";
+    "                               [--dry-run]\n"
+    "       fl-ckpt [options] upload [--round N] [--url s3://BUCKET[/PREFIX]] [S3 options]\n"
+    "       fl-ckpt [options] download --round N [--url s3://BUCKET[/PREFIX]] [S3 options]\n";
 
 static const char help_text[] =
     "\n"
@@ -30,6 +35,10 @@ static const char help_text[] =
     "save     commit SRC as round N: temp, fsync, verify, rename, manifest, latest link, JSON\n"
     "restore  point the latest link and checkpoint_latest.json at committed round N\n"
     "prune    remove old rounds (never the latest target or the highest round)\n"
+    "upload   copy a committed round (default: the latest) and its manifest entry to S3,\n"
+    "         verified there (size, SHA-256, ETag); an interrupted multipart upload resumes\n"
+    "download fetch round N from S3, check its SHA-256 and commit it (restore --from-s3:\n"
+    "         and make it latest); credentials: AWS_* variables or a 0600 credentials file\n"
     "\n";
 
 static const char help_end[] =
@@ -43,6 +52,9 @@ struct opts {
 	const char *container_path;
 	bool keep_given, dir_given;
 	char host[4096];
+	struct fl_ckpt_s3 s3; /* upload, download, restore --from-s3 */
+	const char *from_s3;
+	char *s3_strings[3]; /* FL_CHECKPOINT_S3_* taken from the configuration */
 };
 
 static int init(struct fl_tool *t, char **args, int n)
@@ -97,10 +109,14 @@ static int save(struct fl_tool *t, char **args, int n)
 	return rc;
 }
 
+static int restore_s3(struct fl_tool *t, struct opts *o);
+
 static int restore(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
-	const struct opts *o = t->data;
+	struct opts *o = t->data;
+	if (o->from_s3)
+		return restore_s3(t, o);
 	if (!o->v.round)
 		return fl_tool_usage_error(t, "restore needs --round N");
 	struct fl_buf b = FL_BUF_INIT;
@@ -148,6 +164,100 @@ static int prune(struct fl_tool *t, char **args, int n)
 	return rc;
 }
 
+/* --url/--endpoint/--region as given; without --url, FL_CHECKPOINT_S3_URL, _ENDPOINT and
+ * _REGION of the configuration (the URL and its endpoint go together). */
+static int s3_target(struct fl_tool *t, struct opts *o)
+{
+	o->s3.dir = o->v.dir;
+	o->s3.uid = o->v.uid;
+	o->s3.gid = o->v.gid;
+	o->s3.lock_timeout_ms = o->v.lock_timeout_ms;
+#ifdef FLKIT_TEST_CLOCK
+	/* build/test-bin only: stop a multipart upload after this many parts (the resume test). */
+	const char *stop = getenv("FLKIT_TEST_S3_STOP_AFTER_PARTS");
+	if (stop)
+		o->s3.s3.stop_after_parts = (int)strtol(stop, NULL, 10);
+#endif
+	if (o->s3.url)
+		return 0;
+	struct fl_ctx c;
+	int rc = fl_tool_load(t, FL_ROLE_SUPERLINK, &c);
+	if (rc)
+		return rc;
+	const char *v[3] = {c.conf.FL_CHECKPOINT_S3_URL, c.conf.FL_CHECKPOINT_S3_ENDPOINT,
+	                    c.conf.FL_CHECKPOINT_S3_REGION};
+	for (int i = 0; i < 3; i++)
+		o->s3_strings[i] = v[i] && *v[i] ? fl_xstrdup(v[i]) : NULL;
+	fl_ctx_free(&c);
+	o->s3.url = o->s3_strings[0];
+	if (!o->s3.endpoint)
+		o->s3.endpoint = o->s3_strings[1];
+	if (!o->s3.region)
+		o->s3.region = o->s3_strings[2];
+	if (!o->s3.url)
+		return fl_tool_usage_error(t, "no S3 target: give --url s3://BUCKET[/PREFIX] or set "
+		                              "FL_CHECKPOINT_S3_URL");
+	return 0;
+}
+
+static int upload(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	struct opts *o = t->data;
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	int rc = s3_target(t, o);
+	if (rc)
+		return rc;
+	if (fl_ckpt_s3_upload(&o->s3, o->v.round, &b, &e) < 0) {
+		fl_buf_free(&b);
+		return fl_log_err(&e);
+	}
+	fl_output_stdout(&b);
+	return 0;
+}
+
+static int download(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	struct opts *o = t->data;
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	if (!o->v.round)
+		return fl_tool_usage_error(t, "download needs --round N");
+	int rc = s3_target(t, o);
+	if (rc)
+		return rc;
+	if (fl_ckpt_s3_download(&o->s3, o->v.round, false, &b, &e) < 0) {
+		fl_buf_free(&b);
+		return fl_log_err(&e);
+	}
+	fl_output_stdout(&b);
+	return 0;
+}
+
+static int restore_s3(struct fl_tool *t, struct opts *o)
+{
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	char *url;
+	long round;
+	if (o->v.round || o->s3.url)
+		return fl_tool_usage_error(t, "restore --from-s3 names the round and the target itself: "
+		                              "no --round or --url");
+	if (fl_ckpt_s3_object(o->from_s3, &url, &round, &e) < 0)
+		return fl_tool_usage_error(t, "%s", e.msg);
+	o->s3.url = url;
+	int rc = s3_target(t, o);
+	if (!rc && fl_ckpt_s3_download(&o->s3, round, true, &b, &e) < 0)
+		rc = fl_log_err(&e);
+	if (!rc)
+		fl_output_stdout(&b);
+	fl_buf_free(&b);
+	free(url);
+	return rc;
+}
+
 enum {
 	OPT_CONTAINER_PATH = FL_TOOL_OWN,
 	OPT_OWNER,
@@ -164,7 +274,52 @@ enum {
 	OPT_KEEP_BEST,
 	OPT_BEST,
 	OPT_DRY_RUN,
+	OPT_URL,
+	OPT_ENDPOINT,
+	OPT_REGION,
+	OPT_VIRTUAL_HOST,
+	OPT_CA_FILE,
+	OPT_FROM_S3,
+	OPT_DEADLINE,
+	OPT_PART_SIZE,
+	OPT_THRESHOLD,
 };
+
+/* The S3 options (upload, download, restore --from-s3). */
+static int s3_option(struct fl_tool *t, struct opts *o, int ch, const char *arg)
+{
+	struct fl_err e = {0};
+	uint64_t ms;
+	long mib;
+	switch (ch) {
+	case OPT_URL: o->s3.url = arg; break;
+	case OPT_ENDPOINT: o->s3.endpoint = arg; break;
+	case OPT_REGION: o->s3.region = arg; break;
+	case OPT_VIRTUAL_HOST: o->s3.virtual_host = true; break;
+	case OPT_CA_FILE:
+		if (fl_fs_check_regular("--ca-file", arg, &e) < 0)
+			return fl_tool_usage_error(t, "%s", e.msg);
+		o->s3.s3.ca_file = arg;
+		break;
+	case OPT_FROM_S3: o->from_s3 = arg; break;
+	case OPT_DEADLINE:
+		if (fl_tool_seconds(t, "--deadline", arg, &ms))
+			return FL_EXIT_USAGE;
+		o->s3.s3.deadline_ms = ms ? ms : 1;
+		break;
+	case OPT_PART_SIZE:
+		if (fl_tool_number(t, "--part-size", arg, 5, 5120, "MiB", &mib))
+			return FL_EXIT_USAGE;
+		o->s3.s3.part_size = mib * 1024 * 1024;
+		break;
+	case OPT_THRESHOLD:
+		if (fl_tool_number(t, "--threshold", arg, 5, 5120, "MiB", &mib))
+			return FL_EXIT_USAGE;
+		o->s3.s3.threshold = mib * 1024 * 1024;
+		break;
+	}
+	return 0;
+}
 
 static int option(struct fl_tool *t, int ch, const char *arg)
 {
@@ -210,6 +365,15 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 		o->v.prune.best = i == 0 ? FL_CKPT_BEST_MIN : FL_CKPT_BEST_MAX;
 		break;
 	}
+	case OPT_URL:
+	case OPT_ENDPOINT:
+	case OPT_REGION:
+	case OPT_VIRTUAL_HOST:
+	case OPT_CA_FILE:
+	case OPT_FROM_S3:
+	case OPT_DEADLINE:
+	case OPT_PART_SIZE:
+	case OPT_THRESHOLD: return s3_option(t, o, ch, arg);
 	case OPT_METRIC:
 		if (fl_ckpt_verb_metric(&o->v, arg, &e) < 0)
 			return fl_tool_usage_error(t, "%s", e.msg);
@@ -244,7 +408,7 @@ static const struct fl_tool_opt opts[] = {
     {"lock-timeout", 1, OPT_LOCK_TIMEOUT, NULL, "SECONDS",
      "wait at most this long for another fl-ckpt's lock (30; exit 4)"},
     {"json", 0, OPT_JSON, "list", NULL, "list: a JSON array"},
-    {"round", 1, OPT_ROUND, "verify|save|restore", "N", "the round (1-999999999)"},
+    {"round", 1, OPT_ROUND, "verify|save|restore|upload|download", "N", "the round (1-999999999)"},
     {"from", 1, OPT_FROM, "save", "SRC", "save: the .npz to commit"},
     {"no-latest", 0, OPT_NO_LATEST, "save", NULL, "save: commit without moving the latest link"},
     {"metric", 1, OPT_METRIC, "save", "NAME=VALUE", "save: record a metric of the round (repeatable)"},
@@ -257,13 +421,27 @@ static const struct fl_tool_opt opts[] = {
     {"best", 1, OPT_BEST, "prune", "min|max",
      "prune: lower or higher is better (default: min for names\nending in loss or error, else max)"},
     {"dry-run", 0, OPT_DRY_RUN, "prune", NULL, "prune: print what would go, remove nothing"},
+    {"url", 1, OPT_URL, "upload|download", "s3://B[/P]", "S3 target (default FL_CHECKPOINT_S3_URL)"},
+    {"endpoint", 1, OPT_ENDPOINT, "upload|download|restore", "URL",
+     "S3 endpoint http(s)://HOST[:PORT] (default FL_CHECKPOINT_S3_ENDPOINT\nwithout --url, else AWS)"},
+    {"region", 1, OPT_REGION, "upload|download|restore", "R",
+     "region signed into requests (default FL_CHECKPOINT_S3_REGION\nwithout --url, else us-east-1)"},
+    {"virtual-host", 0, OPT_VIRTUAL_HOST, "upload|download|restore", NULL,
+     "bucket.host/key URLs instead of host/bucket/key"},
+    {"ca-file", 1, OPT_CA_FILE, "upload|download|restore", "FILE", "CA bundle of a self-signed endpoint"},
+    {"from-s3", 1, OPT_FROM_S3, "restore", "OBJECT", "restore: download s3://B[/P]/checkpoint_round_N.npz"},
+    {"deadline", 1, OPT_DEADLINE, "upload|download|restore", "SECONDS",
+     "retry an unreachable store this long per request (60; exit 3)"},
+    {"part-size", 1, OPT_PART_SIZE, "upload", "MIB", "upload: multipart part size (16, at least 5)"},
+    {"threshold", 1, OPT_THRESHOLD, "upload", "MIB", "upload: multipart above this size (200)"},
 };
 
 static const struct fl_tool_verb verbs[] = {
-    {"init", 0, 0, NULL, init},     {"list", 0, 0, NULL, list},
-    {"latest", 0, 0, NULL, latest}, {"verify", 0, 1, "verify takes at most one FILE", verify},
-    {"save", 0, 0, NULL, save},     {"restore", 0, 0, NULL, restore},
-    {"prune", 0, 0, NULL, prune},
+    {"init", 0, 0, NULL, init},         {"list", 0, 0, NULL, list},
+    {"latest", 0, 0, NULL, latest},     {"verify", 0, 1, "verify takes at most one FILE", verify},
+    {"save", 0, 0, NULL, save},         {"restore", 0, 0, NULL, restore},
+    {"prune", 0, 0, NULL, prune},       {"upload", 0, 0, NULL, upload},
+    {"download", 0, 0, NULL, download},
 };
 
 int main(int argc, char **argv)
@@ -298,5 +476,7 @@ int main(int argc, char **argv)
 	if (rc == FL_TOOL_GO)
 		rc = fl_tool_dispatch(&t);
 	fl_tool_free(&t);
+	for (int i = 0; i < 3; i++)
+		free(o.s3_strings[i]);
 	return rc;
 }

@@ -23,7 +23,8 @@ static int connect_store(const struct fl_ckpt_s3 *o, struct fl_s3 *s, struct fl_
 		return fl_err_set(e, FL_EXIT_USAGE,
 		                  "no S3 target: give --url s3://BUCKET[/PREFIX] or set "
 		                  "FL_CHECKPOINT_S3_URL");
-	if (fl_s3_target_parse(&t, o->url, o->endpoint, o->region, o->virtual_host, e) < 0)
+	const char *region = o->region && *o->region ? o->region : getenv("AWS_DEFAULT_REGION");
+	if (fl_s3_target_parse(&t, o->url, o->endpoint, region, o->virtual_host, e) < 0)
 		return -1;
 	if (fl_s3_cred_load(&c, e) < 0) {
 		fl_s3_target_free(&t);

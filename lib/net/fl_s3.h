@@ -16,7 +16,7 @@
 #define FL_S3_PART_MAX      (5LL * 1024 * 1024 * 1024)
 #define FL_S3_PARTS_MAX     10000
 #define FL_S3_SINGLE_MAX    (5LL * 1024 * 1024 * 1024)
-#define FL_S3_THRESHOLD_DEF (64LL * 1024 * 1024)
+#define FL_S3_THRESHOLD_DEF (200LL * 1024 * 1024) /* rclone's cutoff */
 #define FL_S3_PART_DEF      (16LL * 1024 * 1024)
 /* Bounds on what is read from a store or a user: an XML body, a key, a URL. */
 #define FL_S3_XML_MAX 1048576
