@@ -185,6 +185,41 @@ big() {
 	assert_stderr_contains "unreachable"
 }
 
+# fault STATUS CODE: a store answering every request with STATUS and <Code>CODE</Code>; sets FEP.
+fault() {
+	local dir="$BATS_TEST_TMPDIR/fault" i
+	mkdir -p "$dir"
+	python3 "$FLKIT_SRC/test/s3/fault.py" "$dir" "$1" "$2" 3>&- &
+	FAULT_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/endpoint" ] && break
+		sleep 0.1
+	done
+	FEP=$(cat "$dir/endpoint")
+	FREQ="$dir/requests"
+}
+
+@test "upload: a store answering 503 SlowDown is retried with backoff, then exit 3 at the deadline" {
+	save 3 "$GOOD/three.npz"
+	fault 503 SlowDown
+	ck upload --round 3 --url "s3://flkit-ckpt/$PFX" --endpoint "$FEP" --deadline 2
+	kill "$FAULT_PID"
+	assert_failure 3
+	assert_stderr_contains "unreachable"
+	assert_stderr_contains "SlowDown"
+	[ "$(wc -l <"$FREQ")" -ge 3 ]
+}
+
+@test "upload: a refusal (403) is not retried: exit 1 with the store's Code and Message" {
+	save 3 "$GOOD/three.npz"
+	fault 403 AccessDenied
+	ck upload --round 3 --url "s3://flkit-ckpt/$PFX" --endpoint "$FEP" --deadline 5
+	kill "$FAULT_PID"
+	assert_failure 1
+	assert_stderr_contains "AccessDenied: fault injected by the test"
+	[ "$(wc -l <"$FREQ")" -eq 1 ]
+}
+
 @test "upload: the credentials are in no output and no process's argv" {
 	save 3 "$GOOD/three.npz"
 	"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" upload --round 3 --url "s3://flkit-ckpt/$PFX" \
