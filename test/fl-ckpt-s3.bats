@@ -220,6 +220,20 @@ fault() {
 	[ "$(wc -l <"$FREQ")" -eq 1 ]
 }
 
+@test "upload: x-amz-content-sha256 is the real SHA-256 of every body sent (moto does not check it)" {
+	save 3 "$GOOD/three.npz"
+	fault 200 none
+	ck upload --round 3 --url "s3://flkit-ckpt/$PFX" --endpoint "$FEP" --deadline 5
+	kill "$FAULT_PID"
+	# The fake store does not hold what was sent, so the upload does not count: exit 1.
+	assert_failure 1
+	assert_stderr_contains "after the upload"
+	run awk '$1 == "PUT" { print $3, $4 }' "$FREQ"
+	assert_output "$(sha "$GOOD/three.npz") $(sha "$GOOD/three.npz")"
+	run awk '$1 != "PUT" { print $3, $4 }' "$FREQ"
+	assert_output "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+}
+
 @test "upload: the credentials are in no output and no process's argv" {
 	save 3 "$GOOD/three.npz"
 	"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" upload --round 3 --url "s3://flkit-ckpt/$PFX" \

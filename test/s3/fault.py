@@ -1,10 +1,13 @@
 """A store that always answers one fault, for the retry tests: fault.py DIR STATUS CODE.
 
 Listens on a free loopback port, writes http://127.0.0.1:PORT to DIR/endpoint, answers every
-request with STATUS and an S3 error body <Code>CODE</Code>, and appends "METHOD PATH" of each
-request to DIR/requests. Stops on SIGTERM.
+request with STATUS and an S3 error body <Code>CODE</Code>, and appends "METHOD PATH CLAIMED
+ACTUAL" of each request to DIR/requests: the x-amz-content-sha256 header and the SHA-256 of the
+body received (moto checks the signature over the claimed hash but never the body against it).
+Stops on SIGTERM.
 """
 
+import hashlib
 import http.server
 import os
 import sys
@@ -22,10 +25,16 @@ def main():
 
         def answer(self):
             n = int(self.headers.get("Content-Length") or 0)
+            h = hashlib.sha256()
             while n > 0:
-                n -= len(self.rfile.read(min(n, 65536)) or b"x" * n)
+                chunk = self.rfile.read(min(n, 65536))
+                if not chunk:
+                    break
+                h.update(chunk)
+                n -= len(chunk)
+            claimed = self.headers.get("x-amz-content-sha256", "-")
             with open(os.path.join(d, "requests"), "a") as f:
-                f.write("%s %s\n" % (self.command, self.path))
+                f.write("%s %s %s %s\n" % (self.command, self.path, claimed, h.hexdigest()))
             self.send_response(status)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(body)))
