@@ -72,6 +72,19 @@ big() {
 	[ "$(jq -r .Metadata.sha256 <<<"$output")" = "$(sha "$GOOD/three.npz")" ]
 }
 
+@test "upload, download: --virtual-host addresses bucket.host (curl resolves *.localhost to loopback)" {
+	save 3 "$GOOD/three.npz"
+	local vh="http://localhost:${EP##*:}"
+	ck upload --round 3 --url "s3://flkit-ckpt/$PFX" --endpoint "$vh" --virtual-host
+	assert_success
+	s3 cp "s3://flkit-ckpt/$PFX/checkpoint_round_3.npz" "$BATS_TEST_TMPDIR/back.npz" >/dev/null
+	cmp "$GOOD/three.npz" "$BATS_TEST_TMPDIR/back.npz"
+	rm -rf "$D" && mkdir -p "$D"
+	ck download --round 3 --url "s3://flkit-ckpt/$PFX" --endpoint "$vh" --virtual-host
+	assert_success
+	cmp "$GOOD/three.npz" "$D/checkpoint_round_3.npz"
+}
+
 @test "upload: without --round it uploads the latest link's round" {
 	save 1 "$GOOD/three.npz"
 	save 2 "$GOOD/one.npz"
