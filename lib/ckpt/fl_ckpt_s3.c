@@ -181,12 +181,20 @@ int fl_ckpt_s3_download(const struct fl_ckpt_s3 *o, long round, bool make_latest
 	if (round < 1 || round > FL_MANIFEST_ROUND_MAX)
 		return fl_err_set(e, FL_EXIT_USAGE, "download needs --round N (1-%ld)",
 		                  FL_MANIFEST_ROUND_MAX);
-	if (fl_ckpt_open(&ck, o->dir, true, o->lock_timeout_ms, o->uid, o->gid, e) < 0)
+	/* The download runs without the lock (savers are not held up by the network); the
+	 * commit takes it. */
+	if (fl_ckpt_open(&ck, o->dir, false, o->lock_timeout_ms, o->uid, o->gid, e) < 0)
 		return -1;
 	int fd = fetch(o, &ck, round, sha, e);
-	int rc = fd < 0 ? -1 : fl_ckpt_commit_fd(&ck, round, fd, make_latest, e);
-	if (fd >= 0)
+	fl_ckpt_close(&ck);
+	if (fd < 0)
+		return -1;
+	if (fl_ckpt_open(&ck, o->dir, true, o->lock_timeout_ms, o->uid, o->gid, e) < 0) {
 		close(fd);
+		return -1;
+	}
+	int rc = fl_ckpt_commit_fd(&ck, round, fd, make_latest, e);
+	close(fd);
 	const struct fl_manifest_entry *en = rc == 0 ? fl_manifest_find(&ck.m, round) : NULL;
 	if (rc == 0 && en && strcmp(en->sha256, sha) != 0)
 		rc = fl_err_set(e, FL_EXIT_FAIL, "round %ld: committed with SHA-256 %s, downloaded %s", round,
