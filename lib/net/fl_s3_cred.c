@@ -30,6 +30,14 @@ static int put(char *dst, size_t size, const char *v, size_t n, const char *what
 			    "S3 credentials from %s: %s holds a space or a byte outside printable "
 			    "ASCII; copy the key again",
 			    src, what);
+	/* curl takes "ID:SECRET": an id with a colon would shift the secret. */
+	if (strstr(what, "access_key_id") || strstr(what, "ACCESS_KEY_ID")) {
+		if (memchr(v, ':', n))
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "S3 credentials from %s: %s holds a ':'; copy the key "
+			                  "id again",
+			                  src, what);
+	}
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 	return 0;

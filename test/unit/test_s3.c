@@ -188,6 +188,7 @@ static void test_cred_malformed(void)
 	    {"[default]\naws_access_key_id=\naws_secret_access_key=x\n", "empty"},
 	    {"[default]\naws_access_key_id=A\naws_secret_access_key=\x1b[31m\n", "printable"},
 	    {"", "no profile"},
+	    {"[default]\naws_access_key_id=AKIA:X\naws_secret_access_key=x\n", "':'"},
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct fl_s3_cred c;
