@@ -85,7 +85,7 @@ MAN5       := man/fl-context.5
 .DELETE_ON_ERROR:
 
 # Test-only builds of tools whose clock the tests move (FLKIT_NOW); never installed.
-TEST_BINS  := $(BUILD)/test-bin/fl-certgen
+TEST_BINS  := $(BUILD)/test-bin/fl-certgen $(BUILD)/test-bin/fl-ckpt
 
 all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(MAN1) $(MAN7)
 
@@ -167,7 +167,7 @@ bench: all
 lint: $(LIB_OBJ)
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr $(addprefix -I,$(LIB_DIRS)) lib cmd
-	shellcheck scripts/bootstrap scripts/demo scripts/long-functions scripts/check-modules .ci/run test/run test/fuzz/run test/e2e/*.sh bench/run bench/*.sh
+	shellcheck scripts/bootstrap scripts/demo scripts/long-functions scripts/check-modules .ci/run test/run test/fuzz/run test/e2e/*.sh test/s3/*.sh bench/run bench/*.sh
 	clang-format --dry-run --Werror lib/*/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 	scripts/check-modules $(BUILD)/lib
 

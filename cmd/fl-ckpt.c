@@ -2,13 +2,16 @@
 #include "fl_buf.h"
 #include "fl_ckpt.h"
 #include "fl_ckpt_archive_verb.h"
+#include "fl_ckpt_s3.h"
 #include "fl_ckpt_verb.h"
 #include "fl_ctx.h"
+#include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_output.h"
 #include "fl_tool.h"
 #include "fl_validate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
@@ -19,10 +22,13 @@ static const char usage_text[] =
     "       fl-ckpt [options] save --round N --from SRC.npz [--no-latest] [--metric NAME=VALUE]...\n"
     "       fl-ckpt [options] restore --round N\n"
     "       fl-ckpt [options] restore --from-archive F [--round N]\n"
+    "       fl-ckpt [options] restore --from-s3 s3://BUCKET[/PREFIX]/checkpoint_round_N.npz [S3 options]\n"
     "       fl-ckpt [options] prune [--keep N] [--keep-every K] [--keep-best METRIC [--best min|max]]\n"
     "                               [--dry-run]\n"
     "       fl-ckpt [options] archive --out F.tar.zst|F.tar.gz|F.tar [--round N | --all]\n"
-    "       fl-ckpt [options] unarchive F\n";
+    "       fl-ckpt [options] unarchive F\n"
+    "       fl-ckpt [options] upload [--round N] [--url s3://BUCKET[/PREFIX]] [S3 options]\n"
+    "       fl-ckpt [options] download --round N [--url s3://BUCKET[/PREFIX]] [S3 options]\n";
 
 static const char help_text[] =
     "\n"
@@ -37,6 +43,10 @@ static const char help_text[] =
     "archive  committed rounds, the latest link and the manifest as one tar (zstd, gzip, none)\n"
     "unarchive  commit the rounds of an archive fl-ckpt wrote, each verified; hostile entries\n"
     "         are refused\n"
+    "upload   copy a committed round (default: the latest) and its manifest entry to S3,\n"
+    "         verified there (size, SHA-256, ETag); an interrupted multipart upload resumes\n"
+    "download fetch round N from S3, check its SHA-256 and commit it (restore --from-s3:\n"
+    "         and make it latest); credentials: AWS_* variables or a 0600 credentials file\n"
     "\n";
 
 static const char help_end[] =
@@ -51,6 +61,9 @@ struct opts {
 	bool keep_given, dir_given;
 	const char *out, *from_archive; /* archive --out, restore --from-archive */
 	char host[4096];
+	struct fl_ckpt_s3 s3; /* upload, download, restore --from-s3 */
+	const char *from_s3;
+	char *s3_strings[3]; /* FL_CHECKPOINT_S3_* taken from the configuration */
 };
 
 static int init(struct fl_tool *t, char **args, int n)
@@ -105,16 +118,20 @@ static int save(struct fl_tool *t, char **args, int n)
 	return rc;
 }
 
+static int restore_s3(struct fl_tool *t, struct opts *o);
+
 static int restore(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
-	const struct opts *o = t->data;
+	struct opts *o = t->data;
 	if (o->from_archive) {
 		struct fl_buf b = FL_BUF_INIT;
 		int rc = fl_ckpt_verb_unarchive(&o->v, o->from_archive, true, &b);
 		fl_output_stdout(&b);
 		return rc;
 	}
+	if (o->from_s3)
+		return restore_s3(t, o);
 	if (!o->v.round)
 		return fl_tool_usage_error(t, "restore needs --round N");
 	struct fl_buf b = FL_BUF_INIT;
@@ -186,6 +203,100 @@ static int unarchive(struct fl_tool *t, char **args, int n)
 	return rc;
 }
 
+/* --url/--endpoint/--region as given; without --url, FL_CHECKPOINT_S3_URL, _ENDPOINT and
+ * _REGION of the configuration (the URL and its endpoint go together). */
+static int s3_target(struct fl_tool *t, struct opts *o)
+{
+	o->s3.dir = o->v.dir;
+	o->s3.uid = o->v.uid;
+	o->s3.gid = o->v.gid;
+	o->s3.lock_timeout_ms = o->v.lock_timeout_ms;
+#ifdef FLKIT_TEST_CLOCK
+	/* build/test-bin only: stop a multipart upload after this many parts (the resume test). */
+	const char *stop = getenv("FLKIT_TEST_S3_STOP_AFTER_PARTS");
+	if (stop)
+		o->s3.s3.stop_after_parts = (int)strtol(stop, NULL, 10);
+#endif
+	if (o->s3.url)
+		return 0;
+	struct fl_ctx c;
+	int rc = fl_tool_load(t, FL_ROLE_SUPERLINK, &c);
+	if (rc)
+		return rc;
+	const char *v[3] = {c.conf.FL_CHECKPOINT_S3_URL, c.conf.FL_CHECKPOINT_S3_ENDPOINT,
+	                    c.conf.FL_CHECKPOINT_S3_REGION};
+	for (int i = 0; i < 3; i++)
+		o->s3_strings[i] = v[i] && *v[i] ? fl_xstrdup(v[i]) : NULL;
+	fl_ctx_free(&c);
+	o->s3.url = o->s3_strings[0];
+	if (!o->s3.endpoint)
+		o->s3.endpoint = o->s3_strings[1];
+	if (!o->s3.region)
+		o->s3.region = o->s3_strings[2];
+	if (!o->s3.url)
+		return fl_tool_usage_error(t, "no S3 target: give --url s3://BUCKET[/PREFIX] or set "
+		                              "FL_CHECKPOINT_S3_URL");
+	return 0;
+}
+
+static int upload(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	struct opts *o = t->data;
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	int rc = s3_target(t, o);
+	if (rc)
+		return rc;
+	if (fl_ckpt_s3_upload(&o->s3, o->v.round, &b, &e) < 0) {
+		fl_buf_free(&b);
+		return fl_log_err(&e);
+	}
+	fl_output_stdout(&b);
+	return 0;
+}
+
+static int download(struct fl_tool *t, char **args, int n)
+{
+	(void)args, (void)n;
+	struct opts *o = t->data;
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	if (!o->v.round)
+		return fl_tool_usage_error(t, "download needs --round N");
+	int rc = s3_target(t, o);
+	if (rc)
+		return rc;
+	if (fl_ckpt_s3_download(&o->s3, o->v.round, false, &b, &e) < 0) {
+		fl_buf_free(&b);
+		return fl_log_err(&e);
+	}
+	fl_output_stdout(&b);
+	return 0;
+}
+
+static int restore_s3(struct fl_tool *t, struct opts *o)
+{
+	struct fl_err e = {0};
+	struct fl_buf b = FL_BUF_INIT;
+	char *url;
+	long round;
+	if (o->v.round || o->s3.url)
+		return fl_tool_usage_error(t, "restore --from-s3 names the round and the target itself: "
+		                              "no --round or --url");
+	if (fl_ckpt_s3_object(o->from_s3, &url, &round, &e) < 0)
+		return fl_tool_usage_error(t, "%s", e.msg);
+	o->s3.url = url;
+	int rc = s3_target(t, o);
+	if (!rc && fl_ckpt_s3_download(&o->s3, round, true, &b, &e) < 0)
+		rc = fl_log_err(&e);
+	if (!rc)
+		fl_output_stdout(&b);
+	fl_buf_free(&b);
+	free(url);
+	return rc;
+}
+
 enum {
 	OPT_CONTAINER_PATH = FL_TOOL_OWN,
 	OPT_OWNER,
@@ -204,7 +315,52 @@ enum {
 	OPT_DRY_RUN,
 	OPT_OUT,
 	OPT_FROM_ARCHIVE,
+	OPT_URL,
+	OPT_ENDPOINT,
+	OPT_REGION,
+	OPT_VIRTUAL_HOST,
+	OPT_CA_FILE,
+	OPT_FROM_S3,
+	OPT_DEADLINE,
+	OPT_PART_SIZE,
+	OPT_THRESHOLD,
 };
+
+/* The S3 options (upload, download, restore --from-s3). */
+static int s3_option(struct fl_tool *t, struct opts *o, int ch, const char *arg)
+{
+	struct fl_err e = {0};
+	uint64_t ms;
+	long mib;
+	switch (ch) {
+	case OPT_URL: o->s3.url = arg; break;
+	case OPT_ENDPOINT: o->s3.endpoint = arg; break;
+	case OPT_REGION: o->s3.region = arg; break;
+	case OPT_VIRTUAL_HOST: o->s3.virtual_host = true; break;
+	case OPT_CA_FILE:
+		if (fl_fs_check_regular("--ca-file", arg, &e) < 0)
+			return fl_tool_usage_error(t, "%s", e.msg);
+		o->s3.s3.ca_file = arg;
+		break;
+	case OPT_FROM_S3: o->from_s3 = arg; break;
+	case OPT_DEADLINE:
+		if (fl_tool_seconds(t, "--deadline", arg, &ms))
+			return FL_EXIT_USAGE;
+		o->s3.s3.deadline_ms = ms ? ms : 1;
+		break;
+	case OPT_PART_SIZE:
+		if (fl_tool_number(t, "--part-size", arg, 5, 5120, "MiB", &mib))
+			return FL_EXIT_USAGE;
+		o->s3.s3.part_size = mib * 1024 * 1024;
+		break;
+	case OPT_THRESHOLD:
+		if (fl_tool_number(t, "--threshold", arg, 5, 5120, "MiB", &mib))
+			return FL_EXIT_USAGE;
+		o->s3.s3.threshold = mib * 1024 * 1024;
+		break;
+	}
+	return 0;
+}
 
 static int option(struct fl_tool *t, int ch, const char *arg)
 {
@@ -252,6 +408,15 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 		o->v.prune.best = i == 0 ? FL_CKPT_BEST_MIN : FL_CKPT_BEST_MAX;
 		break;
 	}
+	case OPT_URL:
+	case OPT_ENDPOINT:
+	case OPT_REGION:
+	case OPT_VIRTUAL_HOST:
+	case OPT_CA_FILE:
+	case OPT_FROM_S3:
+	case OPT_DEADLINE:
+	case OPT_PART_SIZE:
+	case OPT_THRESHOLD: return s3_option(t, o, ch, arg);
 	case OPT_METRIC:
 		if (fl_ckpt_verb_metric(&o->v, arg, &e) < 0)
 			return fl_tool_usage_error(t, "%s", e.msg);
@@ -286,7 +451,7 @@ static const struct fl_tool_opt opts[] = {
     {"lock-timeout", 1, OPT_LOCK_TIMEOUT, NULL, "SECONDS",
      "wait at most this long for another fl-ckpt's lock (30; exit 4)"},
     {"json", 0, OPT_JSON, "list", NULL, "list: a JSON array"},
-    {"round", 1, OPT_ROUND, "verify|save|restore|archive", "N", "the round (1-999999999)"},
+    {"round", 1, OPT_ROUND, "verify|save|restore|archive|upload|download", "N", "the round (1-999999999)"},
     {"from", 1, OPT_FROM, "save", "SRC", "save: the .npz to commit"},
     {"no-latest", 0, OPT_NO_LATEST, "save", NULL, "save: commit without moving the latest link"},
     {"metric", 1, OPT_METRIC, "save", "NAME=VALUE", "save: record a metric of the round (repeatable)"},
@@ -302,6 +467,19 @@ static const struct fl_tool_opt opts[] = {
     {"out", 1, OPT_OUT, "archive", "F", "archive: the file to write (.tar.zst, .tar.gz, .tgz or .tar)"},
     {"from-archive", 1, OPT_FROM_ARCHIVE, "restore", "F",
      "restore: commit round N (default all) of an archive, make it latest"},
+    {"url", 1, OPT_URL, "upload|download", "s3://B[/P]", "S3 target (default FL_CHECKPOINT_S3_URL)"},
+    {"endpoint", 1, OPT_ENDPOINT, "upload|download|restore", "URL",
+     "S3 endpoint http(s)://HOST[:PORT] (default FL_CHECKPOINT_S3_ENDPOINT\nwithout --url, else AWS)"},
+    {"region", 1, OPT_REGION, "upload|download|restore", "R",
+     "region signed into requests (default FL_CHECKPOINT_S3_REGION\nwithout --url, else us-east-1)"},
+    {"virtual-host", 0, OPT_VIRTUAL_HOST, "upload|download|restore", NULL,
+     "bucket.host/key URLs instead of host/bucket/key"},
+    {"ca-file", 1, OPT_CA_FILE, "upload|download|restore", "FILE", "CA bundle of a self-signed endpoint"},
+    {"from-s3", 1, OPT_FROM_S3, "restore", "OBJECT", "restore: download s3://B[/P]/checkpoint_round_N.npz"},
+    {"deadline", 1, OPT_DEADLINE, "upload|download|restore", "SECONDS",
+     "retry an unreachable store this long per request (60; exit 3)"},
+    {"part-size", 1, OPT_PART_SIZE, "upload", "MIB", "upload: multipart part size (16, at least 5)"},
+    {"threshold", 1, OPT_THRESHOLD, "upload", "MIB", "upload: multipart above this size (200)"},
 };
 
 static const struct fl_tool_verb verbs[] = {
@@ -314,6 +492,8 @@ static const struct fl_tool_verb verbs[] = {
     {"prune", 0, 0, NULL, prune},
     {"archive", 0, 0, NULL, archive},
     {"unarchive", 1, 1, "unarchive takes one archive F", unarchive},
+    {"upload", 0, 0, NULL, upload},
+    {"download", 0, 0, NULL, download},
 };
 
 int main(int argc, char **argv)
@@ -348,5 +528,7 @@ int main(int argc, char **argv)
 	if (rc == FL_TOOL_GO)
 		rc = fl_tool_dispatch(&t);
 	fl_tool_free(&t);
+	for (int i = 0; i < 3; i++)
+		free(o.s3_strings[i]);
 	return rc;
 }
