@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# The demo Flower app's checkpoints (share/flower-app/flkit_app/checkpoint.py): saved by
+# fl-ckpt's commit protocol (round file, manifest entry, latest link, metadata, under
+# .fl-ckpt.lock) and resumed with `fl-ckpt latest --fallback` semantics. Each case runs one
+# check of test/flower_app_checkpoint_test.py in the project venv's Python.
+
+load helpers
+
+setup() {
+	require_flwr
+	CK=$BATS_TEST_TMPDIR/ck
+}
+
+# check CASE: the Python check CASE on $CK passes.
+check() {
+	run --separate-stderr "$FLWR_PY" -B "$BATS_TEST_DIRNAME/flower_app_checkpoint_test.py" "$1" "$CK"
+	[ "$status" -eq 0 ] || printf '%s\n' "$stderr" >&2
+	assert_success
+	assert_output ok
+}
+
+@test "save: the round file is np.savez's bytes, its manifest entry holds size, SHA-256, arrays, time and metrics" {
+	check commit
+	# The entry's hash is the file's, as sha256sum computes it.
+	run jq -r '.rounds[0].sha256' "$CK/checkpoint_manifest.json"
+	assert_output "$(sha256sum "$CK/checkpoint_round_3.npz" | cut -d' ' -f1)"
+	run jq -r '.rounds[0].size' "$CK/checkpoint_manifest.json"
+	assert_output "$(stat -c %s "$CK/checkpoint_round_3.npz")"
+	assert_equal "$(readlink "$CK/checkpoint_latest.npz")" checkpoint_round_3.npz
+}
+
+@test "save: the manifest and round file are the fixtures libfl parses, formats back and verifies" {
+	# test/unit/test_manifest_saver.c reads the same fixtures with fl_manifest_parse,
+	# fl_manifest_format and fl_npz_verify.
+	check fixture
+	local build=${FLKIT_BUILD:-build}
+	[[ $build == /* ]] || build=$FLKIT_SRC/$build
+	[ -x "$build/test/test_manifest_saver" ] || skip "$build/test/test_manifest_saver is not built (make all)"
+	cd "$FLKIT_SRC"
+	run "$build/test/test_manifest_saver"
+	assert_success
+	refute_output --partial "not ok"
+}
+
+@test "resume: 12 arrays come back in numeric order (arr_10 after arr_9)" {
+	check numeric_order
+}
+
+@test "resume: a corrupted, truncated or missing newest round is skipped for the previous committed round" {
+	check corrupt_newest
+}
+
+@test "resume: an uncommitted newest file (no manifest entry) is skipped, even as the link's target" {
+	check uncommitted_newest
+}
+
+@test "resume: the latest link's committed round comes first (a later run restarted its rounds at 1)" {
+	check latest_link_first
+}
+
+@test "resume: a spec-layout directory (no manifest) resumes from the latest link with a warning" {
+	check spec_layout
+}
+
+@test "save: a stale temp of a dead pid is removed, a live writer's stays" {
+	check stale_temps
+}
+
+@test "save: a concurrent holder of .fl-ckpt.lock makes save wait; a bounded wait gives up saying how to find the holder" {
+	check lock_wait
+}
+
+@test "save: kill -9 at random points, 20 times, always leaves a loadable committed latest" {
+	check kill9
+}
+
+@test "save: checkpoint-keep K prunes like fl-ckpt prune --keep K (never the latest target nor the highest round)" {
+	check retention
+}
+
+@test "manifest: malformed, truncated, oversized and hostile manifests are refused with the reason" {
+	check hostile_manifest
+}
+
+@test "save: symlinks planted for the lock or the manifest are refused, never followed" {
+	check symlinks
+}
