@@ -74,6 +74,10 @@ check() {
 	check kill9
 }
 
+@test "save: a kill before each file-system call of a save leaves the old round or the new one, whole, and the next save cleans up" {
+	check kill_points
+}
+
 @test "save: checkpoint-keep K prunes like fl-ckpt prune --keep K (never the latest target nor the highest round)" {
 	check retention
 }

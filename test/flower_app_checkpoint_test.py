@@ -296,9 +296,70 @@ def kill9(d):
         start = top + 1
         for e in entries:  # every committed round verifies
             assert sha256(os.path.join(d, e["file"])) == e["sha256"], e
+        # The spec's unmodified resume (np.load of the link) finds a committed round too.
+        target = c._ROUND_RE.match(os.readlink(os.path.join(d, c.LATEST)))
+        assert target and int(target.group(1)) in [e["round"] for e in entries], target
+        with np.load(os.path.join(d, c.LATEST)) as z:
+            assert len(z.files) == 12
     print(f"# {mid_save} of 20 kills left a temp file behind", file=sys.stderr)
+    assert mid_save >= 1, "no kill landed inside a save (the saver loops on saves)"
     c.save(d, 99999, model(1))
     assert temps(d) == [], temps(d)
+
+
+STEPPER = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from flkit_app import checkpoint as c
+d, kill_at, n = sys.argv[2], int(sys.argv[3]), [0]
+def step(f):
+    def g(*a, **kw):
+        n[0] += 1
+        if n[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return f(*a, **kw)
+    return g
+for name in ("open", "fsync", "replace", "symlink", "unlink", "close"):
+    setattr(os, name, step(getattr(os, name)))
+c.save(d, 2, [np.full(300 + i, 200 + i, np.float32) for i in range(3)])
+print(n[0])
+"""
+
+
+@case
+def kill_points(d):
+    """A kill before each file-system call of a save in turn (open, close, fsync, rename,
+    symlink, unlink): the resume finds round 1 or round 2, whole; the link names a committed
+    round; the next save removes what the killed one left."""
+    def run(k, where):
+        c.save(where, 1, [np.full(300 + i, 100 + i, np.float32) for i in range(3)])
+        p = subprocess.run([sys.executable, "-B", "-c", STEPPER, APP, where, str(k)],
+                           stdout=subprocess.PIPE, check=False)
+        return p
+    p = run(0, os.path.join(d, "count"))
+    assert p.returncode == 0, p
+    calls = int(p.stdout)
+    assert calls >= 10, calls
+    seen = set()
+    for k in range(1, calls + 1):
+        where = os.path.join(d, str(k))
+        p = run(k, where)
+        assert p.returncode == -signal.SIGKILL, (k, p.returncode)
+        got, rnd = c.load_latest(where)
+        assert rnd in (1, 2) and same(got, [np.full(300 + i, rnd * 100 + i, np.float32)
+                                            for i in range(3)]), (k, rnd)
+        rounds = [e["round"] for e in manifest(where)]
+        assert rounds in ([1], [1, 2]), (k, rounds)
+        link = c._ROUND_RE.match(os.readlink(os.path.join(where, c.LATEST)))
+        assert int(link.group(1)) in rounds, (k, link)
+        seen.add((tuple(rounds), int(link.group(1)), bool(temps(where))))
+        c.save(where, 3, model(3))
+        assert temps(where) == [], (k, temps(where))
+    # The kills covered every stage: nothing committed (temp left or not), round 2 committed
+    # with the link still on round 1, and the link swapped.
+    assert ((1,), 1, True) in seen and ((1, 2), 1, False) in seen and ((1, 2), 2, False) in seen, seen
+    print(f"# {calls} kill points", file=sys.stderr)
 
 
 @case
