@@ -4,6 +4,7 @@
 # .fl-ckpt.lock) and resumed with `fl-ckpt latest --fallback` semantics. Each case runs one
 # check of test/flower_app_checkpoint_test.py in the project venv's Python.
 
+# shellcheck disable=SC2154 # status, output and stderr are set by bats run
 load helpers
 
 setup() {
