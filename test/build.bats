@@ -104,7 +104,7 @@ compiler_lines() {
 
 @test "install: the tools, section 1 and 5 pages and share/ land under DESTDIR and PREFIX" {
 	local t page
-	for t in fl-context fl-certgen fl-onegate fl-launch; do
+	for t in fl-context fl-certgen fl-onegate fl-launch fl-ckpt; do
 		[ "$(stat -c %a "$D/usr/bin/$t")" = 755 ] || { echo "$t: not installed 0755"; false; }
 		[ "$(stat -c %a "$D/usr/share/man/man1/$t.1")" = 644 ] || { echo "$t.1: not installed 0644"; false; }
 	done
@@ -122,7 +122,7 @@ compiler_lines() {
 	local t
 	[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]
 	[[ $VERSION_DATE =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]
-	for t in fl-context fl-certgen fl-onegate fl-launch; do
+	for t in fl-context fl-certgen fl-onegate fl-launch fl-ckpt; do
 		run "$D/usr/bin/$t" -V
 		assert_success
 		assert_output "$t $VERSION"

@@ -26,7 +26,8 @@ setup_file() {
 ALL_VARS=(FLOWER_VERSION FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVALUATE_CLIENTS
 	FL_MIN_AVAILABLE_CLIENTS FL_FLEET_API_ADDRESS FL_CONTROL_API_ADDRESS FL_CONTROL_API_EXPOSED FL_ISOLATION FL_DATABASE
 	FL_LOG_LEVEL FL_PROXIMAL_MU FL_SERVER_LR FL_CLIENT_LR FL_NUM_MALICIOUS FL_TRIM_BETA
-	FL_CHECKPOINT_ENABLED FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_GRPC_KEEPALIVE_TIME
+	FL_CHECKPOINT_ENABLED FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_CHECKPOINT_KEEP
+	FL_CHECKPOINT_S3_URL FL_CHECKPOINT_S3_ENDPOINT FL_CHECKPOINT_S3_REGION FL_GRPC_KEEPALIVE_TIME
 	FL_GRPC_KEEPALIVE_TIMEOUT FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT
 	FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_TIME FL_GPU_ENABLED
 	FL_CUDA_VISIBLE_DEVICES FL_GPU_MEMORY_FRACTION FL_DCGM_ENABLED FL_LOG_FORMAT FL_TLS_ENABLED
@@ -35,7 +36,8 @@ ALL_VARS=(FLOWER_VERSION FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVA
 SUPERLINK_ONLY=(FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVALUATE_CLIENTS
 	FL_MIN_AVAILABLE_CLIENTS FL_FLEET_API_ADDRESS FL_CONTROL_API_ADDRESS FL_CONTROL_API_EXPOSED FL_DATABASE
 	FL_PROXIMAL_MU FL_SERVER_LR FL_CLIENT_LR FL_NUM_MALICIOUS FL_TRIM_BETA FL_CHECKPOINT_ENABLED
-	FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT
+	FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_CHECKPOINT_KEEP FL_CHECKPOINT_S3_URL
+	FL_CHECKPOINT_S3_ENDPOINT FL_CHECKPOINT_S3_REGION FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT
 	FL_SSL_CERTFILE FL_SSL_KEYFILE)
 SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_TIME FL_GPU_ENABLED
 	FL_CUDA_VISIBLE_DEVICES FL_GPU_MEMORY_FRACTION FL_DCGM_ENABLED ML_FRAMEWORK FL_USE_CASE
@@ -279,6 +281,46 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 		"Invalid FL_CHECKPOINT_PATH: '{v}'. Must be an absolute container path of letters, digits, '.', '_', '-' and '/' (e.g., /app/checkpoints)." \
 		checkpoints app/checkpoints /app/../etc '/app/a b' '/app/$(id)'
 	assert_accepts superlink FL_CHECKPOINT_PATH /app/checkpoints /app/ckpt/run-1
+}
+
+@test "validate: FL_CHECKPOINT_KEEP is a non-negative integer when checkpointing is on" {
+	WITH=(FL_CHECKPOINT_ENABLED=YES)
+	assert_rejects superlink FL_CHECKPOINT_KEEP \
+		"Invalid FL_CHECKPOINT_KEEP: '{v}'. Must be a non-negative integer (0 keeps every round)." -1 1.5 abc 2147483648
+	assert_accepts superlink FL_CHECKPOINT_KEEP 0 3 2147483647
+}
+
+@test "validate: FL_CHECKPOINT_S3_URL is s3://bucket[/prefix] with S3's bucket naming rules" {
+	WITH=(FL_CHECKPOINT_ENABLED=YES)
+	assert_rejects superlink FL_CHECKPOINT_S3_URL \
+		"Invalid FL_CHECKPOINT_S3_URL: '{v}'. Must be s3://bucket[/prefix] with a bucket name of 3-63 lowercase letters, digits, '.' and '-' (e.g., s3://flower-ckpt/run1)." \
+		http://b/x s3://ab s3://Bucket s3://-bucket s3://bucket- s3://a..b s3://192.168.1.1 \
+		s3://bucket/a/../b s3://bucket//x 's3://bucket/a b' s3://xn--bucket
+	assert_accepts superlink FL_CHECKPOINT_S3_URL s3://flower-ckpt s3://flower-ckpt/ s3://my.bucket-1/run1/ckpt
+}
+
+@test "validate: FL_CHECKPOINT_S3_ENDPOINT is http(s)://host[:port]" {
+	WITH=(FL_CHECKPOINT_ENABLED=YES)
+	assert_rejects superlink FL_CHECKPOINT_S3_ENDPOINT \
+		"Invalid FL_CHECKPOINT_S3_ENDPOINT: '{v}'. Must be http(s)://host[:port] (e.g., https://s3.example.com:9000)." \
+		ftp://h h:9000 http:// http://h:0 http://h:70000 http://h/path 'http://h x'
+	assert_accepts superlink FL_CHECKPOINT_S3_ENDPOINT http://127.0.0.1:5000 https://s3.example.com \
+		https://s3.example.com:9000/ 'http://[::1]:9000'
+}
+
+@test "validate: FL_CHECKPOINT_S3_REGION is lowercase letters, digits and dashes" {
+	WITH=(FL_CHECKPOINT_ENABLED=YES)
+	assert_rejects superlink FL_CHECKPOINT_S3_REGION \
+		"Invalid FL_CHECKPOINT_S3_REGION: '{v}'. Must be lowercase letters, digits and '-' (e.g., us-east-1)." \
+		US-EAST-1 us_east_1 'us east'
+	assert_accepts superlink FL_CHECKPOINT_S3_REGION us-east-1 eu-central-2 garage
+}
+
+@test "validate: the FL_CHECKPOINT_S3_* and KEEP variables are not checked while checkpointing is off" {
+	validate_as superlink FL_CHECKPOINT_ENABLED=NO FL_CHECKPOINT_KEEP=x FL_CHECKPOINT_S3_URL=x
+	assert_success
+	assert_log INFO 'FL_CHECKPOINT_KEEP ignored -- FL_CHECKPOINT_ENABLED is not YES'
+	assert_log INFO 'FL_CHECKPOINT_S3_URL ignored -- FL_CHECKPOINT_ENABLED is not YES'
 }
 
 @test "validate: FL_CHECKPOINT_PATH outside /app only warns" {
@@ -1381,7 +1423,7 @@ assert_file_refused() {
 	run_flc -c "$FIXTURES/context/superlink.one_env" show --format json
 	assert_success
 	local n
-	n=$(flc --help | grep -cE '^(FL|ML|FLOWER)_[A-Z_]* +(superlink|supernode|both) ')
+	n=$(flc --help | grep -cE '^(FL|ML|FLOWER)_[A-Z0-9_]* +(superlink|supernode|both) ')
 	jq -e --argjson n "$n" '.variables | length == $n' <<<"$output"
 	jq -e '[.variables[] | has("value") and has("source")] | all' <<<"$output"
 	jq -e '.role == null' <<<"$output"
@@ -1905,7 +1947,7 @@ assert_file_refused() {
 		FL_CHECKPOINT_ENABLED FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_GRPC_KEEPALIVE_TIME
 		FL_GRPC_KEEPALIVE_TIMEOUT FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT)
 	local got
-	got=$(sed -n 's/^  \([A-Z_]*\) = .*/\1/p' <<<"$output" | head -n 24 | tr '\n' ' ')
+	got=$(sed -n 's/^  \([A-Z0-9_]*\) = .*/\1/p' <<<"$output" | head -n 24 | tr '\n' ' ')
 	assert_equal "$got" "${want[*]} "
 }
 
@@ -1940,7 +1982,7 @@ assert_file_refused() {
 			FL_GRPC_KEEPALIVE_TIMEOUT FL_TLS_ENABLED FL_SSL_CA_CERTFILE; do
 			assert_equal "$(grep -c "^  $v = \"O|" <<<"$output")" 1
 		done
-		assert_equal "$(grep -c '^  [A-Z_]* = "' <<<"$output")" "$(grep -c '^  [A-Z_]* = "O|' <<<"$output")"
+		assert_equal "$(grep -c '^  [A-Z0-9_]* = "' <<<"$output")" "$(grep -c '^  [A-Z0-9_]* = "O|' <<<"$output")"
 	done
 }
 
@@ -1956,7 +1998,7 @@ assert_file_refused() {
 	run_flc user-inputs --role supernode --oneapp
 	assert_success
 	assert_line '  ONEAPP_FL_NODE_CONFIG = "O|text|Space-separated key=value node config||",'
-	assert_equal "$(grep -c '^  [A-Z_]* = ' <<<"$output")" "$(grep -c '^  ONEAPP_[A-Z_]* = ' <<<"$output")"
+	assert_equal "$(grep -c '^  [A-Z0-9_]* = ' <<<"$output")" "$(grep -c '^  ONEAPP_[A-Z0-9_]* = ' <<<"$output")"
 }
 
 @test "user-inputs: needs a role" {
@@ -2057,7 +2099,7 @@ assert_usage_error() {
 	assert_equal "$stderr" ''
 	assert_line --index 0 --partial 'usage: fl-context'
 	local v registry
-	registry=$(sed -n 's/^FL_VAR(\([A-Z_]*\),.*/\1/p' "$FLKIT_SRC/lib/conf/fl_vars.def")
+	registry=$(sed -n 's/^FL_VAR(\([A-Z0-9_]*\),.*/\1/p' "$FLKIT_SRC/lib/conf/fl_vars.def")
 	[ "$(wc -l <<<"$registry")" -ge 41 ]
 	for v in $registry "${ALL_VARS[@]}"; do
 		assert_line --regexp "^$v +(superlink|supernode|both) "

@@ -27,9 +27,14 @@
 #define FL_CKPT_META          "checkpoint_latest.json"
 #define FL_CKPT_UID           49999
 #define FL_CKPT_GID           49999
-/* Temp names fl-ckpt creates in the directory; a mutating command removes stale ones (their
- * pid no longer alive) at its start, under the lock. */
+/* Temp names fl-ckpt creates in the directory: .fl-ckpt.<pid>.<anything>.tmp (a file, a link,
+ * or a staging directory of regular files). A mutating command removes those whose pid is no
+ * longer alive (kill(pid, 0) fails with ESRCH) at its start, under the lock. */
 #define FL_CKPT_TEMP_PREFIX ".fl-ckpt."
+#define FL_CKPT_TEMP_SUFFIX ".tmp"
+#define FL_CKPT_TEMP_LEN    64
+/* Copy block of a commit; the SHA-256 is computed over the same blocks as they are written. */
+#define FL_CKPT_BLOCK ((size_t)1024 * 1024)
 
 /* An open checkpoint directory. */
 struct fl_ckpt {
@@ -47,7 +52,20 @@ int fl_ckpt_open(struct fl_ckpt *ck, const char *dir, bool mutate, long lock_tim
                  struct fl_err *e);
 void fl_ckpt_close(struct fl_ckpt *ck);
 
-/* `init`: mkdir -p dir (0755), chown uid:gid; idempotent. fl-launch calls this too. */
+/* Remove the stale temp files of the directory (FL_CKPT_TEMP_PREFIX, fl_manifest_save's and
+ * the metadata's); fl_ckpt_open does it for a mutating open. Only under the lock. */
+void fl_ckpt_clean_temps(const struct fl_ckpt *ck);
+
+/* A fresh temp name in the directory: .fl-ckpt.<pid>.<16 hex>.tmp. */
+void fl_ckpt_temp_name(char out[FL_CKPT_TEMP_LEN]);
+
+/* The owner to give what is written: ck->uid/gid, or FL_OWNER_KEEP when they are the caller's
+ * (a test run, or root writing for root). */
+void fl_ckpt_owner(const struct fl_ckpt *ck, uid_t *uid, gid_t *gid);
+
+/* `init`: mkdir -p dir (0755), chown uid:gid (never through a symlink); idempotent. It is
+ * fl_fs_mkdir_p(dir, 0755, uid, gid): the very call fl-launch makes for the checkpoint
+ * directory it plans (an owned 0755 directory, lib/launch), so the two cannot drift apart. */
 int fl_ckpt_init_dir(const char *dir, uid_t uid, gid_t gid, struct fl_err *e);
 
 /* FL_CHECKPOINT_PATH (a container path under /app/checkpoints) as the host path under
@@ -79,8 +97,21 @@ int fl_ckpt_latest(const struct fl_ckpt *ck, long *round, struct fl_err *e);
 int fl_ckpt_latest_verified(const struct fl_ckpt *ck, long *round, struct fl_err *e);
 
 /* Verify the round file of round: structure + CRC, and size/SHA-256/array count against its
- * manifest entry when committed. 0 valid; -1 and e naming the failed check and member. */
+ * manifest entry when committed, and num_arrays of the metadata JSON when it names the round.
+ * 0 valid; -1 and e naming the failed check and member. */
 int fl_ckpt_verify_round(const struct fl_ckpt *ck, long round, struct fl_npz_info *info, struct fl_err *e);
+
+/* checkpoint_latest.json: 1 and its fields when present and well formed, 0 when absent, -1 and
+ * e when it is not a regular file or not the spec's {"round", "timestamp", "num_arrays"}. */
+struct fl_ckpt_meta {
+	long round;
+	long num_arrays;
+	char timestamp[64];
+};
+int fl_ckpt_meta_read(const struct fl_ckpt *ck, struct fl_ckpt_meta *meta, struct fl_err *e);
+/* Replace checkpoint_latest.json (indent 2, as the spec's saver writes it) atomically. */
+int fl_ckpt_meta_write(const struct fl_ckpt *ck, long round, long num_arrays, const struct timespec *ts,
+                       struct fl_err *e);
 
 /* Commit: copy the .npz read from src_fd into round's file by the protocol above, add the
  * manifest entry; when make_latest, swap the link and write the metadata JSON. The source is
@@ -88,20 +119,44 @@ int fl_ckpt_verify_round(const struct fl_ckpt *ck, long round, struct fl_npz_inf
  * directory as it was. */
 int fl_ckpt_commit_fd(struct fl_ckpt *ck, long round, int src_fd, bool make_latest, struct fl_err *e);
 
+/* The same with the round's metrics (name -> value, recorded in its manifest entry for
+ * prune --keep-best); info (may be NULL) gets what the verification saw. */
+struct fl_ckpt_commit {
+	bool make_latest;
+	const struct fl_manifest_metric *metrics;
+	size_t nmetrics;
+};
+int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_ckpt_commit *c,
+                   struct fl_npz_info *info, struct fl_err *e);
+
+/* Swap the latest link to round's file (symlink to a temp name, rename over, directory fsync);
+ * the file is not checked. */
+int fl_ckpt_link(struct fl_ckpt *ck, long round, struct fl_err *e);
+
 /* Point the latest link at round (committed, verified) and rewrite the metadata JSON with the
  * file's mtime (restore --round). */
 int fl_ckpt_set_latest(struct fl_ckpt *ck, long round, struct fl_err *e);
 
 /* Retention. keep: newest rounds kept (>= 1); keep_every: also every round divisible by it (0:
- * off); keep_best: metric name from the rounds' metadata, higher... (NULL: off). Never the
- * latest target nor the highest round. dry_run: report only. The removed rounds (ascending)
+ * off); keep_best: also the round with the best value of that metric in its manifest entry
+ * (NULL: off): lower is better for names ending in "loss" or "error", else higher, unless best
+ * says otherwise. Never the latest target nor the highest round. The selection is over every
+ * round file, committed or not, so a prune killed between removing an entry and the file
+ * leaves an orphan that the next prune selects again. dry_run: report only. The removed rounds (ascending)
  * into *gone. */
+enum fl_ckpt_best { FL_CKPT_BEST_AUTO, FL_CKPT_BEST_MIN, FL_CKPT_BEST_MAX };
 struct fl_ckpt_prune {
 	long keep, keep_every;
-	const char *keep_best; /* "loss" (lower is better) or "accuracy" etc.; see fl-ckpt(1) */
+	const char *keep_best;
+	enum fl_ckpt_best best;
 	bool dry_run;
 };
 int fl_ckpt_prune(struct fl_ckpt *ck, const struct fl_ckpt_prune *p, long **gone, size_t *ngone,
                   struct fl_err *e);
+
+/* The selection alone (tests): of the n rounds r (ascending; value[i] of the keep_best metric,
+ * has[i] when the round has it), which to remove (remove[i]). latest: the link's round, or 0. */
+void fl_ckpt_prune_select(const struct fl_ckpt_prune *p, const long *r, const double *value, const bool *has,
+                          size_t n, long latest, bool *remove);
 
 #endif

@@ -5,9 +5,11 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 
 void fl_manifest_free(struct fl_manifest *m)
 {
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].metrics);
 	free(m->v);
 	*m = (struct fl_manifest)FL_MANIFEST_INIT;
 }
@@ -116,6 +120,51 @@ static bool sha256_hex(const char *s)
 	return s[i] == '\0';
 }
 
+int fl_manifest_metric_name_ok(const char *name)
+{
+	size_t n = strnlen(name, FL_MANIFEST_METRIC_NAME_MAX + 1);
+	if (n < 1 || n > FL_MANIFEST_METRIC_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return -1;
+	return 0;
+}
+
+bool fl_manifest_metric(const struct fl_manifest_entry *en, const char *name, double *v)
+{
+	for (size_t i = 0; i < en->nmetrics; i++)
+		if (strcmp(en->metrics[i].name, name) == 0) {
+			*v = en->metrics[i].value;
+			return true;
+		}
+	return false;
+}
+
+static int check_metrics(const struct fl_manifest_entry *en, struct fl_err *e)
+{
+	char b[80];
+	if (en->nmetrics > FL_MANIFEST_METRICS_MAX)
+		return fl_err_set(e, FL_EXIT_FAIL, "round %ld: %zu metrics are more than %d", en->round,
+		                  en->nmetrics, FL_MANIFEST_METRICS_MAX);
+	for (size_t i = 0; i < en->nmetrics; i++) {
+		const struct fl_manifest_metric *mt = &en->metrics[i];
+		if (!memchr(mt->name, '\0', sizeof mt->name) || fl_manifest_metric_name_ok(mt->name) < 0)
+			return fl_err_set(
+			    e, FL_EXIT_FAIL, "round %ld: metric name '%s' is not 1-%d of [A-Za-z0-9_.-]",
+			    en->round, memchr(mt->name, '\0', sizeof mt->name) ? shown(mt->name, b) : "?",
+			    FL_MANIFEST_METRIC_NAME_MAX);
+		if (!isfinite(mt->value))
+			return fl_err_set(e, FL_EXIT_FAIL, "round %ld: metric %s is not a finite number",
+			                  en->round, mt->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(en->metrics[j].name, mt->name) == 0)
+				return fl_err_set(e, FL_EXIT_FAIL, "round %ld: metric %s is given twice",
+				                  en->round, mt->name);
+	}
+	return 0;
+}
+
 int fl_manifest_check_entry(const struct fl_manifest_entry *en, struct fl_err *e)
 {
 	char b[80];
@@ -136,7 +185,7 @@ int fl_manifest_check_entry(const struct fl_manifest_entry *en, struct fl_err *e
 		return fl_err_set(
 		    e, FL_EXIT_FAIL, "round %ld: time '%s' is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SS[.frac]Z)",
 		    en->round, memchr(en->time, '\0', sizeof en->time) ? shown(en->time, b) : "?");
-	return 0;
+	return check_metrics(en, e);
 }
 
 /* The integer member key of o within [lo, hi], into *out. */
@@ -192,9 +241,50 @@ static int only_keys(json_t *o, const char *const *keys, const char *where, stru
 	return 0;
 }
 
+static int metric_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fl_manifest_metric *)a)->name,
+	              ((const struct fl_manifest_metric *)b)->name);
+}
+
+/* The optional "metrics" object of rounds[i]: name -> finite number. */
+static int parse_metrics(json_t *o, size_t i, struct fl_manifest_entry *en, struct fl_err *e)
+{
+	json_t *ms = json_object_get(o, "metrics");
+	if (!ms)
+		return 0;
+	if (!json_is_object(ms))
+		return fl_err_set(e, FL_EXIT_FAIL, "rounds[%zu].metrics is not an object", i);
+	size_t n = json_object_size(ms);
+	if (n > FL_MANIFEST_METRICS_MAX)
+		return fl_err_set(e, FL_EXIT_FAIL, "rounds[%zu].metrics has %zu metrics; at most %d", i, n,
+		                  FL_MANIFEST_METRICS_MAX);
+	if (n == 0)
+		return 0;
+	en->metrics = fl_xcalloc(n, sizeof *en->metrics);
+	const char *k;
+	json_t *v;
+	char b[80];
+	json_object_foreach(ms, k, v)
+	{
+		if (fl_manifest_metric_name_ok(k) < 0)
+			return fl_err_set(e, FL_EXIT_FAIL,
+			                  "rounds[%zu].metrics: name '%s' is not 1-%d of [A-Za-z0-9_.-]", i,
+			                  shown(k, b), FL_MANIFEST_METRIC_NAME_MAX);
+		if (!json_is_number(v))
+			return fl_err_set(e, FL_EXIT_FAIL, "rounds[%zu].metrics.%s is not a number", i, k);
+		struct fl_manifest_metric *mt = &en->metrics[en->nmetrics++];
+		snprintf(mt->name, sizeof mt->name, "%s", k);
+		mt->value = json_number_value(v);
+	}
+	qsort(en->metrics, en->nmetrics, sizeof *en->metrics, metric_cmp);
+	return 0;
+}
+
 static int parse_entry(json_t *o, size_t i, struct fl_manifest_entry *en, struct fl_err *e)
 {
-	static const char *const keys[] = {"round", "file", "size", "sha256", "arrays", "time", NULL};
+	static const char *const keys[] = {"round",  "file", "size",    "sha256",
+	                                   "arrays", "time", "metrics", NULL};
 	char where[48], file[FL_MANIFEST_FILE_LEN], b[80];
 	snprintf(where, sizeof where, "rounds[%zu]", i);
 	if (!json_is_object(o))
@@ -206,7 +296,7 @@ static int parse_entry(json_t *o, size_t i, struct fl_manifest_entry *en, struct
 	    get_int(o, "size", FL_MANIFEST_SIZE_MIN, FL_MANIFEST_SIZE_MAX, &size, i, e) < 0 ||
 	    get_str(o, "sha256", en->sha256, sizeof en->sha256, i, e) < 0 ||
 	    get_int(o, "arrays", 0, FL_MANIFEST_ARRAYS_MAX, &arrays, i, e) < 0 ||
-	    get_str(o, "time", en->time, sizeof en->time, i, e) < 0)
+	    get_str(o, "time", en->time, sizeof en->time, i, e) < 0 || parse_metrics(o, i, en, e) < 0)
 		return -1;
 	if (fl_manifest_round_of(file) != round)
 		return fl_err_set(e, FL_EXIT_FAIL, "%s.file '%s' is not checkpoint_round_%lld.npz", where,
@@ -229,6 +319,7 @@ static int parse_rounds(json_t *a, struct fl_manifest *m, struct fl_err *e)
 	m->cap = n;
 	for (size_t i = 0; i < n; i++) {
 		struct fl_manifest_entry *en = &m->v[i];
+		m->n = i + 1; /* so that fl_manifest_free frees what parse_entry took */
 		if (parse_entry(json_array_get(a, i), i, en, e) < 0)
 			return -1;
 		if (i && en->round == en[-1].round)
@@ -237,7 +328,6 @@ static int parse_rounds(json_t *a, struct fl_manifest *m, struct fl_err *e)
 			return fl_err_set(e, FL_EXIT_FAIL,
 			                  "round %ld comes after round %ld; rounds must ascend", en->round,
 			                  en[-1].round);
-		m->n = i + 1;
 	}
 	return 0;
 }
@@ -292,9 +382,16 @@ static json_t *entry_json(const struct fl_manifest_entry *en)
 {
 	char file[FL_MANIFEST_FILE_LEN];
 	fl_manifest_file(en->round, file);
-	return json_pack("{s:I, s:s, s:I, s:s, s:I, s:s}", "round", (json_int_t)en->round, "file", file,
-	                 "size", (json_int_t)en->size, "sha256", en->sha256, "arrays", (json_int_t)en->arrays,
-	                 "time", en->time);
+	json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:I, s:s}", "round", (json_int_t)en->round, "file", file,
+	                      "size", (json_int_t)en->size, "sha256", en->sha256, "arrays",
+	                      (json_int_t)en->arrays, "time", en->time);
+	if (o && en->nmetrics) {
+		json_t *ms = json_object();
+		for (size_t i = 0; i < en->nmetrics; i++)
+			json_object_set_new(ms, en->metrics[i].name, json_real(en->metrics[i].value));
+		json_object_set_new(o, "metrics", ms);
+	}
+	return o;
 }
 
 char *fl_manifest_format(const struct fl_manifest *m)
@@ -331,6 +428,19 @@ static size_t slot(const struct fl_manifest *m, long round, bool *hit)
 	return lo;
 }
 
+/* en with its own copy of the metrics, sorted. */
+static struct fl_manifest_entry entry_copy(const struct fl_manifest_entry *en)
+{
+	struct fl_manifest_entry c = *en;
+	c.metrics = NULL;
+	if (en->nmetrics) {
+		c.metrics = fl_xcalloc(en->nmetrics, sizeof *c.metrics);
+		memcpy(c.metrics, en->metrics, en->nmetrics * sizeof *c.metrics);
+		qsort(c.metrics, c.nmetrics, sizeof *c.metrics, metric_cmp);
+	}
+	return c;
+}
+
 int fl_manifest_put(struct fl_manifest *m, const struct fl_manifest_entry *en, struct fl_err *e)
 {
 	if (fl_manifest_check_entry(en, e) < 0)
@@ -338,7 +448,8 @@ int fl_manifest_put(struct fl_manifest *m, const struct fl_manifest_entry *en, s
 	bool hit;
 	size_t i = slot(m, en->round, &hit);
 	if (hit) {
-		m->v[i] = *en;
+		free(m->v[i].metrics);
+		m->v[i] = entry_copy(en);
 		return 0;
 	}
 	if (m->n >= (size_t)FL_MANIFEST_ENTRIES_MAX)
@@ -351,7 +462,7 @@ int fl_manifest_put(struct fl_manifest *m, const struct fl_manifest_entry *en, s
 		m->v = fl_xrealloc(m->v, m->cap * sizeof *m->v);
 	}
 	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof *m->v);
-	m->v[i] = *en;
+	m->v[i] = entry_copy(en);
 	m->n++;
 	return 0;
 }
@@ -362,6 +473,7 @@ bool fl_manifest_remove(struct fl_manifest *m, long round)
 	size_t i = slot(m, round, &hit);
 	if (!hit)
 		return false;
+	free(m->v[i].metrics);
 	memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof *m->v);
 	m->n--;
 	return true;
@@ -443,7 +555,13 @@ int fl_manifest_save(const char *dir, const struct fl_manifest *m, uid_t uid, gi
 {
 	char *path = join(dir, FL_MANIFEST_NAME);
 	char *text = fl_manifest_format(m);
-	int rc = fl_fs_write_atomic(path, text, strlen(text), 0644, uid, gid, e);
+	size_t len = strlen(text);
+	int rc = len > (size_t)FL_MANIFEST_BYTES_MAX
+	             ? fl_err_set(e, FL_EXIT_FAIL,
+	                          "%s would be %zu bytes, more than the %ld it may have; prune old rounds "
+	                          "(fl-ckpt prune) first",
+	                          path, len, FL_MANIFEST_BYTES_MAX)
+	             : fl_fs_write_atomic(path, text, len, 0644, uid, gid, e);
 	free(text);
 	free(path);
 	return rc;

@@ -30,6 +30,15 @@
 #define FL_MANIFEST_FILE_LEN 32
 #define FL_MANIFEST_TIME_LEN 32
 
+/* A round's optional metrics (prune --keep-best): at most FL_MANIFEST_METRICS_MAX, names of
+ * 1-64 bytes of [A-Za-z0-9_.-], finite values. */
+#define FL_MANIFEST_METRICS_MAX     32
+#define FL_MANIFEST_METRIC_NAME_MAX 64
+struct fl_manifest_metric {
+	char name[FL_MANIFEST_METRIC_NAME_MAX + 1];
+	double value;
+};
+
 /* One committed round: checkpoint_round_<round>.npz of size bytes, whose SHA-256 is sha256,
  * holding arrays arrays, committed at time. */
 struct fl_manifest_entry {
@@ -38,6 +47,10 @@ struct fl_manifest_entry {
 	long arrays;                     /* 0 .. FL_MANIFEST_ARRAYS_MAX */
 	char sha256[65];                 /* 64 lowercase hex digits */
 	char time[FL_MANIFEST_TIME_LEN]; /* RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.fraction]Z */
+	/* Sorted by name, no name twice. In a manifest the entry owns them (fl_manifest_put copies
+	 * the caller's); NULL and 0 when the round has none. */
+	struct fl_manifest_metric *metrics;
+	size_t nmetrics;
 };
 
 /* The entries, sorted by round, no round twice. */
@@ -63,6 +76,10 @@ int fl_manifest_time(time_t t, char out[FL_MANIFEST_TIME_LEN]);
 
 /* 0 when every field of en is in range and well formed, else -1 and e says which field. */
 int fl_manifest_check_entry(const struct fl_manifest_entry *en, struct fl_err *e);
+/* 0 when name is a metric name (1-64 bytes of [A-Za-z0-9_.-]). */
+int fl_manifest_metric_name_ok(const char *name);
+/* The value of metric name in en into *v: true when en has it. */
+bool fl_manifest_metric(const struct fl_manifest_entry *en, const char *name, double *v);
 
 /* Parse the manifest text (len bytes, not necessarily NUL-terminated) into m, replacing what m
  * held. Strict: version 1 only, exactly the known keys, every field type-checked and bounded,
@@ -74,7 +91,8 @@ int fl_manifest_parse(const char *text, size_t len, struct fl_manifest *m, struc
  * newline): the same manifest always gives the same bytes. Caller frees. */
 char *fl_manifest_format(const struct fl_manifest *m);
 
-/* Add en, or replace the entry of its round; -1 when en is invalid or the manifest is full. */
+/* Add en (a copy, its metrics sorted), or replace the entry of its round; -1 when en is invalid
+ * or the manifest is full. */
 int fl_manifest_put(struct fl_manifest *m, const struct fl_manifest_entry *en, struct fl_err *e);
 /* Remove the entry of round; false when there was none. */
 bool fl_manifest_remove(struct fl_manifest *m, long round);
@@ -88,7 +106,8 @@ const struct fl_manifest_entry *fl_manifest_newest(const struct fl_manifest *m);
 int fl_manifest_load(const char *dir, struct fl_manifest *m, bool *found, struct fl_err *e);
 /* Replace dir's manifest with m: a temp file beside it, fsync, rename, fsync of dir, so a kill
  * at any moment leaves the old manifest or the new one. Mode 0644; uid/gid as fl_fs_write_atomic
- * (FL_OWNER_KEEP: the caller's). Only under fl_manifest_lock. */
+ * (FL_OWNER_KEEP: the caller's). A manifest longer than FL_MANIFEST_BYTES_MAX is refused (it
+ * could not be read back). Only under fl_manifest_lock. */
 int fl_manifest_save(const char *dir, const struct fl_manifest *m, uid_t uid, gid_t gid, struct fl_err *e);
 /* Remove the temp files a killed fl_manifest_save left in dir; only under fl_manifest_lock. */
 void fl_manifest_clean_temps(const char *dir);

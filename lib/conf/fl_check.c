@@ -6,6 +6,7 @@
 #include "fl_hostport.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -274,6 +275,72 @@ bool fl_check_abspath(const char *s)
 	return s[0] == '/' && !has_dotdot(s) && path_chars_ok(s) && strlen(s) < 1024;
 }
 
+static bool s3_bucket_ok(const char *b, size_t n)
+{
+	if (n < 3 || n > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n)
+		return false;
+	if (!isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[n - 1]))
+		return false;
+	char copy[64];
+	memcpy(copy, b, n);
+	copy[n] = '\0';
+	if (strstr(copy, "..") || strncmp(copy, "xn--", 4) == 0 || ip_ok(AF_INET, b, n))
+		return false;
+	return n < 8 || memcmp(b + n - 8, "-s3alias", 8) != 0;
+}
+
+bool fl_check_s3_url(const char *s)
+{
+	if (strncmp(s, "s3://", 5) != 0 || strlen(s) > 1024)
+		return false;
+	const char *b = s + 5;
+	size_t n = strcspn(b, "/");
+	if (!s3_bucket_ok(b, n))
+		return false;
+	const char *p = b + n;
+	if (!*p || !p[1])
+		return true; /* no prefix, or a lone '/' */
+	p++;
+	if (strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-") < strlen(p))
+		return false;
+	for (;;) {
+		size_t k = strcspn(p, "/");
+		if (k == 0 || (k == 2 && p[0] == '.' && p[1] == '.') || (k == 1 && p[0] == '.'))
+			return false;
+		p += k;
+		if (!*p || !p[1])
+			return true;
+		p++;
+	}
+}
+
+bool fl_check_http_url(const char *s)
+{
+	const char *a = strncmp(s, "http://", 7) == 0 ? s + 7 : strncmp(s, "https://", 8) == 0 ? s + 8 : NULL;
+	if (!a)
+		return false;
+	size_t n = strcspn(a, "/");
+	if (n == 0 || n > 300 || (a[n] && a[n + 1]))
+		return false;
+	char host[301];
+	memcpy(host, a, n);
+	host[n] = '\0';
+	unsigned port;
+	/* With a port: host:port as everywhere else; without: a name, IPv4 or [v6]. */
+	char *colon = strrchr(host, ':');
+	if (colon && (host[0] != '[' || colon > strchr(host, ']')))
+		return fl_check_hostport(host, &port);
+	if (host[0] == '[' && host[n - 1] == ']')
+		return ip_ok(AF_INET6, host + 1, n - 2);
+	return ip_ok(AF_INET, host, n) || hostname_ok(host, n);
+}
+
+bool fl_check_region(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
 bool fl_check_san_entry(const char *s)
 {
 	if (strncmp(s, "IP:", 3) == 0) {
@@ -451,6 +518,9 @@ bool fl_check_var_value(const struct fl_var *var, const char *v)
 	case FL_CK_PEM_CERT: return fl_check_pem_b64(v, false);
 	case FL_CK_PEM_KEY: return fl_check_pem_b64(v, true);
 	case FL_CK_SHA256: return fl_check_sha256(v);
+	case FL_CK_S3_URL: return fl_check_s3_url(v);
+	case FL_CK_HTTP_URL: return fl_check_http_url(v);
+	case FL_CK_REGION: return fl_check_region(v);
 	}
 	return false;
 }

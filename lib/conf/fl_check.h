@@ -36,6 +36,13 @@ int fl_check_node_pair(const char *tok, size_t len);
 bool fl_check_pem_b64(const char *s, bool key);
 /* A SHA-256 fingerprint: 64 hex digits, or 32 pairs joined by colons; any case. */
 bool fl_check_sha256(const char *s);
+/* s3://bucket[/prefix]: bucket 3-63 of [a-z0-9.-], a letter or digit at both ends, no "..",
+ * not an IPv4 address; prefix of [A-Za-z0-9._/-] without empty or ".." segments. */
+bool fl_check_s3_url(const char *s);
+/* http://host[:port] or https://..., an optional final '/', nothing else (an S3 endpoint). */
+bool fl_check_http_url(const char *s);
+/* An AWS region name: 1-64 of [a-z0-9-]. */
+bool fl_check_region(const char *s);
 /* Compare two non-negative decimals of the spec's float grammar exactly: -1, 0, 1. */
 int fl_check_decimal_cmp(const char *a, const char *b);
 

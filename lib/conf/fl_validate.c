@@ -247,14 +247,27 @@ unsigned fl_validate_operator_tls(const struct fl_ctx *c, struct fl_diags *d)
 	return d->errors - before;
 }
 
+/* Checked only when FL_CHECKPOINT_ENABLED=YES. */
+static const enum fl_var_id ckpt_vars[] = {
+    FLV_FL_CHECKPOINT_INTERVAL, FLV_FL_CHECKPOINT_PATH,        FLV_FL_CHECKPOINT_KEEP,
+    FLV_FL_CHECKPOINT_S3_URL,   FLV_FL_CHECKPOINT_S3_ENDPOINT, FLV_FL_CHECKPOINT_S3_REGION,
+};
+
+static bool ckpt_var(size_t i)
+{
+	for (size_t k = 0; k < sizeof ckpt_vars / sizeof ckpt_vars[0]; k++)
+		if (ckpt_vars[k] == i)
+			return true;
+	return false;
+}
+
 static void check_checkpoints(const struct fl_ctx *c, struct fl_diags *d)
 {
 	if (!c->conf.FL_CHECKPOINT_ENABLED) {
-		static const enum fl_var_id cp[] = {FLV_FL_CHECKPOINT_INTERVAL, FLV_FL_CHECKPOINT_PATH};
-		for (int i = 0; i < 2; i++)
-			if (c->conf.set[cp[i]])
+		for (size_t i = 0; i < sizeof ckpt_vars / sizeof ckpt_vars[0]; i++)
+			if (c->conf.set[ckpt_vars[i]])
 				fl_diags_add(d, FL_INFO, "%s ignored -- FL_CHECKPOINT_ENABLED is not YES",
-				             fl_var_get(cp[i])->name);
+				             fl_var_get(ckpt_vars[i])->name);
 		return;
 	}
 	const char *path = c->conf.FL_CHECKPOINT_PATH;
@@ -420,8 +433,7 @@ static void check_values(const struct fl_ctx *c, unsigned role, struct fl_diags 
 			             fl_var_role_name(role));
 			continue;
 		}
-		if (!c->conf.FL_CHECKPOINT_ENABLED &&
-		    (i == FLV_FL_CHECKPOINT_INTERVAL || i == FLV_FL_CHECKPOINT_PATH))
+		if (!c->conf.FL_CHECKPOINT_ENABLED && ckpt_var(i))
 			continue;
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);

@@ -31,6 +31,9 @@ enum fl_check {
 	FL_CK_PEM_CERT, /* base64 of a PEM certificate */
 	FL_CK_PEM_KEY,  /* base64 of a PEM private key */
 	FL_CK_SHA256,   /* 64 hex digits, colons between pairs allowed */
+	FL_CK_S3_URL,   /* s3://bucket[/prefix], bucket by S3's naming rules */
+	FL_CK_HTTP_URL, /* http(s)://host[:port][/] */
+	FL_CK_REGION,   /* ^[a-z0-9-]+$ */
 };
 
 enum {

@@ -812,6 +812,8 @@ static void plan_superlink(const struct fl_ctx *c, const struct fl_launch_opts *
 		dir_add(p, "0755", true, p->proxy_prefix);
 	}
 	dir_under(p, "0755", true, o->flower_dir, "state");
+	/* An owned 0755 directory is fl_fs_mkdir_p(path, 0755, 49999, 49999): what fl-ckpt init
+	 * (fl_ckpt_init_dir) does, so both leave the same directory. */
 	if (c->conf.FL_CHECKPOINT_ENABLED) {
 		if (o->runtime == FL_RUNTIME_DOCKER)
 			dir_under(p, "0755", true, o->flower_dir, "checkpoints");

@@ -1,0 +1,264 @@
+/* fl_ckpt_commit: the commit protocol (round file, manifest entry, latest link, metadata), each
+ * step durable before the next, and the latest link's swap for restore. */
+#include "fl_ckpt.h"
+
+#include "fl_buf.h"
+#include "fl_fs.h"
+#include "fl_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy src into out in FL_CKPT_BLOCK blocks, hashing what is written; *size the bytes. */
+static int copy_hashed(int src, int out, const char *tmp, unsigned char md[32], long long *size,
+                       struct fl_err *e)
+{
+	unsigned char *buf = malloc(FL_CKPT_BLOCK);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		abort(); /* allocation only */
+	int rc = 0;
+	*size = 0;
+	for (;;) {
+		ssize_t n = read(src, buf, FL_CKPT_BLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = fl_err_sys(e, errno, "cannot read the source checkpoint");
+			break;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			abort();
+		if (write_all(out, buf, (size_t)n) < 0) {
+			rc = fl_err_sys(e, errno, "cannot write %s (disk full? free space and save again)",
+			                tmp);
+			break;
+		}
+		*size += n;
+	}
+	unsigned len = 0;
+	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &len) != 1)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+static void hex(const unsigned char md[32], char out[65])
+{
+	for (size_t i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The temp file, complete and durable: written, hashed, fsync'd, verified, owned. */
+static int write_temp(struct fl_ckpt *ck, int src, const char *tmp, struct fl_manifest_entry *en,
+                      struct fl_npz_info *info, struct fl_err *e)
+{
+	int fd = openat(ck->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fl_err_sys(e, errno, "cannot create %s in %s", tmp, ck->dir);
+	unsigned char md[32] = {0};
+	memset(info, 0, sizeof *info);
+	uid_t uid;
+	gid_t gid;
+	fl_ckpt_owner(ck, &uid, &gid);
+	int rc = copy_hashed(src, fd, tmp, md, &en->size, e);
+	if (rc == 0 && (fchmod(fd, 0644) < 0 || (uid != FL_OWNER_KEEP && fchown(fd, uid, gid) < 0)))
+		rc = fl_err_sys(e, errno, "cannot set mode and owner %ld:%ld of %s/%s", (long)ck->uid,
+		                (long)ck->gid, ck->dir, tmp);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = fl_err_sys(e, errno, "cannot fsync %s/%s (disk full? free space and save again)",
+		                ck->dir, tmp);
+	/* The structure and CRCs, read back from the page cache: what is renamed is what verifies. */
+	if (rc == 0 && (lseek(fd, 0, SEEK_SET) < 0 || fl_npz_verify_fd(fd, 0, info, e) < 0)) {
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		rc = fl_err_set(e, FL_EXIT_FAIL,
+		                "the source is not a valid checkpoint: %s; nothing was changed", msg);
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = fl_err_sys(e, errno, "cannot close %s/%s", ck->dir, tmp);
+	if (rc == 0) {
+		hex(md, en->sha256);
+		en->arrays = (long)info->narrays;
+	}
+	return rc;
+}
+
+static void now_utc(char out[FL_MANIFEST_TIME_LEN])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, FL_MANIFEST_TIME_LEN - 9, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, FL_MANIFEST_TIME_LEN - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+/* The round file in place and durable: temp, rename, directory fsync. */
+static int commit_file(struct fl_ckpt *ck, long round, int src, struct fl_manifest_entry *en,
+                       struct fl_npz_info *info, struct fl_err *e)
+{
+	char name[FL_MANIFEST_FILE_LEN], tmp[FL_CKPT_TEMP_LEN];
+	fl_manifest_file(round, name);
+	fl_ckpt_temp_name(tmp);
+	if (write_temp(ck, src, tmp, en, info, e) < 0) {
+		unlinkat(ck->dirfd, tmp, 0);
+		return -1;
+	}
+	if (renameat(ck->dirfd, tmp, ck->dirfd, name) < 0) {
+		int err = errno;
+		unlinkat(ck->dirfd, tmp, 0);
+		return fl_err_sys(e, err, "cannot rename %s to %s in %s%s", tmp, name, ck->dir,
+		                  err == EISDIR ? " (a directory has the round file's name: remove it)" : "");
+	}
+	if (fsync(ck->dirfd) < 0)
+		return fl_err_sys(e, errno, "cannot fsync the directory %s", ck->dir);
+	return 0;
+}
+
+int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_ckpt_commit *c,
+                   struct fl_npz_info *info, struct fl_err *e)
+{
+	char name[FL_MANIFEST_FILE_LEN];
+	if (fl_manifest_file(round, name) < 0)
+		return fl_err_set(e, FL_EXIT_USAGE, "round %ld is out of range; rounds are 1-%ld", round,
+		                  FL_MANIFEST_ROUND_MAX);
+	struct fl_npz_info local;
+	if (!info)
+		info = &local;
+	struct fl_manifest_entry en = {.round = round};
+	en.metrics = (struct fl_manifest_metric *)c->metrics;
+	en.nmetrics = c->nmetrics;
+	/* Check the entry's own fields (the metrics) before anything is written. */
+	struct fl_manifest_entry probe = en;
+	probe.size = FL_MANIFEST_SIZE_MIN;
+	memset(probe.sha256, 'a', 64);
+	snprintf(probe.time, sizeof probe.time, "1970-01-01T00:00:00Z");
+	if (fl_manifest_check_entry(&probe, e) < 0)
+		return -1;
+	if (commit_file(ck, round, src_fd, &en, info, e) < 0)
+		return -1;
+	now_utc(en.time);
+	uid_t uid;
+	gid_t gid;
+	fl_ckpt_owner(ck, &uid, &gid);
+	if (fl_manifest_put(&ck->m, &en, e) < 0 || fl_manifest_save(ck->dir, &ck->m, uid, gid, e) < 0) {
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		return fl_err_set(e, FL_EXIT_FAIL, "%s is in place but not committed: %s", name, msg);
+	}
+	if (!c->make_latest)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (fl_ckpt_link(ck, round, e) < 0 || fl_ckpt_meta_write(ck, round, en.arrays, &ts, e) < 0)
+		return -1;
+	return 0;
+}
+
+int fl_ckpt_commit_fd(struct fl_ckpt *ck, long round, int src_fd, bool make_latest, struct fl_err *e)
+{
+	struct fl_ckpt_commit c = {.make_latest = make_latest};
+	return fl_ckpt_commit(ck, round, src_fd, &c, NULL, e);
+}
+
+int fl_ckpt_link(struct fl_ckpt *ck, long round, struct fl_err *e)
+{
+	char name[FL_MANIFEST_FILE_LEN], tmp[FL_CKPT_TEMP_LEN];
+	if (fl_manifest_file(round, name) < 0)
+		return fl_err_set(e, FL_EXIT_USAGE, "round %ld is out of range", round);
+	fl_ckpt_temp_name(tmp);
+	if (symlinkat(name, ck->dirfd, tmp) < 0)
+		return fl_err_sys(e, errno, "cannot create the link %s in %s", tmp, ck->dir);
+	uid_t uid;
+	gid_t gid;
+	fl_ckpt_owner(ck, &uid, &gid);
+	if (uid != FL_OWNER_KEEP && fchownat(ck->dirfd, tmp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = errno;
+		unlinkat(ck->dirfd, tmp, 0);
+		return fl_err_sys(e, err, "cannot set the owner of the link %s/%s", ck->dir, tmp);
+	}
+	/* rename over the old link swaps it atomically; a directory there is refused by rename. */
+	if (renameat(ck->dirfd, tmp, ck->dirfd, FL_CKPT_LATEST) < 0) {
+		int err = errno;
+		unlinkat(ck->dirfd, tmp, 0);
+		return fl_err_sys(e, err, "cannot replace %s/%s%s", ck->dir, FL_CKPT_LATEST,
+		                  err == EISDIR ? " (it is a directory: remove it)" : "");
+	}
+	if (fsync(ck->dirfd) < 0)
+		return fl_err_sys(e, errno, "cannot fsync the directory %s", ck->dir);
+	return 0;
+}
+
+int fl_ckpt_meta_write(const struct fl_ckpt *ck, long round, long num_arrays, const struct timespec *ts,
+                       struct fl_err *e)
+{
+	struct tm tm;
+	char t[24], stamp[64];
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* As Python's datetime.now(timezone.utc).isoformat() writes it. */
+	snprintf(stamp, sizeof stamp, "%s.%06ld+00:00", t, ts->tv_nsec / 1000);
+	json_t *o = json_pack("{s:I, s:s, s:I}", "round", (json_int_t)round, "timestamp", stamp, "num_arrays",
+	                      (json_int_t)num_arrays);
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!text)
+		abort(); /* allocation only */
+	struct fl_buf path = FL_BUF_INIT;
+	fl_buf_addf(&path, "%s/%s", ck->dir, FL_CKPT_META);
+	uid_t uid;
+	gid_t gid;
+	fl_ckpt_owner(ck, &uid, &gid);
+	int rc = fl_fs_write_atomic(path.data, text, strlen(text), 0644, uid, gid, e);
+	free(text);
+	fl_buf_free(&path);
+	return rc;
+}
+
+int fl_ckpt_set_latest(struct fl_ckpt *ck, long round, struct fl_err *e)
+{
+	const struct fl_manifest_entry *en = fl_manifest_find(&ck->m, round);
+	char name[FL_MANIFEST_FILE_LEN];
+	if (fl_manifest_file(round, name) < 0)
+		return fl_err_set(e, FL_EXIT_USAGE, "round %ld is out of range", round);
+	if (!en)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "round %ld is not committed (no manifest entry); commit it first with fl-ckpt "
+		    "save --round %ld --from %s/%s",
+		    round, round, ck->dir, name);
+	if (fl_ckpt_verify_round(ck, round, NULL, e) < 0)
+		return -1;
+	struct stat st;
+	if (fstatat(ck->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fl_err_sys(e, errno, "cannot stat %s/%s", ck->dir, name);
+	long arrays = en->arrays;
+	if (fl_ckpt_link(ck, round, e) < 0 || fl_ckpt_meta_write(ck, round, arrays, &st.st_mtim, e) < 0)
+		return -1;
+	return 0;
+}
