@@ -102,6 +102,11 @@ def commit(d):
     assert temps(d) == [], temps(d)
 
 
+# Reals as jansson writes them: 17 digits, ".0" added, exponents without '+' or leading 0.
+FIXTURE_METRICS = {2: {"loss": 0.1, "accuracy": 3, "tiny": 1e-20, "huge": 1.5e300},
+                   10: {"loss": 0.06251, "eval.acc-x_1": -2.5}}
+
+
 @case
 def fixture(d):
     """With fixed times the manifest and round 10 are the bytes of test/fixtures/manifest/
@@ -109,7 +114,7 @@ def fixture(d):
     and fl_npz_verify)."""
     times = iter(["2026-01-02T03:04:05Z", "2026-01-02T03:04:06Z", "2026-01-02T03:04:07Z"])
     for rnd in (1, 2, 10):
-        c.save(d, rnd, model(rnd), now=lambda: next(times))
+        c.save(d, rnd, model(rnd), metrics=FIXTURE_METRICS.get(rnd), now=lambda: next(times))
     for name, fixture_name in ((c.MANIFEST, "saver.json"),
                                ("checkpoint_round_10.npz", "saver_round_10.npz")):
         with open(os.path.join(d, name), "rb") as f:
@@ -124,7 +129,7 @@ def fixture_write(d):
     """Rewrite the fixture (when the saver's format changes on purpose)."""
     times = iter(["2026-01-02T03:04:05Z", "2026-01-02T03:04:06Z", "2026-01-02T03:04:07Z"])
     for rnd in (1, 2, 10):
-        c.save(d, rnd, model(rnd), now=lambda: next(times))
+        c.save(d, rnd, model(rnd), metrics=FIXTURE_METRICS.get(rnd), now=lambda: next(times))
     os.makedirs(os.path.join(HERE, "fixtures", "manifest"), exist_ok=True)
     for name, fixture_name in ((c.MANIFEST, "saver.json"),
                                ("checkpoint_round_10.npz", "saver_round_10.npz")):

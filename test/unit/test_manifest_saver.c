@@ -46,6 +46,12 @@ static void test_manifest_bytes(struct fl_manifest *m)
 		      "saver: rounds 1, 2, 10 in numeric order");
 		CHECK_STR(m->v[2].time, "2026-01-02T03:04:07Z", "saver: the time as RFC 3339 UTC");
 		CHECK(m->v[2].arrays == 2 && m->v[2].size == 574, "saver: arrays and size");
+		double loss = 0, acc = 0, tiny = 0;
+		CHECK(m->v[0].nmetrics == 0 && fl_manifest_metric(&m->v[1], "loss", &loss) && loss == 0.1 &&
+		          fl_manifest_metric(&m->v[1], "accuracy", &acc) && acc == 3.0 &&
+		          fl_manifest_metric(&m->v[1], "tiny", &tiny) && tiny == 1e-20,
+		      "saver: the metrics read back exactly (loss %g, accuracy %g, tiny %g)", loss, acc,
+		      tiny);
 	}
 	char *again = fl_manifest_format(m);
 	CHECK_STR(again, text, "saver: fl_manifest_format writes the saver's bytes back unchanged");

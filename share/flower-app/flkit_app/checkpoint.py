@@ -58,6 +58,9 @@ _C_TEMP_RE = re.compile(r"^\.checkpoint_manifest\.json\.[A-Za-z0-9]{6}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
 _ENTRY_KEYS = ("round", "file", "size", "sha256", "arrays", "time")
+# fl_manifest.h: at most 32 metrics a round, names of 1-64 bytes of [A-Za-z0-9_.-].
+METRICS_MAX = 32
+_METRIC_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 log = logging.getLogger("flwr")
 
@@ -301,7 +304,7 @@ def format_manifest(entries: list[dict]) -> bytes:
             fields = [f'      {json.dumps(k)}: {json.dumps(e[k])}' for k in _ENTRY_KEYS]
             if e.get("metrics"):
                 ms = ",\n".join(f"        {json.dumps(k)}: {_real(float(v))}"
-                                for k, v in e["metrics"].items())
+                                for k, v in sorted(e["metrics"].items()))
                 fields.append('      "metrics": {\n' + ms + "\n      }")
             items.append("    {\n" + ",\n".join(fields) + "\n    }")
         out.append("[\n" + ",\n".join(items) + "\n  ]")
@@ -333,9 +336,13 @@ def _check_entry(i: int, e) -> dict:
     if not isinstance(e["time"], str) or not _TIME_RE.match(e["time"]):
         raise ValueError(f"{where}.time is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SS[.frac]Z)")
     metrics = e.get("metrics", {})
-    if not isinstance(metrics, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in metrics.values()):
-        raise ValueError(f"{where}.metrics is not an object of numbers")
+    if not isinstance(metrics, dict) or len(metrics) > METRICS_MAX:
+        raise ValueError(f"{where}.metrics is not an object of at most {METRICS_MAX} metrics")
+    for k, v in metrics.items():
+        if not _METRIC_RE.match(k):
+            raise ValueError(f"{where}.metrics: name {k[:64]!r} is not 1-64 of [A-Za-z0-9_.-]")
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"{where}.metrics.{k} is not a finite number")
     return e
 
 
@@ -408,12 +415,20 @@ def _utc_now() -> str:
 
 
 def _metrics_of(metrics) -> dict:
-    """The finite numbers of metrics (JSON has no NaN), in their order."""
+    """The metrics a manifest entry can hold, sorted by name: finite numbers (JSON has no
+    NaN) under names fl-ckpt accepts, at most METRICS_MAX; the others are left out, saying
+    so (a checkpoint is not lost for a metric)."""
     out = {}
-    for k, v in (metrics or {}).items():
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            if math.isfinite(float(v)):
-                out[str(k)] = float(v)
+    for k, v in sorted((metrics or {}).items()):
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        if not (ok and math.isfinite(float(v)) and _METRIC_RE.match(str(k))):
+            log.warning("metric %r=%r is not kept in the manifest: names are 1-64 of "
+                        "[A-Za-z0-9_.-], values finite numbers", k, v)
+        elif len(out) == METRICS_MAX:
+            log.warning("metric %r is not kept in the manifest: at most %d a round", k,
+                        METRICS_MAX)
+        else:
+            out[str(k)] = float(v)
     return out
 
 
