@@ -315,3 +315,190 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 	[ "$(cut -f1 <<<"$output" | tr '\n' ' ')" = "round 2 9 10 " ]
 	[[ ${lines[1]} == *committed,latest* ]]
 }
+
+@test "init: run twice, the directory is 0755 and owned by 49999:49999" {
+	[ "$(id -u)" = 0 ] || skip "needs root to give the directory away"
+	run "$FLKIT_BIN/fl-ckpt" --dir "$D/a/b" init
+	assert_success
+	run "$FLKIT_BIN/fl-ckpt" --dir "$D/a/b" init
+	assert_success
+	[ "$(stat -c %u:%g:%a "$D/a/b")" = 49999:49999:755 ]
+}
+
+@test "init: a symbolic link in place of the directory is refused" {
+	ln -s /etc "$D/link"
+	ck --dir "$D/link" init
+	assert_failure 1
+	[[ $stderr == *"symlink"* ]]
+}
+
+@test "--container-path: /app/checkpoints[/sub] maps to /opt/flower/checkpoints[/sub]; others are refused" {
+	run --separate-stderr "$FLKIT_BIN/fl-ckpt" --container-path /app/checkpoints/run1 --owner "$ME" latest
+	assert_failure 1
+	[[ $stderr == *"/opt/flower/checkpoints/run1"* ]]
+	for p in /tmp/x /opt/flower/checkpoints /app/checkpoints/../etc; do
+		run --separate-stderr "$FLKIT_BIN/fl-ckpt" --container-path "$p" latest
+		assert_failure 2
+		[[ $stderr == *"$p"* ]]
+	done
+	run --separate-stderr "$FLKIT_BIN/fl-ckpt" --dir "$D" --container-path /app/checkpoints latest
+	assert_failure 2
+}
+
+@test "save: an interrupted save (temp written, never renamed) leaves latest unchanged; the next command cleans up" {
+	ck save --round 5 --from "$GOOD/three.npz"
+	# What a save killed between the copy and the rename leaves: its temp file.
+	dead=$(sh -c 'echo $$')
+	cp "$GOOD/one.npz" "$D/.fl-ckpt.$dead.0123456789abcdef.tmp"
+	ck latest
+	assert_output "5	$D/checkpoint_round_5.npz"
+	[ ! -e "$D/checkpoint_round_6.npz" ]
+	ck save --round 6 --from "$GOOD/one.npz" --no-latest
+	assert_success
+	[ ! -e "$D/.fl-ckpt.$dead.0123456789abcdef.tmp" ]
+	ck latest
+	assert_output "5	$D/checkpoint_round_5.npz"
+}
+
+@test "save: adopting an uncommitted file of the spec's saver commits it in place" {
+	spec_save 3 "$GOOD/three.npz"
+	ck save --round 3 --from "$D/checkpoint_round_3.npz"
+	assert_success
+	cmp "$GOOD/three.npz" "$D/checkpoint_round_3.npz"
+	ck latest --fallback
+	assert_success
+	assert_output "3	$D/checkpoint_round_3.npz"
+}
+
+@test "restore: repoints the link and the JSON to round N (timestamp = file mtime) with the FL_NUM_ROUNDS reminder" {
+	for r in 5 10; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	touch -d '2026-02-03 04:05:06.25 UTC' "$D/checkpoint_round_5.npz"
+	ck restore --round 5
+	assert_success
+	assert_output "5	$D/checkpoint_round_5.npz"
+	[[ $stderr == *FL_NUM_ROUNDS* ]]
+	[ "$(readlink "$D/checkpoint_latest.npz")" = checkpoint_round_5.npz ]
+	[ "$(jq -r .round "$D/checkpoint_latest.json")" = 5 ]
+	[ "$(jq -r .timestamp "$D/checkpoint_latest.json")" = 2026-02-03T04:05:06.250000+00:00 ]
+	ck latest --fallback
+	assert_output "5	$D/checkpoint_round_5.npz"
+}
+
+@test "restore: an uncommitted or missing round is refused, the link unchanged" {
+	ck save --round 5 --from "$GOOD/three.npz"
+	cp "$GOOD/three.npz" "$D/checkpoint_round_7.npz"
+	ck restore --round 7
+	assert_failure 1
+	[[ $stderr == *"not committed"* ]]
+	ck restore --round 9
+	assert_failure 1
+	[ "$(readlink "$D/checkpoint_latest.npz")" = checkpoint_round_5.npz ]
+	ck restore
+	assert_failure 2
+}
+
+@test "restore: np.load reads the restored latest link" {
+	[ -x "$FLWR_PY" ] || skip "no project venv"
+	ck save --round 1 --from "$GOOD/three.npz"
+	ck save --round 2 --from "$GOOD/twelve.npz"
+	ck restore --round 1
+	run "$FLWR_PY" -c 'import sys, numpy as np; print(len(np.load(sys.argv[1]).files))' "$D/checkpoint_latest.npz"
+	assert_success
+	assert_output 3
+}
+
+@test "prune: --keep 2 of {5,10,15,20} with latest at 15 removes 5 and 10" {
+	for r in 5 10 20 15; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	ck prune --keep 2
+	assert_success
+	assert_output "5	$D/checkpoint_round_5.npz
+10	$D/checkpoint_round_10.npz"
+	[ "$(cd "$D" && echo checkpoint_round_*.npz)" = "checkpoint_round_15.npz checkpoint_round_20.npz" ]
+	[ "$(jq -r '.rounds | map(.round) | join(",")' "$D/checkpoint_manifest.json")" = 15,20 ]
+}
+
+@test "prune: --keep 2 with latest at 5 removes only 10 (the latest target is never pruned)" {
+	for r in 10 15 20 5; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	ck prune --keep 2
+	assert_success
+	assert_output "10	$D/checkpoint_round_10.npz"
+	[ "$(cd "$D" && echo checkpoint_round_*.npz)" = \
+		"checkpoint_round_15.npz checkpoint_round_20.npz checkpoint_round_5.npz" ]
+}
+
+@test "prune: --dry-run prints what would go and removes nothing" {
+	for r in 1 2 3; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	before=$(sha256sum "$D"/checkpoint_*)
+	ck prune --keep 1 --dry-run
+	assert_success
+	assert_output "1	$D/checkpoint_round_1.npz
+2	$D/checkpoint_round_2.npz"
+	[ "$(sha256sum "$D"/checkpoint_*)" = "$before" ]
+}
+
+@test "prune: --keep-every keeps every K-th round, --keep-best the best val_loss" {
+	for r in 1 2 3 4 5 6 7 8; do
+		ck save --round "$r" --from "$GOOD/one.npz" --metric "val_loss=0.$((9 - r))" --metric accuracy=0.5
+	done
+	ck save --round 3 --from "$GOOD/one.npz" --metric val_loss=0.01 --no-latest
+	ck prune --keep 1 --keep-every 4 --keep-best val_loss
+	assert_success
+	[ "$(cut -f1 <<<"$output" | tr '\n' ' ')" = "1 2 5 6 7 " ]
+	[ "$(jq -c '.rounds[0].metrics' "$D/checkpoint_manifest.json")" = '{"val_loss":0.01}' ]
+}
+
+@test "prune: --keep below 1 and --best without --keep-best are usage errors" {
+	ck prune --keep 0
+	assert_failure 2
+	ck prune --keep 1 --best min
+	assert_failure 2
+	ck prune --keep 1 --keep-best 'bad name'
+	assert_failure 2
+}
+
+@test "prune: without --keep it keeps FL_CHECKPOINT_KEEP rounds; 0 keeps all" {
+	for r in 1 2 3; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	run --separate-stderr env -i FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_KEEP=0 \
+		"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
+	assert_success
+	assert_output ''
+	run --separate-stderr env -i FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_KEEP=2 \
+		"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
+	assert_success
+	assert_output "1	$D/checkpoint_round_1.npz"
+	run --separate-stderr env -i FL_CHECKPOINT_KEEP=abc "$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
+	assert_failure 1
+	[[ $stderr == *"Invalid FL_CHECKPOINT_KEEP: 'abc'. Must be a non-negative integer"* ]]
+}
+
+@test "prune: an orphan left by a killed prune (entry gone, file still there) goes next time" {
+	for r in 1 2 3; do ck save --round "$r" --from "$GOOD/three.npz"; done
+	jq '.rounds |= map(select(.round != 1))' "$D/checkpoint_manifest.json" >"$D/m"
+	mv "$D/m" "$D/checkpoint_manifest.json"
+	ck prune --keep 2
+	assert_success
+	assert_output "1	$D/checkpoint_round_1.npz"
+	[ ! -e "$D/checkpoint_round_1.npz" ]
+}
+
+@test "save: --metric must be NAME=finite number" {
+	for m in x 'a b=1' '=1' 'loss=' 'loss=nan' 'loss=inf' 'loss=1x'; do
+		ck save --round 1 --from "$GOOD/three.npz" --metric "$m"
+		assert_failure 2
+	done
+}
+
+@test "list: a corrupt manifest is an error naming the file and the fix" {
+	echo '{"version": 1, "rounds": [' >"$D/checkpoint_manifest.json"
+	ck list
+	assert_failure 1
+	[[ $stderr == *checkpoint_manifest.json* ]]
+}
+
+@test "help: exits 0 and names every verb" {
+	run "$FLKIT_BIN/fl-ckpt" --help
+	assert_success
+	for v in init list latest verify save restore prune; do
+		assert_output --partial "fl-ckpt [options] $v"
+	done
+}
