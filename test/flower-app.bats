@@ -141,3 +141,13 @@ PY
 	assert_failure 4
 	[[ $stderr == *".fl-ckpt.lock"* ]]
 }
+
+@test "save: a temp file a killed saver left is removed by the next fl-ckpt command that mutates" {
+	check commit
+	local dead
+	dead=$(sh -c 'echo $$')
+	printf partial >"$CK/.fl-ckpt.$dead.0123456789abcdef.tmp"
+	ckpt prune --keep 5
+	[ ! -e "$CK/.fl-ckpt.$dead.0123456789abcdef.tmp" ]
+	ckpt verify --all
+}
