@@ -363,7 +363,8 @@ def kill_points(d):
         assert temps(where) == [], (k, temps(where))
     # The kills covered every stage: nothing committed (temp left or not), round 2 committed
     # with the link still on round 1, and the link swapped.
-    assert ((1,), 1, True) in seen and ((1, 2), 1, False) in seen and ((1, 2), 2, False) in seen, seen
+    stages = {((1,), 1, True), ((1, 2), 1, False), ((1, 2), 2, False)}
+    assert stages <= seen, seen
     print(f"# {calls} kill points", file=sys.stderr)
 
 
@@ -420,8 +421,9 @@ BAD_ENTRIES = {
 def hostile_manifest(d):
     """Malformed, truncated, oversized and hostile manifests are refused with the reason;
     save then writes nothing, and resume falls back to the spec's link with a warning."""
-    for what, text in list(BAD_MANIFESTS.items()) + [
-            (k, json.dumps({"version": 1, "rounds": [v]}).encode()) for k, v in BAD_ENTRIES.items()]:
+    bad_entries = [(k, json.dumps({"version": 1, "rounds": [v]}).encode())
+                   for k, v in BAD_ENTRIES.items()]
+    for what, text in list(BAD_MANIFESTS.items()) + bad_entries:
         try:
             c.parse_manifest(text)
             raise AssertionError(f"{what}: accepted")
