@@ -23,6 +23,8 @@ Retention: save(keep=K) with K > 0 prunes as `fl-ckpt prune --keep K` does (the 
 committed rounds stay, never the latest link's target nor the highest round; the manifest
 entry goes first, then the file)."""
 
+from __future__ import annotations  # the annotations below on Python 3.9 too
+
 import errno
 import fcntl
 import hashlib
