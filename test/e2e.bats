@@ -122,15 +122,23 @@ result() { # KEY: a value of federation.sh's result.env
 	sed -n "s/^$1=//p" "$W/result.env"
 }
 
-# assert_checkpoints DIR ROUND...: the round files exist, checkpoint_latest.npz is a relative
-# link to the last one, the JSON names it, and numpy loads them (the latest = that round's).
+# assert_checkpoints DIR ROUND...: the round files exist and are committed (a manifest entry
+# each, its SHA-256 sha256sum's, the round's loss and accuracy), every round file in DIR is,
+# checkpoint_latest.npz is a relative link to the last one, the JSON names it, and numpy loads
+# them (the latest = that round's).
 assert_checkpoints() {
 	local dir=$1 venv=$2 r
 	shift 2
 	local last=${*: -1}
 	for r in "$@"; do
 		[ -f "$dir/checkpoint_round_$r.npz" ] || fail "no $dir/checkpoint_round_$r.npz"
+		run jq -r --argjson r "$r" '.rounds[] | select(.round == $r)
+			| "\(.sha256) \(.size) \(.arrays) \(.metrics | has("loss") and has("accuracy"))"' \
+			"$dir/checkpoint_manifest.json"
+		assert_output "$(sha256sum "$dir/checkpoint_round_$r.npz" | cut -d' ' -f1) $(stat -c %s "$dir/checkpoint_round_$r.npz") 2 true"
 	done
+	assert_equal "$(jq -r '[.rounds[].file] | join(" ")' "$dir/checkpoint_manifest.json")" \
+		"$(cd "$dir" && find . -maxdepth 1 -name 'checkpoint_round_*.npz' -printf '%f\n' | sort -V | paste -sd' ')"
 	[ -L "$dir/checkpoint_latest.npz" ] || fail "$dir/checkpoint_latest.npz is not a symlink"
 	assert_equal "$(readlink "$dir/checkpoint_latest.npz")" "checkpoint_round_$last.npz"
 	run jq -e --argjson r "$last" '.round == $r and .num_arrays == 2 and (.timestamp | test("\\+00:00$"))' \
@@ -428,7 +436,7 @@ EOF
 	done
 }
 
-@test "checkpoint: atomic files, numeric member order, a regular-file latest is replaced" {
+@test "checkpoint: committed files, numeric member order, a regular-file latest is replaced" {
 	need "$V141"
 	run "$V141/bin/python" -B - "$APP" "$BATS_TEST_TMPDIR/ck" <<'EOF'
 import json, os, sys
@@ -451,10 +459,14 @@ got, rnd = c.load_latest(d)
 assert rnd == 4 and all((a == b).all() and a.dtype == b.dtype for a, b in zip(got, arrays))
 c.save(d, 5, arrays[:2])
 assert c.load_latest(d)[1] == 5 and len(c.load_latest(d)[0]) == 2
-assert sorted(os.listdir(d)) == ["checkpoint_latest.json", "checkpoint_latest.npz",
-                                 "checkpoint_round_4.npz", "checkpoint_round_5.npz"]
-os.remove(os.path.join(d, "checkpoint_round_5.npz"))  # a dangling link counts as none
-assert c.load_latest(d) is None
+assert sorted(os.listdir(d)) == [".fl-ckpt.lock", "checkpoint_latest.json", "checkpoint_latest.npz",
+                                 "checkpoint_manifest.json", "checkpoint_round_4.npz",
+                                 "checkpoint_round_5.npz"]
+m = json.load(open(os.path.join(d, c.MANIFEST)))
+assert [(e["round"], e["arrays"]) for e in m["rounds"]] == [(4, 12), (5, 2)], m
+os.remove(os.path.join(d, "checkpoint_round_5.npz"))  # the latest round lost: round 4 resumes
+got, rnd = c.load_latest(d)
+assert rnd == 4 and len(got) == 12
 print("ok")
 EOF
 	assert_success

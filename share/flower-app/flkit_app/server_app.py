@@ -139,7 +139,8 @@ def build_strategy(cfg, tracker_for):
 
 
 def initial_model(cfg, enabled: bool, path: str):
-    """Fresh arrays, or those of checkpoint_latest.npz (design 03 §4.5). Rounds restart at 1."""
+    """Fresh arrays, or those of the latest committed round that verifies (design 03 §4.5,
+    `fl-ckpt latest --fallback`). Rounds restart at 1."""
     fresh = task.initial_arrays()
     if not enabled:
         return fresh
@@ -150,7 +151,7 @@ def initial_model(cfg, enabled: bool, path: str):
     arrays, rnd = found
     shapes = [a.shape for a in arrays]
     if shapes != [a.shape for a in fresh]:
-        raise ValueError(f"{path}/{checkpoint.LATEST}: array shapes {shapes} do not fit this "
+        raise ValueError(f"{path}: round {rnd}: array shapes {shapes} do not fit this "
                          f"model {[a.shape for a in fresh]}; move the checkpoints away")
     log(logging.INFO, "Resuming from checkpoint: round %d (%d arrays loaded)", rnd, len(arrays))
     return arrays
@@ -163,6 +164,8 @@ def main(grid: Grid, context: Context) -> None:
     ckpt_on = _flag(cfg.get("checkpoint-enabled", False))
     ckpt_path = str(cfg.get("checkpoint-path", "/app/checkpoints"))
     ckpt_every = _get(cfg, "checkpoint-interval", int, 5)
+    # 0: no retention here (fl-ckpt prune on the host may run it instead).
+    ckpt_keep = max(_get(cfg, "checkpoint-keep", int, 0), 0)
     if _flag(cfg.get("metrics-enabled", False)):
         # fl-metrics serves /metrics from these JSON events; the app opens no port of its own
         # (both binding metrics-port would fail with "Address already in use").
@@ -183,8 +186,12 @@ def main(grid: Grid, context: Context) -> None:
         if server_round > 0:
             if ckpt_on and checkpoint.should_save(server_round, ckpt_every, num_rounds):
                 try:
-                    path, size = checkpoint.save(ckpt_path, server_round, nds)
-                except OSError as e:
+                    # The metrics go into the round's manifest entry (fl-ckpt prune
+                    # --keep-best reads them).
+                    path, size = checkpoint.save(ckpt_path, server_round, nds,
+                                                 metrics={"loss": loss, "accuracy": acc},
+                                                 keep=ckpt_keep)
+                except (OSError, checkpoint.CheckpointError) as e:
                     # Training goes on; the ERROR line and the missing event say what is lost.
                     log(logging.ERROR, "checkpoint of round %d to %s failed: %s",
                         server_round, ckpt_path, e)
