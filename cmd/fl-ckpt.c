@@ -426,8 +426,9 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 }
 
 /* What the options say together; FL_TOOL_GO when they agree. */
-static int check_options(const struct fl_tool *t, struct opts *o)
+static int check_options(struct fl_tool *t)
 {
+	struct opts *o = t->data;
 	struct fl_err e = {0};
 	if (o->container_path && o->dir_given)
 		return fl_tool_usage_error(t, "--dir and --container-path exclude each other");
@@ -512,22 +513,15 @@ int main(int argc, char **argv)
 	    .usage = usage_text,
 	    .help = help_text,
 	    .help_end = help_end,
-	    .opts = opts,
-	    .nopts = sizeof opts / sizeof opts[0],
-	    .verbs = verbs,
-	    .nverbs = sizeof verbs / sizeof verbs[0],
+	    FL_TOOL_TABLES(opts, verbs),
 	    .flags = FL_TOOL_RENDERED | FL_TOOL_ENV_FALLBACK,
 	    .declines = FL_TOOL_C_FORMAT,
 	    .decline_why = "fl-ckpt list takes --json",
 	    .option = option,
+	    .check = check_options,
 	    .data = &o,
 	};
-	int rc = fl_tool_parse(&t, argc, argv);
-	if (rc == FL_TOOL_GO)
-		rc = check_options(&t, &o);
-	if (rc == FL_TOOL_GO)
-		rc = fl_tool_dispatch(&t);
-	fl_tool_free(&t);
+	int rc = fl_tool_main(&t, argc, argv);
 	for (int i = 0; i < 3; i++)
 		free(o.s3_strings[i]);
 	return rc;
