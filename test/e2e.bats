@@ -438,7 +438,7 @@ EOF
 
 @test "checkpoint: committed files, numeric member order, a regular-file latest is replaced" {
 	need "$V141"
-	run "$V141/bin/python" -B - "$APP" "$BATS_TEST_TMPDIR/ck" <<'EOF'
+	run --separate-stderr "$V141/bin/python" -B - "$APP" "$BATS_TEST_TMPDIR/ck" <<'EOF'
 import json, os, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -471,6 +471,8 @@ print("ok")
 EOF
 	assert_success
 	assert_output ok
+	# The lost round is skipped aloud (on stderr, Flower's log), not silently.
+	[[ $stderr == *"round 5: "*"checkpoint_round_5.npz: No such file or directory: skipped"* ]]
 }
 
 @test "federation.sh: the deadline stops the run with exit 4 and no process left behind" {
