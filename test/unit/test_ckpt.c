@@ -5,6 +5,7 @@
 #include "fl_err.h"
 #include "fl_fs.h"
 #include "unit.h"
+#include "unit_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,8 +17,6 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define FIXTURE  "test/fixtures/npz/good/"
-
-static char root[] = "/tmp/fl-ckpt-XXXXXX";
 
 static void test_should_save(void)
 {
@@ -134,28 +133,12 @@ static void test_prune_select(void)
 	}
 }
 
-/* Names in dir, sorted, space-separated. */
-static char *listing(const char *dir)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	struct fl_buf b = FL_BUF_INIT;
-	fl_buf_add(&b, "", 0);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0)
-			fl_buf_addf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	return b.data;
-}
-
 static void test_commit(void)
 {
 	struct fl_ckpt ck;
 	struct fl_err e = {0};
-	CHECK(fl_ckpt_open(&ck, root, true, 1000, geteuid(), getegid(), &e) == 0, "open %s: %s", root, e.msg);
+	CHECK(fl_ckpt_open(&ck, unit_root, true, 1000, geteuid(), getegid(), &e) == 0, "open %s: %s",
+	      unit_root, e.msg);
 	int fd = open(FIXTURE "three.npz", O_RDONLY);
 	CHECK(fd >= 0 && fl_ckpt_commit_fd(&ck, 4, fd, true, &e) == 0, "commit round 4: %s", e.msg);
 	close(fd);
@@ -180,7 +163,7 @@ static void test_commit(void)
 	CHECK(fd >= 0 && fl_ckpt_commit_fd(&ck, 7, fd, true, &e) < 0 && strstr(e.msg, "nothing was changed"),
 	      "an object array is refused: %s", e.msg);
 	close(fd);
-	char *l = listing(root);
+	char *l = listing(unit_root);
 	CHECK_STR(l,
 	          ".fl-ckpt.lock checkpoint_latest.json checkpoint_latest.npz checkpoint_manifest.json "
 	          "checkpoint_round_4.npz checkpoint_round_6.npz",
@@ -191,7 +174,7 @@ static void test_commit(void)
 	CHECK(fl_ckpt_verify_round(&ck, 6, NULL, &e) == 0, "round 6 verifies: %s", e.msg);
 	fl_ckpt_close(&ck);
 	/* The manifest read back keeps the metrics. */
-	CHECK(fl_ckpt_open(&ck, root, false, 0, geteuid(), getegid(), &e) == 0, "reopen: %s", e.msg);
+	CHECK(fl_ckpt_open(&ck, unit_root, false, 0, geteuid(), getegid(), &e) == 0, "reopen: %s", e.msg);
 	en = fl_manifest_find(&ck.m, 6);
 	CHECK(en && en->nmetrics == 2 && strcmp(en->metrics[0].name, "accuracy") == 0,
 	      "metrics survive a save and a load, sorted by name");
@@ -208,7 +191,7 @@ static void test_commit(void)
 static void put_meta(const char *text)
 {
 	char *p = NULL;
-	if (asprintf(&p, "%s/%s", root, FL_CKPT_META) < 0)
+	if (asprintf(&p, "%s/%s", unit_root, FL_CKPT_META) < 0)
 		abort();
 	unlink(p);
 	if (text) {
@@ -225,7 +208,7 @@ static void test_meta(void)
 	struct fl_ckpt ck;
 	struct fl_err e = {0};
 	struct fl_ckpt_meta meta;
-	CHECK(fl_ckpt_open(&ck, root, false, 0, geteuid(), getegid(), &e) == 0, "open: %s", e.msg);
+	CHECK(fl_ckpt_open(&ck, unit_root, false, 0, geteuid(), getegid(), &e) == 0, "open: %s", e.msg);
 	put_meta(NULL);
 	CHECK_INT(fl_ckpt_meta_read(&ck, &meta, &e), 0, "meta: absent is 0");
 	put_meta("{\n  \"round\": 12,\n  \"timestamp\": \"2025-01-01T12:00:00.123456+00:00\",\n  "
@@ -261,7 +244,7 @@ static void test_meta(void)
 	CHECK(fl_ckpt_meta_read(&ck, &meta, &e) < 0, "meta: over 4 KiB is refused");
 	put_meta(NULL);
 	char *p = NULL;
-	if (asprintf(&p, "%s/%s", root, FL_CKPT_META) < 0)
+	if (asprintf(&p, "%s/%s", unit_root, FL_CKPT_META) < 0)
 		abort();
 	CHECK(mkfifo(p, 0600) == 0 && fl_ckpt_meta_read(&ck, &meta, &e) < 0,
 	      "meta: a FIFO is refused, not waited on");
@@ -273,29 +256,15 @@ static void test_meta(void)
 	fl_ckpt_close(&ck);
 }
 
-static void rm_all(const char *dir)
-{
-	char *l = listing(dir);
-	for (char *t = strtok(l, " "); t; t = strtok(NULL, " ")) {
-		char *p = NULL;
-		if (asprintf(&p, "%s/%s", dir, t) < 0)
-			abort();
-		unlink(p);
-		free(p);
-	}
-	free(l);
-}
-
 int main(void)
 {
-	if (!mkdtemp(root))
+	if (unit_fs_init("fl-ckpt") < 0)
 		return 1;
 	test_should_save();
 	test_host_path();
 	test_prune_select();
 	test_commit();
 	test_meta();
-	rm_all(root);
-	rmdir(root);
+	rm_all(unit_root);
 	return unit_done();
 }

@@ -7,6 +7,7 @@
 #include "fl_fs.h"
 #include "fl_manifest.h"
 #include "unit.h"
+#include "unit_fs.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -21,45 +22,9 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static char root[] = "/tmp/fl-ckpt-archive-XXXXXX";
-static char ck[64], stage[64], in[64], outd[64];
+static char ck[sizeof unit_root + 8], stage[sizeof unit_root + 8], in[sizeof unit_root + 8],
+    outd[sizeof unit_root + 8];
 static int stagefd;
-
-static char *path_of(const char *dir, const char *rel)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", dir, rel) < 0)
-		abort();
-	return p;
-}
-
-/* Names in dir, sorted, space-separated ("" when empty). */
-static char *listing(const char *dir)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	struct fl_buf b = FL_BUF_INIT;
-	fl_buf_add(&b, "", 0);
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0)
-			fl_buf_addf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	return b.data;
-}
-
-static void rm_all(const char *dir)
-{
-	char *l = listing(dir);
-	for (char *t = strtok(l, " "); t; t = strtok(NULL, " ")) {
-		char *p = path_of(dir, t);
-		unlink(p);
-		free(p);
-	}
-	free(l);
-}
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -89,7 +54,7 @@ static void sha_hex(const void *d, size_t n, char out[65])
 
 static char *file_sha(const char *dir, const char *name)
 {
-	char *p = path_of(dir, name);
+	char *p = unit_path(dir, name);
 	size_t len;
 	char *d = read_file(p, &len);
 	free(p);
@@ -114,7 +79,7 @@ static void make_ckpt_dir(void)
 			d[i] = (char)((x = x * 1103515245u + 12345u) >> 16);
 		char name[FL_MANIFEST_FILE_LEN];
 		fl_manifest_file(r, name);
-		char *p = path_of(ck, name);
+		char *p = unit_path(ck, name);
 		write_file(p, d, sizes[r]);
 		struct fl_manifest_entry en = {.round = r, .size = (long long)sizes[r], .arrays = 2};
 		sha_hex(d, sizes[r], en.sha256);
@@ -129,11 +94,11 @@ static void make_ckpt_dir(void)
 	if (fl_manifest_save(ck, &m, FL_OWNER_KEEP, FL_OWNER_KEEP, &e) < 0)
 		abort();
 	fl_manifest_free(&m);
-	char *l = path_of(ck, "checkpoint_latest.npz");
+	char *l = unit_path(ck, "checkpoint_latest.npz");
 	if (symlink("checkpoint_round_3.npz", l) < 0)
 		abort();
 	free(l);
-	char *j = path_of(ck, "checkpoint_latest.json");
+	char *j = unit_path(ck, "checkpoint_latest.json");
 	const char meta[] = "{\n  \"round\": 3,\n  \"num_arrays\": 2\n}\n";
 	write_file(j, meta, sizeof meta - 1);
 	free(j);
@@ -160,7 +125,7 @@ static void test_round_trip(void)
 	static const char *const names[] = {"a.tar", "a.tar.gz", "a.tgz", "a.tar.zst"};
 	static const long all[] = {3, 1, 2};
 	for (size_t i = 0; i < NELEM(names); i++) {
-		char *out = path_of(outd, names[i]);
+		char *out = unit_path(outd, names[i]);
 		struct fl_err e = {0};
 		CHECK_INT(archive_rounds(all, 3, true, out, &e), 0, "archive %s: written (%s)", names[i],
 		          e.msg);
@@ -202,7 +167,7 @@ static void test_round_trip(void)
 		          "extract %s: exactly these files, no link created", names[i]);
 		free(sl);
 		fl_ckpt_archive_list_free(&l);
-		rm_all(stage);
+		unit_empty(stage);
 		unlink(out);
 		free(out);
 	}
@@ -211,7 +176,7 @@ static void test_round_trip(void)
 static void test_subset(void)
 {
 	static const long two[] = {2, 1};
-	char *out = path_of(outd, "s.tar.gz");
+	char *out = unit_path(outd, "s.tar.gz");
 	struct fl_err e = {0};
 	CHECK_INT(archive_rounds(two, 2, true, out, &e), 0, "archive --round 1,2: written (%s)", e.msg);
 	struct fl_ckpt_archive_list l;
@@ -224,7 +189,7 @@ static void test_subset(void)
 	      "the manifest holds only the selected rounds");
 	fl_manifest_free(&m);
 	fl_ckpt_archive_list_free(&l);
-	rm_all(stage);
+	unit_empty(stage);
 	unlink(out);
 	free(out);
 }
@@ -233,12 +198,12 @@ static void test_write_refusals(void)
 {
 	struct fl_err e = {0};
 	static const long r1[] = {1}, r4[] = {4}, r9[] = {9};
-	char *bad = path_of(outd, "a.zip");
+	char *bad = unit_path(outd, "a.zip");
 	CHECK_INT(archive_rounds(r1, 1, true, bad, &e), -1, "archive: an unknown suffix is refused");
 	CHECK(e.code == FL_EXIT_USAGE && strstr(e.msg, ".tar.zst") && strstr(e.msg, ".tar.gz"),
 	      "archive: the usage error names the suffixes");
 	free(bad);
-	char *out = path_of(outd, "w.tar");
+	char *out = unit_path(outd, "w.tar");
 	CHECK_INT(archive_rounds(r4, 1, true, out, &e), -1, "archive: an uncommitted round is refused");
 	CHECK(e.code == FL_EXIT_FAIL && strstr(e.msg, "round 4") && strstr(e.msg, "not committed"),
 	      "archive: the message names the uncommitted round");
@@ -247,7 +212,7 @@ static void test_write_refusals(void)
 	CHECK_INT(archive_rounds(r1, 0, true, out, &e), -1, "archive: no round selected is a usage error");
 	CHECK_INT(e.code, FL_EXIT_USAGE, "archive: no round selected: exit 2");
 	/* round 2's file swapped for a symlink to round 1: never followed */
-	char *r2 = path_of(ck, "checkpoint_round_2.npz"), *r2s = path_of(ck, "keep2");
+	char *r2 = unit_path(ck, "checkpoint_round_2.npz"), *r2s = unit_path(ck, "keep2");
 	rename(r2, r2s);
 	CHECK(symlink("checkpoint_round_1.npz", r2) == 0, "plant a symlink as round 2");
 	static const long r2v[] = {2};
@@ -268,7 +233,7 @@ static void test_write_refusals(void)
 	char *ol = listing(outd);
 	CHECK_STR(ol, "", "archive: a refusal leaves no file, temp or final");
 	free(ol);
-	char *nodir = path_of(outd, "no/such/x.tar");
+	char *nodir = unit_path(outd, "no/such/x.tar");
 	CHECK_INT(archive_rounds(r1, 1, true, nodir, &e), -1,
 	          "archive: a missing output directory is refused");
 	free(nodir);
@@ -343,7 +308,7 @@ static struct fl_buf build(const struct ent *v, size_t n, size_t cap)
 
 static char *snapshot(void)
 {
-	char *a = listing(root), *b = listing(ck), *s = NULL;
+	char *a = listing(unit_root), *b = listing(ck), *s = NULL;
 	if (asprintf(&s, "%s | %s", a, b) < 0)
 		abort();
 	free(a);
@@ -355,7 +320,7 @@ static char *snapshot(void)
 static void refused(const char *what, const void *data, size_t len, const char *want)
 {
 	char *before = snapshot();
-	char *p = path_of(in, "h.tar");
+	char *p = unit_path(in, "h.tar");
 	write_file(p, data, len);
 	struct fl_err e = {0};
 	struct fl_ckpt_archive_list l;
@@ -453,7 +418,7 @@ static void test_damaged(void)
 	static const char *const names[] = {"d.tar", "d.tar.gz", "d.tar.zst"};
 	static const long all[] = {1, 2, 3};
 	for (size_t k = 0; k < NELEM(names); k++) {
-		char *out = path_of(outd, names[k]);
+		char *out = unit_path(outd, names[k]);
 		struct fl_err e;
 		if (archive_rounds(all, 3, true, out, &e) < 0)
 			abort();
@@ -471,7 +436,7 @@ static void test_damaged(void)
 		unlink(out);
 		free(out);
 	}
-	char *out = path_of(outd, "f.tar");
+	char *out = unit_path(outd, "f.tar");
 	struct fl_err e;
 	if (archive_rounds(all, 3, true, out, &e) < 0)
 		abort();
@@ -488,10 +453,10 @@ static void test_damaged(void)
 	                       {"checkpoint_latest.npz", AE_IFLNK, 0, NULL, R2, NULL}};
 	refused_ents("a link to a round the archive lacks", nohold, 2, 1 << 20, FL_MANIFEST_NAME);
 	/* a stage directory that is not empty: refused, its file kept */
-	char *x = path_of(stage, "already");
+	char *x = unit_path(stage, "already");
 	write_file(x, "x", 1);
 	static const long r1[] = {1};
-	out = path_of(outd, "n.tar");
+	out = unit_path(outd, "n.tar");
 	archive_rounds(r1, 1, false, out, &e);
 	struct fl_ckpt_archive_list l;
 	CHECK_INT(fl_ckpt_archive_extract(out, stagefd, &l, &e), -1,
@@ -509,12 +474,12 @@ static void test_damaged(void)
 
 int main(void)
 {
-	if (!mkdtemp(root))
+	if (unit_fs_init("fl-ckpt-archive") < 0)
 		return 1;
-	snprintf(ck, sizeof ck, "%s/ck", root);
-	snprintf(stage, sizeof stage, "%s/stage", root);
-	snprintf(in, sizeof in, "%s/in", root);
-	snprintf(outd, sizeof outd, "%s/out", root);
+	snprintf(ck, sizeof ck, "%s/ck", unit_root);
+	snprintf(stage, sizeof stage, "%s/stage", unit_root);
+	snprintf(in, sizeof in, "%s/in", unit_root);
+	snprintf(outd, sizeof outd, "%s/out", unit_root);
 	if (mkdir(ck, 0755) < 0 || mkdir(stage, 0700) < 0 || mkdir(in, 0755) < 0 || mkdir(outd, 0755) < 0)
 		return 1;
 	stagefd = open(stage, O_RDONLY | O_DIRECTORY);
@@ -525,14 +490,14 @@ int main(void)
 	test_hostile();
 	test_damaged();
 	close(stagefd);
-	rm_all(ck);
+	unit_empty(ck);
 	rmdir(ck);
 	rmdir(stage);
 	rmdir(in);
 	rmdir(outd);
-	char *l = listing(root);
+	char *l = listing(unit_root);
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
-	rmdir(root);
+	rmdir(unit_root);
 	return unit_done();
 }

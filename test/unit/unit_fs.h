@@ -25,13 +25,19 @@ static inline int unit_fs_init(const char *name)
 	return mkdtemp(unit_root) ? 0 : -1;
 }
 
+/* dir/rel (caller frees). */
+static inline char *unit_path(const char *dir, const char *rel)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+		abort();
+	return p;
+}
+
 /* rel under the scratch directory (caller frees). */
 static inline char *path_of(const char *rel)
 {
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", unit_root, rel) < 0)
-		abort();
-	return p;
+	return unit_path(unit_root, rel);
 }
 
 /* Names in dir, sorted, space-separated ("" when empty; caller frees). */
@@ -51,18 +57,22 @@ static inline char *listing(const char *dir)
 	return b.data;
 }
 
-/* Remove the files in dir (not below), then dir. */
-static inline void rm_all(const char *dir)
+/* Remove the files in dir (not below); dir stays. */
+static inline void unit_empty(const char *dir)
 {
 	char *l = listing(dir);
 	for (char *t = strtok(l, " "); t; t = strtok(NULL, " ")) {
-		char *p = NULL;
-		if (asprintf(&p, "%s/%s", dir, t) < 0)
-			abort();
+		char *p = unit_path(dir, t);
 		unlink(p);
 		free(p);
 	}
 	free(l);
+}
+
+/* Remove the files in dir (not below), then dir. */
+static inline void rm_all(const char *dir)
+{
+	unit_empty(dir);
 	rmdir(dir);
 }
 
