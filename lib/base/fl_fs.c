@@ -405,3 +405,15 @@ void fl_fs_clean_temps(const char *path)
 	fl_buf_free(&lead);
 	free(dir);
 }
+
+DIR *fl_fs_opendir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d && fd >= 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return d;
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <sys/types.h>
 
 #define FL_OWNER_KEEP ((uid_t)-1)
@@ -65,5 +66,10 @@ int fl_fs_lock_fd(int fd, const struct fl_fs_lock_wait *w, struct fl_err *e);
  * file and the rename: regular files named ".BASE.XXXXXX" (they may hold secrets, 0600).
  * Only under fl_fs_lock_dir, so that no other writer's temp file is taken. */
 void fl_fs_clean_temps(const char *path);
+
+/* The directory name (NULL: dirfd's own) under dirfd, opened for reading without following a
+ * symlink, with a descriptor of its own (an offset apart from dirfd's); NULL and errno when it
+ * cannot be. closedir() closes it. */
+DIR *fl_fs_opendir_at(int dirfd, const char *name);
 
 #endif

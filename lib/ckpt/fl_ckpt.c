@@ -55,17 +55,12 @@ static pid_t temp_pid(const char *name)
 	return (pid_t)pid;
 }
 
-/* A stale staging directory: the regular files and links directly inside, then itself; no
- * recursion and nothing followed. */
-static void remove_stage(int dirfd, const char *name)
+void fl_ckpt_remove_stage(int parent, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = fl_fs_opendir_at(parent, name);
+	if (!d)
 		return;
-	}
+	int fd = dirfd(d);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat st;
@@ -74,20 +69,16 @@ static void remove_stage(int dirfd, const char *name)
 			unlinkat(fd, de->d_name, 0);
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
-		fl_warn("cannot remove the stale staging directory %s: %s; remove it by hand", name,
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0)
+		fl_warn("cannot remove the staging directory %s: %s; remove it by hand", name,
 		        strerror(errno));
 }
 
 static void clean_own_temps(const struct fl_ckpt *ck)
 {
-	int fd = dup(ck->dirfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = fl_fs_opendir_at(ck->dirfd, NULL);
+	if (!d)
 		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t pid = temp_pid(de->d_name);
@@ -96,7 +87,7 @@ static void clean_own_temps(const struct fl_ckpt *ck)
 		    fstatat(ck->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
-			remove_stage(ck->dirfd, de->d_name);
+			fl_ckpt_remove_stage(ck->dirfd, de->d_name);
 		else if (unlinkat(ck->dirfd, de->d_name, 0) == 0)
 			fl_info("removed %s/%s, left by process %ld (no longer running)", ck->dir, de->d_name,
 			        (long)pid);

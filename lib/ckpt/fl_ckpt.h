@@ -55,6 +55,9 @@ void fl_ckpt_close(struct fl_ckpt *ck);
 /* Remove the stale temp files of the directory (FL_CKPT_TEMP_PREFIX, fl_manifest_save's and
  * the metadata's); fl_ckpt_open does it for a mutating open. Only under the lock. */
 void fl_ckpt_clean_temps(const struct fl_ckpt *ck);
+/* Remove the staging directory name under parent (an unarchive's): the regular files and links
+ * directly inside, then itself; no recursion and nothing followed. */
+void fl_ckpt_remove_stage(int parent, const char *name);
 
 /* A fresh temp name in the directory: .fl-ckpt.<pid>.<16 hex>.tmp. */
 void fl_ckpt_temp_name(char out[FL_CKPT_TEMP_LEN]);

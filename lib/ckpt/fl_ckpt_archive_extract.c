@@ -9,6 +9,7 @@
 #include "fl_ckpt_archive.h"
 
 #include "fl_buf.h"
+#include "fl_fs.h"
 #include "fl_manifest.h"
 
 #include <archive.h>
@@ -296,13 +297,9 @@ static int cmp_long(const void *a, const void *b)
 
 static bool stage_empty(int stage)
 {
-	int fd = openat(stage, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = fl_fs_opendir_at(stage, NULL);
+	if (!d)
 		return false;
-	}
 	bool empty = true;
 	for (struct dirent *de; empty && (de = readdir(d));)
 		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;

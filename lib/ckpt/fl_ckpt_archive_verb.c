@@ -38,23 +38,6 @@ int fl_ckpt_archive_rounds(const struct fl_ckpt *ck, long round, bool all, const
 	return fl_ckpt_archive_write(ck->dirfd, &one, 1, true, out, e);
 }
 
-/* The stage directory: its files, then itself. */
-static void remove_stage(int parent, const char *name)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	(void)unlinkat(parent, name, AT_REMOVEDIR);
-}
-
 /* The archive's manifest, as extract checked it, from the stage directory. */
 static int staged_manifest(int stagefd, const char *archive, struct fl_manifest *m, struct fl_err *e)
 {
@@ -143,7 +126,7 @@ int fl_ckpt_unarchive(struct fl_ckpt *ck, const char *archive, long round, bool 
 	*ndone = 0;
 	char stage[64];
 	snprintf(stage, sizeof stage, FL_CKPT_STAGE_FMT, (long)getpid());
-	remove_stage(ck->dirfd, stage);
+	fl_ckpt_remove_stage(ck->dirfd, stage);
 	if (mkdirat(ck->dirfd, stage, 0700) < 0)
 		return fl_err_sys(e, errno, "%s: cannot create the stage directory %s", ck->dir, stage);
 	int stagefd = openat(ck->dirfd, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -159,7 +142,7 @@ int fl_ckpt_unarchive(struct fl_ckpt *ck, const char *archive, long round, bool 
 		fl_ckpt_archive_list_free(&l);
 	}
 	close(stagefd);
-	remove_stage(ck->dirfd, stage);
+	fl_ckpt_remove_stage(ck->dirfd, stage);
 	*done = d.v;
 	*ndone = d.n;
 	return rc;

@@ -2,6 +2,7 @@
  * metadata JSON, and the verification of one round against its manifest entry. */
 #include "fl_ckpt.h"
 
+#include "fl_fs.h"
 #include "fl_log.h"
 
 #include <dirent.h>
@@ -64,15 +65,9 @@ int fl_ckpt_rounds(const struct fl_ckpt *ck, struct fl_ckpt_round **out, size_t 
 {
 	*out = NULL;
 	*n = 0;
-	int fd = dup(ck->dirfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return fl_err_sys(e, err, "cannot list %s", ck->dir);
-	}
-	rewinddir(d);
+	DIR *d = fl_fs_opendir_at(ck->dirfd, NULL);
+	if (!d)
+		return fl_err_sys(e, errno, "cannot list %s", ck->dir);
 	long latest = link_round(ck);
 	size_t cap = 0;
 	struct dirent *de;

@@ -427,6 +427,52 @@ static void test_lock_dir_wait(void)
 	free(file);
 }
 
+/* fl_fs_opendir_at: a directory under a descriptor, never through a symlink, with an offset of
+ * its own. */
+static void test_opendir_at(void)
+{
+	char *dir = path_of("od"), *link = path_of("od-link"), *file = path_of("od/f");
+	mkdir(dir, 0755);
+	fl_fs_write_atomic(file, "x", 1, 0600, FL_OWNER_KEEP, (gid_t)-1, NULL);
+	symlink("od", link);
+	int top = open(unit_root, O_RDONLY | O_DIRECTORY);
+	DIR *d = fl_fs_opendir_at(top, "od");
+	int seen = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		seen += strcmp(de->d_name, "f") == 0;
+	CHECK(d && seen == 1, "opendir_at: reads the directory under the descriptor");
+	if (d)
+		closedir(d);
+	errno = 0;
+	CHECK(fl_fs_opendir_at(top, "od-link") == NULL && errno == ENOTDIR,
+	      "opendir_at: a symlink to a directory is refused");
+	errno = 0;
+	CHECK(fl_fs_opendir_at(top, "od/f") == NULL && errno == ENOTDIR, "opendir_at: a file is refused");
+	int odfd = openat(top, "od", O_RDONLY | O_DIRECTORY);
+	DIR *a = fl_fs_opendir_at(odfd, NULL), *b = fl_fs_opendir_at(odfd, NULL);
+	int na = 0, nb = 0;
+	while (a && readdir(a))
+		na++;
+	while (b && readdir(b))
+		nb++;
+	CHECK(na == 3 && nb == 3,
+	      "opendir_at: NULL opens the descriptor's own directory, each with its own "
+	      "offset (%d, %d entries)",
+	      na, nb);
+	if (a)
+		closedir(a);
+	if (b)
+		closedir(b);
+	close(odfd);
+	close(top);
+	unlink(file);
+	unlink(link);
+	rmdir(dir);
+	free(dir);
+	free(link);
+	free(file);
+}
+
 int main(void)
 {
 	if (unit_fs_init("fl-fs") < 0)
@@ -438,6 +484,7 @@ int main(void)
 	test_kill_mid_write();
 	test_crash_safety();
 	test_lock_dir_wait();
+	test_opendir_at();
 	char *l = listing(unit_root);
 	CHECK_STR(l, "", "the test directory is left empty");
 	free(l);
