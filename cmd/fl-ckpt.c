@@ -6,6 +6,7 @@
 #include "fl_log.h"
 #include "fl_output.h"
 #include "fl_tool.h"
+#include "fl_validate.h"
 
 #include <string.h>
 
@@ -115,6 +116,11 @@ static int keep_from_context(struct fl_tool *t, struct opts *o)
 	int rc = fl_tool_load(t, FL_ROLE_SUPERLINK, &c);
 	if (rc)
 		return rc;
+	struct fl_err e = {0};
+	if (fl_validate_var(&c, FLV_FL_CHECKPOINT_KEEP, &e) < 0) {
+		fl_ctx_free(&c);
+		return fl_log_err(&e);
+	}
 	o->v.prune.keep = c.conf.FL_CHECKPOINT_KEEP;
 	fl_ctx_free(&c);
 	if (o->v.prune.keep == 0 && !o->v.prune.keep_every && !o->v.prune.keep_best) {

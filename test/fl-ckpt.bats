@@ -466,6 +466,9 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 		"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
 	assert_success
 	assert_output "1	$D/checkpoint_round_1.npz"
+	run --separate-stderr env -i FL_CHECKPOINT_KEEP=abc "$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$ME" prune
+	assert_failure 1
+	[[ $stderr == *"Invalid FL_CHECKPOINT_KEEP: 'abc'. Must be a non-negative integer"* ]]
 }
 
 @test "prune: an orphan left by a killed prune (entry gone, file still there) goes next time" {
@@ -498,4 +501,43 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 	for v in init list latest verify save restore prune; do
 		assert_output --partial "fl-ckpt [options] $v"
 	done
+}
+
+@test "save: a link planted under the round file's name is replaced, never followed" {
+	echo keep >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$D/checkpoint_round_2.npz"
+	ck verify --round 2
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+	ck save --round 2 --from "$GOOD/three.npz"
+	assert_success
+	[ ! -L "$D/checkpoint_round_2.npz" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = keep ]
+}
+
+@test "open: a symbolic link as --dir is refused" {
+	ln -s "$D" "$BATS_TEST_TMPDIR/dirlink"
+	run --separate-stderr "$FLKIT_BIN/fl-ckpt" --dir "$BATS_TEST_TMPDIR/dirlink" list
+	assert_failure 1
+	[[ $stderr == *"symbolic link"* ]]
+}
+
+@test "save: saving a committed round again replaces file and entry together" {
+	ck save --round 1 --from "$GOOD/three.npz"
+	ck save --round 1 --from "$GOOD/one.npz"
+	assert_success
+	[ "$(jq -r '.rounds[0].sha256' "$D/checkpoint_manifest.json")" = "$(sha "$GOOD/one.npz")" ]
+	[ "$(jq -r '.rounds | length' "$D/checkpoint_manifest.json")" = 1 ]
+	ck verify --round 1
+	assert_success
+	assert_output "$D/checkpoint_round_1.npz	ok	1 arrays"
+}
+
+@test "save: --no-latest of the link's own round rewrites the metadata, so it keeps agreeing" {
+	ck save --round 5 --from "$GOOD/three.npz"
+	ck save --round 5 --from "$GOOD/one.npz" --no-latest
+	assert_success
+	[ "$(jq -r .num_arrays "$D/checkpoint_latest.json")" = 1 ]
+	ck verify --round 5
+	assert_success
 }

@@ -118,6 +118,19 @@ static void now_utc(char out[FL_MANIFEST_TIME_LEN])
 	snprintf(out + n, FL_MANIFEST_TIME_LEN - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
 }
 
+/* A round committed before loses its entry before its file is replaced: a kill in between
+ * leaves an uncommitted file, never a committed one whose SHA-256 disagrees. */
+static int uncommit(struct fl_ckpt *ck, long round, struct fl_err *e)
+{
+	if (!fl_manifest_find(&ck->m, round))
+		return 0;
+	uid_t uid;
+	gid_t gid;
+	fl_ckpt_owner(ck, &uid, &gid);
+	fl_manifest_remove(&ck->m, round);
+	return fl_manifest_save(ck->dir, &ck->m, uid, gid, e);
+}
+
 /* The round file in place and durable: temp, rename, directory fsync. */
 static int commit_file(struct fl_ckpt *ck, long round, int src, struct fl_manifest_entry *en,
                        struct fl_npz_info *info, struct fl_err *e)
@@ -125,7 +138,7 @@ static int commit_file(struct fl_ckpt *ck, long round, int src, struct fl_manife
 	char name[FL_MANIFEST_FILE_LEN], tmp[FL_CKPT_TEMP_LEN];
 	fl_manifest_file(round, name);
 	fl_ckpt_temp_name(tmp);
-	if (write_temp(ck, src, tmp, en, info, e) < 0) {
+	if (write_temp(ck, src, tmp, en, info, e) < 0 || uncommit(ck, round, e) < 0) {
 		unlinkat(ck->dirfd, tmp, 0);
 		/* Name the round file: the temp's name means nothing to the reader (disk full). */
 		char msg[sizeof e->msg];
@@ -174,7 +187,11 @@ int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_c
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		return fl_err_set(e, FL_EXIT_FAIL, "%s is in place but not committed: %s", name, msg);
 	}
-	if (!c->make_latest)
+	/* The metadata describes the link's round: replacing that round rewrites it too. */
+	long cur = 0;
+	struct fl_err le = {0};
+	bool is_latest = fl_ckpt_latest(ck, &cur, &le) == 0 && cur == round;
+	if (!c->make_latest && !is_latest)
 		return 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);

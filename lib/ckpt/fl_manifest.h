@@ -94,7 +94,8 @@ char *fl_manifest_format(const struct fl_manifest *m);
 /* Add en (a copy, its metrics sorted), or replace the entry of its round; -1 when en is invalid
  * or the manifest is full. */
 int fl_manifest_put(struct fl_manifest *m, const struct fl_manifest_entry *en, struct fl_err *e);
-/* Remove the entry of round; false when there was none. */
+/* Remove the entry of round, freeing its metrics (copy them first to keep them); false when
+ * there was none. */
 bool fl_manifest_remove(struct fl_manifest *m, long round);
 /* The entry of round, or NULL. */
 const struct fl_manifest_entry *fl_manifest_find(const struct fl_manifest *m, long round);

@@ -44,6 +44,12 @@ static bool printable(const char *s)
 
 static bool same_entry(const struct fl_manifest_entry *a, const struct fl_manifest_entry *b)
 {
+	if (a->nmetrics != b->nmetrics)
+		return false;
+	for (size_t i = 0; i < a->nmetrics; i++)
+		if (strcmp(a->metrics[i].name, b->metrics[i].name) != 0 ||
+		    a->metrics[i].value != b->metrics[i].value)
+			return false;
 	return a->round == b->round && a->size == b->size && a->arrays == b->arrays &&
 	       strcmp(a->sha256, b->sha256) == 0 && strcmp(a->time, b->time) == 0;
 }
@@ -69,7 +75,13 @@ static void round_trip(const struct fl_manifest *m)
 {
 	char *text = fl_manifest_format(m);
 	size_t n = strlen(text);
-	REQUIRE(n <= (size_t)FL_MANIFEST_BYTES_MAX && n && text[n - 1] == '\n');
+	REQUIRE(n && text[n - 1] == '\n');
+	/* Metrics written compactly grow when indented: what exceeds the bound fl_manifest_save
+	 * refuses to write, so it never has to be read back. */
+	if (n > (size_t)FL_MANIFEST_BYTES_MAX) {
+		free(text);
+		return;
+	}
 	struct fl_manifest back = FL_MANIFEST_INIT;
 	struct fl_err e = {0};
 	REQUIRE(fl_manifest_parse(text, n, &back, &e) == 0);
@@ -89,6 +101,11 @@ static void edit(struct fl_manifest *m)
 	if (!m->n)
 		return;
 	struct fl_manifest_entry newest = *fl_manifest_newest(m);
+	/* remove frees the entry's metrics: keep a copy to put back. */
+	struct fl_manifest_metric metrics[FL_MANIFEST_METRICS_MAX];
+	if (newest.nmetrics)
+		memcpy(metrics, newest.metrics, newest.nmetrics * sizeof *metrics);
+	newest.metrics = metrics;
 	size_t n = m->n;
 	REQUIRE(fl_manifest_remove(m, newest.round) && m->n == n - 1 && !fl_manifest_find(m, newest.round));
 	REQUIRE(!fl_manifest_remove(m, newest.round));

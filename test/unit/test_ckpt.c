@@ -205,6 +205,74 @@ static void test_commit(void)
 	fl_ckpt_close(&ck);
 }
 
+static void put_meta(const char *text)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s", root, FL_CKPT_META) < 0)
+		abort();
+	unlink(p);
+	if (text) {
+		FILE *f = fopen(p, "w");
+		fputs(text, f);
+		fclose(f);
+	}
+	free(p);
+}
+
+/* checkpoint_latest.json is the container's to write: every malformed shape is refused. */
+static void test_meta(void)
+{
+	struct fl_ckpt ck;
+	struct fl_err e = {0};
+	struct fl_ckpt_meta meta;
+	CHECK(fl_ckpt_open(&ck, root, false, 0, geteuid(), getegid(), &e) == 0, "open: %s", e.msg);
+	put_meta(NULL);
+	CHECK_INT(fl_ckpt_meta_read(&ck, &meta, &e), 0, "meta: absent is 0");
+	put_meta("{\n  \"round\": 12,\n  \"timestamp\": \"2025-01-01T12:00:00.123456+00:00\",\n  "
+	         "\"num_arrays\": 3\n}");
+	CHECK(fl_ckpt_meta_read(&ck, &meta, &e) == 1 && meta.round == 12 && meta.num_arrays == 3 &&
+	          strcmp(meta.timestamp, "2025-01-01T12:00:00.123456+00:00") == 0,
+	      "meta: the spec saver's JSON reads");
+	static const char *const bad[] = {
+	    "",
+	    "[]",
+	    "{\"round\": 12}",
+	    "{\"round\": \"12\", \"timestamp\": \"t\", \"num_arrays\": 3}",
+	    "{\"round\": -1, \"timestamp\": \"t\", \"num_arrays\": 3}",
+	    "{\"round\": 1, \"timestamp\": 5, \"num_arrays\": 3}",
+	    "{\"round\": 1, \"timestamp\": \"t\", \"num_arrays\": 1e3}",
+	    "{\"round\": 1, \"round\": 2, \"timestamp\": \"t\", \"num_arrays\": 3}",
+	    "{\"round\": 1, \"timestamp\": \"t\", \"num_arrays\": 3",
+	    "{\"round\": 1, \"timestamp\": "
+	    "\"0123456789012345678901234567890123456789012345678901234567890123456789\", "
+	    "\"num_arrays\": 3}",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		put_meta(bad[i]);
+		CHECK(fl_ckpt_meta_read(&ck, &meta, &e) < 0 && strstr(e.msg, FL_CKPT_META),
+		      "meta: malformed case %zu refused, naming the file", i);
+	}
+	char *big = calloc(1, 5000);
+	memset(big, ' ', 4999);
+	big[0] = '{';
+	big[4998] = '}';
+	put_meta(big);
+	free(big);
+	CHECK(fl_ckpt_meta_read(&ck, &meta, &e) < 0, "meta: over 4 KiB is refused");
+	put_meta(NULL);
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s", root, FL_CKPT_META) < 0)
+		abort();
+	CHECK(mkfifo(p, 0600) == 0 && fl_ckpt_meta_read(&ck, &meta, &e) < 0,
+	      "meta: a FIFO is refused, not waited on");
+	unlink(p);
+	CHECK(symlink("/etc/passwd", p) == 0 && fl_ckpt_meta_read(&ck, &meta, &e) < 0,
+	      "meta: a symlink is not followed");
+	unlink(p);
+	free(p);
+	fl_ckpt_close(&ck);
+}
+
 static void rm_all(const char *dir)
 {
 	char *l = listing(dir);
@@ -226,6 +294,7 @@ int main(void)
 	test_host_path();
 	test_prune_select();
 	test_commit();
+	test_meta();
 	rm_all(root);
 	rmdir(root);
 	return unit_done();

@@ -365,6 +365,107 @@ static void test_fields(void)
 	}
 }
 
+/* The base document with "metrics": text added to its entry. */
+static char *with_metrics(const char *text)
+{
+	char *d = doc(NULL, NULL);
+	struct fl_buf b = FL_BUF_INIT;
+	fl_buf_addf(&b, "%.*s,\"metrics\":%s}]}", (int)(strlen(d) - 3), d, text);
+	free(d);
+	return b.data;
+}
+
+static void test_metrics(void)
+{
+	char *d = with_metrics("{\"val_loss\":0.25,\"accuracy\":1,\"a.b-c_D9\":-3e-5}");
+	struct fl_manifest m = FL_MANIFEST_INIT;
+	struct fl_err e = {0};
+	double v = 0;
+	CHECK(fl_manifest_parse(d, strlen(d), &m, &e) == 0 && m.n == 1 && m.v[0].nmetrics == 3,
+	      "metrics: an entry with 3 metrics parses (%s)", e.msg);
+	CHECK(m.n == 1 && strcmp(m.v[0].metrics[0].name, "a.b-c_D9") == 0 &&
+	          fl_manifest_metric(&m.v[0], "accuracy", &v) && v == 1.0,
+	      "metrics: sorted by name, integers read as numbers");
+	char *f1 = fl_manifest_format(&m);
+	struct fl_manifest m2 = FL_MANIFEST_INIT;
+	CHECK(fl_manifest_parse(f1, strlen(f1), &m2, &e) == 0, "metrics: the formatted manifest parses back");
+	char *f2 = fl_manifest_format(&m2);
+	CHECK_STR(f2, f1, "metrics: format is stable over a round trip");
+	CHECK(strstr(f1, "\"metrics\": {\n") != NULL, "metrics: formatted as an object");
+	/* put copies: the caller's array may go away. */
+	struct fl_manifest_metric mine[2] = {{"z", 2}, {"b", 1}};
+	struct fl_manifest_entry en = m.v[0];
+	en.round = 9;
+	en.metrics = mine;
+	en.nmetrics = 2;
+	CHECK(fl_manifest_put(&m2, &en, &e) == 0, "metrics: put takes an entry with metrics");
+	memset(mine, 0, sizeof mine);
+	const struct fl_manifest_entry *got = fl_manifest_find(&m2, 9);
+	CHECK(got && got->nmetrics == 2 && strcmp(got->metrics[0].name, "b") == 0 &&
+	          got->metrics[1].value == 2,
+	      "metrics: put keeps its own sorted copy");
+	struct fl_manifest_metric other[1] = {{"c", 3}};
+	en.metrics = other;
+	en.nmetrics = 1;
+	CHECK(fl_manifest_put(&m2, &en, &e) == 0 && fl_manifest_find(&m2, 9)->nmetrics == 1,
+	      "metrics: replacing an entry replaces (and frees) the old metrics");
+	en.nmetrics = 2;
+	struct fl_manifest_metric dup[2] = {{"x", 1}, {"x", 2}};
+	en.metrics = dup;
+	CHECK(fl_manifest_put(&m2, &en, &e) < 0 && strstr(e.msg, "given twice"),
+	      "metrics: a name twice is refused");
+	struct fl_manifest_metric bad[1] = {{"a b", 1}};
+	en.metrics = bad;
+	en.nmetrics = 1;
+	CHECK(fl_manifest_put(&m2, &en, &e) < 0 && strstr(e.msg, "metric name"),
+	      "metrics: a bad name is refused");
+	struct fl_manifest_metric inf[1] = {{"loss", 1.0 / 0.0}};
+	en.metrics = inf;
+	CHECK(fl_manifest_put(&m2, &en, &e) < 0 && strstr(e.msg, "finite"), "metrics: infinity is refused");
+	free(f1);
+	free(f2);
+	fl_manifest_free(&m);
+	fl_manifest_free(&m2);
+	free(d);
+	static const struct {
+		const char *text, *want;
+	} t[] = {
+	    {"[]", "metrics is not an object"},
+	    {"1", "metrics is not an object"},
+	    {"{\"loss\":\"0.1\"}", "metrics.loss is not a number"},
+	    {"{\"loss\":true}", "metrics.loss is not a number"},
+	    {"{\"loss\":null}", "metrics.loss is not a number"},
+	    {"{\"loss\":{}}", "metrics.loss is not a number"},
+	    {"{\"\":1}", "name '' is not"},
+	    {"{\"a b\":1}", "name 'a b' is not"},
+	    {"{\"../x\":1}", "name '../x' is not"},
+	    {"{\"\\u001b[2J\":1}", "name '?[2J' is not"},
+	    {"{\"loss\":1,\"loss\":2}", "not valid JSON"},
+	    {"{\"loss\":NaN}", "not valid JSON"},
+	    {"{\"loss\":1e999}", "not valid JSON"},
+	};
+	for (size_t i = 0; i < NELEM(t); i++) {
+		d = with_metrics(t[i].text);
+		refused(d, strlen(d), t[i].want, t[i].text);
+		free(d);
+	}
+	/* 65-byte name, 33 metrics. */
+	struct fl_buf b = FL_BUF_INIT;
+	fl_buf_addf(&b, "{\"%065d\":1}", 0);
+	d = with_metrics(b.data);
+	refused(d, strlen(d), "is not 1-64", "a 65-byte metric name");
+	free(d);
+	fl_buf_free(&b);
+	fl_buf_adds(&b, "{");
+	for (int i = 0; i < 33; i++)
+		fl_buf_addf(&b, "%s\"m%d\":%d", i ? "," : "", i, i);
+	fl_buf_adds(&b, "}");
+	d = with_metrics(b.data);
+	refused(d, strlen(d), "33 metrics; at most 32", "33 metrics");
+	free(d);
+	fl_buf_free(&b);
+}
+
 static void test_structure(void)
 {
 	const char *e1 = "{\"round\":1,\"file\":\"checkpoint_round_1.npz\",\"size\":100,\"sha256\":"
@@ -841,6 +942,7 @@ int main(void)
 	test_round_trip();
 	test_edit();
 	test_fields();
+	test_metrics();
 	test_structure();
 	test_hostile();
 	test_bounds();
