@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ckpt.sh: fl-ckpt's throughput against the plain tools doing less: `fl-ckpt save` (copy and
 # SHA-256 in one pass, fsync, verify, rename, manifest, link, metadata) against `cp` then
-# `sync -f` (a durable copy, no hash); `fl-ckpt verify FILE` (zip and NPY structure, CRC-32,
-# SHA-256) against `sha256sum`. Files of random float32 written by numpy's np.savez, 1 MiB,
+# `sync -f` (a durable copy, no hash); `fl-ckpt verify --round N` of the saved round (zip and
+# NPY structure, CRC-32, and the SHA-256 against the manifest, in one pass) against `sha256sum`. Files of random float32 written by numpy's np.savez, 1 MiB,
 # 100 MiB and 1 GiB by default; both commands of a pair in ONE hyperfine run, the source in
 # the page cache (warm-up runs), the copies on the same file system as the source. Then the
 # peak RSS of save and verify of the largest file (/usr/bin/time -v).
@@ -103,7 +103,6 @@ for s in $sizes; do
 		echo "ckpt.sh: fl-ckpt does not verify or save $f; not timing anything" >&2
 		exit 1
 	fi
-	rm -rf "$tmp/check"
 	n=$(runs "$s")
 	json=$out/ckpt-save-$s.json
 	if ! hyperfine --warmup 1 --runs "$n" --style basic --export-json "$json" \
@@ -120,8 +119,8 @@ for s in $sizes; do
 		"$b" "$(echo "$mib * 1000 / $b" | bc -l)" "$(echo "$b / $a" | bc -l)")")
 	json=$out/ckpt-verify-$s.json
 	if ! hyperfine --warmup 2 --runs "$n" --style basic --export-json "$json" \
-		-n fl-ckpt-verify "$(q "$fl") verify $(q "$f")" \
-		-n sha256sum "sha256sum $(q "$f")" \
+		-n fl-ckpt-verify "$(q "$fl") --dir $(q "$tmp/check") verify --round 1" \
+		-n sha256sum "sha256sum $(q "$tmp/check/checkpoint_round_1.npz")" \
 		>"$out/ckpt-verify-$s.txt" 2>&1; then
 		cat "$out/ckpt-verify-$s.txt" >&2
 		exit 1
@@ -130,6 +129,7 @@ for s in $sizes; do
 	b=$(ms "$json" sha256sum mean)
 	verify_rows+=("$(printf '%8d %5d %12.1f %10.1f %12.1f %10.1f %9.2fx' "$s" "$n" "$a" "$(echo "$mib * 1000 / $a" | bc -l)" \
 		"$b" "$(echo "$mib * 1000 / $b" | bc -l)" "$(echo "$b / $a" | bc -l)")")
+	rm -rf "$tmp/check"
 	[ "$s" -eq "$max" ] || rm -f "$f"
 done
 
@@ -146,8 +146,21 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 f=$tmp/src-$max.npz
 rm -rf "$tmp/dst" && mkdir "$tmp/dst"
 rss_save=$(peak_rss "$fl" --dir "$tmp/dst" --owner "$owner" save --round 1 --from "$f")
-rss_verify=$(peak_rss "$fl" verify "$f")
+rss_verify=$(peak_rss "$fl" --dir "$tmp/dst" verify --round 1)
 rss_sha=$(peak_rss sha256sum "$f")
+
+# Where a save's time goes (no perf here): the wall-clock time inside each system call
+# (strace -c -w), the rest being user-space work (SHA-256, CRC-32, inflate) and scheduling.
+phases=
+if command -v strace >/dev/null 2>&1; then
+	rm -rf "$tmp/dst" && mkdir "$tmp/dst"
+	now=${EPOCHREALTIME/./}
+	strace -f -c -w -o "$out/ckpt-save-$max.strace" "$fl" --dir "$tmp/dst" --owner "$owner" save --round 1 \
+		--from "$f" >/dev/null 2>&1
+	total=$(((${EPOCHREALTIME/./} - now) / 1000))
+	phases=$(awk -v total="$total" '$NF ~ /^(read|write|fsync|fdatasync|renameat|renameat2|openat|pread64|close|flock|mmap|munmap)$/ {
+		printf "%s %.0f ms, ", $NF, $2 * 1000 } END { printf "wall %d ms under strace", total }' "$out/ckpt-save-$max.strace")
+fi
 rm -rf "$tmp/dst" "$f"
 
 echo
@@ -162,3 +175,4 @@ printf '%s\n' "${verify_rows[@]}"
 echo "(ratio = sha256sum time / fl-ckpt verify time; goal >= 1.0)"
 echo
 echo "peak RSS, $max MiB file (kB): fl-ckpt save $rss_save, fl-ckpt verify $rss_verify, sha256sum $rss_sha"
+[ -z "$phases" ] || echo "save of $max MiB, time in system calls: $phases"

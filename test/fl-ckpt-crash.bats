@@ -54,12 +54,13 @@ ck() {
 	"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$OWNER" "$@"
 }
 
-# crash VERB: crash.sh's kills of VERB; its summary line becomes a TAP comment and joins
+# crash VERB PHASE: crash.sh's kills of VERB, some of which must have left the directory in
+# PHASE (the kills landed inside the run, not only before or after it); its summary line becomes a TAP comment and joins
 # KILLS_LOG for the total. The directory is on a tmpfs: a kill -9 ends the process the same
 # on any file system, and without the disk's fsync latency the kills spread over the copy,
 # hash and verify phases instead of mostly landing in fsync (CRASH_ON_DISK=1: on disk).
 crash() {
-	local verb=$1 n=${CRASH_KILLS:-340} work=$BATS_TEST_TMPDIR/work where="on disk"
+	local verb=$1 want=$2 n=${CRASH_KILLS:-340} work=$BATS_TEST_TMPDIR/work where="on disk"
 	mkdir -p "$work"
 	if [ -z "${CRASH_ON_DISK:-}" ] && mount -t tmpfs -o size=256m,mode=0755 flkit-crash "$work" 2>/dev/null; then
 		MNT=$work where="on a tmpfs"
@@ -73,6 +74,8 @@ crash() {
 	fi
 	assert_success
 	[[ $output == "$verb: $n kills, 0 bad states "* ]]
+	local re="[(,] ?$want [1-9]"
+	[[ $output =~ $re ]] || fail "no kill left the directory in the phase '$want'"
 }
 
 # snapshot: what must not change: every entry's type, target and SHA-256.
@@ -110,15 +113,15 @@ small_fs() {
 }
 
 @test "save: kill -9 at random moments (mid-copy too) leaves latest verifying; the next save cleans up" {
-	crash save
+	crash save "temp left"
 }
 
 @test "restore --round: kill -9 at random moments leaves latest at the old or the new round, verifying" {
-	crash restore
+	crash restore "latest not swapped"
 }
 
 @test "prune --keep: kill -9 at random moments never loses a committed round's file; the next prune finishes" {
-	crash prune
+	crash prune "nothing removed"
 }
 
 @test "crash: at least 1000 kills in total across the verbs, no bad state after any" {
