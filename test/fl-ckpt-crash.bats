@@ -2,6 +2,7 @@
 # fl-ckpt under crashes, a full disk and concurrency: kill -9 at random moments of save,
 # restore and prune (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
 # small for the next round or for the manifest, and concurrent saves serialized on the lock.
+# A kill at each step of a save's commit is also placed exactly, with strace's fault injection.
 #
 # After every kill `latest` resolves to a committed round that verifies (or, before any link
 # was made, exits 1 with no link), the manifest parses, a final-name round file is whole, and
@@ -133,6 +134,60 @@ small_fs() {
 	[ "$verbs" = " save restore prune" ] || fail "the kill tests that ran:$verbs (run the whole file)"
 	[ "$bad" -eq 0 ]
 	[ "$total" -ge 1000 ]
+}
+
+# kill_at SYSCALL N ARGS...: fl-ckpt ARGS killed (SIGKILL, strace fault injection) as it enters
+# the N-th SYSCALL: a kill at a chosen step of the commit, deterministically.
+kill_at() {
+	local sc=$1 n=$2
+	shift 2
+	run strace -qq -f -o /dev/null -e trace="$sc" -e inject="$sc:signal=KILL:when=$n" \
+		"$FLKIT_BIN/fl-ckpt" --dir "$D" --owner "$OWNER" "$@"
+	assert_equal "$status" 137
+}
+
+# after_kill LATEST ROUND2 JSON TEMP: the state a killed `save --round 2` left: latest's round,
+# round 2's file (absent, uncommitted, committed), checkpoint_latest.json's round, and whether
+# a temp is left; then the next save cleans up and commits.
+after_kill() {
+	run ck latest
+	assert_success
+	assert_output "$1	$D/checkpoint_round_$1.npz"
+	run ck verify --round "$1"
+	assert_success
+	local state=absent
+	if [ -e "$D/checkpoint_round_2.npz" ]; then
+		state=uncommitted
+		jq -e '.rounds[] | select(.round == 2)' "$D/checkpoint_manifest.json" >/dev/null && state=committed
+	fi
+	assert_equal "round 2 $state" "round 2 $2"
+	assert_equal "json $(jq .round "$D/checkpoint_latest.json")" "json $3"
+	run find "$D" -mindepth 1 -maxdepth 1 -name '.*' ! -name .fl-ckpt.lock
+	if [ "$4" = temp ]; then
+		[ -n "$output" ] || fail "no temp left: the kill did not land where it was meant to"
+	else
+		assert_output ''
+	fi
+	run ck save --round 3 --from "$SMALL"
+	assert_success
+	no_temps
+}
+
+@test "save: a kill at each commit step leaves the state that step allows; the next save cleans up" {
+	command -v strace >/dev/null || fail "strace is missing (Debian: apt-get install strace)"
+	local step
+	# step: SYSCALL N, then the state: latest, round 2, JSON round, temp left.
+	for step in "renameat 1 1 absent 1 temp" "rename 1 1 uncommitted 1 temp" \
+		"symlinkat 1 1 committed 1 none" "renameat 2 1 committed 1 temp" "rename 2 2 committed 1 temp"; do
+		# shellcheck disable=SC2086 # the words of step
+		set -- $step
+		rm -rf "$D"
+		run ck init
+		run ck save --round 1 --from "$SMALL"
+		assert_success
+		kill_at "$1" "$2" save --round 2 --from "$MID"
+		after_kill "$3" "$4" "$5" "$6"
+	done
 }
 
 @test "save: a full disk is exit 1 naming ENOSPC and the file; the old state stays, no temp file" {
