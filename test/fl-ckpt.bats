@@ -192,13 +192,16 @@ print(len(a.files))' "$D/checkpoint_latest.npz" "$GOOD/twelve.npz"
 
 @test "save: stale temp files of dead processes are removed, a live one's stays" {
 	dead=$(sh -c 'echo $$')
-	touch "$D/.fl-ckpt.$dead.x.tmp" "$D/.fl-ckpt.$$.y.tmp" "$D/.checkpoint_manifest.json.AbC123"
+	touch "$D/.fl-ckpt.$dead.x.tmp" "$D/.fl-ckpt.$dead.tmp" "$D/.fl-ckpt.$$.y.tmp" \
+		"$D/.checkpoint_manifest.json.AbC123" "$D/.checkpoint_latest.json.XyZ789"
 	mkdir "$D/.fl-ckpt.$dead.stage.tmp"
 	touch "$D/.fl-ckpt.$dead.stage.tmp/a" "$D/.fl-ckpt.$dead.stage.tmp/b"
 	ln -s /etc/passwd "$D/.fl-ckpt.$dead.stage.tmp/c"
 	ck save --round 1 --from "$GOOD/three.npz"
 	assert_success
 	[ ! -e "$D/.fl-ckpt.$dead.x.tmp" ]
+	[ ! -e "$D/.fl-ckpt.$dead.tmp" ]
+	[ ! -e "$D/.checkpoint_latest.json.XyZ789" ]
 	[ ! -e "$D/.fl-ckpt.$dead.stage.tmp" ]
 	[ ! -e "$D/.checkpoint_manifest.json.AbC123" ]
 	[ -e "$D/.fl-ckpt.$$.y.tmp" ]

@@ -37,19 +37,20 @@ void fl_ckpt_owner(const struct fl_ckpt *ck, uid_t *uid, gid_t *gid)
 	*gid = mine ? (gid_t)-1 : ck->gid;
 }
 
-/* The pid of a name .fl-ckpt.<pid>.<anything>.tmp, or 0 when the name is not one. */
+/* The pid of a name .fl-ckpt.<pid>.<anything>.tmp (or .fl-ckpt.<pid>.tmp), or 0 when the name
+ * is not one. */
 static pid_t temp_pid(const char *name)
 {
 	size_t lead = strlen(FL_CKPT_TEMP_PREFIX), trail = strlen(FL_CKPT_TEMP_SUFFIX);
 	size_t n = strlen(name);
-	if (n <= lead + trail + 2 || strncmp(name, FL_CKPT_TEMP_PREFIX, lead) != 0 ||
+	if (n < lead + trail + 2 || strncmp(name, FL_CKPT_TEMP_PREFIX, lead) != 0 ||
 	    strcmp(name + n - trail, FL_CKPT_TEMP_SUFFIX) != 0)
 		return 0;
 	long pid = 0;
 	const char *p = name + lead;
 	for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
 		pid = pid * 10 + (*p - '0');
-	if (p == name + lead || *p != '.' || pid < 1 || pid >= 100000000 || p + 1 > name + n - trail)
+	if (p == name + lead || *p != '.' || pid < 1 || pid >= 100000000 || p > name + n - trail)
 		return 0;
 	return (pid_t)pid;
 }
