@@ -11,7 +11,8 @@
 #
 # The .npz files are made at setup by numpy (test/ckpt/make-npz.py with the project venv's
 # Python). CRASH_KILLS (default 340 per verb) and CRASH_SEED (replays a failure's delays)
-# reach crash.sh. The disk-full tests mount a tmpfs: they need root (CI runs them as root).
+# reach crash.sh. The disk-full tests mount a tmpfs and the commit-step test uses strace: they
+# need root (CI runs them as root) and strace.
 #
 # Binaries: $FLKIT_BIN, else build/bin, or $FLKIT_BUILD/bin.
 
