@@ -9,7 +9,7 @@
 #
 # Environment: FLKIT_BIN (default build/bin, relative to the repo root), BENCH_CKPT_SIZES
 # (MiB, default "1 100 1024"), BENCH_CKPT_DIR (where the files go; default a new directory
-# under ${TMPDIR:-/tmp}, removed at the end; it needs 3 x the largest size free), BENCH_OUT
+# made by mktemp -d ($TMPDIR), removed at the end; it needs 3 x the largest size free), BENCH_OUT
 # (hyperfine's JSON; default the build directory's bench/).
 set -u
 cd "$(dirname "$0")/.." || exit 1
