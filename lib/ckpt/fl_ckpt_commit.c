@@ -140,7 +140,10 @@ static int commit_file(struct fl_ckpt *ck, long round, int src, struct fl_manife
 	fl_ckpt_temp_name(tmp);
 	if (write_temp(ck, src, tmp, en, info, e) < 0 || uncommit(ck, round, e) < 0) {
 		unlinkat(ck->dirfd, tmp, 0);
-		return -1;
+		/* Name the round file: the temp's name means nothing to the reader (disk full). */
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		return fl_err_set(e, e->code, "%s/%s not saved: %s", ck->dir, name, msg);
 	}
 	if (renameat(ck->dirfd, tmp, ck->dirfd, name) < 0) {
 		int err = errno;
