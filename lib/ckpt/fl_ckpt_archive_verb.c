@@ -68,12 +68,9 @@ static int commit_staged(struct fl_ckpt *ck, int stagefd, const char *archive,
 	struct fl_ckpt_commit c = {false, en->metrics, en->nmetrics};
 	int rc = fl_ckpt_commit(ck, en->round, fd, &c, NULL, e);
 	close(fd);
-	if (rc < 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s", e->msg);
-		return fl_err_set(e, FL_EXIT_FAIL, "%s: %s from the archive is not committed: %s", archive,
-		                  name, msg);
-	}
+	if (rc < 0)
+		return fl_err_prefix(e, FL_EXIT_FAIL, "%s: %s from the archive is not committed", archive,
+		                     name);
 	const struct fl_manifest_entry *got = fl_manifest_find(&ck->m, en->round);
 	if (!got || strcmp(got->sha256, en->sha256) != 0 || got->size != en->size)
 		return fl_err_set(

@@ -213,11 +213,8 @@ int fl_ckpt_verify_round(const struct fl_ckpt *ck, long round, struct fl_npz_inf
 		info = &local;
 	int rc = fl_npz_verify_fd(fd, FL_NPZ_SHA256, info, e);
 	close(fd);
-	if (rc < 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s", e->msg);
-		return fl_err_set(e, FL_EXIT_FAIL, "%s/%s: %s", ck->dir, name, msg);
-	}
+	if (rc < 0)
+		return fl_err_prefix(e, FL_EXIT_FAIL, "%s/%s", ck->dir, name);
 	return check_records(ck, name, en, info, e);
 }
 
