@@ -5,7 +5,7 @@
  * (fl_manifest.h) records every committed round and its SHA-256.
  *
  * Commit order, each step durable before the next: round file (temp in the directory, written
- * and hashed in one pass, fsync, verify, rename, fsync of the directory); manifest entry;
+ * verified and hashed in the same pass, fsync, rename, fsync of the directory); manifest entry;
  * latest link (symlink to a temp name, rename over); metadata JSON. A round file without a
  * manifest entry is uncommitted: listed as such, never latest, never uploaded. */
 #ifndef FL_CKPT_H
@@ -118,7 +118,8 @@ int fl_ckpt_meta_write(const struct fl_ckpt *ck, long round, long num_arrays, co
 
 /* Commit: copy the .npz read from src_fd into round's file by the protocol above, add the
  * manifest entry; when make_latest, swap the link and write the metadata JSON. The source is
- * verified as it is committed (the temp file, before the rename); an invalid one leaves the
+ * verified as it is committed (the bytes written to the temp file, before the rename); an
+ * invalid one leaves the
  * directory as it was. */
 int fl_ckpt_commit_fd(struct fl_ckpt *ck, long round, int src_fd, bool make_latest, struct fl_err *e);
 
