@@ -4,7 +4,7 @@
  * checkpoint_latest.json) so an unmodified spec ServerApp resumes from it; the manifest
  * (fl_manifest.h) records every committed round and its SHA-256.
  *
- * Commit order, each step durable before the next: round file (temp in the directory, written
+ * Commit order, each step durable before the next: round file (temp in the directory, written,
  * verified and hashed in the same pass, fsync, rename, fsync of the directory); manifest entry;
  * latest link (symlink to a temp name, rename over); metadata JSON. A round file without a
  * manifest entry is uncommitted: listed as such, never latest, never uploaded. */
