@@ -2,7 +2,8 @@
 # fl-ckpt under crashes, a full disk and concurrency: kill -9 at random moments of save,
 # restore and prune (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
 # small for the next round or for the manifest, and concurrent saves serialized on the lock.
-# A kill at each step of a save's commit is also placed exactly, with strace's fault injection.
+# A kill at each step of a save's commit is also placed exactly, with strace's fault injection,
+# for a new round and for the round the latest link names (the link steps aside meanwhile).
 #
 # After every kill `latest` resolves to a committed round that verifies (or, before any link
 # was made, exits 1 with no link), the manifest parses, a final-name round file is whole, and
@@ -189,6 +190,56 @@ after_kill() {
 		kill_at "$1" "$2" save --round 2 --from "$MID"
 		after_kill "$3" "$4" "$5" "$6"
 	done
+}
+
+@test "save of the latest round: a kill at each commit step never leaves latest on an uncommitted file" {
+	command -v strace >/dev/null || fail "strace is missing (Debian: apt-get install strace)"
+	local step
+	# Rounds 1 and 2 committed, latest at 2, round 2 saved again: the link steps aside to 1 (link,
+	# JSON) before round 2's entry goes, and comes back after its new entry is in.
+	# step: SYSCALL N, then the state: latest, round 2, JSON round, temp left.
+	for step in "symlinkat 1 2 committed 2 temp" "renameat 1 2 committed 2 temp" \
+		"rename 1 1 committed 2 temp" "rename 2 1 committed 1 temp" \
+		"renameat 2 1 uncommitted 1 temp" "rename 3 1 uncommitted 1 temp" \
+		"symlinkat 2 1 committed 1 none" "renameat 3 1 committed 1 temp" \
+		"rename 4 2 committed 1 temp"; do
+		# shellcheck disable=SC2086 # the words of step
+		set -- $step
+		rm -rf "$D"
+		run ck init
+		run ck save --round 1 --from "$SMALL"
+		assert_success
+		run ck save --round 2 --from "$SMALL"
+		assert_success
+		kill_at "$1" "$2" save --round 2 --from "$MID" --no-latest
+		after_kill "$3" "$4" "$5" "$6"
+	done
+}
+
+@test "save of the latest round when it is the only one: a kill while it is uncommitted leaves no link" {
+	command -v strace >/dev/null || fail "strace is missing (Debian: apt-get install strace)"
+	run ck init
+	run ck save --round 1 --from "$SMALL"
+	assert_success
+	# No other committed round: the link and the JSON go before the entry; the first renameat
+	# is the data file's.
+	kill_at renameat 1 save --round 1 --from "$MID"
+	[ ! -L "$D/checkpoint_latest.npz" ] || fail "the link is left: $(readlink "$D/checkpoint_latest.npz")"
+	[ ! -e "$D/checkpoint_latest.json" ]
+	run --separate-stderr ck latest
+	assert_failure 1
+	[[ $stderr == *"does not exist"* ]] || fail "latest does not say why: $stderr"
+	run --separate-stderr ck latest --fallback
+	assert_failure 1
+	# The next save of the round commits it and links it again.
+	run ck save --round 1 --from "$MID"
+	assert_success
+	run ck latest
+	assert_success
+	assert_output "1	$D/checkpoint_round_1.npz"
+	run ck verify --round 1
+	assert_success
+	no_temps
 }
 
 @test "save: a full disk is exit 1 naming ENOSPC and the file; the old state stays, no temp file" {
