@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # fl-ckpt under crashes, a full disk and concurrency: kill -9 at random moments of save,
-# restore and prune (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
+# restore, prune and unarchive (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
 # small for the next round or for the manifest, and concurrent saves serialized on the lock.
 # A kill at each step of a save's commit is also placed exactly, with strace's fault injection,
 # for a new round and for the round the latest link names (the link steps aside meanwhile).
@@ -11,7 +11,7 @@
 # comment: "# save: 340 kills, 0 bad states (the phases the kills left the directory in ...)".
 #
 # The .npz files are made at setup by numpy (test/ckpt/make-npz.py with the project venv's
-# Python). CRASH_KILLS (default 340 per verb) and CRASH_SEED (replays a failure's delays)
+# Python). CRASH_KILLS (default 300 per verb, 150 for unarchive: 1050 in all) and CRASH_SEED (replays a failure's delays)
 # reach crash.sh. The disk-full tests mount a tmpfs and the commit-step test uses strace: they
 # need root (CI runs them as root) and strace.
 #
@@ -63,7 +63,8 @@ ck() {
 # on any file system, and without the disk's fsync latency the kills spread over the copy,
 # hash and verify phases instead of mostly landing in fsync (CRASH_ON_DISK=1: on disk).
 crash() {
-	local verb=$1 want=$2 n=${CRASH_KILLS:-340} work=$BATS_TEST_TMPDIR/work where="on disk"
+	local verb=$1 want=$2 n=${CRASH_KILLS:-300} work=$BATS_TEST_TMPDIR/work where="on disk"
+	[ "$verb" != unarchive ] || n=${CRASH_KILLS:-150}
 	mkdir -p "$work"
 	if [ -z "${CRASH_ON_DISK:-}" ] && mount -t tmpfs -o size=256m,mode=0755 flkit-crash "$work" 2>/dev/null; then
 		MNT=$work where="on a tmpfs"
@@ -127,13 +128,17 @@ small_fs() {
 	crash prune "nothing removed"
 }
 
+@test "unarchive: kill -9 at random moments never loses a committed round; the next unarchive finishes" {
+	crash unarchive "no round committed yet"
+}
+
 @test "crash: at least 1000 kills in total across the verbs, no bad state after any" {
 	local verb k b total=0 bad=0 verbs=
 	while read -r verb k b; do
 		total=$((total + k)) bad=$((bad + b)) verbs+=" $verb"
 	done <"$KILLS_LOG"
 	echo "# total: $total kills ($verbs ), $bad bad states" >&3
-	[ "$verbs" = " save restore prune" ] || fail "the kill tests that ran:$verbs (run the whole file)"
+	[ "$verbs" = " save restore prune unarchive" ] || fail "the kill tests that ran:$verbs (run the whole file)"
 	[ "$bad" -eq 0 ]
 	[ "$total" -ge 1000 ]
 }
