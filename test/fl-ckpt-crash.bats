@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # fl-ckpt under crashes, a full disk and concurrency: kill -9 at random moments of save,
-# restore and prune (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
+# restore, prune and unarchive (test/ckpt/crash.sh drives the kills and checks each state), a tmpfs too
 # small for the next round or for the manifest, and concurrent saves serialized on the lock.
-# A kill at each step of a save's commit is also placed exactly, with strace's fault injection.
+# A kill at each step of a save's commit is also placed exactly, with strace's fault injection,
+# for a new round and for the round the latest link names (the link steps aside meanwhile).
 #
 # After every kill `latest` resolves to a committed round that verifies (or, before any link
 # was made, exits 1 with no link), the manifest parses, a final-name round file is whole, and
@@ -10,7 +11,7 @@
 # comment: "# save: 340 kills, 0 bad states (the phases the kills left the directory in ...)".
 #
 # The .npz files are made at setup by numpy (test/ckpt/make-npz.py with the project venv's
-# Python). CRASH_KILLS (default 340 per verb) and CRASH_SEED (replays a failure's delays)
+# Python). CRASH_KILLS (default 300 per verb, 150 for unarchive: 1050 in all) and CRASH_SEED (replays a failure's delays)
 # reach crash.sh. The disk-full tests mount a tmpfs and the commit-step test uses strace: they
 # need root (CI runs them as root) and strace.
 #
@@ -62,7 +63,8 @@ ck() {
 # on any file system, and without the disk's fsync latency the kills spread over the copy,
 # hash and verify phases instead of mostly landing in fsync (CRASH_ON_DISK=1: on disk).
 crash() {
-	local verb=$1 want=$2 n=${CRASH_KILLS:-340} work=$BATS_TEST_TMPDIR/work where="on disk"
+	local verb=$1 want=$2 n=${CRASH_KILLS:-300} work=$BATS_TEST_TMPDIR/work where="on disk"
+	[ "$verb" != unarchive ] || n=${CRASH_KILLS:-150}
 	mkdir -p "$work"
 	if [ -z "${CRASH_ON_DISK:-}" ] && mount -t tmpfs -o size=256m,mode=0755 flkit-crash "$work" 2>/dev/null; then
 		MNT=$work where="on a tmpfs"
@@ -126,13 +128,17 @@ small_fs() {
 	crash prune "nothing removed"
 }
 
+@test "unarchive: kill -9 at random moments never loses a committed round; the next unarchive finishes" {
+	crash unarchive "no round committed yet"
+}
+
 @test "crash: at least 1000 kills in total across the verbs, no bad state after any" {
 	local verb k b total=0 bad=0 verbs=
 	while read -r verb k b; do
 		total=$((total + k)) bad=$((bad + b)) verbs+=" $verb"
 	done <"$KILLS_LOG"
 	echo "# total: $total kills ($verbs ), $bad bad states" >&3
-	[ "$verbs" = " save restore prune" ] || fail "the kill tests that ran:$verbs (run the whole file)"
+	[ "$verbs" = " save restore prune unarchive" ] || fail "the kill tests that ran:$verbs (run the whole file)"
 	[ "$bad" -eq 0 ]
 	[ "$total" -ge 1000 ]
 }
@@ -189,6 +195,56 @@ after_kill() {
 		kill_at "$1" "$2" save --round 2 --from "$MID"
 		after_kill "$3" "$4" "$5" "$6"
 	done
+}
+
+@test "save of the latest round: a kill at each commit step never leaves latest on an uncommitted file" {
+	command -v strace >/dev/null || fail "strace is missing (Debian: apt-get install strace)"
+	local step
+	# Rounds 1 and 2 committed, latest at 2, round 2 saved again: the link steps aside to 1 (link,
+	# JSON) before round 2's entry goes, and comes back after its new entry is in.
+	# step: SYSCALL N, then the state: latest, round 2, JSON round, temp left.
+	for step in "symlinkat 1 2 committed 2 temp" "renameat 1 2 committed 2 temp" \
+		"rename 1 1 committed 2 temp" "rename 2 1 committed 1 temp" \
+		"renameat 2 1 uncommitted 1 temp" "rename 3 1 uncommitted 1 temp" \
+		"symlinkat 2 1 committed 1 none" "renameat 3 1 committed 1 temp" \
+		"rename 4 2 committed 1 temp"; do
+		# shellcheck disable=SC2086 # the words of step
+		set -- $step
+		rm -rf "$D"
+		run ck init
+		run ck save --round 1 --from "$SMALL"
+		assert_success
+		run ck save --round 2 --from "$SMALL"
+		assert_success
+		kill_at "$1" "$2" save --round 2 --from "$MID" --no-latest
+		after_kill "$3" "$4" "$5" "$6"
+	done
+}
+
+@test "save of the latest round when it is the only one: a kill while it is uncommitted leaves no link" {
+	command -v strace >/dev/null || fail "strace is missing (Debian: apt-get install strace)"
+	run ck init
+	run ck save --round 1 --from "$SMALL"
+	assert_success
+	# No other committed round: the link and the JSON go before the entry; the first renameat
+	# is the data file's.
+	kill_at renameat 1 save --round 1 --from "$MID"
+	[ ! -L "$D/checkpoint_latest.npz" ] || fail "the link is left: $(readlink "$D/checkpoint_latest.npz")"
+	[ ! -e "$D/checkpoint_latest.json" ]
+	run --separate-stderr ck latest
+	assert_failure 1
+	[[ $stderr == *"does not exist"* ]] || fail "latest does not say why: $stderr"
+	run --separate-stderr ck latest --fallback
+	assert_failure 1
+	# The next save of the round commits it and links it again.
+	run ck save --round 1 --from "$MID"
+	assert_success
+	run ck latest
+	assert_success
+	assert_output "1	$D/checkpoint_round_1.npz"
+	run ck verify --round 1
+	assert_success
+	no_temps
 }
 
 @test "save: a full disk is exit 1 naming ENOSPC and the file; the old state stays, no temp file" {

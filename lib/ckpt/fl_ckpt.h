@@ -119,8 +119,9 @@ int fl_ckpt_meta_write(const struct fl_ckpt *ck, long round, long num_arrays, co
 /* Commit: copy the .npz read from src_fd into round's file by the protocol above, add the
  * manifest entry; when make_latest, swap the link and write the metadata JSON. The source is
  * verified as it is committed (the bytes written to the temp file, before the rename); an
- * invalid one leaves the
- * directory as it was. */
+ * invalid one leaves the directory as it was. Replacing the link's own round, the link steps
+ * aside (to the newest other committed round, or is removed with the JSON) while the round is
+ * uncommitted, and comes back even without make_latest. */
 int fl_ckpt_commit_fd(struct fl_ckpt *ck, long round, int src_fd, bool make_latest, struct fl_err *e);
 
 /* The same with the round's metrics (name -> value, recorded in its manifest entry for

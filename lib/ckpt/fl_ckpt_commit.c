@@ -180,14 +180,62 @@ static int uncommit(struct fl_ckpt *ck, long round, struct fl_err *e)
 	return fl_manifest_save(ck->dir, &ck->m, uid, gid, e);
 }
 
+/* The link's own round is about to lose its entry (uncommit): the link steps aside first, to the
+ * newest other committed round whose file is in place (with that round's metadata JSON, as
+ * restore --round writes it), or, when there is none, the link and the JSON are removed. The
+ * commit links the round back once its new entry is in. *aside: whether it stepped aside.
+ *
+ * Why here and not (only) in `fl-ckpt latest`: refusing a link whose target has no entry would
+ * fix what fl-ckpt and the demo's resume report, but the unmodified spec ServerApp follows the
+ * link blindly (os.path.exists, np.load). The file it would load is whole (a round file reaches
+ * its final name only by a rename after it verified, old content or new), yet its commit never
+ * finished: it may be the new content of a save that was killed, with a JSON whose num_arrays
+ * is the old one (which then also fails verify's metadata check). Keeping the link off the round
+ * for exactly the window in which the round is uncommitted keeps "an uncommitted file is never
+ * latest" for every reader of the link. A kill in that window leaves the link at the older round
+ * (or no link): committed and verifying, the save's caller saw no success, and the next save or
+ * restore --round puts it back. The cost is two link swaps and a JSON write, only when a save
+ * replaces the link's own round. */
+static int step_aside(struct fl_ckpt *ck, long round, bool *aside, struct fl_err *e)
+{
+	long cur = 0;
+	struct fl_err le = {0};
+	*aside = false;
+	if (!fl_manifest_find(&ck->m, round) || fl_ckpt_latest(ck, &cur, &le) < 0 || cur != round)
+		return 0;
+	*aside = true;
+	for (size_t i = ck->m.n; i-- > 0;) {
+		const struct fl_manifest_entry *o = &ck->m.v[i];
+		struct stat st;
+		char name[FL_MANIFEST_FILE_LEN];
+		if (o->round == round || fl_manifest_file(o->round, name) < 0 ||
+		    fstatat(ck->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		long arrays = o->arrays;
+		return fl_ckpt_link(ck, o->round, e) < 0 ||
+		               fl_ckpt_meta_write(ck, o->round, arrays, &st.st_mtim, e) < 0
+		           ? -1
+		           : 0;
+	}
+	if (unlinkat(ck->dirfd, FL_CKPT_LATEST, 0) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot remove %s/%s", ck->dir, FL_CKPT_LATEST);
+	if (unlinkat(ck->dirfd, FL_CKPT_META, 0) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot remove %s/%s", ck->dir, FL_CKPT_META);
+	if (fsync(ck->dirfd) < 0)
+		return fl_err_sys(e, errno, "cannot fsync the directory %s", ck->dir);
+	return 0;
+}
+
 /* The round file in place and durable: temp, rename, directory fsync. */
 static int commit_file(struct fl_ckpt *ck, long round, int src, struct fl_manifest_entry *en,
-                       struct fl_npz_info *info, struct fl_err *e)
+                       struct fl_npz_info *info, bool *aside, struct fl_err *e)
 {
 	char name[FL_MANIFEST_FILE_LEN], tmp[FL_CKPT_TEMP_LEN];
 	fl_manifest_file(round, name);
 	fl_ckpt_temp_name(tmp);
-	if (write_temp(ck, src, tmp, en, info, e) < 0 || uncommit(ck, round, e) < 0) {
+	*aside = false;
+	if (write_temp(ck, src, tmp, en, info, e) < 0 || step_aside(ck, round, aside, e) < 0 ||
+	    uncommit(ck, round, e) < 0) {
 		unlinkat(ck->dirfd, tmp, 0);
 		/* Name the round file: the temp's name means nothing to the reader (disk full). */
 		return fl_err_prefix(e, e->code, "%s/%s not saved", ck->dir, name);
@@ -223,18 +271,30 @@ int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_c
 	snprintf(probe.time, sizeof probe.time, "1970-01-01T00:00:00Z");
 	if (fl_manifest_check_entry(&probe, e) < 0)
 		return -1;
-	if (commit_file(ck, round, src_fd, &en, info, e) < 0)
+	bool aside = false;
+	if (commit_file(ck, round, src_fd, &en, info, &aside, e) < 0) {
+		if (aside) {
+			char msg[sizeof e->msg];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			fl_err_set(
+			    e, e->code,
+			    "%s; the latest link no longer names round %ld (it stepped aside while the "
+			    "round was uncommitted): fl-ckpt restore --round N points it back",
+			    msg, round);
+		}
 		return -1;
+	}
 	now_utc(en.time);
 	uid_t uid;
 	gid_t gid;
 	fl_ckpt_owner(ck, &uid, &gid);
 	if (fl_manifest_put(&ck->m, &en, e) < 0 || fl_manifest_save(ck->dir, &ck->m, uid, gid, e) < 0)
 		return fl_err_prefix(e, FL_EXIT_FAIL, "%s is in place but not committed", name);
-	/* The metadata describes the link's round: replacing that round rewrites it too. */
+	/* The metadata describes the link's round: replacing that round rewrites it too, and a link
+	 * that stepped aside for the commit comes back, even without make_latest. */
 	long cur = 0;
 	struct fl_err le = {0};
-	bool is_latest = fl_ckpt_latest(ck, &cur, &le) == 0 && cur == round;
+	bool is_latest = aside || (fl_ckpt_latest(ck, &cur, &le) == 0 && cur == round);
 	if (!c->make_latest && !is_latest)
 		return 0;
 	struct timespec ts;

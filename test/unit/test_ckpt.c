@@ -1,5 +1,6 @@
 /* test_ckpt: the checkpoint directory's pieces: the save trigger, the container path mapping,
- * the prune selection table, the commit protocol's outcome and the stale temp cleanup. */
+ * the prune selection table, the commit protocol's outcome (a save of the link's own round too)
+ * and the stale temp cleanup. */
 #include "fl_buf.h"
 #include "fl_ckpt.h"
 #include "fl_err.h"
@@ -188,6 +189,58 @@ static void test_commit(void)
 	fl_ckpt_close(&ck);
 }
 
+static int commit_file_of(struct fl_ckpt *ck, long round, const char *file, bool make_latest,
+                          struct fl_err *e)
+{
+	int fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return fl_err_sys(e, errno, "cannot open %s", file);
+	int rc = fl_ckpt_commit_fd(ck, round, fd, make_latest, e);
+	close(fd);
+	return rc;
+}
+
+/* A save of the link's own round: the link steps aside while the round is uncommitted and comes
+ * back with the new metadata, make_latest or not; the crash windows are in fl-ckpt-crash.bats. */
+static void test_commit_latest_round(void)
+{
+	struct fl_ckpt ck;
+	struct fl_err e = {0};
+	struct fl_ckpt_meta meta = {0};
+	long r = 0;
+	unit_empty(unit_root);
+	CHECK(fl_ckpt_open(&ck, unit_root, true, 1000, geteuid(), getegid(), &e) == 0, "open: %s", e.msg);
+	CHECK(commit_file_of(&ck, 1, FIXTURE "one.npz", true, &e) == 0 &&
+	          commit_file_of(&ck, 2, FIXTURE "one.npz", true, &e) == 0,
+	      "commit rounds 1 and 2: %s", e.msg);
+	CHECK(commit_file_of(&ck, 2, FIXTURE "three.npz", false, &e) == 0, "recommit round 2: %s", e.msg);
+	CHECK(fl_ckpt_latest(&ck, &r, &e) == 0 && r == 2, "latest: the link is back at round 2 (%ld)", r);
+	CHECK(fl_ckpt_meta_read(&ck, &meta, &e) == 1 && meta.round == 2 && meta.num_arrays == 3,
+	      "latest: the JSON names round 2 with its new 3 arrays (%ld, %ld)", meta.round, meta.num_arrays);
+	CHECK(fl_ckpt_verify_round(&ck, 2, NULL, &e) == 0, "round 2 verifies, metadata check too: %s", e.msg);
+	CHECK(fl_ckpt_verify_round(&ck, 1, NULL, &e) == 0, "round 1 is untouched: %s", e.msg);
+	CHECK(commit_file_of(&ck, 1, FIXTURE "three.npz", false, &e) == 0 &&
+	          fl_ckpt_latest(&ck, &r, &e) == 0 && r == 2,
+	      "a round the link does not name: the link stays at 2 (%ld)", r);
+	fl_ckpt_close(&ck);
+	/* The only committed round: the link and the JSON go meanwhile, and come back. */
+	unit_empty(unit_root);
+	CHECK(fl_ckpt_open(&ck, unit_root, true, 1000, geteuid(), getegid(), &e) == 0, "open: %s", e.msg);
+	CHECK(commit_file_of(&ck, 5, FIXTURE "one.npz", true, &e) == 0 &&
+	          commit_file_of(&ck, 5, FIXTURE "three.npz", false, &e) == 0,
+	      "commit round 5 twice: %s", e.msg);
+	CHECK(fl_ckpt_latest(&ck, &r, &e) == 0 && r == 5, "latest: the only round's link is back (%ld)", r);
+	CHECK(fl_ckpt_meta_read(&ck, &meta, &e) == 1 && meta.round == 5 && meta.num_arrays == 3,
+	      "latest: the JSON is back, 3 arrays (%ld)", meta.num_arrays);
+	char *l = listing(unit_root);
+	CHECK_STR(l,
+	          ".fl-ckpt.lock checkpoint_latest.json checkpoint_latest.npz checkpoint_manifest.json "
+	          "checkpoint_round_5.npz",
+	          "no temp file is left");
+	free(l);
+	fl_ckpt_close(&ck);
+}
+
 static void put_meta(const char *text)
 {
 	char *p = NULL;
@@ -264,6 +317,7 @@ int main(void)
 	test_host_path();
 	test_prune_select();
 	test_commit();
+	test_commit_latest_round();
 	test_meta();
 	rm_all(unit_root);
 	return unit_done();
