@@ -273,15 +273,12 @@ int fl_ckpt_commit(struct fl_ckpt *ck, long round, int src_fd, const struct fl_c
 		return -1;
 	bool aside = false;
 	if (commit_file(ck, round, src_fd, &en, info, &aside, e) < 0) {
-		if (aside) {
-			char msg[sizeof e->msg];
-			snprintf(msg, sizeof msg, "%s", e->msg);
-			fl_err_set(
-			    e, e->code,
-			    "%s; the latest link no longer names round %ld (it stepped aside while the "
+		if (aside)
+			fl_err_append(
+			    e,
+			    "; the latest link no longer names round %ld (it stepped aside while the "
 			    "round was uncommitted): fl-ckpt restore --round N points it back",
-			    msg, round);
-		}
+			    round);
 		return -1;
 	}
 	now_utc(en.time);
