@@ -104,6 +104,10 @@ check() {
 	done
 }
 
+@test "save: saving the latest link's own round again, a kill before each file-system call never leaves the link on an uncommitted round" {
+	check kill_points_resave
+}
+
 @test "save: checkpoint-keep K prunes like fl-ckpt prune --keep K (never the latest target nor the highest round)" {
 	check retention
 }

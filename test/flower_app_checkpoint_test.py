@@ -369,6 +369,45 @@ def kill_points(d):
 
 
 @case
+def kill_points_resave(d):
+    """Saving the latest link's own round again (a later run restarts its rounds at 1), a kill
+    before each file-system call: the link always names a committed round whose file matches
+    its manifest entry (never the round while it is uncommitted), and the resume finds round 1,
+    the old round 2 or the new one, whole."""
+    old2 = [np.full(300 + i, 900 + i, np.float32) for i in range(3)]
+
+    def run(k, where):
+        c.save(where, 1, [np.full(300 + i, 100 + i, np.float32) for i in range(3)])
+        c.save(where, 2, old2)
+        return subprocess.run([sys.executable, "-B", "-c", STEPPER, APP, where, str(k)],
+                              stdout=subprocess.PIPE, check=False)
+    p = run(0, os.path.join(d, "count"))
+    assert p.returncode == 0, p
+    calls = int(p.stdout)
+    seen = set()
+    for k in range(1, calls + 1):
+        where = os.path.join(d, str(k))
+        p = run(k, where)
+        assert p.returncode == -signal.SIGKILL, (k, p.returncode)
+        entries = {e["round"]: e for e in manifest(where)}
+        assert 1 in entries and set(entries) <= {1, 2}, (k, entries)
+        link = int(c._ROUND_RE.match(os.readlink(os.path.join(where, c.LATEST))).group(1))
+        assert link in entries, (k, link, sorted(entries))
+        assert sha256(os.path.join(where, c.round_file(link))) == entries[link]["sha256"], (k, link)
+        got, rnd = c.load_latest(where)
+        want = {1: [[np.full(300 + i, 100 + i, np.float32) for i in range(3)]],
+                2: [old2, [np.full(300 + i, 200 + i, np.float32) for i in range(3)]]}[rnd]
+        assert any(same(got, w) for w in want), (k, rnd)
+        seen.add((link, 2 in entries))
+        c.save(where, 3, model(3))
+        assert temps(where) == [], (k, temps(where))
+    # Every stage: untouched, the link aside on round 1 while round 2 is uncommitted, and
+    # round 2 committed again with the link back on it.
+    assert {(2, True), (1, False)} <= seen, seen
+    print(f"# {calls} kill points", file=sys.stderr)
+
+
+@case
 def retention(d):
     """keep=2 prunes like `fl-ckpt prune --keep 2`: the newest two stay, and the latest link's
     target and the highest round are never removed; the manifest entry goes first."""

@@ -483,13 +483,63 @@ def save(path: str, server_round: int, ndarrays, metrics=None, keep: int = 0,
         os.close(dfd)
 
 
+def _write_meta(dfd: int, rnd: int, arrays: int) -> None:
+    """checkpoint_latest.json as the spec's saver writes it."""
+    meta = {
+        "round": rnd,
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "num_arrays": arrays,
+    }
+    text = json.dumps(meta, indent=2).encode() + b"\n"
+    _replace(dfd, lambda f: f.write(text), META)
+
+
+def _uncommit(dfd: int, entries: list[dict], rnd: int) -> list[dict]:
+    """A committed round about to be replaced loses its manifest entry first, and the latest
+    link steps aside from it while it is uncommitted (to the newest other committed round
+    whose file is there, or away with the metadata): a kill in between never leaves an entry
+    whose SHA-256 disagrees with the file, nor the link on an uncommitted file. fl-ckpt's
+    commit does the same (fl_ckpt_commit.c); step 3 of the commit links the round back."""
+    rest = [e for e in entries if e["round"] != rnd]
+    if _latest_round(dfd) == rnd:
+        there = [e for e in rest if _is_file(dfd, e["file"])]
+        if there:
+            _symlink_atomic(dfd, LATEST, there[-1]["file"])
+            _fsync_dir(dfd)
+            _write_meta(dfd, there[-1]["round"], there[-1]["arrays"])
+        else:
+            for n in (LATEST, META):
+                try:
+                    os.unlink(n, dir_fd=dfd)
+                except FileNotFoundError:
+                    pass
+            _fsync_dir(dfd)
+    _write_manifest(dfd, rest)
+    return rest
+
+
+def _is_file(dfd: int, name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(name, dir_fd=dfd).st_mode)
+    except OSError:
+        return False
+
+
 def _commit(dfd, path, server_round, ndarrays, metrics, keep, now) -> tuple[str, int]:
     for name in _clean_temps(dfd):
         log.info("removed %s/%s, left by a killed checkpoint writer", path, name)
     entries = _read_manifest(dfd, path) or []
     name = round_file(server_round)
-    # 1. The round file.
-    sha, size = _replace(dfd, lambda f: np.savez(f, *ndarrays), name)
+    # 1. The round file: a temp, then (a committed round uncommitted first) the rename.
+    tmp, sha, size = _write_temp(dfd, lambda f: np.savez(f, *ndarrays))
+    try:
+        if any(e["round"] == server_round for e in entries):
+            entries = _uncommit(dfd, entries, server_round)
+        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        os.unlink(tmp, dir_fd=dfd)
+        raise
+    _fsync_dir(dfd)
     # 2. Its manifest entry: from here on the round is committed.
     entry = {"round": server_round, "file": name, "size": size, "sha256": sha,
              "arrays": len(ndarrays), "time": now()}
@@ -501,13 +551,7 @@ def _commit(dfd, path, server_round, ndarrays, metrics, keep, now) -> tuple[str,
     _write_manifest(dfd, entries)
     # 3. The latest link, 4. the spec's metadata.
     _symlink_atomic(dfd, LATEST, name)
-    meta = {
-        "round": server_round,
-        "timestamp": datetime.now(timezone.utc).isoformat(),
-        "num_arrays": len(ndarrays),
-    }
-    text = json.dumps(meta, indent=2).encode() + b"\n"
-    _replace(dfd, lambda f: f.write(text), META)
+    _write_meta(dfd, server_round, len(ndarrays))
     if keep > 0:
         _prune(dfd, path, entries, keep)
     return os.path.join(path, name), size
