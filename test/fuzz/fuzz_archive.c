@@ -3,6 +3,7 @@
  * zstd). Whatever the bytes: a refusal leaves the stage directory empty; an acceptance writes
  * exactly the files it reports, each a regular file with an accepted name; nothing is ever
  * written beside the stage directory. */
+#include "fuzz.h"
 #include "fl_ckpt_archive.h"
 #include "fl_manifest.h"
 
@@ -14,17 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_archive: invariant failed: %s (%s:%d)\n", #cond, __FILE__,     \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static char top[64]; /* holds only "stage" */
 static int stagefd = -1, topfd = -1;

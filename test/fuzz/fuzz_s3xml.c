@@ -1,6 +1,7 @@
 /* fuzz_s3xml: libFuzzer target for the S3 reply scanner (fl_s3_xml_text, fl_s3_xml_error,
  * fl_s3_xml_parts), fed what a hostile or broken store may answer. Whatever it returns is
  * bounded by the buffer given, NUL-terminated, and the parts come ascending within 1-10000. */
+#include "fuzz.h"
 #include "fl_s3.h"
 
 #include <stdbool.h>
@@ -8,17 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                                        \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_s3xml: invariant failed: %s (%s:%d)\n", #cond, __FILE__,       \
-			        __LINE__);                                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 struct seen {
 	int last;
