@@ -50,23 +50,12 @@ if [ "${1:-}" = --chain ]; then
 fi
 
 cd "$(dirname "$0")/.." || exit 1
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-for t in fl-context fl-certgen fl-launch fl-onegate; do
-	if [ ! -x "$FLKIT_BIN/$t" ]; then
-		echo "boot-chain.sh: $FLKIT_BIN/$t not found; build first (make bench, or set FLKIT_BIN)" >&2
-		exit 1
-	fi
-done
-for tool in hyperfine jq bc openssl curl python3 base64; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "boot-chain.sh: $tool is missing (Debian: apt-get install hyperfine jq bc openssl curl python3)" >&2
-		exit 1
-	}
-done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup boot-chain.sh "fl-context fl-certgen fl-launch fl-onegate" "hyperfine jq bc openssl curl python3 base64" \
+	"hyperfine jq bc openssl curl python3"
 runs_ec=${BENCH_RUNS:-100}
 runs_rsa=${BENCH_RUNS_RSA:-15}
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 bin=$(cd "$FLKIT_BIN" && pwd)
 export LC_ALL=C
 for v in $(compgen -e); do

@@ -10,22 +10,11 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-fl=$FLKIT_BIN/fl-certgen
-if [ ! -x "$fl" ]; then
-	echo "certgen.sh: $fl not found; build first (make bench, or set FLKIT_BIN)" >&2
-	exit 1
-fi
-for tool in hyperfine jq bc openssl; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "certgen.sh: $tool is missing (Debian: apt-get install hyperfine jq bc openssl)" >&2
-		exit 1
-	}
-done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup certgen.sh fl-certgen "hyperfine jq bc openssl" "hyperfine jq bc openssl"
 runs_rsa=${BENCH_RUNS_RSA:-15}
 runs_ec=${BENCH_RUNS:-100}
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 export LC_ALL=C
 for v in $(compgen -e); do
 	case $v in

@@ -11,25 +11,14 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-fl=$FLKIT_BIN/fl-ckpt
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup ckpt-archive.sh fl-ckpt "hyperfine jq bc zstd tar" "hyperfine jq bc zstd tar"
 py=.venv/bin/python
-if [ ! -x "$fl" ]; then
-	echo "ckpt-archive.sh: $fl not found; build first (make bench, or set FLKIT_BIN)" >&2
-	exit 1
-fi
-for tool in hyperfine jq bc zstd tar; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "ckpt-archive.sh: $tool missing (Debian: apt-get install hyperfine jq bc zstd tar)" >&2
-		exit 1
-	fi
-done
 if [ ! -x "$py" ]; then
 	echo "ckpt-archive.sh: $py missing; run scripts/bootstrap (numpy makes the checkpoints)" >&2
 	exit 1
 fi
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 sizes=${BENCH_SIZES:-1 100 1024}
 export LC_ALL=C
 work=$(mktemp -d "$out/ckpt-archive.XXXXXX") || exit 1

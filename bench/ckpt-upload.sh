@@ -11,22 +11,11 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-fl=$FLKIT_BIN/fl-ckpt
-if [ ! -x "$fl" ]; then
-	echo "ckpt-upload.sh: $fl not found; build first (make bench, or set FLKIT_BIN)" >&2
-	exit 1
-fi
-for tool in hyperfine jq bc aws; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "ckpt-upload.sh: $tool is missing (Debian: apt-get install hyperfine jq bc awscli)" >&2
-		exit 1
-	}
-done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup ckpt-upload.sh fl-ckpt "hyperfine jq bc aws" "hyperfine jq bc awscli"
 runs=${BENCH_RUNS:-10}
 read -r -a sizes <<<"${BENCH_SIZES:-1 100}"
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 export LC_ALL=C
 for v in $(compgen -e); do
 	case $v in

@@ -14,19 +14,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-fl=$FLKIT_BIN/fl-ckpt
-if [ ! -x "$fl" ]; then
-	echo "ckpt.sh: $fl not found; build first (make bench, or set FLKIT_BIN)" >&2
-	exit 1
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup ckpt.sh fl-ckpt "hyperfine jq bc" "hyperfine jq bc"
 fl=$(cd "$FLKIT_BIN" && pwd)/fl-ckpt
-for tool in hyperfine jq bc; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "ckpt.sh: $tool is missing (Debian: apt-get install hyperfine jq bc)" >&2
-		exit 1
-	}
-done
 py=.venv/bin/python
 [ -x "$py" ] || py=python3
 if ! "$py" -c 'import numpy' 2>/dev/null; then
@@ -34,8 +25,6 @@ if ! "$py" -c 'import numpy' 2>/dev/null; then
 	exit 1
 fi
 sizes=${BENCH_CKPT_SIZES:-1 100 1024}
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 export LC_ALL=C
 for v in $(compgen -e); do
 	case $v in

@@ -10,16 +10,11 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FLKIT_BIN=${FLKIT_BIN:-build/bin}
-fl=$FLKIT_BIN/fl-context
-if [ ! -x "$fl" ]; then
-	echo "context-validate.sh: $fl not found; build first (make bench, or set FLKIT_BIN)" >&2
-	exit 1
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup context-validate.sh fl-context "" ""
 runs=${BENCH_RUNS:-100}
 warmup=5
-out=${BENCH_OUT:-$FLKIT_BIN/../bench}
-mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1
 export LC_ALL=C
 
 for v in $(compgen -e); do
