@@ -59,7 +59,7 @@ pkg_query = $(if $(pkg_have),,$(error $(PKG_CONFIG) not found: install pkg-confi
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_query,--cflags))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(call pkg_query,--libs))$(PKG_LIBS)
 
-TOOLS      := fl-context fl-certgen fl-onegate fl-launch fl-ckpt
+TOOLS      := fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics
 # libfl: lib/ grouped by concern (base, conf, net, cert, onegate, launch, tool); every header is
 # included by its name alone, and the objects share one folder (file names are unique).
 LIB_DIRS   := $(sort $(dir $(wildcard lib/*/*.c)))
