@@ -142,6 +142,7 @@ static int detect(struct fl_linkdb *d, struct fl_err *e)
 		for (size_t i = 0; t && c && i < sizeof columns / sizeof *columns; i++)
 			if (strcmp(t, columns[i].table) == 0 && strcmp(c, columns[i].name) == 0)
 				d->cols |= columns[i].bit;
+		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -318,6 +319,7 @@ static long poll_nodes(struct fl_linkdb *d, struct fl_err *e)
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL && n < FL_METRICS_NODES_MAX)
 			next[n++] = sqlite3_column_int64(st, 0);
 		rows++;
+		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -403,6 +405,8 @@ static long poll_run(struct fl_linkdb *d, struct fl_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_err(d, rc, "reading the run table", e);
+	if (rows == 0) /* no run (any more): nothing to follow */
+		d->have_run = false;
 	return rows;
 }
 
