@@ -424,6 +424,7 @@ static void feed_row(struct fl_linkdb *d, const char *s, size_t n, double ts)
 		const char *nl = memchr(s, '\n', n);
 		size_t len = nl ? (size_t)(nl - s) : n;
 		enum fl_mevent_skip r = fl_metrics_feed(d->m, s, len, d->now);
+		d->json_seen |= r == FL_MEV_OK;
 		if (r == FL_MEV_NOT_JSON && !d->json_seen)
 			fl_flowerlog_feed(&d->flog, s, len, ts, flog_emit, d);
 		s += len + (nl != NULL);
@@ -431,11 +432,14 @@ static void feed_row(struct fl_linkdb *d, const char *s, size_t n, double ts)
 	}
 }
 
-/* Whether any of the run's output rows holds a JSON event. */
+/* Whether any of the run's output rows holds a line that is a JSON event (read before the rows
+ * are, so that Flower's lines written before the app's first event give nothing either). */
 static int logs_have_json(struct fl_linkdb *d, const char *table, const char *key)
 {
 	char sql[256];
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE %s = ?1 AND instr(log, '\"event\":') > 0 LIMIT 1",
+	snprintf(sql, sizeof sql,
+	         "SELECT 1 FROM %s WHERE %s = ?1 AND (log LIKE '{%%' OR instr(log, char(10) || '{') > 0) AND "
+	         "instr(log, '\"event\":') > 0 LIMIT 1",
 	         table, key);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
