@@ -219,7 +219,7 @@ static enum fl_mevent_skip from_object(const json_t *o, struct fl_mevent *ev)
 	if (!json_is_string(name))
 		return FL_MEV_MALFORMED;
 	enum fl_mevent_type t = fl_mevent_lookup(json_string_value(name));
-	if (t == FL_MEV_NONE)
+	if (t == FL_MEV_NONE || strlen(json_string_value(name)) != json_string_length(name))
 		return FL_MEV_UNKNOWN;
 	fl_mevent_init(ev, t);
 	const json_t *data = json_object_get(o, "data");
@@ -246,8 +246,10 @@ static enum fl_mevent_skip load(const char *line, size_t n, json_t **out)
 	if (i == n || line[i] != '{')
 		return FL_MEV_NOT_JSON;
 	json_error_t err;
-	/* Integers as doubles: Flower's uint64 node ids overflow jansson's integers. */
-	json_t *o = json_loadb(line, n, JSON_DECODE_INT_AS_REAL, &err);
+	/* Integers as doubles: Flower's uint64 node ids overflow jansson's integers. \u0000 is
+	 * allowed: a Docker envelope's log then holds the line's NUL bytes as they were, and the
+	 * inner parse treats them as the bare line's parse does. */
+	json_t *o = json_loadb(line, n, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
 	if (!o)
 		return FL_MEV_MALFORMED;
 	if (!json_is_object(o)) {
