@@ -111,8 +111,8 @@ static int db_err(struct fl_linkdb *d, int rc, const char *what, struct fl_err *
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return fl_err_set(
 		    e, FL_EXIT_UNAVAILABLE,
-		    "%s: the SuperLink state database stayed locked for over %d ms while %s; it is "
-		    "read again at the next poll",
+		    "%s: the SuperLink state database stayed locked for over %d ms while %s (a writer "
+		    "holds it); the next read tries again",
 		    d->path, BUSY_MS, what);
 	if (rc == SQLITE_NOTADB)
 		return fl_err_set(
