@@ -69,8 +69,12 @@ static double parse_ts(const char *s)
 	if (*p == '.') {
 		if (!(p[1] >= '0' && p[1] <= '9'))
 			return NAN;
-		for (p++; *p >= '0' && *p <= '9' && scale > 1e-10; p++, scale /= 10)
-			frac += (*p - '0') * scale;
+		p++;
+		for (int k = 0; *p >= '0' && *p <= '9'; p++, k++)
+			if (k < 9) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
 	}
 	if (p[0] != 'Z' || p[1])
 		return NAN;
@@ -265,7 +269,7 @@ enum fl_mevent_skip fl_mevent_parse(const char *line, size_t n, struct fl_mevent
 	fl_mevent_init(ev, FL_MEV_NONE);
 	if (n > 0 && line[n - 1] == '\n')
 		n--;
-	if (n > FL_MEVENT_LINE_MAX)
+	if (n > (size_t)FL_MEVENT_LINE_MAX)
 		return FL_MEV_TOO_LONG;
 	json_t *o = NULL;
 	enum fl_mevent_skip r = load(line, n, &o);
