@@ -138,3 +138,23 @@ mkdb() {
 	assert_line 'fl_clients_connected 2'
 	assert_line 'fl_training_status 2'
 }
+
+@test "parse FILE: a SuperLink log with Flower's own lines only gives the rounds" {
+	grep -v '^{' "$L/serverapp-1.25.log" >"$BATS_TEST_TMPDIR/superlink.log"
+	run_fm parse "$BATS_TEST_TMPDIR/superlink.log"
+	assert_success
+	assert_line 'fl_round_current{strategy="FedAvg"} 3'
+	assert_line 'fl_round_total{strategy="FedAvg"} 3'
+	assert_line 'fl_aggregated_loss{strategy="FedAvg"} 0.5366766077855644'
+	assert_line 'fl_training_status 2'
+	assert_line 'fl_metrics_events_total{event="round_end"} 3'
+}
+
+@test "parse FILE: a log with the app's JSON events counts each round once, not also from Flower's lines" {
+	run_fm parse "$L/serverapp-1.42.log"
+	assert_success
+	assert_line 'fl_round_current{strategy="FedAvg"} 3'
+	assert_line 'fl_metrics_events_total{event="round_start"} 3'
+	assert_line 'fl_metrics_events_total{event="round_end"} 3'
+	assert_line 'fl_metrics_events_total{event="training_start"} 1'
+}

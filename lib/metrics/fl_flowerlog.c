@@ -69,7 +69,7 @@ static const char *message(const char *s)
 	static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
 	for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
 		size_t l = strlen(levels[i]);
-		if (strncmp(s, levels[i], l) == 0 && (s[l] == ' ' || s[l] == ':')) {
+		if (strncmp(s, levels[i], l) == 0 && strspn(s + l, " :") > 0) {
 			const char *c = strchr(s + l, ':');
 			/* DEBUG lines carry a time with colons: the prefix ends at ":" + blanks after
 			 * the last field, which is ",NNN:" there; take the first ':' followed by a blank
@@ -391,7 +391,7 @@ static void apply(struct fl_flowerlog *p, const struct line *l, double ts, struc
 int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double ts, fl_flowerlog_emit_fn fn,
                       void *ctx)
 {
-	char buf[FL_FLOWERLOG_LINE_MAX + 1];
+	char buf[FL_FLOWERLOG_LINE_MAX + 1] = {0}; /* zeroed: the analyzer cannot follow strip_ansi */
 	struct out o = {fn, ctx, 0};
 	struct line l;
 	if (!line)
