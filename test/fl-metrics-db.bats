@@ -158,3 +158,14 @@ mkdb() {
 	assert_line 'fl_metrics_events_total{event="round_end"} 3'
 	assert_line 'fl_metrics_events_total{event="training_start"} 1'
 }
+
+@test "parse --db: a long run's output is read to its end (more rows than one poll reads)" {
+	mkdb 1.25 "DELETE FROM logs;
+		WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 2500)
+		INSERT INTO logs SELECT 1796324183 + i, -3730709671619866575, 0,
+			'INFO :      [ROUND ' || i || '/2500]' || char(10) FROM r;"
+	run_fm parse --db "$DB"
+	assert_success
+	assert_line 'fl_round_current{strategy="FedAvg"} 2500'
+	assert_line 'fl_round_total{strategy="FedAvg"} 2500'
+}

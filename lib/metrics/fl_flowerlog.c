@@ -262,6 +262,7 @@ static void do_training_start(struct fl_flowerlog *p, double ts, struct out *o)
 	ev_init(&ev, FL_MEV_TRAINING_START, p, ts);
 	ev.num_rounds = p->num_rounds;
 	p->pending_start = false;
+	p->started = true;
 	p->ended = false;
 	emit(o, &ev);
 }
@@ -356,6 +357,9 @@ static void apply(struct fl_flowerlog *p, const struct line *l, double ts, struc
 		p->round = l->a;
 		if (l->b >= 0 && p->num_rounds < 0)
 			p->num_rounds = l->b;
+		/* Read from the middle (the strategy's banner missed): `[ROUND n/N]` still says N. */
+		if (!p->started && l->b >= 0)
+			do_training_start(p, ts, o);
 		p->pending_round = true;
 		break;
 	case K_CONF_TRAIN:
@@ -410,6 +414,8 @@ int fl_flowerlog_flush(struct fl_flowerlog *p, double ts, fl_flowerlog_emit_fn f
 	struct out o = {fn, ctx, 0};
 	if (p->pending_start)
 		do_training_start(p, ts, &o);
+	if (p->pending_round)
+		do_round_start(p, -1, ts, &o);
 	if (p->round_open && p->phase == 2)
 		do_round_end(p, NAN, NAN, ts, &o);
 	return o.n;

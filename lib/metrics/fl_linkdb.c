@@ -78,6 +78,7 @@ struct fl_linkdb {
 	long long run_id, log_key, log_rowid; /* log_key: run_id, or 1.42+'s primary task_id */
 	enum fl_metrics_status run_status;
 	bool json_seen; /* the run's logs carry JSON events: its text lines give none */
+	bool more;      /* the last poll read FL_LINKDB_LOG_ROWS rows of output: there may be more */
 	struct fl_flowerlog flog;
 	struct fl_metrics *m; /* during a poll: where flowerlog's events go */
 	double now;
@@ -457,6 +458,7 @@ static int logs_have_json(struct fl_linkdb *d, const char *table, const char *ke
 static long poll_logs(struct fl_linkdb *d, struct fl_err *e)
 {
 	enum source ls = logs_source(d);
+	d->more = false;
 	if (ls == SRC_NONE || !d->have_run)
 		return 0;
 	const char *table = ls == SRC_RUN ? "logs" : "task_logs", *key = ls == SRC_RUN ? "run_id" : "task_id";
@@ -487,6 +489,7 @@ static long poll_logs(struct fl_linkdb *d, struct fl_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_err(d, rc, "reading the ServerApp output", e);
+	d->more = rows == FL_LINKDB_LOG_ROWS;
 	return rows;
 }
 
@@ -507,4 +510,20 @@ long fl_linkdb_poll(struct fl_linkdb *d, struct fl_metrics *m, double now, struc
 	if (status_source(d) != SRC_NONE)
 		fl_metrics_set_status(m, d->have_run ? d->run_status : FL_MST_IDLE);
 	return a + b + c;
+}
+
+long fl_linkdb_drain(struct fl_linkdb *d, struct fl_metrics *m, double now, struct fl_err *e)
+{
+	long total = 0;
+	while (d->more) {
+		long n = fl_linkdb_poll(d, m, now, e);
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	d->m = m;
+	d->now = now;
+	if (d->have_run && !d->json_seen)
+		fl_flowerlog_flush(&d->flog, NAN, flog_emit, d);
+	return total;
 }

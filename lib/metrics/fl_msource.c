@@ -145,6 +145,12 @@ void fl_msource_flush(struct fl_msource *s, struct fl_metrics *m, double now)
 		if (!s->text[i].json_seen)
 			fl_flowerlog_flush(&s->text[i].flog, NAN, text_emit, &fd);
 	}
+	if (s->linkdb) {
+		/* The rest of the run's output (a poll reads a bounded number of rows). */
+		struct fl_err e = {0};
+		if (fl_linkdb_drain(s->linkdb, m, now, &e) < 0)
+			fl_log(FL_WARN, "%s", e.msg);
+	}
 }
 
 void fl_msource_close(struct fl_msource *s)
