@@ -78,6 +78,9 @@ lines. The two never both count for one run.
 Flower stores the output in chunks of whole lines uploaded every few seconds, so rounds
 show with that delay, and a round's duration (from the chunks' timestamps) is exact only
 to that interval.
+A poll reads at most 1000 rows of output (the next poll goes on);
+.B parse
+reads to the end.
 .TP
 .B fl_checkpoint_saved_total, training_stalled, gpu events
 only from JSON events: Flower writes nothing for them.
@@ -93,7 +96,7 @@ training_start (strategy NAME, num_rounds N).
 training_start (legacy strategies; no strategy name).
 .TP
 .B "[ROUND n/N], [ROUND n]"
-round_start n, with k of the next configure_train: Sampled k nodes (legacy: configure_fit: strategy sampled k clients) as the selected.
+round_start n, with k of the next configure_train: Sampled k nodes (legacy: configure_fit: strategy sampled k clients) as the selected; when the strategy's banner was not seen (a log read from its middle), first training_start of N rounds.
 .TP
 .B "aggregate_train / aggregate_fit: Received k results and f failures"
 responded k; f client_failure events (synthetic node ids, at most 1024 per line).
