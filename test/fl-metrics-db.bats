@@ -17,9 +17,16 @@ run_fm() {
 	run --separate-stderr fm "$@"
 }
 
-# mkdb VERSION [SQL]: $BATS_TEST_TMPDIR/state.db from the fixture, then SQL.
+# require_sqlite3: skip naming sqlite3 when it is missing (fail under CI=true).
+require_sqlite3() {
+	command -v sqlite3 >/dev/null && return 0
+	[ "${CI:-}" != true ] || { echo "sqlite3 missing (CI=true): install sqlite3" >&2; return 1; }
+	skip "sqlite3 missing: install sqlite3 (scripts/bootstrap)"
+}
+
+# mkdb VERSION [SQL]: $BATS_TEST_TMPDIR/db/state.db from the fixture, then SQL.
 mkdb() {
-	command -v sqlite3 >/dev/null || skip "sqlite3 missing: install sqlite3 (scripts/bootstrap)"
+	require_sqlite3 || return 1
 	mkdir -p "$BATS_TEST_TMPDIR/db"
 	DB=$BATS_TEST_TMPDIR/db/state.db
 	rm -f "$DB"
@@ -106,7 +113,7 @@ mkdb() {
 }
 
 @test "parse --db: an SQLite file that is not Flower's state database is exit 1, named" {
-	command -v sqlite3 >/dev/null || skip "sqlite3 missing: install sqlite3 (scripts/bootstrap)"
+	require_sqlite3
 	sqlite3 "$BATS_TEST_TMPDIR/other.db" 'CREATE TABLE t(x)'
 	run_fm parse --db "$BATS_TEST_TMPDIR/other.db"
 	assert_failure 1
