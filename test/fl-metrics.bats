@@ -193,6 +193,13 @@ promtool_clean() {
 	run_fm parse "$BATS_TEST_TMPDIR"
 	assert_failure 1
 	[[ $stderr == *"is a directory"* ]]
+	if [ "$(id -u)" != 0 ]; then
+		cp "$M/spec.jsonl" "$BATS_TEST_TMPDIR/secret.log"
+		chmod 000 "$BATS_TEST_TMPDIR/secret.log"
+		run_fm parse "$BATS_TEST_TMPDIR/secret.log"
+		assert_failure 1
+		[[ $stderr == *"$BATS_TEST_TMPDIR/secret.log: cannot open the log: Permission denied"* ]]
+	fi
 	ln -s "$M/spec.jsonl" "$BATS_TEST_TMPDIR/link"
 	run_fm parse "$BATS_TEST_TMPDIR/link"
 	assert_failure 1

@@ -103,7 +103,8 @@ static long split(struct fl_follow *f, fl_follow_line_fn fn, void *arg)
 			break;
 		size_t n = (size_t)(nl - (f->buf + start));
 		if (!f->skipping) {
-			fn(arg, f->buf + start, n, false);
+			/* A whole long line can fit in the buffer: it is cut all the same. */
+			fn(arg, f->buf + start, n > LINE_BOUND ? LINE_BOUND : n, n > LINE_BOUND);
 			lines++;
 		}
 		f->skipping = false;

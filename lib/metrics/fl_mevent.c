@@ -287,6 +287,10 @@ enum fl_mevent_skip fl_mevent_parse(const char *line, size_t n, struct fl_mevent
 		if (r == FL_MEV_OK)
 			r = from_object(inner, ev);
 		json_decref(inner);
+		/* A line without its own timestamp: when Docker read it. */
+		const json_t *dtime = json_object_get(o, "time");
+		if (r == FL_MEV_OK && isnan(ev->ts) && json_is_string(dtime))
+			ev->ts = parse_ts(json_string_value(dtime));
 	} else
 		r = from_object(o, ev);
 	json_decref(o);
