@@ -45,11 +45,12 @@ nodes with
 .B status = 'online'
 and
 .B online_until
-after now (a killed SuperNode keeps
+after now (a SuperNode that vanishes without a word keeps
 .B online
 until
 .B online_until
-passes, about two heartbeat intervals: 60 s by default).
+passes, about two heartbeat intervals: 60 s by default; in a 1.42 run a SuperNode killed
+with SIGKILL was still deactivated and unregistered within 2 s).
 The database's value replaces the event-derived one.
 .TP
 .B fl_clients_registered
