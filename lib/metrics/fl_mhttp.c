@@ -112,25 +112,15 @@ static void hostport(char *out, size_t n, const char *addr, unsigned port)
 
 static int bind_error(int err, const char *where, struct fl_err *e)
 {
-	switch (err) {
-	case EADDRINUSE:
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "cannot listen on %s: Address already in use: another fl-metrics or the app's "
-		    "own exporter holds it; change FL_METRICS_PORT",
-		    where);
-	case EADDRNOTAVAIL:
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "cannot listen on %s: Cannot assign requested address: it is not an address of "
-		    "this machine; pass --bind with one of its addresses",
-		    where);
-	case EACCES:
-		return fl_err_set(
-		    e, FL_EXIT_FAIL,
-		    "cannot listen on %s: Permission denied: use a port from 1024 (FL_METRICS_PORT)", where);
-	default: return fl_err_sys(e, err, "cannot listen on %s", where);
-	}
+	const char *fix = NULL;
+	if (err == EADDRINUSE)
+		fix = "another fl-metrics or the app's own exporter holds it; change FL_METRICS_PORT";
+	else if (err == EADDRNOTAVAIL)
+		fix = "it is not an address of this machine; pass --bind with one of its addresses";
+	else if (err == EACCES)
+		fix = "use a port from 1024 (FL_METRICS_PORT)";
+	fl_err_sys(e, err, "cannot listen on %s", where);
+	return fix ? fl_err_append(e, ": %s", fix) : -1;
 }
 
 /* A listening socket on exactly cfg's address; its port into *port. */

@@ -336,21 +336,6 @@ static void test_snapshots(void)
 	fl_mhttp_stop(h);
 }
 
-/* TEMP STUBS until core */
-const char *fl_metrics_content_type(enum fl_metrics_format f)
-{
-	return f == FL_METRICS_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-	                                   : "text/plain; version=0.0.4; charset=utf-8";
-}
-enum fl_metrics_format fl_metrics_negotiate(const char *a)
-{
-	return a && strstr(a, "application/openmetrics-text") ? FL_METRICS_OPENMETRICS : FL_METRICS_PROM;
-}
-void fl_metrics_render(const struct fl_metrics *m, enum fl_metrics_format f, struct fl_buf *out)
-{
-	(void)m, (void)f, (void)out;
-}
-
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
