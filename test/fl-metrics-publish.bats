@@ -297,3 +297,29 @@ err_has() { grep -qF -- "$1" "$ERR"; }
 	[ "$status" -eq 0 ]
 	attr_is FL_CLIENT_STATUS 0
 }
+
+@test "publish --container: docker inspect gives the json-file log and the running state; a stopped container is DISCONNECTED" {
+	local fb=$BATS_TEST_TMPDIR/fakebin state=$BATS_TEST_TMPDIR/running
+	mkdir -p "$fb"
+	# A docker that answers inspect from two files and records its argv (no shell strings).
+	cat >"$fb/docker" <<-SH
+		#!/bin/bash
+		printf '%s\n' "\$*" >>"$BATS_TEST_TMPDIR/docker.argv"
+		[ "\$1 \$2" = "inspect --format" ] && [ "\$4" = sn1 ] || { echo "Error: No such object: \$4" >&2; exit 1; }
+		printf '%s %s\n' "\$(cat "$state")" "$LOG"
+	SH
+	chmod +x "$fb/docker"
+	echo true >"$state"
+	local l
+	for l in 'Starting Flower SuperNode' 'SuperNode ID: 5' '[RUN 3, ROUND 7]' 'Receiving: train message (ID: 1)'; do
+		printf '{"log":"INFO :      %s\\n","stream":"stderr","time":"2026-12-03T07:00:00.1Z"}\n' "$l" >>"$LOG"
+	done
+	PATH="$fb:$PATH" pub_bg "$ENV101" --interval 60 --poll 0.1 --container sn1
+	wait_for attr_is FL_CLIENT_STATUS 2
+	wait_for attr_is FL_TRAINING_ACTIVE 1
+	echo false >"$state"
+	wait_for attr_is FL_CLIENT_STATUS 0
+	wait_for attr_is FL_TRAINING_ACTIVE 0
+	grep -qx 'inspect --format {{.State.Running}} {{.LogPath}} sn1' "$BATS_TEST_TMPDIR/docker.argv"
+	kill -0 "$PUB_PID"
+}
