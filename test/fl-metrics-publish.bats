@@ -144,6 +144,22 @@ err_has() { grep -qF -- "$1" "$ERR"; }
 	[[ "$stderr" == *"TOKENTXT in $ENVBAD"* ]]
 }
 
+@test "publish --once: exit 1 when OneGate answers 500" {
+	started
+	registered
+	og_ctl POST faults '{"error_rate": 1.0, "error_status": 500}' >/dev/null
+	run --separate-stderr pub "$ENV101" --once --log "$LOG"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Failed to publish FL_CLIENT_STATUS=1 to OneGate"* ]]
+}
+
+@test "publish --once: output that cannot be followed (a directory) is a warning and DISCONNECTED 0" {
+	run --separate-stderr pub "$ENV101" --once --log "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"cannot follow the SuperNode's output"* ]]
+	attr_is FL_CLIENT_STATUS 0
+}
+
 @test "publish: refused on the SuperLink's configuration (exit 1), nothing sent" {
 	local f=$BATS_TEST_TMPDIR/superlink.conf
 	{ printf "FLKIT_ROLE='superlink'\n"; cat "$ENV101"; } >"$f"
@@ -305,6 +321,7 @@ err_has() { grep -qF -- "$1" "$ERR"; }
 	cat >"$fb/docker" <<-SH
 		#!/bin/bash
 		printf '%s\n' "\$*" >>"$BATS_TEST_TMPDIR/docker.argv"
+		env >>"$BATS_TEST_TMPDIR/docker.env"
 		[ "\$1 \$2" = "inspect --format" ] && [ "\$4" = sn1 ] || { echo "Error: No such object: \$4" >&2; exit 1; }
 		printf '%s %s\n' "\$(cat "$state")" "$LOG"
 	SH
@@ -321,5 +338,9 @@ err_has() { grep -qF -- "$1" "$ERR"; }
 	wait_for attr_is FL_CLIENT_STATUS 0
 	wait_for attr_is FL_TRAINING_ACTIVE 0
 	grep -qx 'inspect --format {{.State.Running}} {{.LogPath}} sn1' "$BATS_TEST_TMPDIR/docker.argv"
+	# docker gets a built environment: no OneGate identity.
+	run grep -E 'TOKENTXT|ONEGATE|VMID' "$BATS_TEST_TMPDIR/docker.env"
+	[ "$status" -eq 1 ]
+	run ! grep -qF "$T101" "$BATS_TEST_TMPDIR/docker.env"
 	kill -0 "$PUB_PID"
 }

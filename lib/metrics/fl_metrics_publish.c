@@ -84,7 +84,8 @@ static void on_line(void *arg, const char *line, size_t n, bool truncated)
 /* Follow path from its start (a new path: a new container, a new story). */
 static void follow(struct pub *p, const char *path)
 {
-	if (p->fw && strcmp(p->log_path, path) == 0)
+	bool same = strcmp(p->log_path, path) == 0;
+	if (p->fw && same)
 		return;
 	if (p->fw)
 		fl_follow_close(p->fw);
@@ -93,10 +94,12 @@ static void follow(struct pub *p, const char *path)
 	snprintf(p->log_path, sizeof p->log_path, "%s", path);
 	struct fl_err e = {0};
 	if (fl_follow_open(&p->fw, path, false, &e) < 0) {
+		p->fw = NULL;
+		if (same) /* said already: tried again at each poll */
+			return;
 		fl_warn("cannot follow the SuperNode's output: %s; the node counts as DISCONNECTED until "
 		        "it can be read",
 		        e.msg);
-		p->fw = NULL;
 	}
 }
 
@@ -165,6 +168,8 @@ static void observe(struct pub *p)
 		p->running = pid_running(p->o->pidfile);
 	else
 		p->running = true; /* --log alone: the output tells */
+	if (!p->fw && p->o->log)
+		follow(p, p->o->log); /* it could not be opened: again */
 	if (p->fw) {
 		struct fl_err e = {0};
 		if (fl_follow_poll(p->fw, on_line, p, &e) < 0)

@@ -60,6 +60,12 @@ static void test_node(void)
 	feed(&n, "[RUN 1, ROUND ");
 	feed(&n, "[RUN , ROUND]");
 	feed(&n, "");
+	static char big[1 << 20];
+	memset(big, 'A', sizeof big);
+	memcpy(big + sizeof big - 20, "SuperNode ID: 42", 16);
+	fl_elastic_node_line(&n, big, sizeof big - 4);
+	CHECK(n.registered, "node: a 1 MiB line is read to its end (the registration at its tail)");
+	feed(&n, "Starting Flower SuperNode");
 	char nul[] = "Sent\0successfully SuperNode ID: \0 7";
 	fl_elastic_node_line(&n, nul, sizeof nul - 1);
 	CHECK_INT(fl_elastic_node_status(&n, true), FL_ELASTIC_DISCONNECTED,
