@@ -270,17 +270,24 @@ err_has() { grep -qF -- "$1" "$ERR"; }
 	wait_for attr_is FL_TRAINING_ACTIVE 0
 }
 
-@test "publish: a refused token (401) is a warning naming where the token came from; the daemon keeps running" {
+@test "publish: a refused token (401) is a warning naming where the token came from; the replaced token is used" {
+	local envf=$BATS_TEST_TMPDIR/env
+	cp "$ENVBAD" "$envf"
 	started
 	registered
-	pub_bg "$ENVBAD" --interval 5 --poll 0.1 --log "$LOG"
+	pub_bg "$envf" --interval 5 --poll 0.1 --log "$LOG"
 	wait_for err_has "Failed to publish FL_CLIENT_STATUS=1 to OneGate"
-	err_has "TOKENTXT in $ENVBAD"
+	err_has "TOKENTXT in $envf"
 	err_has "at each refresh interval"
 	sleep 1
 	kill -0 "$PUB_PID"
 	# Tried again only at the refresh interval: one request so far.
 	[ "$(nput)" -eq 1 ]
+	# The token is replaced: the next try reads it again and succeeds.
+	og_env "$envf" "$T101" 101 "$OG_URL"
+	wait_for attr_is FL_CLIENT_STATUS 1
+	wait_for attr_is FL_TRAINING_ACTIVE 0
+	wait_for err_has "OneGate takes updates again"
 }
 
 @test "publish --pidfile: DISCONNECTED 0 once the SuperNode's process dies" {

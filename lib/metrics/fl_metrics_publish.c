@@ -247,7 +247,7 @@ static void report_failure(struct pub *p, const char *kv, const struct fl_err *e
 	switch (fl_elastic_warn_fail(&p->warn, e->msg, now)) {
 	case FL_ELASTIC_NEW:
 		fl_warn("Failed to publish %s to OneGate: %s; training goes on, retrying %s", kv, e->msg,
-		        denied(p) ? "at each refresh interval" : "at the next tick");
+		        denied(p) ? "at each refresh interval" : "at the next poll");
 		break;
 	case FL_ELASTIC_STILL:
 		fl_warn("publishing to OneGate still failing since %llu s (%u more failures): %s",
