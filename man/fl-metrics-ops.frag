@@ -1,6 +1,9 @@
 .SH MONITORING FILES
 flkit installs what an operator puts on the monitoring VM under
-.IR $(PREFIX)/share/flkit/monitoring/ :
+.I share/flkit/monitoring/
+of the installation prefix
+.RI ( /usr/local
+by default):
 .TP
 .I prometheus/prometheus.yml
 scrape configuration: job
@@ -50,7 +53,7 @@ and could never fire; they match
 .BR "ignoring(strategy)" .
 .B FLTrainingStalled
 now fires after 15 minutes without round progress
-.RB ( changes(fl_round_current[15m]) == 0 ),
+.RB ( "changes(fl_round_current[15m]) == 0" ),
 where the specification's
 .B offset 10m
 with
