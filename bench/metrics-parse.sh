@@ -44,24 +44,25 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPU(s): $(sed -n 's/^model na
 echo "# $(uname -sr); $(mtail --version 2>&1 | head -n 1); $n lines, $((bytes / 1048576)) MiB; outputs in $out"
 
 # timed NAME COMMAND...: run once under GNU time; stdout to $out/metrics-parse-NAME.out;
-# sets secs and kb (peak RSS).
+# sets secs (wall clock), cpu (user + system) and kb (peak RSS).
 timed() {
 	local name=$1
 	shift
-	if ! /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$out/metrics-parse-$name.out" 2>"$out/metrics-parse-$name.err"; then
+	if ! /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >"$out/metrics-parse-$name.out" 2>"$out/metrics-parse-$name.err"; then
 		echo "metrics-parse.sh: $name failed:" >&2
 		tail -n 5 "$out/metrics-parse-$name.err" >&2
 		exit 1
 	fi
-	read -r secs kb <"$tmp/time"
+	read -r secs user sys kb <"$tmp/time"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 # fl-metrics first, twice: the first run warms the page cache and is the one checked.
 timed fl-metrics "$fl" parse --format prom "$log"
 timed fl-metrics "$fl" parse --format prom "$log"
-fl_secs=$secs fl_kb=$kb
+fl_secs=$secs fl_cpu=$cpu fl_kb=$kb
 timed mtail mtail --one_shot --progs "$tmp/progs" --logs "$log" --logtostderr
-mt_secs=$secs mt_kb=$kb
+mt_secs=$secs mt_cpu=$cpu mt_kb=$kb
 
 # The values each computed, as "name{labels} value" lines sorted, then compared.
 prom() {
@@ -89,12 +90,15 @@ if ! diff -u "$tmp/fl.values" "$tmp/mtail.values" >"$out/metrics-parse-values.di
 fi
 
 rate() {
-	awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }'
+	awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }'
 }
-fl_rate=$(rate "$fl_secs") mt_rate=$(rate "$mt_secs")
 echo
 echo "same values from both: $(wc -l <"$tmp/fl.values") series ($(grep -m1 '^fl_clients_failed_total' "$tmp/fl.values"), $(grep -m1 '^fl_round_duration_seconds_count' "$tmp/fl.values"))"
-printf '%-12s %10s %12s %14s\n' "" "seconds" "lines/s" "peak RSS kB"
-printf '%-12s %10s %12s %14s\n' fl-metrics "$fl_secs" "$fl_rate" "$fl_kb" mtail "$mt_secs" "$mt_rate" "$mt_kb"
-awk -v a="$fl_rate" -v b="$mt_rate" -v c="$fl_kb" -v d="$mt_kb" 'BEGIN {
-	printf "rate: fl-metrics %.1fx mtail (goal >= 2x); peak RSS: fl-metrics %.2fx mtail (goal < 1x)\n", (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
+printf '%-12s %10s %12s %10s %12s %14s\n' "" "wall s" "lines/s" "CPU s" "lines/CPU-s" "peak RSS kB"
+for side in fl-metrics mtail; do
+	if [ "$side" = fl-metrics ]; then set -- "$fl_secs" "$fl_cpu" "$fl_kb"; else set -- "$mt_secs" "$mt_cpu" "$mt_kb"; fi
+	printf '%-12s %10s %12s %10s %12s %14s\n' "$side" "$1" "$(rate "$1")" "$2" "$(rate "$2")" "$3"
+done
+awk -v a="$mt_secs" -v b="$fl_secs" -v c="$mt_cpu" -v d="$fl_cpu" -v e="$fl_kb" -v f="$mt_kb" 'BEGIN {
+	printf "rate: fl-metrics %.1fx mtail by wall clock, %.1fx by CPU time (goal >= 2x); peak RSS: fl-metrics %.2fx mtail (goal < 1x)\n",
+		(b > 0) ? a / b : 0, (d > 0) ? c / d : 0, (f > 0) ? e / f : 0 }'
