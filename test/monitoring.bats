@@ -253,7 +253,7 @@ print(p["name"], p["orgId"], p["folder"], p["type"], p["options"]["path"])' \
 	assert_output "$TMP/rules.yml: rate(fl_clients_failed[10m]) > 0.5 or fl_round_duration_seconds > 1: not exported: fl_clients_failed, fl_round_duration_seconds"
 }
 
-@test "names: every PromQL expression in the rules and dashboards names only metrics fl-metrics or DCGM exports" {
+@test "names: every PromQL expression in the rules and dashboards, and every series of the rule tests, names only metrics fl-metrics or DCGM exports" {
 	need_yaml_python
 	# The exported families: the # TYPE lines of fl-metrics' own exposition of no events.
 	run --separate-stderr "$FLKIT_BIN/fl-metrics" parse --format prom - </dev/null
@@ -264,7 +264,8 @@ print(p["name"], p["orgId"], p["folder"], p["type"], p["options"]["path"])' \
 		fl_clients_failed_total fl_checkpoint_saved_total fl_training_status; do
 		grep -q "^# TYPE $m " "$TMP/expo" || fail "fl-metrics parse exports no $m"
 	done
-	run names "$TMP/expo" "$PROM/fl-alerts.yml" "${DASH[@]}"
+	run names "$TMP/expo" "$PROM/fl-alerts.yml" "$PROM/fl-alerts.test.yml" \
+		"$FLKIT_SRC/test/monitoring/spec-stalled.test.yml" "${DASH[@]}"
 	assert_success
 	assert_output ""
 }

@@ -5,8 +5,10 @@ promql_names.py --extract EXPR...
 promql_names.py EXPOSITION FILE...
     EXPOSITION: a Prometheus text exposition (its # TYPE lines name the families; a histogram
     stands for its _bucket, _sum and _count series, never its bare name) plus DCGM's 8 gauges.
-    FILE: Prometheus rule files (.yml, .yaml: every groups[].rules[].expr) and Grafana
-    dashboards (.json: every panels[].targets[].expr, rows included). Prints each expression
+    FILE: Prometheus rule files (.yml, .yaml: every groups[].rules[].expr), promtool rule
+    test files (every tests[].input_series[].series: the tests use real names; not the
+    promql_expr_test expressions, which show the spec's wrong ones) and Grafana dashboards
+    (.json: every panels[].targets[].expr, rows included). Prints each expression
     that names an unknown metric and exits 1; exits 2 when a file holds no expression.
 """
 import json
@@ -77,6 +79,8 @@ def exprs(path):
         if path.endswith(".json"):
             return list(dashboard_exprs(json.load(f)))
         doc = yaml.safe_load(f) or {}
+        if "tests" in doc:
+            return [s["series"] for t in doc["tests"] for s in t.get("input_series", [])]
         return [r["expr"] for g in doc.get("groups", []) for r in g.get("rules", [])]
 
 
