@@ -2,8 +2,8 @@
 # fl-metrics: the exposition read from event lines (FL JSON or Docker json-file envelopes), the
 # parse verb's formats and errors (design 04 §8.3 "Tests" 1-6 end to end).
 
-# SC2154: bats sets stderr and output.
-# shellcheck disable=SC2154
+# SC2016: $ in single quotes is for the inner shell; SC2154: bats sets stderr and output.
+# shellcheck disable=SC2016,SC2154
 load helpers
 
 M="$FIXTURES/metrics"
@@ -191,6 +191,13 @@ promtool_clean() {
 	run_fm parse "$BATS_TEST_TMPDIR"
 	assert_failure 1
 	[[ $stderr == *"is a directory"* ]]
+	if [ "$(id -u)" != 0 ]; then
+		cp "$M/spec.jsonl" "$BATS_TEST_TMPDIR/secret.log"
+		chmod 000 "$BATS_TEST_TMPDIR/secret.log"
+		run_fm parse "$BATS_TEST_TMPDIR/secret.log"
+		assert_failure 1
+		[[ $stderr == *"$BATS_TEST_TMPDIR/secret.log: cannot open the log: Permission denied"* ]]
+	fi
 	ln -s "$M/spec.jsonl" "$BATS_TEST_TMPDIR/link"
 	run_fm parse "$BATS_TEST_TMPDIR/link"
 	assert_failure 1

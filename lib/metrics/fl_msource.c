@@ -52,7 +52,7 @@ static long poll_db(struct fl_msource *s, struct fl_metrics *m, struct fl_err *e
 int fl_msource_open(struct fl_msource **out, const struct fl_msource_cfg *cfg, struct fl_err *e)
 {
 	struct fl_msource *s = fl_xcalloc(1, sizeof *s);
-	s->follow = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof *s->follow);
+	s->follow = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof(struct fl_follow *));
 	s->db = cfg->db;
 	if (s->db && open_db(s, e) < 0) {
 		fl_msource_close(s);
