@@ -33,6 +33,14 @@
 #   --wrong-ca           SuperNode 1 is given another CA (FL_SSL_CA_CERTFILE): its boot must
 #                        fail; exits 1 after SuperNode 1's wait-healthy
 #   --boot-only          stop after the boot chains (no run)
+#   --metrics            `fl-metrics serve` beside the SuperLink (its state database, and its
+#                        events: up to 1.25 the SuperLink's log, later `flwr log --stream`'s)
+#                        and Prometheus scraping it every second (test/prom/server.sh); after
+#                        the (first) run, once Prometheus saw fl_training_status 2 (or 60 s),
+#                        metrics/ holds prom.json (every fl_* series Prometheus has then, the
+#                        query API's .data), round_current.txt (max(fl_round_current) each
+#                        second of the run), exposition.txt (GET /metrics), show.txt
+#                        (`fl-metrics show`), fl-metrics.log and prom/ (config, TSDB, log)
 #
 # FL_* variables in the environment reach every VM's context (environment overlay), so
 # FL_STRATEGY, FL_NUM_ROUNDS, FL_CHECKPOINT_* ... choose the strategy, rounds and checkpoints.
@@ -66,7 +74,7 @@ usage() {
 	exit 2
 }
 
-tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1
+tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1 metrics=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tls) tls=1 ;;
@@ -77,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--second-rounds) second_rounds=${2:?}; shift ;;
 	--wrong-ca) wrong_ca=1 ;;
 	--boot-only) boot_only=1 ;;
+	--metrics) metrics=1 ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	-*) printf '%s: unknown option %s\n' "$prog" "$1" >&2; usage ;;
@@ -102,6 +111,10 @@ fi
 for t in fl-context fl-certgen fl-onegate fl-launch; do
 	[ -x "$bin/$t" ] || die "$bin/$t not found; build the tools (make all) or set FLKIT_BIN" 2
 done
+if [ "$metrics" = 1 ]; then
+	[ -x "$bin/fl-metrics" ] || die "--metrics: $bin/fl-metrics not found; build the tools (make all) or set FLKIT_BIN" 2
+	command -v prometheus >/dev/null || die "--metrics: prometheus is not installed (apt-get install prometheus)" 2
+fi
 
 t_start=$(date +%s.%N)
 deadline=$((${t_start%.*} + deadline_s))
@@ -115,7 +128,7 @@ export PATH="$venv/bin:$PATH" FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK
 unset FLWR_HOME VIRTUAL_ENV FLKIT_CONTEXT TOKENTXT ONEGATE_TOKEN VMID ONEGATE_ENDPOINT
 
 rm -rf "$work/pgids" "$work/logs" "$work/app" "$work/cli" "$work/onegate" "$work"/vm-* \
-	"$work/result.env" "$work/events.jsonl" "$work/serverapp.log"
+	"$work/result.env" "$work/events.jsonl" "$work/serverapp.log" "$work/metrics"
 mkdir -p "$work/logs" "$work/onegate"
 
 # --- processes: the emulator and CLI helpers are ours (own sessions); Flower processes are
@@ -128,6 +141,7 @@ cleanup() {
 		opts "${launched[i]}"
 		"$bin/fl-launch" -q "${LO[@]}" stop 2>/dev/null
 	done
+	[ "$metrics" = 1 ] && "$root/test/prom/server.sh" stop "$work/metrics/prom" 2>/dev/null
 	for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
 	for _ in $(seq 50); do
 		running=0
@@ -287,6 +301,52 @@ if [ "$era" = C ]; then
 	done
 fi
 
+# --- fl-metrics beside the SuperLink (the port fl-launch leaves free: ports[6]) and Prometheus
+if [ "$metrics" = 1 ]; then
+	mkdir -p "$work/metrics"
+	sl_db=$sl/flower/$(sed -n "s/^FL_DATABASE=//p" "$sl/superlink.conf" | tr -d "'\"")
+	# Where the ServerApp's events appear: up to 1.25 in the SuperLink's own output; later
+	# only through `flwr log` (the run's stream, written to serverapp.log below).
+	if [ "$vnum" -le 1025 ]; then
+		m_follow=$sl/flower/logs/flower-superlink.log
+	else
+		m_follow=$work/serverapp.log
+		: >"$m_follow"
+	fi
+	m_port=${ports[6]}
+	m_opts=(-c "$sl/superlink.conf")
+	m_src=(--db "$sl_db" --follow "$m_follow")
+	bg metrics "$work/metrics/fl-metrics.log" "$bin/fl-metrics" "${m_opts[@]}" serve --force \
+		--bind 127.0.0.1 --port "$m_port" "${m_src[@]}"
+	ln -sf "$work/metrics/fl-metrics.log" "$work/logs/fl-metrics.log"
+	prom=$("$root/test/prom/server.sh" start "$work/metrics/prom" "127.0.0.1:$m_port" role=superlink \
+		deployment=e2e) || die "--metrics: Prometheus did not start (test/prom/server.sh)"
+	prom_pid=$(sed -n 's/^pid=//p' <<<"$prom")
+	pgids+=("$prom_pid")
+	echo "$prom_pid" >>"$work/pgids"
+	ln -sf "$work/metrics/prom/log" "$work/logs/prometheus.log"
+	kill -0 "${pid[metrics]}" 2>/dev/null || die "fl-metrics serve exited at start: $(tail -n 3 "$work/metrics/fl-metrics.log")"
+	say "fl-metrics serve on 127.0.0.1:$m_port (--db $sl_db --follow $m_follow); Prometheus $(sed -n 's/^endpoint=//p' <<<"$prom")"
+fi
+
+# metrics_snapshot T0: what Prometheus scraped once the run is over (see --metrics).
+metrics_snapshot() {
+	local t0=$1 t1 m=$work/metrics ps=$root/test/prom/server.sh
+	t1=$(date +%s)
+	"$ps" wait "$m/prom" fl_training_status 2 120 >/dev/null ||
+		say "Prometheus has no fl_training_status 2 (see $m/fl-metrics.log)"
+	# A scrape that fl-metrics served at least two polls (1 s each) after the run's log was
+	# complete: every line of it read.
+	"$ps" wait "$m/prom" "count(timestamp(up{job=\"fl_training\"}) > $((t1 + 2)))" 1 40 >/dev/null ||
+		say "Prometheus scraped nothing after the run"
+	"$ps" query "$m/prom" '{job="fl_training",__name__=~"fl_.*"}' >"$m/prom.json"
+	"$ps" range "$m/prom" 'max(fl_round_current)' "$t0" "$(date +%s)" 1 >"$m/round_current.txt"
+	curl -s "http://127.0.0.1:$m_port/metrics" >"$m/exposition.txt"
+	"$bin/fl-metrics" "${m_opts[@]}" show "${m_src[@]}" >"$m/show.txt" 2>&1
+	say "metrics: $(jq -r '[.result[] | select(.metric.__name__ | IN("fl_round_current", "fl_training_status", "fl_clients_connected"))
+		| "\(.metric.__name__) \(.value[1])"] | join(", ")' "$m/prom.json"); round_current over the run: $(uniq "$m/round_current.txt" | paste -sd' ')"
+}
+
 # --- the SuperNode VMs (101, 102), booted one after the other like OneFlow's straight policy
 sn_boot=
 boot_supernode() { # I
@@ -417,8 +477,10 @@ run_once() {
 	RUN_ID=$run_id STATUS=$status
 }
 
+t_run=$(date +%s)
 run_once ""
 t_end=$(date +%s.%N)
+[ "$metrics" = 1 ] && metrics_snapshot "$t_run"
 first_round=$(jq -r 'select(.event == "round_start" and .data.round == 1) | .timestamp' "$work/events.jsonl" | head -n 1)
 first_s='' first_at=''
 if [ -n "$first_round" ]; then
