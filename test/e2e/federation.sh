@@ -39,7 +39,8 @@
 #                        the (first) run, once Prometheus saw fl_training_status 2 (or 60 s),
 #                        metrics/ holds prom.json (every fl_* series Prometheus has then, the
 #                        query API's .data), round_current.txt (max(fl_round_current) each
-#                        second of the run), exposition.txt (GET /metrics), show.txt
+#                        second of the run), queries.txt (a few PromQL expressions and their
+#                        values), exposition.txt (GET /metrics), show.txt
 #                        (`fl-metrics show`), fl-metrics.log and prom/ (config, TSDB, log)
 #
 # FL_* variables in the environment reach every VM's context (environment overlay), so
@@ -341,6 +342,13 @@ metrics_snapshot() {
 		say "Prometheus scraped nothing after the run"
 	"$ps" query "$m/prom" '{job="fl_training",__name__=~"fl_.*"}' >"$m/prom.json"
 	"$ps" range "$m/prom" 'max(fl_round_current)' "$t0" "$(date +%s)" 1 >"$m/round_current.txt"
+	local q v
+	for q in fl_round_current fl_round_total fl_training_status fl_clients_connected fl_clients_responded \
+		fl_aggregated_loss fl_aggregated_accuracy fl_checkpoint_saved_total \
+		'fl_round_duration_seconds_sum / fl_round_duration_seconds_count' 'max_over_time(fl_round_current[10m])'; do
+		v=$("$ps" value "$m/prom" "$q" 2>/dev/null) || v='(query failed)'
+		printf '%-64s %s\n' "$q" "${v:-(no value)}"
+	done >"$m/queries.txt"
 	curl -s "http://127.0.0.1:$m_port/metrics" >"$m/exposition.txt"
 	"$bin/fl-metrics" "${m_opts[@]}" show "${m_src[@]}" >"$m/show.txt" 2>&1
 	say "metrics: $(jq -r '[.result[] | select(.metric.__name__ | IN("fl_round_current", "fl_training_status", "fl_clients_connected"))
