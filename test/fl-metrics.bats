@@ -2,8 +2,8 @@
 # fl-metrics: the exposition read from event lines (FL JSON or Docker json-file envelopes), the
 # parse verb's formats and errors (design 04 §8.3 "Tests" 1-6 end to end).
 
-# SC2154: bats sets stderr and output.
-# shellcheck disable=SC2154
+# SC2016: $ in single quotes is for the inner shell; SC2154: bats sets stderr and output.
+# shellcheck disable=SC2016,SC2154
 load helpers
 
 M="$FIXTURES/metrics"

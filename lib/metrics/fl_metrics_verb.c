@@ -75,8 +75,12 @@ int fl_metrics_verb_parse(struct fl_tool *t, const struct fl_metrics_verb *o, ch
 	if (rc || (rc = check_files(args, nargs)) || (rc = default_strategy(t, o, strategy, sizeof strategy)))
 		return rc;
 	static const char *const stdin_only[] = {"-"};
+	/* No FILE: standard input, unless --db is the only source. */
 	struct fl_msource_cfg cfg = {nargs ? (const char *const *)args : stdin_only,
-	                             nargs ? (size_t)nargs : 1, o->db, false};
+	                             nargs   ? (size_t)nargs
+	                             : o->db ? 0
+	                                     : 1,
+	                             o->db, false};
 	static struct fl_metrics m;
 	fl_metrics_init(&m, strategy);
 	if (o->mark_failed) {

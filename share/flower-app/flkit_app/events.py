@@ -64,9 +64,21 @@ def get_logger(role: str = "superlink") -> logging.Logger:
     return logger
 
 
+# run-config `events-enabled` (default true); false: no JSON event at all, so that metrics can
+# be shown to come from the SuperLink state database alone (fl-metrics --db).
+_enabled = True
+
+
+def set_enabled(on: bool) -> None:
+    global _enabled
+    _enabled = bool(on)
+
+
 def emit(event: str, data: dict, level: int = logging.INFO) -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
+    if not _enabled:
+        return
     get_logger().log(
         level, "%s: %r", event, data, extra={"fl_event": event, "fl_data": data}, stacklevel=2
     )

@@ -160,6 +160,7 @@ def initial_model(cfg, enabled: bool, path: str):
 @app.main()
 def main(grid: Grid, context: Context) -> None:
     cfg = context.run_config
+    events.set_enabled(_flag(cfg.get("events-enabled", True)))
     num_rounds = _get(cfg, "num-server-rounds", int, 3)
     ckpt_on = _flag(cfg.get("checkpoint-enabled", False))
     ckpt_path = str(cfg.get("checkpoint-path", "/app/checkpoints"))

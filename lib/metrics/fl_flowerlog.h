@@ -1,0 +1,42 @@
+/* fl_flowerlog: Flower's own ServerApp text lines (Message-API and legacy strategies, design 07
+ * §5.3) turned into synthetic training events, for an app that emits no JSON events. Stateful
+ * (a round opens at `[ROUND n]` and ends at its last aggregate), fixed size, and safe on any
+ * bytes: ANSI colours are stripped, unknown and garbage lines are ignored. */
+#ifndef FL_FLOWERLOG_H
+#define FL_FLOWERLOG_H
+
+#include "fl_mevent.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Only the first FL_FLOWERLOG_LINE_MAX bytes of a line are read (Flower's lines that matter
+ * are short); one aggregate gives at most FL_FLOWERLOG_FAIL_MAX client_failure events. */
+#define FL_FLOWERLOG_LINE_MAX 1024
+#define FL_FLOWERLOG_FAIL_MAX 1024
+
+typedef void (*fl_flowerlog_emit_fn)(void *ctx, const struct fl_mevent *ev);
+
+struct fl_flowerlog {
+	char strategy[FL_MEVENT_STR_MAX];
+	long long num_rounds, round, selected, responded, failed;
+	double round_ts, train_loss, train_acc; /* NAN: unknown */
+	bool pending_start;                     /* `Starting X strategy:` without its rounds yet */
+	bool pending_round;                     /* `[ROUND n]` seen, round_start not emitted yet */
+	bool round_open;                        /* round_start emitted, round_end not yet */
+	int phase;                              /* 0, 1 after aggregate_train, 2 after _evaluate */
+	bool ended;                             /* training_end emitted */
+	unsigned long long failseq;             /* synthetic node ids of failures */
+};
+
+void fl_flowerlog_init(struct fl_flowerlog *p);
+
+/* One line (no newline needed), ts its time in Unix seconds or NAN. Calls emit for each event
+ * the line completes (0 or more). Returns the number of events emitted. */
+int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double ts,
+                      fl_flowerlog_emit_fn emit, void *ctx);
+
+/* End of input: a round whose end was pending (the last aggregate seen, no later line) ends. */
+int fl_flowerlog_flush(struct fl_flowerlog *p, double ts, fl_flowerlog_emit_fn emit, void *ctx);
+
+#endif
