@@ -227,6 +227,16 @@ assert_scraped() {
 	assert_failure 1
 }
 
+# assert_round_moved: during the run Prometheus saw max(fl_round_current) rise to 3 (at least
+# two values, never back), and `fl-metrics show` on the same sources says "round 3 of 3".
+assert_round_moved() {
+	run jq -se '. as $v | ($v | length) > 0 and $v[-1] == 3 and
+		([range(1; $v | length) | $v[.] >= $v[. - 1]] | all) and ($v | unique | length) >= 2' \
+		"$W/metrics/round_current.txt"
+	[ "$status" -eq 0 ] || fail "max(fl_round_current) during the run: $(uniq "$W/metrics/round_current.txt" | paste -sd' ')"
+	grep -q 'round 3 of 3' "$W/metrics/show.txt" || fail "fl-metrics show: $(cat "$W/metrics/show.txt")"
+}
+
 # assert_metrics_events STRATEGY: with the app's events, after the 3-round run.
 assert_metrics_events() {
 	local s=$1 loss
@@ -244,12 +254,7 @@ assert_metrics_events() {
 	run jq -en --arg a "$(pv fl_aggregated_loss "strategy=$s")" --argjson b "$loss" \
 		'($a | tonumber) as $x | ($x - $b | fabs) <= 1e-9 * ($b | fabs)'
 	assert_success
-	# During the run Prometheus saw the round move up to 3, never back.
-	run jq -se '. as $v | ($v | length) > 0 and $v[-1] == 3 and
-		([range(1; $v | length) | $v[.] >= $v[. - 1]] | all) and ($v | unique | length) >= 2' \
-		"$W/metrics/round_current.txt"
-	assert_success
-	grep -q 'round 3 of 3' "$W/metrics/show.txt" || fail "fl-metrics show: $(cat "$W/metrics/show.txt")"
+	assert_round_moved
 }
 
 @test "flower 1.41, insecure: FedAvg runs 3 rounds, the loss falls, checkpoints every 2 rounds" {
@@ -559,9 +564,19 @@ assert_metrics_db() {
 	assert_output 0
 	assert_pv fl_clients_connected 2
 	assert_pv fl_training_status 2
+	# Rounds, their durations, loss and accuracy from Flower's own ServerApp lines in the
+	# database's logs table.
+	assert_pv fl_round_current,strategy=FedAvg 3
+	assert_pv fl_round_total,strategy=FedAvg 3
+	assert_pv fl_round_duration_seconds_count,strategy=FedAvg 3
+	assert_pv fl_clients_responded 2
+	run jq -e '[.result[] | select(.metric.__name__ | IN("fl_aggregated_loss", "fl_aggregated_accuracy"))
+		| .value[1] | tonumber | . > 0 and . < 1] | length == 2 and all' "$W/metrics/prom.json"
+	assert_success
+	assert_round_moved
 }
 
-@test "metrics, flower 1.25.0, the app's events off: clients and training status from the state database reach Prometheus" {
+@test "metrics, flower 1.25.0, the app's events off: rounds, clients, status, loss from the state database reach Prometheus" {
 	need "$V125"
 	need_prom
 	federation --metrics --run-config events-enabled=false "$V125"
@@ -569,7 +584,7 @@ assert_metrics_db() {
 	assert_all_stopped
 }
 
-@test "metrics, newest Flower, the app's events off: clients and training status from the state database reach Prometheus" {
+@test "metrics, newest Flower, the app's events off: rounds, clients, status, loss from the state database reach Prometheus" {
 	need "$VNEW"
 	need_prom
 	federation --metrics --run-config events-enabled=false "$VNEW"
