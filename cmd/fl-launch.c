@@ -11,6 +11,7 @@
 static const char usage_text[] =
     "usage: fl-launch [options] start | stop | restart | status | show\n"
     "       fl-launch [options] argv | env | unit | proxy-conf | proxy-unit | install\n"
+    "       fl-launch [options] metrics-argv | metrics-unit\n"
     "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
     "       fl-launch [options] publish-ready | publish-error REASON\n"
     "       fl-launch [options] wait-docker | image\n";
@@ -31,6 +32,8 @@ static const char help_text[] =
     "  argv, env, unit   print the docker/native argv (one element per line), env file, unit\n"
     "  proxy-conf, proxy-unit  SuperLink, Flower 1.40+: the Fleet proxy's nginx configuration\n"
     "                 and systemd unit\n"
+    "  metrics-argv, metrics-unit  fl-metrics beside Flower (SuperLink: serve when\n"
+    "                 FL_METRICS_ENABLED=YES; SuperNode: publish when OneGate is configured)\n"
     "  install        write directories, env file and unit only\n"
     "  health         one readiness check (the READY_SCRIPT): exit 0 healthy, 1 not\n"
     "  wait-healthy   check every --interval until --timeout (SuperLink 2 s/120 s, SuperNode\n"
@@ -140,6 +143,8 @@ static const struct fl_tool_verb verbs[] = {
     {"unit", 0, 0, NULL, verb},
     {"proxy-conf", 0, 0, NULL, verb},
     {"proxy-unit", 0, 0, NULL, verb},
+    {"metrics-argv", 0, 0, NULL, verb},
+    {"metrics-unit", 0, 0, NULL, verb},
     {"install", 0, 0, NULL, verb},
     {"health", 0, 0, NULL, verb},
     {"wait-healthy", 0, 0, NULL, verb},
@@ -207,6 +212,8 @@ static const struct fl_tool_opt opts[] = {
     {"no-publish", 0, OWN(20), "wait-healthy", NULL, "wait-healthy: do not publish the failure"},
     {"best-effort", 0, OWN(21), "publish-ready|publish-error", NULL,
      "publish-*: a OneGate failure is a warning, exit 0"},
+    {"metrics-bin", 1, OWN(22), NULL, "PATH",
+     "fl-metrics, run beside Flower (default: the one installed\nbeside fl-launch)"},
 };
 
 static int option(struct fl_tool *t, int ch, const char *arg)

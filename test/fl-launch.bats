@@ -122,6 +122,12 @@ EOF
 		cp "$VERIFY_MAN/fl-launch.1" "$d/man/man1/"
 		VERIFY_MAN=$d/man
 	fi
+	# fl-metrics' units name man:fl-metrics(1) too (a stand-in until the page is written).
+	if [ "$VERIFY_MAN" = "$d/man" ] && [ -e "$BATS_TEST_DIRNAME/../man/fl-metrics.1" ]; then
+		cp "$BATS_TEST_DIRNAME/../man/fl-metrics.1" "$VERIFY_MAN/man1/"
+	elif [ "$VERIFY_MAN" = "$d/man" ]; then
+		printf '.TH FL-METRICS 1\n.SH NAME\nfl-metrics \\- training metrics\n' >"$VERIFY_MAN/man1/fl-metrics.1"
+	fi
 
 	# The OneGate emulator: the Flower service (SuperLink VM 100, SuperNodes 101-103).
 	og_start "$OG_FIXTURES/world-flower.json"
@@ -309,9 +315,21 @@ free_port() {
 
 # golden_case NAME: sets ROLE, VARS (NAME=value words) and OPTS (options) of that case.
 golden_case() {
-	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5) PROXY=''
-	local sn=(FL_SUPERLINK_ADDRESS=10.0.7.100:9092)
+	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5) PROXY='' METRICS=''
+	local sn=(FL_SUPERLINK_ADDRESS=10.0.7.100:9092) og=(ONEGATE_ENDPOINT=http://169.254.16.9:5030 VMID=7)
+	local mbin=(--metrics-bin /usr/bin/fl-metrics)
 	case $1 in
+	sl-metrics) VARS=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101 FL_STRATEGY=FedProx) OPTS+=("${mbin[@]}") METRICS=1 ;;
+	sl-metrics-v6)
+		VARS=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9200 "FL_FLEET_API_ADDRESS=[::]:9092")
+		OPTS=(--addr fd00::5 "${mbin[@]}") METRICS=1 ;;
+	sl-metrics-process)
+		VARS=(FL_METRICS_ENABLED=YES) METRICS=1
+		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" "${mbin[@]}") ;;
+	sn-metrics-publish) ROLE=supernode VARS=("${sn[@]}" "${og[@]}") OPTS+=("${mbin[@]}") METRICS=1 ;;
+	sn-metrics-publish-process)
+		ROLE=supernode VARS=("${sn[@]}" "${og[@]}") METRICS=1
+		OPTS+=(--runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin" "${mbin[@]}") ;;
 	sl-insecure) ;;
 	sl-tls) VARS=(FL_TLS_ENABLED=YES) ;;
 	sl-tls-operator)
@@ -360,7 +378,8 @@ golden_case() {
 GOLDEN_CASES=(sl-insecure sl-tls sl-tls-operator sl-checkpoint sl-ipv6-any sl-ipv6-host sl-fleet-host sl-1.38
 	sl-1.41-tls sl-1.41-exposed sl-1.41-process-tls sl-health-off sl-process sl-process-1.25-tls sn-static sn-1.38 sn-1.41 sn-discovery-tls
 	sn-discovery-tls-off sn-discovery-bare sn-discovery-v6 sn-gpu sn-gpu-all sn-gpu-undetected sn-retries
-	sn-retries-0 sn-process)
+	sn-retries-0 sn-process sl-metrics sl-metrics-v6 sl-metrics-process sn-metrics-publish
+	sn-metrics-publish-process)
 
 # golden_out CASE WHAT [--docker PATH]: what `fl-launch -E -r ROLE OPTS WHAT` prints for the case,
 # the stub Flower directory written as @FLOWER@.
@@ -378,7 +397,7 @@ golden_out() {
 check_golden() {
 	local name=$1 what out diffs=""
 	golden_case "$name" || return 1
-	for what in argv unit env ${PROXY:+proxy-conf proxy-unit}; do
+	for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit}; do
 		out=$T/$name.$what
 		golden_out "$name" "$what" >"$out" || {
 			echo "fl-launch $what failed for $name:" >&2
@@ -440,13 +459,24 @@ check_golden() {
 @test "golden: SuperNode, retries, wait time and node config set" { check_golden sn-retries; }
 @test "golden: SuperNode, FL_MAX_RETRIES=0 FL_MAX_WAIT_TIME=0: both flags omitted" { check_golden sn-retries-0; }
 @test "golden: SuperNode, process runtime under systemd, GPU 1" { check_golden sn-process; }
+@test "golden: SuperLink, FL_METRICS_ENABLED=YES: fl-metrics serve on the VM address, the state database" {
+	check_golden sl-metrics
+}
+@test "golden: SuperLink, metrics on an IPv6 VM address" { check_golden sl-metrics-v6; }
+@test "golden: SuperLink, metrics, process runtime under systemd: fl-metrics also follows Flower's log" {
+	check_golden sl-metrics-process
+}
+@test "golden: SuperNode with OneGate: fl-metrics publish watches the container" { check_golden sn-metrics-publish; }
+@test "golden: SuperNode with OneGate, process runtime without systemd: publish reads the pid file and log" {
+	check_golden sn-metrics-publish-process
+}
 
 @test "golden: every case has its three files and no file is left over" {
 	[ -z "${FLKIT_UPDATE_GOLDEN:-}" ] || skip "rewriting golden files"
 	local name what f missing="" extra=""
 	for name in "${GOLDEN_CASES[@]}"; do
 		golden_case "$name"
-		for what in argv unit env ${PROXY:+proxy-conf proxy-unit}; do
+		for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit}; do
 			[ -f "$GOLDEN/$name.$what" ] || missing+=" $name.$what"
 		done
 	done
@@ -495,6 +525,14 @@ check_golden() {
 			units+=("$dir/flower-superlink-proxy.service")
 			env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" \
 				--docker "$T/bin/docker" --nginx "$T/bin/docker" proxy-unit >"${units[1]}" 2>/dev/null
+		fi
+		if [ -n "$METRICS" ]; then
+			# fl-metrics' unit beside Flower's (fl-metrics: a stub that exists).
+			local m=$dir/flower-metrics.service
+			[ "$ROLE" = superlink ] || m=$dir/flower-metrics-publish.service
+			env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" \
+				--docker "$T/bin/docker" --metrics-bin "$T/bin/docker" metrics-unit >"$m" 2>/dev/null
+			units+=("$m")
 		fi
 		if ! out=$(cd "$dir" && SYSTEMD_UNIT_PATH="$VERIFY_UNITS:$dir:" MANPATH="$VERIFY_MAN" systemd-analyze verify "${units[@]}" 2>&1) ||
 			[ -n "$out" ]; then
@@ -2641,4 +2679,204 @@ last'
 	[ ! -e "$FD/config/.flower-supernode.state.QwErTy" ]
 	[ -e "$FD/config/.supernode.env.toolong1" ] && [ -e "$FD/config/notes" ] && [ -L "$FD/config/.supernode.env.LnK123" ]
 	[ -e /etc/hostname ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# fl-metrics beside Flower: `serve` on a SuperLink with FL_METRICS_ENABLED=YES, `publish` on a
+# SuperNode with OneGate. A stub fl-metrics records its argv and waits; fl-metrics itself has
+# its own suites.
+
+# metrics_stub: $T/bin/fl-metrics-stub, which writes its argv to $FD/metrics.argv and sleeps.
+metrics_stub() {
+	cat >"$T/bin/fl-metrics-stub" <<STUB
+#!/bin/sh
+printf '%s\n' "\$@" >"$FD/metrics.argv"
+exec sleep 1000
+STUB
+	chmod 0755 "$T/bin/fl-metrics-stub"
+}
+
+# slm [NAME=value]... ARGS: a docker SuperLink with metrics on, the stub as fl-metrics.
+slm() {
+	metrics_stub
+	run_fll FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101 "$@"
+}
+
+@test "metrics: a SuperLink with FL_METRICS_ENABLED=YES installs flower-metrics.service and starts it after Flower" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	[ "$(stat -c %a "$UD/flower-metrics.service")" = 644 ]
+	diff "$UD/flower-metrics.service" <(fll FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101 -r superlink --addr 10.0.0.5 \
+		--metrics-bin "$T/bin/fl-metrics-stub" metrics-unit 2>/dev/null)
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-superlink.service\nstart flower-superlink.service\nenable flower-metrics.service\nrestart flower-metrics.service' ]
+	grep -qx "ExecStart=$T/bin/fl-metrics-stub serve --port 9101 --bind 10.0.0.5 --db $FD/state/state.db --strategy FedAvg --force" \
+		"$UD/flower-metrics.service"
+	grep -qx 'PartOf=flower-superlink.service' "$UD/flower-metrics.service"
+	grep -qx 'WantedBy=flower-superlink.service' "$UD/flower-metrics.service"
+	grep -qx "User=${OWNER%%:*}" "$UD/flower-metrics.service"
+	# Nothing of the environment reaches the unit (decision 12).
+	run -1 grep -E '^Environment' "$UD/flower-metrics.service"
+}
+
+@test "metrics: a second start leaves the unit alone: no write, no daemon-reload, fl-metrics not restarted" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	: >"$S/systemctl.log"
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	refute_stderr_contains "wrote "
+	# `start` of an active unit changes nothing; one that died is started again.
+	[ "$(calls systemctl)" = $'enable flower-metrics.service\nstart flower-metrics.service' ]
+}
+
+@test "metrics: a changed FL_METRICS_PORT restarts fl-metrics alone, never Flower" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	: >"$S/systemctl.log"
+	slm FL_METRICS_PORT=9200 -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	has_log INFO "flower-superlink already runs this configuration: left alone (not restarted)"
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-metrics.service\nrestart flower-metrics.service' ]
+	grep -q -- '--port 9200 ' "$UD/flower-metrics.service"
+}
+
+@test "metrics: turned off on a later start, the unit is stopped, disabled and removed" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	[ ! -e "$UD/flower-metrics.service" ]
+	has "removed $UD/flower-metrics.service: this plan runs no fl-metrics"
+	has_call systemctl "stop flower-metrics.service"
+	has_call systemctl "disable flower-metrics.service"
+	has_call systemctl "daemon-reload"
+	# Off from the start: no unit, no call.
+	: >"$S/systemctl.log"
+	run_fll -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	no_call systemctl 'metrics'
+}
+
+@test "metrics: stop stops fl-metrics, then Flower" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" start
+	: >"$S/systemctl.log"
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" stop
+	is_status 0
+	[ "$(calls systemctl)" = $'stop flower-metrics.service\nstop flower-superlink.service' ]
+}
+
+@test "metrics: show and metrics-argv: FL_METRICS_ENDPOINT is the VM address and FL_METRICS_PORT" {
+	slm -r superlink --addr 10.0.0.5 --metrics-bin "$T/bin/fl-metrics-stub" show
+	is_status 0
+	assert_line FL_METRICS_ENDPOINT=10.0.0.5:9101
+	run_fll -r superlink --addr 10.0.0.5 show
+	refute_line --partial FL_METRICS_ENDPOINT
+	run_fll -r superlink --addr 10.0.0.5 metrics-argv
+	is_status 1
+	has "this plan runs no fl-metrics"
+}
+
+@test "metrics: without fl-metrics installed, metrics stay off with a warning naming --metrics-bin" {
+	mkdir -p "$T/alone"
+	cp "$FLKIT_BIN/fl-launch" "$T/alone/"
+	run --separate-stderr env -i PATH="$T/bin:$PATH" FL_METRICS_ENABLED=YES "$T/alone/fl-launch" -E -r superlink \
+		--addr 10.0.0.5 --flower-dir "$FD" --unit-dir "$UD" --docker "$T/bin/docker" unit
+	is_status 0
+	has "fl-metrics is not installed beside fl-launch"
+	has "--metrics-bin"
+}
+
+@test "metrics: a SuperNode with OneGate runs flower-metrics-publish.service for its container; without OneGate none" {
+	metrics_stub
+	run_fll "$SN_STATIC" ONEGATE_ENDPOINT=http://127.0.0.1:1 VMID=101 -r supernode --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	grep -qx "ExecStart=$T/bin/fl-metrics-stub publish --container flower-supernode" "$UD/flower-metrics-publish.service"
+	grep -qx 'PartOf=flower-supernode.service' "$UD/flower-metrics-publish.service"
+	has_call systemctl "enable flower-metrics-publish.service"
+	# The token never in argv or the unit.
+	run -1 grep -iE 'token|Environment' "$UD/flower-metrics-publish.service"
+	: >"$S/systemctl.log"
+	run_fll "$SN_STATIC" -r supernode --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	[ ! -e "$UD/flower-metrics-publish.service" ]
+	has_call systemctl "disable flower-metrics-publish.service"
+}
+
+@test "metrics: process runtime: fl-metrics runs beside the SuperLink, follows its log, and stops with it" {
+	metrics_stub
+	PORT=$(free_port)
+	OG_ID=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101)
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	has "flower-metrics: pid "
+	wait_for "$FD/metrics.argv"
+	local mpid
+	read -r mpid _ <"$FD/run/flower-metrics.pid"
+	kill -0 "$mpid"
+	run -0 cat "$FD/metrics.argv"
+	assert_output "serve
+--port
+9101
+--bind
+10.0.0.5
+--db
+$FD/state/state.db
+--follow
+$FD/logs/flower-superlink.log
+--strategy
+FedAvg
+--force"
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" status
+	is_status 0
+	assert_line METRICS=flower-metrics
+	assert_line METRICS_RUNNING=yes
+	assert_line "METRICS_PID=$mpid"
+	# A second start leaves it alone.
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	local again
+	read -r again _ <"$FD/run/flower-metrics.pid"
+	[ "$again" = "$mpid" ]
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" stop
+	is_status 0
+	has "stopped flower-metrics (pid $mpid)"
+	gone "$mpid"
+	[ ! -e "$FD/run/flower-metrics.pid" ]
+}
+
+@test "metrics: process runtime: a changed port restarts fl-metrics; metrics off stops it" {
+	metrics_stub
+	PORT=$(free_port)
+	OG_ID=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101)
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	local m1 m2
+	read -r m1 _ <"$FD/run/flower-metrics.pid"
+	OG_ID=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9102)
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	read -r m2 _ <"$FD/run/flower-metrics.pid"
+	[ "$m1" != "$m2" ]
+	gone "$m1"
+	OG_ID=()
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	has "stopped flower-metrics (pid $m2)"
+	gone "$m2"
+	sl_proc stop
+}
+
+@test "metrics: publish-ready adds FL_METRICS_ENDPOINT when fl-metrics serves" {
+	og_ctl POST reset >/dev/null
+	og_ctl DELETE requests >/dev/null
+	metrics_stub
+	PORT=$(free_port)
+	OG_ID=("ONEGATE_ENDPOINT=$OG_URL" VMID=100 "TOKENTXT=$T100" FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101)
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" start
+	is_status 0
+	wait_listen "$PORT"
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_line --partial "FL_TLS=NO|FL_METRICS_ENDPOINT=10.0.0.5:9101 type=1"
+	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" stop
 }

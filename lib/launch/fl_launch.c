@@ -910,6 +910,12 @@ void fl_launch_plan_free(struct fl_launch_plan *p)
 	fl_argv_free(&p->proxy_argv);
 	fl_buf_free(&p->proxy_conf);
 	fl_buf_free(&p->proxy_unit);
+	free(p->metrics_unit_path);
+	free(p->metrics_pid_path);
+	free(p->metrics_log_path);
+	free(p->metrics_state_path);
+	fl_argv_free(&p->metrics_argv);
+	fl_buf_free(&p->metrics_unit);
 	free(p->image);
 	fl_argv_free(&p->argv);
 	fl_argv_free(&p->flower);

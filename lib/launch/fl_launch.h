@@ -48,6 +48,8 @@ struct fl_launch_opts {
 	unsigned health_port;      /* SL: 0 none */
 	uid_t uid;                 /* owner of container-visible directories; process unit User= */
 	gid_t gid;
+	const char *metrics_exe; /* absolute path of fl-metrics; NULL: no fl-metrics beside Flower */
+	bool onegate;            /* SN: OneGate is configured (ONEGATE_ENDPOINT): the publisher runs */
 };
 
 /* Where things are: derived from the configuration, independent of the Flower version. */
@@ -83,6 +85,15 @@ struct fl_launch_plan {
 	struct fl_argv proxy_argv; /* nginx -c CONF -p PREFIX -e stderr */
 	struct fl_buf proxy_conf;  /* nginx.conf */
 	struct fl_buf proxy_unit;  /* its systemd unit */
+	/* fl-metrics beside Flower (fl_launch_metrics.c): `serve` on a SuperLink with
+	 * FL_METRICS_ENABLED=YES, `publish` on a SuperNode with OneGate. Names and paths are set for
+	 * every plan so that a start without it stops and removes one left by an earlier start. */
+	bool metrics;
+	char metrics_name[48];                     /* flower-metrics / flower-metrics-publish */
+	char metrics_endpoint[FL_LAUNCH_ADDR_MAX]; /* SL: where Prometheus scrapes, "" none */
+	char *metrics_unit_path, *metrics_pid_path, *metrics_log_path, *metrics_state_path;
+	struct fl_argv metrics_argv; /* fl-metrics serve|publish ... */
+	struct fl_buf metrics_unit;  /* its systemd unit */
 };
 
 /* The rules for --image (a docker repository name, no tag) and --flower-dir (no ':' or ','
@@ -108,6 +119,16 @@ int fl_launch_state_hash(const char *text, char out[65]);
 /* Human summary of argv differences between a state file's text and the plan ("--superlink
  * 10.0.0.5:9092 -> 10.0.0.7:9092", "+--gpus all", "env file", "unit"). */
 void fl_launch_state_diff(const char *old_text, const struct fl_launch_plan *p, struct fl_buf *out);
+
+/* fl-metrics beside Flower, into p (after fl_launch_plan): names and paths always; argv and
+ * unit when o->metrics_exe is set and the configuration asks for it (SL: FL_METRICS_ENABLED=YES;
+ * SN: o->onegate). Notes and warnings go to d. Not part of p->hash: a metrics change restarts
+ * fl-metrics, never Flower. */
+void fl_launch_metrics_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                            struct fl_diags *d);
+/* 1 when fl-metrics runs beside Flower, 0 not, -1 cannot tell (e). */
+int fl_launch_metrics_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                              struct fl_err *e);
 
 /* The Fleet API routes (POST) a SuperNode of Flower 1.40+ calls: all the proxy passes. */
 extern const char *const fl_launch_fleet_routes[];

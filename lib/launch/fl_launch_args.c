@@ -75,12 +75,13 @@ int fl_launch_args_set(struct fl_launch_args *a, const char *name, const char *a
 		const char *name;
 		const char **field;
 	} text[] = {
-	    {"flower-dir", &a->flower_dir}, {"unit-dir", &a->unit_dir},
-	    {"docker", &a->docker},         {"nginx", &a->nginx},
-	    {"prebaked", &a->prebaked},     {"flower-version", &a->flower_version},
-	    {"flower-bin", &a->flower_bin}, {"addr", &a->addr},
-	    {"discovery", &a->discovery},   {"owner", &a->owner},
-	    {"one-env", &a->one_env},       {"token-file", &a->token_file},
+	    {"flower-dir", &a->flower_dir},   {"unit-dir", &a->unit_dir},
+	    {"docker", &a->docker},           {"nginx", &a->nginx},
+	    {"prebaked", &a->prebaked},       {"flower-version", &a->flower_version},
+	    {"flower-bin", &a->flower_bin},   {"addr", &a->addr},
+	    {"discovery", &a->discovery},     {"owner", &a->owner},
+	    {"one-env", &a->one_env},         {"token-file", &a->token_file},
+	    {"metrics-bin", &a->metrics_bin},
 	};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
 		if (strcmp(name, text[i].name) == 0) {

@@ -81,6 +81,8 @@ int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, 
 	                                                                                 : FL_ERROR;
 	struct fl_diags pd = FL_DIAGS_INIT;
 	rc = fl_launch_plan(&j->c, &j->lo, &j->p, &pd, e);
+	if (rc == 0)
+		fl_launch_metrics_plan(&j->c, &j->lo, &j->p, &pd);
 	diags_keep(d, &pd, min);
 	if (rc < 0)
 		return -1;

@@ -31,6 +31,7 @@ struct fl_launch_args {
 	const char *flower_version; /* parsed when the verb needs a version */
 	const char *flower_bin, *addr, *discovery, *owner;
 	const char *one_env, *token_file;
+	const char *metrics_bin; /* fl-metrics; NULL: the one beside fl-launch */
 	bool gpu;
 	unsigned appio_port, health_port;
 	bool health_port_set;
@@ -48,7 +49,7 @@ struct fl_launch_job {
 	struct fl_launch_opts lo;
 	struct fl_launch_plan p;
 	struct fl_onegate_tls og; /* SN: what --discovery names */
-	char exe[4096], vm_addr[64], flower_dir[4096], prebaked[4200];
+	char exe[4096], vm_addr[64], flower_dir[4096], prebaked[4200], metrics_exe[4096];
 	bool loaded, planned;
 };
 

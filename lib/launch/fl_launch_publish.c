@@ -49,6 +49,9 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 	fl_argv_addf(pairs, "FL_VERSION=%s", ver);
 	fl_argv_add(pairs, "FL_ROLE=superlink");
 	fl_argv_addf(pairs, "FL_TLS=%s", o->tls ? "YES" : "NO");
+	/* Where Prometheus scrapes fl-metrics (a file_sd generator reads it from OneGate). */
+	if (p->metrics_endpoint[0])
+		fl_argv_addf(pairs, "FL_METRICS_ENDPOINT=%s", p->metrics_endpoint);
 	if (!o->tls)
 		return 0;
 	char ca[4200];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int usage(struct fl_err *e, const char *msg)
 {
@@ -163,6 +164,36 @@ static int resolve_version(const struct fl_launch_args *a, struct fl_launch_job 
 	return FL_LAUNCH_USAGE;
 }
 
+/* fl-metrics: --metrics-bin, else the one installed beside fl-launch itself (flkit installs its
+ * tools together); none: metrics stay off with a warning from the plan. OneGate: the
+ * identity's endpoint is known (the environment, the context file or --one-env). */
+static int resolve_metrics(const struct fl_launch_args *a, struct fl_launch_job *j, struct fl_err *e)
+{
+	struct fl_launch_opts *lo = &j->lo;
+	lo->onegate = a->one_env || fl_kvlist_get(&j->c.env, "ONEGATE_ENDPOINT") ||
+	              fl_kvlist_get(&j->c.file, "ONEGATE_ENDPOINT");
+	if (a->metrics_bin) {
+		if (fl_launch_resolve_path(a->metrics_bin, e) < 0)
+			return FL_LAUNCH_USAGE;
+		snprintf(j->metrics_exe, sizeof j->metrics_exe, "%s", a->metrics_bin);
+		lo->metrics_exe = j->metrics_exe;
+		return 0;
+	}
+	char self[4000];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return 0;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	snprintf(j->metrics_exe, sizeof j->metrics_exe, "%s/fl-metrics", self);
+	if (access(j->metrics_exe, X_OK) == 0 && fl_launch_resolve_path(j->metrics_exe, NULL) == 0)
+		lo->metrics_exe = j->metrics_exe;
+	return 0;
+}
+
 int fl_launch_resolve(const struct fl_launch_args *a, struct fl_launch_job *j, bool need_version,
                       struct fl_err *e)
 {
@@ -171,6 +202,8 @@ int fl_launch_resolve(const struct fl_launch_args *a, struct fl_launch_job *j, b
 		rc = resolve_local(a, j, e);
 	if (!rc)
 		rc = resolve_network(a, j, e);
+	if (!rc)
+		rc = resolve_metrics(a, j, e);
 	if (rc)
 		return rc;
 	if (j->lo.runtime == FL_RUNTIME_PROCESS) {

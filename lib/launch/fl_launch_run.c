@@ -162,16 +162,18 @@ static void clean_temps(const struct fl_launch_plan *p, const struct fl_launch_o
 	                       p->proxied ? p->proxy_conf_path : NULL,
 	                       p->proxied ? p->proxy_pid_path : NULL,
 	                       uses_systemd(o) ? p->unit_path : NULL,
-	                       uses_systemd(o) && p->proxied ? p->proxy_unit_path : NULL};
+	                       uses_systemd(o) && p->proxied ? p->proxy_unit_path : NULL,
+	                       p->metrics ? p->metrics_state_path : NULL,
+	                       uses_systemd(o) && p->metrics ? p->metrics_unit_path : NULL};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
 		if (paths[i])
 			fl_fs_clean_temps(paths[i]);
 }
 
 static int install_files(const struct fl_launch_plan *p, const struct fl_launch_opts *o, bool *unit_changed,
-                         struct fl_err *e)
+                         bool *metrics_changed, struct fl_err *e)
 {
-	*unit_changed = false;
+	*unit_changed = *metrics_changed = false;
 	clean_temps(p, o);
 	bool changed;
 	if (put(p->env_path, fl_buf_str(&p->env), p->env.len, 0600, &changed, e) < 0)
@@ -202,7 +204,14 @@ static int install_files(const struct fl_launch_plan *p, const struct fl_launch_
 		if (changed)
 			fl_info("wrote %s", p->proxy_unit_path);
 	}
-	if (*unit_changed || changed) {
+	if (p->metrics) {
+		if (put(p->metrics_unit_path, fl_buf_str(&p->metrics_unit), p->metrics_unit.len, 0644,
+		        metrics_changed, e) < 0)
+			return -1;
+		if (*metrics_changed)
+			fl_info("wrote %s", p->metrics_unit_path);
+	}
+	if (*unit_changed || changed || *metrics_changed) {
 		*unit_changed = true;
 		if (systemctl("daemon-reload", NULL, NULL, e) < 0)
 			return -1;
@@ -219,7 +228,9 @@ int fl_launch_install(const struct fl_launch_plan *p, const struct fl_launch_opt
 	int lock = lock_service(p, e);
 	if (lock < 0)
 		return -1;
-	int rc = install_files(p, o, unit_changed, e);
+	bool metrics_changed;
+	int rc = install_files(p, o, unit_changed, &metrics_changed, e);
+	*unit_changed = *unit_changed || metrics_changed;
 	close(lock);
 	return rc;
 }
@@ -606,11 +617,146 @@ static int proxy_up(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	return rc;
 }
 
+/* --- fl-metrics beside Flower (fl_launch_metrics.c plans it) --- */
+
+static char *metrics_unit_name(const struct fl_launch_plan *p)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s.service", p->metrics_name) < 0)
+		abort();
+	return s;
+}
+
+static struct proc_job metrics_job(const struct fl_launch_plan *p)
+{
+	struct proc_job j = {p->metrics_name, p->metrics_argv.v, p->metrics_log_path, p->metrics_pid_path,
+	                     NULL};
+	return j;
+}
+
+int fl_launch_metrics_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
+                              struct fl_err *e)
+{
+	if (pid)
+		*pid = 0;
+	if (!uses_systemd(o)) {
+		pid_t x = 0;
+		int r = pidfile_read(p->metrics_pid_path, &x);
+		if (pid)
+			*pid = x;
+		return r;
+	}
+	if (!p->metrics && access(p->metrics_unit_path, F_OK) != 0)
+		return 0;
+	char *u = metrics_unit_name(p);
+	int r = unit_active(u, e);
+	free(u);
+	return r;
+}
+
+/* Stop fl-metrics if it runs (also one an earlier start left when this plan has none). */
+static int metrics_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
+                        struct fl_err *e)
+{
+	if (!uses_systemd(o)) {
+		struct proc_job j = metrics_job(p);
+		return stop_group(&j, grace_ms, e);
+	}
+	if (access(p->metrics_unit_path, F_OK) != 0)
+		return 0;
+	char *u = metrics_unit_name(p);
+	int rc = systemctl("stop", u, NULL, e);
+	free(u);
+	return rc;
+}
+
+/* Metrics off now (FL_METRICS_ENABLED=NO, no OneGate): what an earlier start left would
+ * hold the port and come back at boot; stop it, disable and remove its unit. */
+static int metrics_remove(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	if (metrics_stop(p, o, 15000, e) < 0)
+		return -1;
+	unlink(p->metrics_state_path);
+	if (!uses_systemd(o) || access(p->metrics_unit_path, F_OK) != 0)
+		return 0;
+	char *u = metrics_unit_name(p);
+	struct fl_err ee = {0};
+	if (systemctl("disable", u, NULL, &ee) < 0)
+		fl_warn("%s", ee.msg);
+	free(u);
+	if (unlink(p->metrics_unit_path) < 0 && errno != ENOENT)
+		return fl_err_sys(e, errno, "cannot remove %s", p->metrics_unit_path);
+	fl_info("removed %s: this plan runs no fl-metrics", p->metrics_unit_path);
+	return systemctl("daemon-reload", NULL, NULL, e);
+}
+
+/* Without a supervisor: did the argv change since fl-metrics was started? (recorded in its
+ * state file, one element per line) */
+static bool metrics_argv_changed(const struct fl_launch_plan *p, struct fl_buf *now)
+{
+	for (size_t i = 0; i < p->metrics_argv.n; i++)
+		fl_buf_addf(now, "%s\n", p->metrics_argv.v[i]);
+	char *old = NULL;
+	size_t len = 0;
+	bool changed = fl_fs_read(p->metrics_state_path, STATE_MAX, &old, &len, NULL) < 0 ||
+	               len != now->len || memcmp(old, fl_buf_str(now), len) != 0;
+	free(old);
+	return changed;
+}
+
+static int metrics_spawn(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	struct fl_buf now = FL_BUF_INIT;
+	bool changed = metrics_argv_changed(p, &now);
+	struct proc_job j = metrics_job(p);
+	pid_t pid;
+	int rc = 0;
+	if (pidfile_read(j.pid_path, &pid) && changed)
+		rc = stop_group(&j, 15000, e);
+	else if (pidfile_read(j.pid_path, &pid))
+		goto out; /* runs this argv: left alone */
+	/* The built environment (decision 12): nothing of ours, no secret. */
+	if (rc == 0)
+		rc = spawn_job(&j, o, e);
+	if (rc == 0)
+		rc = fl_fs_write_atomic(p->metrics_state_path, fl_buf_str(&now), now.len, 0600, FL_OWNER_KEEP,
+		                        (gid_t)-1, e);
+out:
+	fl_buf_free(&now);
+	return rc;
+}
+
+/* Start fl-metrics beside Flower (a restarted Flower has restarted it already: PartOf=), or
+ * restart it when its own unit changed. A failure is a warning: training never waits for its
+ * exporter. */
+static void metrics_up(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
+                       enum fl_launch_action act, bool changed)
+{
+	if (!p->metrics)
+		return;
+	struct fl_err e = {0};
+	int rc;
+	if (!uses_systemd(o)) {
+		rc = metrics_spawn(p, o, &e);
+	} else {
+		char *u = metrics_unit_name(p);
+		struct fl_err ee = {0};
+		if (systemctl("enable", u, NULL, &ee) < 0)
+			fl_warn("%s (%s will not start at boot by itself)", ee.msg, p->metrics_name);
+		rc = systemctl(changed && act != FL_LAUNCH_RESTARTED ? "restart" : "start", u, NULL, &e);
+		free(u);
+	}
+	if (rc < 0)
+		fl_warn("%s did not start: %s; Flower runs without it (see %s%s)", p->metrics_name, e.msg,
+		        uses_systemd(o) ? "journalctl -u " : "",
+		        uses_systemd(o) ? p->metrics_name : p->metrics_log_path);
+}
+
 static int stop_locked(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
                        struct fl_err *e)
 {
 	int rc;
-	if (proxy_stop(p, o, grace_ms, e) < 0)
+	if (metrics_stop(p, o, grace_ms, e) < 0 || proxy_stop(p, o, grace_ms, e) < 0)
 		return -1;
 	if (!uses_systemd(o)) {
 		struct proc_job j = flower_job(p);
@@ -652,8 +798,10 @@ static int record(const struct fl_launch_plan *p, struct fl_err *e)
 static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_opts *o,
                         enum fl_launch_action *act, struct fl_buf *why, struct fl_err *e)
 {
-	bool unit_changed;
-	if (install_files(p, o, &unit_changed, e) < 0)
+	bool unit_changed, metrics_changed;
+	if (install_files(p, o, &unit_changed, &metrics_changed, e) < 0)
+		return -1;
+	if (!p->metrics && metrics_remove(p, o, e) < 0)
 		return -1;
 	if (p->proxied && proxy_check(p, o, e) < 0)
 		return -1;
@@ -670,7 +818,10 @@ static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_o
 	if (running && !changed) {
 		free(old);
 		*act = FL_LAUNCH_UNCHANGED;
-		return p->proxied ? proxy_up(p, o, *act, false, e) : 0;
+		if (p->proxied && proxy_up(p, o, *act, false, e) < 0)
+			return -1;
+		metrics_up(p, o, *act, metrics_changed);
+		return 0;
 	}
 	if (running) {
 		if (old)
@@ -705,7 +856,10 @@ static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_o
 		return rc;
 	}
 	/* After Flower: a restarted Flower has let go of the Fleet port the proxy now takes. */
-	return p->proxied ? proxy_up(p, o, *act, changed, e) : 0;
+	if (p->proxied && proxy_up(p, o, *act, changed, e) < 0)
+		return -1;
+	metrics_up(p, o, *act, metrics_changed);
+	return 0;
 }
 
 int fl_launch_start(const struct fl_launch_plan *p, const struct fl_launch_opts *o,

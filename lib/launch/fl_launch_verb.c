@@ -30,7 +30,18 @@ int fl_launch_verb_print(const struct fl_launch_job *j, const struct fl_launch_a
 		    e, FL_EXIT_FAIL,
 		    "this plan has no Fleet proxy: only a SuperLink of Flower 1.40+ has one, unless "
 		    "FL_CONTROL_API_EXPOSED=YES");
-	if (strcmp(what, "argv") == 0)
+	bool metrics = strncmp(what, "metrics-", 8) == 0;
+	if (metrics && !p->metrics)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "this plan runs no fl-metrics: a SuperLink runs `fl-metrics serve` when "
+		                  "FL_METRICS_ENABLED=YES, a SuperNode `fl-metrics publish` when OneGate is "
+		                  "configured (ONEGATE_ENDPOINT)");
+	if (strcmp(what, "metrics-argv") == 0)
+		for (size_t i = 0; i < p->metrics_argv.n; i++)
+			fl_buf_addf(out, "%s\n", p->metrics_argv.v[i]);
+	else if (metrics)
+		fl_buf_adds(out, fl_buf_str(&p->metrics_unit));
+	else if (strcmp(what, "argv") == 0)
 		for (size_t i = 0; i < p->argv.n; i++)
 			fl_buf_addf(out, "%s\n", p->argv.v[i]);
 	else if (proxy)
@@ -121,6 +132,18 @@ static int status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_e
 	fl_buf_addf(out, "RUNTIME=%s\nSUPERVISOR=%s\nLOG=%s\n", docker ? "docker" : "process",
 	            j->lo.supervisor == FL_SUPERVISOR_SYSTEMD ? "systemd" : "none",
 	            docker ? "docker logs" : p->log_path);
+	/* fl-metrics is said, never part of "running": Flower runs without it. */
+	if (p->metrics) {
+		pid_t mpid = 0;
+		struct fl_err me = {0};
+		int mr = fl_launch_metrics_running(p, &j->lo, &mpid, &me);
+		fl_buf_addf(out, "METRICS=%s\nMETRICS_RUNNING=%s\n", p->metrics_name,
+		            mr > 0    ? "yes"
+		            : mr == 0 ? "no"
+		                      : "unknown");
+		if (mpid)
+			fl_buf_addf(out, "METRICS_PID=%ld\n", (long)mpid);
+	}
 	if (!p->proxied)
 		return r;
 	/* Era C: the Fleet proxy is part of the service; not running is not running. */
@@ -156,6 +179,8 @@ int fl_launch_verb_show(const struct fl_launch_job *j, const struct fl_launch_ar
 		            ad->fleet_probe, ad->control);
 		if (ad->health[0])
 			fl_buf_addf(out, "FL_HEALTH_ADDRESS=%s\n", ad->health);
+		if (j->p.metrics_endpoint[0])
+			fl_buf_addf(out, "FL_METRICS_ENDPOINT=%s\n", j->p.metrics_endpoint);
 	} else {
 		fl_buf_addf(out, "FL_SUPERLINK_ADDRESS=%s\n", ad->superlink);
 	}
@@ -332,7 +357,9 @@ int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_l
 }
 
 static const struct fl_launch_verb verbs[] = {
-    {"argv|env|unit|proxy-conf|proxy-unit", FL_LAUNCH_JOB_PRINT, {fl_launch_verb_print, NULL}},
+    {"argv|env|unit|proxy-conf|proxy-unit|metrics-argv|metrics-unit",
+     FL_LAUNCH_JOB_PRINT,
+     {fl_launch_verb_print, NULL}},
     {"install", FL_LAUNCH_JOB_INSTALL, {fl_launch_verb_install, NULL}},
     {"start", FL_LAUNCH_JOB_START, {fl_launch_verb_preflight, fl_launch_verb_start}},
     {"stop", FL_LAUNCH_JOB_STOP, {fl_launch_verb_stop, NULL}},
