@@ -210,7 +210,7 @@ assert_pv() { # NAME[,LABEL=VALUE] VALUE: numerically equal
 	local got
 	got=$(pv "${1%%,*}" "$([[ $1 == *,* ]] && echo "${1#*,}")")
 	jq -en --arg a "$got" --arg b "$2" '($a | tonumber? // null) == ($b | tonumber)' >/dev/null ||
-		fail "Prometheus: $1 is '$got', expected $2 (fl-metrics' log: $(tail -n 3 "$W/metrics/fl-metrics.log"))"
+		fail "Prometheus: $1 is '$got', expected $2 (fl-metrics' log: $(tail -n 3 "$W/logs/fl-metrics.log"))"
 }
 
 # assert_scraped: fl-metrics served and Prometheus scraped it, with the target's labels, and
@@ -220,6 +220,9 @@ assert_scraped() {
 	run jq -r '[.result[].metric | "\(.job) \(.role) \(.deployment) \(.instance | test("^127\\.0\\.0\\.1:[0-9]+$"))"] | unique | .[]' \
 		"$W/metrics/prom.json"
 	assert_output "fl_training superlink e2e true"
+	# fl-launch ran it (FL_METRICS_ENABLED=YES) and published where it serves.
+	run jq -r '.VM.USER_TEMPLATE.FL_METRICS_ENDPOINT' "$W/onegate/vm-100.json"
+	assert_output "$(jq -r '.result[0].metric.instance' "$W/metrics/prom.json")"
 	grep -q '^fl_training_status ' "$W/metrics/exposition.txt" || fail "no exposition from fl-metrics: $(cat "$W/metrics/exposition.txt")"
 	# promtool finds nothing but the one lint line the spec's name fl_round_total (a gauge) gets.
 	run bash -c 'promtool check metrics <"$1" 2>&1' _ "$W/metrics/exposition.txt"

@@ -33,15 +33,16 @@
 #   --wrong-ca           SuperNode 1 is given another CA (FL_SSL_CA_CERTFILE): its boot must
 #                        fail; exits 1 after SuperNode 1's wait-healthy
 #   --boot-only          stop after the boot chains (no run)
-#   --metrics            `fl-metrics serve` beside the SuperLink (its state database, and its
-#                        events: up to 1.25 the SuperLink's log, later `flwr log --stream`'s)
-#                        and Prometheus scraping it every second (test/prom/server.sh); after
+#   --metrics            FL_METRICS_ENABLED=YES on the SuperLink (FL_METRICS_PORT a free port):
+#                        fl-launch runs `fl-metrics serve` beside it (its state database and
+#                        log); Prometheus scrapes it every second (test/prom/server.sh); after
 #                        the (first) run, once Prometheus saw fl_training_status 2 (or 60 s),
 #                        metrics/ holds prom.json (every fl_* series Prometheus has then, the
 #                        query API's .data), round_current.txt (max(fl_round_current) each
 #                        second of the run), queries.txt (a few PromQL expressions and their
-#                        values), exposition.txt (GET /metrics), show.txt
-#                        (`fl-metrics show`), fl-metrics.log and prom/ (config, TSDB, log)
+#                        values), exposition.txt (GET /metrics), show.txt (`fl-metrics show`
+#                        on the same sources), argv.txt (fl-launch metrics-argv) and prom/
+#                        (config, TSDB, log)
 #
 # FL_* variables in the environment reach every VM's context (environment overlay), so
 # FL_STRATEGY, FL_NUM_ROUNDS, FL_CHECKPOINT_* ... choose the strategy, rounds and checkpoints.
@@ -244,8 +245,10 @@ sl=$work/vm-100
 mkdir -p "$sl"
 sl_tls=NO
 [ "$tls" = 1 ] && sl_tls=YES
+sl_metrics=()
+[ "$metrics" = 1 ] && sl_metrics=(FL_METRICS_ENABLED=YES FL_METRICS_PORT="${ports[6]}")
 one_env 100 "${tokens[0]}" "$sl/one_env" FL_TLS_ENABLED="$sl_tls" \
-	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port"
+	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port" "${sl_metrics[@]}"
 # opts NODE: LO=the fl-launch options of NODE (sl, sn0, sn1).
 opts() {
 	local d
@@ -278,7 +281,8 @@ must "SuperLink: fl-launch start" launch sl start
 ln -sf "$sl/flower/logs/flower-superlink.log" "$work/logs/superlink.log"
 sl_pgids() { # the SuperLink's process groups: Flower, and from 1.40 its Fleet proxy
 	local f
-	for f in "$sl/flower/run/flower-superlink.pid" "$sl/flower/run/flower-superlink-proxy.pid"; do
+	for f in "$sl/flower/run/flower-superlink.pid" "$sl/flower/run/flower-superlink-proxy.pid" \
+		"$sl/flower/run/flower-metrics.pid"; do
 		[ -e "$f" ] && cut -d' ' -f1 "$f" >>"$work/pgids"
 	done
 	return 0
@@ -302,32 +306,28 @@ if [ "$era" = C ]; then
 	done
 fi
 
-# --- fl-metrics beside the SuperLink (the port fl-launch leaves free: ports[6]) and Prometheus
+# --- fl-metrics, which fl-launch runs beside the SuperLink, and Prometheus scraping it
 if [ "$metrics" = 1 ]; then
 	mkdir -p "$work/metrics"
-	sl_db=$sl/flower/$(sed -n "s/^FL_DATABASE=//p" "$sl/superlink.conf" | tr -d "'\"")
-	# Where the ServerApp's events appear: up to 1.25 in the SuperLink's own output; later
-	# only through `flwr log` (the run's stream, written to serverapp.log below).
-	if [ "$vnum" -le 1025 ]; then
-		m_follow=$sl/flower/logs/flower-superlink.log
-	else
-		m_follow=$work/serverapp.log
-		: >"$m_follow"
-	fi
-	m_port=${ports[6]}
-	m_opts=(-c "$sl/superlink.conf")
-	m_src=(--db "$sl_db" --follow "$m_follow")
-	bg metrics "$work/metrics/fl-metrics.log" "$bin/fl-metrics" "${m_opts[@]}" serve --force \
-		--bind 127.0.0.1 --port "$m_port" "${m_src[@]}"
-	ln -sf "$work/metrics/fl-metrics.log" "$work/logs/fl-metrics.log"
-	prom=$("$root/test/prom/server.sh" start "$work/metrics/prom" "127.0.0.1:$m_port" role=superlink \
-		deployment=e2e) || die "--metrics: Prometheus did not start (test/prom/server.sh)"
+	ln -sf "$sl/flower/logs/flower-metrics.log" "$work/logs/fl-metrics.log"
+	[ "$(launch sl status | sed -n 's/^METRICS_RUNNING=//p')" = yes ] ||
+		die "--metrics: fl-launch runs no fl-metrics beside the SuperLink: $(launch sl status | tr '\n' ' ') $(tail -n 3 "$sl/flower/logs/flower-metrics.log" 2>/dev/null)"
+	m_addr=$(launch sl show | sed -n 's/^FL_METRICS_ENDPOINT=//p')
+	[ -n "$m_addr" ] || die "--metrics: fl-launch show prints no FL_METRICS_ENDPOINT"
+	launch sl metrics-argv >"$work/metrics/argv.txt" || die "--metrics: fl-launch metrics-argv failed"
+	# `fl-metrics show` reads the sources serve reads.
+	m_src=()
+	mapfile -t m_argv <"$work/metrics/argv.txt"
+	for ((k = 0; k < ${#m_argv[@]} - 1; k++)); do
+		case ${m_argv[k]} in --db | --follow | --strategy) m_src+=("${m_argv[k]}" "${m_argv[k + 1]}") ;; esac
+	done
+	prom=$("$root/test/prom/server.sh" start "$work/metrics/prom" "$m_addr" role=superlink deployment=e2e) ||
+		die "--metrics: Prometheus did not start (test/prom/server.sh)"
 	prom_pid=$(sed -n 's/^pid=//p' <<<"$prom")
 	pgids+=("$prom_pid")
 	echo "$prom_pid" >>"$work/pgids"
 	ln -sf "$work/metrics/prom/log" "$work/logs/prometheus.log"
-	kill -0 "${pid[metrics]}" 2>/dev/null || die "fl-metrics serve exited at start: $(tail -n 3 "$work/metrics/fl-metrics.log")"
-	say "fl-metrics serve on 127.0.0.1:$m_port (--db $sl_db --follow $m_follow); Prometheus $(sed -n 's/^endpoint=//p' <<<"$prom")"
+	say "fl-metrics serve on $m_addr (${m_src[*]}); Prometheus $(sed -n 's/^endpoint=//p' <<<"$prom")"
 fi
 
 # metrics_snapshot T0: what Prometheus scraped once the run is over (see --metrics).
@@ -335,7 +335,7 @@ metrics_snapshot() {
 	local t0=$1 t1 m=$work/metrics ps=$root/test/prom/server.sh
 	t1=$(date +%s)
 	"$ps" wait "$m/prom" fl_training_status 2 120 >/dev/null ||
-		say "Prometheus has no fl_training_status 2 (see $m/fl-metrics.log)"
+		say "Prometheus has no fl_training_status 2 (see $work/logs/fl-metrics.log)"
 	# A scrape that fl-metrics served at least two polls (1 s each) after the run's log was
 	# complete: every line of it read.
 	"$ps" wait "$m/prom" "count(timestamp(up{job=\"fl_training\"}) > $((t1 + 2)))" 1 40 >/dev/null ||
@@ -349,8 +349,8 @@ metrics_snapshot() {
 		v=$("$ps" value "$m/prom" "$q" 2>/dev/null) || v='(query failed)'
 		printf '%-64s %s\n' "$q" "${v:-(no value)}"
 	done >"$m/queries.txt"
-	curl -s "http://127.0.0.1:$m_port/metrics" >"$m/exposition.txt"
-	"$bin/fl-metrics" "${m_opts[@]}" show "${m_src[@]}" >"$m/show.txt" 2>&1
+	curl -s "http://$m_addr/metrics" >"$m/exposition.txt"
+	"$bin/fl-metrics" show "${m_src[@]}" >"$m/show.txt" 2>&1
 	say "metrics: $(jq -r '[.result[] | select(.metric.__name__ | IN("fl_round_current", "fl_training_status", "fl_clients_connected"))
 		| "\(.metric.__name__) \(.value[1])"] | join(", ")' "$m/prom.json"); round_current over the run: $(uniq "$m/round_current.txt" | paste -sd' ')"
 }
