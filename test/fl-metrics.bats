@@ -84,7 +84,9 @@ promtool_clean() {
 	assert_line 'fl_metrics_lines_skipped_total{reason="unknown_event"} 1'
 	assert_line 'fl_metrics_lines_skipped_total{reason="malformed"} 3'
 	assert_line 'fl_clients_failed_total 1'
-	assert_line 'fl_training_status 0'
+	# Flower's own line "Starting Flower ServerApp, config: num_rounds=3" (before any JSON event)
+	# is a training_start (fl_flowerlog).
+	assert_line 'fl_training_status 1'
 }
 
 @test "parse: standard input when no FILE is named, and - names it" {
@@ -191,6 +193,13 @@ promtool_clean() {
 	run_fm parse "$BATS_TEST_TMPDIR"
 	assert_failure 1
 	[[ $stderr == *"is a directory"* ]]
+	if [ "$(id -u)" != 0 ]; then
+		cp "$M/spec.jsonl" "$BATS_TEST_TMPDIR/secret.log"
+		chmod 000 "$BATS_TEST_TMPDIR/secret.log"
+		run_fm parse "$BATS_TEST_TMPDIR/secret.log"
+		assert_failure 1
+		[[ $stderr == *"$BATS_TEST_TMPDIR/secret.log: cannot open the log: Permission denied"* ]]
+	fi
 	ln -s "$M/spec.jsonl" "$BATS_TEST_TMPDIR/link"
 	run_fm parse "$BATS_TEST_TMPDIR/link"
 	assert_failure 1

@@ -155,3 +155,21 @@ PY
 	[ ! -e "$CK/.fl-ckpt.$dead.0123456789abcdef.tmp" ]
 	ckpt verify --all
 }
+
+@test "events: run-config events-enabled=false silences every JSON event; true (the default) emits them" {
+	run --separate-stderr "$FLWR_PY" -B -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from flkit_app import events, server_app
+events.emit("round_start", {"round": 1, "num_clients_selected": 2})
+events.set_enabled(server_app._flag("false"))
+events.emit("round_start", {"round": 2, "num_clients_selected": 2})
+events.set_enabled(server_app._flag(True))
+events.emit("round_start", {"round": 3, "num_clients_selected": 2})
+' "$BATS_TEST_DIRNAME/../share/flower-app"
+	assert_success
+	[[ $stderr == *'"round":1'* ]]
+	[[ $stderr != *'"round":2'* ]]
+	[[ $stderr == *'"round":3'* ]]
+	grep -q '^events-enabled = true$' "$BATS_TEST_DIRNAME/../share/flower-app/pyproject.toml"
+}

@@ -69,7 +69,7 @@ static const char *message(const char *s)
 	static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
 	for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
 		size_t l = strlen(levels[i]);
-		if (strncmp(s, levels[i], l) == 0 && (s[l] == ' ' || s[l] == ':')) {
+		if (strncmp(s, levels[i], l) == 0 && strspn(s + l, " :") > 0) {
 			const char *c = strchr(s + l, ':');
 			/* DEBUG lines carry a time with colons: the prefix ends at ":" + blanks after
 			 * the last field, which is ",NNN:" there; take the first ':' followed by a blank
@@ -262,6 +262,7 @@ static void do_training_start(struct fl_flowerlog *p, double ts, struct out *o)
 	ev_init(&ev, FL_MEV_TRAINING_START, p, ts);
 	ev.num_rounds = p->num_rounds;
 	p->pending_start = false;
+	p->started = true;
 	p->ended = false;
 	emit(o, &ev);
 }
@@ -356,6 +357,9 @@ static void apply(struct fl_flowerlog *p, const struct line *l, double ts, struc
 		p->round = l->a;
 		if (l->b >= 0 && p->num_rounds < 0)
 			p->num_rounds = l->b;
+		/* Read from the middle (the strategy's banner missed): `[ROUND n/N]` still says N. */
+		if (!p->started && l->b >= 0)
+			do_training_start(p, ts, o);
 		p->pending_round = true;
 		break;
 	case K_CONF_TRAIN:
@@ -391,7 +395,7 @@ static void apply(struct fl_flowerlog *p, const struct line *l, double ts, struc
 int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double ts, fl_flowerlog_emit_fn fn,
                       void *ctx)
 {
-	char buf[FL_FLOWERLOG_LINE_MAX + 1];
+	char buf[FL_FLOWERLOG_LINE_MAX + 1] = {0}; /* zeroed: the analyzer cannot follow strip_ansi */
 	struct out o = {fn, ctx, 0};
 	struct line l;
 	if (!line)
@@ -410,6 +414,8 @@ int fl_flowerlog_flush(struct fl_flowerlog *p, double ts, fl_flowerlog_emit_fn f
 	struct out o = {fn, ctx, 0};
 	if (p->pending_start)
 		do_training_start(p, ts, &o);
+	if (p->pending_round)
+		do_round_start(p, -1, ts, &o);
 	if (p->round_open && p->phase == 2)
 		do_round_end(p, NAN, NAN, ts, &o);
 	return o.n;

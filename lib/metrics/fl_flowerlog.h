@@ -25,6 +25,7 @@ struct fl_flowerlog {
 	bool pending_round;                     /* `[ROUND n]` seen, round_start not emitted yet */
 	bool round_open;                        /* round_start emitted, round_end not yet */
 	int phase;                              /* 0, 1 after aggregate_train, 2 after _evaluate */
+	bool started;                           /* training_start emitted */
 	bool ended;                             /* training_end emitted */
 	unsigned long long failseq;             /* synthetic node ids of failures */
 };
@@ -36,7 +37,8 @@ void fl_flowerlog_init(struct fl_flowerlog *p);
 int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double ts,
                       fl_flowerlog_emit_fn emit, void *ctx);
 
-/* End of input: a round whose end was pending (the last aggregate seen, no later line) ends. */
+/* End of input: what was pending is emitted (a training_start without its rounds line, a
+ * round_start without its configure line, a round_end after the last aggregate). */
 int fl_flowerlog_flush(struct fl_flowerlog *p, double ts, fl_flowerlog_emit_fn emit, void *ctx);
 
 #endif

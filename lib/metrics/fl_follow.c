@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)
+#define CHUNK      ((size_t)64 * 1024)
+#define LINE_BOUND ((size_t)FL_MEVENT_LINE_MAX)
 
 struct fl_follow {
 	char *path;
@@ -76,7 +77,7 @@ static int open_path(struct fl_follow *f, bool at_end, struct fl_err *e)
 
 int fl_follow_open(struct fl_follow **out, const char *path, bool from_end, struct fl_err *e)
 {
-	struct fl_follow *f = fl_xcalloc(1, sizeof *f + FL_MEVENT_LINE_MAX + CHUNK);
+	struct fl_follow *f = fl_xcalloc(1, sizeof *f + LINE_BOUND + CHUNK);
 	f->path = fl_xstrdup(path);
 	f->fd = -1;
 	if (strcmp(path, "-") == 0) {
@@ -102,7 +103,8 @@ static long split(struct fl_follow *f, fl_follow_line_fn fn, void *arg)
 			break;
 		size_t n = (size_t)(nl - (f->buf + start));
 		if (!f->skipping) {
-			fn(arg, f->buf + start, n, false);
+			/* A whole long line can fit in the buffer: it is cut all the same. */
+			fn(arg, f->buf + start, n > LINE_BOUND ? LINE_BOUND : n, n > LINE_BOUND);
 			lines++;
 		}
 		f->skipping = false;
@@ -111,8 +113,8 @@ static long split(struct fl_follow *f, fl_follow_line_fn fn, void *arg)
 	size_t rest = f->len - start;
 	if (f->skipping)
 		rest = 0; /* still inside the long line */
-	else if (rest > FL_MEVENT_LINE_MAX) {
-		fn(arg, f->buf + start, FL_MEVENT_LINE_MAX, true);
+	else if (rest > LINE_BOUND) {
+		fn(arg, f->buf + start, LINE_BOUND, true);
 		lines++;
 		f->skipping = true;
 		rest = 0;

@@ -78,6 +78,7 @@ struct fl_linkdb {
 	long long run_id, log_key, log_rowid; /* log_key: run_id, or 1.42+'s primary task_id */
 	enum fl_metrics_status run_status;
 	bool json_seen; /* the run's logs carry JSON events: its text lines give none */
+	bool more;      /* the last poll read FL_LINKDB_LOG_ROWS rows of output: there may be more */
 	struct fl_flowerlog flog;
 	struct fl_metrics *m; /* during a poll: where flowerlog's events go */
 	double now;
@@ -111,8 +112,8 @@ static int db_err(struct fl_linkdb *d, int rc, const char *what, struct fl_err *
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return fl_err_set(
 		    e, FL_EXIT_UNAVAILABLE,
-		    "%s: the SuperLink state database stayed locked for over %d ms while %s; it is "
-		    "read again at the next poll",
+		    "%s: the SuperLink state database stayed locked for over %d ms while %s (a writer "
+		    "holds it); the next read tries again",
 		    d->path, BUSY_MS, what);
 	if (rc == SQLITE_NOTADB)
 		return fl_err_set(
@@ -424,6 +425,7 @@ static void feed_row(struct fl_linkdb *d, const char *s, size_t n, double ts)
 		const char *nl = memchr(s, '\n', n);
 		size_t len = nl ? (size_t)(nl - s) : n;
 		enum fl_mevent_skip r = fl_metrics_feed(d->m, s, len, d->now);
+		d->json_seen |= r == FL_MEV_OK;
 		if (r == FL_MEV_NOT_JSON && !d->json_seen)
 			fl_flowerlog_feed(&d->flog, s, len, ts, flog_emit, d);
 		s += len + (nl != NULL);
@@ -431,11 +433,14 @@ static void feed_row(struct fl_linkdb *d, const char *s, size_t n, double ts)
 	}
 }
 
-/* Whether any of the run's output rows holds a JSON event. */
+/* Whether any of the run's output rows holds a line that is a JSON event (read before the rows
+ * are, so that Flower's lines written before the app's first event give nothing either). */
 static int logs_have_json(struct fl_linkdb *d, const char *table, const char *key)
 {
 	char sql[256];
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE %s = ?1 AND instr(log, '\"event\":') > 0 LIMIT 1",
+	snprintf(sql, sizeof sql,
+	         "SELECT 1 FROM %s WHERE %s = ?1 AND (log LIKE '{%%' OR instr(log, char(10) || '{') > 0) AND "
+	         "instr(log, '\"event\":') > 0 LIMIT 1",
 	         table, key);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
@@ -453,6 +458,7 @@ static int logs_have_json(struct fl_linkdb *d, const char *table, const char *ke
 static long poll_logs(struct fl_linkdb *d, struct fl_err *e)
 {
 	enum source ls = logs_source(d);
+	d->more = false;
 	if (ls == SRC_NONE || !d->have_run)
 		return 0;
 	const char *table = ls == SRC_RUN ? "logs" : "task_logs", *key = ls == SRC_RUN ? "run_id" : "task_id";
@@ -483,6 +489,7 @@ static long poll_logs(struct fl_linkdb *d, struct fl_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_err(d, rc, "reading the ServerApp output", e);
+	d->more = rows == FL_LINKDB_LOG_ROWS;
 	return rows;
 }
 
@@ -503,4 +510,20 @@ long fl_linkdb_poll(struct fl_linkdb *d, struct fl_metrics *m, double now, struc
 	if (status_source(d) != SRC_NONE)
 		fl_metrics_set_status(m, d->have_run ? d->run_status : FL_MST_IDLE);
 	return a + b + c;
+}
+
+long fl_linkdb_drain(struct fl_linkdb *d, struct fl_metrics *m, double now, struct fl_err *e)
+{
+	long total = 0;
+	while (d->more) {
+		long n = fl_linkdb_poll(d, m, now, e);
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	d->m = m;
+	d->now = now;
+	if (d->have_run && !d->json_seen)
+		fl_flowerlog_flush(&d->flog, NAN, flog_emit, d);
+	return total;
 }

@@ -34,6 +34,11 @@ const char *fl_linkdb_schema(const struct fl_linkdb *db);
  * e (busy beyond the timeout, the file gone or broken); the next poll starts over cleanly. */
 long fl_linkdb_poll(struct fl_linkdb *db, struct fl_metrics *m, double now, struct fl_err *e);
 
+/* One-shot use: poll again while the last poll stopped at FL_LINKDB_LOG_ROWS, so that all of the
+ * run's output is read, then end what Flower's lines left pending. Returns the rows read, or -1
+ * with e. */
+long fl_linkdb_drain(struct fl_linkdb *db, struct fl_metrics *m, double now, struct fl_err *e);
+
 void fl_linkdb_close(struct fl_linkdb *db);
 
 #endif

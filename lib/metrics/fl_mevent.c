@@ -69,8 +69,12 @@ static double parse_ts(const char *s)
 	if (*p == '.') {
 		if (!(p[1] >= '0' && p[1] <= '9'))
 			return NAN;
-		for (p++; *p >= '0' && *p <= '9' && scale > 1e-10; p++, scale /= 10)
-			frac += (*p - '0') * scale;
+		p++;
+		for (int k = 0; *p >= '0' && *p <= '9'; p++, k++)
+			if (k < 9) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
 	}
 	if (p[0] != 'Z' || p[1])
 		return NAN;
@@ -219,7 +223,7 @@ static enum fl_mevent_skip from_object(const json_t *o, struct fl_mevent *ev)
 	if (!json_is_string(name))
 		return FL_MEV_MALFORMED;
 	enum fl_mevent_type t = fl_mevent_lookup(json_string_value(name));
-	if (t == FL_MEV_NONE)
+	if (t == FL_MEV_NONE || strlen(json_string_value(name)) != json_string_length(name))
 		return FL_MEV_UNKNOWN;
 	fl_mevent_init(ev, t);
 	const json_t *data = json_object_get(o, "data");
@@ -246,8 +250,10 @@ static enum fl_mevent_skip load(const char *line, size_t n, json_t **out)
 	if (i == n || line[i] != '{')
 		return FL_MEV_NOT_JSON;
 	json_error_t err;
-	/* Integers as doubles: Flower's uint64 node ids overflow jansson's integers. */
-	json_t *o = json_loadb(line, n, JSON_DECODE_INT_AS_REAL, &err);
+	/* Integers as doubles: Flower's uint64 node ids overflow jansson's integers. \u0000 is
+	 * allowed: a Docker envelope's log then holds the line's NUL bytes as they were, and the
+	 * inner parse treats them as the bare line's parse does. */
+	json_t *o = json_loadb(line, n, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
 	if (!o)
 		return FL_MEV_MALFORMED;
 	if (!json_is_object(o)) {
@@ -263,7 +269,7 @@ enum fl_mevent_skip fl_mevent_parse(const char *line, size_t n, struct fl_mevent
 	fl_mevent_init(ev, FL_MEV_NONE);
 	if (n > 0 && line[n - 1] == '\n')
 		n--;
-	if (n > FL_MEVENT_LINE_MAX)
+	if (n > (size_t)FL_MEVENT_LINE_MAX)
 		return FL_MEV_TOO_LONG;
 	json_t *o = NULL;
 	enum fl_mevent_skip r = load(line, n, &o);
@@ -281,6 +287,10 @@ enum fl_mevent_skip fl_mevent_parse(const char *line, size_t n, struct fl_mevent
 		if (r == FL_MEV_OK)
 			r = from_object(inner, ev);
 		json_decref(inner);
+		/* A line without its own timestamp: when Docker read it. */
+		const json_t *dtime = json_object_get(o, "time");
+		if (r == FL_MEV_OK && isnan(ev->ts) && json_is_string(dtime))
+			ev->ts = parse_ts(json_string_value(dtime));
 	} else
 		r = from_object(o, ev);
 	json_decref(o);

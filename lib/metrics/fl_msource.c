@@ -83,8 +83,8 @@ static long poll_db(struct fl_msource *s, struct fl_metrics *m, double now, stru
 int fl_msource_open(struct fl_msource **out, const struct fl_msource_cfg *cfg, struct fl_err *e)
 {
 	struct fl_msource *s = fl_xcalloc(1, sizeof *s);
-	s->follow = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof *s->follow);
-	s->text = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof *s->text);
+	s->follow = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof(struct fl_follow *));
+	s->text = fl_xcalloc(cfg->nfollow ? cfg->nfollow : 1, sizeof(struct textlog));
 	for (size_t i = 0; i < cfg->nfollow; i++)
 		fl_flowerlog_init(&s->text[i].flog);
 	s->db = cfg->db;
@@ -144,6 +144,12 @@ void fl_msource_flush(struct fl_msource *s, struct fl_metrics *m, double now)
 		fl_follow_flush(s->follow[i], feed_line, &fd);
 		if (!s->text[i].json_seen)
 			fl_flowerlog_flush(&s->text[i].flog, NAN, text_emit, &fd);
+	}
+	if (s->linkdb) {
+		/* The rest of the run's output (a poll reads a bounded number of rows). */
+		struct fl_err e = {0};
+		if (fl_linkdb_drain(s->linkdb, m, now, &e) < 0)
+			fl_log(FL_WARN, "%s", e.msg);
 	}
 }
 

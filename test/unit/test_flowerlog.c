@@ -12,7 +12,7 @@
 
 struct rec {
 	struct fl_mevent ev[MAXEV];
-	int n, total;
+	int n, total, by[FL_MEV_COUNT];
 };
 
 static void rec_emit(void *ctx, const struct fl_mevent *ev)
@@ -21,6 +21,7 @@ static void rec_emit(void *ctx, const struct fl_mevent *ev)
 	if (r->n < MAXEV)
 		r->ev[r->n++] = *ev;
 	r->total++;
+	r->by[ev->type]++;
 }
 
 static int feed(struct fl_flowerlog *p, struct rec *r, const char *line, double ts)
@@ -117,8 +118,11 @@ static void failures(void)
 	CHECK(e && e->round == 2 && e->responded == 1 && e->loss == 0.25,
 	      "round without evaluate: ends at the next round");
 	CHECK(e && e->duration == 20, "duration from the line times");
+	int before = r.by[FL_MEV_CLIENT_FAILURE];
 	feed(&p, &r, "INFO :      aggregate_train: Received 0 results and 99999999999 failures", 31);
-	CHECK_INT(r.total - 5, FL_FLOWERLOG_FAIL_MAX, "at most FL_FLOWERLOG_FAIL_MAX failures from one line");
+	CHECK_INT(r.by[FL_MEV_CLIENT_FAILURE] - before, FL_FLOWERLOG_FAIL_MAX,
+	          "at most FL_FLOWERLOG_FAIL_MAX failures from one line");
+	CHECK_INT(count(&r, FL_MEV_TRAINING_START), 1, "[ROUND n/N] without the banner: training_start once");
 }
 
 static void legacy(void)
@@ -211,8 +215,10 @@ static void garbage(void)
 	/* NUL bytes inside a line are skipped. */
 	fl_flowerlog_feed(&p, "[ROUND\0 4/9]", 12, 1, rec_emit, &r);
 	fl_flowerlog_feed(&p, "configure_train: Sampled 1 nodes (out of 1)", 43, 1, rec_emit, &r);
-	CHECK(r.n == 1 && r.ev[0].round == 4 && r.ev[0].selected == 1,
-	      "NUL bytes are dropped, the line still reads");
+	const struct fl_mevent *rs = nth(&r, FL_MEV_ROUND_START, 0);
+	CHECK(rs && rs->round == 4 && rs->selected == 1, "NUL bytes are dropped, the line still reads");
+	CHECK(nth(&r, FL_MEV_TRAINING_START, 0) && nth(&r, FL_MEV_TRAINING_START, 0)->num_rounds == 9,
+	      "[ROUND 4/9] read from the middle: training_start of 9 rounds");
 	CHECK_INT(fl_flowerlog_feed(&p, NULL, 5, 1, rec_emit, &r), 0, "a NULL line gives nothing");
 }
 

@@ -93,6 +93,13 @@ static void test_giant(const char *dir)
 	appends(p, "\nafter\n");
 	CHECK(poll_into(f) == 1 && strcmp(fl_buf_str(&got), "after|") == 0,
 	      "its rest is skipped up to its newline");
+	memset(s, 'z', big);
+	append(p, s, FL_MEVENT_LINE_MAX + 100);
+	appends(p, "\nok\n");
+	poll_into(f);
+	snprintf(want, sizeof want, "<%d>T|ok|", FL_MEVENT_LINE_MAX);
+	CHECK_STR(fl_buf_str(&got), want, "a long line read whole into the buffer is cut too");
+	CHECK(poll_into(f) == 0, "nothing more");
 	memset(s, 'y', FL_MEVENT_LINE_MAX);
 	append(p, s, FL_MEVENT_LINE_MAX);
 	appends(p, "\n");

@@ -323,6 +323,37 @@ static void read_only(void)
 	free(bytes), free(bytes2), free(list_before), free(list_after), free(dir), free(path);
 }
 
+/* A long run's output: a poll reads FL_LINKDB_LOG_ROWS rows, the next ones the rest; drain
+ * reads all at once (parse). */
+static void long_output(void)
+{
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+	         "DELETE FROM logs;"
+	         "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 2500) "
+	         "INSERT INTO logs SELECT 1796324183 + i, -3730709671619866575, 0, "
+	         "'INFO :      [ROUND ' || i || '/2500]' || char(10) || "
+	         "'INFO :      configure_train: Sampled 2 nodes (out of 2)' || char(10) FROM r;");
+	char *path = mkdb("long.db", "1.25", sql);
+	struct fl_linkdb *d = open_ok(path, "long output");
+	struct fl_metrics m;
+	struct fl_err e = {0};
+	fl_metrics_init(&m, NULL);
+	if (d) {
+		poll_ok(d, &m, NOW);
+		CHECK_INT(m.events[FL_MEV_ROUND_START], FL_LINKDB_LOG_ROWS,
+		          "one poll reads FL_LINKDB_LOG_ROWS rows");
+		poll_ok(d, &m, NOW);
+		CHECK_INT(m.events[FL_MEV_ROUND_START], 2 * FL_LINKDB_LOG_ROWS,
+		          "the next poll the next ones");
+		CHECK(fl_linkdb_drain(d, &m, NOW, &e) > 0, "drain reads the rest");
+		CHECK_INT(m.events[FL_MEV_ROUND_START], 2500, "all 2500 rounds read once");
+		CHECK_INT(fl_linkdb_drain(d, &m, NOW, &e), 0, "nothing left to drain");
+		fl_linkdb_close(d);
+	}
+	free(path);
+}
+
 int main(void)
 {
 	if (unit_fs_init("test_linkdb") != 0)
@@ -334,6 +365,7 @@ int main(void)
 	not_flower();
 	locked();
 	read_only();
+	long_output();
 	rm_all(unit_root);
 	return unit_done();
 }

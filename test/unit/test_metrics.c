@@ -41,9 +41,12 @@ static bool has(const char *line)
 #define HAS(line) CHECK(has(line), "%s", line)
 
 static const char *const spec[] = {
-    "{\"event\":\"training_start\",\"data\":{\"strategy\":\"FedAvg\",\"num_rounds\":3}}",
-    "{\"event\":\"round_start\",\"data\":{\"round\":1,\"num_clients_selected\":2}}",
-    "{\"event\":\"round_end\",\"data\":{\"round\":1,\"num_clients_responded\":2,\"aggregated_loss\":0.5,"
+    "{\"timestamp\":\"2026-02-09T14:30:00.000Z\",\"event\":\"training_start\",\"data\":{\"strategy\":"
+    "\"FedAvg\",\"num_rounds\":3}}",
+    "{\"timestamp\":\"2026-02-09T14:30:01.000Z\",\"event\":\"round_start\",\"data\":{\"round\":1,\"num_"
+    "clients_selected\":2}}",
+    "{\"timestamp\":\"2026-02-09T14:30:05.123Z\",\"event\":\"round_end\",\"data\":{\"round\":1,\"num_clients_"
+    "responded\":2,\"aggregated_loss\":0.5,"
     "\"aggregated_accuracy\":0.8,\"round_duration_seconds\":12.45}}",
     NULL,
 };
