@@ -292,13 +292,15 @@ PY
 	kill -HUP "$SERVE_PID"
 	wait_serving
 	kill -TERM "$SERVE_PID"
-	run wait "$SERVE_PID"
-	assert_success
+	local rc=0
+	wait "$SERVE_PID" || rc=$?
+	assert_equal "$rc" 0
 	grep -q 'SIGTERM: stopping' "$ERR"
 	start_serve
 	kill -INT "$SERVE_PID"
-	run wait "$SERVE_PID"
-	assert_success
+	wait "$SERVE_PID" || rc=$?
+	assert_equal "$rc" 0
+	grep -q 'SIGINT: stopping' "$ERR"
 	SERVE_PID=
 }
 

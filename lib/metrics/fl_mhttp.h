@@ -1,5 +1,5 @@
-/* fl_mhttp: the /metrics HTTP server of `fl-metrics serve` (libmicrohttpd, one internal epoll
- * thread). It serves an immutable snapshot of the exposition in both formats: the producer
+/* fl_mhttp: the /metrics HTTP server of `fl-metrics serve` (libmicrohttpd: internal threads on
+ * epoll). It serves an immutable snapshot of the exposition in both formats: the producer
  * renders once per change and swaps the snapshot; a scrape takes a reference and never renders,
  * never waits for the sources and never sees a half-applied event.
  *
@@ -16,12 +16,14 @@
 
 #define FL_MHTTP_CONN_LIMIT 128 /* connections served at once; more wait in the listen backlog */
 #define FL_MHTTP_TIMEOUT_S  10  /* an idle or half-sent request is dropped after this */
+#define FL_MHTTP_THREADS    2   /* server threads (libmicrohttpd's pool, each on epoll) */
 
 struct fl_mhttp_cfg {
 	const char *addr;    /* one IPv4 or IPv6 literal (no brackets): the only address bound */
 	unsigned port;       /* 0: any free port (tests; fl_mhttp_port says which) */
 	unsigned conn_limit; /* 0: FL_MHTTP_CONN_LIMIT */
 	unsigned timeout_s;  /* 0: FL_MHTTP_TIMEOUT_S */
+	unsigned threads;    /* 0: FL_MHTTP_THREADS */
 };
 
 struct fl_mhttp;
