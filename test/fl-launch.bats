@@ -2880,3 +2880,22 @@ FedAvg
 	assert_line --partial "FL_TLS=NO|FL_METRICS_ENDPOINT=10.0.0.5:9101 type=1"
 	sl_proc --metrics-bin "$T/bin/fl-metrics-stub" stop
 }
+
+@test "metrics: process runtime: the real fl-metrics answers /metrics on the VM address beside the SuperLink" {
+	local probe
+	probe=$(timeout 10 env -i "$FLKIT_BIN/fl-metrics" -E serve --force --port 1 --bind 127.0.0.1 2>&1 || true)
+	[[ $probe != *"not built yet"* ]] || skip "fl-metrics serve is not built in this tree"
+	PORT=$(free_port)
+	local mport
+	mport=$(free_port)
+	OG_ID=(FL_METRICS_ENABLED=YES "FL_METRICS_PORT=$mport")
+	# fl-metrics installed beside fl-launch: no --metrics-bin.
+	sl_proc --addr 127.0.0.1 start
+	is_status 0
+	wait_listen "$mport"
+	run -0 curl -sS "http://127.0.0.1:$mport/metrics"
+	assert_line --partial 'fl_training_status'
+	sl_proc --addr 127.0.0.1 stop
+	is_status 0
+	! accepts "$mport"
+}

@@ -105,7 +105,8 @@ static void exec_start(struct fl_buf *b, const struct fl_argv *v)
 /* Started with Flower (WantedBy= its unit), stopped and restarted with it (PartOf=), but not
  * stopped when Flower crashes: BindsTo= would take the exporter down with every Flower crash
  * that Restart= repairs, and Prometheus would see a missing target instead of
- * fl_training_status. */
+ * fl_training_status. No start limit: started right after Flower, it may find no state
+ * database yet, and retrying every RestartSec= costs nothing. */
 static void unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 {
 	struct fl_buf *b = &p->metrics_unit;
@@ -116,7 +117,7 @@ static void unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 	            p->metrics_name, FLKIT_VERSION);
 	fl_buf_addf(b,
 	            "[Unit]\nDescription=%s\nDocumentation=man:fl-metrics(1) man:fl-launch(1)\n"
-	            "After=%s.service\nPartOf=%s.service\nStartLimitIntervalSec=60\nStartLimitBurst=5\n\n"
+	            "After=%s.service\nPartOf=%s.service\nStartLimitIntervalSec=0\n\n"
 	            "[Service]\nType=simple\n",
 	            sl ? "Flower training metrics for Prometheus (fl-metrics serve)"
 	               : "Flower SuperNode status for OneFlow elasticity (fl-metrics publish)",
