@@ -320,7 +320,7 @@ onegate() {
 @test "newest Flower (.venv-flwr-newest), TLS: the boot chain publishes readiness, SuperNodes find it, 3 rounds through the Fleet proxy" {
 	need "$VNEW"
 	prom_opt
-	federation --tls --restart-superlink --second-rounds 1 "${M[@]}" "$VNEW"
+	federation --tls --restart-superlink --second-rounds 1 --deadline 300 "${M[@]}" "$VNEW"
 	assert_metrics_events FedAvg
 	local v fleet
 	v=$("$VNEW/bin/python" -c 'import flwr; print(flwr.__version__)')

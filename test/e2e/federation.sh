@@ -36,7 +36,7 @@
 #   --metrics            FL_METRICS_ENABLED=YES on the SuperLink (FL_METRICS_PORT a free port):
 #                        fl-launch runs `fl-metrics serve` beside it (its state database and
 #                        log); Prometheus scrapes it every second (test/prom/server.sh); after
-#                        the (first) run, once Prometheus saw fl_training_status 2 (or 60 s),
+#                        the (first) run, once Prometheus saw fl_training_status 2 (or 30 s),
 #                        metrics/ holds prom.json (every fl_* series Prometheus has then, the
 #                        query API's .data), round_current.txt (max(fl_round_current) each
 #                        second of the run), queries.txt (a few PromQL expressions and their
@@ -334,7 +334,7 @@ fi
 metrics_snapshot() {
 	local t0=$1 t1 m=$work/metrics ps=$root/test/prom/server.sh
 	t1=$(date +%s)
-	"$ps" wait "$m/prom" fl_training_status 2 120 >/dev/null ||
+	"$ps" wait "$m/prom" fl_training_status 2 60 >/dev/null ||
 		say "Prometheus has no fl_training_status 2 (see $work/logs/fl-metrics.log)"
 	# A scrape that fl-metrics served at least two polls (1 s each) after the run's log was
 	# complete: every line of it read.
