@@ -181,6 +181,85 @@ assert_all_stopped() {
 	done <"$W/pgids"
 }
 
+# --- fl-metrics and Prometheus (federation.sh --metrics): metrics/prom.json is what
+# Prometheus' query API held after the run, for every fl_* series of the fl_training job.
+
+# prom_opt: M=(--metrics) when Prometheus is installed; else M=() and the test's metric checks
+# report themselves skipped (under CI=true a missing prometheus fails).
+prom_opt() {
+	M=()
+	if command -v prometheus >/dev/null; then
+		M=(--metrics)
+	elif [ "${CI:-}" = true ]; then
+		fail "prometheus is not installed (apt-get install prometheus; scripts/bootstrap does)"
+	fi
+}
+need_prom() {
+	prom_opt
+	[ ${#M[@]} -gt 0 ] || skip "prometheus is not installed (apt-get install prometheus)"
+}
+
+# pv NAME [LABEL=VALUE]: the value Prometheus had for the series NAME (with that label).
+pv() {
+	local sel=${2:-}
+	jq -r --arg n "$1" --arg k "${sel%%=*}" --arg v "${sel#*=}" '[.result[]
+		| select(.metric.__name__ == $n and ($k == "" or .metric[$k] == $v)) | .value[1]]
+		| if length == 1 then .[0] else "\(length) series" end' "$W/metrics/prom.json"
+}
+assert_pv() { # NAME[,LABEL=VALUE] VALUE: numerically equal
+	local got
+	got=$(pv "${1%%,*}" "$([[ $1 == *,* ]] && echo "${1#*,}")")
+	jq -en --arg a "$got" --arg b "$2" '($a | tonumber? // null) == ($b | tonumber)' >/dev/null ||
+		fail "Prometheus: $1 is '$got', expected $2 (fl-metrics' log: $(tail -n 3 "$W/logs/fl-metrics.log"))"
+}
+
+# assert_scraped: fl-metrics served and Prometheus scraped it, with the target's labels, and
+# the exposition passes `promtool check metrics`.
+assert_scraped() {
+	[ -s "$W/metrics/prom.json" ] || fail "no metrics/prom.json: federation.sh --metrics did not run"
+	run jq -r '[.result[].metric | "\(.job) \(.role) \(.deployment) \(.instance | test("^127\\.0\\.0\\.1:[0-9]+$"))"] | unique | .[]' \
+		"$W/metrics/prom.json"
+	assert_output "fl_training superlink e2e true"
+	# fl-launch ran it (FL_METRICS_ENABLED=YES) and published where it serves.
+	run jq -r '.VM.USER_TEMPLATE.FL_METRICS_ENDPOINT' "$W/onegate/vm-100.json"
+	assert_output "$(jq -r '.result[0].metric.instance' "$W/metrics/prom.json")"
+	grep -q '^fl_training_status ' "$W/metrics/exposition.txt" || fail "no exposition from fl-metrics: $(cat "$W/metrics/exposition.txt")"
+	# promtool finds nothing but the one lint line the spec's name fl_round_total (a gauge) gets.
+	run bash -c 'promtool check metrics <"$1" 2>&1' _ "$W/metrics/exposition.txt"
+	run grep -v '^fl_round_total non-counter metrics should not have "_total" suffix$' <<<"$output"
+	assert_failure 1
+}
+
+# assert_round_moved: during the run Prometheus saw max(fl_round_current) rise to 3 (at least
+# two values, never back), and `fl-metrics show` on the same sources says "round 3 of 3".
+assert_round_moved() {
+	run jq -se '. as $v | ($v | length) > 0 and $v[-1] == 3 and
+		([range(1; $v | length) | $v[.] >= $v[. - 1]] | all) and ($v | unique | length) >= 2' \
+		"$W/metrics/round_current.txt"
+	[ "$status" -eq 0 ] || fail "max(fl_round_current) during the run: $(uniq "$W/metrics/round_current.txt" | paste -sd' ')"
+	grep -q 'round 3 of 3' "$W/metrics/show.txt" || fail "fl-metrics show: $(cat "$W/metrics/show.txt")"
+}
+
+# assert_metrics_events STRATEGY: with the app's events, after the 3-round run.
+assert_metrics_events() {
+	local s=$1 loss
+	if [ ${#M[@]} -eq 0 ]; then
+		echo "# metrics not checked: prometheus is not installed" >&3
+		return 0
+	fi
+	assert_scraped
+	assert_pv "fl_round_current,strategy=$s" 3
+	assert_pv "fl_round_total,strategy=$s" 3
+	assert_pv fl_clients_connected 2
+	assert_pv fl_training_status 2
+	assert_pv "fl_round_duration_seconds_count,strategy=$s" 3
+	loss=$(jq -r 'select(.event == "round_end") | .data.aggregated_loss' "$W/events.jsonl" | tail -n 1)
+	run jq -en --arg a "$(pv fl_aggregated_loss "strategy=$s")" --argjson b "$loss" \
+		'($a | tonumber) as $x | ($x - $b | fabs) <= 1e-9 * ($b | fabs)'
+	assert_success
+	assert_round_moved
+}
+
 @test "flower 1.41, insecure: FedAvg runs 3 rounds, the loss falls, checkpoints every 2 rounds" {
 	need "$V141"
 	federation FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_INTERVAL=2 \
@@ -212,10 +291,11 @@ assert_all_stopped() {
 	assert_all_stopped
 }
 
-@test "flower 1.25.0, TLS: FedAdam with checkpoints, federation in the app's pyproject" {
+@test "flower 1.25.0, TLS: FedAdam with checkpoints, federation in the app's pyproject; fl-metrics' values reach Prometheus" {
 	need "$V125"
+	prom_opt
 	federation FL_STRATEGY=FedAdam FL_CHECKPOINT_ENABLED=YES FL_CHECKPOINT_INTERVAL=1 \
-		FL_CHECKPOINT_PATH="$BATS_TEST_TMPDIR/ckpt" --tls "$V125"
+		FL_CHECKPOINT_PATH="$BATS_TEST_TMPDIR/ckpt" --tls "${M[@]}" "$V125"
 	assert_equal "$(result VERSION)" 1.25.0
 	assert_equal "$(result ERA)" A
 	assert_events 3
@@ -227,6 +307,8 @@ assert_all_stopped() {
 	assert_output 0
 	# Up to 1.26 the ServerApp writes into the SuperLink's own output too.
 	grep -q '"event":"training_end"' "$W/logs/superlink.log"
+	assert_metrics_events FedAdam
+	[ ${#M[@]} -eq 0 ] || assert_pv fl_checkpoint_saved_total 3
 	assert_all_stopped
 }
 
@@ -237,7 +319,9 @@ onegate() {
 
 @test "newest Flower (.venv-flwr-newest), TLS: the boot chain publishes readiness, SuperNodes find it, 3 rounds through the Fleet proxy" {
 	need "$VNEW"
-	federation --tls --restart-superlink --second-rounds 1 "$VNEW"
+	prom_opt
+	federation --tls --restart-superlink --second-rounds 1 --deadline 300 "${M[@]}" "$VNEW"
+	assert_metrics_events FedAvg
 	local v fleet
 	v=$("$VNEW/bin/python" -c 'import flwr; print(flwr.__version__)')
 	assert_equal "$(result VERSION)" "$v"
@@ -473,6 +557,89 @@ EOF
 	assert_output ok
 	# The lost round is skipped aloud (on stderr, Flower's log), not silently.
 	[[ $stderr == *"round 5: "*"checkpoint_round_5.npz: No such file or directory: skipped"* ]]
+}
+
+# assert_metrics_db: the app's events off, what fl-metrics derives from the state database
+# alone after the 3-round run reached Prometheus.
+assert_metrics_db() {
+	assert_scraped
+	run grep -c '"event":' "$W/serverapp.log"
+	assert_output 0
+	assert_pv fl_clients_connected 2
+	assert_pv fl_training_status 2
+	# Rounds, their durations, loss and accuracy from Flower's own ServerApp lines in the
+	# database's logs table.
+	assert_pv fl_round_current,strategy=FedAvg 3
+	assert_pv fl_round_total,strategy=FedAvg 3
+	assert_pv fl_round_duration_seconds_count,strategy=FedAvg 3
+	assert_pv fl_clients_responded 2
+	run jq -e '[.result[] | select(.metric.__name__ | IN("fl_aggregated_loss", "fl_aggregated_accuracy"))
+		| .value[1] | tonumber | . > 0 and . < 1] | length == 2 and all' "$W/metrics/prom.json"
+	assert_success
+	assert_round_moved
+}
+
+@test "metrics, flower 1.25.0, the app's events off: rounds, clients, status, loss from the state database reach Prometheus" {
+	need "$V125"
+	need_prom
+	federation --metrics --run-config events-enabled=false "$V125"
+	assert_metrics_db
+	assert_all_stopped
+}
+
+@test "metrics, newest Flower, the app's events off: rounds, clients, status, loss from the state database reach Prometheus" {
+	need "$VNEW"
+	need_prom
+	federation --metrics --run-config events-enabled=false "$VNEW"
+	assert_metrics_db
+	assert_all_stopped
+}
+
+@test "prom/server.sh: Prometheus scrapes a target every second; value, wait and range read its API" {
+	need_prom
+	local p=$BATS_TEST_TMPDIR/prom www=$BATS_TEST_TMPDIR/www port
+	mkdir -p "$www"
+	printf '# TYPE fl_round_current gauge\nfl_round_current{strategy="FedAvg"} 1\nfl_training_status 1\n' >"$www/metrics"
+	# A static target: Python's file server on a port the OS picks.
+	setsid python3 -c 'import http.server, functools, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+open(sys.argv[2], "w").write(str(s.server_port))
+s.serve_forever()' "$www" "$BATS_TEST_TMPDIR/port" >/dev/null 2>&1 3>&- &
+	local web=$!
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	port=$(cat "$BATS_TEST_TMPDIR/port")
+	run "$SRC/test/prom/server.sh" start "$p" "127.0.0.1:$port" role=superlink deployment=e2e
+	assert_success
+	assert_line --regexp '^endpoint=http://127\.0\.0\.1:[0-9]+$'
+	assert_line --regexp '^pid=[0-9]+$'
+	grep -q 'scrape_interval: 1s' "$p/prometheus.yml"
+	run "$SRC/test/prom/server.sh" wait "$p" 'fl_round_current{strategy="FedAvg"}' 1 60
+	assert_success
+	run "$SRC/test/prom/server.sh" query "$p" fl_training_status
+	assert_success
+	run jq -r '.result[0].metric | "\(.job) \(.role) \(.deployment)"' <<<"$output"
+	assert_output "fl_training superlink e2e"
+	sed -i 's/} 1$/} 2/' "$www/metrics"
+	run "$SRC/test/prom/server.sh" wait "$p" 'fl_round_current' 2 60
+	assert_success
+	run "$SRC/test/prom/server.sh" range "$p" 'fl_round_current' "$(($(date +%s) - 60))" "$(($(date +%s) + 1))"
+	assert_success
+	run jq -sc 'unique' <<<"$output"
+	assert_output '[1,2]'
+	# A value it never reaches: exit 1, saying what it saw; a bad query: Prometheus' error.
+	run --separate-stderr "$SRC/test/prom/server.sh" wait "$p" 'fl_round_current' 5 2
+	assert_failure 1
+	[[ $stderr == *"is 2, not 5, after 2 attempts"* ]]
+	run --separate-stderr "$SRC/test/prom/server.sh" value "$p" 'fl_round_current{'
+	assert_failure 1
+	[[ $stderr == *"parse error"* ]]
+	run --separate-stderr "$SRC/test/prom/server.sh" start "$p" 'no-port' role=x
+	assert_failure 1
+	[[ $stderr == *"is not HOST:PORT"* ]]
+	"$SRC/test/prom/server.sh" stop "$p"
+	kill "$web"
+	[ ! -e "$p/pid" ]
 }
 
 @test "federation.sh: the deadline stops the run with exit 4 and no process left behind" {

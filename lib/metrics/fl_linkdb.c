@@ -67,6 +67,7 @@ struct fl_linkdb {
 	unsigned cols;
 	char schema[64];
 	char missing[256];
+	int schema_version; /* PRAGMA schema_version at the last detect: a migration changes it */
 
 	/* The online SuperNodes of the last poll, sorted. */
 	long long online[FL_METRICS_NODES_MAX], next[FL_METRICS_NODES_MAX];
@@ -204,6 +205,19 @@ static void say_missing(struct fl_linkdb *d)
 #undef MISSING
 }
 
+/* PRAGMA schema_version, or -1. */
+static int schema_version(struct fl_linkdb *d)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(d->db, "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int fl_linkdb_open(struct fl_linkdb **out, const char *path, struct fl_err *e)
 {
 	struct stat sb;
@@ -238,6 +252,7 @@ int fl_linkdb_open(struct fl_linkdb **out, const char *path, struct fl_err *e)
 		return -1;
 	}
 	say_missing(d);
+	d->schema_version = schema_version(d);
 	fl_flowerlog_init(&d->flog);
 	*out = d;
 	return 0;
@@ -501,6 +516,18 @@ long fl_linkdb_poll(struct fl_linkdb *d, struct fl_metrics *m, double now, struc
 	int rc = sqlite3_exec(d->db, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return db_err(d, rc, "starting a read", e);
+	/* The SuperLink migrates its schema after creating it (1.42: alembic): opened in between,
+	 * the columns are detected again once the schema changed. */
+	int sv = schema_version(d);
+	if (sv >= 0 && sv != d->schema_version) {
+		if (detect(d, e) != 0) {
+			d->schema_version = -1; /* detected again next poll */
+			sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		say_missing(d);
+		d->schema_version = sv;
+	}
 	long a = poll_nodes(d, e), b = a < 0 ? -1 : poll_run(d, e), c = b < 0 ? -1 : poll_logs(d, e);
 	if (c < 0) {
 		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);

@@ -33,6 +33,16 @@
 #   --wrong-ca           SuperNode 1 is given another CA (FL_SSL_CA_CERTFILE): its boot must
 #                        fail; exits 1 after SuperNode 1's wait-healthy
 #   --boot-only          stop after the boot chains (no run)
+#   --metrics            FL_METRICS_ENABLED=YES on the SuperLink (FL_METRICS_PORT a free port):
+#                        fl-launch runs `fl-metrics serve` beside it (its state database and
+#                        log); Prometheus scrapes it every second (test/prom/server.sh); after
+#                        the (first) run, once Prometheus saw fl_training_status 2 (or 30 s),
+#                        metrics/ holds prom.json (every fl_* series Prometheus has then, the
+#                        query API's .data), round_current.txt (max(fl_round_current) each
+#                        second of the run), queries.txt (a few PromQL expressions and their
+#                        values), exposition.txt (GET /metrics), show.txt (`fl-metrics show`
+#                        on the same sources), argv.txt (fl-launch metrics-argv) and prom/
+#                        (config, TSDB, log)
 #
 # FL_* variables in the environment reach every VM's context (environment overlay), so
 # FL_STRATEGY, FL_NUM_ROUNDS, FL_CHECKPOINT_* ... choose the strategy, rounds and checkpoints.
@@ -66,7 +76,7 @@ usage() {
 	exit 2
 }
 
-tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1
+tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1 metrics=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tls) tls=1 ;;
@@ -77,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--second-rounds) second_rounds=${2:?}; shift ;;
 	--wrong-ca) wrong_ca=1 ;;
 	--boot-only) boot_only=1 ;;
+	--metrics) metrics=1 ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	-*) printf '%s: unknown option %s\n' "$prog" "$1" >&2; usage ;;
@@ -102,6 +113,10 @@ fi
 for t in fl-context fl-certgen fl-onegate fl-launch; do
 	[ -x "$bin/$t" ] || die "$bin/$t not found; build the tools (make all) or set FLKIT_BIN" 2
 done
+if [ "$metrics" = 1 ]; then
+	[ -x "$bin/fl-metrics" ] || die "--metrics: $bin/fl-metrics not found; build the tools (make all) or set FLKIT_BIN" 2
+	command -v prometheus >/dev/null || die "--metrics: prometheus is not installed (apt-get install prometheus)" 2
+fi
 
 t_start=$(date +%s.%N)
 deadline=$((${t_start%.*} + deadline_s))
@@ -115,7 +130,7 @@ export PATH="$venv/bin:$PATH" FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK
 unset FLWR_HOME VIRTUAL_ENV FLKIT_CONTEXT TOKENTXT ONEGATE_TOKEN VMID ONEGATE_ENDPOINT
 
 rm -rf "$work/pgids" "$work/logs" "$work/app" "$work/cli" "$work/onegate" "$work"/vm-* \
-	"$work/result.env" "$work/events.jsonl" "$work/serverapp.log"
+	"$work/result.env" "$work/events.jsonl" "$work/serverapp.log" "$work/metrics"
 mkdir -p "$work/logs" "$work/onegate"
 
 # --- processes: the emulator and CLI helpers are ours (own sessions); Flower processes are
@@ -128,6 +143,7 @@ cleanup() {
 		opts "${launched[i]}"
 		"$bin/fl-launch" -q "${LO[@]}" stop 2>/dev/null
 	done
+	[ "$metrics" = 1 ] && "$root/test/prom/server.sh" stop "$work/metrics/prom" 2>/dev/null
 	for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
 	for _ in $(seq 50); do
 		running=0
@@ -229,8 +245,10 @@ sl=$work/vm-100
 mkdir -p "$sl"
 sl_tls=NO
 [ "$tls" = 1 ] && sl_tls=YES
+sl_metrics=()
+[ "$metrics" = 1 ] && sl_metrics=(FL_METRICS_ENABLED=YES FL_METRICS_PORT="${ports[6]}")
 one_env 100 "${tokens[0]}" "$sl/one_env" FL_TLS_ENABLED="$sl_tls" \
-	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port"
+	FL_FLEET_API_ADDRESS="127.0.0.1:$fleet_port" FL_CONTROL_API_ADDRESS="127.0.0.1:$control_port" "${sl_metrics[@]}"
 # opts NODE: LO=the fl-launch options of NODE (sl, sn0, sn1).
 opts() {
 	local d
@@ -263,7 +281,8 @@ must "SuperLink: fl-launch start" launch sl start
 ln -sf "$sl/flower/logs/flower-superlink.log" "$work/logs/superlink.log"
 sl_pgids() { # the SuperLink's process groups: Flower, and from 1.40 its Fleet proxy
 	local f
-	for f in "$sl/flower/run/flower-superlink.pid" "$sl/flower/run/flower-superlink-proxy.pid"; do
+	for f in "$sl/flower/run/flower-superlink.pid" "$sl/flower/run/flower-superlink-proxy.pid" \
+		"$sl/flower/run/flower-metrics.pid"; do
 		[ -e "$f" ] && cut -d' ' -f1 "$f" >>"$work/pgids"
 	done
 	return 0
@@ -286,6 +305,55 @@ if [ "$era" = C ]; then
 		echo "$req $code" >>"$work/proxy.txt"
 	done
 fi
+
+# --- fl-metrics, which fl-launch runs beside the SuperLink, and Prometheus scraping it
+if [ "$metrics" = 1 ]; then
+	mkdir -p "$work/metrics"
+	ln -sf "$sl/flower/logs/flower-metrics.log" "$work/logs/fl-metrics.log"
+	[ "$(launch sl status | sed -n 's/^METRICS_RUNNING=//p')" = yes ] ||
+		die "--metrics: fl-launch runs no fl-metrics beside the SuperLink: $(launch sl status | tr '\n' ' ') $(tail -n 3 "$sl/flower/logs/flower-metrics.log" 2>/dev/null)"
+	m_addr=$(launch sl show | sed -n 's/^FL_METRICS_ENDPOINT=//p')
+	[ -n "$m_addr" ] || die "--metrics: fl-launch show prints no FL_METRICS_ENDPOINT"
+	launch sl metrics-argv >"$work/metrics/argv.txt" || die "--metrics: fl-launch metrics-argv failed"
+	# `fl-metrics show` reads the sources serve reads.
+	m_src=()
+	mapfile -t m_argv <"$work/metrics/argv.txt"
+	for ((k = 0; k < ${#m_argv[@]} - 1; k++)); do
+		case ${m_argv[k]} in --db | --follow | --strategy) m_src+=("${m_argv[k]}" "${m_argv[k + 1]}") ;; esac
+	done
+	prom=$("$root/test/prom/server.sh" start "$work/metrics/prom" "$m_addr" role=superlink deployment=e2e) ||
+		die "--metrics: Prometheus did not start (test/prom/server.sh)"
+	prom_pid=$(sed -n 's/^pid=//p' <<<"$prom")
+	pgids+=("$prom_pid")
+	echo "$prom_pid" >>"$work/pgids"
+	ln -sf "$work/metrics/prom/log" "$work/logs/prometheus.log"
+	say "fl-metrics serve on $m_addr (${m_src[*]}); Prometheus $(sed -n 's/^endpoint=//p' <<<"$prom")"
+fi
+
+# metrics_snapshot T0: what Prometheus scraped once the run is over (see --metrics).
+metrics_snapshot() {
+	local t0=$1 t1 m=$work/metrics ps=$root/test/prom/server.sh
+	t1=$(date +%s)
+	"$ps" wait "$m/prom" fl_training_status 2 60 >/dev/null ||
+		say "Prometheus has no fl_training_status 2 (see $work/logs/fl-metrics.log)"
+	# A scrape that fl-metrics served at least two polls (1 s each) after the run's log was
+	# complete: every line of it read.
+	"$ps" wait "$m/prom" "count(timestamp(up{job=\"fl_training\"}) > $((t1 + 2)))" 1 40 >/dev/null ||
+		say "Prometheus scraped nothing after the run"
+	"$ps" query "$m/prom" '{job="fl_training",__name__=~"fl_.*"}' >"$m/prom.json"
+	"$ps" range "$m/prom" 'max(fl_round_current)' "$t0" "$(date +%s)" 1 >"$m/round_current.txt"
+	local q v
+	for q in fl_round_current fl_round_total fl_training_status fl_clients_connected fl_clients_responded \
+		fl_aggregated_loss fl_aggregated_accuracy fl_checkpoint_saved_total \
+		'fl_round_duration_seconds_sum / fl_round_duration_seconds_count' 'max_over_time(fl_round_current[10m])'; do
+		v=$("$ps" value "$m/prom" "$q" 2>/dev/null) || v='(query failed)'
+		printf '%-64s %s\n' "$q" "${v:-(no value)}"
+	done >"$m/queries.txt"
+	curl -s "http://$m_addr/metrics" >"$m/exposition.txt"
+	"$bin/fl-metrics" show "${m_src[@]}" >"$m/show.txt" 2>&1
+	say "metrics: $(jq -r '[.result[] | select(.metric.__name__ | IN("fl_round_current", "fl_training_status", "fl_clients_connected"))
+		| "\(.metric.__name__) \(.value[1])"] | join(", ")' "$m/prom.json"); round_current over the run: $(uniq "$m/round_current.txt" | paste -sd' ')"
+}
 
 # --- the SuperNode VMs (101, 102), booted one after the other like OneFlow's straight policy
 sn_boot=
@@ -417,8 +485,10 @@ run_once() {
 	RUN_ID=$run_id STATUS=$status
 }
 
+t_run=$(date +%s)
 run_once ""
 t_end=$(date +%s.%N)
+[ "$metrics" = 1 ] && metrics_snapshot "$t_run"
 first_round=$(jq -r 'select(.event == "round_start" and .data.round == 1) | .timestamp' "$work/events.jsonl" | head -n 1)
 first_s='' first_at=''
 if [ -n "$first_round" ]; then

@@ -354,6 +354,26 @@ static void long_output(void)
 	free(path);
 }
 
+/* Opened while the SuperLink still migrates its schema (1.42's alembic moves running_at from
+ * run to task): the columns are detected again once the schema changed. */
+static void migrated(void)
+{
+	char *path = mkdb("migrated.db", "1.25", NULL);
+	struct fl_linkdb *d = open_ok(path, "before the migration");
+	struct fl_metrics m;
+	fl_metrics_init(&m, NULL);
+	sqlite3 *w;
+	sqlite3_open(path, &w);
+	CHECK(sqlite3_exec(w, "ALTER TABLE run DROP COLUMN running_at", NULL, NULL, NULL) == SQLITE_OK,
+	      "the schema changes under the reader");
+	sqlite3_close(w);
+	if (d) {
+		CHECK(poll_ok(d, &m, NOW) >= 0, "the next poll reads the new schema (no 'no such column')");
+		fl_linkdb_close(d);
+	}
+	free(path);
+}
+
 int main(void)
 {
 	if (unit_fs_init("test_linkdb") != 0)
@@ -364,6 +384,7 @@ int main(void)
 	missing();
 	not_flower();
 	locked();
+	migrated();
 	read_only();
 	long_output();
 	rm_all(unit_root);
