@@ -176,3 +176,14 @@ mkdb() {
 	assert_line 'fl_round_current{strategy="FedAvg"} 2500'
 	assert_line 'fl_round_total{strategy="FedAvg"} 2500'
 }
+
+@test "parse --db with the log of a SuperLink <= 1.26: the ServerApp's events in both count once" {
+	# Flower 1.25 writes the ServerApp's output to its own log and to the database's logs table.
+	mkdb 1.25
+	run_fm parse --db "$DB" "$L/serverapp-1.25.log"
+	assert_success
+	assert_line 'fl_round_duration_seconds_count{strategy="FedAvg"} 3'
+	assert_line 'fl_metrics_events_total{event="round_end"} 3'
+	assert_line 'fl_metrics_events_total{event="training_start"} 1'
+	assert_line 'fl_metrics_events_duplicate_total 12'
+}

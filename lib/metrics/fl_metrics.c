@@ -231,15 +231,54 @@ void fl_metrics_apply(struct fl_metrics *m, const struct fl_mevent *ev, double n
 	}
 }
 
+/* FNV-1a of n bytes into h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *c = p; n--; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return h;
+}
+
+/* What makes an event this event: its type, time and data (0 stays "empty slot"). */
+static uint64_t event_hash(const struct fl_mevent *ev)
+{
+	long long ints[] = {ev->type,      ev->round,     ev->num_rounds, ev->min_clients, ev->selected,
+	                    ev->responded, ev->connected, ev->size_bytes, ev->num_examples};
+	double reals[] = {ev->ts, ev->loss, ev->accuracy, ev->duration, ev->waiting};
+	uint64_t h = fnv(14695981039346656037ULL, ints, sizeof ints);
+	h = fnv(h, reals, sizeof reals);
+	h = fnv(h, ev->strategy, strlen(ev->strategy) + 1);
+	h = fnv(h, ev->node_id, strlen(ev->node_id) + 1);
+	h = fnv(h, ev->detail, strlen(ev->detail) + 1);
+	return h ? h : 1;
+}
+
+/* Seen among the last FL_METRICS_SEEN timestamped events (remembered if not). Events without
+ * a time cannot be told apart from a repeat and always count. */
+static bool duplicate(struct fl_metrics *m, const struct fl_mevent *ev)
+{
+	if (isnan(ev->ts))
+		return false;
+	uint64_t h = event_hash(ev);
+	for (unsigned i = 0; i < FL_METRICS_SEEN; i++)
+		if (m->seen[i] == h)
+			return true;
+	m->seen[m->seen_head] = h;
+	m->seen_head = (m->seen_head + 1) % FL_METRICS_SEEN;
+	return false;
+}
+
 enum fl_mevent_skip fl_metrics_feed(struct fl_metrics *m, const char *line, size_t n, double now)
 {
 	struct fl_mevent ev;
 	enum fl_mevent_skip r = fl_mevent_parse(line, n, &ev);
 	m->lines++;
-	if (r == FL_MEV_OK)
-		fl_metrics_apply(m, &ev, now);
-	else
+	if (r != FL_MEV_OK)
 		m->skipped[r]++;
+	else if (duplicate(m, &ev))
+		m->duplicates++;
+	else
+		fl_metrics_apply(m, &ev, now);
 	return r;
 }
 

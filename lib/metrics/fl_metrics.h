@@ -16,6 +16,7 @@
 #define FL_METRICS_NBUCKETS  8
 #define FL_METRICS_NODES_MAX 4096 /* node ids tracked for join/leave idempotence */
 #define FL_METRICS_HISTORY   256  /* recent rounds kept for `show` */
+#define FL_METRICS_SEEN      1024 /* recent timestamped events remembered for duplicates */
 
 enum fl_metrics_status { FL_MST_IDLE = 0, FL_MST_RUNNING = 1, FL_MST_COMPLETE = 2, FL_MST_FAILED = 3 };
 
@@ -63,6 +64,13 @@ struct fl_metrics {
 	uint64_t node[FL_METRICS_NODES_MAX];
 	unsigned nnodes;
 
+	/* The same event line read through two sources (a SuperLink <= 1.26 writes the ServerApp's
+	 * output to its log and to the database's logs table) counts once: hashes of the last
+	 * FL_METRICS_SEEN timestamped JSON events fed, a ring. */
+	uint64_t seen[FL_METRICS_SEEN];
+	unsigned seen_head;
+	uint64_t duplicates; /* fl_metrics_events_duplicate_total */
+
 	/* The last FL_METRICS_HISTORY rounds, oldest first from hist_head. */
 	struct fl_metrics_round history[FL_METRICS_HISTORY];
 	unsigned hist_len, hist_head;
@@ -77,7 +85,9 @@ void fl_metrics_init(struct fl_metrics *m, const char *strategy);
 /* Apply one event (design 04 §8.3 mapping). now: wall clock for events without a timestamp. */
 void fl_metrics_apply(struct fl_metrics *m, const struct fl_mevent *ev, double now);
 
-/* Parse one line and apply it, counting lines and skips. Returns the skip reason. */
+/* Parse one line and apply it, counting lines and skips. A timestamped event equal (type, time
+ * and data) to one of the last FL_METRICS_SEEN fed is a duplicate: counted, not applied.
+ * Returns the skip reason (FL_MEV_OK for a duplicate too). */
 enum fl_mevent_skip fl_metrics_feed(struct fl_metrics *m, const char *line, size_t n, double now);
 
 /* The state database's absolute values (they replace the event-derived ones): the online

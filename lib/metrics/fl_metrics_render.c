@@ -125,6 +125,8 @@ static void extras(const struct out *o, const struct fl_metrics *m)
 		fl_buf_addf(o->b, "fl_metrics_lines_skipped_total{reason=\"%s\"} %" PRIu64 "\n",
 		            skip_names[r], m->skipped[r]);
 	counter(o, "fl_metrics_lines_total", EXTRA "log lines read", m->lines);
+	counter(o, "fl_metrics_events_duplicate_total",
+	        EXTRA "events read a second time through another source", m->duplicates);
 	gauge(o, "fl_metrics_last_event_timestamp_seconds", EXTRA "when the last event happened (Unix time)",
 	      false, !isnan(m->last_event_ts), m->last_event_ts);
 	gauge(o, "fl_clients_registered", EXTRA "SuperNodes registered in the state database", false,

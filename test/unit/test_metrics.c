@@ -363,6 +363,43 @@ static void test_openmetrics(void)
 	fl_buf_free(&b);
 }
 
+/* The same event read through two sources (a SuperLink <= 1.26: its log and the database's logs
+ * table) counts once; events that differ in time or data, or carry no time, all count. */
+static void test_duplicates(void)
+{
+	static const char ck[] =
+	    "{\"timestamp\":\"2026-02-09T14:30:05.123Z\",\"event\":\"checkpoint_saved\","
+	    "\"data\":{\"round\":1,\"path\":\"/app/checkpoints/a.npz\",\"size_bytes\":10}}";
+	fl_metrics_init(&m, NULL);
+	feed(ck);
+	feed(ck);
+	/* The same line inside a Docker envelope is the same event. */
+	feed("{\"log\":\"{\\\"timestamp\\\":\\\"2026-02-09T14:30:05.123Z\\\",\\\"event\\\":"
+	     "\\\"checkpoint_saved\\\",\\\"data\\\":{\\\"round\\\":1,\\\"path\\\":"
+	     "\\\"/app/checkpoints/a.npz\\\",\\\"size_bytes\\\":10}}\\n\",\"stream\":\"stderr\"}");
+	HAS("fl_checkpoint_saved_total 1");
+	HAS("fl_metrics_events_duplicate_total 2");
+	feed("{\"timestamp\":\"2026-02-09T14:30:05.124Z\",\"event\":\"checkpoint_saved\",\"data\":{\"round\":"
+	     "1}}");
+	feed("{\"timestamp\":\"2026-02-09T14:30:05.123Z\",\"event\":\"checkpoint_saved\",\"data\":{\"round\":"
+	     "2}}");
+	HAS("fl_checkpoint_saved_total 3");
+	feed("{\"event\":\"checkpoint_saved\",\"data\":{\"round\":1}}");
+	feed("{\"event\":\"checkpoint_saved\",\"data\":{\"round\":1}}");
+	HAS("fl_checkpoint_saved_total 5");
+	/* The ring forgets: an event seen FL_METRICS_SEEN timestamped events ago counts again. */
+	for (int i = 0; i < FL_METRICS_SEEN; i++) {
+		char l[256];
+		snprintf(l, sizeof l,
+		         "{\"timestamp\":\"2026-02-09T15:%02d:%02d.%03dZ\",\"event\":\"client_failure\","
+		         "\"data\":{}}",
+		         i / 3600 % 60, i / 60 % 60, i % 1000);
+		feed(l);
+	}
+	feed(ck);
+	HAS("fl_checkpoint_saved_total 6");
+}
+
 int main(void)
 {
 	json_object_seed(1);
@@ -376,5 +413,6 @@ int main(void)
 	test_db();
 	test_render();
 	test_openmetrics();
+	test_duplicates();
 	return unit_done();
 }
