@@ -21,6 +21,7 @@ enum kind {
 	K_METRIC,     /* Aggregated MetricRecord: {...} */
 	K_FIT_PROG,   /* legacy fit progress: (round, loss, {...}, elapsed) */
 	K_END,        /* Strategy execution finished in Xs / Run finished N round(s) in Xs */
+	K_WAITING,    /* Waiting for nodes to connect: k connected (minimum required: n). */
 };
 
 struct line {
@@ -35,6 +36,7 @@ void fl_flowerlog_init(struct fl_flowerlog *p)
 	memset(p, 0, sizeof *p);
 	p->num_rounds = -1;
 	p->round = 0;
+	p->wait_since = NAN;
 	p->selected = p->responded = -1;
 	p->round_ts = p->train_loss = p->train_acc = NAN;
 }
@@ -227,8 +229,13 @@ static void classify(const char *m, struct line *l)
 			if (e != c + 2 && isfinite(l->x))
 				l->kind = K_FIT_PROG;
 		}
-	} else if (strstr(m, "Received error in reply from node") ||
-	           strncmp(m, "Waiting for nodes", 17) == 0) {
+	} else if (strncmp(m, "Waiting for nodes to connect: ", 30) == 0) {
+		c = strstr(m, "minimum required: ");
+		if (num_ll(m + 30, &l->a, NULL) && c && num_ll(c + 18, &l->b, NULL))
+			l->kind = K_WAITING;
+		else
+			l->kind = K_IGNORE;
+	} else if (strstr(m, "Received error in reply from node")) {
 		l->kind = K_IGNORE;
 	} else {
 		classify_end(m, l);
@@ -392,6 +399,26 @@ static void apply(struct fl_flowerlog *p, const struct line *l, double ts, struc
 	}
 }
 
+/* The strategy waits for SuperNodes (fewer connected than its minimum): once the wait has
+ * lasted FL_FLOWERLOG_STALL_S seconds (by the lines' times, or one line a second), a
+ * training_stalled event with the counts; another wait can report again. */
+static void waiting(struct fl_flowerlog *p, const struct line *l, double ts, struct out *o)
+{
+	if (p->wait_lines++ == 0 || (isnan(p->wait_since) && !isnan(ts)))
+		p->wait_since = ts;
+	double waited = isnan(ts) || isnan(p->wait_since) ? (double)p->wait_lines : ts - p->wait_since;
+	if (p->wait_reported || (waited < FL_FLOWERLOG_STALL_S && p->wait_lines < FL_FLOWERLOG_STALL_S))
+		return;
+	p->wait_reported = true;
+	struct fl_mevent ev;
+	ev_init(&ev, FL_MEV_TRAINING_STALLED, p, ts);
+	ev.round = p->round;
+	ev.waiting = waited;
+	ev.connected = l->a;
+	ev.min_clients = l->b;
+	emit(o, &ev);
+}
+
 int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double ts, fl_flowerlog_emit_fn fn,
                       void *ctx)
 {
@@ -404,6 +431,13 @@ int fl_flowerlog_feed(struct fl_flowerlog *p, const char *line, size_t n, double
 	classify(message(buf), &l);
 	if (l.kind == K_IGNORE)
 		return 0;
+	if (l.kind == K_WAITING) {
+		waiting(p, &l, ts, &o);
+		return o.n;
+	}
+	p->wait_since = NAN;
+	p->wait_lines = 0;
+	p->wait_reported = false;
 	settle(p, &l, ts, &o);
 	apply(p, &l, ts, &o);
 	return o.n;

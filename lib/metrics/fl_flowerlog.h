@@ -15,6 +15,10 @@
 #define FL_FLOWERLOG_LINE_MAX 1024
 #define FL_FLOWERLOG_FAIL_MAX 1024
 
+/* `Waiting for nodes to connect: k connected (minimum required: n).` (printed every second)
+ * for this long, or this many lines, is a training_stalled event (once per wait). */
+#define FL_FLOWERLOG_STALL_S 60
+
 typedef void (*fl_flowerlog_emit_fn)(void *ctx, const struct fl_mevent *ev);
 
 struct fl_flowerlog {
@@ -28,6 +32,9 @@ struct fl_flowerlog {
 	bool started;                           /* training_start emitted */
 	bool ended;                             /* training_end emitted */
 	unsigned long long failseq;             /* synthetic node ids of failures */
+	double wait_since;                      /* the first `Waiting for nodes` line's time, NAN */
+	unsigned wait_lines;                    /* `Waiting for nodes` lines in a row */
+	bool wait_reported;                     /* training_stalled emitted for this wait */
 };
 
 void fl_flowerlog_init(struct fl_flowerlog *p);

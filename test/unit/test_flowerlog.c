@@ -222,9 +222,44 @@ static void garbage(void)
 	CHECK_INT(fl_flowerlog_feed(&p, NULL, 5, 1, rec_emit, &r), 0, "a NULL line gives nothing");
 }
 
+/* `Waiting for nodes to connect` for a minute is a training_stalled event with the counts, once
+ * per wait; a shorter wait is none. */
+static void stalled(void)
+{
+	struct fl_flowerlog p;
+	struct rec r = {0};
+	static const char wait[] =
+	    "\x1b[92mINFO \x1b[0m:      Waiting for nodes to connect: 1 connected (minimum "
+	    "required: 3).";
+	fl_flowerlog_init(&p);
+	feed(&p, &r, "Starting FedAvg strategy:", 100);
+	feed(&p, &r, "\t\u251c\u2500\u2500 Number of rounds: 3", 100);
+	for (int i = 0; i < 30; i++)
+		feed(&p, &r, wait, 100 + i);
+	CHECK_INT(count(&r, FL_MEV_TRAINING_STALLED), 0, "a 30 s wait is no stall");
+	for (int i = 30; i < 90; i++)
+		feed(&p, &r, wait, 100 + i);
+	CHECK_INT(count(&r, FL_MEV_TRAINING_STALLED), 1, "a wait of a minute is one training_stalled");
+	const struct fl_mevent *ev = nth(&r, FL_MEV_TRAINING_STALLED, 0);
+	if (ev) {
+		CHECK_INT(ev->connected, 1, "stalled: connected_clients");
+		CHECK_INT(ev->min_clients, 3, "stalled: required_clients");
+		CHECK(ev->waiting >= 59 && ev->waiting <= 60, "stalled: waiting_since_seconds %g",
+		      ev->waiting);
+	}
+	feed(&p, &r, "[ROUND 1/3]", 200);
+	for (int i = 0; i < 60; i++)
+		feed(&p, &r, wait, NAN);
+	CHECK_INT(count(&r, FL_MEV_TRAINING_STALLED), 2,
+	          "a new wait of 60 lines without times reports again");
+	feed(&p, &r, "Waiting for nodes to connect: x connected", NAN);
+	CHECK_INT(count(&r, FL_MEV_TRAINING_STALLED), 2, "a malformed wait line is ignored");
+}
+
 int main(void)
 {
 	real_run("test/fixtures/linkdb/serverapp-1.25.log", "Flower 1.25");
+	stalled();
 	real_run("test/fixtures/linkdb/serverapp-1.42.log", "Flower 1.42");
 	failures();
 	legacy();
