@@ -28,14 +28,14 @@ int fl_metrics_conf_get(struct fl_tool *t, const struct fl_metrics_verb *o, stru
 		}
 		/* No configuration: the defaults (FL_DATABASE state/state.db). */
 		if (need_db)
-			snprintf(c->db, sizeof c->db, "%s/state/state.db", FL_METRICS_FLOWER_DIR);
+			snprintf(c->db, sizeof c->db, "%s/state/state.db", FL_LAUNCH_FLOWER_DIR);
 		return 0;
 	}
 	fl_tool_log_format(&x);
 	if (!o->strategy)
 		snprintf(c->strategy, sizeof c->strategy, "%s", fl_ctx_value(&x, FLV_FL_STRATEGY));
 	if (need_db)
-		snprintf(c->db, sizeof c->db, "%s/%s", FL_METRICS_FLOWER_DIR,
+		snprintf(c->db, sizeof c->db, "%s/%s", FL_LAUNCH_FLOWER_DIR,
 		         fl_ctx_value(&x, FLV_FL_DATABASE));
 	fl_ctx_free(&x);
 	return 0;

@@ -3,11 +3,10 @@
 #ifndef FL_METRICS_CONF_H
 #define FL_METRICS_CONF_H
 
+#include "fl_launch.h"
 #include "fl_metrics_verb.h"
 
 #include <stddef.h>
-
-#define FL_METRICS_FLOWER_DIR "/opt/flower" /* fl-launch's default --flower-dir */
 
 struct fl_metrics_conf {
 	char strategy[64]; /* --strategy, else FL_STRATEGY, else FedAvg */

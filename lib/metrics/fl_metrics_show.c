@@ -207,15 +207,9 @@ int fl_metrics_verb_show(struct fl_tool *t, const struct fl_metrics_verb *o)
 		return rc;
 	static struct fl_metrics m;
 	fl_metrics_init(&m, c.strategy);
-	struct fl_msource *s;
 	struct fl_err e = {0};
-	if (fl_msource_open(&s, &cfg, &e) < 0)
-		return fl_log_err(&e);
 	double now = (double)time(NULL);
-	long n = fl_msource_poll(s, &m, now, &e);
-	fl_msource_flush(s, &m, now);
-	fl_msource_close(s);
-	if (n < 0)
+	if (fl_msource_read_all(&cfg, &m, now, &e) < 0)
 		return fl_log_err(&e);
 	struct fl_buf out = FL_BUF_INIT;
 	if (json)
@@ -224,10 +218,5 @@ int fl_metrics_verb_show(struct fl_tool *t, const struct fl_metrics_verb *o)
 		fl_metrics_show_text(
 		    &m, now, fl_metrics_show_utf8(getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG")),
 		    &out);
-	rc = fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0 ? FL_EXIT_OK
-	                                                                            : FL_EXIT_FAIL;
-	if (rc)
-		fl_error("standard output: cannot write: %s", strerror(errno));
-	fl_buf_free(&out);
-	return rc;
+	return fl_metrics_verb_print(&out);
 }

@@ -4,6 +4,7 @@
 #ifndef FL_METRICS_VERB_H
 #define FL_METRICS_VERB_H
 
+#include "fl_buf.h"
 #include "fl_tool.h"
 
 #include <stdbool.h>
@@ -29,6 +30,10 @@ struct fl_metrics_verb {
 	const char *container; /* --container NAME (publish): the Flower container to watch */
 	const char *pidfile;   /* --pidfile FILE (publish): the native SuperNode's pid */
 };
+
+/* out on standard output, flushed, then freed: the exit status (1, logged, when it cannot be
+ * written: a closed pipe, a full disk). */
+int fl_metrics_verb_print(struct fl_buf *out);
 
 int fl_metrics_verb_parse(struct fl_tool *t, const struct fl_metrics_verb *o, char **args, int nargs);
 int fl_metrics_verb_serve(struct fl_tool *t, const struct fl_metrics_verb *o);

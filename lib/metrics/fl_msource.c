@@ -164,3 +164,14 @@ void fl_msource_close(struct fl_msource *s)
 	free(s->text);
 	free(s);
 }
+
+long fl_msource_read_all(const struct fl_msource_cfg *cfg, struct fl_metrics *m, double now, struct fl_err *e)
+{
+	struct fl_msource *s;
+	if (fl_msource_open(&s, cfg, e) < 0)
+		return -1;
+	long n = fl_msource_poll(s, m, now, e);
+	fl_msource_flush(s, m, now);
+	fl_msource_close(s);
+	return n;
+}

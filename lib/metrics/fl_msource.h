@@ -31,4 +31,8 @@ void fl_msource_flush(struct fl_msource *s, struct fl_metrics *m, double now);
 
 void fl_msource_close(struct fl_msource *s);
 
+/* One-shot use (parse, show): open, poll, flush, close. The lines and rows read, or -1 with e. */
+long fl_msource_read_all(const struct fl_msource_cfg *cfg, struct fl_metrics *m, double now,
+                         struct fl_err *e);
+
 #endif
