@@ -231,25 +231,40 @@ void fl_metrics_apply(struct fl_metrics *m, const struct fl_mevent *ev, double n
 	}
 }
 
-/* FNV-1a of n bytes into h. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* FNV-1a steps: a number's 8 bytes, a string and its end. */
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-	for (const unsigned char *c = p; n--; c++)
-		h = (h ^ *c) * 1099511628211ULL;
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 1099511628211ULL;
 	return h;
+}
+
+static uint64_t mix_real(uint64_t h, double d)
+{
+	uint64_t v;
+	memcpy(&v, &d, sizeof v);
+	return mix(h, v);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL;
 }
 
 /* What makes an event this event: its type, time and data (0 stays "empty slot"). */
 static uint64_t event_hash(const struct fl_mevent *ev)
 {
-	long long ints[] = {ev->type,      ev->round,     ev->num_rounds, ev->min_clients, ev->selected,
-	                    ev->responded, ev->connected, ev->size_bytes, ev->num_examples};
-	double reals[] = {ev->ts, ev->loss, ev->accuracy, ev->duration, ev->waiting};
-	uint64_t h = fnv(14695981039346656037ULL, ints, sizeof ints);
-	h = fnv(h, reals, sizeof reals);
-	h = fnv(h, ev->strategy, strlen(ev->strategy) + 1);
-	h = fnv(h, ev->node_id, strlen(ev->node_id) + 1);
-	h = fnv(h, ev->detail, strlen(ev->detail) + 1);
+	const long long ints[] = {ev->type,      ev->round,     ev->num_rounds, ev->min_clients, ev->selected,
+	                          ev->responded, ev->connected, ev->size_bytes, ev->num_examples};
+	const double reals[] = {ev->ts, ev->loss, ev->accuracy, ev->duration, ev->waiting};
+	uint64_t h = 14695981039346656037ULL;
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+		h = mix(h, (uint64_t)ints[i]);
+	for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+		h = mix_real(h, reals[i]);
+	h = mix_str(mix_str(mix_str(h, ev->strategy), ev->node_id), ev->detail);
 	return h ? h : 1;
 }
 
@@ -270,7 +285,7 @@ static bool duplicate(struct fl_metrics *m, const struct fl_mevent *ev)
 
 enum fl_mevent_skip fl_metrics_feed(struct fl_metrics *m, const char *line, size_t n, double now)
 {
-	struct fl_mevent ev;
+	struct fl_mevent ev = {0};
 	enum fl_mevent_skip r = fl_mevent_parse(line, n, &ev);
 	m->lines++;
 	if (r != FL_MEV_OK)
