@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sum += m.events[t];
 	for (int r = 0; r <= FL_MEV_TOO_LONG; r++)
 		sum += m.skipped[r];
+	/* Every line is an event, a skip, or a repeat of a recent event. */
+	sum += m.duplicates;
 	REQUIRE(m.lines == lines && sum == lines);
 	REQUIRE(m.clients_connected >= 0 && m.nnodes < FL_METRICS_NODES_MAX);
 	REQUIRE(m.hist_len <= FL_METRICS_HISTORY);
