@@ -541,14 +541,19 @@ static void exec_line(struct fl_buf *b, const char *key, char *const *argv, size
 	fl_buf_addc(b, '\n');
 }
 
+void fl_launch_unit_header(struct fl_buf *b, const char *name)
+{
+	fl_buf_addf(b,
+	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
+	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
+	            name, FLKIT_VERSION);
+}
+
 static void unit_file(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 {
 	struct fl_buf *b = &p->unit;
 	bool docker = o->runtime == FL_RUNTIME_DOCKER;
-	fl_buf_addf(b,
-	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
-	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
-	            p->name, FLKIT_VERSION);
+	fl_launch_unit_header(b, p->name);
 	fl_buf_addf(b, "[Unit]\nDescription=%s\nDocumentation=man:fl-launch(1)\n",
 	            o->role == FL_ROLE_SUPERLINK ? "Flower SuperLink (Federated Learning Coordinator)"
 	                                         : "Flower SuperNode (Federated Learning Client)");
@@ -675,10 +680,7 @@ static void proxy_conf(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 static void proxy_unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 {
 	struct fl_buf *b = &p->proxy_unit;
-	fl_buf_addf(b,
-	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
-	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
-	            p->proxy_name, FLKIT_VERSION);
+	fl_launch_unit_header(b, p->proxy_name);
 	fl_buf_addf(b,
 	            "[Unit]\nDescription=Flower SuperLink Fleet proxy (nginx: the Fleet routes only)\n"
 	            "Documentation=man:fl-launch(1)\nAfter=%s.service network-online.target\n"

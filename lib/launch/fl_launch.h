@@ -112,6 +112,10 @@ void fl_launch_plan_free(struct fl_launch_plan *p);
 /* One argv element as systemd's ExecStart= reads it back ($ -> $$, % -> %%, quoted when it
  * holds blanks, quotes or backslashes). */
 void fl_launch_unit_quote(struct fl_buf *b, const char *arg);
+
+/* The two comment lines every unit fl-launch writes opens with (NAME.service, the version, how
+ * to change it). */
+void fl_launch_unit_header(struct fl_buf *b, const char *name);
 /* The state file a start records (hash, then the argv one element per line) and its reading:
  * what changed between two argvs, for the "restarting because" line. */
 void fl_launch_state_render(const struct fl_launch_plan *p, struct fl_buf *out);

@@ -111,10 +111,7 @@ static void unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 {
 	struct fl_buf *b = &p->metrics_unit;
 	bool sl = o->role == FL_ROLE_SUPERLINK;
-	fl_buf_addf(b,
-	            "# %s.service, written by fl-launch %s: do not edit; change the context and run\n"
-	            "# `fl-launch start` again (it restarts the service only when this file changes).\n",
-	            p->metrics_name, FLKIT_VERSION);
+	fl_launch_unit_header(b, p->metrics_name);
 	fl_buf_addf(b,
 	            "[Unit]\nDescription=%s\nDocumentation=man:fl-metrics(1) man:fl-launch(1)\n"
 	            "After=%s.service\nPartOf=%s.service\nStartLimitIntervalSec=0\n\n"
