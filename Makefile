@@ -59,7 +59,7 @@ pkg_query = $(if $(pkg_have),,$(error $(PKG_CONFIG) not found: install pkg-confi
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_query,--cflags))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(call pkg_query,--libs))$(PKG_LIBS)
 
-TOOLS      := fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics
+TOOLS      := fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics fl-gpucheck
 # libfl: lib/ grouped by concern (base, conf, net, cert, onegate, launch, tool); every header is
 # included by its name alone, and the objects share one folder (file names are unique).
 LIB_DIRS   := $(sort $(dir $(wildcard lib/*/*.c)))
@@ -86,8 +86,11 @@ MAN5       := man/fl-context.5
 
 # Test-only builds of tools whose clock the tests move (FLKIT_NOW); never installed.
 TEST_BINS  := $(BUILD)/test-bin/fl-certgen $(BUILD)/test-bin/fl-ckpt
+# The stand-in NVML the GPU tests load through the tools' own dlopen("libnvidia-ml.so.1")
+# (LD_LIBRARY_PATH=$(BUILD)/test/nvml): no sanitizer of its own, the tool's process has one.
+NVML_STUB  := $(BUILD)/test/nvml/libnvidia-ml.so.1
 
-all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(MAN1) $(MAN7)
+all: $(BINS) $(UNIT_BINS) $(TEST_BINS) $(NVML_STUB) $(MAN1) $(MAN7)
 
 # The Makefile is a prerequisite: it holds the version and the flags.
 $(BUILD)/lib/%.o: %.c $(LIB_HDR) Makefile
@@ -109,6 +112,10 @@ $(BUILD)/test-bin/%: cmd/%.c $(LIBFL)
 $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBFL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBFL) $(ALL_LDFLAGS) $(ALL_LDLIBS)
+
+$(NVML_STUB): test/gpu/nvml_stub.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -fPIC -shared -O1 -g -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
 
 $(BUILD)/man/%.1: man/%.1 Makefile
 	@mkdir -p $(dir $@)
