@@ -227,7 +227,7 @@ static void ask_device(const struct nvml_fns *f, unsigned i, struct fl_nvml_dev 
 	}
 	struct nvml_memory mem;
 	if (f->memory && dev_ok(d, f->memory(h, &mem)))
-		d->memory_mb = (long long)(mem.total / (1024 * 1024));
+		d->memory_mb = (long long)(mem.total / (1024ULL * 1024));
 	int major, minor;
 	if (f->cc && dev_ok(d, f->cc(h, &major, &minor))) {
 		d->cc_major = major;
@@ -395,7 +395,7 @@ static void child_kill(pid_t pid)
 		pid_t w = waitpid(pid, NULL, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR))
 			return;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = {0, 10L * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }

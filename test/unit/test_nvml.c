@@ -4,11 +4,13 @@
 #include "unit.h"
 #include "unit_fs.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char stub[PATH_MAX]; /* the stub's absolute path */
@@ -212,6 +214,10 @@ static void test_hang_crash(void)
 	struct fl_nvml n;
 	CHECK_INT(query_with("init=hang\n", NULL, 1000, &n), FL_NVML_TIMEOUT, "hang: TIMEOUT");
 	CHECK_STR(n.error, "NVML did not answer within 1 s", "hang: the message");
+	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "hang: the child was killed and reaped");
+	CHECK_INT(query("init=exit\n", &n), FL_NVML_CRASHED, "exit without an answer: CRASHED");
+	CHECK(strstr(n.error, "without an answer (0 of ") != NULL, "exit without an answer: says so (%s)",
+	      n.error);
 	CHECK_INT(query("init=crash\n", &n), FL_NVML_CRASHED, "crash: CRASHED");
 	char want[64];
 	snprintf(want, sizeof want, "NVML crashed (signal %d)", SIGABRT);
