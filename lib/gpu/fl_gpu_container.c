@@ -367,7 +367,14 @@ int fl_gpu_container_smoke(const struct fl_gpu_env *env, const struct fl_gpu_con
 	tail_lines(fl_buf_str(&out), tail, sizeof tail);
 	if (r < 0) {
 		*code = e.code == FL_EXIT_TIMEOUT ? FL_EXIT_TIMEOUT : FL_EXIT_UNAVAILABLE;
-		say(msg, n, "docker run %s nvidia-smi -L: %s", image, e.msg);
+		if (*code == FL_EXIT_TIMEOUT)
+			say(msg, n,
+			    "docker run %s nvidia-smi -L did not finish within %ld ms, killed it (%s); pull "
+			    "the "
+			    "image first (docker pull %s) or give a longer timeout",
+			    image, timeout, tail[0] ? tail : "no output", image);
+		else
+			say(msg, n, "docker run %s nvidia-smi -L: %s", image, e.msg);
 	} else if (status != 0) {
 		const char *why, *fix;
 		*code = smoke_failure(fl_buf_str(&out), &why, &fix);

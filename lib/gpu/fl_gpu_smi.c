@@ -151,7 +151,11 @@ void fl_gpu_smi_query(const struct fl_gpu_env *env, struct fl_gpu_smi *s)
 	s->status = 1;
 	if (r < 0) {
 		s->rc = -1;
-		memcpy(s->output, e.msg, sizeof s->output - 1); /* cut: it names the program first */
+		if (e.code == FL_EXIT_TIMEOUT)
+			snprintf(s->output, sizeof s->output, "did not answer within %ld ms; killed it",
+			         timeout);
+		else
+			memcpy(s->output, e.msg, sizeof s->output - 1); /* cut: it names the program first */
 	} else if (s->rc != 0 || fl_gpu_smi_parse(out.data ? out.data : "", out.len, s) < 0) {
 		first_line(fl_buf_str(&out), s->output, sizeof s->output);
 		if (!s->output[0])

@@ -357,7 +357,8 @@ static void test_smoke(void)
 	struct fl_gpu_container c;
 	memset(&c, 0, sizeof c);
 	c.access = FL_GPU_ACCESS_RUNTIME;
-	CHECK(fl_gpu_container_smoke(&env, &c, &code, msg, sizeof msg) == -1 && code == 4,
+	CHECK(fl_gpu_container_smoke(&env, &c, &code, msg, sizeof msg) == -1 && code == 4 &&
+	          strstr(msg, "within 300 ms") && strstr(msg, "docker pull"),
 	      "smoke: a docker that hangs is a timeout, code 4 (%s)", msg);
 	free(docker);
 
@@ -468,6 +469,15 @@ static void test_smi_query(void)
 	CHECK(s.status == 1 && s.rc == 0 && s.count == 0 && strstr(s.output, "garbage") &&
 	          !strchr(s.output, '\x01'),
 	      "smi: garbage with rc 0 is a failure, control bytes masked (%s)", s.output);
+
+	char *p = fake("fake-nvidia-smi", "nvidia-smi", "exec sleep 120\n");
+	struct fl_gpu_env hung = {0};
+	hung.nvidia_smi = p;
+	hung.timeout_ms = 300;
+	fl_gpu_smi_query(&hung, &s);
+	CHECK(s.status == 1 && s.rc == -1 && strstr(s.output, "did not answer within 300 ms"),
+	      "smi: a hung nvidia-smi is a failure after the timeout (%s)", s.output);
+	free(p);
 
 	smi_with("FAKE_SMI_OUTPUT=''\n", &s);
 	CHECK(s.status == 1 && s.count == 0, "smi: empty output is a failure (%s)", s.output);
