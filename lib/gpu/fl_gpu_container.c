@@ -17,7 +17,7 @@
 
 /* nvidia-ctk writes one spec per GPU class; with many MIG devices listed it outgrows the
  * 64 KiB of a sysfs file, so a spec gets a bound of its own. */
-#define CDI_FILE_MAX  (1024 * 1024)
+#define CDI_FILE_MAX  ((size_t)1024 * 1024)
 #define CDI_DIR_FILES 256         /* spec files looked at per directory */
 #define SMOKE_OUT_MAX (64 * 1024) /* docker run's output kept */
 #define CDI_KIND      "nvidia.com/gpu"
@@ -198,14 +198,12 @@ static void scan_cdi_dir(const struct fl_gpu_env *env, const char *dir, struct f
 
 static void decide(struct fl_gpu_container *c, const char *skipped)
 {
-	if (c->daemon_json < 0)
-		c->access = FL_GPU_ACCESS_NONE; /* dockerd does not start: no container at all */
-	else if (c->runtime_nvidia)
+	/* A daemon.json dockerd refuses means no container at all, whatever it names. */
+	c->access = FL_GPU_ACCESS_NONE;
+	if (c->daemon_json >= 0 && c->runtime_nvidia)
 		c->access = FL_GPU_ACCESS_RUNTIME;
-	else if (c->cdi_spec[0] && c->cdi_feature)
+	else if (c->daemon_json >= 0 && c->cdi_spec[0] && c->cdi_feature)
 		c->access = FL_GPU_ACCESS_CDI;
-	else
-		c->access = FL_GPU_ACCESS_NONE;
 	if (c->access != FL_GPU_ACCESS_NONE || c->error[0])
 		return;
 	if (c->cdi_spec[0])
@@ -231,9 +229,9 @@ void fl_gpu_container_scan(const struct fl_gpu_env *env, struct fl_gpu_container
 		c->daemon_path[0] = '\0';
 	char *text = NULL;
 	size_t len = 0;
-	int r = c->daemon_path[0]
-	            ? read_file(c->daemon_path, FL_GPU_FILE_MAX, &text, &len, c->error, sizeof c->error)
-	            : 0;
+	int r = c->daemon_path[0] ? read_file(c->daemon_path, (size_t)FL_GPU_FILE_MAX, &text, &len, c->error,
+	                                      sizeof c->error)
+	                          : 0;
 	if (r < 0)
 		c->daemon_json = -1;
 	else if (r > 0)
