@@ -36,7 +36,15 @@ int fl_launch_verb_print(const struct fl_launch_job *j, const struct fl_launch_a
 		                  "this plan runs no fl-metrics: a SuperLink runs `fl-metrics serve` when "
 		                  "FL_METRICS_ENABLED=YES, a SuperNode `fl-metrics publish` when OneGate is "
 		                  "configured (ONEGATE_ENDPOINT)");
-	if (strcmp(what, "metrics-argv") == 0)
+	if (strcmp(what, "dcgm-unit") == 0) {
+		if (!p->dcgm)
+			return fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "this plan runs no DCGM Exporter: only a SuperNode under the docker "
+			    "runtime with FL_DCGM_ENABLED=YES, FL_GPU_ENABLED=YES and a usable GPU "
+			    "has one");
+		fl_buf_adds(out, fl_buf_str(&p->dcgm_unit));
+	} else if (strcmp(what, "metrics-argv") == 0)
 		for (size_t i = 0; i < p->metrics_argv.n; i++)
 			fl_buf_addf(out, "%s\n", p->metrics_argv.v[i]);
 	else if (metrics)
@@ -57,6 +65,13 @@ int fl_launch_verb_preflight(const struct fl_launch_job *j, const struct fl_laun
 {
 	(void)a, (void)out;
 	const struct fl_launch_opts *lo = &j->lo;
+	/* The spec's gpu_detected / gpu_unavailable event (design 04 §3.2), one JSON line of its
+	 * own on stderr: what the log collector reads beside Flower's own events. */
+	if (j->gpu.event[0]) {
+		fl_diags_log(d);
+		fprintf(stderr, "%s\n", j->gpu.event);
+		fflush(stderr);
+	}
 	char ver[32];
 	fl_flower_version_format(&lo->version, ver, sizeof ver);
 	fl_diags_add(d, FL_INFO, "Flower %s, era %s; %s runtime under %s", ver,
@@ -357,7 +372,7 @@ int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_l
 }
 
 static const struct fl_launch_verb verbs[] = {
-    {"argv|env|unit|proxy-conf|proxy-unit|metrics-argv|metrics-unit",
+    {"argv|env|unit|proxy-conf|proxy-unit|metrics-argv|metrics-unit|dcgm-unit",
      FL_LAUNCH_JOB_PRINT,
      {fl_launch_verb_print, NULL}},
     {"install", FL_LAUNCH_JOB_INSTALL, {fl_launch_verb_install, NULL}},
