@@ -1496,6 +1496,21 @@ event() {
 	[ "$(calls systemctl)" = $'stop dcgm-exporter.service\ndisable dcgm-exporter.service\ndaemon-reload' ]
 }
 
+@test "dcgm: status says the GPU decision the start recorded and whether the exporter runs (no detection)" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	GPU_VERB=(status)
+	gpu_fll h100 FL_DCGM_ENABLED=YES FLKIT_NVML_STUB=/nonexistent
+	is_status 0
+	assert_line GPU_AVAILABLE=YES
+	assert_line GPU_REASON=usable
+	assert_line DCGM=dcgm-exporter
+	assert_line DCGM_RUNNING=yes
+	refute_stderr_contains nvml_stub
+}
+
 @test "dcgm: stop stops the exporter with the SuperNode" {
 	mkdir -p "$FD"
 	echo 1.25.0 >"$FD/PREBAKED_VERSION"

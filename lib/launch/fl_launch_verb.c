@@ -159,6 +159,19 @@ static int status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_e
 		if (mpid)
 			fl_buf_addf(out, "METRICS_PID=%ld\n", (long)mpid);
 	}
+	/* A SuperNode: the GPU decision the last start recorded (read, never detected here) and
+	 * the DCGM exporter, said like fl-metrics. */
+	struct fl_launch_gpu g;
+	if (p->gpu_path && fl_launch_gpu_recorded(p->gpu_path, &g) == 0)
+		fl_buf_addf(out, "GPU_AVAILABLE=%s\nGPU_REASON=%s\n", g.usable ? "YES" : "NO", g.reason);
+	if (p->dcgm_unit_path && access(p->dcgm_unit_path, F_OK) == 0) {
+		struct fl_err de = {0};
+		int dr = fl_launch_dcgm_running(p, &j->lo, &de);
+		fl_buf_addf(out, "DCGM=%s\nDCGM_RUNNING=%s\n", FL_LAUNCH_DCGM_NAME,
+		            dr > 0    ? "yes"
+		            : dr == 0 ? "no"
+		                      : "unknown");
+	}
 	if (!p->proxied)
 		return r;
 	/* Era C: the Fleet proxy is part of the service; not running is not running. */
