@@ -42,7 +42,7 @@ struct fl_launch_gpu {
 	bool usable;     /* GPU flags and CUDA variables: FL_GPU_AVAILABLE=YES */
 	bool cdi;        /* docker: --device nvidia.com/gpu=all instead of --gpus all */
 	char reason[32]; /* FL_GPU_REASON: the verdict's name, no_container_access, operator, disabled */
-	char why[1600];  /* not usable: the cause, said after "FL_GPU_ENABLED=YES but " */
+	char why[2200];  /* not usable: the cause, said after "FL_GPU_ENABLED=YES but " */
 	char fix[640];   /* what to do about it; "" when nothing is wrong */
 	char name[96];   /* usable and detected: the first usable GPU's */
 	long long memory_mb;

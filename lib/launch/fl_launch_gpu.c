@@ -84,12 +84,21 @@ static void detect(const struct fl_launch_opts *o, const char *root, struct fl_l
 	if (docker && r->ctr.access == FL_GPU_ACCESS_NONE) {
 		/* `--gpus all` would make docker run fail: no runtime to hand the GPU in. */
 		snprintf(g->reason, sizeof g->reason, "no_container_access");
-		snprintf(g->why, sizeof g->why,
-		         "the NVIDIA Container Toolkit is not configured for Docker (%s is usable, but %s "
-		         "has no runtimes.nvidia and there is no CDI spec for nvidia.com/gpu%s%s)",
-		         r->name[0] ? r->name : "the GPU",
-		         r->ctr.daemon_path[0] ? r->ctr.daemon_path : "daemon.json",
-		         r->ctr.error[0] ? "; " : "", r->ctr.error);
+		const struct fl_gpu_container *c = &r->ctr;
+		const char *dj = c->daemon_path[0] ? c->daemon_path : "daemon.json";
+		char daemon[1200];
+		if (c->daemon_json == 0)
+			snprintf(daemon, sizeof daemon, "there is no %s", dj);
+		else if (c->daemon_json < 0)
+			snprintf(daemon, sizeof daemon, "%s cannot be used (%s)", dj, c->error);
+		else
+			snprintf(daemon, sizeof daemon, "%s has no runtimes.nvidia", dj);
+		snprintf(
+		    g->why, sizeof g->why,
+		    "the NVIDIA Container Toolkit is not configured for Docker (%s is usable, but %s and "
+		    "no CDI spec for nvidia.com/gpu is in use%s%s)",
+		    r->name[0] ? r->name : "the GPU", daemon, c->daemon_json >= 0 && c->error[0] ? ": " : "",
+		    c->daemon_json >= 0 ? c->error : "");
 		snprintf(g->fix, sizeof g->fix, "%s", ctk_fix);
 		event_reason("no_container_access", g);
 		free(r);
