@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "usage: fl-launch [options] start | stop | restart | status | show\n"
     "       fl-launch [options] argv | env | unit | proxy-conf | proxy-unit | install\n"
-    "       fl-launch [options] metrics-argv | metrics-unit\n"
+    "       fl-launch [options] metrics-argv | metrics-unit | dcgm-unit\n"
     "       fl-launch [options] health | wait-healthy | logs [-n N]\n"
     "       fl-launch [options] publish-ready | publish-error REASON\n"
     "       fl-launch [options] wait-docker | image\n";
@@ -27,13 +27,15 @@ static const char help_text[] =
     "                 configuration changes nothing, a changed one restarts and says why\n"
     "  stop, restart  stop (SIGTERM, 45 s grace) / stop then start\n"
     "  status         RUNNING=yes|no, PID=, SERVICE=, ... as KEY=VALUE (exit 0 running, 1 not);\n"
-    "                 a SuperLink of Flower 1.40+ adds PROXY_RUNNING= (its Fleet proxy)\n"
+    "                 a SuperLink of Flower 1.40+ adds PROXY_RUNNING= (its Fleet proxy), a\n"
+    "                 SuperNode GPU_AVAILABLE= (as started) and DCGM_RUNNING= (its exporter)\n"
     "  show           FL_ENDPOINT, FL_CONTROL_ADDRESS, FL_SUPERLINK_ADDRESS, FL_VERSION, FL_TLS\n"
     "  argv, env, unit   print the docker/native argv (one element per line), env file, unit\n"
     "  proxy-conf, proxy-unit  SuperLink, Flower 1.40+: the Fleet proxy's nginx configuration\n"
     "                 and systemd unit\n"
     "  metrics-argv, metrics-unit  fl-metrics beside Flower (SuperLink: serve when\n"
     "                 FL_METRICS_ENABLED=YES; SuperNode: publish when OneGate is configured)\n"
+    "  dcgm-unit      SuperNode: the DCGM exporter's unit (FL_DCGM_ENABLED=YES, a usable GPU)\n"
     "  install        write directories, env file and unit only\n"
     "  health         one readiness check (the READY_SCRIPT): exit 0 healthy, 1 not\n"
     "  wait-healthy   check every --interval until --timeout (SuperLink 2 s/120 s, SuperNode\n"
@@ -145,6 +147,7 @@ static const struct fl_tool_verb verbs[] = {
     {"proxy-unit", 0, 0, NULL, verb},
     {"metrics-argv", 0, 0, NULL, verb},
     {"metrics-unit", 0, 0, NULL, verb},
+    {"dcgm-unit", 0, 0, NULL, verb},
     {"install", 0, 0, NULL, verb},
     {"health", 0, 0, NULL, verb},
     {"wait-healthy", 0, 0, NULL, verb},
@@ -190,7 +193,11 @@ static const struct fl_tool_opt opts[] = {
      "holding it (default: found in PATH)"},
     {"addr", 1, OWN(9), NULL, "IP", "VM address for FL_ENDPOINT (default: the default-route\ninterface's)"},
     {"discovery", 1, OWN(10), NULL, "FILE", "SuperNode: what `fl-onegate discover -o FILE` wrote"},
-    {"gpu", 1, OWN(11), NULL, "yes|no", "SuperNode: a usable GPU was detected (default no)"},
+    {"gpu", 1, OWN(11), NULL, "MODE",
+     "SuperNode with FL_GPU_ENABLED=YES: auto (default: fl-gpucheck's\n"
+     "verdict), yes (trust the GPU) or no (CPU)"},
+    {"gpu-root", 1, OWN(23), NULL, "DIR",
+     "GPU detection reads DIR/sys, /proc, /dev, /etc (tests,\ntroubleshooting; default /)"},
     {"appio-port", 1, OWN(12), NULL, "N",
      "ServerAppIo (9091) / SuperNode ClientAppIo or Runtime\nport (9094)"},
     {"health-port", 1, OWN(13), NULL, "N", "SuperLink gRPC health server on 127.0.0.1 (9099;\n0: none)"},

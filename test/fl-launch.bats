@@ -129,6 +129,23 @@ EOF
 		printf '.TH FL-METRICS 1\n.SH NAME\nfl-metrics \\- training metrics\n' >"$VERIFY_MAN/man1/fl-metrics.1"
 	fi
 
+	# GPU machines for the verdict (fl_gpu_detect): the fixture trees of fl-gpucheck, and the
+	# stub libnvidia-ml.so.1 loaded through the same dlopen("libnvidia-ml.so.1") as in production.
+	export GPUFIX=$BATS_TEST_DIRNAME/fixtures/gpu
+	export NVML_LIB=$BATS_TEST_DIRNAME/../${FLKIT_BUILD:-build}/test/nvml
+	# An H100 reached through CDI (a spec for nvidia.com/gpu, Docker's CDI feature on, no nvidia
+	# runtime), and one no container can reach (no daemon.json, no CDI spec).
+	export GPU_CDI=$d/gpu-cdi GPU_NOCTK=$d/gpu-noctk
+	cp -a "$GPUFIX/h100" "$GPU_CDI"
+	cp -a "$GPUFIX/h100" "$GPU_NOCTK"
+	rm "$GPU_NOCTK/etc/docker/daemon.json"
+	printf '{"features":{"cdi":true}}\n' >"$GPU_CDI/etc/docker/daemon.json"
+	mkdir -p "$GPU_CDI/etc/cdi"
+	printf 'cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: all\n' >"$GPU_CDI/etc/cdi/nvidia.yaml"
+	# The stub's knob for "Failed to initialize NVML: Driver/library version mismatch".
+	export NVML_MISMATCH=$d/nvml-mismatch
+	printf 'init=18\n' >"$NVML_MISMATCH"
+
 	# The OneGate emulator: the Flower service (SuperLink VM 100, SuperNodes 101-103).
 	og_start "$OG_FIXTURES/world-flower.json"
 	export OG_PID OG_URL
@@ -315,8 +332,9 @@ free_port() {
 
 # golden_case NAME: sets ROLE, VARS (NAME=value words) and OPTS (options) of that case.
 golden_case() {
-	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5) PROXY='' METRICS=''
+	ROLE=superlink VARS=() OPTS=(--addr 10.0.0.5) PROXY='' METRICS='' DCGM=''
 	local sn=(FL_SUPERLINK_ADDRESS=10.0.7.100:9092) og=(ONEGATE_ENDPOINT=http://169.254.16.9:5030 VMID=7)
+	local nvml=("LD_LIBRARY_PATH=$NVML_LIB")
 	local mbin=(--metrics-bin /usr/bin/fl-metrics)
 	case $1 in
 	sl-metrics) VARS=(FL_METRICS_ENABLED=YES FL_METRICS_PORT=9101 FL_STRATEGY=FedProx) OPTS+=("${mbin[@]}") METRICS=1 ;;
@@ -357,27 +375,44 @@ golden_case() {
 	sn-discovery-tls-off) ROLE=supernode VARS=(FL_TLS_ENABLED=NO) OPTS+=(--discovery "$LFIX/discovery-tls.env") ;;
 	sn-discovery-bare) ROLE=supernode OPTS+=(--discovery "$LFIX/discovery-bare.env") ;;
 	sn-discovery-v6) ROLE=supernode OPTS+=(--discovery "$LFIX/discovery-v6.env") ;;
+	# The GPU cases: the verdict of --gpu auto (the default) on a fixture tree and the NVML stub.
 	sn-gpu)
-		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow)
-		OPTS+=(--gpu yes) ;;
-	sn-gpu-all) ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=yes FL_GPU_MEMORY_FRACTION=0.5) OPTS+=(--gpu yes) ;;
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow "${nvml[@]}")
+		OPTS+=(--gpu-root "$GPUFIX/h100") ;;
+	sn-gpu-all)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=yes FL_GPU_MEMORY_FRACTION=0.5 "${nvml[@]}")
+		OPTS+=(--gpu-root "$GPUFIX/h100") ;;
+	sn-gpu-cdi)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0 "${nvml[@]}")
+		OPTS+=(--gpu-root "$GPU_CDI") ;;
 	sn-gpu-undetected)
-		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow)
-		OPTS+=(--gpu no) ;;
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow "${nvml[@]}")
+		OPTS+=(--gpu-root "$GPUFIX/none") ;;
+	sn-gpu-mismatch)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=0,1 ML_FRAMEWORK=tensorflow "${nvml[@]}"
+			"FLKIT_NVML_STUB=$NVML_MISMATCH")
+		OPTS+=(--gpu-root "$GPUFIX/h100") ;;
+	sn-dcgm)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_DCGM_ENABLED=YES "${nvml[@]}") DCGM=1
+		OPTS+=(--gpu-root "$GPUFIX/h100") ;;
+	sn-dcgm-cdi)
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_DCGM_ENABLED=YES "${nvml[@]}") DCGM=1
+		OPTS+=(--gpu-root "$GPU_CDI") ;;
 	sn-retries)
 		ROLE=supernode
 		VARS=("${sn[@]}" FL_MAX_RETRIES=5 FL_MAX_WAIT_TIME=30 "FL_NODE_CONFIG=partition-id=0 num-partitions=4") ;;
 	sn-retries-0) ROLE=supernode VARS=("${sn[@]}" FL_MAX_RETRIES=0 FL_MAX_WAIT_TIME=0) ;;
 	sn-process)
-		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=1)
-		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" --gpu yes) ;;
+		ROLE=supernode VARS=("${sn[@]}" FL_GPU_ENABLED=YES FL_CUDA_VISIBLE_DEVICES=1 "${nvml[@]}")
+		OPTS+=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" --gpu-root "$GPUFIX/h100") ;;
 	*) return 1 ;;
 	esac
 }
 
 GOLDEN_CASES=(sl-insecure sl-tls sl-tls-operator sl-checkpoint sl-ipv6-any sl-ipv6-host sl-fleet-host sl-1.38
 	sl-1.41-tls sl-1.41-exposed sl-1.41-process-tls sl-health-off sl-process sl-process-1.25-tls sn-static sn-1.38 sn-1.41 sn-discovery-tls
-	sn-discovery-tls-off sn-discovery-bare sn-discovery-v6 sn-gpu sn-gpu-all sn-gpu-undetected sn-retries
+	sn-discovery-tls-off sn-discovery-bare sn-discovery-v6 sn-gpu sn-gpu-all sn-gpu-cdi sn-gpu-undetected sn-gpu-mismatch
+	sn-dcgm sn-dcgm-cdi sn-retries
 	sn-retries-0 sn-process sl-metrics sl-metrics-v6 sl-metrics-process sn-metrics-publish
 	sn-metrics-publish-process)
 
@@ -397,7 +432,7 @@ golden_out() {
 check_golden() {
 	local name=$1 what out diffs=""
 	golden_case "$name" || return 1
-	for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit}; do
+	for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit} ${DCGM:+dcgm-unit}; do
 		out=$T/$name.$what
 		golden_out "$name" "$what" >"$out" || {
 			echo "fl-launch $what failed for $name:" >&2
@@ -453,9 +488,13 @@ check_golden() {
 }
 @test "golden: SuperNode, a bare discovered host gets :9092" { check_golden sn-discovery-bare; }
 @test "golden: SuperNode, a bare discovered IPv6 host is bracketed, then :9092" { check_golden sn-discovery-v6; }
-@test "golden: SuperNode, GPU detected, CUDA 0,1, tensorflow" { check_golden sn-gpu; }
+@test "golden: SuperNode, GPU detected (H100, nvidia runtime), CUDA 0,1, tensorflow" { check_golden sn-gpu; }
 @test "golden: SuperNode, GPU detected, CUDA all: no CUDA_VISIBLE_DEVICES" { check_golden sn-gpu-all; }
-@test "golden: SuperNode, GPU enabled but not detected: CPU, no GPU flags" { check_golden sn-gpu-undetected; }
+@test "golden: SuperNode, GPU detected through CDI: --device nvidia.com/gpu=all" { check_golden sn-gpu-cdi; }
+@test "golden: SuperNode, GPU enabled but none on the machine: CPU, no GPU flags" { check_golden sn-gpu-undetected; }
+@test "golden: SuperNode, GPU broken (driver/library mismatch): CPU, no GPU flags" { check_golden sn-gpu-mismatch; }
+@test "golden: SuperNode, DCGM on with a usable GPU: dcgm-exporter.service" { check_golden sn-dcgm; }
+@test "golden: SuperNode, DCGM on, GPU through CDI: the exporter gets the CDI device" { check_golden sn-dcgm-cdi; }
 @test "golden: SuperNode, retries, wait time and node config set" { check_golden sn-retries; }
 @test "golden: SuperNode, FL_MAX_RETRIES=0 FL_MAX_WAIT_TIME=0: both flags omitted" { check_golden sn-retries-0; }
 @test "golden: SuperNode, process runtime under systemd, GPU 1" { check_golden sn-process; }
@@ -476,7 +515,7 @@ check_golden() {
 	local name what f missing="" extra=""
 	for name in "${GOLDEN_CASES[@]}"; do
 		golden_case "$name"
-		for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit}; do
+		for what in argv unit env ${PROXY:+proxy-conf proxy-unit} ${METRICS:+metrics-argv metrics-unit} ${DCGM:+dcgm-unit}; do
 			[ -f "$GOLDEN/$name.$what" ] || missing+=" $name.$what"
 		done
 	done
@@ -533,6 +572,12 @@ check_golden() {
 			env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" \
 				--docker "$T/bin/docker" --metrics-bin "$T/bin/docker" metrics-unit >"$m" 2>/dev/null
 			units+=("$m")
+		fi
+		if [ -n "$DCGM" ]; then
+			# The DCGM exporter's unit beside the SuperNode's it is part of.
+			env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" \
+				--docker "$T/bin/docker" dcgm-unit >"$dir/dcgm-exporter.service" 2>/dev/null
+			units+=("$dir/dcgm-exporter.service")
 		fi
 		if ! out=$(cd "$dir" && SYSTEMD_UNIT_PATH="$VERIFY_UNITS:$dir:" MANPATH="$VERIFY_MAN" systemd-analyze verify "${units[@]}" 2>&1) ||
 			[ -n "$out" ]; then
@@ -1209,17 +1254,279 @@ tls_discovery() {
 	has "pass --context FILE"
 }
 
-@test "design 04 §8.2 test 4: GPU enabled but not detected: no --gpus, a WARNING on stderr" {
-	run_fll "$SN_STATIC" FL_GPU_ENABLED=YES -r supernode --gpu no argv
+# ---------------------------------------------------------------------------------------------
+# The GPU: fl-gpucheck's verdict (fl_gpu_detect in-process) on fixture trees and the NVML stub
+
+# gpu_fll ROOT [NAME=value]... ARGS...: a SuperNode with FL_GPU_ENABLED=YES on the machine tree
+# ROOT (a fixture name or a directory), NVML the stub.
+gpu_fll() {
+	local root=$1
+	shift
+	[[ $root == /* ]] || root=$GPUFIX/$root
+	run_fll "LD_LIBRARY_PATH=$NVML_LIB" "$SN_STATIC" FL_GPU_ENABLED=YES "$@" -r supernode --gpu-root "$root" \
+		"${GPU_VERB[@]}"
+}
+
+# event NAME: the one stderr line that is the spec's NAME event (gpu_detected, gpu_unavailable),
+# printed as JSON on stdout of this function.
+event() {
+	local line n=0 found=''
+	for line in "${stderr_lines[@]}"; do
+		if [[ $line == '{'* ]] && [ "$(jq -r .event <<<"$line" 2>/dev/null)" = "$1" ]; then
+			found=$line
+			n=$((n + 1))
+		fi
+	done
+	[ "$n" -eq 1 ] || {
+		echo "want one $1 line on stderr, found $n: $stderr" >&2
+		return 1
+	}
+	printf '%s\n' "$found"
+}
+
+@test "design 04 §8.2 test 1: FL_GPU_ENABLED=NO on an H100 machine: no --gpus, and no detection" {
+	GPU_VERB=(install)
+	gpu_fll h100 FL_GPU_ENABLED=NO FLKIT_NVML_STUB=/nonexistent
+	is_status 0
+	run -1 grep -e '--gpus' "$UD/flower-supernode.service"
+	refute_stderr_contains "nvml_stub"
+	refute_stderr_contains "GPU available"
+	# The same machine with the GPU on: NVML is asked (the stub says its knob file is missing).
+	gpu_fll h100 FLKIT_NVML_STUB=/nonexistent
+	has "nvml_stub: cannot open FLKIT_NVML_STUB=/nonexistent"
+}
+
+@test "design 04 §8.2 test 4: GPU enabled, no GPU on the machine: no --gpus, a WARNING on stderr" {
+	GPU_VERB=(argv)
+	gpu_fll none
 	is_status 0
 	refute_line -- --gpus
-	has "[WARN] [fl-launch] FL_GPU_ENABLED=YES but no usable GPU was detected: starting on CPU without --gpus"
+	refute_line -- --device
+	has "[WARN] [fl-launch] FL_GPU_ENABLED=YES but no usable GPU was detected (no NVIDIA GPU"
+	has "starting on CPU without --gpus (the ClientApp must fall back to CPU)"
+}
+
+@test "gpu: an H100 with the nvidia runtime gets --gpus all and the memory variables (auto is the default)" {
+	GPU_VERB=(argv)
+	gpu_fll h100 FL_CUDA_VISIBLE_DEVICES=1
+	is_status 0
+	[ "$(grep -A1 -x -e --gpus <<<"$output" | tail -n 1)" = all ]
+	assert_line CUDA_VISIBLE_DEVICES=1
+	refute_stderr_contains "starting on CPU"
+	GPU_VERB=(env)
+	gpu_fll h100 ML_FRAMEWORK=tensorflow
+	assert_line FL_GPU_MEMORY_FRACTION=0.8
+	assert_line TF_FORCE_GPU_ALLOW_GROWTH=true
+}
+
+@test "gpu: a broken GPU (driver/library mismatch) starts on CPU: the cause and fix in the WARNING, gpu_unavailable at start" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 "FLKIT_NVML_STUB=$NVML_MISMATCH" ML_FRAMEWORK=tensorflow
+	is_status 0
+	has "FL_GPU_ENABLED=YES but the GPU is not usable: Failed to initialize NVML: Driver/library version mismatch"
+	has "starting on CPU without --gpus; fix: reboot to load the upgraded kernel module"
+	run -1 grep -e '--gpus' -e 'FL_GPU_MEMORY_FRACTION' -e TF_FORCE "$UD/flower-supernode.service" "$FD/config/supernode.env"
+	run -0 event gpu_unavailable
+	[ "$(jq -r '.level, .role, .data.fallback_device, .data.reason' <<<"$output" | paste -sd' ')" = \
+		"WARNING supernode cpu mismatch" ]
+	# The decision recorded beside the state file, for publish-ready.
+	[ "$(stat -c %a "$FD/config/flower-supernode.gpu")" = 600 ]
+	run -0 cat "$FD/config/flower-supernode.gpu"
+	assert_output $'FL_GPU_AVAILABLE=NO\nFL_GPU_REASON=mismatch'
+}
+
+@test "gpu: a usable GPU at start: gpu_detected with its name, memory and driver, and the record" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100
+	is_status 0
+	grep -q -e '--gpus all' "$UD/flower-supernode.service"
+	run -0 event gpu_detected
+	[ "$(jq -r '.level, .data.gpu_name, .data.gpu_memory_mb, .data.driver_version' <<<"$output" | paste -sd'|')" = \
+		"INFO|NVIDIA H100 80GB HBM3|81559|550.54.15" ]
+	run -0 cat "$FD/config/flower-supernode.gpu"
+	assert_output $'FL_GPU_AVAILABLE=YES\nFL_GPU_REASON=usable\nFL_GPU_NAME=NVIDIA H100 80GB HBM3\nFL_GPU_MEMORY_MB=81559\nFL_GPU_DRIVER=550.54.15'
+}
+
+@test "gpu: a usable GPU no container can reach (no toolkit for Docker) starts on CPU with the nvidia-ctk fix" {
+	GPU_VERB=(argv)
+	gpu_fll "$GPU_NOCTK"
+	is_status 0
+	refute_line -- --gpus
+	refute_line -- --device
+	has "FL_GPU_ENABLED=YES but the NVIDIA Container Toolkit is not configured for Docker"
+	has "fix: nvidia-ctk runtime configure --runtime=docker && systemctl restart docker"
+	# The process runtime needs no container toolkit: the same machine trains on the GPU.
+	GPU_VERB=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" env)
+	gpu_fll "$GPU_NOCTK"
+	is_status 0
+	assert_line FL_GPU_MEMORY_FRACTION=0.8
+	refute_stderr_contains "starting on CPU"
+}
+
+@test "gpu: process runtime: the GPU variables reach Flower's environment only with a usable GPU" {
+	GPU_VERB=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" env)
+	gpu_fll h100 FL_CUDA_VISIBLE_DEVICES=0
+	is_status 0
+	assert_line FL_GPU_MEMORY_FRACTION=0.8
+	assert_line CUDA_VISIBLE_DEVICES=0
+	gpu_fll nouveau FL_CUDA_VISIBLE_DEVICES=0
+	is_status 0
+	refute_line --partial FL_GPU_MEMORY_FRACTION
+	refute_line --partial CUDA_VISIBLE_DEVICES
+	has "FL_GPU_ENABLED=YES but the GPU is not usable:"
+	has "starting on CPU without the GPU variables; fix:"
+}
+
+@test "gpu: --gpu yes trusts the operator (--gpus all without NVML); --gpu no is CPU on a healthy H100" {
+	GPU_VERB=(--gpu yes argv)
+	gpu_fll none FLKIT_NVML_STUB=/nonexistent
+	is_status 0
+	[ "$(grep -A1 -x -e --gpus <<<"$output" | tail -n 1)" = all ]
+	refute_stderr_contains "nvml_stub"
+	GPU_VERB=(--gpu yes argv)
+	gpu_fll "$GPU_CDI"
+	assert_line nvidia.com/gpu=all
+	GPU_VERB=(--gpu no argv)
+	gpu_fll h100
+	is_status 0
+	refute_line -- --gpus
+	has "FL_GPU_ENABLED=YES but --gpu no: starting on CPU without --gpus"
+}
+
+@test "gpu: status, health, stop and logs never detect (no NVML)" {
+	local v
+	for v in status health stop logs show; do
+		GPU_VERB=("$v")
+		gpu_fll h100 FLKIT_NVML_STUB=/nonexistent
+		refute_stderr_contains "nvml_stub"
+	done
+}
+
+@test "gpu: --gpu maybe and a relative --gpu-root are usage errors" {
+	run_fll "$SN_STATIC" -r supernode --gpu maybe argv
+	is_status 2
+	has "--gpu 'maybe': auto, yes or no"
+	run_fll "$SN_STATIC" -r supernode --gpu-root fixtures/h100 argv
+	is_status 2
+	has "--gpu-root: an absolute directory"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The DCGM exporter (design 04 §3.4)
+
+@test "dcgm: a usable GPU: the image pulled, the unit written, reloaded, enabled and started after Flower" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	has_call docker "pull nvcr.io/nvidia/k8s/dcgm-exporter:4.5.1-4.8.0-distroless"
+	has_log INFO "DCGM Exporter started on port 9400"
+	[ "$(stat -c %a "$UD/dcgm-exporter.service")" = 644 ]
+	fll "LD_LIBRARY_PATH=$NVML_LIB" "$SN_STATIC" FL_GPU_ENABLED=YES FL_DCGM_ENABLED=YES -r supernode \
+		--gpu-root "$GPUFIX/h100" dcgm-unit 2>/dev/null | diff "$UD/dcgm-exporter.service" -
+	[ "$(calls systemctl)" = $'daemon-reload\nenable flower-supernode.service\nstart flower-supernode.service\ndaemon-reload\nenable --now dcgm-exporter.service' ]
+	# A second start: the image is there, the unit unchanged: no pull, no reload, no restart.
+	: >"$S/systemctl.log"
+	: >"$S/docker.log"
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	no_call docker '^pull '
+	[ "$(calls systemctl)" = 'enable --now dcgm-exporter.service' ]
+}
+
+@test "design 04 §8.2 test 18: the DCGM image pull fails: a WARNING, exit 0, Flower started, no unit" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	touch "$S/pull.fail"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	has_log WARN "DCGM Exporter image pull failed. GPU metrics unavailable."
+	has_log INFO "started flower-supernode"
+	[ ! -e "$UD/dcgm-exporter.service" ]
+	no_call systemctl 'dcgm'
+}
+
+@test "design 04 §8.2 test 17: DCGM on, GPU off: no docker call for it, the spec's lines" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_GPU_ENABLED=NO FL_DCGM_ENABLED=YES
+	is_status 0
+	has "FL_DCGM_ENABLED=YES but FL_GPU_ENABLED is not YES. DCGM will not start."
+	has_log INFO "FL_GPU_ENABLED is not YES, DCGM Exporter not applicable"
+	no_call docker 'dcgm'
+	no_call systemctl 'dcgm'
+	# No GPU on the machine: the spec's WARNING; DCGM off: its INFO.
+	gpu_fll none FL_DCGM_ENABLED=YES
+	has_log WARN "GPU not available, DCGM Exporter will not start"
+	gpu_fll h100
+	has_log INFO "FL_DCGM_ENABLED is not YES, skipping DCGM Exporter"
+	no_call docker 'dcgm'
+	GPU_VERB=(dcgm-unit)
+	gpu_fll none FL_DCGM_ENABLED=YES
+	is_status 1
+	has "this plan runs no DCGM Exporter"
+}
+
+@test "dcgm: process runtime: no exporter, the INFO says why" {
+	GPU_VERB=(--runtime process --supervisor systemd --flower-bin "$FLOWER_STUB/bin" install)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	has "DCGM Exporter runs as a container: not with --runtime process"
+	[ ! -e "$UD/dcgm-exporter.service" ]
+}
+
+@test "dcgm: turned off on a later start: stopped, disabled, removed; Flower is not restarted" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	: >"$S/systemctl.log"
+	gpu_fll h100 FL_DCGM_ENABLED=NO
+	is_status 0
+	has_log INFO "flower-supernode already runs this configuration: left alone (not restarted)"
+	[ ! -e "$UD/dcgm-exporter.service" ]
+	[ "$(calls systemctl)" = $'stop dcgm-exporter.service\ndisable dcgm-exporter.service\ndaemon-reload' ]
+}
+
+@test "dcgm: status says the GPU decision the start recorded and whether the exporter runs (no detection)" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	GPU_VERB=(status)
+	gpu_fll h100 FL_DCGM_ENABLED=YES FLKIT_NVML_STUB=/nonexistent
+	is_status 0
+	assert_line GPU_AVAILABLE=YES
+	assert_line GPU_REASON=usable
+	assert_line DCGM=dcgm-exporter
+	assert_line DCGM_RUNNING=yes
+	refute_stderr_contains nvml_stub
+}
+
+@test "dcgm: stop stops the exporter with the SuperNode" {
+	mkdir -p "$FD"
+	echo 1.25.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	: >"$S/systemctl.log"
+	GPU_VERB=(stop)
+	gpu_fll h100 FL_DCGM_ENABLED=YES
+	is_status 0
+	[ "$(calls systemctl)" = $'stop dcgm-exporter.service\nstop flower-supernode.service' ]
 }
 
 @test "design 04 §8.2 tests 5, 7, 9: CUDA 0,a, keepalive 60/60, 0 and abc are exit 1" {
 	local kv
 	for kv in FL_CUDA_VISIBLE_DEVICES=0,a "FL_GRPC_KEEPALIVE_TIMEOUT=60" FL_GRPC_KEEPALIVE_TIME=0 FL_GRPC_KEEPALIVE_TIME=abc; do
-		run_fll "$SN_STATIC" FL_GPU_ENABLED=YES "$kv" -r supernode --gpu yes argv
+		run_fll "$SN_STATIC" FL_GPU_ENABLED=YES "$kv" -r supernode --gpu yes --gpu-root "$GPUFIX/h100" argv
 		is_status 1
 		assert_output ''
 		has "1 configuration error(s). Aborting boot."
@@ -1930,7 +2237,7 @@ fake_running_superlink() {
 		--supervisor none --flower-bin "$FLOWER_STUB/bin" publish-ready
 	is_status 0
 	run -0 put_bodies
-	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.41.0 type=1"
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.41.0|FL_GPU_AVAILABLE=NO type=1"
 	[ "$(og_ctl GET state | jq -r '.vms["101"].FL_NODE_READY')" = YES ]
 }
 
@@ -1942,7 +2249,53 @@ fake_running_superlink() {
 	run_fll "$SN_STATIC" FLOWER_VERSION=1.38.0 -r supernode --one-env "$T/one_env" publish-ready
 	is_status 0
 	run -0 put_bodies
-	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0 type=1"
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0|FL_GPU_AVAILABLE=NO type=1"
+}
+
+@test "publish-ready: a SuperNode started with a usable GPU publishes FL_GPU_AVAILABLE=YES, name, memory, driver in the one PUT" {
+	og_ctl POST reset >/dev/null
+	mkdir -p "$FD"
+	echo 1.38.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FLOWER_VERSION=1.38.0
+	is_status 0
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 9\n' >"$S/logs"
+	# What start recorded is published: no --gpu-root, no NVML now.
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" FL_GPU_ENABLED=YES FLOWER_VERSION=1.38.0 \
+		FLKIT_NVML_STUB=/nonexistent -r supernode publish-ready
+	is_status 0
+	refute_stderr_contains nvml_stub
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0|FL_GPU_AVAILABLE=YES|FL_GPU_NAME=NVIDIA H100 80GB HBM3|FL_GPU_MEMORY_MB=81559|FL_GPU_DRIVER=550.54.15 type=1"
+	[ "$(og_ctl GET state | jq -r '.vms["101"] | .FL_GPU_AVAILABLE + "|" + .FL_GPU_NAME')" = "YES|NVIDIA H100 80GB HBM3" ]
+}
+
+@test "publish-ready: a SuperNode on CPU after a broken GPU publishes FL_GPU_AVAILABLE=NO and nothing of the GPU" {
+	og_ctl POST reset >/dev/null
+	mkdir -p "$FD"
+	echo 1.38.0 >"$FD/PREBAKED_VERSION"
+	GPU_VERB=(start)
+	gpu_fll h100 FLOWER_VERSION=1.38.0 "FLKIT_NVML_STUB=$NVML_MISMATCH"
+	is_status 0
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 9\n' >"$S/logs"
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" FL_GPU_ENABLED=YES FLOWER_VERSION=1.38.0 \
+		-r supernode publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0|FL_GPU_AVAILABLE=NO type=1"
+}
+
+@test "publish-ready: without a record of a start the SuperNode decides now (a foreign record is ignored)" {
+	og_ctl POST reset >/dev/null
+	echo true >"$S/running"
+	printf 'INFO :      Starting Flower SuperNode\nINFO :      SuperNode ID: 9\n' >"$S/logs"
+	mkdir -p "$FD/config"
+	printf 'FL_GPU_AVAILABLE=YES\nFL_GPU_NAME=x\nPATH=/evil\n' >"$FD/config/flower-supernode.gpu"
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "LD_LIBRARY_PATH=$NVML_LIB" "$SN_STATIC" \
+		FL_GPU_ENABLED=YES FLOWER_VERSION=1.38.0 -r supernode --gpu-root "$GPUFIX/none" publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.38.0|FL_GPU_AVAILABLE=NO type=1"
 }
 
 @test "publish-ready: a SuperNode that has not registered publishes nothing" {

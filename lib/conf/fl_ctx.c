@@ -15,9 +15,23 @@
 
 /* Attributes the appliances publish to OneGate: they may sit in an environment, never warn. */
 static const char *const runtime_names[] = {
-    "FL_READY",         "FL_ENDPOINT",        "FL_VERSION",      "FL_ROLE",    "FL_ERROR",
-    "FL_TLS",           "FL_CA_CERT",         "FL_NODE_READY",   "FL_NODE_ID", "FL_GPU_AVAILABLE",
-    "FL_CLIENT_STATUS", "FL_TRAINING_ACTIVE", "FL_ROUND_NUMBER", NULL,
+    "FL_READY",
+    "FL_ENDPOINT",
+    "FL_VERSION",
+    "FL_ROLE",
+    "FL_ERROR",
+    "FL_TLS",
+    "FL_CA_CERT",
+    "FL_NODE_READY",
+    "FL_NODE_ID",
+    "FL_GPU_AVAILABLE",
+    "FL_GPU_NAME",
+    "FL_GPU_MEMORY_MB",
+    "FL_GPU_DRIVER",
+    "FL_CLIENT_STATUS",
+    "FL_TRAINING_ACTIVE",
+    "FL_ROUND_NUMBER",
+    NULL,
 };
 
 static const char *const prefixes[] = {"FL_", "FLOWER_", "ML_", NULL};

@@ -59,7 +59,10 @@ struct fl_gpu_sys {
 int fl_gpu_path(const struct fl_gpu_env *env, const char *path, char *out, size_t n);
 
 /* Read sysfs and /proc under env->root into s (zeroed first). A missing file is a fact (no GPU,
- * no module), never an error; -1 only for what cannot be read that should be (with msg). */
+ * no module), never an error. -1 when something could not be read as it should (a FIFO, a file
+ * over FL_GPU_FILE_MAX, garbage in an attribute: that PCI function is skipped, more than
+ * FL_GPU_PCI_MAX functions), each said in msg ("; " between); s is filled as far as it could
+ * be either way. msg may be NULL. */
 int fl_gpu_sys_scan(const struct fl_gpu_env *env, struct fl_gpu_sys *s, char *msg, size_t n);
 
 /* The parsers behind it, on bytes (fuzzed; text need not end in NUL). */
@@ -71,6 +74,11 @@ int fl_gpu_parse_nvrm_version(const char *text, size_t n, char *out, size_t outn
 int fl_gpu_parse_hex(const char *text, size_t n, unsigned *out);
 /* /proc/cmdline: true when it turns the IOMMU on. */
 bool fl_gpu_parse_cmdline(const char *text, size_t n);
+
+/* The device's name from pciutils' database (ROOT/usr/share/misc/pci.ids, else
+ * ROOT/usr/share/hwdata/pci.ids) as lspci shows it: "NVIDIA Corporation GH100 [H100 SXM5 80GB]".
+ * 0; or -1 without the file or the entry, out then "NVIDIA device 10de:2330". */
+int fl_gpu_pci_name(const struct fl_gpu_env *env, unsigned vendor, unsigned device, char *out, size_t n);
 
 /* Class helpers. */
 bool fl_gpu_pci_is_gpu(const struct fl_gpu_pci *p);   /* display class 0x03xxxx */

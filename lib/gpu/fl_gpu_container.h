@@ -29,7 +29,7 @@ struct fl_gpu_container {
 	bool cdi_feature;    /* features.cdi is true */
 	char cdi_spec[512];  /* the first CDI spec declaring kind nvidia.com/gpu; "" none */
 	enum fl_gpu_access access;
-	char error[256]; /* why daemon.json or a CDI spec could not be used; "" */
+	char error[512]; /* why daemon.json or a CDI spec could not be used; "" */
 };
 
 /* Read daemon.json and the CDI directories under env (c zeroed first); decide access. */

@@ -43,6 +43,9 @@ struct fl_gpu_report {
 	struct fl_nvml nvml;
 	struct fl_gpu_container ctr; /* FL_GPU_WITH_CONTAINER */
 	struct fl_gpu_smi smi;       /* FL_GPU_WITH_SMI; status -1 when not run */
+	/* Each sys.pci entry's short name from pci.ids ("H100 SXM5 80GB"); "" unknown. Filled by
+	 * fl_gpu_detect (decide reads files never): messages name the device with it. */
+	char pci_name[FL_GPU_PCI_MAX][64];
 	enum fl_gpu_verdict verdict;
 	bool present;      /* an NVIDIA GPU is there (PCI or NVML), working or not */
 	bool usable;       /* verdict == FL_GPU_USABLE */

@@ -31,17 +31,22 @@ enum {
 	FL_NVML_ERROR_UNKNOWN = 999,
 	FL_NVML_LOAD_FAILED = -1,    /* dlopen failed: the library is not installed */
 	FL_NVML_SYMBOL_MISSING = -2, /* a required entry point is absent: not NVML, or far too old */
+	FL_NVML_TIMEOUT = -3,        /* the query did not answer within env->timeout_ms: killed */
+	FL_NVML_CRASHED = -4,        /* the query's child died (signal) or ended without an answer */
 };
 
 /* One GPU as NVML sees it. Numbers NVML does not support stay -1. */
 struct fl_nvml_dev {
-	int status; /* the first NVML error asking about this GPU, 0 none */
+	/* The first NVML error asking about this GPU, 0 none: its handle or name failed, or a
+	 * later question answered GPU_IS_LOST, RESET_REQUIRED or CORRUPTED_INFOROM (health, not
+	 * a feature the GPU lacks). */
+	int status;
 	char name[96], uuid[96];
 	char bdf[32];                     /* from nvmlDeviceGetPciInfo, lower case, "" unknown */
 	long long memory_mb;              /* total, MiB */
 	int cc_major, cc_minor;           /* compute capability */
 	int mig_current, mig_pending;     /* 1 enabled, 0 disabled, -1 not supported */
-	int mig_instances;                /* GPU instances when MIG is on, -1 unknown */
+	int mig_instances;                /* MIG devices when MIG is on; 0 MIG off; -1 unknown */
 	int ecc_current;                  /* 1 on, 0 off, -1 not supported */
 	long long ecc_uncorrected;        /* volatile (since the driver loaded), -1 unknown */
 	int remap_pending, remap_failure; /* row remapping, -1 not supported */
@@ -60,10 +65,14 @@ struct fl_nvml {
 };
 
 /* Load env->nvml (NULL: FL_NVML_LIB), init, ask about every GPU, shut down, unload. Always
- * fills n; returns n->status (0 ok). Never prints. */
+ * fills n; returns n->status (0 ok). Never prints. The work runs in a forked child (a wedged
+ * GPU can hang nvmlInit for minutes, a broken library can crash): after env->timeout_ms (0:
+ * 60000) it is killed (FL_NVML_TIMEOUT); killed by a signal or ending without a whole answer
+ * is FL_NVML_CRASHED. The caller must not ignore SIGCHLD. */
 int fl_nvml_query(const struct fl_gpu_env *env, struct fl_nvml *n);
 
-/* "NVML_ERROR_LIB_RM_VERSION_MISMATCH" for 18 ...; "NVML error N" for others. */
+/* "NVML_ERROR_LIB_RM_VERSION_MISMATCH" for 18 ... (every code of the enum, the negative ones
+ * as "FL_NVML_TIMEOUT" ...); "NVML error N" for others (a per-thread buffer). */
 const char *fl_nvml_code_name(int status);
 
 #endif

@@ -480,8 +480,10 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 			fl_argv_addf(v, "%s/certs/ca.crt:/app/ca.crt:ro", fd);
 		}
 		if (k->FL_GPU_ENABLED && o->gpu) {
-			fl_argv_add(v, "--gpus");
-			fl_argv_add(v, "all");
+			/* What the container side has (fl_gpu_container): the nvidia runtime, or CDI. */
+			bool cdi = o->gpu_decision && o->gpu_decision->cdi;
+			fl_argv_add(v, cdi ? "--device" : "--gpus");
+			fl_argv_add(v, cdi ? "nvidia.com/gpu=all" : "all");
 			const char *cuda = k->FL_CUDA_VISIBLE_DEVICES;
 			/* Decision 9: "all" is not a CUDA_VISIBLE_DEVICES value. */
 			if (*cuda && strcmp(cuda, "all") != 0) {
@@ -786,6 +788,10 @@ static void plan_paths(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 	p->log_path = path2(o->flower_dir, file);
 	snprintf(file, sizeof file, "run/%s.pid", p->name);
 	p->pid_path = path2(o->flower_dir, file);
+	if (o->role == FL_ROLE_SUPERNODE) {
+		snprintf(file, sizeof file, "config/%s.gpu", p->name);
+		p->gpu_path = path2(o->flower_dir, file);
+	}
 	fl_flower_version_format(&o->version, p->version, sizeof p->version);
 	const char *repo = o->image                       ? o->image
 	                   : o->role == FL_ROLE_SUPERLINK ? "flwr/superlink"
@@ -848,6 +854,23 @@ static int plan_decide(const struct fl_ctx *c, const struct fl_launch_opts *o, s
 	return 0;
 }
 
+/* FL_GPU_ENABLED=YES and no GPU flag (design 04 §1.6: a WARNING, never fatal): the cause and
+ * the fix as the verdict names them. */
+static void cpu_fallback(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_diags *d)
+{
+	const struct fl_launch_gpu *g = o->gpu_decision;
+	const char *why = g && g->why[0] ? g->why : "no usable GPU was detected";
+	const char *flag = o->runtime == FL_RUNTIME_DOCKER ? "without --gpus" : "without the GPU variables";
+	if (g && g->fix[0])
+		fl_diags_add(d, FL_WARN, "FL_GPU_ENABLED=%s but %s: starting on CPU %s; fix: %s",
+		             fl_ctx_value(c, FLV_FL_GPU_ENABLED), why, flag, g->fix);
+	else
+		fl_diags_add(d, FL_WARN,
+		             "FL_GPU_ENABLED=%s but %s: starting on CPU %s (the ClientApp must fall back "
+		             "to CPU)",
+		             fl_ctx_value(c, FLV_FL_GPU_ENABLED), why, flag);
+}
+
 /* The command that runs it: docker run ... IMAGE FLOWER-ARGS, or the native flower-* one. */
 static int plan_command(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
                         struct fl_diags *d, struct fl_err *e)
@@ -881,11 +904,7 @@ int fl_launch_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struc
 		return -1;
 	plan_paths(o, p);
 	if (o->role == FL_ROLE_SUPERNODE && c->conf.FL_GPU_ENABLED && !o->gpu)
-		fl_diags_add(
-		    d, FL_WARN,
-		    "FL_GPU_ENABLED=%s but no usable GPU was detected: starting on CPU without --gpus "
-		    "(the ClientApp must fall back to CPU)",
-		    fl_ctx_value(c, FLV_FL_GPU_ENABLED));
+		cpu_fallback(c, o, d);
 	if (plan_decide(c, o, p, d, e) < 0 || plan_command(c, o, p, d, e) < 0) {
 		fl_launch_plan_free(p);
 		return -1;
@@ -918,6 +937,10 @@ void fl_launch_plan_free(struct fl_launch_plan *p)
 	free(p->metrics_state_path);
 	fl_argv_free(&p->metrics_argv);
 	fl_buf_free(&p->metrics_unit);
+	free(p->gpu_path);
+	free(p->dcgm_unit_path);
+	free(p->dcgm_image);
+	fl_buf_free(&p->dcgm_unit);
 	free(p->image);
 	fl_argv_free(&p->argv);
 	fl_argv_free(&p->flower);

@@ -27,6 +27,29 @@
 #define FL_LAUNCH_ADDR_MAX    300
 
 enum fl_runtime { FL_RUNTIME_DOCKER, FL_RUNTIME_PROCESS };
+
+/* --gpu: auto (the default) asks fl-gpucheck's verdict in-process (fl_gpu_detect); yes and no
+ * are the operator's word (yes: trust that a GPU works; no: CPU). FL_GPU_ENABLED=NO wins over
+ * all three: no detection, no GPU flag. */
+enum fl_launch_gpu_mode { FL_LAUNCH_GPU_AUTO, FL_LAUNCH_GPU_YES, FL_LAUNCH_GPU_NO };
+
+/* A SuperNode's GPU decision (fl_launch_gpu.c; decision 15): what the plan gives Flower, what
+ * start records beside the state file and publish-ready publishes. */
+struct fl_launch_gpu {
+	bool decided;    /* a SuperNode's decision was made (or read back from the record) */
+	bool enabled;    /* FL_GPU_ENABLED=YES */
+	bool detected;   /* fl_gpu_detect ran (--gpu auto) */
+	bool usable;     /* GPU flags and CUDA variables: FL_GPU_AVAILABLE=YES */
+	bool cdi;        /* docker: --device nvidia.com/gpu=all instead of --gpus all */
+	char reason[32]; /* FL_GPU_REASON: the verdict's name, no_container_access, operator, disabled */
+	char why[2200];  /* not usable: the cause, said after "FL_GPU_ENABLED=YES but " */
+	char fix[640];   /* what to do about it; "" when nothing is wrong */
+	char name[96];   /* usable and detected: the first usable GPU's */
+	long long memory_mb;
+	char driver[80];
+	unsigned count;
+	char event[1200]; /* the spec's gpu_detected / gpu_unavailable line; "" when not detected */
+};
 enum fl_supervisor { FL_SUPERVISOR_SYSTEMD, FL_SUPERVISOR_NONE };
 
 struct fl_launch_opts {
@@ -42,11 +65,13 @@ struct fl_launch_opts {
 	const char *vm_addr;       /* SL: host published in FL_ENDPOINT for a bind-all Fleet address */
 	const char *superlink;     /* SN: host[:port], static or discovered */
 	bool tls;                  /* SL: FL_TLS_ENABLED; SN: the 02 §2.3 decision */
-	bool gpu;                  /* SN: a usable GPU was detected */
-	const char *exe;           /* process runtime: absolute path of flower-superlink/-supernode */
-	unsigned appio_port;       /* 0: FL_LAUNCH_SERVERAPPIO / FL_LAUNCH_CLIENTAPPIO */
-	unsigned health_port;      /* SL: 0 none */
-	uid_t uid;                 /* owner of container-visible directories; process unit User= */
+	bool gpu;                  /* SN: GPU flags and CUDA variables (a usable GPU, or --gpu yes) */
+	const struct fl_launch_gpu *gpu_decision; /* SN: why (CDI, the CPU fallback's cause); NULL:
+	                                           * o->gpu alone, --gpus all */
+	const char *exe;      /* process runtime: absolute path of flower-superlink/-supernode */
+	unsigned appio_port;  /* 0: FL_LAUNCH_SERVERAPPIO / FL_LAUNCH_CLIENTAPPIO */
+	unsigned health_port; /* SL: 0 none */
+	uid_t uid;            /* owner of container-visible directories; process unit User= */
 	gid_t gid;
 	const char *metrics_exe; /* absolute path of fl-metrics; NULL: no fl-metrics beside Flower */
 	bool onegate;            /* SN: OneGate is configured (ONEGATE_ENDPOINT): the publisher runs */
@@ -94,6 +119,15 @@ struct fl_launch_plan {
 	char *metrics_unit_path, *metrics_pid_path, *metrics_log_path, *metrics_state_path;
 	struct fl_argv metrics_argv; /* fl-metrics serve|publish ... */
 	struct fl_buf metrics_unit;  /* its systemd unit */
+	/* SuperNode: the GPU decision recorded at start (config/flower-supernode.gpu, KEY=VALUE) for
+	 * publish-ready; NULL on a SuperLink. */
+	char *gpu_path;
+	/* The DCGM exporter beside a SuperNode with a usable GPU (fl_launch_dcgm.c, design 04
+	 * §3.4). The unit's path is set for every docker SuperNode plan so that a start with DCGM off
+	 * stops and removes one an earlier start left. */
+	bool dcgm;
+	char *dcgm_unit_path, *dcgm_image;
+	struct fl_buf dcgm_unit; /* dcgm-exporter.service */
 };
 
 /* The rules for --image (a docker repository name, no tag) and --flower-dir (no ':' or ','
@@ -133,6 +167,41 @@ void fl_launch_metrics_plan(const struct fl_ctx *c, const struct fl_launch_opts 
 /* 1 when fl-metrics runs beside Flower, 0 not, -1 cannot tell (e). */
 int fl_launch_metrics_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, pid_t *pid,
                               struct fl_err *e);
+
+/* --- the GPU (fl_launch_gpu.c) --- */
+
+/* The decision for a SuperNode (o->role, o->runtime) as mode and FL_GPU_ENABLED say; root: the
+ * machine's tree for detection (NULL: "/"; tests name a fixture). auto: fl_gpu_detect (with the
+ * container scan under docker) in-process; usable but no container access under docker is a
+ * CPU fallback too. Notes of the verdict go to d as warnings. Never fails: a machine that
+ * cannot be read is a GPU that is not usable. */
+void fl_launch_gpu_decide(const struct fl_ctx *c, const struct fl_launch_opts *o,
+                          enum fl_launch_gpu_mode mode, const char *root, struct fl_launch_gpu *g,
+                          struct fl_diags *d);
+/* The record start keeps (FL_GPU_AVAILABLE, FL_GPU_REASON, FL_GPU_NAME, FL_GPU_MEMORY_MB,
+ * FL_GPU_DRIVER, FL_GPU_CDI lines), rendered and written atomically (0600). */
+void fl_launch_gpu_render(const struct fl_launch_gpu *g, struct fl_buf *out);
+int fl_launch_gpu_record(const char *path, const struct fl_launch_gpu *g, struct fl_err *e);
+/* Read it back into g (zeroed first): 0, or -1 when there is none or it is not one (a foreign
+ * line, a value with control characters, over 4 KiB). */
+int fl_launch_gpu_recorded(const char *path, struct fl_launch_gpu *g);
+/* What publish-ready adds: FL_GPU_AVAILABLE=YES|NO and, when YES and known, FL_GPU_NAME,
+ * FL_GPU_MEMORY_MB, FL_GPU_DRIVER. */
+void fl_launch_gpu_pairs(const struct fl_launch_gpu *g, struct fl_argv *pairs);
+
+/* --- the DCGM exporter (fl_launch_dcgm.c) --- */
+
+#define FL_LAUNCH_DCGM_NAME  "dcgm-exporter"
+#define FL_LAUNCH_DCGM_IMAGE "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.1-4.8.0-distroless"
+#define FL_LAUNCH_DCGM_PORT  9400
+
+/* Into p (after fl_launch_plan): the unit's path for every docker SuperNode; the unit when
+ * FL_DCGM_ENABLED=YES, FL_GPU_ENABLED=YES and o->gpu; else the spec's INFO or WARNING line
+ * saying why not, into d. Not part of p->hash: a DCGM change never restarts Flower. */
+void fl_launch_dcgm_plan(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
+                         struct fl_diags *d);
+/* 1 when the exporter's unit is active, 0 not (or none), -1 cannot tell (e). */
+int fl_launch_dcgm_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e);
 
 /* The Fleet API routes (POST) a SuperNode of Flower 1.40+ calls: all the proxy passes. */
 extern const char *const fl_launch_fleet_routes[];

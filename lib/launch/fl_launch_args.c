@@ -45,9 +45,14 @@ static int set_checked(struct fl_launch_args *a, const char *name, const char *a
 		a->supervisor = k ? FL_SUPERVISOR_NONE : FL_SUPERVISOR_SYSTEMD;
 		a->supervisor_set = true;
 	} else if (strcmp(name, "gpu") == 0) {
-		if (strcasecmp(arg, "yes") != 0 && strcasecmp(arg, "no") != 0)
-			return USAGE("--%s '%s': yes or no", name, arg);
-		a->gpu = strcasecmp(arg, "yes") == 0;
+		if (strcasecmp(arg, "auto") == 0)
+			a->gpu = FL_LAUNCH_GPU_AUTO;
+		else if (strcasecmp(arg, "yes") == 0)
+			a->gpu = FL_LAUNCH_GPU_YES;
+		else if (strcasecmp(arg, "no") == 0)
+			a->gpu = FL_LAUNCH_GPU_NO;
+		else
+			return USAGE("--%s '%s': auto, yes or no", name, arg);
 	} else if (strcmp(name, "appio-port") == 0) {
 		if (!port(arg, &a->appio_port, false))
 			return USAGE("--%s '%s': a port 1-65535", name, arg);
@@ -81,7 +86,7 @@ int fl_launch_args_set(struct fl_launch_args *a, const char *name, const char *a
 	    {"flower-bin", &a->flower_bin},   {"addr", &a->addr},
 	    {"discovery", &a->discovery},     {"owner", &a->owner},
 	    {"one-env", &a->one_env},         {"token-file", &a->token_file},
-	    {"metrics-bin", &a->metrics_bin},
+	    {"metrics-bin", &a->metrics_bin}, {"gpu-root", &a->gpu_root},
 	};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
 		if (strcmp(name, text[i].name) == 0) {

@@ -58,6 +58,30 @@ static void version_fallback(struct fl_launch_job *j, enum fl_launch_job_mode mo
 		fl_flower_version_parse(FL_FLOWER_OLDEST, v);
 }
 
+/* A SuperNode's GPU decision, made only by the verbs whose plan depends on it: print, install,
+ * start; publish-ready reads what start recorded (and decides when there is no record). The
+ * others (status, health, stop, logs) plan without it: no GPU flag, no NVML. */
+static void gpu(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_launch_job_mode mode,
+                struct fl_diags *d)
+{
+	bool plan =
+	    mode == FL_LAUNCH_JOB_PRINT || mode == FL_LAUNCH_JOB_INSTALL || mode == FL_LAUNCH_JOB_START;
+	bool publish = a->verb && strcmp(a->verb, "publish-ready") == 0;
+	if (j->lo.role != FL_ROLE_SUPERNODE || !(plan || publish))
+		return;
+	if (publish) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/config/flower-supernode.gpu", j->flower_dir);
+		if (fl_launch_gpu_recorded(path, &j->gpu) == 0) {
+			j->lo.gpu_decision = &j->gpu;
+			return;
+		}
+	}
+	fl_launch_gpu_decide(&j->c, &j->lo, a->gpu, a->gpu_root, &j->gpu, d);
+	j->lo.gpu = j->gpu.usable;
+	j->lo.gpu_decision = &j->gpu;
+}
+
 int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, enum fl_launch_job_mode mode,
                        struct fl_diags *d, struct fl_err *e)
 {
@@ -76,13 +100,16 @@ int fl_launch_job_open(struct fl_launch_job *j, const struct fl_launch_args *a, 
 	    docker_version(j, a, d, e) < 0)
 		return -1;
 	version_fallback(j, mode);
+	struct fl_diags pd = FL_DIAGS_INIT;
+	gpu(j, a, mode, &pd);
 	enum fl_level min = mode == FL_LAUNCH_JOB_INSTALL || mode == FL_LAUNCH_JOB_START ? FL_DEBUG
 	                    : mode == FL_LAUNCH_JOB_PRINT                                ? FL_WARN
 	                                                                                 : FL_ERROR;
-	struct fl_diags pd = FL_DIAGS_INIT;
 	rc = fl_launch_plan(&j->c, &j->lo, &j->p, &pd, e);
-	if (rc == 0)
+	if (rc == 0) {
 		fl_launch_metrics_plan(&j->c, &j->lo, &j->p, &pd);
+		fl_launch_dcgm_plan(&j->c, &j->lo, &j->p, &pd);
+	}
 	diags_keep(d, &pd, min);
 	if (rc < 0)
 		return -1;

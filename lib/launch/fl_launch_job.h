@@ -31,8 +31,9 @@ struct fl_launch_args {
 	const char *flower_version; /* parsed when the verb needs a version */
 	const char *flower_bin, *addr, *discovery, *owner;
 	const char *one_env, *token_file;
-	const char *metrics_bin; /* fl-metrics; NULL: the one beside fl-launch */
-	bool gpu;
+	const char *metrics_bin;     /* fl-metrics; NULL: the one beside fl-launch */
+	enum fl_launch_gpu_mode gpu; /* --gpu; 0: auto */
+	const char *gpu_root;        /* --gpu-root: the tree detection reads (tests, troubleshooting) */
 	unsigned appio_port, health_port;
 	bool health_port_set;
 	/* the options of some verbs only (set by the tool: fl_tool_number) */
@@ -49,6 +50,7 @@ struct fl_launch_job {
 	struct fl_launch_opts lo;
 	struct fl_launch_plan p;
 	struct fl_onegate_tls og; /* SN: what --discovery names */
+	struct fl_launch_gpu gpu; /* SN: the GPU decision (lo.gpu_decision points here) */
 	char exe[4096], vm_addr[64], flower_dir[4096], prebaked[4200], metrics_exe[4096];
 	bool loaded, planned;
 };

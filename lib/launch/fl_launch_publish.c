@@ -39,6 +39,9 @@ int fl_launch_ready_pairs(const struct fl_launch_plan *p, const struct fl_launch
 		fl_argv_add(pairs, "FL_NODE_READY=YES");
 		fl_argv_addf(pairs, "FL_NODE_ID=%s", vmid ? vmid : "");
 		fl_argv_addf(pairs, "FL_VERSION=%s", ver);
+		/* The GPU decision the SuperNode runs with (decision 15: the CPU fallback published). */
+		struct fl_launch_gpu none = {.decided = true};
+		fl_launch_gpu_pairs(o->gpu_decision ? o->gpu_decision : &none, pairs);
 		return 0;
 	}
 	if (!p->a.endpoint[0])

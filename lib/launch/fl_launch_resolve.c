@@ -119,7 +119,9 @@ static int resolve_local(const struct fl_launch_args *a, struct fl_launch_job *j
 	lo->health_port = lo->role != FL_ROLE_SUPERLINK ? 0
 	                  : a->health_port_set          ? a->health_port
 	                                                : FL_LAUNCH_HEALTH_PORT;
-	lo->gpu = a->gpu;
+	if (a->gpu_root && a->gpu_root[0] != '/')
+		return usage(e,
+		             "--gpu-root: an absolute directory (a machine's tree: sys/, proc/, dev/, etc/)");
 	lo->uid = FL_LAUNCH_UID;
 	lo->gid = FL_LAUNCH_GID;
 	if (a->owner && fl_launch_resolve_owner(a->owner, &lo->uid, &lo->gid, e) < 0)

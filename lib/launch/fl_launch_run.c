@@ -164,7 +164,9 @@ static void clean_temps(const struct fl_launch_plan *p, const struct fl_launch_o
 	                       uses_systemd(o) ? p->unit_path : NULL,
 	                       uses_systemd(o) && p->proxied ? p->proxy_unit_path : NULL,
 	                       p->metrics ? p->metrics_state_path : NULL,
-	                       uses_systemd(o) && p->metrics ? p->metrics_unit_path : NULL};
+	                       uses_systemd(o) && p->metrics ? p->metrics_unit_path : NULL,
+	                       p->gpu_path,
+	                       p->dcgm_unit_path};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
 		if (paths[i])
 			fl_fs_clean_temps(paths[i]);
@@ -752,11 +754,106 @@ static void metrics_up(const struct fl_launch_plan *p, const struct fl_launch_op
 		        uses_systemd(o) ? p->metrics_name : p->metrics_log_path);
 }
 
+static bool image_present(const char *docker, const char *ref);
+
+/* --- the DCGM exporter beside a GPU SuperNode (fl_launch_dcgm.c plans it) --- */
+
+#define DCGM_UNIT    FL_LAUNCH_DCGM_NAME ".service"
+#define DCGM_PULL_MS 600000L
+
+static bool dcgm_installed(const struct fl_launch_plan *p)
+{
+	return p->dcgm_unit_path && access(p->dcgm_unit_path, F_OK) == 0;
+}
+
+int fl_launch_dcgm_running(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	if (!uses_systemd(o) || (!p->dcgm && !dcgm_installed(p)))
+		return 0;
+	return unit_active(DCGM_UNIT, e);
+}
+
+/* Stopped with the SuperNode (PartOf= does it under systemd; said here for a stop that finds
+ * the SuperNode's unit gone). */
+static int dcgm_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
+{
+	if (!uses_systemd(o) || !dcgm_installed(p))
+		return 0;
+	return systemctl("stop", DCGM_UNIT, NULL, e);
+}
+
+/* DCGM off now (FL_DCGM_ENABLED=NO, no usable GPU, GPU off): the exporter an earlier start left
+ * would hold the GPU and come back at boot (WantedBy=multi-user.target); stop it, disable and
+ * remove its unit. A failure is a warning: it never stops Flower's start. */
+static void dcgm_remove(const struct fl_launch_plan *p, const struct fl_launch_opts *o)
+{
+	if (!uses_systemd(o) || !dcgm_installed(p))
+		return;
+	struct fl_err e = {0};
+	if (systemctl("stop", DCGM_UNIT, NULL, &e) < 0 || systemctl("disable", DCGM_UNIT, NULL, &e) < 0)
+		fl_warn("%s", e.msg);
+	if (unlink(p->dcgm_unit_path) < 0 && errno != ENOENT) {
+		fl_warn("cannot remove %s: %s", p->dcgm_unit_path, strerror(errno));
+		return;
+	}
+	fl_info("removed %s: this plan runs no DCGM Exporter", p->dcgm_unit_path);
+	e = (struct fl_err){0};
+	if (systemctl("daemon-reload", NULL, NULL, &e) < 0)
+		fl_warn("%s", e.msg);
+}
+
+/* Pull (the image is not pre-baked: 200-300 MB), write the unit when it changed, enable and start
+ * it. After Flower: training never waits for its GPU metrics, and every failure is a warning
+ * (design 04 §3.4: degraded, never a failed boot). */
+static void dcgm_up(const struct fl_launch_plan *p, const struct fl_launch_opts *o, enum fl_launch_action act)
+{
+	if (!p->dcgm) {
+		dcgm_remove(p, o);
+		return;
+	}
+	struct fl_err e = {0};
+	if (!image_present(o->docker, p->dcgm_image)) {
+		fl_info("Pulling %s...", p->dcgm_image);
+		char *argv[] = {(char *)o->docker, "pull", p->dcgm_image, NULL};
+		if (run(argv, DCGM_PULL_MS, NULL, NULL, &e) < 0) {
+			fl_warn("DCGM Exporter image pull failed. GPU metrics unavailable.");
+			fl_info("%s", e.msg);
+			return;
+		}
+	}
+	bool changed = false;
+	if (fl_fs_mkdir_p(o->unit_dir, 0755, geteuid(), getegid(), &e) < 0 ||
+	    put(p->dcgm_unit_path, fl_buf_str(&p->dcgm_unit), p->dcgm_unit.len, 0644, &changed, &e) < 0) {
+		fl_warn("DCGM Exporter not started: %s", e.msg);
+		return;
+	}
+	if (changed) {
+		fl_info("wrote %s", p->dcgm_unit_path);
+		if (systemctl("daemon-reload", NULL, NULL, &e) < 0) {
+			fl_warn("DCGM Exporter not started: %s", e.msg);
+			return;
+		}
+	}
+	/* A changed unit, on a SuperNode that was left alone, is restarted; a restarted SuperNode
+	 * has restarted it already (PartOf=). */
+	char *en[] = {"systemctl", "enable", "--now", DCGM_UNIT, NULL};
+	int rc = run(en, CMD_TIMEOUT_MS * 4, NULL, NULL, &e);
+	if (rc == 0 && changed && act == FL_LAUNCH_UNCHANGED)
+		rc = systemctl("restart", DCGM_UNIT, NULL, &e);
+	if (rc < 0) {
+		fl_warn("DCGM Exporter did not start: %s; GPU metrics unavailable (see journalctl -u %s)",
+		        e.msg, FL_LAUNCH_DCGM_NAME);
+		return;
+	}
+	fl_info("DCGM Exporter started on port %u", FL_LAUNCH_DCGM_PORT);
+}
+
 static int stop_locked(const struct fl_launch_plan *p, const struct fl_launch_opts *o, long grace_ms,
                        struct fl_err *e)
 {
 	int rc;
-	if (metrics_stop(p, o, grace_ms, e) < 0 || proxy_stop(p, o, grace_ms, e) < 0)
+	if (dcgm_stop(p, o, e) < 0 || metrics_stop(p, o, grace_ms, e) < 0 ||
+	    proxy_stop(p, o, grace_ms, e) < 0)
 		return -1;
 	if (!uses_systemd(o)) {
 		struct proc_job j = flower_job(p);
@@ -786,12 +883,15 @@ int fl_launch_stop(const struct fl_launch_plan *p, const struct fl_launch_opts *
 	return rc;
 }
 
-static int record(const struct fl_launch_plan *p, struct fl_err *e)
+/* The plan's state, and a SuperNode's GPU decision beside it (publish-ready reads it). */
+static int record(const struct fl_launch_plan *p, const struct fl_launch_opts *o, struct fl_err *e)
 {
 	struct fl_buf b = FL_BUF_INIT;
 	fl_launch_state_render(p, &b);
 	int rc = fl_fs_write_atomic(p->state_path, fl_buf_str(&b), b.len, 0600, FL_OWNER_KEEP, (gid_t)-1, e);
 	fl_buf_free(&b);
+	if (rc == 0 && p->gpu_path && o->gpu_decision && o->gpu_decision->decided)
+		rc = fl_launch_gpu_record(p->gpu_path, o->gpu_decision, e);
 	return rc;
 }
 
@@ -820,7 +920,12 @@ static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_o
 		*act = FL_LAUNCH_UNCHANGED;
 		if (p->proxied && proxy_up(p, o, *act, false, e) < 0)
 			return -1;
+		/* The decision made now is what runs: the same argv, the same GPU. */
+		if (p->gpu_path && o->gpu_decision && o->gpu_decision->decided &&
+		    fl_launch_gpu_record(p->gpu_path, o->gpu_decision, e) < 0)
+			return -1;
 		metrics_up(p, o, *act, metrics_changed);
+		dcgm_up(p, o, *act);
 		return 0;
 	}
 	if (running) {
@@ -833,7 +938,7 @@ static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_o
 	*act = running ? FL_LAUNCH_RESTARTED : FL_LAUNCH_STARTED;
 	/* Recorded first: a crash between here and the start leaves a record that matches what
 	 * systemd will start anyway. */
-	if (record(p, e) < 0)
+	if (record(p, o, e) < 0)
 		return -1;
 	if (o->role == FL_ROLE_SUPERLINK && !p->proxied && proxy_remove(p, o, e) < 0)
 		return -1;
@@ -859,6 +964,7 @@ static int start_locked(const struct fl_launch_plan *p, const struct fl_launch_o
 	if (p->proxied && proxy_up(p, o, *act, changed, e) < 0)
 		return -1;
 	metrics_up(p, o, *act, metrics_changed);
+	dcgm_up(p, o, *act);
 	return 0;
 }
 

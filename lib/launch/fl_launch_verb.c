@@ -36,7 +36,15 @@ int fl_launch_verb_print(const struct fl_launch_job *j, const struct fl_launch_a
 		                  "this plan runs no fl-metrics: a SuperLink runs `fl-metrics serve` when "
 		                  "FL_METRICS_ENABLED=YES, a SuperNode `fl-metrics publish` when OneGate is "
 		                  "configured (ONEGATE_ENDPOINT)");
-	if (strcmp(what, "metrics-argv") == 0)
+	if (strcmp(what, "dcgm-unit") == 0) {
+		if (!p->dcgm)
+			return fl_err_set(
+			    e, FL_EXIT_FAIL,
+			    "this plan runs no DCGM Exporter: only a SuperNode under the docker "
+			    "runtime with FL_DCGM_ENABLED=YES, FL_GPU_ENABLED=YES and a usable GPU "
+			    "has one");
+		fl_buf_adds(out, fl_buf_str(&p->dcgm_unit));
+	} else if (strcmp(what, "metrics-argv") == 0)
 		for (size_t i = 0; i < p->metrics_argv.n; i++)
 			fl_buf_addf(out, "%s\n", p->metrics_argv.v[i]);
 	else if (metrics)
@@ -57,6 +65,13 @@ int fl_launch_verb_preflight(const struct fl_launch_job *j, const struct fl_laun
 {
 	(void)a, (void)out;
 	const struct fl_launch_opts *lo = &j->lo;
+	/* The spec's gpu_detected / gpu_unavailable event (design 04 §3.2), one JSON line of its
+	 * own on stderr: what the log collector reads beside Flower's own events. */
+	if (j->gpu.event[0]) {
+		fl_diags_log(d);
+		fprintf(stderr, "%s\n", j->gpu.event);
+		fflush(stderr);
+	}
 	char ver[32];
 	fl_flower_version_format(&lo->version, ver, sizeof ver);
 	fl_diags_add(d, FL_INFO, "Flower %s, era %s; %s runtime under %s", ver,
@@ -143,6 +158,19 @@ static int status(const struct fl_launch_job *j, struct fl_buf *out, struct fl_e
 		                      : "unknown");
 		if (mpid)
 			fl_buf_addf(out, "METRICS_PID=%ld\n", (long)mpid);
+	}
+	/* A SuperNode: the GPU decision the last start recorded (read, never detected here) and
+	 * the DCGM exporter, said like fl-metrics. */
+	struct fl_launch_gpu g;
+	if (p->gpu_path && fl_launch_gpu_recorded(p->gpu_path, &g) == 0)
+		fl_buf_addf(out, "GPU_AVAILABLE=%s\nGPU_REASON=%s\n", g.usable ? "YES" : "NO", g.reason);
+	if (p->dcgm_unit_path && access(p->dcgm_unit_path, F_OK) == 0) {
+		struct fl_err de = {0};
+		int dr = fl_launch_dcgm_running(p, &j->lo, &de);
+		fl_buf_addf(out, "DCGM=%s\nDCGM_RUNNING=%s\n", FL_LAUNCH_DCGM_NAME,
+		            dr > 0    ? "yes"
+		            : dr == 0 ? "no"
+		                      : "unknown");
 	}
 	if (!p->proxied)
 		return r;
@@ -357,7 +385,7 @@ int fl_launch_verb_wait_healthy(const struct fl_launch_job *j, const struct fl_l
 }
 
 static const struct fl_launch_verb verbs[] = {
-    {"argv|env|unit|proxy-conf|proxy-unit|metrics-argv|metrics-unit",
+    {"argv|env|unit|proxy-conf|proxy-unit|metrics-argv|metrics-unit|dcgm-unit",
      FL_LAUNCH_JOB_PRINT,
      {fl_launch_verb_print, NULL}},
     {"install", FL_LAUNCH_JOB_INSTALL, {fl_launch_verb_install, NULL}},

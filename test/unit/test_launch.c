@@ -3,6 +3,7 @@
 #include "fl_buf.h"
 #include "fl_ctx.h"
 #include "fl_flower.h"
+#include "fl_fs.h"
 #include "fl_launch.h"
 #include "fl_var.h"
 #include "unit.h"
@@ -509,6 +510,281 @@ static void test_gpu(void)
 	done();
 }
 
+/* --- the GPU decision, its record and the DCGM exporter --- */
+
+#define GPUFIX "test/fixtures/gpu/"
+
+/* Decide for envp on the machine tree as mode says (plan_env's context left loaded). */
+static void decide(char **envp, struct fl_launch_opts *o, enum fl_launch_gpu_mode mode, const char *tree,
+                   struct fl_launch_gpu *g)
+{
+	memset(&diags, 0, sizeof diags);
+	if (!ctx_load(envp))
+		return;
+	fl_launch_gpu_decide(&ctx, o, mode, tree, g, &diags);
+	fl_ctx_free(&ctx);
+}
+
+static void test_gpu_decide(void)
+{
+	struct fl_launch_opts o;
+	struct fl_launch_gpu g;
+	char *on[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GPU_ENABLED=YES", NULL};
+	char *off[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GPU_ENABLED=NO", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+
+	decide(off, &o, FL_LAUNCH_GPU_AUTO, GPUFIX "h100", &g);
+	CHECK(g.decided && !g.enabled && !g.detected && !g.usable && strcmp(g.reason, "disabled") == 0 &&
+	          !g.event[0],
+	      "FL_GPU_ENABLED=NO: no detection, not usable, reason disabled, no event");
+	fl_diags_free(&diags);
+	decide(off, &o, FL_LAUNCH_GPU_YES, GPUFIX "h100", &g);
+	CHECK(!g.usable, "FL_GPU_ENABLED=NO wins over --gpu yes");
+	fl_diags_free(&diags);
+
+	decide(on, &o, FL_LAUNCH_GPU_AUTO, GPUFIX "none", &g);
+	CHECK(g.detected && !g.usable && strcmp(g.reason, "none") == 0 &&
+	          strncmp(g.why, "no usable GPU was detected (", 28) == 0 && !g.fix[0],
+	      "none: detected, not usable, reason none, why says so, no fix (%s)", g.why);
+	CHECK(strstr(g.event, "\"event\":\"gpu_unavailable\"") && strstr(g.event, "\"reason\":\"none\""),
+	      "none: the gpu_unavailable event with reason none");
+	fl_diags_free(&diags);
+
+	decide(on, &o, FL_LAUNCH_GPU_AUTO, GPUFIX "vfio", &g);
+	CHECK(!g.usable && strcmp(g.reason, "vfio") == 0 &&
+	          strncmp(g.why, "the GPU is not usable: ", 23) == 0 && strstr(g.fix, "driverctl"),
+	      "vfio in the VM: not usable, the cause and the driverctl fix (%s; %s)", g.why, g.fix);
+	fl_diags_free(&diags);
+
+	decide(on, &o, FL_LAUNCH_GPU_AUTO, GPUFIX "nouveau", &g);
+	CHECK(!g.usable && strcmp(g.reason, "nouveau") == 0 && g.fix[0], "nouveau: not usable, a fix");
+	fl_diags_free(&diags);
+
+	decide(on, &o, FL_LAUNCH_GPU_NO, GPUFIX "h100", &g);
+	CHECK(g.enabled && !g.detected && !g.usable && strcmp(g.reason, "operator") == 0 &&
+	          strcmp(g.why, "--gpu no") == 0,
+	      "--gpu no: CPU, no detection, the operator's word");
+	fl_diags_free(&diags);
+
+	decide(on, &o, FL_LAUNCH_GPU_YES, GPUFIX "h100", &g);
+	CHECK(g.usable && !g.detected && !g.cdi && strcmp(g.reason, "operator") == 0,
+	      "--gpu yes: usable without detection, the nvidia runtime: --gpus all");
+	fl_diags_free(&diags);
+
+	o.role = FL_ROLE_SUPERLINK;
+	decide(on, &o, FL_LAUNCH_GPU_AUTO, GPUFIX "h100", &g);
+	CHECK(!g.decided && !g.usable, "a SuperLink has no GPU decision");
+	fl_diags_free(&diags);
+}
+
+/* What the plan makes of a decision: the CDI device, the fallback's cause and fix. */
+static void test_gpu_plan(void)
+{
+	struct fl_launch_opts o;
+	struct fl_launch_gpu g = {.decided = true, .enabled = true, .usable = true, .cdi = true};
+	char *cuda0[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GPU_ENABLED=YES",
+	                 "FL_CUDA_VISIBLE_DEVICES=0", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	o.gpu = true;
+	o.gpu_decision = &g;
+	if (CHECK(plan_env(cuda0, &o) == 0, "CDI: planned")) {
+		CHECK(argv_pair(&plan.argv, "--device", "nvidia.com/gpu=all") &&
+		          argv_find(&plan.argv, "--gpus") < 0 &&
+		          argv_pair(&plan.argv, "-e", "CUDA_VISIBLE_DEVICES=0"),
+		      "CDI: --device nvidia.com/gpu=all instead of --gpus all, CUDA_VISIBLE_DEVICES=0");
+		CHECK(argv_find(&plan.argv, "--device") < argv_find(&plan.argv, plan.image),
+		      "CDI: the device is a docker option, before the image");
+	}
+	done();
+
+	struct fl_launch_gpu bad = {.decided = true, .enabled = true};
+	snprintf(bad.why, sizeof bad.why, "the GPU is not usable: NVIDIA driver/library version mismatch");
+	snprintf(bad.fix, sizeof bad.fix, "reboot");
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	o.gpu_decision = &bad;
+	if (CHECK(plan_env(cuda0, &o) == 0, "broken GPU: planned (CPU fallback)")) {
+		CHECK(argv_find(&plan.argv, "--gpus") < 0 && argv_find(&plan.argv, "--device") < 0 &&
+		          !strstr(fl_buf_str(&plan.env), "FL_GPU_MEMORY_FRACTION"),
+		      "broken GPU: no GPU flag, no memory variable");
+		CHECK(diag_has(FL_WARN,
+		               "FL_GPU_ENABLED=YES but the GPU is not usable: NVIDIA driver/library version "
+		               "mismatch: starting on CPU without --gpus; fix: reboot"),
+		      "broken GPU: the WARNING names the cause and the fix");
+	}
+	done();
+	/* The hash follows the GPU: a GPU that broke (or came back) restarts Flower. */
+	char h1[65], h2[65];
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	o.gpu = true;
+	plan_env(cuda0, &o);
+	memcpy(h1, plan.hash, sizeof h1);
+	done();
+	o.gpu = false;
+	plan_env(cuda0, &o);
+	memcpy(h2, plan.hash, sizeof h2);
+	done();
+	CHECK(strcmp(h1, h2) != 0, "the plan's hash differs with and without the GPU");
+}
+
+static void test_gpu_record(void)
+{
+	struct fl_launch_gpu g = {.decided = true,
+	                          .enabled = true,
+	                          .detected = true,
+	                          .usable = true,
+	                          .reason = "usable",
+	                          .name = "NVIDIA H100\n80GB",
+	                          .memory_mb = 81559,
+	                          .driver = "550.54.15"};
+	struct fl_buf b = FL_BUF_INIT;
+	fl_launch_gpu_render(&g, &b);
+	CHECK_STR(fl_buf_str(&b),
+	          "FL_GPU_AVAILABLE=YES\nFL_GPU_REASON=usable\nFL_GPU_NAME=NVIDIA H100?80GB\n"
+	          "FL_GPU_MEMORY_MB=81559\nFL_GPU_DRIVER=550.54.15\n",
+	          "render: one line per value, a control character in the name replaced");
+	fl_buf_free(&b);
+	char path[256];
+	snprintf(path, sizeof path, "%s/flower-supernode.gpu", root);
+	struct fl_err e = {0};
+	struct fl_launch_gpu r;
+	CHECK(fl_launch_gpu_record(path, &g, &e) == 0 && fl_launch_gpu_recorded(path, &r) == 0 && r.decided &&
+	          r.usable && strcmp(r.name, "NVIDIA H100?80GB") == 0 && r.memory_mb == 81559 &&
+	          strcmp(r.driver, "550.54.15") == 0 && strcmp(r.reason, "usable") == 0 && !r.cdi,
+	      "record, then read back: the same decision");
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the record is 0600");
+	struct fl_argv pairs = FL_ARGV_INIT;
+	fl_launch_gpu_pairs(&r, &pairs);
+	CHECK(pairs.n == 4 && strcmp(pairs.v[0], "FL_GPU_AVAILABLE=YES") == 0 &&
+	          strcmp(pairs.v[1], "FL_GPU_NAME=NVIDIA H100?80GB") == 0 &&
+	          strcmp(pairs.v[2], "FL_GPU_MEMORY_MB=81559") == 0 &&
+	          strcmp(pairs.v[3], "FL_GPU_DRIVER=550.54.15") == 0,
+	      "pairs: available, name, memory, driver");
+	fl_argv_free(&pairs);
+	struct fl_launch_gpu op = {.decided = true, .usable = true, .reason = "operator"};
+	fl_launch_gpu_pairs(&op, &pairs);
+	CHECK(pairs.n == 1 && strcmp(pairs.v[0], "FL_GPU_AVAILABLE=YES") == 0,
+	      "pairs: --gpu yes knows no name: FL_GPU_AVAILABLE=YES alone");
+	fl_argv_free(&pairs);
+	struct fl_launch_gpu no = {.decided = true, .name = "stale"};
+	fl_launch_gpu_pairs(&no, &pairs);
+	CHECK(pairs.n == 1 && strcmp(pairs.v[0], "FL_GPU_AVAILABLE=NO") == 0, "pairs: NO alone");
+	fl_argv_free(&pairs);
+
+	static const char *const hostile[] = {
+	    "",                                           /* empty */
+	    "FL_GPU_REASON=usable\n",                     /* no FL_GPU_AVAILABLE */
+	    "FL_GPU_AVAILABLE=MAYBE\n",                   /* not YES or NO */
+	    "FL_GPU_AVAILABLE=YES\nPATH=/evil\n",         /* a foreign key */
+	    "FL_GPU_AVAILABLE=YES\nFL_GPU_NAME=a\x01b\n", /* a control character */
+	    "FL_GPU_AVAILABLE=YES\nFL_GPU_MEMORY_MB=12x\n",
+	    "FL_GPU_AVAILABLE=YES\nFL_GPU_MEMORY_MB=99999999999999999999\n",
+	    "FL_GPU_AVAILABLE=YES\nno equals sign\n",
+	};
+	for (size_t i = 0; i < NELEM(hostile); i++) {
+		fl_fs_write_atomic(path, hostile[i], strlen(hostile[i]), 0600, FL_OWNER_KEEP, (gid_t)-1, &e);
+		memset(&r, 0x55, sizeof r);
+		CHECK(fl_launch_gpu_recorded(path, &r) == -1 && !r.decided && !r.usable && !r.name[0],
+		      "recorded: hostile record %zu refused, nothing kept", i);
+	}
+	/* Over 4 KiB: refused before parsing. */
+	struct fl_buf big = FL_BUF_INIT;
+	fl_buf_adds(&big, "FL_GPU_AVAILABLE=YES\n");
+	while (big.len <= 4096)
+		fl_buf_adds(&big, "FL_GPU_REASON=usable\n");
+	fl_fs_write_atomic(path, fl_buf_str(&big), big.len, 0600, FL_OWNER_KEEP, (gid_t)-1, &e);
+	fl_buf_free(&big);
+	CHECK(fl_launch_gpu_recorded(path, &r) == -1, "recorded: over 4 KiB refused");
+	/* A truncated record (no final newline) still reads. */
+	const char *cut = "FL_GPU_AVAILABLE=NO\nFL_GPU_REASON=mismatch";
+	fl_fs_write_atomic(path, cut, strlen(cut), 0600, FL_OWNER_KEEP, (gid_t)-1, &e);
+	CHECK(fl_launch_gpu_recorded(path, &r) == 0 && !r.usable && strcmp(r.reason, "mismatch") == 0,
+	      "recorded: the last line without a newline reads");
+	/* A FIFO is not waited on. */
+	unlink(path);
+	CHECK(mkfifo(path, 0600) == 0 && fl_launch_gpu_recorded(path, &r) == -1,
+	      "recorded: a FIFO is refused");
+	unlink(path);
+	CHECK(fl_launch_gpu_recorded(path, &r) == -1 && fl_launch_gpu_recorded(NULL, &r) == -1,
+	      "recorded: none is -1");
+}
+
+static void test_dcgm(void)
+{
+	struct fl_launch_opts o;
+	struct fl_launch_gpu g = {.decided = true, .enabled = true, .usable = true};
+	char *dcgm[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", "FL_GPU_ENABLED=YES", "FL_DCGM_ENABLED=YES",
+	                NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+	o.gpu = true;
+	o.gpu_decision = &g;
+	if (CHECK(plan_env(dcgm, &o) == 0, "DCGM: planned")) {
+		char hash[65];
+		memcpy(hash, plan.hash, sizeof hash);
+		fl_launch_dcgm_plan(&ctx, &o, &plan, &diags);
+		const char *u = fl_buf_str(&plan.dcgm_unit);
+		CHECK(plan.dcgm && plan.dcgm_unit_path &&
+		          strstr(plan.dcgm_unit_path, "/dcgm-exporter.service"),
+		      "DCGM: planned, its unit beside Flower's");
+		CHECK(strstr(u, "\nAfter=docker.service flower-supernode.service\nRequires=docker.service\n"
+		                "PartOf=flower-supernode.service\n") != NULL,
+		      "DCGM unit: after docker and the SuperNode, part of the SuperNode");
+		CHECK(
+		    strstr(u, "\nExecStartPre=-/usr/bin/docker rm -f dcgm-exporter\n") &&
+		        strstr(
+		            u,
+		            "\nExecStart=/usr/bin/docker run --name dcgm-exporter --rm --gpus all --cap-add "
+		            "SYS_ADMIN -p 9400:9400 " FL_LAUNCH_DCGM_IMAGE "\n") &&
+		        strstr(u, "\nExecStop=/usr/bin/docker stop dcgm-exporter\n") &&
+		        strstr(u, "\nRestart=on-failure\nRestartSec=10\n") &&
+		        strstr(u, "\nWantedBy=multi-user.target\n") && !strstr(u, " -d "),
+		    "DCGM unit: design 04 §3.4's Exec lines (no -d), restart, install");
+		CHECK(strcmp(hash, plan.hash) == 0, "DCGM: not part of Flower's hash");
+	}
+	done();
+	static const struct {
+		const char *gpu, *dcgm;
+		bool usable;
+		enum fl_runtime rt;
+		enum fl_level level;
+		const char *msg;
+	} no[] = {
+	    {"YES", "NO", true, FL_RUNTIME_DOCKER, FL_INFO,
+	     "FL_DCGM_ENABLED is not YES, skipping DCGM Exporter"},
+	    {"NO", "YES", true, FL_RUNTIME_DOCKER, FL_INFO,
+	     "FL_GPU_ENABLED is not YES, DCGM Exporter not applicable"},
+	    {"YES", "YES", false, FL_RUNTIME_DOCKER, FL_WARN,
+	     "GPU not available, DCGM Exporter will not start"},
+	    {"YES", "YES", true, FL_RUNTIME_PROCESS, FL_INFO,
+	     "DCGM Exporter runs as a container: not with --runtime "
+	     "process"},
+	};
+	for (size_t i = 0; i < NELEM(no); i++) {
+		char gpu[32], dc[32];
+		snprintf(gpu, sizeof gpu, "FL_GPU_ENABLED=%s", no[i].gpu);
+		snprintf(dc, sizeof dc, "FL_DCGM_ENABLED=%s", no[i].dcgm);
+		char *env[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", gpu, dc, NULL};
+		opts_default(&o, FL_ROLE_SUPERNODE, "1.25.0");
+		o.gpu = no[i].usable;
+		o.runtime = no[i].rt;
+		o.exe = "/venv/bin/flower-supernode";
+		if (plan_env(env, &o) == 0) {
+			fl_launch_dcgm_plan(&ctx, &o, &plan, &diags);
+			CHECK(!plan.dcgm && !plan.dcgm_unit.len && diag_has(no[i].level, no[i].msg) &&
+			          (no[i].rt == FL_RUNTIME_DOCKER) == (plan.dcgm_unit_path != NULL),
+			      "DCGM not planned: %s", no[i].msg);
+		}
+		done();
+	}
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.25.0");
+	char *sl[] = {"FL_DCGM_ENABLED=YES", NULL};
+	if (plan_env(sl, &o) == 0) {
+		fl_launch_dcgm_plan(&ctx, &o, &plan, &diags);
+		CHECK(!plan.dcgm && !plan.dcgm_unit_path, "DCGM: never on a SuperLink");
+	}
+	done();
+}
+
 static void test_superlink_flags(void)
 {
 	struct fl_launch_opts o;
@@ -1008,6 +1284,10 @@ int main(void)
 	test_superlink_addr();
 	test_supernode_flags();
 	test_gpu();
+	test_gpu_decide();
+	test_gpu_plan();
+	test_gpu_record();
+	test_dcgm();
 	test_superlink_flags();
 	test_unit_file();
 	test_state();

@@ -122,7 +122,7 @@ static void test_args(void)
 	          fl_launch_args_set(&a, "runtime", "process", &e) == 0 && a.runtime == FL_RUNTIME_PROCESS &&
 	          fl_launch_args_set(&a, "supervisor", "none", &e) == 0 && a.supervisor_set &&
 	          a.supervisor == FL_SUPERVISOR_NONE && fl_launch_args_set(&a, "gpu", "YES", &e) == 0 &&
-	          a.gpu && fl_launch_args_set(&a, "health-port", "0", &e) == 0 && a.health_port_set &&
+	          a.gpu == FL_LAUNCH_GPU_YES && fl_launch_args_set(&a, "health-port", "0", &e) == 0 && a.health_port_set &&
 	          a.health_port == 0 && fl_launch_args_set(&a, "owner", "1:2", &e) == 0 &&
 	          strcmp(a.owner, "1:2") == 0 && fl_launch_args_set(&a, "best-effort", NULL, &e) == 0 &&
 	          a.best_effort,
@@ -131,7 +131,7 @@ static void test_args(void)
 	    {"role", "hub", "--role 'hub': superlink or supernode"},
 	    {"runtime", "podman", "--runtime 'podman': docker or process"},
 	    {"supervisor", "sometimes", "--supervisor 'sometimes': systemd or none"},
-	    {"gpu", "maybe", "--gpu 'maybe': yes or no"},
+	    {"gpu", "maybe", "--gpu 'maybe': auto, yes or no"},
 	    {"appio-port", "0", "--appio-port '0': a port 1-65535"},
 	    {"health-port", "70000", "--health-port '70000': a port 1-65535, or 0 for none"},
 	    {"image", "flwr/superlink:1.25.0", "--image"},
