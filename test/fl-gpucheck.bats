@@ -140,3 +140,282 @@ json_ok() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "FL_GPU_AVAILABLE=NO" ]
 }
+
+# --- vm, host and detect with the stub NVML (test/gpu/README), a fake nvidia-smi and a fake
+# docker (test/gpu): every spec test of design 04 §8.1 and each NVML failure mode.
+
+NVML="$BATS_TEST_DIRNAME/../${FLKIT_BUILD:-build}/test/nvml/libnvidia-ml.so.1"
+
+# stub KEY=VALUE...: the stub NVML's knob file for this test.
+stub() {
+	printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/nvml.conf"
+	export FLKIT_NVML_STUB="$BATS_TEST_TMPDIR/nvml.conf"
+}
+
+# fakes [SMI_KEY=VALUE...]: nvidia-smi and docker fakes in $BATS_TEST_TMPDIR/bin; knobs go to
+# their .env files (the tool gives children a built environment).
+fakes() {
+	local b="$BATS_TEST_TMPDIR/bin"
+	mkdir -p "$b"
+	ln -sf "$BATS_TEST_DIRNAME/gpu/fake-nvidia-smi" "$b/nvidia-smi"
+	ln -sf "$BATS_TEST_DIRNAME/gpu/fake-docker" "$b/docker"
+	: >"$b/nvidia-smi.env"
+	: >"$b/docker.env"
+	echo "FAKE_DOCKER_LOG=$BATS_TEST_TMPDIR/docker.argv" >>"$b/docker.env"
+}
+
+# gv TREE ARGS...: fl-gpucheck with the stub NVML, the fakes, and the tree's daemon.json unless
+# ARGS name another.
+gv() {
+	local tree=$1
+	shift
+	[ -d "$BATS_TEST_TMPDIR/bin" ] || fakes
+	run --separate-stderr "$FLKIT_BIN/fl-gpucheck" --root "$G/$tree" --nvml "$NVML" \
+		--nvidia-smi "$BATS_TEST_TMPDIR/bin/nvidia-smi" --docker "$BATS_TEST_TMPDIR/bin/docker" "$@"
+}
+
+# results: the result lines of the text report without the timestamps ("OK: ...").
+results() {
+	sed -n 's/^\[[0-9-]* [0-9:]*\]   \([A-Z]*: .*\)$/\1/p' <<<"$output"
+}
+
+h100_smi() {
+	echo "FAKE_SMI_OUTPUT='NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15'" >"$BATS_TEST_TMPDIR/bin/nvidia-smi.env"
+}
+
+@test "vm: everything passes: the spec's four OK lines and the INFO line, the PASSED summary, exit 0" {
+	fakes
+	h100_smi
+	gv h100 vm
+	[ "$status" -eq 0 ]
+	spec=$(results | grep -v '\[extra\]')
+	[ "$spec" = "OK: nvidia module loaded
+OK: GPU detected - NVIDIA H100 80GB HBM3 (81559 MiB)
+OK: Docker configured for NVIDIA runtime
+OK: Docker containers can access GPU
+INFO: Driver version: 550.54.15" ]
+	# every line is the spec's log() line; a blank line before the summary
+	[[ "${lines[0]}" =~ ^\[[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\]\ Checking\ NVIDIA\ kernel\ module\.\.\.$ ]]
+	[[ "$output" == *$'\n\n['*'] GPU validation PASSED: All checks successful' ]]
+	# no [extra] check complained: nvidia-smi agrees with NVML
+	! results | grep -q '^WARNING'
+	# the smoke test ran docker with the runtime's flags and the default image
+	[ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/docker.argv")" = "$BATS_TEST_TMPDIR/bin/docker run --rm --gpus all nvidia/cuda:12.0.0-base-ubuntu22.04 nvidia-smi -L " ]
+}
+
+@test "vm: no nvidia module and nvidia-smi exiting 9 is 2 errors with --no-docker, exit 1" {
+	fakes
+	echo "FAKE_SMI_RC=9" >"$BATS_TEST_TMPDIR/bin/nvidia-smi.env"
+	gv no-module vm --no-docker --daemon-json "$FIXTURES/gpu-ctr/runtime/etc/docker/daemon.json"
+	[ "$status" -eq 1 ]
+	results | grep -qx 'ERROR: nvidia module not loaded'
+	results | grep -q '^ERROR: the nvidia kernel module is not loaded'
+	results | grep -qx 'INFO: Docker GPU access not tested (--no-docker; not a check of the spec)'
+	[[ "${lines[-1]}" == *"] GPU validation FAILED: 2 error(s) detected" ]]
+	# each ERROR has its FIX line
+	[[ "$output" == *"FIX: install the driver (apt install nvidia-driver) and reboot, or modprobe nvidia"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/docker.argv" ]
+}
+
+@test "vm: daemon.json without the nvidia runtime is one error at check 3, and docker is not tried" {
+	fakes
+	h100_smi
+	echo '{"log-driver": "json-file", "note": "nvidia"}' >"$BATS_TEST_TMPDIR/daemon.json"
+	gv h100 vm --daemon-json "$BATS_TEST_TMPDIR/daemon.json"
+	[ "$status" -eq 1 ]
+	results | grep -q "^ERROR: Docker not configured for NVIDIA runtime (no runtimes.nvidia in $BATS_TEST_TMPDIR/daemon.json"
+	results | grep -q '^ERROR: Docker GPU access failed: not tried, neither an NVIDIA runtime nor a CDI specification (check 3)'
+	[[ "$output" == *"FIX: configure the NVIDIA Container Toolkit: nvidia-ctk runtime configure --runtime=docker && systemctl restart docker"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/docker.argv" ]
+	gv h100 vm --daemon-json "$BATS_TEST_TMPDIR/daemon.json" --no-docker
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == *"] GPU validation FAILED: 1 error(s) detected" ]]
+}
+
+@test "vm --json: an A100 with 40960 MiB and driver 550.54.15 in gpu, the checks with ids, valid JSON" {
+	fakes
+	stub "gpu0.name=NVIDIA A100-SXM4-40GB" gpu0.memory_mb=40960 driver=550.54.15
+	gv h100 vm --json --no-docker
+	[ "$status" -eq 0 ]
+	json_ok
+	[ "$(jq -c .gpu <<<"$output")" = '{"name":"NVIDIA A100-SXM4-40GB","memory_mb":40960,"driver_version":"550.54.15"}' ]
+	[ "$(jq -r '.mode, .result, .errors' <<<"$output" | tr '\n' ' ')" = "vm PASS 0 " ]
+	[ "$(jq -r '[.checks[] | select(.id <= 5) | .name] | join(" ")' <<<"$output")" = "nvidia_module gpu container_toolkit docker_access driver_version" ]
+	[ "$(jq -r '.checks[] | select(.name == "nvidia_smi") | .status' <<<"$output")" = OK ]
+	[ -z "$stderr" ]
+}
+
+@test "vm: a GPU bound to vfio-pci passes host and fails vm" {
+	fakes
+	gc vfio host
+	[ "$status" -eq 0 ]
+	gv vfio vm --no-docker
+	[ "$status" -eq 1 ]
+	results | grep -q '^ERROR: 0000:e1:00.0 (H100 SXM5 80GB) is bound to vfio-pci'
+	[[ "$output" == *"FIX: driverctl unset-override 0000:e1:00.0"* ]]
+}
+
+@test "vm: docker that cannot select the nvidia driver is an error with the nvidia-ctk fix" {
+	fakes
+	h100_smi
+	cat >>"$BATS_TEST_TMPDIR/bin/docker.env" <<-'E'
+		FAKE_DOCKER_RC=125
+		FAKE_DOCKER_OUTPUT='docker: Error response from daemon: could not select device driver "nvidia" with capabilities: [[gpu]].'
+	E
+	gv h100 vm
+	[ "$status" -eq 1 ]
+	results | grep -q '^ERROR: Docker GPU access failed: docker run nvidia/cuda:12.0.0-base-ubuntu22.04 nvidia-smi -L exited 125: Docker has no NVIDIA runtime'
+	[[ "$output" == *"FIX: restart Docker and re-run nvidia-ctk runtime configure --runtime=docker"* ]]
+	[[ "${lines[-1]}" == *"GPU validation FAILED: 1 error(s) detected" ]]
+}
+
+@test "vm: no docker is an error of check 4 (not exit 3) naming --no-docker; --image is used" {
+	fakes
+	h100_smi
+	gv h100 vm --docker "$BATS_TEST_TMPDIR/absent-docker"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FIX: install Docker or start it (systemctl start docker), or skip this check with --no-docker"* ]]
+	gv h100 vm --image registry.local/cuda:12.4.1-base
+	[ "$status" -eq 0 ]
+	grep -qx 'registry.local/cuda:12.4.1-base' "$BATS_TEST_TMPDIR/docker.argv"
+}
+
+@test "vm: nvidia-smi disagreeing with NVML is an [extra] WARNING, an error only with --strict" {
+	fakes
+	gv h100 vm --no-docker
+	[ "$status" -eq 0 ]
+	results | grep -q "^WARNING: \[extra\] nvidia-smi names GPU 0 'NVIDIA A100-SXM4-40GB', NVML 'NVIDIA H100 80GB HBM3'"
+	[[ "${lines[-1]}" == *"GPU validation PASSED: All checks successful" ]]
+	gv h100 vm --no-docker --strict
+	[ "$status" -eq 1 ]
+	results | grep -q "^ERROR: \[extra\] nvidia-smi names GPU 0"
+}
+
+@test "vm --events: the gpu_detected event line after the summary" {
+	fakes
+	h100_smi
+	gv h100 vm --no-docker --events
+	[ "$status" -eq 0 ]
+	output=${lines[-1]}
+	json_ok
+	[[ "$output" == *'"event":"gpu_detected","data":{"gpu_name":"NVIDIA H100 80GB HBM3","gpu_memory_mb":81559,"driver_version":"550.54.15"}'* ]]
+}
+
+@test "host: a kernel command line without an IOMMU is an ERROR with its FIX line, exit 1, all six checks run" {
+	gc host-noiommu host
+	[ "$status" -eq 1 ]
+	grep -q '^\[.*\]   ERROR: IOMMU not enabled in kernel parameters$' <<<"$output"
+	grep -q '^\[.*\]   FIX: add intel_iommu=on iommu=pt (Intel) or amd_iommu=on iommu=pt (AMD) to GRUB_CMDLINE_LINUX_DEFAULT' <<<"$output"
+	grep -q '^\[.*\]   ERROR: No IOMMU groups found$' <<<"$output"
+	[ "$(grep -c '\] Checking ' <<<"$output")" -eq 6 ]
+	[[ "${lines[-1]}" == *"] Host GPU passthrough validation FAILED: 2 error(s), 3 warning(s)" ]]
+}
+
+@test "host: only warnings (vfio-pci not loaded, no udev rule) pass with exit 0" {
+	gc host-warn host
+	[ "$status" -eq 0 ]
+	grep -q 'WARNING: vfio-pci module not loaded' <<<"$output"
+	grep -q 'WARNING: VFIO udev rules not found' <<<"$output"
+	[[ "${lines[-1]}" == *"] Host GPU passthrough validation PASSED with WARNINGS: 2 warning(s)" ]]
+}
+
+@test "host: a GPU bound to nouveau is an ERROR with the driverctl fix" {
+	gc host-nouveau host
+	[ "$status" -eq 1 ]
+	grep -q 'ERROR: 0000:e1:00.0 (H100 SXM5 80GB) bound to nouveau (should be vfio-pci)$' <<<"$output"
+	grep -q 'FIX: driverctl set-override 0000:e1:00.0 vfio-pci$' <<<"$output"
+}
+
+@test "host: a healthy host passes; the audio function is skipped; --json is one object" {
+	gc vfio host
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == *"] Host GPU passthrough validation PASSED: All checks successful" ]]
+	[ "$(grep -c 'bound to' <<<"$output")" -eq 1 ]
+	gc vfio host --json
+	[ "$status" -eq 0 ]
+	json_ok
+	[ "$(jq -r '[.mode, .result, .errors, .warnings, (.checks | length)] | join(" ")' <<<"$output")" = "host PASS 0 0 6" ]
+	gc none host
+	[ "$status" -eq 1 ]
+	grep -q 'WARNING: No NVIDIA GPUs found$' <<<"$output"
+}
+
+@test "detect: a usable H100 from NVML: the env lines, the runtime's flags, exit 0" {
+	fakes
+	gv h100 detect --env
+	[ "$status" -eq 0 ]
+	[ "$output" = "FL_GPU_AVAILABLE=YES
+FL_GPU_NAME='NVIDIA H100 80GB HBM3'
+FL_GPU_MEMORY_MB='81559'
+FL_GPU_DRIVER='550.54.15'
+FL_GPU_COUNT='1'
+FL_GPU_REASON='usable'
+FL_GPU_DOCKER_FLAGS='--gpus all'" ]
+}
+
+@test "detect: a CDI specification without the runtime gives --device nvidia.com/gpu=all" {
+	cp -r "$G/h100" "$BATS_TEST_TMPDIR/root"
+	cp -r "$FIXTURES/gpu-ctr/cdi-etc/etc/." "$BATS_TEST_TMPDIR/root/etc/"
+	run --separate-stderr "$FLKIT_BIN/fl-gpucheck" --root "$BATS_TEST_TMPDIR/root" --nvml "$NVML" --nvidia-smi "" detect --env
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FL_GPU_DOCKER_FLAGS='--device nvidia.com/gpu=all'"* ]]
+}
+
+@test "detect: a usable GPU without container access is YES with the nvidia-ctk WARNING" {
+	echo '{}' >"$BATS_TEST_TMPDIR/daemon.json"
+	gv h100 detect --env --daemon-json "$BATS_TEST_TMPDIR/daemon.json"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FL_GPU_DOCKER_FLAGS=''"* ]]
+	[[ "$stderr" == *"[WARN]"*"no container access"*"nvidia-ctk runtime configure --runtime=docker"* ]]
+}
+
+# stub_case KNOBS... -- REASON TEXT FIX: detect on the h100 tree with the stub's knobs fails with
+# FL_GPU_REASON=REASON, TEXT and "fix: FIX" on stderr.
+stub_case() {
+	local knobs=()
+	while [ "$1" != -- ]; do
+		knobs+=("$1")
+		shift
+	done
+	shift
+	stub "${knobs[@]}"
+	gv h100 detect --env --timeout 2
+	[ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+	[[ "$output" == *"FL_GPU_AVAILABLE=NO"* ]]
+	[[ "$output" == *"FL_GPU_REASON='$1'"* ]] || { echo "$output"; return 1; }
+	[[ "$stderr" == *"$2"* ]] || { echo "$stderr"; return 1; }
+	[[ "$stderr" == *"fix: $3"* ]] || { echo "$stderr"; return 1; }
+}
+
+@test "detect: NVML's driver/library mismatch (18) names both versions and the reboot" {
+	stub_case init=18 -- mismatch "Driver/library version mismatch" "reboot to load the upgraded kernel module"
+}
+
+@test "detect: a lost GPU (NVML 15) is gpu_lost with Xid 79 in the fix" {
+	stub_case gpu0.lost=1 -- gpu_lost "has fallen off the bus" "reboot the VM; if it recurs, check the host (dmesg Xid 79"
+}
+
+@test "detect: NVML refusing this user (4) is no_permission" {
+	stub_case init=4 -- no_permission "" "run as root or add the user to the group owning /dev/nvidia*"
+}
+
+@test "detect: MIG enabled without instances is mig_no_instances" {
+	stub_case gpu0.mig=1 gpu0.mig_instances=0 -- mig_no_instances "has MIG enabled and no GPU instance" "create instances (nvidia-smi mig -cgi"
+}
+
+@test "detect: uncorrectable ECC errors and a failed row remap are ecc" {
+	stub_case gpu0.ecc_uncorrected=3 -- ecc "3 uncorrectable ECC error(s)" "drain the node, reset the GPU"
+	stub_case gpu0.remap_failure=1 -- ecc "row remapping failed" "drain the node, reset the GPU (nvidia-smi -r -i 0) or reboot; a row-remap failure means the GPU needs service (RMA)"
+}
+
+@test "detect: an NVML that hangs is killed after --timeout and is nvml_error, never a hang" {
+	stub_case init=hang -- nvml_error "did not answer within" "dmesg | grep -i nvrm"
+}
+
+@test "detect: two GPUs, the second lost: the verdict is about the broken one" {
+	stub count=2 "gpu0.pci=00000000:41:00.0" "gpu1.pci=00000000:C1:00.0" gpu1.lost=1
+	gv two-gpus detect --env
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FL_GPU_REASON='gpu_lost'"* ]]
+	[[ "$stderr" == *"GPU 1 (0000:c1:00.0)"* ]]
+}

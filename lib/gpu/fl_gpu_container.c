@@ -18,8 +18,8 @@
 /* nvidia-ctk writes one spec per GPU class; with many MIG devices listed it outgrows the
  * 64 KiB of a sysfs file, so a spec gets a bound of its own. */
 #define CDI_FILE_MAX  ((size_t)1024 * 1024)
-#define CDI_DIR_FILES 256         /* spec files looked at per directory */
-#define SMOKE_OUT_MAX (64 * 1024) /* docker run's output kept */
+#define CDI_DIR_FILES 256                 /* spec files looked at per directory */
+#define SMOKE_OUT_MAX ((size_t)64 * 1024) /* docker run's output kept */
 #define CDI_KIND      "nvidia.com/gpu"
 
 /* snprintf that may cut: every message here fits a fixed field and a cut one still reads. */
@@ -172,7 +172,7 @@ static void scan_cdi_dir(const struct fl_gpu_env *env, const char *dir, struct f
 	DIR *d = opendir(base);
 	if (!d)
 		return;
-	char *names[CDI_DIR_FILES];
+	char *names[CDI_DIR_FILES] = {0};
 	size_t nn = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && nn < CDI_DIR_FILES)

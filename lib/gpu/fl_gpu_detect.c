@@ -15,7 +15,7 @@
 
 /* The pci.ids name is long ("NVIDIA Corporation GH100 [H100 SXM5 80GB]"): messages want what
  * is in the brackets, as nvidia-smi users know it. */
-static void short_pci_name(const char *full, char *out, size_t n)
+void fl_gpu_short_pci_name(const char *full, char *out, size_t n)
 {
 	const char *l = strchr(full, '['), *r = l ? strchr(l, ']') : NULL;
 	const char *s = l && r && r > l + 1 ? l + 1 : full;
@@ -34,7 +34,7 @@ void fl_gpu_detect(const struct fl_gpu_env *env, unsigned what, struct fl_gpu_re
 	for (size_t i = 0; i < r->sys.npci; i++) {
 		char full[160];
 		if (fl_gpu_pci_name(env, r->sys.pci[i].vendor, r->sys.pci[i].device, full, sizeof full) == 0)
-			short_pci_name(full, r->pci_name[i], sizeof r->pci_name[i]);
+			fl_gpu_short_pci_name(full, r->pci_name[i], sizeof r->pci_name[i]);
 	}
 	/* NVML on a CPU-only VM is pointless; when PCI shows nothing but the module is loaded (a
 	 * container without /sys/bus/pci), NVML is the only witness. */
@@ -175,8 +175,8 @@ static int pci_with_driver(const struct fl_gpu_report *r, const char *drv, bool 
 		const struct fl_gpu_pci *p = &r->sys.pci[i];
 		if (!fl_gpu_pci_is_gpu(p))
 			continue;
-		if (other ? p->driver[0] && strcmp(p->driver, "nvidia") && strcmp(p->driver, "vfio-pci") &&
-		                strcmp(p->driver, "nouveau")
+		if (other ? p->driver[0] && strcmp(p->driver, "nvidia") != 0 &&
+		                strcmp(p->driver, "vfio-pci") != 0 && strcmp(p->driver, "nouveau") != 0
 		          : strcmp(p->driver, drv) == 0)
 			return (int)i;
 	}
@@ -193,6 +193,21 @@ static unsigned pci_gpus(const struct fl_gpu_report *r, const char *drv)
 }
 
 /* The device an init-time NVML failure is about: the first GPU bound to nvidia, else "". */
+/* Where lost GPU g is: NVML's address, else (a lost GPU answers nothing) the g-th display
+ * function bound to nvidia, since NVML numbers GPUs in PCI bus order; else "address unknown". */
+static const char *lost_where(const struct fl_gpu_report *r, unsigned g)
+{
+	if (r->nvml.dev[g].bdf[0])
+		return r->nvml.dev[g].bdf;
+	unsigned k = 0;
+	for (size_t i = 0; i < r->sys.npci; i++) {
+		const struct fl_gpu_pci *p = &r->sys.pci[i];
+		if (fl_gpu_pci_is_gpu(p) && strcmp(p->driver, "nvidia") == 0 && k++ == g)
+			return p->bdf;
+	}
+	return "address unknown";
+}
+
 static void first_nvidia_label(const struct fl_gpu_report *r, char *out, size_t n)
 {
 	int i = pci_with_driver(r, "nvidia", false);
@@ -206,10 +221,6 @@ static void first_nvidia_label(const struct fl_gpu_report *r, char *out, size_t 
 		out[0] = '\0';
 	}
 }
-
-/* fl_nvml's own codes for a query that hung or killed its child (fl_nvml.h names them
- * FL_NVML_TIMEOUT and FL_NVML_CRASHED). */
-enum { NVML_TIMEOUT = -3, NVML_CRASHED = -4 };
 
 static const char *nvml_err(const struct fl_gpu_report *r)
 {
@@ -282,16 +293,16 @@ static bool decide_nvml(struct fl_gpu_report *r)
 			r->gpu = (int)g;
 			set_msg(r, FL_GPU_LOST, lost_fix,
 			        "GPU %u (%s) has fallen off the bus (NVML: GPU is lost)", g,
-			        n->dev[g].bdf[0] ? n->dev[g].bdf : n->dev[g].name);
+			        lost_where(r, g));
 			return true;
 		}
 	if (n->status != FL_NVML_SUCCESS) {
 		const char *why = "";
 		if (n->status == FL_NVML_ERROR_OPERATING_SYSTEM)
 			why = " (blocked by the OS: cgroups/device access)";
-		else if (n->status == NVML_TIMEOUT)
+		else if (n->status == FL_NVML_TIMEOUT)
 			why = " (NVML did not answer in time)";
-		else if (n->status == NVML_CRASHED)
+		else if (n->status == FL_NVML_CRASHED)
 			why = " (NVML crashed the process that asked it)";
 		char fix[512];
 		snprintf(fix, sizeof fix,

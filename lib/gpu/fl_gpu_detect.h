@@ -72,6 +72,10 @@ void fl_gpu_detect(const struct fl_gpu_env *env, unsigned what, struct fl_gpu_re
  * drive it with hand-made facts. */
 void fl_gpu_detect_decide(struct fl_gpu_report *r);
 
+/* The short name in a pci.ids name's brackets ("NVIDIA Corporation GH100 [H100 SXM5 80GB]":
+ * "H100 SXM5 80GB"; the whole name without brackets), into out. */
+void fl_gpu_short_pci_name(const char *full, char *out, size_t n);
+
 /* "usable", "none", "vfio", "nouveau", "module_missing", "no_driver", "no_device_nodes",
  * "no_permission", "nvml_missing", "mismatch", "gpu_lost", "mig_no_instances", "ecc",
  * "nvml_error": the JSON "verdict" and FL_GPU_REASON. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SMI_OUT_MAX (64 * 1024)
+#define SMI_OUT_MAX ((size_t)64 * 1024)
 #define SMI_MEM_MAX 100000000LL /* MiB: 95 TiB, far above any GPU; more is not a number it prints */
 
 static const char *trim(const char *s, const char *e, const char **end)

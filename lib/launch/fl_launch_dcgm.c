@@ -38,7 +38,7 @@ static void unit(const struct fl_launch_opts *o, struct fl_launch_plan *p)
 	const char *rm[] = {o->docker, "rm", "-f", FL_LAUNCH_DCGM_NAME, NULL};
 	exec_line(b, "ExecStartPre", true, rm);
 	char port[32];
-	snprintf(port, sizeof port, "%u:%u", FL_LAUNCH_DCGM_PORT, FL_LAUNCH_DCGM_PORT);
+	snprintf(port, sizeof port, "%d:%d", FL_LAUNCH_DCGM_PORT, FL_LAUNCH_DCGM_PORT);
 	const char *run[] = {o->docker,
 	                     "run",
 	                     "--name",

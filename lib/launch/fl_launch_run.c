@@ -836,7 +836,8 @@ static void dcgm_up(const struct fl_launch_plan *p, const struct fl_launch_opts 
 	}
 	/* A changed unit, on a SuperNode that was left alone, is restarted; a restarted SuperNode
 	 * has restarted it already (PartOf=). */
-	char *en[] = {"systemctl", "enable", "--now", DCGM_UNIT, NULL};
+	char unit[] = DCGM_UNIT;
+	char *en[] = {"systemctl", "enable", "--now", unit, NULL};
 	int rc = run(en, CMD_TIMEOUT_MS * 4, NULL, NULL, &e);
 	if (rc == 0 && changed && act == FL_LAUNCH_UNCHANGED)
 		rc = systemctl("restart", DCGM_UNIT, NULL, &e);

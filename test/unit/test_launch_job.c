@@ -122,10 +122,10 @@ static void test_args(void)
 	          fl_launch_args_set(&a, "runtime", "process", &e) == 0 && a.runtime == FL_RUNTIME_PROCESS &&
 	          fl_launch_args_set(&a, "supervisor", "none", &e) == 0 && a.supervisor_set &&
 	          a.supervisor == FL_SUPERVISOR_NONE && fl_launch_args_set(&a, "gpu", "YES", &e) == 0 &&
-	          a.gpu == FL_LAUNCH_GPU_YES && fl_launch_args_set(&a, "health-port", "0", &e) == 0 && a.health_port_set &&
-	          a.health_port == 0 && fl_launch_args_set(&a, "owner", "1:2", &e) == 0 &&
-	          strcmp(a.owner, "1:2") == 0 && fl_launch_args_set(&a, "best-effort", NULL, &e) == 0 &&
-	          a.best_effort,
+	          a.gpu == FL_LAUNCH_GPU_YES && fl_launch_args_set(&a, "health-port", "0", &e) == 0 &&
+	          a.health_port_set && a.health_port == 0 &&
+	          fl_launch_args_set(&a, "owner", "1:2", &e) == 0 && strcmp(a.owner, "1:2") == 0 &&
+	          fl_launch_args_set(&a, "best-effort", NULL, &e) == 0 && a.best_effort,
 	      "args: role, runtime, supervisor, gpu (any case), health port 0, owner, a flag");
 	static const char *const bad[][3] = {
 	    {"role", "hub", "--role 'hub': superlink or supernode"},
