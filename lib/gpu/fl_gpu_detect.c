@@ -227,8 +227,9 @@ static const char *nvml_err(const struct fl_gpu_report *r)
 	return r->nvml.error[0] ? r->nvml.error : fl_nvml_code_name(r->nvml.status);
 }
 
-/* The NVML verdicts, init first, then each GPU; false when NVML found nothing wrong. */
-static bool decide_nvml(struct fl_gpu_report *r)
+/* The NVML verdicts of the library and its init (permission, missing, mismatch, lost, another
+ * error); false when NVML answered. */
+static bool decide_nvml_init(struct fl_gpu_report *r)
 {
 	struct fl_nvml *n = &r->nvml;
 	char on[160], l[160];
@@ -316,6 +317,15 @@ static bool decide_nvml(struct fl_gpu_report *r)
 		        fl_nvml_code_name(n->status), why);
 		return true;
 	}
+	return false;
+}
+
+/* NVML answered: each GPU's health (MIG without instances, ECC, another error), then whether
+ * it saw any GPU at all. */
+static bool decide_nvml_gpus(struct fl_gpu_report *r)
+{
+	const struct fl_nvml *n = &r->nvml;
+	char l[160];
 	for (unsigned g = 0; g < n->ndev; g++) {
 		const struct fl_nvml_dev *d = &n->dev[g];
 		if (d->mig_current == 1 && d->mig_instances == 0) {
@@ -378,6 +388,60 @@ static bool decide_nvml(struct fl_gpu_report *r)
 		return true;
 	}
 	return false;
+}
+
+/* The published facts: the first GPU's, when the verdict is usable. */
+static void set_usable(struct fl_gpu_report *r)
+{
+	const struct fl_nvml *n = &r->nvml;
+	r->usable = r->verdict == FL_GPU_USABLE;
+	if (r->usable) {
+		r->gpu = 0;
+		snprintf(r->name, sizeof r->name, "%s", n->dev[0].name);
+		r->memory_mb = n->dev[0].memory_mb;
+		snprintf(r->driver, sizeof r->driver, "%s", n->driver_version);
+		r->count = n->count;
+		snprintf(r->message, sizeof r->message, "%u GPU(s): %s (%lld MiB), driver %s", r->count,
+		         r->name, r->memory_mb, r->driver);
+	}
+}
+
+/* Notes: worth a WARNING, never a different verdict. */
+static void add_notes(struct fl_gpu_report *r)
+{
+	const struct fl_nvml *n = &r->nvml;
+	int nvs = n->status;
+	char l[160];
+	unsigned bound = pci_gpus(r, "nvidia");
+	if (nvs == FL_NVML_SUCCESS && n->count < bound)
+		add_note(r, "NVML sees %u GPU(s) but %u on the PCI bus are bound to nvidia", n->count, bound);
+	if (r->sys.truncated)
+		add_note(r, "more than %d NVIDIA PCI functions: only the first were looked at",
+		         FL_GPU_PCI_MAX);
+	for (unsigned g = 0; nvs == FL_NVML_SUCCESS && g < n->ndev; g++) {
+		nvml_label(r, (int)g, l, sizeof l);
+		if (n->dev[g].remap_pending == 1)
+			add_note(r, "%s: a row remap is pending (reset the GPU or reboot when it is idle)",
+			         l);
+		if (n->dev[g].mig_pending >= 0 && n->dev[g].mig_current >= 0 &&
+		    n->dev[g].mig_pending != n->dev[g].mig_current)
+			add_note(r, "%s: MIG mode changes to %s at the next GPU reset", l,
+			         n->dev[g].mig_pending ? "enabled" : "disabled");
+	}
+	if (r->smi.status == 1 && nvs == FL_NVML_SUCCESS)
+		add_note(r, "nvidia-smi failed (exit %d: %s) although NVML works", r->smi.rc, r->smi.output);
+	if (r->smi.status == 0 && nvs == FL_NVML_SUCCESS && n->ndev > 0) {
+		const struct fl_nvml_dev *d = &n->dev[0];
+		if (strcmp(r->smi.name, d->name) != 0)
+			add_note(r, "nvidia-smi names GPU 0 '%s', NVML '%s'", r->smi.name, d->name);
+		if (r->smi.memory_mb != d->memory_mb)
+			add_note(r, "nvidia-smi says GPU 0 has %lld MiB, NVML %lld MiB", r->smi.memory_mb,
+			         d->memory_mb);
+		if (strcmp(r->smi.driver, n->driver_version) != 0)
+			add_note(r, "nvidia-smi says driver %s, NVML %s", r->smi.driver, n->driver_version);
+		if (r->smi.count != n->count)
+			add_note(r, "nvidia-smi lists %u GPU(s), NVML %u", r->smi.count, n->count);
+	}
 }
 
 void fl_gpu_detect_decide(struct fl_gpu_report *r)
@@ -466,53 +530,12 @@ void fl_gpu_detect_decide(struct fl_gpu_report *r)
 		set_msg(r, FL_GPU_NO_PERMISSION,
 		        "run as root or add the user to the group owning /dev/nvidia*",
 		        "/dev/nvidiactl cannot be opened by this user: %s%s", strerror(r->sys.dev_errno), on);
-	} else if (!decide_nvml(r)) {
+	} else if (!decide_nvml_init(r) && !decide_nvml_gpus(r)) {
 		r->verdict = FL_GPU_USABLE;
 	}
 
-	/* Notes: worth a WARNING, never a different verdict. */
-	const struct fl_nvml *n = &r->nvml;
-	unsigned bound = pci_gpus(r, "nvidia");
-	if (nvs == FL_NVML_SUCCESS && n->count < bound)
-		add_note(r, "NVML sees %u GPU(s) but %u on the PCI bus are bound to nvidia", n->count, bound);
-	if (r->sys.truncated)
-		add_note(r, "more than %d NVIDIA PCI functions: only the first were looked at",
-		         FL_GPU_PCI_MAX);
-	for (unsigned g = 0; nvs == FL_NVML_SUCCESS && g < n->ndev; g++) {
-		nvml_label(r, (int)g, l, sizeof l);
-		if (n->dev[g].remap_pending == 1)
-			add_note(r, "%s: a row remap is pending (reset the GPU or reboot when it is idle)",
-			         l);
-		if (n->dev[g].mig_pending >= 0 && n->dev[g].mig_current >= 0 &&
-		    n->dev[g].mig_pending != n->dev[g].mig_current)
-			add_note(r, "%s: MIG mode changes to %s at the next GPU reset", l,
-			         n->dev[g].mig_pending ? "enabled" : "disabled");
-	}
-	if (r->smi.status == 1 && nvs == FL_NVML_SUCCESS)
-		add_note(r, "nvidia-smi failed (exit %d: %s) although NVML works", r->smi.rc, r->smi.output);
-	if (r->smi.status == 0 && nvs == FL_NVML_SUCCESS && n->ndev > 0) {
-		const struct fl_nvml_dev *d = &n->dev[0];
-		if (strcmp(r->smi.name, d->name) != 0)
-			add_note(r, "nvidia-smi names GPU 0 '%s', NVML '%s'", r->smi.name, d->name);
-		if (r->smi.memory_mb != d->memory_mb)
-			add_note(r, "nvidia-smi says GPU 0 has %lld MiB, NVML %lld MiB", r->smi.memory_mb,
-			         d->memory_mb);
-		if (strcmp(r->smi.driver, n->driver_version) != 0)
-			add_note(r, "nvidia-smi says driver %s, NVML %s", r->smi.driver, n->driver_version);
-		if (r->smi.count != n->count)
-			add_note(r, "nvidia-smi lists %u GPU(s), NVML %u", r->smi.count, n->count);
-	}
-
-	r->usable = r->verdict == FL_GPU_USABLE;
-	if (r->usable) {
-		r->gpu = 0;
-		snprintf(r->name, sizeof r->name, "%s", n->dev[0].name);
-		r->memory_mb = n->dev[0].memory_mb;
-		snprintf(r->driver, sizeof r->driver, "%s", n->driver_version);
-		r->count = n->count;
-		snprintf(r->message, sizeof r->message, "%u GPU(s): %s (%lld MiB), driver %s", r->count,
-		         r->name, r->memory_mb, r->driver);
-	}
+	add_notes(r);
+	set_usable(r);
 }
 
 /* Python's repr() of a str, as Flower's "<event>: <dict>" message shows it: single quotes
