@@ -2,6 +2,8 @@
  * driver's library costs a timeout or a status, never the caller. */
 #include "fl_nvml.h"
 
+#include "fl_hex.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -120,24 +122,13 @@ static bool dev_ok(struct fl_nvml_dev *d, int rc)
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One hex field of at most max digits ending at stop; the value, or -1. */
 static long hexfield(const char **p, int max, char stop)
 {
 	long v = 0;
 	int k = 0;
 	for (; **p && **p != stop; (*p)++, k++) {
-		int h = hexval(**p);
+		int h = fl_hex_digit(**p);
 		if (h < 0 || k == max)
 			return -1;
 		v = v * 16 + h;

@@ -1,6 +1,7 @@
 /* fl_probe_grpc: the gRPC health check (grpc.health.v1 over plaintext HTTP/2) and the parser
  * of its untrusted answer. */
 #include "fl_buf.h"
+#include "fl_hex.h"
 #include "fl_probe-internal.h"
 
 #include <curl/curl.h>
@@ -132,23 +133,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 }
 
 /* Copy a header value, percent-decoded (grpc-message is), control characters as '?'. */
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void header_value(const char *v, size_t n, char *out, size_t outlen)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)v[i];
-		int hi = i + 2 < n ? hex_digit(v[i + 1]) : -1, lo = hi >= 0 ? hex_digit(v[i + 2]) : -1;
+		int hi = i + 2 < n ? fl_hex_digit(v[i + 1]) : -1, lo = hi >= 0 ? fl_hex_digit(v[i + 2]) : -1;
 		if (c == '%' && hi >= 0 && lo >= 0) {
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
