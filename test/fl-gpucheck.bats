@@ -419,3 +419,15 @@ stub_case() {
 	[[ "$output" == *"FL_GPU_REASON='gpu_lost'"* ]]
 	[[ "$stderr" == *"GPU 1 (0000:c1:00.0)"* ]]
 }
+
+@test "vm: a hung nvidia-smi is killed after --timeout and is one [extra] WARNING, never a hang" {
+	fakes
+	echo "FAKE_SMI_OUTPUT=''; sleep 60" >"$BATS_TEST_TMPDIR/bin/nvidia-smi.env"
+	gv h100 vm --no-docker --timeout 1
+	[ "$status" -eq 0 ]
+	[ "$(results | grep -c 'nvidia-smi failed')" -eq 1 ]
+	results | grep -qx 'WARNING: \[extra\] nvidia-smi failed: did not answer within 1000 ms; killed it'
+	echo "FAKE_SMI_RC=9; FAKE_SMI_OUTPUT='NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.'" >"$BATS_TEST_TMPDIR/bin/nvidia-smi.env"
+	gv h100 vm --no-docker
+	results | grep -qx 'WARNING: \[extra\] nvidia-smi failed (exit 9): NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.'
+}

@@ -428,8 +428,13 @@ static void add_notes(struct fl_gpu_report *r)
 			add_note(r, "%s: MIG mode changes to %s at the next GPU reset", l,
 			         n->dev[g].mig_pending ? "enabled" : "disabled");
 	}
-	if (r->smi.status == 1 && nvs == FL_NVML_SUCCESS)
-		add_note(r, "nvidia-smi failed (exit %d: %s) although NVML works", r->smi.rc, r->smi.output);
+	if (r->smi.status == 1 && nvs == FL_NVML_SUCCESS) {
+		if (r->smi.rc > 0)
+			add_note(r, "nvidia-smi failed (exit %d: %s) although NVML works", r->smi.rc,
+			         r->smi.output);
+		else
+			add_note(r, "nvidia-smi failed (%s) although NVML works", r->smi.output);
+	}
 	if (r->smi.status == 0 && nvs == FL_NVML_SUCCESS && n->ndev > 0) {
 		const struct fl_nvml_dev *d = &n->dev[0];
 		if (strcmp(r->smi.name, d->name) != 0)

@@ -461,12 +461,21 @@ static void vm_extra(struct vreport *v, const struct fl_gpucheck_verb *o, const 
 		vadd(v, 9, "nvidia_smi", "[extra] Checking nvidia-smi...", "OK",
 		     "[extra] nvidia-smi: %s, %lld MiB, driver %s", r->smi.name, r->smi.memory_mb,
 		     r->smi.driver);
-	else if (r->smi.status == 1)
+	else if (r->smi.status == 1 && r->smi.rc > 0)
 		vadd(v, 9, "nvidia_smi", "[extra] Checking nvidia-smi...", bad,
 		     "[extra] nvidia-smi failed (exit %d): %s", r->smi.rc, r->smi.output);
-	for (unsigned i = 0; i < r->nnotes; i++)
-		vadd(v, 10, "note", i ? NULL : "[extra] Checking what else NVML says...", bad, "[extra] %s",
-		     r->notes[i]);
+	else if (r->smi.status == 1)
+		vadd(v, 9, "nvidia_smi", "[extra] Checking nvidia-smi...", bad,
+		     "[extra] nvidia-smi failed: %s", r->smi.output);
+	/* The notes, but nvidia-smi's failure: check 9 said it. */
+	bool titled = false;
+	for (unsigned i = 0; i < r->nnotes; i++) {
+		if (strncmp(r->notes[i], "nvidia-smi failed", 17) == 0)
+			continue;
+		vadd(v, 10, "note", titled ? NULL : "[extra] Checking what else NVML says...", bad,
+		     "[extra] %s", r->notes[i]);
+		titled = true;
+	}
 }
 
 int fl_gpucheck_verb_vm(struct fl_tool *t, const struct fl_gpucheck_verb *o)
