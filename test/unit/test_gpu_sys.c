@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define FIX "test/fixtures/gpu/"
 
@@ -440,14 +442,25 @@ static void test_unreadable_modules(void)
 	CHECK_INT(scan_root(root), -1, "a directory as /proc/modules: said");
 	rmdir(p);
 	puts_("proc/modules", "nvidia 1 0 - Live 0x0\n");
+	/* Root reads every file: as root, the scan runs in a child that dropped to another user. */
+	chmod(p, 0);
 	if (geteuid() == 0) {
-		SKIP("root reads every file", "an unreadable /proc/modules: said");
+		chmod(root, 0755);
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (setgid(49999) != 0 || setuid(49999) != 0)
+				_exit(3);
+			_exit(scan_root(root) == -1 && strstr(msg, "proc/modules: cannot open") ? 0 : 1);
+		}
+		int st = -1;
+		bool waited = pid > 0 && waitpid(pid, &st, 0) == pid;
+		CHECK(waited && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "an unreadable /proc/modules: said, with the path (as uid 49999; status %d)", st);
 	} else {
-		chmod(p, 0);
 		CHECK_INT(scan_root(root), -1, "an unreadable /proc/modules: said");
 		CHECK(strstr(msg, "proc/modules: cannot open") != NULL, "an unreadable /proc/modules: msg");
-		chmod(p, 0644);
 	}
+	chmod(p, 0644);
 	CHECK_INT(scan_root(root), 0, "a readable /proc/modules: clean");
 	CHECK(s.module_nvidia, "a readable /proc/modules: nvidia");
 
