@@ -539,8 +539,8 @@ static void test_nvrm(void)
 	    "nvrm version: NVIDIA UNIX x86_64 Kernel Module  550.54.15",
 	    "NVRM version: NVIDIA UNIX x86_64 Kernel Modul  550.54.15",
 	    "NVRM version: NVIDIA UNIX x86_64 Kernel Module\n 550.54.15",
-	    "NVRM version: NVIDIA UNIX x86_64 Kernel Module  5\x00"
-	    "50.54.15",
+	    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  5\x00"
+	     "50.54.15"),
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		strcpy(v, "unchanged");
