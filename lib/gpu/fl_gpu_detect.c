@@ -566,7 +566,8 @@ static void py_repr(struct fl_buf *b, const char *s)
 	fl_buf_addc(b, q);
 }
 
-void fl_gpu_detect_event(const struct fl_gpu_report *r, long long now_ms, struct fl_buf *b)
+/* The event line: gpu_detected with r's GPU when r is given, else gpu_unavailable with reason. */
+static void event_line(const struct fl_gpu_report *r, const char *reason, long long now_ms, struct fl_buf *b)
 {
 	time_t sec = (time_t)(now_ms / 1000);
 	struct tm tm;
@@ -576,11 +577,11 @@ void fl_gpu_detect_event(const struct fl_gpu_report *r, long long now_ms, struct
 	char stamp[48];
 	snprintf(stamp, sizeof stamp, "%s.%03lldZ", ts, now_ms % 1000);
 
-	const char *event = r->usable ? "gpu_detected" : "gpu_unavailable";
+	const char *event = r ? "gpu_detected" : "gpu_unavailable";
 	struct fl_buf m = {0};
 	fl_buf_addf(&m, "%s: {", event);
 	json_t *data;
-	if (r->usable) {
+	if (r) {
 		data = json_pack("{s:s, s:I, s:s}", "gpu_name", r->name, "gpu_memory_mb",
 		                 (json_int_t)r->memory_mb, "driver_version", r->driver);
 		fl_buf_adds(&m, "'gpu_name': ");
@@ -588,19 +589,28 @@ void fl_gpu_detect_event(const struct fl_gpu_report *r, long long now_ms, struct
 		fl_buf_addf(&m, ", 'gpu_memory_mb': %lld, 'driver_version': ", r->memory_mb);
 		py_repr(&m, r->driver);
 	} else {
-		const char *reason = fl_gpu_detect_verdict_name(r->verdict);
 		data = json_pack("{s:s, s:s}", "fallback_device", "cpu", "reason", reason);
 		fl_buf_adds(&m, "'fallback_device': 'cpu', 'reason': ");
 		py_repr(&m, reason);
 	}
 	fl_buf_addc(&m, '}');
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "timestamp", stamp, "level",
-	                      r->usable ? "INFO" : "WARNING", "logger", "flwr", "role", "supernode", "event",
-	                      event, "data", data, "message", fl_buf_str(&m), "source", "fl-gpucheck:0");
+	                      r ? "INFO" : "WARNING", "logger", "flwr", "role", "supernode", "event", event,
+	                      "data", data, "message", fl_buf_str(&m), "source", "fl-gpucheck:0");
 	fl_buf_free(&m);
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (s)
 		fl_buf_adds(b, s);
 	free(s);
+}
+
+void fl_gpu_detect_event(const struct fl_gpu_report *r, long long now_ms, struct fl_buf *b)
+{
+	event_line(r->usable ? r : NULL, fl_gpu_detect_verdict_name(r->verdict), now_ms, b);
+}
+
+void fl_gpu_unavailable_event(const char *reason, long long now_ms, struct fl_buf *b)
+{
+	event_line(NULL, reason, now_ms, b);
 }

@@ -86,5 +86,7 @@ const char *fl_gpu_detect_verdict_name(enum fl_gpu_verdict v);
  * reason} at WARNING; role supernode, logger flwr; now: the timestamp. */
 struct fl_buf;
 void fl_gpu_detect_event(const struct fl_gpu_report *r, long long now_ms, struct fl_buf *b);
+/* The gpu_unavailable line with a reason no verdict names (fl-launch's no_container_access). */
+void fl_gpu_unavailable_event(const char *reason, long long now_ms, struct fl_buf *b);
 
 #endif

@@ -6,7 +6,6 @@
 #include "fl_gpu_detect.h"
 #include "fl_launch.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,29 +24,12 @@ static long long now_ms(void)
 }
 
 /* The spec's gpu_unavailable event with a reason the verdict has no name for (a usable GPU no
- * container can reach): fl_gpu_detect_event's line, its reason replaced. */
+ * container can reach). */
 static void event_reason(const char *reason, struct fl_launch_gpu *g)
 {
-	struct fl_gpu_report *x = fl_xcalloc(1, sizeof *x);
-	x->usable = false;
-	x->verdict = FL_GPU_NONE;
 	struct fl_buf b = FL_BUF_INIT;
-	fl_gpu_detect_event(x, now_ms(), &b);
-	free(x);
-	json_t *o = json_loads(fl_buf_str(&b), 0, NULL);
-	json_t *data = o ? json_object_get(o, "data") : NULL;
-	if (data) {
-		json_object_set_new(data, "reason", json_string(reason));
-		char msg[160];
-		snprintf(msg, sizeof msg, "gpu_unavailable: {'fallback_device': 'cpu', 'reason': '%s'}",
-		         reason);
-		json_object_set_new(o, "message", json_string(msg));
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (s)
-			snprintf(g->event, sizeof g->event, "%s", s);
-		free(s);
-	}
-	json_decref(o);
+	fl_gpu_unavailable_event(reason, now_ms(), &b);
+	snprintf(g->event, sizeof g->event, "%s", fl_buf_str(&b));
 	fl_buf_free(&b);
 }
 

@@ -667,6 +667,20 @@ static void test_event(void)
 	    "'550.54.15'}",
 	    "event: the name as Python's repr");
 	json_decref(o);
+
+	/* A reason no verdict names (fl-launch's no_container_access): the same line, that reason. */
+	fl_buf_reset(&b);
+	fl_gpu_unavailable_event("no_container_access", now, &b);
+	o = json_loads(fl_buf_str(&b), 0, &e);
+	CHECK(o != NULL && strchr(fl_buf_str(&b), '\n') == NULL, "event: an own reason is one JSON line");
+	CHECK_STR(json_string_value(json_object_get(o, "level")), "WARNING",
+	          "event: an own reason is a WARNING");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(o, "data"), "reason")),
+	          "no_container_access", "event: the own reason in data");
+	CHECK_STR(json_string_value(json_object_get(o, "message")),
+	          "gpu_unavailable: {'fallback_device': 'cpu', 'reason': 'no_container_access'}",
+	          "event: the own reason in the message");
+	json_decref(o);
 	fl_buf_free(&b);
 }
 
