@@ -15,7 +15,7 @@
 
 /* The pci.ids name is long ("NVIDIA Corporation GH100 [H100 SXM5 80GB]"): messages want what
  * is in the brackets, as nvidia-smi users know it. */
-void fl_gpu_short_pci_name(const char *full, char *out, size_t n)
+static void short_pci_name(const char *full, char *out, size_t n)
 {
 	const char *l = strchr(full, '['), *r = l ? strchr(l, ']') : NULL;
 	const char *s = l && r && r > l + 1 ? l + 1 : full;
@@ -26,16 +26,21 @@ void fl_gpu_short_pci_name(const char *full, char *out, size_t n)
 	out[len] = '\0';
 }
 
+void fl_gpu_report_names(const struct fl_gpu_env *env, struct fl_gpu_report *r)
+{
+	for (size_t i = 0; i < r->sys.npci; i++) {
+		char full[160];
+		if (fl_gpu_pci_name(env, r->sys.pci[i].vendor, r->sys.pci[i].device, full, sizeof full) == 0)
+			short_pci_name(full, r->pci_name[i], sizeof r->pci_name[i]);
+	}
+}
+
 void fl_gpu_detect(const struct fl_gpu_env *env, unsigned what, struct fl_gpu_report *r)
 {
 	memset(r, 0, sizeof *r);
 	r->smi.status = -1;
 	fl_gpu_sys_scan(env, &r->sys, NULL, 0);
-	for (size_t i = 0; i < r->sys.npci; i++) {
-		char full[160];
-		if (fl_gpu_pci_name(env, r->sys.pci[i].vendor, r->sys.pci[i].device, full, sizeof full) == 0)
-			fl_gpu_short_pci_name(full, r->pci_name[i], sizeof r->pci_name[i]);
-	}
+	fl_gpu_report_names(env, r);
 	/* NVML on a CPU-only VM is pointless; when PCI shows nothing but the module is loaded (a
 	 * container without /sys/bus/pci), NVML is the only witness. */
 	bool module = r->sys.module_nvidia || r->sys.module_version[0];
@@ -141,8 +146,7 @@ static int nvml_index(const struct fl_gpu_report *r, const char *bdf)
 	return -1;
 }
 
-/* "0000:e1:00.0 (H100)": the device as a message names it. */
-static void pci_label(const struct fl_gpu_report *r, size_t i, char *out, size_t n)
+void fl_gpu_report_pci_label(const struct fl_gpu_report *r, size_t i, char *out, size_t n)
 {
 	const struct fl_gpu_pci *p = &r->sys.pci[i];
 	int g = nvml_index(r, p->bdf);
@@ -192,7 +196,6 @@ static unsigned pci_gpus(const struct fl_gpu_report *r, const char *drv)
 	return c;
 }
 
-/* The device an init-time NVML failure is about: the first GPU bound to nvidia, else "". */
 /* Where lost GPU g is: NVML's address, else (a lost GPU answers nothing) the g-th display
  * function bound to nvidia, since NVML numbers GPUs in PCI bus order; else "address unknown". */
 static const char *lost_where(const struct fl_gpu_report *r, unsigned g)
@@ -208,6 +211,7 @@ static const char *lost_where(const struct fl_gpu_report *r, unsigned g)
 	return "address unknown";
 }
 
+/* The device an init-time NVML failure is about: the first GPU bound to nvidia, else "". */
 static void first_nvidia_label(const struct fl_gpu_report *r, char *out, size_t n)
 {
 	int i = pci_with_driver(r, "nvidia", false);
@@ -215,7 +219,7 @@ static void first_nvidia_label(const struct fl_gpu_report *r, char *out, size_t 
 		i = pci_with_driver(r, "", true);
 	if (i >= 0) {
 		char l[128];
-		pci_label(r, (size_t)i, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		snprintf(out, n, " on %s", l);
 	} else {
 		out[0] = '\0';
@@ -478,7 +482,7 @@ void fl_gpu_detect_decide(struct fl_gpu_report *r)
 
 	int i;
 	if (ngpu > 0 && (i = pci_with_driver(r, "vfio-pci", false)) >= 0) {
-		pci_label(r, (size_t)i, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		snprintf(
 		    fix, sizeof fix,
 		    "driverctl unset-override %s (or remove the vfio-pci ids= option), install the NVIDIA "
@@ -490,7 +494,7 @@ void fl_gpu_detect_decide(struct fl_gpu_report *r)
 		    "must own it",
 		    l);
 	} else if (ngpu > 0 && (i = pci_with_driver(r, "nouveau", false)) >= 0) {
-		pci_label(r, (size_t)i, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		set_msg(
 		    r, FL_GPU_NOUVEAU,
 		    "blacklist nouveau (echo 'blacklist nouveau' > /etc/modprobe.d/blacklist-nouveau.conf; "
@@ -501,20 +505,20 @@ void fl_gpu_detect_decide(struct fl_gpu_report *r)
 		if (i < 0)
 			i = pci_with_driver(r, "", true);
 		if (i >= 0)
-			pci_label(r, (size_t)i, l, sizeof l);
+			fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		set_msg(
 		    r, FL_GPU_MODULE_MISSING,
 		    "install the driver (apt install nvidia-driver) and reboot, or modprobe nvidia; dmesg | "
 		    "grep -i nvrm shows why it did not load",
 		    "the nvidia kernel module is not loaded%s%s", i >= 0 ? ": " : "", i >= 0 ? l : "");
 	} else if (ngpu > 0 && (i = pci_with_driver(r, "", false)) >= 0) {
-		pci_label(r, (size_t)i, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		set_msg(r, FL_GPU_NO_DRIVER,
 		        "dmesg | grep -i nvrm (this driver may not support the GPU, or probing failed)",
 		        "%s is bound to no driver although nvidia%s%s is loaded", l,
 		        r->sys.module_version[0] ? " " : "", r->sys.module_version);
 	} else if (ngpu > 0 && (i = pci_with_driver(r, "", true)) >= 0) {
-		pci_label(r, (size_t)i, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)i, l, sizeof l);
 		snprintf(fix, sizeof fix,
 		         "driverctl unset-override %s (or echo %s > /sys/bus/pci/drivers/%s/unbind), then "
 		         "modprobe -r nvidia && modprobe nvidia or reboot",

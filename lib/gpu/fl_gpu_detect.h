@@ -72,9 +72,13 @@ void fl_gpu_detect(const struct fl_gpu_env *env, unsigned what, struct fl_gpu_re
  * drive it with hand-made facts. */
 void fl_gpu_detect_decide(struct fl_gpu_report *r);
 
-/* The short name in a pci.ids name's brackets ("NVIDIA Corporation GH100 [H100 SXM5 80GB]":
- * "H100 SXM5 80GB"; the whole name without brackets), into out. */
-void fl_gpu_short_pci_name(const char *full, char *out, size_t n);
+/* r->pci_name[] from pci.ids for r->sys's functions (fl_gpu_detect does it; host mode, which
+ * reads sysfs only, too). */
+void fl_gpu_report_names(const struct fl_gpu_env *env, struct fl_gpu_report *r);
+
+/* "0000:e1:00.0 (H100 SXM5 80GB)": PCI function i as messages name it (the pci.ids name, else
+ * NVML's, else the PCI ID). */
+void fl_gpu_report_pci_label(const struct fl_gpu_report *r, size_t i, char *out, size_t n);
 
 /* "usable", "none", "vfio", "nouveau", "module_missing", "no_driver", "no_device_nodes",
  * "no_permission", "nvml_missing", "mismatch", "gpu_lost", "mig_no_instances", "ecc",

@@ -316,16 +316,6 @@ static json_t *vjson(const struct vreport *v, const char *mode, bool pass)
 	return j;
 }
 
-/* "0000:e1:00.0 (H100 SXM5 80GB)": the spec's "<addr> (<name>)". */
-static void pci_label(const struct fl_gpu_report *r, size_t i, char *out, size_t n)
-{
-	const struct fl_gpu_pci *p = &r->sys.pci[i];
-	if (r->pci_name[i][0])
-		snprintf(out, n, "%s (%s)", p->bdf, r->pci_name[i]);
-	else
-		snprintf(out, n, "%s (NVIDIA device %04x:%04x)", p->bdf, p->vendor, p->device);
-}
-
 /* The first NVIDIA display function, or -1. */
 static int first_gpu(const struct fl_gpu_report *r)
 {
@@ -439,7 +429,7 @@ static void vm_extra(struct vreport *v, const struct fl_gpucheck_verb *o, const 
 	int g = first_gpu(r);
 	char l[160] = "";
 	if (g >= 0)
-		pci_label(r, (size_t)g, l, sizeof l);
+		fl_gpu_report_pci_label(r, (size_t)g, l, sizeof l);
 	if (g >= 0)
 		vadd(v, 6, "pci_gpu", "[extra] Checking NVIDIA GPU on the PCI bus...", "OK",
 		     "[extra] %s on the PCI bus", l);
@@ -555,7 +545,7 @@ static void host_binding(struct vreport *v, const struct fl_gpu_report *r)
 		if (!fl_gpu_pci_is_gpu(p))
 			continue;
 		char l[160], fix[128];
-		pci_label(r, i, l, sizeof l);
+		fl_gpu_report_pci_label(r, i, l, sizeof l);
 		snprintf(fix, sizeof fix, "driverctl set-override %s vfio-pci", p->bdf);
 		if (strcmp(p->driver, "vfio-pci") == 0)
 			vadd(v, 4, "gpu_binding", any ? NULL : title, "OK", "%s bound to vfio-pci", l);
@@ -605,12 +595,7 @@ int fl_gpucheck_verb_host(struct fl_tool *t, const struct fl_gpucheck_verb *o)
 	char msg[512] = "";
 	if (fl_gpu_sys_scan(&o->env, &r.sys, msg, sizeof msg) < 0)
 		fl_warn("%s", msg);
-	for (size_t i = 0; i < r.sys.npci; i++) {
-		char full[160];
-		if (fl_gpu_pci_name(&o->env, r.sys.pci[i].vendor, r.sys.pci[i].device, full, sizeof full) ==
-		    0)
-			fl_gpu_short_pci_name(full, r.pci_name[i], sizeof r.pci_name[i]);
-	}
+	fl_gpu_report_names(&o->env, &r);
 	host_iommu(&v, &r.sys);
 	host_binding(&v, &r);
 	host_one(&v, &r.sys);
