@@ -2241,6 +2241,24 @@ fake_running_superlink() {
 	[ "$(og_ctl GET state | jq -r '.vms["101"].FL_NODE_READY')" = YES ]
 }
 
+@test "publish-ready: a SuperNode erases a stale FL_ERROR of an earlier boot too" {
+	og_ctl POST reset >/dev/null
+	og_ctl POST vm/101 '{"FL_ERROR":"discovery_timeout","FL_NODE_READY":"NO"}' >/dev/null
+	og_ctl DELETE requests >/dev/null
+	SN_ENV=""
+	sn_proc start
+	wait_for "$FD/child.pid"
+	run_fll "ONEGATE_ENDPOINT=$OG_URL" VMID=101 "TOKENTXT=$T101" "$SN_STATIC" -r supernode --runtime process \
+		--supervisor none --flower-bin "$FLOWER_STUB/bin" publish-ready
+	is_status 0
+	run -0 put_bodies
+	assert_output "FL_NODE_READY=YES|FL_NODE_ID=101|FL_VERSION=1.41.0|FL_GPU_AVAILABLE=NO type=1
+FL_ERROR type=2"
+	run -0 og_ctl GET state
+	[ "$(jq -r '.vms["101"].FL_NODE_READY' <<<"$output")" = YES ]
+	[ "$(jq -r '.vms["101"] | has("FL_ERROR")' <<<"$output")" = false ]
+}
+
 @test "publish-ready: the identity may come from a one_env file (--one-env)" {
 	og_ctl POST reset >/dev/null
 	og_env "$T/one_env" "$T101" 101 "$OG_URL"

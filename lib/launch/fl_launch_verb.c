@@ -354,8 +354,8 @@ int fl_launch_verb_publish_ready(const struct fl_launch_job *j, const struct fl_
 	int id_rc = identity(a, &id, &ie);
 	struct fl_argv pairs = FL_ARGV_INIT;
 	int rc = fl_launch_ready_pairs(&j->p, &j->lo, id.vmid, &pairs, e);
-	if (rc == 0 &&
-	    publish(&id, id_rc, &pairs, j->lo.role == FL_ROLE_SUPERLINK, a->best_effort, d, &ie) < 0) {
+	/* Both roles erase a stale FL_ERROR: READY=YES beside an old error would contradict it. */
+	if (rc == 0 && publish(&id, id_rc, &pairs, true, a->best_effort, d, &ie) < 0) {
 		*e = ie;
 		rc = -1;
 	}
