@@ -137,6 +137,9 @@ fl-launch -c $SL_CONF --best-effort publish-ready"
 	# fl-certgen's FL_TLS lines are kept for the operator.
 	run vm cat /run/flkit/tls.env
 	assert_success
+	# /opt/flower can be entered by a native Flower running as its own user, whatever the umask.
+	run stat -c %a "$VM/opt/flower"
+	assert_output 755
 }
 
 @test "superlink configure: FL_READY=NO is published first, before the context is even read" {

@@ -101,11 +101,17 @@ flkit_fail() {
 	flkit_publish_onegate "$role" "$code"
 }
 
-# flkit_rundir: /run/flkit, where the rendered configuration and discovery result live (tmpfs:
-# gone at each boot, rebuilt by configure).
-flkit_rundir() {
+# flkit_dirs: /run/flkit, where the rendered configuration and the discovery result live
+# (tmpfs: gone at each boot, rebuilt by configure), and /opt/flower, 0755 whatever the umask:
+# the tools create their own directories inside, and a native Flower running as its own user
+# (FLKIT_RUNTIME=process) must be able to enter it.
+flkit_dirs() {
 	if ! mkdir -p "$FLKIT_RUN"; then
 		flkit_log ERROR "cannot create $FLKIT_RUN"
+		return 1
+	fi
+	if ! mkdir -p "$FLKIT_FLOWER_DIR" || ! chmod 0755 "$FLKIT_FLOWER_DIR"; then
+		flkit_log ERROR "cannot create $FLKIT_FLOWER_DIR with mode 0755"
 		return 1
 	fi
 }
@@ -212,7 +218,7 @@ flkit_superlink_configure() {
 	if ! fl-onegate publish --best-effort FL_READY=NO; then
 		flkit_log WARN "could not publish FL_READY=NO"
 	fi
-	if ! flkit_rundir; then
+	if ! flkit_dirs; then
 		flkit_publish_onegate superlink install_failed
 		return 1
 	fi
@@ -267,7 +273,7 @@ flkit_superlink_bootstrap() {
 flkit_supernode_configure() {
 	local conf=$FLKIT_RUN/supernode.conf nc="" rc=0
 	flkit_knobs
-	if ! flkit_rundir; then
+	if ! flkit_dirs; then
 		flkit_publish_onegate supernode install_failed
 		return 1
 	fi
@@ -423,8 +429,7 @@ flkit_install() {
 	local -a launch
 	flkit_knobs
 	launch=("${FLKIT_LAUNCH[@]}" -E -r "$role")
-	if ! mkdir -p "$FLKIT_FLOWER_DIR" || ! chmod 0755 "$FLKIT_FLOWER_DIR"; then
-		flkit_log ERROR "cannot create $FLKIT_FLOWER_DIR"
+	if ! flkit_dirs; then
 		return 1
 	fi
 	if [ "$(flkit_runtime)" != docker ]; then

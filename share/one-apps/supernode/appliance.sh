@@ -26,8 +26,9 @@ Flower under systemd with the GPU when one is usable (fl-launch) and publishes F
 ONE_SERVICE_RECONFIGURABLE=true
 
 # The inputs, from the variable registry (fl-context(5)): NAME STAGE DESCRIPTION USER_INPUT.
+# Only help and documentation read them: a failure leaves the list empty, not the stage.
 ONE_SERVICE_PARAMS=()
-mapfile -t ONE_SERVICE_PARAMS < <(fl-context user-inputs --role supernode --oneapp --format params)
+mapfile -t ONE_SERVICE_PARAMS < <(fl-context user-inputs --role supernode --oneapp --format params 2>/dev/null)
 
 service_install() {
 	flkit_install supernode
