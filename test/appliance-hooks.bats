@@ -462,6 +462,24 @@ systemctl start flkit-rediscover.timer"
 	assert_called "fl-launch -c $SN_CONF --discovery $SN_DISC --best-effort publish-error health_check_failed"
 }
 
+@test "supernode: with one-context's one_env every fl-launch call names it (the elasticity publisher, whoever starts)" {
+	mkdir -p "$VM/run/one-context"
+	printf 'export TOKENTXT="%s"\nexport VMID="7"\n' "$ONE_TOKEN" >"$VM/run/one-context/one_env"
+	boot supernode
+	local sn="fl-launch -c $SN_CONF --discovery $SN_DISC --one-env /run/one-context/one_env"
+	assert_called "$sn install"
+	assert_called "$sn start"
+	assert_called "$sn wait-healthy"
+	assert_called "$sn --best-effort publish-ready"
+	printf 'bootstrap_success\n' >"$VM/one-appliance/status"
+	rm -f "$STUB_DIR/calls"
+	# The rediscovery timer's environment has no ONEGATE_ENDPOINT; the start is the same.
+	CTX=()
+	run vm "$FLKIT_SHARE/one-apps/rediscover.sh"
+	assert_success
+	assert_called "$sn -q start"
+}
+
 @test "supernode bootstrap under systemd: the rediscovery timer is installed once and started each time" {
 	local d="$VM/run/systemd/system"
 	boot supernode
@@ -588,7 +606,7 @@ systemctl start flkit-rediscover.timer"
 		# bats' lines drops empty lines; an empty description is an element too.
 		mapfile -t p <<<"$output"
 		n=${p[0]}
-		[ "$n" -gt 0 ] || fail "no ONE_SERVICE_PARAMS: $stderr"
+		[ "$n" -gt 0 ] || fail "no ONE_SERVICE_PARAMS: $("$FLKIT_BIN/fl-context" user-inputs --role "$role" --oneapp --format params 2>&1)"
 		assert_equal "${#p[@]}" "$((n + 1))"
 		p=("${p[@]:1}")
 		assert_equal "$((n % 4))" 0

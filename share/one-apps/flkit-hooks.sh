@@ -16,6 +16,7 @@
 FLKIT_RUN=/run/flkit
 FLKIT_STATUS_FILE=/etc/one-appliance/status
 FLKIT_FLOWER_DIR=/opt/flower
+FLKIT_ONE_ENV=/run/one-context/one_env
 
 # flkit_log LEVEL MESSAGE...: one line on stderr in the tools' format (the dispatcher sends the
 # hook's stderr to the stage log). Never fails, unlike one-apps' `msg error`.
@@ -136,13 +137,21 @@ flkit_image_opts() {
 }
 
 # flkit_sn_launch: FLKIT_SN, the fl-launch prefix of this SuperNode: knobs, its rendered
-# configuration, the discovery result and the framework image.
+# configuration, the discovery result, the framework image, and --one-env when one-context
+# wrote one_env. fl-launch runs the elasticity publisher (fl-metrics publish) beside a SuperNode
+# whose context names OneGate; the rendered file does not carry ONEGATE_ENDPOINT, so without
+# --one-env the answer would depend on the caller's environment (the dispatcher's has it, the
+# rediscovery timer's does not) and every other start would stop or start the publisher. Where
+# one_env names no endpoint the publisher only warns, at most every 5 minutes.
 flkit_sn_launch() {
 	if ! flkit_image_opts; then
 		return 1
 	fi
 	FLKIT_SN=("${FLKIT_LAUNCH[@]}" -c "$FLKIT_RUN/supernode.conf"
 		--discovery "$FLKIT_RUN/discovery.env" "${FLKIT_IMAGE_OPTS[@]}")
+	if [ -e "$FLKIT_ONE_ENV" ]; then
+		FLKIT_SN+=(--one-env "$FLKIT_ONE_ENV")
+	fi
 }
 
 # flkit_health_cmd: FLKIT_HEALTH, the READY_SCRIPT check (fl-launch health; the rendered
