@@ -317,9 +317,16 @@ fl-launch -c $SL_CONF --best-effort publish-ready"
 
 @test "no secret reaches any argv: the context's key and the OneGate token stay with the tools" {
 	CTX+=(TOKENTXT="$ONE_TOKEN" ONEGATE_TOKEN="$ONE_TOKEN" FL_SSL_KEYFILE="$SECRET_KEY")
-	boot superlink
-	boot supernode
-	stage superlink install
+	local role st
+	for role in superlink supernode; do
+		for st in install configure bootstrap; do
+			stage "$role" "$st"
+			assert_success
+			# nor the stage log
+			refute_output --partial "$ONE_TOKEN"
+			refute_output --partial "$SECRET_KEY"
+		done
+	done
 	run vm "$FLKIT_SHARE/one-apps/ready.sh"
 	run calls
 	refute_output --partial "$ONE_TOKEN"
