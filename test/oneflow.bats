@@ -49,6 +49,8 @@ declare -gA WANT=(
 	[no-token]="1|flkit: role 'supernode' CONTEXT needs TOKEN=\"YES\""
 	[no-ready-script]="1|flkit: role 'superlink' CONTEXT needs READY_SCRIPT_PATH"
 	[gate-off]="1|flkit: 'ready_status_gate' must be true"
+	[network-undefined]="1|Role 'supernode' NIC NETWORK_ID '\$Public' names no network of the service"
+	[network-spec]="1|service: network 'Private' is not a network input (M|network|<description>| |id:)"
 )
 
 # defaults: the --default arguments with the registry's strategy minimums (fl-context -E get).
@@ -160,4 +162,50 @@ for p in sn["elasticity_policies"]:
 	run --separate-stderr python3 "$CHECK" "$BATS_TEST_TMPDIR/cut.json"
 	assert_failure 1
 	[[ $stderr == "$BATS_TEST_TMPDIR/cut.json: "* ]]
+}
+
+@test "oneflow: gen-appliance-files rewrites stale generated parts and keeps the hand-written ones" {
+	local tree=$BATS_TEST_TMPDIR/tree vmt=share/marketplace/4d407218-cbca-41dd-a515-b76c8850f493.yaml
+	mkdir -p "$tree/scripts" "$tree/share"
+	cp "$FLKIT_SRC/scripts/gen-appliance-files" "$tree/scripts/"
+	cp -R "$FLKIT_SRC/share/oneflow" "$FLKIT_SRC/share/marketplace" "$tree/share/"
+	python3 -c 'import json, sys
+p = sys.argv[1]
+t = json.load(open(p))
+del t["user_inputs"]["ONEAPP_FL_LOG_LEVEL"]
+t["roles"][1]["user_inputs"]["ONEAPP_FL_LOG_LEVEL"] = "O|list|Log verbosity|DEBUG,INFO|INFO"
+t["roles"][1]["cooldown"] = 123
+json.dump(t, open(p, "w"), indent=2)' "$tree/share/oneflow/flower-service.json"
+	sed -i -e 's/^\(    oneapp_fl_node_config: \).*/\1"O|text|stale||"/' \
+		-e "s/^  memory: '8192'/  memory: '9999'/" "$tree/$vmt"
+
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files" --check
+	assert_failure 1
+	assert_line --partial '+++ share/oneflow/flower-service.json (generated)'
+	assert_line --partial "+++ $vmt (generated)"
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files"
+	assert_success
+	# Only the hand-written edits are left: the cooldown and the memory.
+	run diff -r "$FLKIT_SRC/share/oneflow" "$tree/share/oneflow"
+	assert_failure 1
+	assert_equal "$(grep -c '^[<>]' <<<"$output")" 2
+	assert_line --regexp '^> +"cooldown": 123,$'
+	run diff "$FLKIT_SRC/$vmt" "$tree/$vmt"
+	assert_output "36c36
+<   memory: '8192'
+---
+>   memory: '9999'"
+}
+
+@test "oneflow: gen-appliance-files refuses an unknown generated block and a missing fl-context" {
+	local tree=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$tree/scripts" "$tree/share/oneflow" "$tree/share/marketplace"
+	cp "$FLKIT_SRC/scripts/gen-appliance-files" "$tree/scripts/"
+	printf 'a: 1\n# BEGIN generated inputs worker\n# END generated\n' >"$tree/share/marketplace/x.yaml"
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files" --check
+	assert_failure 1
+	[[ $stderr == *"x.yaml: unknown block 'inputs worker'"* ]]
+	FLKIT_BIN=$tree/none run --separate-stderr "$tree/scripts/gen-appliance-files"
+	assert_failure 1
+	[[ $stderr == *"no fl-context at $tree/none/fl-context"* ]]
 }

@@ -224,6 +224,23 @@ class Checker:
             if n in names[i + 1:]:
                 self.err(f"Role name '{n}' is repeated")
         self.parents(roles)
+        self.networks(t, roles)
+
+    def networks(self, t, roles):
+        nets = t.get("networks") if isinstance(t.get("networks"), dict) else {}
+        for name, spec in nets.items():
+            why = input_spec_error(spec)
+            if why or not spec.split("|")[1:2] == ["network"]:
+                self.err(f"service: network '{name}' {why or 'is not a network input'}"
+                         " (M|network|<description>| |id:)")
+        for r in roles:
+            tc = r.get("template_contents") if isinstance(r.get("template_contents"), dict) else {}
+            nics = tc.get("NIC", [])
+            for nic in nics if isinstance(nics, list) else [nics]:
+                ref = nic.get("NETWORK_ID") if isinstance(nic, dict) else None
+                if isinstance(ref, str) and ref.startswith("$") and ref[1:] not in nets:
+                    self.err(f"Role '{r.get('name')}' NIC NETWORK_ID '{ref}' names no network of "
+                             "the service")
 
     def role(self, r, i):
         where = f"roles[{i}]"
