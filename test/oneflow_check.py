@@ -3,13 +3,15 @@
 
     oneflow_check.py [--default NAME=VALUE]... FILE...
 
-OneFlow's rules (OpenNebula 7 field names; the messages of src/flow/lib/models/
-service_template.rb where OneFlow has one): the schema (types, enums, required keys), role
+OneFlow's rules (OpenNebula 7 field names; the messages of OpenNebula 7's
+src/flow/lib/models/service_template.rb, validate_values and validate_vmvalues, where OneFlow
+has one, its spacing and typos kept): the schema (types, enums, required keys), role
 names ^\\w+$ and unique, min_vms <= cardinality <= max_vms, policies need both bounds, policy
 type/adjust/expression, min_adjust_step >= 1, expressions that OneFlow's grammar parses,
 scheduled policies with start_time xor recurrence, parents that exist and no cycle.
 
-flkit's rules (the anti-patterns of design 02 §4.6 and 04 §5.5): roles superlink and
+flkit's rules (the anti-patterns of design 02 §4.6 and 04 §5.5): OpenNebula 7 names only
+(OneFlow converts vm_template & co. only when every role uses them); roles superlink and
 supernode (the discovery contract); superlink 1/1/1, no parents, no policies; supernode a
 child of superlink; deployment straight and ready_status_gate true; TOKEN, NETWORK,
 REPORT_READY and READY_SCRIPT_PATH in each role's template_contents CONTEXT; every input at
@@ -213,7 +215,7 @@ class Checker:
         roles = self.typed(t, "roles", "array", "service", required=True) or []
         for old, new in PRE7_NAMES.items():
             if old in t:
-                self.err(f"service: '{old}' is the pre-7 name of '{new}'")
+                self.err(f"flkit: service: '{old}' is the pre-7 name of '{new}'")
         names = [r.get("name") for r in roles if isinstance(r, dict)]
         for i, role in enumerate(roles):
             if not isinstance(role, dict):
@@ -249,13 +251,17 @@ class Checker:
             where = f"Role '{n}'"
             if not ROLE_NAME.match(n):
                 self.err(f"{where}: 'name' must match ^\\w+$")
-        self.typed(r, "type", "string", where, required=True, enum=("vm", "vr"))
+        if "type" not in r:
+            self.err(f"{where}: 'type' is required")
+        elif r["type"] not in ("vm", "vr"):
+            self.err(f"Unsupported role type \"{r['type']}\"")
         self.typed(r, "template_id", "integer", where, required=True, minimum=0)
         for old, new in PRE7_NAMES.items():
             if old in r:
-                self.err(f"{where}: '{old}' is the pre-7 name of '{new}'")
+                self.err(f"flkit: {where}: '{old}' is the pre-7 name of '{new}' (OneFlow 7 "
+                         "converts a template only when every role uses the old names)")
         card = self.typed(r, "cardinality", "integer", where, minimum=0)
-        card = 1 if card is None and "cardinality" not in r else card
+        card = 0 if card is None and "cardinality" not in r else card  # OneFlow 7's default
         lo = self.typed(r, "min_vms", "integer", where, minimum=0)
         hi = self.typed(r, "max_vms", "integer", where, minimum=0)
         self.typed(r, "cooldown", "integer", where, minimum=0)
@@ -271,8 +277,9 @@ class Checker:
         ep = r.get("elasticity_policies") if isinstance(r.get("elasticity_policies"), list) else []
         sp = r.get("scheduled_policies") if isinstance(r.get("scheduled_policies"), list) else []
         if (ep or sp) and ("min_vms" not in r or "max_vms" not in r):
-            self.err(f"Role '{n}' with 'elasticity_policies' or 'scheduled_policies' must define "
-                     "both 'min_vms'and 'max_vms'")
+            # OneFlow 7's text, spaces as it has them.
+            self.err(f"Role '{n}' with  'elasticity_policies' or 'scheduled_policies'must define "
+                     "both 'min_vms' and 'max_vms'")
         for k, p in enumerate(ep):
             self.policy(p, f"Role '{n}', elasticity policy #{k}", elastic=True)
         for k, p in enumerate(sp):
@@ -301,9 +308,10 @@ class Checker:
         if start is not None and rec is not None:
             self.err(f"{where} must define 'start_time' or 'recurrence', but not both")
         elif start is not None:
-            if not isinstance(start, str) or not valid_time(start):
+            if not isinstance(start, str) or not (start.isdigit() or valid_time(start)):
+                # OneFlow 7's text, its 0YYY included.
                 self.err(f"{where} 'start_time' is not a valid Time. "
-                         "Try with YYYY-MM-DD hh:mm:ss or YYYY-MM-DDThh:mm:ssZ")
+                         "Try with YYYY-MM-DD hh:mm:ss or 0YYY-MM-DDThh:mm:ssZ")
         elif rec is not None:
             fields = rec.split() if isinstance(rec, str) else []
             if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
