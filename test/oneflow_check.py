@@ -97,21 +97,24 @@ def bare(name):
     return name[len("ONEAPP_"):] if name.startswith("ONEAPP_") else name
 
 
-# OneFlow's elasticity expression grammar: comparisons of an attribute or a number with
-# > >= < <= == !=, combined with & and |, grouped with parentheses, negated with !.
-TOKEN = re.compile(r"\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<var>[A-Za-z_/][A-Za-z0-9_/]*)"
-                   r"|(?P<op>>=|<=|==|!=|>|<|&|\||!|\(|\)))")
+# OneFlow's elasticity expression grammar (src/flow/lib/grammar.treetop): comparisons
+# (== = != <> >= > <= <) of an attribute or a number, combined with & && | ||, grouped with
+# parentheses, negated with !; blanks are spaces only. Attributes are [a-zA-Z][0-9a-zA-Z_]*,
+# optionally quoted, looked up upper-cased; numbers -?[0-9]+(.[0-9]+)?.
+TOKEN = re.compile(r" *(?:(?P<num>-?\d+(?:\.\d+)?)"
+                   r"|(?P<var>\"[A-Za-z][0-9A-Za-z_]*\"|'[A-Za-z][0-9A-Za-z_]*'|[A-Za-z][0-9A-Za-z_]*)"
+                   r"|(?P<op>&&|\|\||>=|<=|==|!=|<>|=|>|<|&|\||!|\(|\)))")
+COMPARISONS = ("==", "=", "!=", "<>", ">=", ">", "<=", "<")
+CONNECTIVES = ("&&", "&", "||", "|")
 
 
 def parse_expression(text):
-    """The attribute names of an expression; raises ValueError with the reason."""
+    """The attribute names of an expression, upper-cased; raises ValueError with the reason."""
     toks, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    while pos < len(text) and text[pos:].strip(" "):
         m = TOKEN.match(text, pos)
         if not m:
-            raise ValueError(f"unexpected '{text[pos:].strip()[:10]}' at offset {pos}")
+            raise ValueError(f"unexpected '{text[pos:].strip(' ')[:10]}' at offset {pos}")
         toks.append((m.lastgroup, m.group(m.lastgroup)))
         pos = m.end()
     names, i = [], 0
@@ -120,7 +123,7 @@ def parse_expression(text):
         nonlocal i
         if i < len(toks) and toks[i][0] in ("num", "var"):
             if toks[i][0] == "var":
-                names.append(toks[i][1])
+                names.append(toks[i][1].strip("'\"").upper())
             i += 1
             return
         raise ValueError("expected an attribute or a number" + (f", got '{toks[i][1]}'" if i < len(toks) else " at the end"))
@@ -129,7 +132,7 @@ def parse_expression(text):
         nonlocal i
         if i < len(toks) and toks[i] == ("op", "!"):
             i += 1
-            return term()
+            return disjunction()
         if i < len(toks) and toks[i] == ("op", "("):
             i += 1
             disjunction()
@@ -138,16 +141,16 @@ def parse_expression(text):
             i += 1
             return
         operand()
-        if i < len(toks) and toks[i][0] == "op" and toks[i][1] in (">", ">=", "<", "<=", "==", "!="):
+        if i < len(toks) and toks[i][0] == "op" and toks[i][1] in COMPARISONS:
             i += 1
             operand()
         else:
-            raise ValueError("expected a comparison (> >= < <= == !=)")
+            raise ValueError("expected a comparison (" + " ".join(COMPARISONS) + ")")
 
     def disjunction():
         nonlocal i
         term()
-        while i < len(toks) and toks[i] in (("op", "&"), ("op", "|")):
+        while i < len(toks) and toks[i][0] == "op" and toks[i][1] in CONNECTIVES:
             i += 1
             term()
 
