@@ -26,6 +26,8 @@ import sys
 
 import yaml
 
+# oneflow_check.py sits beside this file; no __pycache__ left in the tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oneflow_check  # noqa: E402
 
