@@ -19,7 +19,8 @@ static const char usage_text[] =
     "       fl-context [options] render --role R [-o FILE]\n"
     "       fl-context [options] run-config [--format text|toml]\n"
     "       fl-context [options] node-config [--format text|toml] [--partition-id N --num-partitions M]\n"
-    "       fl-context user-inputs --role superlink|supernode|service [--oneapp]\n"
+    "       fl-context user-inputs --role superlink|supernode|service [--service] [--oneapp]\n"
+    "                  [--format block|params|json]\n"
     "       fl-context reference [--format text|man]\n";
 
 static const char help_text[] =
@@ -35,9 +36,9 @@ static const char help_end[] =
 
 struct opts {
 	unsigned role;
-	int format; /* -1 = verb default */
+	const char *format; /* NULL = the verb's default */
 	const char *output;
-	bool show_secrets, oneapp;
+	bool show_secrets, oneapp, service;
 	long partition_id, num_partitions;
 };
 
@@ -56,16 +57,20 @@ static int need_role(const struct opts *o, const struct fl_ctx *c, const char *v
 	return (int)r;
 }
 
-/* The --format a verb takes (fmts: bits of enum fl_format), or -1 after the usage error. */
-static int format_of(const struct fl_tool *t, unsigned fmts, const char *verb, const char *names)
+/* The --format a verb takes (fmts: bits of enum fl_format, which names lists; def without
+ * --format), or -1 after the usage error. */
+static int format_of(const struct fl_tool *t, unsigned fmts, enum fl_format def, const char *verb,
+                     const char *names)
 {
 	const struct opts *o = t->data;
-	int f = o->format < 0 ? FL_FMT_TEXT : o->format;
-	if (!(fmts & (1u << f))) {
-		fl_tool_usage_error(t, "%s: --format is %s", verb, names);
-		return -1;
-	}
-	return f;
+	if (!o->format)
+		return (int)def;
+	int f = fl_render_format_parse(o->format);
+	if (f < 0)
+		fl_tool_usage_error(t, "%s: unknown format '%s': --format is %s", verb, o->format, names);
+	else if (!(fmts & (1u << f)))
+		fl_tool_usage_error(t, "%s: --format is %s, not %s", verb, names, o->format);
+	return f >= 0 && (fmts & (1u << f)) ? f : -1;
 }
 
 static int validate(struct fl_tool *t, char **args, int n)
@@ -87,7 +92,7 @@ static int show(struct fl_tool *t, char **args, int n)
 	(void)args, (void)n;
 	const struct opts *o = t->data;
 	unsigned fmts = 1u << FL_FMT_TEXT | 1u << FL_FMT_ENV | 1u << FL_FMT_SHELL | 1u << FL_FMT_JSON;
-	int f = format_of(t, fmts, "show", "text, env, shell or json");
+	int f = format_of(t, fmts, FL_FMT_TEXT, "show", "text, env, shell or json");
 	struct fl_ctx c;
 	if (f < 0)
 		return FL_EXIT_USAGE;
@@ -131,7 +136,8 @@ static int render(struct fl_tool *t, char **args, int n)
 static int run_config(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
-	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, "run-config", "text or toml");
+	int f =
+	    format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, FL_FMT_TEXT, "run-config", "text or toml");
 	struct fl_ctx c;
 	if (f < 0)
 		return FL_EXIT_USAGE;
@@ -152,7 +158,8 @@ static int node_config(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
 	const struct opts *o = t->data;
-	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, "node-config", "text or toml");
+	int f =
+	    format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_TOML, FL_FMT_TEXT, "node-config", "text or toml");
 	if (f < 0)
 		return FL_EXIT_USAGE;
 	if ((o->partition_id < 0) != (o->num_partitions < 0) ||
@@ -176,10 +183,17 @@ static int user_inputs(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
 	const struct opts *o = t->data;
+	int f = format_of(t, 1u << FL_FMT_BLOCK | 1u << FL_FMT_PARAMS | 1u << FL_FMT_JSON, FL_FMT_BLOCK,
+	                  "user-inputs", "block, params or json");
+	if (f < 0)
+		return FL_EXIT_USAGE;
 	if (!o->role)
 		return fl_tool_usage_error(t, "user-inputs needs --role superlink, supernode or service");
+	if (o->service && o->role == FL_ROLE_SERVICE)
+		return fl_tool_usage_error(t, "user-inputs: --service goes with --role superlink or "
+		                              "supernode (a role of a OneFlow service), not service");
 	struct fl_buf b = FL_BUF_INIT;
-	fl_render_user_inputs(o->role, o->oneapp, &b);
+	fl_render_user_inputs(o->role, o->service, o->oneapp, (enum fl_format)f, &b);
 	fl_output_stdout(&b);
 	return FL_EXIT_OK;
 }
@@ -187,7 +201,7 @@ static int user_inputs(struct fl_tool *t, char **args, int n)
 static int reference(struct fl_tool *t, char **args, int n)
 {
 	(void)args, (void)n;
-	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_MAN, "reference", "text or man");
+	int f = format_of(t, 1u << FL_FMT_TEXT | 1u << FL_FMT_MAN, FL_FMT_TEXT, "reference", "text or man");
 	if (f < 0)
 		return FL_EXIT_USAGE;
 	struct fl_buf b = FL_BUF_INIT;
@@ -203,7 +217,7 @@ static void help_table(void)
 	fl_output_stdout(&b);
 }
 
-enum { OPT_SECRETS = FL_TOOL_OWN, OPT_ONEAPP, OPT_PID, OPT_NPART };
+enum { OPT_SECRETS = FL_TOOL_OWN, OPT_ONEAPP, OPT_SERVICE, OPT_PID, OPT_NPART };
 
 static int option(struct fl_tool *t, int ch, const char *arg)
 {
@@ -214,13 +228,11 @@ static int option(struct fl_tool *t, int ch, const char *arg)
 			return fl_tool_usage_error(
 			    t, "unknown role '%s': use superlink, supernode or service", arg);
 		break;
-	case 'f':
-		if ((o->format = fl_render_format_parse(arg)) < 0)
-			return fl_tool_usage_error(t, "unknown format '%s'", arg);
-		break;
+	case 'f': o->format = arg; break;
 	case 'o': o->output = arg; break;
 	case OPT_SECRETS: o->show_secrets = true; break;
 	case OPT_ONEAPP: o->oneapp = true; break;
+	case OPT_SERVICE: o->service = true; break;
 	case OPT_PID: return fl_tool_number(t, "--partition-id", arg, 0, INT_MAX, NULL, &o->partition_id);
 	case OPT_NPART:
 		return fl_tool_number(t, "--num-partitions", arg, 0, INT_MAX, NULL, &o->num_partitions);
@@ -235,11 +247,14 @@ static const struct fl_tool_opt opts[] = {
      "a file written by `render` is accepted too (flkit(7) CONFIGURATION)"},
     {"role", 1, 'r', "validate|show|render|user-inputs", "ROLE",
      "superlink, supernode (user-inputs: also service)"},
-    {"format", 1, 'f', "show|run-config|node-config|reference", "FMT",
-     "output format of show, run-config, node-config, reference"},
+    {"format", 1, 'f', "show|run-config|node-config|reference|user-inputs", "FMT",
+     "output format of show, run-config, node-config, reference, user-inputs"},
     {"output", 1, 'o', "render", "FILE", "render: where to write (default /run/flkit/ROLE.conf, mode 0600)"},
     {"show-secrets", 0, OPT_SECRETS, "show", NULL, "show: print FL_SSL_KEYFILE instead of redacting it"},
     {"oneapp", 0, OPT_ONEAPP, "user-inputs", NULL, "user-inputs: name the inputs ONEAPP_<NAME>"},
+    {"service", 0, OPT_SERVICE, "user-inputs", NULL,
+     "user-inputs: the role's inputs inside a OneFlow service (no service-level\n"
+     "variable, no FL_SUPERLINK_ADDRESS); without it, a standalone VM's"},
     {"partition-id", 1, OPT_PID, "node-config", "N", "node-config: this SuperNode's partition"},
     {"num-partitions", 1, OPT_NPART, "node-config", "M", "node-config: the number of partitions"},
 };
@@ -257,7 +272,7 @@ static const struct fl_tool_verb verbs[] = {
 
 int main(int argc, char **argv)
 {
-	static struct opts o = {.format = -1, .partition_id = -1, .num_partitions = -1};
+	static struct opts o = {.partition_id = -1, .num_partitions = -1};
 	/* Static: what it holds is still reachable when main returns. */
 	static struct fl_tool t = {
 	    .name = "fl-context",

@@ -1914,7 +1914,67 @@ assert_file_refused() {
 }
 
 # ---------------------------------------------------------------------------------------
-# user-inputs (01 §1.2)
+# user-inputs (01 §1.2; levels and formats: fl-context(1) user-inputs)
+#
+# Golden files: test/golden/user-inputs/LEVEL.FORMAT hold what `fl-context user-inputs` prints
+# for each level (superlink, supernode: standalone; superlink-service, supernode-service: the
+# role in a OneFlow service; service: the service level) and each format, compared byte for
+# byte. After a deliberate change to the registry, rewrite them and review the diff:
+#     FLKIT_UPDATE_GOLDEN=1 bats test/fl-context.bats -f golden
+
+UI_LEVELS=(superlink superlink-service supernode supernode-service service)
+UI_FORMATS=(block params json)
+# The USER_INPUTS grammar of 05 §3.3; text64 carries no options and no default.
+UI_TYPES='text|text64|password|number|number-float|range|range-float|list|list-multiple|boolean|fixed'
+UI_SPEC_RE="^[MO]\|($UI_TYPES)\|[^|]+\|[^|]*\|[^|]*$"
+UI_TEXT64_RE='^[MO]\|text64\|[^|]+$'
+
+# ui_args LEVEL: the options of LEVEL, one a line.
+ui_args() {
+	case $1 in
+	*-service) printf '%s\n' --role "${1%-service}" --service ;;
+	*) printf '%s\n' --role "$1" ;;
+	esac
+}
+
+# ui LEVEL [ARGS...]: user-inputs of LEVEL under run (with ARGS, e.g. --format json).
+ui() {
+	local -a level
+	mapfile -t level < <(ui_args "$1")
+	shift
+	run_flc user-inputs "${level[@]}" "$@"
+}
+
+# ui_names LEVEL: the names of the block of LEVEL, one a line.
+ui_names() {
+	local -a args
+	mapfile -t args < <(ui_args "$1")
+	flc user-inputs "${args[@]}" | sed -n 's/^  \([A-Z0-9_]*\) = ".*/\1/p'
+}
+
+@test "user-inputs: golden files, every level in every format, byte for byte" {
+	local dir=$BATS_TEST_DIRNAME/golden/user-inputs out=$BATS_TEST_TMPDIR/out level f n=0 diffs=
+	local -a args
+	[ -z "${FLKIT_UPDATE_GOLDEN:-}" ] || mkdir -p "$dir"
+	for level in "${UI_LEVELS[@]}"; do
+		mapfile -t args < <(ui_args "$level")
+		for f in "${UI_FORMATS[@]}"; do
+			flc user-inputs "${args[@]}" --format "$f" >"$out"
+			[ -z "${FLKIT_UPDATE_GOLDEN:-}" ] || cp "$out" "$dir/$level.$f"
+			cmp -s "$out" "$dir/$level.$f" || diffs+=$(diff -u "$dir/$level.$f" "$out" 2>&1)$'\n'
+			n=$((n + 1))
+		done
+		# Block is the default format.
+		flc user-inputs "${args[@]}" >"$out"
+		cmp -s "$out" "$dir/$level.block" || diffs+="$level: the default is not block"$'\n'
+	done
+	[ -z "$diffs" ] || {
+		echo "golden files differ (FLKIT_UPDATE_GOLDEN=1 rewrites them; review the diff)"
+		echo "$diffs"
+		false
+	}
+	assert_equal "$n" 15
+}
 
 @test "user-inputs: superlink lines are the spec's USER_INPUT strings" {
 	run_flc user-inputs --role superlink
@@ -1934,6 +1994,7 @@ assert_file_refused() {
 	assert_line '  FL_GRPC_KEEPALIVE_TIMEOUT = "O|number|gRPC keepalive ACK timeout in seconds||20",'
 	assert_line '  FL_CERT_EXTRA_SAN = "O|text|Additional SAN entries for auto-generated cert (comma-separated)||",'
 	assert_line '  FL_METRICS_PORT = "O|number|Prometheus metrics exporter port||9101",'
+	assert_line '  FL_LOG_FORMAT = "O|list|Log output format|text,json|text",'
 	assert_line '  FL_SSL_KEYFILE = "O|text64|Server private key (base64 PEM)"'
 	assert_line --index $((${#lines[@]} - 1)) ']'
 }
@@ -1961,44 +2022,152 @@ assert_file_refused() {
 	assert_line '  FL_CUDA_VISIBLE_DEVICES = "O|text|GPU device IDs visible to container (e.g., 0 or 0,1)||all",'
 	assert_line '  FL_GPU_MEMORY_FRACTION = "O|number-float|GPU memory fraction for PyTorch (0.0-1.0)||0.8",'
 	assert_line '  FL_DCGM_ENABLED = "O|boolean|Enable DCGM GPU metrics exporter||NO",'
+	assert_line '  FL_LOG_FORMAT = "O|list|Log output format|text,json|text",'
 	assert_line '  ML_FRAMEWORK = "O|list|ML framework|pytorch,tensorflow,sklearn|pytorch",'
 	assert_line '  FL_USE_CASE = "O|list|Pre-built use case template|none,image-classification,anomaly-detection,llm-fine-tuning|none",'
 	assert_line '  FL_EDGE_BACKOFF = "O|list|Edge discovery retry backoff strategy|exponential,fixed|exponential",'
 	assert_line '  FL_EDGE_MAX_BACKOFF = "O|number|Maximum backoff interval in seconds for edge discovery||300"'
 	assert_line '  FL_SSL_CA_CERTFILE = "O|text64|CA certificate (base64 PEM)",'
 	local v
-	for v in "${SUPERLINK_ONLY[@]}" FL_LOG_FORMAT; do
+	for v in "${SUPERLINK_ONLY[@]}"; do
 		refute_output --partial " $v = "
 	done
 }
 
-@test "user-inputs: every variable of a role appears once, and every input is optional" {
+@test "user-inputs: standalone, every variable of a role appears once, and every input is optional" {
 	local role v
 	for role in superlink supernode; do
 		run_flc user-inputs --role "$role"
 		assert_success
 		local -n only=${role^^}_ONLY
 		for v in "${only[@]}" FLOWER_VERSION FL_ISOLATION FL_LOG_LEVEL FL_GRPC_KEEPALIVE_TIME \
-			FL_GRPC_KEEPALIVE_TIMEOUT FL_TLS_ENABLED FL_SSL_CA_CERTFILE; do
+			FL_GRPC_KEEPALIVE_TIMEOUT FL_LOG_FORMAT FL_TLS_ENABLED FL_SSL_CA_CERTFILE; do
 			assert_equal "$(grep -c "^  $v = \"O|" <<<"$output")" 1
 		done
 		assert_equal "$(grep -c '^  [A-Z0-9_]* = "' <<<"$output")" "$(grep -c '^  [A-Z0-9_]* = "O|' <<<"$output")"
 	done
 }
 
-@test "user-inputs: the service block holds FL_LOG_FORMAT only" {
-	run_flc user-inputs --role service
+@test "user-inputs: the service level is the variables both roles read" {
+	local both
+	# The reference's ROLE column, an oracle apart from user-inputs.
+	run_flc reference
 	assert_success
-	assert_output 'USER_INPUTS = [
-  FL_LOG_FORMAT = "O|list|Log output format|text,json|text"
-]'
+	both=$(awk '$2 == "both" { print $1 }' <<<"$output")
+	assert_equal "$(ui_names service)" "$both"
+	assert_equal "$both" "$(printf '%s\n' FLOWER_VERSION FL_ISOLATION FL_LOG_LEVEL FL_GRPC_KEEPALIVE_TIME \
+		FL_GRPC_KEEPALIVE_TIMEOUT FL_LOG_FORMAT FL_TLS_ENABLED FL_SSL_CA_CERTFILE)"
 }
 
-@test "user-inputs: --oneapp names the inputs ONEAPP_<NAME>" {
+@test "user-inputs: in a service a role offers no service-level variable; the levels add up to the standalone role" {
+	local role service own all
+	service=$(ui_names service)
+	[ -n "$service" ]
+	for role in superlink supernode; do
+		own=$(ui_names "$role-service")
+		all=$(ui_names "$role")
+		[ -n "$own" ]
+		[ -n "$all" ]
+		# Disjoint.
+		assert_equal "$(comm -12 <(sort <<<"$service") <(sort <<<"$own"))" ''
+		# Together: the standalone role less FL_SUPERLINK_ADDRESS.
+		assert_equal "$(sort <<<"$service"$'\n'"$own")" "$(grep -vx FL_SUPERLINK_ADDRESS <<<"$all" | sort)"
+		# Each level keeps registry order: the standalone order filtered.
+		assert_equal "$own" "$(grep -vxF -f <(echo "$service"; echo FL_SUPERLINK_ADDRESS) <<<"$all")"
+	done
+	assert_equal "$(ui_names supernode | grep -cx FL_SUPERLINK_ADDRESS)" 1
+	assert_equal "$(ui_names supernode-service | grep -cx FL_SUPERLINK_ADDRESS)" 0
+	assert_equal "$(grep -cx FL_SUPERLINK_ADDRESS <<<"$service")" 0
+}
+
+@test "user-inputs: every spec follows the USER_INPUTS grammar; text64 has no options or default" {
+	local level name spec n=0 type opts def
+	for level in "${UI_LEVELS[@]}"; do
+		ui "$level" --format json
+		assert_success
+		while IFS=$'\t' read -r name spec; do
+			n=$((n + 1))
+			[[ $name =~ ^[A-Z][A-Z0-9_]*$ ]] || { echo "$level: name '$name'"; false; }
+			IFS='|' read -r _ type _ opts def <<<"$spec"
+			if [ "$type" = text64 ]; then
+				[[ $spec =~ $UI_TEXT64_RE ]] || { echo "$level: $name: '$spec'"; false; }
+				continue
+			fi
+			[[ $spec =~ $UI_SPEC_RE ]] || { echo "$level: $name: '$spec'"; false; }
+			[[ $spec == O\|* ]] || { echo "$level: $name is not optional: '$spec'"; false; }
+			case $type in
+			list) [[ ,$opts, == *,"$def",* ]] || { echo "$level: $name: default not an option"; false; } ;;
+			boolean) [[ $def == YES || $def == NO ]] || { echo "$level: $name: boolean '$def'"; false; } ;;
+			*) [ -z "$opts" ] || { echo "$level: $name: options on a $type"; false; } ;;
+			esac
+		done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' <<<"$output")
+	done
+	[ "$n" -gt 40 ]
+}
+
+@test "user-inputs: json and params hold the block's names, in order, with the block's specs" {
+	local level block json params names specs labels i
+	for level in "${UI_LEVELS[@]}"; do
+		ui "$level" --format block
+		assert_success
+		block=$output
+		names=$(sed -n 's/^  \([A-Z0-9_]*\) = ".*/\1/p' <<<"$block")
+		specs=$(sed -n 's/^  [A-Z0-9_]* = "\(.*\)",\{0,1\}$/\1/p' <<<"$block")
+		[ -n "$names" ]
+		assert_equal "$(wc -l <<<"$specs")" "$(wc -l <<<"$names")"
+
+		ui "$level" --format json
+		assert_success
+		json=$output
+		jq -e 'type == "object"' <<<"$json" >/dev/null
+		assert_equal "$(jq -r 'keys_unsorted[]' <<<"$json")" "$names"
+		assert_equal "$(jq -r '.[]' <<<"$json")" "$specs"
+
+		ui "$level" --format params
+		assert_success
+		params=("${lines[@]}")
+		assert_equal "${#params[@]}" $((4 * $(wc -l <<<"$names")))
+		assert_equal "$(printf '%s\n' "$output" | wc -l)" "${#params[@]}"
+		assert_equal "$(for ((i = 0; i < ${#params[@]}; i += 4)); do echo "${params[i]}"; done)" "$names"
+		assert_equal "$(for ((i = 3; i < ${#params[@]}; i += 4)); do echo "${params[i]}"; done)" "$specs"
+		assert_equal "$(for ((i = 1; i < ${#params[@]}; i += 4)); do echo "${params[i]}"; done | sort -u)" configure
+		# The description is the input's label.
+		labels=$(cut -d'|' -f3 <<<"$specs")
+		assert_equal "$(for ((i = 2; i < ${#params[@]}; i += 4)); do echo "${params[i]}"; done)" "$labels"
+	done
+}
+
+@test "user-inputs: --oneapp names the inputs ONEAPP_<NAME> in every format, nothing else changes" {
 	run_flc user-inputs --role supernode --oneapp
 	assert_success
 	assert_line '  ONEAPP_FL_NODE_CONFIG = "O|text|Space-separated key=value node config||",'
 	assert_equal "$(grep -c '^  [A-Z0-9_]* = ' <<<"$output")" "$(grep -c '^  ONEAPP_[A-Z0-9_]* = ' <<<"$output")"
+	local level plain
+	for level in "${UI_LEVELS[@]}"; do
+		ui "$level" --format block
+		plain=$(awk '{ sub(/^  /, "  ONEAPP_") } 1' <<<"$output")
+		ui "$level" --format block --oneapp
+		assert_equal "$output" "$plain"
+		ui "$level" --format json
+		plain=$(awk '{ sub(/^  "/, "  \"ONEAPP_") } 1' <<<"$output")
+		ui "$level" --format json --oneapp
+		assert_equal "$output" "$plain"
+		ui "$level" --format params
+		plain=$(awk 'NR % 4 == 1 { $0 = "ONEAPP_" $0 } 1' <<<"$output")
+		ui "$level" --format params --oneapp
+		assert_equal "$output" "$plain"
+	done
+}
+
+@test "user-inputs: params fills ONE_SERVICE_PARAMS through mapfile (stride 4)" {
+	local -a ONE_SERVICE_PARAMS
+	mapfile -t ONE_SERVICE_PARAMS < <(flc user-inputs --role superlink --oneapp --format params)
+	[ "${#ONE_SERVICE_PARAMS[@]}" -gt 0 ]
+	assert_equal $((${#ONE_SERVICE_PARAMS[@]} % 4)) 0
+	assert_equal "${ONE_SERVICE_PARAMS[*]:0:4}" \
+		'ONEAPP_FLOWER_VERSION configure Flower Docker image version tag O|text|Flower Docker image version tag||1.25.0'
+	assert_equal "${ONE_SERVICE_PARAMS[-4]}" ONEAPP_FL_SSL_KEYFILE
+	assert_equal "${ONE_SERVICE_PARAMS[-1]}" 'O|text64|Server private key (base64 PEM)'
 }
 
 @test "user-inputs: needs a role" {
@@ -2008,8 +2177,35 @@ assert_file_refused() {
 	assert_stderr_contains 'usage: fl-context'
 }
 
+@test "user-inputs: a format it does not write, or --service with --role service, is a usage error naming the allowed values" {
+	local f
+	for f in yaml text env man BLOCK ''; do
+		run_flc user-inputs --role superlink --format "$f"
+		assert_failure 2
+		assert_output ''
+		assert_stderr_contains 'fl-context: user-inputs: '
+		assert_stderr_contains '--format is block, params or json'
+		assert_stderr_contains 'usage: fl-context'
+	done
+	run_flc user-inputs --role superlink --format yaml
+	assert_stderr_contains "unknown format 'yaml'"
+	run_flc user-inputs --role service --service
+	assert_failure 2
+	assert_output ''
+	assert_stderr_contains 'fl-context: user-inputs: --service goes with --role superlink or supernode'
+	assert_stderr_contains 'not service'
+	run_flc --env-only show --service
+	assert_failure 2
+	assert_stderr_contains 'fl-context: --service is an option of user-inputs, not of show'
+	run_flc --env-only show --format params
+	assert_failure 2
+	assert_stderr_contains 'show: --format is text, env, shell or json, not params'
+}
+
 @test "user-inputs: reads no context" {
 	run_flc FLKIT_CONTEXT="$BATS_TEST_TMPDIR/missing" user-inputs --role superlink
+	assert_success
+	run_flc FLKIT_CONTEXT="$BATS_TEST_TMPDIR/missing" user-inputs --role service --format json
 	assert_success
 }
 
@@ -2371,7 +2567,7 @@ flower_check() {
 	assert_stderr_contains "fl-context: --oneapp is an option of user-inputs, not of show"
 	run_flc --env-only get FL_NUM_ROUNDS --format json
 	assert_failure 2
-	assert_stderr_contains "--format is an option of show, run-config, node-config or reference, not of get"
+	assert_stderr_contains "--format is an option of show, run-config, node-config, reference or user-inputs, not of get"
 	run_flc --env-only -o "$BATS_TEST_TMPDIR/x.conf" validate --role superlink
 	assert_failure 2
 	assert_stderr_contains "--output is an option of render, not of validate"

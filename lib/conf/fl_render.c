@@ -11,8 +11,8 @@
 
 int fl_render_format_parse(const char *s)
 {
-	static const char *const names[] = {"text", "env", "shell", "json", "toml", "man"};
-	for (int i = 0; i < 6; i++)
+	static const char *const names[] = {"text", "env", "shell", "json", "toml", "man", "block", "params"};
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
@@ -20,7 +20,7 @@ int fl_render_format_parse(const char *s)
 
 static bool in_role(const struct fl_var *v, unsigned role)
 {
-	return role == 0 || (v->roles & role);
+	return role == 0 || (role == FL_ROLE_SERVICE ? fl_render_service_level(v) : (v->roles & role));
 }
 
 /* Valid UTF-8 copy (stray bytes become U+FFFD): jansson accepts only that. */
@@ -205,21 +205,57 @@ static void user_input_line(const struct fl_var *v, struct fl_buf *out)
 		fl_buf_addf(out, "O|%s|%s|%s|%s", v->type, v->label, v->options, v->def);
 }
 
-void fl_render_user_inputs(unsigned role, bool oneapp, struct fl_buf *out)
+bool fl_render_service_level(const struct fl_var *v)
 {
-	fl_buf_adds(out, "USER_INPUTS = [\n");
+	unsigned both = FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE;
+	return (v->roles & both) == both;
+}
+
+bool fl_render_user_input_offered(const struct fl_var *v, unsigned role, bool in_service)
+{
+	if (role == FL_ROLE_SERVICE)
+		return fl_render_service_level(v);
+	if (!(v->roles & role))
+		return false;
+	/* Inside a service the SuperNode finds the SuperLink through OneGate (02 §4.6 #6). */
+	return !in_service || (!fl_render_service_level(v) && v != fl_var_get(FLV_FL_SUPERLINK_ADDRESS));
+}
+
+void fl_render_user_inputs(unsigned role, bool in_service, bool oneapp, enum fl_format f, struct fl_buf *out)
+{
+	const char *prefix = oneapp ? "ONEAPP_" : "";
+	json_t *root = f == FL_FMT_JSON ? json_object() : NULL;
 	const char *sep = "";
+	if (f == FL_FMT_BLOCK)
+		fl_buf_adds(out, "USER_INPUTS = [\n");
 	for (size_t i = 0; i < fl_nvars; i++) {
 		const struct fl_var *v = &fl_vars[i];
-		bool service = v->roles & FL_ROLE_SERVICE;
-		if (role == FL_ROLE_SERVICE ? !service : (service || !(v->roles & role)))
+		if (!fl_render_user_input_offered(v, role, in_service))
 			continue;
-		fl_buf_addf(out, "%s  %s%s = \"", sep, oneapp ? "ONEAPP_" : "", v->name);
-		user_input_line(v, out);
-		fl_buf_adds(out, "\"");
-		sep = ",\n";
+		struct fl_buf spec = FL_BUF_INIT;
+		user_input_line(v, &spec);
+		if (f == FL_FMT_JSON) {
+			struct fl_buf key = FL_BUF_INIT;
+			fl_buf_addf(&key, "%s%s", prefix, v->name);
+			json_object_set_new(root, key.data, json_string(spec.data));
+			fl_buf_free(&key);
+		} else if (f == FL_FMT_PARAMS) {
+			fl_buf_addf(out, "%s%s\nconfigure\n%s\n%s\n", prefix, v->name, v->label, spec.data);
+		} else {
+			fl_buf_addf(out, "%s  %s%s = \"%s\"", sep, prefix, v->name, spec.data);
+			sep = ",\n";
+		}
+		fl_buf_free(&spec);
 	}
-	fl_buf_adds(out, "\n]\n");
+	if (f == FL_FMT_BLOCK)
+		fl_buf_adds(out, "\n]\n");
+	if (root) {
+		char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fl_buf_adds(out, txt);
+		fl_buf_addc(out, '\n');
+		free(txt);
+		json_decref(root);
+	}
 }
 
 /* roff needs backslashes doubled and a leading dot or quote escaped. */
@@ -276,7 +312,7 @@ static void man_var(const struct fl_var *v, struct fl_buf *out)
 	fl_buf_adds(out, v->name);
 	fl_buf_adds(out, "\n");
 	fl_buf_addf(out, "%s; %s%s", roles_words(v->roles), v->type,
-	            (v->roles & FL_ROLE_SERVICE) ? "; set at OneFlow service level" : "");
+	            fl_render_service_level(v) ? "; set at OneFlow service level" : "");
 	if (*v->options) {
 		fl_buf_adds(out, "; one of ");
 		roff(out, v->options);
@@ -358,8 +394,16 @@ void fl_render_reference(enum fl_format f, struct fl_buf *out)
 	for (size_t i = 0; i < fl_nvars; i++)
 		man_var(&fl_vars[i], out);
 	fl_buf_adds(out, ".SH USER_INPUTS\n"
-	                 "The marketplace USER_INPUTS blocks come from the same table:\n"
+	                 "The OpenNebula USER_INPUTS (VM template, one-apps ONE_SERVICE_PARAMS, OneFlow\n"
+	                 "service and role) come from the same table:\n"
 	                 ".B fl\\-context user\\-inputs \\-\\-role superlink|supernode|service\n"
+	                 ".RB [ \\-\\-service ]\n"
+	                 ".RB [ \\-\\-format\n"
+	                 ".IR block | params | json ].\n"
+	                 "The variables set at OneFlow service level, those both roles read, are the\n"
+	                 "service's inputs; a role of the service offers the others (see\n"
+	                 ".BR fl\\-context (1),\n"
+	                 "user\\-inputs).\n"
 	                 ".SH SEE ALSO\n"
 	                 ".BR fl-context (1)\n");
 }

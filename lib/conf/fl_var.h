@@ -8,7 +8,7 @@
 enum fl_role {
 	FL_ROLE_SUPERLINK = 1,
 	FL_ROLE_SUPERNODE = 2,
-	FL_ROLE_SERVICE = 4, /* declared once at OneFlow service level */
+	FL_ROLE_SERVICE = 4, /* OneFlow service level: the variables both roles read (fl_render.h) */
 };
 
 /* What a value must look like; the message says it in words. */

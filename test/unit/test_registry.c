@@ -92,8 +92,29 @@ static void test_registry(void)
 	      "fl_var_role_parse: unknown roles are 0");
 	CHECK(strcmp(fl_var_role_name(FL_ROLE_SUPERLINK | FL_ROLE_SUPERNODE), "?") == 0,
 	      "fl_var_role_name: a mask is '?'");
-	CHECK(fl_var_find("FL_LOG_FORMAT")->roles & FL_ROLE_SERVICE,
-	      "FL_LOG_FORMAT is a service-level variable");
+	/* The OneFlow service level is derived (the variables both roles read), never flagged. */
+	static const char *const service_level[] = {"FLOWER_VERSION",
+	                                            "FL_ISOLATION",
+	                                            "FL_LOG_LEVEL",
+	                                            "FL_GRPC_KEEPALIVE_TIME",
+	                                            "FL_GRPC_KEEPALIVE_TIMEOUT",
+	                                            "FL_LOG_FORMAT",
+	                                            "FL_TLS_ENABLED",
+	                                            "FL_SSL_CA_CERTFILE"};
+	size_t nservice = 0, flagged = 0;
+	for (size_t i = 0; i < fl_nvars; i++) {
+		nservice += fl_render_service_level(&fl_vars[i]);
+		flagged += (fl_vars[i].roles & FL_ROLE_SERVICE) != 0;
+	}
+	bool listed = nservice == NELEM(service_level);
+	for (size_t i = 0; i < NELEM(service_level); i++)
+		listed = listed && fl_render_service_level(fl_var_find(service_level[i]));
+	CHECK(listed && flagged == 0, "service level: the %zu variables both roles read", nservice);
+	CHECK(
+	    fl_render_user_input_offered(fl_var_find("FL_SUPERLINK_ADDRESS"), FL_ROLE_SUPERNODE, false) &&
+	        !fl_render_user_input_offered(fl_var_find("FL_SUPERLINK_ADDRESS"), FL_ROLE_SUPERNODE, true) &&
+	        !fl_render_user_input_offered(fl_var_find("FL_SUPERLINK_ADDRESS"), FL_ROLE_SERVICE, false),
+	    "user inputs: FL_SUPERLINK_ADDRESS standalone only");
 }
 
 /* ---- fl_ctx end to end ---- */
