@@ -212,25 +212,32 @@ def cross(docs):
     out, by_name = [], {}
     for path, d in docs:
         n = d.get("name")
+        if not isinstance(n, str):
+            continue
         if n in by_name:
             out.append((path, f"the name '{n}' is also the name of {by_name[n][0]}"))
         else:
             by_name[n] = (path, d)
+
+    def app(name):
+        return by_name.get(name, (None, {}))[1] if isinstance(name, str) else {}
+
     for path, d in docs:
-        if d.get("type") == "VMTEMPLATE":
-            for disk in d.get("disks") or []:
-                target = by_name.get(disk, (None, {}))[1]
-                if not target or target.get("type") is not None:
+        disks = d.get("disks")
+        if d.get("type") == "VMTEMPLATE" and isinstance(disks, list):
+            for disk in disks:
+                if not app(disk) or app(disk).get("type") is not None:
                     out.append((path, f"disk '{disk}' is not an OS disk app of this marketplace"))
         if d.get("type") == "SERVICE_TEMPLATE" and isinstance(d.get("roles"), dict):
-            for role, app in d["roles"].items():
-                target = by_name.get(app, (None, {}))[1]
+            for role, name in d["roles"].items():
+                target = app(name)
                 if not target or target.get("type") != "VMTEMPLATE":
-                    out.append((path, f"role '{role}' names '{app}', not a VMTEMPLATE app of this marketplace"))
-                elif role == "supernode":
-                    ins = (target.get("opennebula_template") or {}).get("user_inputs") or {}
-                    if "oneapp_fl_superlink_address" in ins:
-                        out.append((path, f"role 'supernode' uses '{app}', which offers oneapp_fl_superlink_address (the service's SuperNodes find the SuperLink through OneGate)"))
+                    out.append((path, f"role '{role}' names '{name}', not a VMTEMPLATE app of this marketplace"))
+                    continue
+                tpl = target.get("opennebula_template")
+                ins = tpl.get("user_inputs") if isinstance(tpl, dict) else None
+                if role == "supernode" and isinstance(ins, dict) and "oneapp_fl_superlink_address" in ins:
+                    out.append((path, f"role 'supernode' uses '{name}', which offers oneapp_fl_superlink_address (the service's SuperNodes find the SuperLink through OneGate)"))
     return out
 
 

@@ -30,7 +30,7 @@ import json
 import re
 import sys
 
-ROLE_NAME = re.compile(r"^\w+$")
+ROLE_NAME = re.compile(r"\w+", re.ASCII)  # Ruby's \w: ASCII only
 POLICY_TYPES = ("CHANGE", "CARDINALITY", "PERCENTAGE_CHANGE")
 SHUTDOWN_ACTIONS = ("terminate", "terminate-hard", "shutdown", "shutdown-hard")
 PRE7_NAMES = {"vm_template": "template_id", "vm_template_contents": "template_contents",
@@ -94,6 +94,7 @@ def input_default(spec):
 
 
 def bare(name):
+    name = str(name)
     return name[len("ONEAPP_"):] if name.startswith("ONEAPP_") else name
 
 
@@ -238,7 +239,7 @@ class Checker:
             if why or not spec.split("|")[1:2] == ["network"]:
                 self.err(f"service: network '{name}' {why or 'is not a network input'}"
                          " (M|network|<description>| |id:)")
-        for r in roles:
+        for r in (r for r in roles if isinstance(r, dict)):
             tc = r.get("template_contents") if isinstance(r.get("template_contents"), dict) else {}
             nics = tc.get("NIC", [])
             for nic in nics if isinstance(nics, list) else [nics]:
@@ -252,7 +253,7 @@ class Checker:
         n = self.typed(r, "name", "string", where, required=True)
         if n is not None:
             where = f"Role '{n}'"
-            if not ROLE_NAME.match(n):
+            if not ROLE_NAME.fullmatch(n):
                 self.err(f"{where}: 'name' must match ^\\w+$")
         if "type" not in r:
             self.err(f"{where}: 'type' is required")
@@ -356,7 +357,7 @@ class Checker:
     # --- flkit ---------------------------------------------------------------------------
     def flkit(self, t):
         roles = [r for r in t.get("roles", []) if isinstance(r, dict)] if isinstance(t.get("roles"), list) else []
-        by = {r.get("name"): r for r in roles}
+        by = {r.get("name"): r for r in roles if isinstance(r.get("name"), str)}
         listed = [str(r.get("name")) for r in roles]
         if sorted(listed) != ["superlink", "supernode"]:
             self.err("flkit: the roles must be one 'superlink' and one 'supernode' (SuperNodes "
@@ -377,7 +378,8 @@ class Checker:
                          "(a singleton)")
             if sl.get("parents"):
                 self.err("flkit: role 'superlink' must have no parents (it is the root)")
-        if sn is not None and "superlink" not in (sn.get("parents") or []):
+        sn_parents = sn.get("parents") if sn is not None else None
+        if sn is not None and not (isinstance(sn_parents, list) and "superlink" in sn_parents):
             self.err("flkit: role 'supernode' must have the parent 'superlink'")
         for r in roles:
             self.context(r)
@@ -433,7 +435,8 @@ class Checker:
                 seen.setdefault(b, where)
 
     def expressions(self, sn):
-        for k, p in enumerate(sn.get("elasticity_policies") or []):
+        ep = sn.get("elasticity_policies")
+        for k, p in enumerate(ep if isinstance(ep, list) else []):
             if not isinstance(p, dict):
                 continue
             for name in self.names.get(id(p), []):
