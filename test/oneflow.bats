@@ -3,8 +3,8 @@
 # (test/oneflow_check.py), their user_inputs are what fl-context generates, each variable at
 # exactly one level, and every bad fixture is refused with its message.
 
-# SC2154: $stderr is set by bats' run --separate-stderr.
-# shellcheck disable=SC2154
+# SC2154: $stderr is set by bats' run --separate-stderr; SC2016: python code in single quotes.
+# shellcheck disable=SC2154,SC2016
 load helpers
 
 FLOW="$FLKIT_SRC/share/oneflow"
@@ -209,4 +209,32 @@ json.dump(t, open(p, "w"), indent=2)' "$tree/share/oneflow/flower-service.json"
 	FLKIT_BIN=$tree/none run --separate-stderr "$tree/scripts/gen-appliance-files"
 	assert_failure 1
 	[[ $stderr == *"no fl-context at $tree/none/fl-context"* ]]
+}
+
+@test "oneflow: a value of the wrong type anywhere in a template is reported, never a traceback" {
+	run python3 -B -c 'import copy, json, random, sys
+sys.path.insert(0, sys.argv[1])
+import oneflow_check
+base = json.load(open(sys.argv[2]))
+def paths(o, p=()):
+    yield p
+    for k, v in (o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else ()):
+        yield from paths(v, p + (k,))
+every = [p for p in paths(base) if p]
+wrong = [None, 0, -1, "x", [], {}, [1], {"a": 1}, True, 1.5, "", "$Nope", [{"type": "CHANGE"}]]
+rng = random.Random(14)
+for _ in range(3000):
+    t = copy.deepcopy(base)
+    for p in rng.sample(every, 2):
+        cur = t
+        try:
+            for k in p[:-1]:
+                cur = cur[k]
+            cur[p[-1]] = rng.choice(wrong)
+        except (KeyError, IndexError, TypeError):
+            pass
+    assert all(isinstance(e, str) for e in oneflow_check.check_template(t, {"FL_MIN_FIT_CLIENTS": "2"}))
+print("no traceback")' "$BATS_TEST_DIRNAME" "$FLOW/flower-service-elastic.json"
+	assert_success
+	assert_output "no traceback"
 }
