@@ -218,13 +218,21 @@ Architecture: $(dpkg --print-architecture)"
 	done
 }
 
-@test "harness: the boot harness passes against the installed package" {
+# The boot harness (test/appliance/boot.sh, its CLI at its top) once, against the installed
+# package. INTEGRATOR: HARNESS_SCENARIO must name the harness's clean Flower boot scenario; while
+# boot.sh or that scenario is missing, this test fails (it never skips).
+HARNESS_SCENARIO=l1
+
+@test "harness: the boot harness passes against the installed package (/usr/bin, /usr/share/flkit)" {
 	step_ok install
-	# PLACEHOLDER for the integrator: the boot harness (test/appliance/boot.sh, branch
-	# i14-harness) is to run here once, as FLKIT_BIN=/usr/bin FLKIT_SHARE=/usr/share/flkit
-	# test/appliance/boot.sh ..., with its result asserted. Until it is wired this test fails.
-	echo "PLACEHOLDER: the boot harness is not wired into deb.bats yet" >&2
-	false
+	local boot="$ROOT/test/appliance/boot.sh" work="$BATS_TEST_TMPDIR/harness"
+	[ -x "$boot" ] || { echo "PLACEHOLDER: $boot does not exist yet (branch i14-harness)"; false; }
+	local rc=0
+	FLKIT_BIN=/usr/bin FLKIT_SHARE=/usr/share/flkit "$boot" --scenario "$HARNESS_SCENARIO" \
+		--deadline 600 "$work" >"$BATS_TEST_TMPDIR/harness.log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || { tail -n 60 "$BATS_TEST_TMPDIR/harness.log"; echo "boot.sh exited $rc"; false; }
+	run grep -x 'STATUS=ok' "$work/result.env"
+	assert_success
 }
 
 @test "purge: dpkg --purge flkit removes every file it installed and /usr/share/flkit" {

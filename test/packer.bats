@@ -236,3 +236,74 @@ one_apps_step() {
 	assert_failure
 	assert_output --partial "FLKIT_ROLE: 'edge' is neither superlink nor supernode"
 }
+
+# stub_step SCRIPT IMAGES [NAME=VALUE...]: share/packer/scripts/SCRIPT as root in a mount
+# namespace (an overlay on /opt, a fresh /tmp) with docker, systemctl and apt-get stubs first on
+# PATH that log their argv; `docker image ls` lists IMAGES (space-separated). Prints rc=N, the
+# log, and /opt/flower/PREBAKED_FRAMEWORK with its mode when the step wrote it.
+# SC2016: the stubs' $ are for the stubs' shell.
+# shellcheck disable=SC2016
+stub_step() {
+	local script=$1 images=$2 t="$BATS_TEST_TMPDIR"
+	shift 2
+	mkdir -p "$t/stubs"
+	cp "$PACKER_DIR/scripts/$script" "$t/step.sh"
+	printf '%s\n' '#!/bin/sh' 'echo "docker $*" >>/mnt/calls.log' \
+		'[ "$1 $2" = "image ls" ] && for i in $FAKE_IMAGES; do echo "$i"; done' 'exit 0' >"$t/stubs/docker"
+	printf '%s\n' '#!/bin/sh' "echo \"\${0##*/} \$*\" >>/mnt/calls.log" >"$t/stubs/systemctl"
+	cp "$t/stubs/systemctl" "$t/stubs/apt-get"
+	chmod 0755 "$t/stubs"/*
+	cat >"$t/ns.sh" <<-EOF
+		set -eu
+		mount --make-rprivate /
+		mount -t tmpfs tmpfs /mnt
+		cp -R "$t/stubs" /mnt/stubs
+		cp "$t/step.sh" /mnt/step.sh
+		mkdir -p /mnt/up /mnt/work
+		mount -t overlay overlay -o lowerdir=/opt,upperdir=/mnt/up,workdir=/mnt/work /opt
+		rm -rf /opt/flower
+		mount -t tmpfs tmpfs /tmp
+		mkdir -p /tmp/docker/supernode-pytorch /tmp/docker/supernode-sklearn
+		rc=0
+		env PATH="/mnt/stubs:\$PATH" FAKE_IMAGES="$images" $* bash /mnt/step.sh || rc=\$?
+		echo "rc=\$rc"
+		cat /mnt/calls.log
+		if [ -e /opt/flower/PREBAKED_FRAMEWORK ]; then
+			echo "PREBAKED_FRAMEWORK \$(stat -c %a /opt/flower/PREBAKED_FRAMEWORK) \$(cat /opt/flower/PREBAKED_FRAMEWORK)"
+		fi
+	EOF
+	unshare --mount --propagation private bash "$t/ns.sh"
+}
+
+@test "50-framework.sh: builds flower-supernode-<fw>:<version> with Docker started, then records PREBAKED_FRAMEWORK" {
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (mount namespace, overlays)"; false; }
+	run stub_step 50-framework.sh '' ML_FRAMEWORK=pytorch FLOWER_VERSION=1.26.0
+	assert_success
+	assert_line 'rc=0'
+	assert_line 'docker build --pull=false --build-arg FLOWER_VERSION=1.26.0 -t flower-supernode-pytorch:1.26.0 /tmp/docker/supernode-pytorch'
+	assert_line 'PREBAKED_FRAMEWORK 644 pytorch'
+	# Docker runs for the build only: started before it, stopped after it.
+	assert_equal "${lines[1]}" 'systemctl start docker.service'
+	assert_equal "${lines[${#lines[@]} - 2]}" 'systemctl stop docker.service docker.socket'
+}
+
+@test "50-framework.sh: an unknown framework is refused before Docker starts" {
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (mount namespace, overlays)"; false; }
+	run stub_step 50-framework.sh '' ML_FRAMEWORK=jax FLOWER_VERSION=1.25.0
+	assert_line 'rc=1'
+	assert_output --partial "ML_FRAMEWORK: 'jax' is not pytorch, tensorflow or sklearn"
+	refute_output --partial 'docker '
+	refute_output --partial PREBAKED_FRAMEWORK
+}
+
+@test "60-edge.sh: passes with only flwr/supernode:<version>, fails when Docker holds anything else" {
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (mount namespace, overlays)"; false; }
+	run stub_step 60-edge.sh 'flwr/supernode:1.25.0' FLOWER_VERSION=1.25.0
+	assert_line 'rc=0'
+	assert_line 'docker builder prune -af'
+	assert_line 'apt-get -o DPkg::Lock::Timeout=600 -y -q autoremove --purge'
+	run stub_step 60-edge.sh 'flwr/supernode:1.25.0 flower-supernode-pytorch:1.25.0' FLOWER_VERSION=1.25.0
+	assert_line 'rc=1'
+	assert_output --partial 'the edge image must hold only flwr/supernode:1.25.0; Docker has:'
+	assert_line 'flower-supernode-pytorch:1.25.0'
+}
