@@ -87,7 +87,9 @@ setup_file() {
 		return 0
 	fi
 	rc=0
-	lintian --fail-on error,warning --no-tag-display-limit "$DEB" >"$OUT/lintian.log" 2>&1 || rc=$?
+	# The .changes: the package, its -dbgsym package and the .buildinfo.
+	lintian --fail-on error,warning --tag-display-limit 0 "${DEB%.deb}.changes" >"$OUT/lintian.log" 2>&1 ||
+		rc=$?
 	echo "$rc" >"$OUT/lintian.rc"
 	rc=0
 	dpkg -i "$DEB" >"$OUT/install.log" 2>&1 || rc=$?
@@ -138,7 +140,7 @@ Architecture: $(dpkg --print-architecture)"
 	done
 }
 
-@test "lintian: no error and no warning on the package" {
+@test "lintian: no error and no warning on the .changes (package, -dbgsym, .buildinfo)" {
 	step_ok build
 	run cat "$OUT/lintian.rc"
 	[ "$output" = 0 ] || { cat "$OUT/lintian.log"; false; }
