@@ -149,16 +149,13 @@ variant_dir() {
 	done
 }
 
-@test "scripts: shellcheck-clean, executable, needrestart purged before any install" {
+@test "scripts: shellcheck-clean and executable; Docker's key pinned" {
 	run shellcheck "$PACKER_DIR"/scripts/*.sh
 	assert_success
 	local s
 	for s in "$PACKER_DIR"/scripts/*.sh; do
 		[ -x "$s" ] || { echo "$s: not executable"; false; }
 	done
-	# The first apt-get command of the build removes needrestart.
-	run grep -m1 -h -E '^(apt_get|apt-get) ' "$PACKER_DIR/scripts/10-base.sh"
-	assert_output 'apt_get purge needrestart'
 	grep -q '^DOCKER_KEY_FPR=9DC858229FC7DD38854AE2D88D81803C0EBFCD88$' "$PACKER_DIR/scripts/20-docker.sh"
 }
 
@@ -238,20 +235,25 @@ one_apps_step() {
 }
 
 # stub_step SCRIPT IMAGES [NAME=VALUE...]: share/packer/scripts/SCRIPT as root in a mount
-# namespace (an overlay on /opt, a fresh /tmp) with docker, systemctl and apt-get stubs first on
-# PATH that log their argv; `docker image ls` lists IMAGES (space-separated). Prints rc=N, the
+# namespace (an overlay on /opt, a fresh /tmp) with docker, systemctl, apt-get and dpkg-query
+# stubs first on PATH that log their argv; `docker image ls` lists IMAGES (space-separated),
+# dpkg-query prints FAKE_DPKG_STATUS (fails when it is empty: package unknown). Prints rc=N, the
 # log, and /opt/flower/PREBAKED_FRAMEWORK with its mode when the step wrote it.
 # SC2016: the stubs' $ are for the stubs' shell.
 # shellcheck disable=SC2016
 stub_step() {
-	local script=$1 images=$2 t="$BATS_TEST_TMPDIR"
+	local script=$1 images=$2 t="$BATS_TEST_TMPDIR" envs
 	shift 2
+	envs=''
+	[ $# -eq 0 ] || envs=$(printf '%q ' "$@")
 	mkdir -p "$t/stubs"
 	cp "$PACKER_DIR/scripts/$script" "$t/step.sh"
 	printf '%s\n' '#!/bin/sh' 'echo "docker $*" >>/mnt/calls.log' \
 		'[ "$1 $2" = "image ls" ] && for i in $FAKE_IMAGES; do echo "$i"; done' 'exit 0' >"$t/stubs/docker"
 	printf '%s\n' '#!/bin/sh' "echo \"\${0##*/} \$*\" >>/mnt/calls.log" >"$t/stubs/systemctl"
 	cp "$t/stubs/systemctl" "$t/stubs/apt-get"
+	printf '%s\n' '#!/bin/sh' 'echo "dpkg-query $*" >>/mnt/calls.log' \
+		'[ -n "$FAKE_DPKG_STATUS" ] || exit 1' 'printf %s "$FAKE_DPKG_STATUS"' >"$t/stubs/dpkg-query"
 	chmod 0755 "$t/stubs"/*
 	cat >"$t/ns.sh" <<-EOF
 		set -eu
@@ -265,7 +267,7 @@ stub_step() {
 		mount -t tmpfs tmpfs /tmp
 		mkdir -p /tmp/docker/supernode-pytorch /tmp/docker/supernode-sklearn
 		rc=0
-		env PATH="/mnt/stubs:\$PATH" FAKE_IMAGES="$images" $* bash /mnt/step.sh || rc=\$?
+		env PATH="/mnt/stubs:\$PATH" FAKE_IMAGES="$images" FAKE_DPKG_STATUS= $envs bash /mnt/step.sh || rc=\$?
 		echo "rc=\$rc"
 		cat /mnt/calls.log
 		if [ -e /opt/flower/PREBAKED_FRAMEWORK ]; then
@@ -294,6 +296,19 @@ stub_step() {
 	assert_output --partial "ML_FRAMEWORK: 'jax' is not pytorch, tensorflow or sklearn"
 	refute_output --partial 'docker '
 	refute_output --partial PREBAKED_FRAMEWORK
+}
+
+@test "10-base.sh: needrestart is purged before any other apt-get command, and only when installed" {
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (mount namespace, overlays)"; false; }
+	run stub_step 10-base.sh '' 'FAKE_DPKG_STATUS=install ok installed'
+	assert_line 'rc=0'
+	run grep '^apt-get' <<<"$output"
+	assert_equal "${lines[0]}" 'apt-get -o DPkg::Lock::Timeout=600 -y -q purge needrestart'
+	assert_equal "${lines[1]}" 'apt-get -o DPkg::Lock::Timeout=600 -y -q update'
+	run stub_step 10-base.sh ''
+	assert_line 'rc=0'
+	refute_output --partial 'purge needrestart'
+	assert_line 'apt-get -o DPkg::Lock::Timeout=600 -y -q install --no-install-recommends ca-certificates curl gnupg'
 }
 
 @test "60-edge.sh: passes with only flwr/supernode:<version>, fails when Docker holds anything else" {

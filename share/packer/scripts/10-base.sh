@@ -10,6 +10,9 @@ systemctl stop unattended-upgrades.service apt-daily.timer apt-daily-upgrade.tim
 apt_get() {
 	apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"
 }
-apt_get purge needrestart
+# Only when installed: a package apt does not know (no lists yet) would fail the purge.
+if dpkg-query -W -f '${Status}' needrestart 2>/dev/null | grep -q ' installed$'; then
+	apt_get purge needrestart
+fi
 apt_get update
 apt_get install --no-install-recommends ca-certificates curl gnupg
