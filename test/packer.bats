@@ -235,9 +235,10 @@ one_apps_step() {
 }
 
 # stub_step SCRIPT IMAGES [NAME=VALUE...]: share/packer/scripts/SCRIPT as root in a mount
-# namespace (an overlay on /opt, a fresh /tmp) with docker, systemctl, apt-get and dpkg-query
-# stubs first on PATH that log their argv; `docker image ls` lists IMAGES (space-separated),
-# dpkg-query prints FAKE_DPKG_STATUS (fails when it is empty: package unknown). Prints rc=N, the
+# namespace (overlays on /opt and /etc, a fresh /tmp, its own GNUPGHOME) with docker,
+# systemctl, apt-get, dpkg-query and curl stubs first on PATH that log their argv; `docker image ls` lists IMAGES (space-separated),
+# dpkg-query prints FAKE_DPKG_STATUS (fails when it is empty: package unknown), curl downloads
+# the file FAKE_KEY. Prints rc=N, the
 # log, and /opt/flower/PREBAKED_FRAMEWORK with its mode when the step wrote it.
 # SC2016: the stubs' $ are for the stubs' shell.
 # shellcheck disable=SC2016
@@ -252,6 +253,8 @@ stub_step() {
 		'[ "$1 $2" = "image ls" ] && for i in $FAKE_IMAGES; do echo "$i"; done' 'exit 0' >"$t/stubs/docker"
 	printf '%s\n' '#!/bin/sh' "echo \"\${0##*/} \$*\" >>/mnt/calls.log" >"$t/stubs/systemctl"
 	cp "$t/stubs/systemctl" "$t/stubs/apt-get"
+	# curl -fsSL --retry 3 -o FILE URL: FILE gets FAKE_KEY.
+	printf '%s\n' '#!/bin/sh' 'echo "curl $*" >>/mnt/calls.log' 'cp "$FAKE_KEY" "$5"' >"$t/stubs/curl"
 	printf '%s\n' '#!/bin/sh' 'echo "dpkg-query $*" >>/mnt/calls.log' \
 		'[ -n "$FAKE_DPKG_STATUS" ] || exit 1' 'printf %s "$FAKE_DPKG_STATUS"' >"$t/stubs/dpkg-query"
 	chmod 0755 "$t/stubs"/*
@@ -261,15 +264,20 @@ stub_step() {
 		mount -t tmpfs tmpfs /mnt
 		cp -R "$t/stubs" /mnt/stubs
 		cp "$t/step.sh" /mnt/step.sh
-		mkdir -p /mnt/up /mnt/work
-		mount -t overlay overlay -o lowerdir=/opt,upperdir=/mnt/up,workdir=/mnt/work /opt
-		rm -rf /opt/flower
+		for d in opt etc; do
+			mkdir -p "/mnt/up/\$d" "/mnt/work/\$d"
+			mount -t overlay overlay -o "lowerdir=/\$d,upperdir=/mnt/up/\$d,workdir=/mnt/work/\$d" "/\$d"
+		done
+		rm -rf /opt/flower /etc/apt/keyrings/docker.gpg /etc/apt/sources.list.d/docker.list
+		mkdir -m 0700 /mnt/gnupg
+		export GNUPGHOME=/mnt/gnupg
 		mount -t tmpfs tmpfs /tmp
 		mkdir -p /tmp/docker/supernode-pytorch /tmp/docker/supernode-sklearn
 		rc=0
 		env PATH="/mnt/stubs:\$PATH" FAKE_IMAGES="$images" FAKE_DPKG_STATUS= $envs bash /mnt/step.sh || rc=\$?
 		echo "rc=\$rc"
 		cat /mnt/calls.log
+		ls /etc/apt/keyrings/docker.gpg /etc/apt/sources.list.d/docker.list 2>/dev/null || true
 		if [ -e /opt/flower/PREBAKED_FRAMEWORK ]; then
 			echo "PREBAKED_FRAMEWORK \$(stat -c %a /opt/flower/PREBAKED_FRAMEWORK) \$(cat /opt/flower/PREBAKED_FRAMEWORK)"
 		fi
@@ -309,6 +317,27 @@ stub_step() {
 	assert_line 'rc=0'
 	refute_output --partial 'purge needrestart'
 	assert_line 'apt-get -o DPkg::Lock::Timeout=600 -y -q install --no-install-recommends ca-certificates curl gnupg'
+}
+
+@test "20-docker.sh: a signing key whose fingerprint is not Docker's pinned one is refused before apt trusts it" {
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (mount namespace, overlays)"; false; }
+	local g="$BATS_TEST_TMPDIR/gnupg" fpr
+	mkdir -m 0700 "$g"
+	GNUPGHOME=$g gpg --batch --quiet --passphrase '' --quick-gen-key 'Not Docker <nobody@example.invalid>' \
+		ed25519 sign never 2>/dev/null
+	# stub_step's stubs folder is copied into the namespace (its /tmp is a new one).
+	mkdir -p "$BATS_TEST_TMPDIR/stubs"
+	GNUPGHOME=$g gpg --batch --armor --export >"$BATS_TEST_TMPDIR/stubs/key.asc"
+	fpr=$(GNUPGHOME=$g gpg --batch --with-colons --list-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+	GNUPGHOME=$g gpgconf --kill gpg-agent
+	run stub_step 20-docker.sh '' FAKE_KEY=/mnt/stubs/key.asc
+	assert_line 'rc=1'
+	assert_line --regexp '^curl -fsSL --retry 3 -o [^ ]+ https://download\.docker\.com/linux/ubuntu/gpg$'
+	assert_output --partial "Docker's signing key is not 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 (got: $fpr); refusing it"
+	# Neither the keyring nor the repository is left for apt, and nothing was installed.
+	refute_output --partial /etc/apt/keyrings/docker.gpg
+	refute_output --partial /etc/apt/sources.list.d/docker.list
+	refute_output --partial 'apt-get'
 }
 
 @test "60-edge.sh: passes with only flwr/supernode:<version>, fails when Docker holds anything else" {
