@@ -5,6 +5,7 @@
 # make asan       every suite under AddressSanitizer + UBSan
 # make valgrind   every suite with the tools under valgrind
 # make lint       clang-tidy, cppcheck, shellcheck, clang-format check, module rules
+# make tools      only what install installs: the tools and the man pages (dpkg-buildpackage)
 # make install    the tools, man pages and share/ only: PREFIX=/usr/local DESTDIR=
 # make uninstall  remove what install put there (same PREFIX and DESTDIR)
 #
@@ -79,7 +80,7 @@ MAN7_SRC   := $(wildcard man/*.7)
 MAN7       := $(patsubst man/%,$(BUILD)/man/%,$(MAN7_SRC))
 MAN5       := man/fl-context.5
 
-.PHONY: all check demo asan valgrind lint install uninstall clean man bootstrap fuzz bench
+.PHONY: all tools check demo asan valgrind lint install uninstall clean man bootstrap fuzz bench
 
 # A recipe that fails leaves no half-written target behind for the next make to trust.
 .DELETE_ON_ERROR:
@@ -179,23 +180,39 @@ lint: $(LIB_OBJ)
 	clang-format --dry-run --Werror lib/*/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 	scripts/check-modules $(BUILD)/lib
 
+# What install installs, and nothing else: no unit test, test-only binary or test run (the
+# Debian package builds this target).
+tools: $(BINS) $(MAN1) $(MAN7)
+
+# share/ as installed: every file but byte-code caches and editor leftovers. Modes are set, not
+# copied from the checkout (umask, a clone's mode bits): directories 0755, files 0644, and 0755
+# for what is run rather than read: a file that starts with #!, the one-apps hooks
+# (one-apps/**/*.sh) and the net-* context scripts (one-apps/net-*).
+SHARE_FILES = cd share && find . \( -name __pycache__ -o -name '*.py[co]' -o -name '*~' -o -name '.*.sw?' \
+	-o -name '.\#*' -o -name '\#*\#' -o -name '*.orig' -o -name '*.rej' -o -name '*.bak' -o -name .DS_Store \) \
+	-prune -o ! -type d -print | LC_ALL=C sort
+share_mode = case "$$f" in ./one-apps/*.sh|./one-apps/net-*) m=0755 ;; *) \
+	if [ "$$(head -c 2 "share/$$f")" = '\#!' ]; then m=0755; else m=0644; fi ;; esac
+
 # install builds only what it installs; uninstall removes those files and flkit's own share
 # directory, not the standard directories (bin, man1, man5, man7) that other packages share.
-install: $(BINS) $(MAN1) $(MAN7)
+install: tools
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(SHAREDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
-	cp -R share/. $(DESTDIR)$(SHAREDIR)/
+	($(SHARE_FILES)) | while IFS= read -r f; do $(share_mode); \
+		install -D -m "$$m" "share/$$f" "$(DESTDIR)$(SHAREDIR)/$$f" || exit 1; done
+	find '$(DESTDIR)$(SHAREDIR)' -type d -exec chmod 0755 {} +
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_SRC)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7_SRC)))
-	(cd share && find . ! -type d) | while IFS= read -r f; do rm -f "$(DESTDIR)$(SHAREDIR)/$$f"; done
+	($(SHARE_FILES)) | while IFS= read -r f; do rm -f "$(DESTDIR)$(SHAREDIR)/$$f"; done
 	if [ -d '$(DESTDIR)$(SHAREDIR)' ]; then find '$(DESTDIR)$(SHAREDIR)' -depth -type d -empty -delete; fi
 
 clean:

@@ -32,12 +32,38 @@ copy_src() {
 	rm -f "$1"/lib/*.o
 }
 
+# plant_share DIR: what install must leave out (byte-code caches, editor leftovers) and files
+# whose modes install must set whatever the checkout's are: a hook and a net-* script under
+# one-apps/, a script with #! elsewhere, a plain file, all 0600 in the copy.
+plant_share() {
+	mkdir -p "$1/flower-app/flkit_app/__pycache__" "$1/one-apps/fixture"
+	echo x >"$1/flower-app/flkit_app/__pycache__/task.cpython-311.pyc"
+	echo x >"$1/flower-app/flkit_app/task.pyc"
+	echo x >"$1/examples/superlink.one_env~"
+	echo x >"$1/examples/.superlink.one_env.swp"
+	echo x >"$1/examples/fixture.orig"
+	echo 'fixture_hook() { :; }' >"$1/one-apps/fixture/hook.sh"
+	printf '#!/bin/sh\nexit 0\n' >"$1/one-apps/net-98-fixture"
+	printf '#!/bin/sh\nexit 0\n' >"$1/examples/fixture-script"
+	echo 'not a script' >"$1/examples/fixture.txt"
+	chmod 0600 "$1/one-apps/fixture/hook.sh" "$1/one-apps/net-98-fixture" "$1/examples/fixture-script" \
+		"$1/examples/fixture.txt"
+	chmod 0700 "$1/one-apps/fixture"
+}
+
+# share_installed: the files of the copy's share/ that install ships, as ./path lines.
+share_installed() {
+	(cd "$SRC/share" && find . \( -name __pycache__ -o -name '*.py[co]' -o -name '*~' -o -name '.*.sw?' \
+		-o -name '*.orig' \) -prune -o -type f -print)
+}
+
 # The one build of this file, as a packager does it: the hardening flags in the environment,
 # `make install` into a DESTDIR, then a unit test and a test-only binary in the same BUILD.
 setup_file() {
 	clean_env
 	export SRC="$BATS_FILE_TMPDIR/src" B="$BATS_FILE_TMPDIR/build" D="$BATS_FILE_TMPDIR/dest"
 	copy_src "$SRC"
+	plant_share "$SRC/share"
 	local rc=0
 	CPPFLAGS="$HARD_CPPFLAGS" CFLAGS="$HARD_CFLAGS" LDFLAGS="$HARD_LDFLAGS" \
 		make -C "$SRC" -j2 BUILD="$B" DESTDIR="$D" PREFIX=/usr install >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
@@ -111,11 +137,31 @@ compiler_lines() {
 	[ "$(stat -c %a "$D/usr/share/man/man5/fl-context.5")" = 644 ]
 	while IFS= read -r f; do
 		cmp "$SRC/share/$f" "$D/usr/share/flkit/$f" || { echo "share/$f not installed"; false; }
-	done < <(cd "$SRC/share" && find . -type f)
+	done < <(share_installed)
 	for page in "$D"/usr/share/man/man1/*.1; do
 		grep -q "^\.TH [A-Z-]* 1 \"$VERSION_DATE\" \"flkit $VERSION\" " "$page" ||
 			{ echo "$page: $(grep '^\.TH' "$page")"; false; }
 	done
+}
+
+@test "install: share/ modes are set, not copied: scripts and hooks 0755, the rest 0644, directories 0755" {
+	local d="$D/usr/share/flkit"
+	[ "$(stat -c %a "$d/one-apps/fixture/hook.sh")" = 755 ]
+	[ "$(stat -c %a "$d/one-apps/net-98-fixture")" = 755 ]
+	[ "$(stat -c %a "$d/examples/fixture-script")" = 755 ]
+	[ "$(stat -c %a "$d/examples/fixture.txt")" = 644 ]
+	[ "$(stat -c %a "$d/examples/superlink.one_env")" = 644 ]
+	run find "$d" -type d ! -perm 0755
+	assert_output ''
+	run find "$d" -type f ! -perm 0644 ! -perm 0755
+	assert_output ''
+}
+
+@test "install: no byte-code cache or editor leftover from share/" {
+	run find "$D/usr/share/flkit" \( -name __pycache__ -o -name '*.pyc' -o -name '*~' -o -name '.*.swp' \
+		-o -name '*.orig' \)
+	assert_output ''
+	[ "$(find "$D/usr/share/flkit" -type f | wc -l)" -eq "$(share_installed | wc -l)" ]
 }
 
 @test "make: the tools and every man page carry the Makefile's VERSION and VERSION_DATE" {
