@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -295,6 +296,19 @@ struct child {
 	gid_t gid;
 };
 
+/* Every descriptor above stderr closes at exec: a daemon keeps nothing of its caller's (a
+ * pipe one-contextd reads the hooks' output from would never reach end of file while Flower
+ * held it). close_range where the kernel has it (5.11), else fcntl on each. */
+static void fds_cloexec(void)
+{
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	struct rlimit rl;
+	rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+	for (rlim_t fd = 3; fd < n; fd++)
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* Between fork and exec: async-signal-safe calls only, everything prepared before fork. */
 static __attribute__((noreturn)) void child_run(const struct child *c)
 {
@@ -321,6 +335,7 @@ static __attribute__((noreturn)) void child_run(const struct child *c)
 	else if (c->cwd && chdir(c->cwd) < 0)
 		fail[0] = STEP_CWD;
 	if (!fail[0]) {
+		fds_cloexec();
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);

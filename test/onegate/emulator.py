@@ -567,7 +567,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         entry = {"method": self.command, "path": path, "query": url.query, "content_type": ctype,
                  "body": body.decode("utf-8", "replace"), "vmid": self.headers.get("X-ONEGATE-VMID"),
-                 "has_token": "X-ONEGATE-TOKEN" in self.headers, "token_ok": None, "fault": None}
+                 "has_token": "X-ONEGATE-TOKEN" in self.headers, "token_ok": None, "fault": None,
+                 "t": round(time.time(), 3)}
         if fault.get("latency_ms"):
             time.sleep(fault["latency_ms"] / 1000.0)
             if gen != srv.generation:
@@ -833,6 +834,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, out = 200, {"ok": True}
             mv = re.fullmatch(r"/_emulator/vm/(\d+)", path)
             ms = re.fullmatch(r"/_emulator/service/(\d+)", path)
+            mn = re.fullmatch(r"/_emulator/nics/(\d+)", path)
             if path == "/_emulator/faults" and m == "POST":
                 try:
                     srv.set_faults(doc)
@@ -873,6 +875,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         else:
                             vm.user_template[k] = v
                     out = vm.user_template
+            elif mn and m == "POST":
+                vm = w.vms.get(int(mn.group(1)))
+                if vm is None:
+                    status, out = 404, {"error": "no such VM"}
+                elif not isinstance(doc.get("nics"), list):
+                    status, out = 400, {"error": "body must be {\"nics\": [...]}"}
+                else:
+                    vm.nics = list(doc["nics"])
+                    out = {"nics": vm.nics}
             elif ms and m == "POST":
                 svc = w.services.get(int(ms.group(1)))
                 if svc is None:

@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# boot.sh: boot a whole simulated Flower service the way OpenNebula does, through the one-apps
+# hooks of share/one-apps, and run one scenario on it. Each VM is a network, PID and mount
+# namespace of its own (vm.bash, vm-init): its image built by `service install`, its context
+# from the OneFlow template share/oneflow/flower-service.json (world_from_template.py), its
+# boot one-contextd local + network (net-90-service-appliance: service configure &&
+# bootstrap; net-99-report-ready), the OneGate emulator as OneGate, real Flower (the
+# process runtime, no supervisor) from VENV. Root only (namespaces, mounts).
+#
+# usage: boot.sh [--scenario NAME] [--deadline S] [--venv VENV] WORKDIR
+#
+#   clean          OneFlow's straight deployment: the SuperLink, READY=YES, then 2 SuperNodes;
+#                  a 3-round TLS run
+#   early          the SuperNodes are powered on first, the SuperLink 15 s later; a 2-round run
+#   reboot         a 5-round run; when round 2 ended every VM is powered off and on again; the
+#                  service comes back (same CA) and the next run resumes from the checkpoint
+#   new-ip         the SuperLink reboots with another address: a new leaf certificate for it,
+#                  the same CA, the SuperNodes follow it (rediscover.sh); a 1-round run
+#   invalid        a SuperLink context with two invalid values: configure fails with both in
+#                  the log, FL_ERROR=config_validation_failed, no Flower, no READY
+#   onegate-down   OneGate unreachable while the service boots: the SuperLink boots with a
+#                  warning, a SuperNode with static FL_SUPERLINK_ADDRESS and CA registers, a
+#                  dynamic one fails with onegate_unreachable
+#   scale-up       after a first run, a third SuperNode is added to the role (OneFlow scale):
+#                  it joins the running federation; a run needing 3 clients completes
+#   ckpt-resume    a 3-round run with checkpoints, then the SuperLink alone reboots; the next
+#                  run resumes from round 3
+#
+# WORKDIR gets world.json, vms.tsv, boots.tsv (VM, boot number, power-on epoch), vm-<ID>/
+# (cdrom/, disk/ = the VM's /etc /var /opt changes, console.log, build.log), logs/,
+# requests.json (every OneGate request, with its time), report.txt and result.env: SCENARIO,
+# VERSION, RESULT (ok), FIRST_ROUND_S (after the SuperLink's first power-on), ROUNDS per run,
+# and per VM and boot VM<ID>_B<N>_FL_READY_S / _READY_S (seconds from power-on to FL_READY=YES
+# or FL_NODE_READY=YES, and to READY=YES; empty when never) and _REQUESTS (OneGate requests).
+# Exit: 0 the scenario's checks passed, 1 a check failed, 2 usage, 4 deadline reached.
+set -uo pipefail
+
+prog=${0##*/}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+say() { printf '[%s] [INFO] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2; }
+die() {
+	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
+	exit "${2:-1}"
+}
+usage() {
+	sed -n 's/^# usage: /usage: /p' "$0" >&2
+	exit 2
+}
+
+scenario=clean deadline_s=300 VENV=$ROOT/.venv
+while [ $# -gt 0 ]; do
+	case $1 in
+	--scenario) scenario=${2:?}; shift ;;
+	--deadline) deadline_s=${2:?}; shift ;;
+	--venv) VENV=${2:?}; shift ;;
+	-h | --help) usage ;;
+	-*) printf '%s: unknown option %s\n' "$prog" "$1" >&2; usage ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -eq 1 ] || usage
+case $scenario in
+clean | early | reboot | new-ip | invalid | onegate-down | scale-up | ckpt-resume) ;;
+*) die "unknown scenario '$scenario' (clean, early, reboot, new-ip, invalid, onegate-down, scale-up, ckpt-resume)" 2 ;;
+esac
+[[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+[ "$(id -u)" = 0 ] || die "the boot harness needs root (network, PID and mount namespaces)" 2
+VENV=$(cd "$VENV" 2>/dev/null && pwd) || die "venv '$VENV' does not exist (scripts/bootstrap makes it)" 2
+[ -x "$VENV/bin/flower-superlink" ] || die "$VENV has no Flower (flower-superlink)" 2
+FLKIT_BIN=${FLKIT_BIN:-$ROOT/build/bin}
+FLKIT_SHARE=${FLKIT_SHARE:-$ROOT/share}
+for t in fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics fl-gpucheck; do
+	[ -x "$FLKIT_BIN/$t" ] || die "$FLKIT_BIN/$t not found; build the tools (make all) or set FLKIT_BIN" 2
+done
+[ -r "$FLKIT_SHARE/one-apps/flkit-hooks.sh" ] || die "no one-apps hooks in $FLKIT_SHARE (FLKIT_SHARE)" 2
+export FLKIT_BIN FLKIT_SHARE FLKIT_FLOWER_BIN=$VENV/bin VM_REDISCOVER_S=${VM_REDISCOVER_S:-5}
+export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+
+mkdir -p "$1" || die "cannot create '$1'"
+W=$(cd "$1" && pwd)
+rm -rf "${W:?}"/vm-* "$W/logs" "$W/app" "$W/cli" "$W"/*.tsv "$W"/*.env "$W"/*.json "$W"/*.jsonl \
+	"$W"/*.log "$W/onegate.port" "$W/report.txt"
+mkdir -p "$W/logs"
+TAG=fh$(printf '%04x' $(($$ % 65536)))
+NET=10.66.0
+# shellcheck source=test/appliance/vm.bash
+. "$HERE/vm.bash"
+
+t_start=$(date +%s)
+deadline=$((t_start + deadline_s))
+left() { local l=$((deadline - $(date +%s))); echo $((l > 0 ? l : 1)); }
+
+finish() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$OG_PORT" ] && og GET /_emulator/requests >"$W/requests.json" 2>/dev/null
+	report || :
+	world_down
+	exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+version=$("$VENV/bin/python" -c 'import flwr; print(flwr.__version__)') || die "cannot import flwr from $VENV"
+IFS=. read -r vmaj vmin _ <<<"$version"
+vnum=$((vmaj * 1000 + vmin))
+say "scenario $scenario: Flower $version ($VENV), tools $FLKIT_BIN, hooks $FLKIT_SHARE, work $W"
+
+# --- the service: OneFlow's template, its inputs as a user would give them
+sets=(--set "ONEAPP_FLOWER_VERSION=$version" --set ONEAPP_FL_TLS_ENABLED=YES)
+cards=()
+case $scenario in
+invalid) sets+=(--set superlink:ONEAPP_FL_NUM_ROUNDS=three --set superlink:ONEAPP_FL_STRATEGY=FedMagic) ;;
+reboot | ckpt-resume) sets+=(--set superlink:ONEAPP_FL_CHECKPOINT_ENABLED=YES --set superlink:ONEAPP_FL_CHECKPOINT_INTERVAL=1) ;;
+onegate-down) sets+=(--set superlink:ONEAPP_FL_MIN_FIT_CLIENTS=1 --set superlink:ONEAPP_FL_MIN_EVALUATE_CLIENTS=1
+	--set superlink:ONEAPP_FL_MIN_AVAILABLE_CLIENTS=1) ;;
+esac
+python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-service.json" "$W" --net "$NET" \
+	--onegate "http://$NET.1:5030" "${sets[@]}" "${cards[@]}" || die "world_from_template.py failed"
+world_up || die "cannot make the service network and the OneGate emulator"
+SL= SNS=()
+while IFS=$'\t' read -r id role _ ip mac; do
+	vm_create "$id" "$role" "$ip" "$mac" || die "VM $id: image build failed: $(tail -n 5 "$W/vm-$id/build.log")"
+	[ "$(vm_status "$id")" = install_success ] || die "VM $id: service install did not end in install_success: $(tail -n 5 "$W/vm-$id/build.log")"
+	if [ "$role" = superlink ]; then SL=$id; else SNS+=("$id"); fi
+done <"$W/vms.tsv"
+say "service: SuperLink VM $SL (${VM_IP[$SL]}), SuperNode VMs ${SNS[*]}; images built (service install)"
+
+# --- helpers
+attr() { og GET /_emulator/state | jq -r --arg id "$1" --arg k "$2" '.vms[$id][$k] // empty'; }
+# wait_until WHAT CMD...: poll CMD every 0.5 s until it succeeds or the deadline.
+wait_until() {
+	local what=$1
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || die "$what: not by the deadline (${deadline_s}s)" 4
+		sleep 0.5
+	done
+}
+is_ready() { [ "$(attr "$1" READY)" = YES ]; }
+is_status() { [ "$(vm_status "$1")" = "$2" ]; }
+contextualized() { [ -e "$W/vm-$1/contextualized" ]; }
+# boot_failed ID: the VM's boot ended in a failure status: print its logs and fail.
+check_boot() {
+	local s
+	s=$(vm_status "$1")
+	case $s in
+	*_failure)
+		tail -n 40 "$W/vm-$1/disk/var/log/one-appliance/"{configure,bootstrap}.log >&2 2>/dev/null
+		die "VM $1 (${VM_ROLE[$1]}): $s, FL_ERROR=$(attr "$1" FL_ERROR)"
+		;;
+	esac
+	is_ready "$1"
+}
+wait_ready() { local id; for id in "$@"; do wait_until "VM $id READY=YES" check_boot "$id"; done; }
+sn_registered() { vm_exec "$1" "$FLKIT_SHARE/one-apps/ready.sh" >/dev/null 2>&1; }
+flower_pids() { vm_exec "$1" pgrep -f 'flower-(superlink|supernode)' 2>/dev/null | paste -sd' '; }
+ca_fp() { openssl x509 -noout -fingerprint -sha256 -in "$W/vm-$SL/disk/opt/flower/certs/ca.crt" | cut -d= -f2; }
+leaf_serial() { openssl x509 -noout -serial -in "$W/vm-$SL/disk/opt/flower/certs/server.pem" | cut -d= -f2; }
+
+# deploy_straight: OneFlow's straight deployment with ready_status_gate: the SuperLink role,
+# once its VMs report READY=YES, then the SuperNode role.
+deploy_straight() {
+	vm_power_on "$SL"
+	wait_ready "$SL"
+	say "SuperLink VM $SL READY (FL_ENDPOINT $(attr "$SL" FL_ENDPOINT))"
+	local id
+	for id in "${SNS[@]}"; do vm_power_on "$id"; done
+	wait_ready "${SNS[@]}"
+	say "SuperNode VMs ${SNS[*]} READY"
+}
+
+# --- a Flower run from the SuperLink VM (its Control API listens on its loopback)
+runs=0
+cli() {
+	vm_exec "$SL" env HOME="$W/cli/home" FLWR_HOME="$W/cli" timeout "$(left)" flwr "$@"
+}
+setup_cli() {
+	local control ca conn_tls
+	control=$(vm_exec "$SL" bash -c '. /etc/default/flkit; fl-launch --runtime process --supervisor none -c /run/flkit/superlink.conf show' |
+		sed -n 's/^FL_CONTROL_ADDRESS=//p')
+	[ -n "$control" ] || die "fl-launch show names no FL_CONTROL_ADDRESS on the SuperLink VM"
+	ca="$W/cli/ca.crt"
+	rm -rf "$W/app" "$W/cli"
+	mkdir -p "$W/app" "$W/cli/home"
+	cp "$W/vm-$SL/disk/opt/flower/certs/ca.crt" "$ca" || die "no CA on the SuperLink VM"
+	(cd "$ROOT/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$W/app" && tar -xf -)
+	conn_tls="root-certificates = \"$ca\""
+	if [ "$vnum" -le 1025 ]; then
+		printf '\n[tool.flwr.federations]\ndefault = "vm"\n\n[tool.flwr.federations.vm]\naddress = "%s"\n%s\n' \
+			"$control" "$conn_tls" >>"$W/app/pyproject.toml"
+		CONN=("$W/app" vm)
+	else
+		printf '[superlink]\ndefault = "vm"\n\n[superlink.vm]\naddress = "%s"\n%s\n' "$control" "$conn_tls" >"$W/cli/config.toml"
+		CONN=(vm)
+	fi
+}
+# flwr_run ROUNDS [RUN-CONFIG] [--reboot-after R]: one run; result in RUN_STATUS, RUN_ROUNDS,
+# RUN_FIRST (epoch of round 1's start), RUN_EVENTS (file). With --reboot-after, every VM is
+# powered off once round R ended, and the function returns (RUN_STATUS=rebooted).
+flwr_run() {
+	local rounds=$1 more=${2:-} reboot_after=${4:-} out run_id rc_line n tag
+	runs=$((runs + 1))
+	tag=$runs
+	if [ "$runs" = 1 ] || [ ! -d "$W/cli" ]; then
+		setup_cli
+	fi
+	rc_line=$(vm_exec "$SL" fl-context -c /run/flkit/superlink.conf run-config) || die "fl-context run-config failed on the SuperLink VM"
+	local -a rc=(--run-config "$rc_line" --run-config "num-server-rounds=$rounds")
+	[ -n "$more" ] && rc+=(--run-config "$more")
+	out=$(cli run "$W/app" "${CONN[@]}" "${rc[@]}" --format json 2>"$W/logs/flwr-run$tag.log")
+	run_id=$(jq -r 'select(.success == true) | ."run-id"' <<<"$out" 2>/dev/null)
+	[ -n "$run_id" ] || die "flwr run failed: $out $(tail -n 5 "$W/logs/flwr-run$tag.log")"
+	say "run $tag: $run_id submitted ($rounds rounds${more:+, $more})"
+	RUN_EVENTS=$W/events$tag.jsonl
+	local log=$W/logs/serverapp$tag.log status=
+	cli log "$run_id" "${CONN[@]}" --stream >"$log" 2>&1 &
+	local lpid=$!
+	while kill -0 "$lpid" 2>/dev/null; do
+		if [ -n "$reboot_after" ] && [ "$(grep -c '"event":"round_end"' "$log")" -ge "$reboot_after" ]; then
+			kill "$lpid" 2>/dev/null
+			wait "$lpid" 2>/dev/null
+			events "$log"
+			RUN_STATUS=rebooted
+			return 0
+		fi
+		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id not finished at the deadline (${deadline_s}s)" 4
+		sleep 1
+	done
+	for n in $(seq 60); do
+		if [ "$vnum" -le 1025 ]; then
+			status=$(cli ls "${CONN[@]}" --run-id "$run_id" --format json 2>/dev/null | jq -r '.runs[0].status // empty')
+		else
+			status=$(cli list "${CONN[@]}" --run-id "$run_id" --format json 2>/dev/null | jq -r '.runs[0].status // empty')
+		fi
+		case $status in finished:*) break ;; esac
+		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id '$status' at the deadline" 4
+		sleep 1
+	done
+	events "$log"
+	RUN_STATUS=$status
+	say "run $tag: $status, $RUN_ROUNDS round(s)"
+	[ "$status" = finished:completed ] || { tail -n 30 "$log" >&2; die "run $run_id: $status"; }
+}
+events() {
+	grep -o '{"timestamp".*}' "$1" | jq -c 'select(.event != null)' >"$RUN_EVENTS" 2>/dev/null
+	RUN_ROUNDS=$(jq -s '[.[] | select(.event == "round_end")] | length' "$RUN_EVENTS")
+	RUN_FIRST_ROUND=$(jq -r 'select(.event == "round_start") | .data.round' "$RUN_EVENTS" | head -n 1)
+	printf 'RUN%s_ROUNDS=%s\nRUN%s_FIRST_ROUND=%s\n' "$runs" "$RUN_ROUNDS" "$runs" "$RUN_FIRST_ROUND" >>"$W/result.env"
+}
+
+# report: result.env and report.txt from boots.tsv, the OneGate request log and the events.
+report() {
+	[ -s "$W/boots.tsv" ] || return 0
+	python3 "$HERE/report.py" "$W" >>"$W/result.env" && cat "$W/report.txt" >&2
+}
+
+printf 'SCENARIO=%s\nVERSION=%s\n' "$scenario" "$version" >>"$W/result.env"
+fl_ready_of() { attr "$1" "$([ "${VM_ROLE[$1]}" = superlink ] && echo FL_READY || echo FL_NODE_READY)"; }
+all_fl_ready() { local id; for id in "$SL" "${SNS[@]}"; do [ "$(fl_ready_of "$id")" = YES ] || return 1; done; }
+
+# --- the scenarios
+case $scenario in
+clean)
+	deploy_straight
+	flwr_run 3
+	[ "$RUN_ROUNDS" = 3 ] || die "3 rounds expected, $RUN_ROUNDS ran"
+	for id in "$SL" "${SNS[@]}"; do
+		is_status "$id" bootstrap_success || die "VM $id: status $(vm_status "$id")"
+		grep -q 'All set and ready to serve' "$W/vm-$id/disk/etc/motd" || die "VM $id: no success MOTD"
+		[ -s "$W/vm-$id/disk/var/log/one-appliance/configure.log" ] || die "VM $id: no configure.log"
+	done
+	;;
+early)
+	for id in "${SNS[@]}"; do vm_power_on "$id"; done
+	sleep 15
+	for id in "${SNS[@]}"; do
+		[ "$(vm_status "$id")" != bootstrap_success ] || die "VM $id bootstrapped before any SuperLink existed"
+	done
+	say "SuperNodes waiting for a SuperLink ($(for id in "${SNS[@]}"; do printf '%s:%s ' "$id" "$(vm_status "$id")"; done)); powering the SuperLink on"
+	vm_power_on "$SL"
+	wait_ready "$SL" "${SNS[@]}"
+	flwr_run 2
+	;;
+reboot)
+	deploy_straight
+	fp=$(ca_fp)
+	flwr_run 5 "" --reboot-after 2
+	say "round 2 ended: powering every VM off and on"
+	for id in "$SL" "${SNS[@]}"; do vm_power_off "$id"; done
+	for id in "$SL" "${SNS[@]}"; do vm_power_on "$id"; done
+	wait_ready "$SL" "${SNS[@]}"
+	[ "$(ca_fp)" = "$fp" ] || die "the CA changed across the reboot"
+	flwr_run 5
+	[ "${RUN_FIRST_ROUND:-1}" -ge 3 ] || die "the run after the reboot started at round ${RUN_FIRST_ROUND:-?}, not from the checkpoint"
+	say "after the reboot: the run resumed at round $RUN_FIRST_ROUND"
+	;;
+ckpt-resume)
+	deploy_straight
+	flwr_run 3
+	sn_before=$(for id in "${SNS[@]}"; do flower_pids "$id"; done)
+	vm_power_off "$SL"
+	vm_power_on "$SL"
+	wait_ready "$SL"
+	wait_until "SuperNodes registered again" all_fl_ready
+	sn_after=$(for id in "${SNS[@]}"; do flower_pids "$id"; done)
+	[ "$sn_before" = "$sn_after" ] || say "note: SuperNode processes changed ($sn_before -> $sn_after)"
+	flwr_run 5
+	[ "$RUN_FIRST_ROUND" = 4 ] || die "the run after the SuperLink's reboot started at round $RUN_FIRST_ROUND, not 4"
+	say "after the SuperLink's reboot: resumed at round 4"
+	;;
+new-ip)
+	deploy_straight
+	fp=$(ca_fp) serial=$(leaf_serial) old=${VM_IP[$SL]}
+	vm_power_off "$SL"
+	vm_set_ip "$SL" "$NET.99"
+	vm_power_on "$SL"
+	wait_ready "$SL"
+	[ "$(ca_fp)" = "$fp" ] || die "the CA changed with the address"
+	[ "$(leaf_serial)" != "$serial" ] || die "the server certificate was not re-issued for the new address"
+	openssl x509 -noout -ext subjectAltName -in "$W/vm-$SL/disk/opt/flower/certs/server.pem" | grep -q "IP Address:$NET.99" ||
+		die "the new server certificate does not name $NET.99"
+	say "SuperLink $old -> $NET.99: same CA, new leaf certificate; waiting for the SuperNodes to follow"
+	follows() { vm_exec "$1" grep -q "$NET.99" /run/flkit/discovery.env; }
+	for id in "${SNS[@]}"; do wait_until "SuperNode $id follows the SuperLink to $NET.99" follows "$id"; done
+	for id in "${SNS[@]}"; do wait_until "SuperNode $id registered with the moved SuperLink" sn_registered "$id"; done
+	flwr_run 1
+	;;
+invalid)
+	vm_power_on "$SL"
+	wait_until "the SuperLink's boot" contextualized "$SL"
+	[ "$(vm_status "$SL")" = configure_failure ] || die "status $(vm_status "$SL"), not configure_failure"
+	log=$W/vm-$SL/disk/var/log/one-appliance/configure.log
+	grep -q 'FL_NUM_ROUNDS' "$log" && grep -q 'FL_STRATEGY' "$log" || die "configure.log does not name both invalid variables"
+	[ "$(attr "$SL" FL_ERROR)" = config_validation_failed ] || die "FL_ERROR is '$(attr "$SL" FL_ERROR)'"
+	[ "$(attr "$SL" FL_READY)" = NO ] || die "FL_READY is '$(attr "$SL" FL_READY)'"
+	[ -z "$(attr "$SL" READY)" ] || die "READY was reported"
+	[ -z "$(flower_pids "$SL")" ] || die "Flower runs on a VM whose configuration is invalid"
+	[ ! -e "$W/vm-$SL/disk/var/log/one-appliance/bootstrap.log" ] || die "bootstrap ran after a failed configure"
+	say "invalid context: configure_failure, FL_ERROR=config_validation_failed, both variables in the log, nothing started"
+	;;
+onegate-down)
+	onegate_down || die "cannot take OneGate down"
+	vm_power_on "$SL"
+	wait_until "the SuperLink's boot" contextualized "$SL"
+	[ "$(vm_status "$SL")" = bootstrap_success ] || die "SuperLink: status $(vm_status "$SL") without OneGate"
+	grep -q 'SuperNodes must use static FL_SUPERLINK_ADDRESS' "$W/vm-$SL/disk/var/log/one-appliance/bootstrap.log" ||
+		die "the SuperLink's bootstrap.log does not say that publishing failed"
+	# SuperNode 0: static address and CA, as a user gives them when OneGate cannot help.
+	sn0=${SNS[0]} sn1=${SNS[1]}
+	ca64=$(base64 -w0 "$W/vm-$SL/disk/opt/flower/certs/ca.crt")
+	printf "ONEAPP_FL_SUPERLINK_ADDRESS='%s:9092'\nONEAPP_FL_SSL_CA_CERTFILE='%s'\n" "${VM_IP[$SL]}" "$ca64" >>"$W/vm-$sn0/cdrom/context.sh"
+	vm_power_on "$sn0"
+	vm_power_on "$sn1"
+	wait_until "the SuperNodes' boots" contextualized "$sn0"
+	wait_until "the SuperNodes' boots" contextualized "$sn1"
+	[ "$(vm_status "$sn0")" = bootstrap_success ] || die "static SuperNode: status $(vm_status "$sn0")"
+	sn_registered "$sn0" || die "the static SuperNode is not registered with the SuperLink"
+	[ "$(vm_status "$sn1")" = configure_failure ] || die "dynamic SuperNode: status $(vm_status "$sn1"), not configure_failure"
+	grep -q 'onegate_unreachable\|OneGate' "$W/vm-$sn1/disk/var/log/one-appliance/configure.log" ||
+		die "the dynamic SuperNode's configure.log does not say OneGate was unreachable"
+	onegate_up || die "cannot bring OneGate back"
+	flwr_run 1
+	say "OneGate down: SuperLink up with a warning, static SuperNode trained, dynamic one failed with onegate_unreachable"
+	;;
+scale-up)
+	deploy_straight
+	flwr_run 1
+	new=$(( $(printf '%s\n' "$SL" "${SNS[@]}" | sort -n | tail -n 1) + 1 ))
+	ip3=$NET.$((10 + ${#SNS[@]} + 1))
+	mac=02:00:0a:42:00:$(printf '%02x' $((10 + ${#SNS[@]} + 1)))
+	mkdir -p "$W/vm-$new/cdrom"
+	sed -e "s/^VMID=.*/VMID='$new'/" -e "s/^ETH0_IP=.*/ETH0_IP='$ip3'/" -e "s/^ETH0_MAC=.*/ETH0_MAC='$mac'/" \
+		"$W/vm-${SNS[0]}/cdrom/context.sh" >"$W/vm-$new/cdrom/context.sh"
+	og POST "/_emulator/service/7" "{\"add_node\":{\"id\":$new,\"role\":\"supernode\",\"name\":\"supernode_2_(service_7)\",\"stime\":$((1760000000 + new)),\"nics\":[{\"IP\":\"$ip3\",\"NAME\":\"NIC0\",\"NETWORK\":\"Private\"}]}}" >/dev/null ||
+		die "the emulator refused the new SuperNode"
+	python3 - "$W/world.json" "$new" "$ip3" <<-'EOF' || die "cannot add VM $new to world.json"
+		import json, sys
+		w = json.load(open(sys.argv[1]))
+		w["vms"][sys.argv[2]] = {"name": "supernode_2_(service_7)", "stime": 1760000000 + int(sys.argv[2]),
+		                         "nics": [{"IP": sys.argv[3], "NAME": "NIC0"}]}
+		json.dump(w, open(sys.argv[1], "w"))
+	EOF
+	vm_create "$new" supernode "$ip3" "$mac" || die "VM $new: image build failed"
+	SNS+=("$new")
+	vm_power_on "$new"
+	wait_ready "$new"
+	say "SuperNode VM $new joined: $(attr "$new" FL_NODE_ID) ($(vm_exec "$new" sed -n 's/^FL_NODE_CONFIG=//p' /run/flkit/supernode.conf))"
+	flwr_run 1 "min-fit-clients=3 min-available-clients=3 min-evaluate-clients=3"
+	;;
+esac
+echo "RESULT=ok" >>"$W/result.env"
+say "scenario $scenario: ok"
