@@ -1087,6 +1087,22 @@ code() {
 	run -1 accepts "$PORT"
 }
 
+@test "process: Flower and its proxy keep no descriptor of fl-launch's caller (a pipe read for its output would never end)" {
+	need_nginx
+	local held=$BATS_TEST_TMPDIR/held p f
+	exec 7>"$held"
+	sl_c start
+	exec 7>&-
+	is_status 0
+	wait_listen "$PORT"
+	for f in "$FD/run/flower-superlink.pid" "$FD/run/flower-superlink-proxy.pid"; do
+		read -r p _ <"$f"
+		[ -d "/proc/$p/fd" ]
+		run -1 bash -c "ls -l /proc/$p/fd | grep -F '$held'"
+	done
+	sl_c stop
+}
+
 @test "process: era C: a dead proxy is unhealthy and says so; start brings it back and leaves Flower alone" {
 	need_nginx
 	sl_c start

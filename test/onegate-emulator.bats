@@ -139,6 +139,7 @@ vector() {
 @test "emulator k-cli: knobs from the command line; refuses a non-loopback bind" { vector k-cli; }
 @test "emulator c-vm: POST /_emulator/vm/13 sets attributes as VM 13 would; null erases" { vector c-vm; }
 @test "emulator c-node: POST /_emulator/service/5 add_node / remove_node" { vector c-node; }
-@test "emulator c-log: the request log records method, path, body and token validity, never the token" { vector c-log; }
+@test "emulator c-log: the request log records method, path, body, token validity and time, never the token" { vector c-log; }
+@test "emulator c-nics: POST /_emulator/nics/12 replaces the VM's NICs (a VM that came back with a new address)" { vector c-nics; }
 @test "emulator c-reset: POST /_emulator/reset restores the world and clears faults" { vector c-reset; }
 @test "emulator c-big: a generated world of 5000 SuperNodes: every node listed (the time reported)" { vector c-big; }

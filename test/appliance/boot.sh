@@ -10,7 +10,8 @@
 # usage: boot.sh [--scenario NAME] [--deadline S] [--venv VENV] WORKDIR
 #
 #   clean          OneFlow's straight deployment: the SuperLink, READY=YES, then 2 SuperNodes;
-#                  a 3-round TLS run
+#                  a 3-round TLS run, during which every VM's hooks run again (one-context
+#                  force) and leave Flower alone
 #   early          the SuperNodes are powered on first, the SuperLink 15 s later; a 2-round run
 #   reboot         a 5-round run; when round 2 ended every VM is powered off and on again; the
 #                  service comes back (same CA) and the next run resumes from the checkpoint
@@ -19,8 +20,10 @@
 #   invalid        a SuperLink context with two invalid values: configure fails with both in
 #                  the log, FL_ERROR=config_validation_failed, no Flower, no READY
 #   onegate-down   OneGate unreachable while the service boots: the SuperLink boots with a
-#                  warning, a SuperNode with static FL_SUPERLINK_ADDRESS and CA registers, a
-#                  dynamic one fails with onegate_unreachable
+#                  warning (nothing published, no READY), a SuperNode with static
+#                  FL_SUPERLINK_ADDRESS and CA registers, a dynamic one keeps retrying
+#                  discovery; OneGate comes back, the SuperLink's context runs again (force):
+#                  READY, the dynamic SuperNode finds it; a 1-round run
 #   scale-up       after a first run, a third SuperNode is added to the role (OneFlow scale):
 #                  it joins the running federation; a run needing 3 clients completes
 #   ckpt-resume    a 3-round run with checkpoints, then the SuperLink alone reboots; the next
@@ -122,7 +125,7 @@ esac
 python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-service.json" "$W" --net "$NET" \
 	--onegate "http://$NET.1:5030" "${sets[@]}" "${cards[@]}" || die "world_from_template.py failed"
 world_up || die "cannot make the service network and the OneGate emulator"
-SL= SNS=()
+SL='' SNS=()
 while IFS=$'\t' read -r id role _ ip mac; do
 	vm_create "$id" "$role" "$ip" "$mac" || die "VM $id: image build failed: $(tail -n 5 "$W/vm-$id/build.log")"
 	[ "$(vm_status "$id")" = install_success ] || die "VM $id: service install did not end in install_success: $(tail -n 5 "$W/vm-$id/build.log")"
@@ -154,7 +157,7 @@ check_boot() {
 		die "VM $1 (${VM_ROLE[$1]}): $s, FL_ERROR=$(attr "$1" FL_ERROR)"
 		;;
 	esac
-	is_ready "$1"
+	contextualized "$1" && is_ready "$1" && [ "$s" = bootstrap_success ]
 }
 wait_ready() { local id; for id in "$@"; do wait_until "VM $id READY=YES" check_boot "$id"; done; }
 sn_registered() { vm_exec "$1" "$FLKIT_SHARE/one-apps/ready.sh" >/dev/null 2>&1; }
@@ -199,11 +202,12 @@ setup_cli() {
 		CONN=(vm)
 	fi
 }
-# flwr_run ROUNDS [RUN-CONFIG] [--reboot-after R]: one run; result in RUN_STATUS, RUN_ROUNDS,
-# RUN_FIRST (epoch of round 1's start), RUN_EVENTS (file). With --reboot-after, every VM is
-# powered off once round R ended, and the function returns (RUN_STATUS=rebooted).
+# flwr_run ROUNDS [RUN-CONFIG] [--at-round R FUNC]: one run, which must complete; RUN_ROUNDS,
+# RUN_FIRST_ROUND (the first round it ran: above 1 when it resumed) and RUN_EVENTS (file) say
+# what it did. With --at-round, FUNC runs once round R ended; when FUNC fails (it took the run
+# away, e.g. by powering the VMs off) flwr_run returns at once.
 flwr_run() {
-	local rounds=$1 more=${2:-} reboot_after=${4:-} out run_id rc_line n tag
+	local rounds=$1 more=${2:-} at_round=${4:-} at_func=${5:-} out run_id rc_line tag
 	runs=$((runs + 1))
 	tag=$runs
 	if [ "$runs" = 1 ] || [ ! -d "$W/cli" ]; then
@@ -221,17 +225,19 @@ flwr_run() {
 	cli log "$run_id" "${CONN[@]}" --stream >"$log" 2>&1 &
 	local lpid=$!
 	while kill -0 "$lpid" 2>/dev/null; do
-		if [ -n "$reboot_after" ] && [ "$(grep -c '"event":"round_end"' "$log")" -ge "$reboot_after" ]; then
-			kill "$lpid" 2>/dev/null
-			wait "$lpid" 2>/dev/null
-			events "$log"
-			RUN_STATUS=rebooted
-			return 0
+		if [ -n "$at_round" ] && [ "$(grep -c '"event":"round_end"' "$log")" -ge "$at_round" ]; then
+			at_round=
+			if ! "$at_func"; then
+				kill "$lpid" 2>/dev/null
+				wait "$lpid" 2>/dev/null
+				events "$log"
+				return 0
+			fi
 		fi
 		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id not finished at the deadline (${deadline_s}s)" 4
 		sleep 1
 	done
-	for n in $(seq 60); do
+	for _ in $(seq 60); do
 		if [ "$vnum" -le 1025 ]; then
 			status=$(cli ls "${CONN[@]}" --run-id "$run_id" --format json 2>/dev/null | jq -r '.runs[0].status // empty')
 		else
@@ -242,7 +248,6 @@ flwr_run() {
 		sleep 1
 	done
 	events "$log"
-	RUN_STATUS=$status
 	say "run $tag: $status, $RUN_ROUNDS round(s)"
 	[ "$status" = finished:completed ] || { tail -n 30 "$log" >&2; die "run $run_id: $status"; }
 }
@@ -267,7 +272,20 @@ all_fl_ready() { local id; for id in "$SL" "${SNS[@]}"; do [ "$(fl_ready_of "$id
 case $scenario in
 clean)
 	deploy_straight
-	flwr_run 3
+	# one-context-force (a disk resize, a NIC hot-plug, `onevm updateconf`) while training:
+	# configure and bootstrap run again on every VM and must leave Flower alone.
+	recontext_all() {
+		local id
+		before=$(for id in "$SL" "${SNS[@]}"; do flower_pids "$id"; done)
+		for id in "$SL" "${SNS[@]}"; do
+			vm_exec "$id" env ONE_CONTEXT_CDROM="$W/vm-$id/cdrom" "$HERE/one-contextd" network force
+			is_status "$id" bootstrap_success || die "VM $id: status $(vm_status "$id") after the forced contextualization"
+		done
+		after=$(for id in "$SL" "${SNS[@]}"; do flower_pids "$id"; done)
+		[ "$before" = "$after" ] || die "re-running the hooks restarted Flower ($before -> $after)"
+		say "round 1 ended: the hooks ran again on every VM (one-context-force); Flower left alone ($after)"
+	}
+	flwr_run 3 "" --at-round 1 recontext_all
 	[ "$RUN_ROUNDS" = 3 ] || die "3 rounds expected, $RUN_ROUNDS ran"
 	for id in "$SL" "${SNS[@]}"; do
 		is_status "$id" bootstrap_success || die "VM $id: status $(vm_status "$id")"
@@ -289,10 +307,13 @@ early)
 reboot)
 	deploy_straight
 	fp=$(ca_fp)
-	flwr_run 5 "" --reboot-after 2
-	say "round 2 ended: powering every VM off and on"
-	for id in "$SL" "${SNS[@]}"; do vm_power_off "$id"; done
-	for id in "$SL" "${SNS[@]}"; do vm_power_on "$id"; done
+	power_cycle_all() {
+		say "round 2 ended: powering every VM off and on"
+		for id in "$SL" "${SNS[@]}"; do vm_power_off "$id"; done
+		for id in "$SL" "${SNS[@]}"; do vm_power_on "$id"; done
+		return 1
+	}
+	flwr_run 5 "" --at-round 2 power_cycle_all
 	wait_ready "$SL" "${SNS[@]}"
 	[ "$(ca_fp)" = "$fp" ] || die "the CA changed across the reboot"
 	flwr_run 5
@@ -335,7 +356,9 @@ invalid)
 	wait_until "the SuperLink's boot" contextualized "$SL"
 	[ "$(vm_status "$SL")" = configure_failure ] || die "status $(vm_status "$SL"), not configure_failure"
 	log=$W/vm-$SL/disk/var/log/one-appliance/configure.log
-	grep -q 'FL_NUM_ROUNDS' "$log" && grep -q 'FL_STRATEGY' "$log" || die "configure.log does not name both invalid variables"
+	if ! grep -q 'FL_NUM_ROUNDS' "$log" || ! grep -q 'FL_STRATEGY' "$log"; then
+		die "configure.log does not name both invalid variables"
+	fi
 	[ "$(attr "$SL" FL_ERROR)" = config_validation_failed ] || die "FL_ERROR is '$(attr "$SL" FL_ERROR)'"
 	[ "$(attr "$SL" FL_READY)" = NO ] || die "FL_READY is '$(attr "$SL" FL_READY)'"
 	[ -z "$(attr "$SL" READY)" ] || die "READY was reported"
@@ -350,22 +373,27 @@ onegate-down)
 	[ "$(vm_status "$SL")" = bootstrap_success ] || die "SuperLink: status $(vm_status "$SL") without OneGate"
 	grep -q 'SuperNodes must use static FL_SUPERLINK_ADDRESS' "$W/vm-$SL/disk/var/log/one-appliance/bootstrap.log" ||
 		die "the SuperLink's bootstrap.log does not say that publishing failed"
-	# SuperNode 0: static address and CA, as a user gives them when OneGate cannot help.
+	# SuperNode 0: static address and CA, as a user gives them when OneGate cannot help;
+	# SuperNode 1 discovers dynamically: the edge schedule retries while OneGate is down.
 	sn0=${SNS[0]} sn1=${SNS[1]}
 	ca64=$(base64 -w0 "$W/vm-$SL/disk/opt/flower/certs/ca.crt")
 	printf "ONEAPP_FL_SUPERLINK_ADDRESS='%s:9092'\nONEAPP_FL_SSL_CA_CERTFILE='%s'\n" "${VM_IP[$SL]}" "$ca64" >>"$W/vm-$sn0/cdrom/context.sh"
 	vm_power_on "$sn0"
 	vm_power_on "$sn1"
-	wait_until "the SuperNodes' boots" contextualized "$sn0"
-	wait_until "the SuperNodes' boots" contextualized "$sn1"
+	wait_until "the static SuperNode's boot" contextualized "$sn0"
 	[ "$(vm_status "$sn0")" = bootstrap_success ] || die "static SuperNode: status $(vm_status "$sn0")"
 	sn_registered "$sn0" || die "the static SuperNode is not registered with the SuperLink"
-	[ "$(vm_status "$sn1")" = configure_failure ] || die "dynamic SuperNode: status $(vm_status "$sn1"), not configure_failure"
-	grep -q 'onegate_unreachable\|OneGate' "$W/vm-$sn1/disk/var/log/one-appliance/configure.log" ||
-		die "the dynamic SuperNode's configure.log does not say OneGate was unreachable"
+	retrying() { [ "$(grep -c 'OneGate error on attempt' "$W/vm-$sn1/disk/var/log/one-appliance/configure.log" 2>/dev/null)" -ge 2 ]; }
+	wait_until "the dynamic SuperNode retrying discovery" retrying
+	[ "$(vm_status "$sn1")" = configure_started ] || die "dynamic SuperNode: status $(vm_status "$sn1") while OneGate is down"
+	if [ -n "$(attr "$SL" READY)$(attr "$SL" FL_READY)" ]; then
+		die "something was published while OneGate was down"
+	fi
+	say "OneGate down: SuperLink bootstrapped (publication failed, a warning), static SuperNode registered, dynamic one retrying; OneGate back, SuperLink contextualized again (one-context-force)"
 	onegate_up || die "cannot bring OneGate back"
+	vm_exec "$SL" env ONE_CONTEXT_CDROM="$W/vm-$SL/cdrom" "$HERE/one-contextd" network force
+	wait_ready "$SL" "$sn1"
 	flwr_run 1
-	say "OneGate down: SuperLink up with a warning, static SuperNode trained, dynamic one failed with onegate_unreachable"
 	;;
 scale-up)
 	deploy_straight
@@ -386,6 +414,7 @@ scale-up)
 		json.dump(w, open(sys.argv[1], "w"))
 	EOF
 	vm_create "$new" supernode "$ip3" "$mac" || die "VM $new: image build failed"
+	printf '%s\tsupernode\t%s\t%s\t%s\n' "$new" "${#SNS[@]}" "$ip3" "$mac" >>"$W/vms.tsv"
 	SNS+=("$new")
 	vm_power_on "$new"
 	wait_ready "$new"

@@ -56,7 +56,7 @@ def main():
         later = [t for v, _, t in boots if v == vm and t > t0]
         t1 = min(later) if later else float("inf")
         mine = [r for r in reqs if r.get("vmid") == vm and t0 <= r.get("t", 0) < t1]
-        fl_ready = ready = None
+        fl_ready = ready = failed = None
         ready_var = "FL_READY" if roles.get(vm) == "superlink" else "FL_NODE_READY"
         for r in mine:
             if r.get("method") != "PUT" or r.get("status", 200) != 200:
@@ -66,12 +66,15 @@ def main():
                 fl_ready = r["t"] - t0
             if ready is None and a.get("READY") == "YES":
                 ready = r["t"] - t0
+            if failed is None and a.get("FL_ERROR"):
+                failed = r["t"] - t0
         def fmt(x):
             return "" if x is None else "%.1f" % x
         # The boot's own requests: up to READY=YES (or, without one, up to its last FL_* write).
         until = t0 + ready if ready is not None else None
         booting = [r for r in mine if until is None or r["t"] <= until]
         lines += ["VM%s_B%d_FL_READY_S=%s" % (vm, n, fmt(fl_ready)), "VM%s_B%d_READY_S=%s" % (vm, n, fmt(ready)),
+                  "VM%s_B%d_FL_ERROR_S=%s" % (vm, n, fmt(failed)),
                   "VM%s_B%d_REQUESTS_BOOT=%d" % (vm, n, len(booting)), "VM%s_B%d_REQUESTS=%d" % (vm, n, len(mine))]
         rows.append("%-5s %-9s boot %d   %-14s %-10s %-14d %d" % (vm, roles.get(vm, "?"), n, fmt(fl_ready) or "-",
                                                               fmt(ready) or "-", len(booting), len(mine)))

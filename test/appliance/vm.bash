@@ -9,6 +9,8 @@
 # (the /24 prefix), VENV, FLKIT_BIN, FLKIT_SHARE.
 
 # shellcheck shell=bash
+# SC2034: VM_IP is read by boot.sh.
+# shellcheck disable=SC2034
 
 OG_PORT=
 declare -A VM_PID VM_ROLE VM_IP
@@ -27,7 +29,8 @@ world_up() {
 	ip -n "$net" link add br0 address 02:00:00:00:00:01 type bridge
 	ip -n "$net" addr add "$NET.1/24" dev br0
 	ip -n "$net" link set br0 up
-	in_net setsid python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --port 0 \
+	# Not through in_net: $! must be the emulator itself.
+	ip netns exec "$net" setsid python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --port 0 \
 		--port-file "$W/onegate.port" >"$W/logs/onegate.log" 2>&1 </dev/null &
 	echo "$!" >"$W/onegate.pid"
 	local _
@@ -39,7 +42,7 @@ world_up() {
 
 # onegate_up / onegate_down: OneGate reachable from the VMs or not (connection refused).
 onegate_up() {
-	in_net setsid python3 "$HERE/forward.py" "$NET.1" 5030 127.0.0.1 "$OG_PORT" \
+	ip netns exec "$(world_net)" setsid python3 "$HERE/forward.py" "$NET.1" 5030 127.0.0.1 "$OG_PORT" \
 		>>"$W/logs/forward.log" 2>&1 </dev/null &
 	echo "$!" >"$W/forward.pid"
 	local _

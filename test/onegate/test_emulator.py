@@ -610,7 +610,7 @@ def _():
     eq(E.req("GET", "/vms/14", vm=12)[0], 400)
 
 
-@vector("c-log", "the request log records method, path, body and token validity, never the token")
+@vector("c-log", "the request log records method, path, body, token validity and time, never the token")
 def _():
     E.ctl("DELETE", "requests")
     E.req("PUT", "/vm", "data=A%3D1&type=1", {"Content-Type": FORM}, vm=12)
@@ -619,6 +619,16 @@ def _():
     eq((log[0]["method"], log[0]["path"], log[0]["body"], log[0]["token_ok"]),
        ("PUT", "/vm", "data=A%3D1&type=1", True))
     eq(TOKENS[12] in json.dumps(log), False, "token in the log")
+    eq(abs(log[0]["t"] - time.time()) < 60, True, "the entry's time t")
+
+
+@vector("c-nics", "POST /_emulator/nics/12 replaces the VM's NICs (a VM that came back with a new address)")
+def _():
+    eq(E.ctl("POST", "nics/12", {"nics": [{"IP": "10.0.0.99", "NAME": "NIC0"}]})[0], 200)
+    st, body, _ = E.req("GET", "/vm", vm=12)
+    eq([n["IP"] for n in json.loads(body)["VM"]["TEMPLATE"]["NIC"]], ["10.0.0.99"])
+    eq(E.ctl("POST", "nics/12", {"nics": "10.0.0.99"})[0], 400)
+    eq(E.ctl("POST", "nics/999", {"nics": []})[0], 404)
 
 
 @vector("c-reset", "POST /_emulator/reset restores the world and clears faults")
