@@ -14,7 +14,8 @@
 #                  force) and leave Flower alone
 #   early          the SuperNodes are powered on first, the SuperLink 15 s later; a 2-round run
 #   reboot         a 5-round run; when round 2 ended every VM is powered off and on again; the
-#                  service comes back (same CA) and the next run resumes from the checkpoint
+#                  service comes back (same CA) and the next run (3 rounds) resumes from the
+#                  latest checkpoint
 #   new-ip         the SuperLink reboots with another address: a new leaf certificate for it,
 #                  the same CA, the SuperNodes follow it (rediscover.sh); a 1-round run
 #   invalid        a SuperLink context with two invalid values: configure fails with both in
@@ -27,12 +28,12 @@
 #   scale-up       after a first run, a third SuperNode is added to the role (OneFlow scale):
 #                  it joins the running federation; a run needing 3 clients completes
 #   ckpt-resume    a 3-round run with checkpoints, then the SuperLink alone reboots; the next
-#                  run resumes from round 3
+#                  run (2 rounds) resumes from round 3's checkpoint
 #
 # WORKDIR gets world.json, vms.tsv, boots.tsv (VM, boot number, power-on epoch), vm-<ID>/
 # (cdrom/, disk/ = the VM's /etc /var /opt changes, console.log, build.log), logs/,
 # requests.json (every OneGate request, with its time), report.txt and result.env: SCENARIO,
-# VERSION, RESULT (ok), FIRST_ROUND_S (after the SuperLink's first power-on), ROUNDS per run,
+# VERSION, RESULT (ok), FIRST_ROUND_S, RUN<n>_ROUNDS and RUN<n>_RESUMED_FROM per run,
 # and per VM and boot VM<ID>_B<N>_FL_READY_S / _READY_S (seconds from power-on to FL_READY=YES
 # or FL_NODE_READY=YES, and to READY=YES; empty when never) and _REQUESTS (OneGate requests).
 # Exit: 0 the scenario's checks passed, 1 a check failed, 2 usage, 4 deadline reached.
@@ -203,8 +204,8 @@ setup_cli() {
 	fi
 }
 # flwr_run ROUNDS [RUN-CONFIG] [--at-round R FUNC]: one run, which must complete; RUN_ROUNDS,
-# RUN_FIRST_ROUND (the first round it ran: above 1 when it resumed) and RUN_EVENTS (file) say
-# what it did. With --at-round, FUNC runs once round R ended; when FUNC fails (it took the run
+# RUN_RESUMED (the checkpoint round its model started from, empty for a fresh model) and
+# RUN_EVENTS (file) say what it did. With --at-round, FUNC runs once round R ended; when FUNC fails (it took the run
 # away, e.g. by powering the VMs off) flwr_run returns at once.
 flwr_run() {
 	local rounds=$1 more=${2:-} at_round=${4:-} at_func=${5:-} out run_id rc_line tag
@@ -254,8 +255,9 @@ flwr_run() {
 events() {
 	grep -o '{"timestamp".*}' "$1" | jq -c 'select(.event != null)' >"$RUN_EVENTS" 2>/dev/null
 	RUN_ROUNDS=$(jq -s '[.[] | select(.event == "round_end")] | length' "$RUN_EVENTS")
-	RUN_FIRST_ROUND=$(jq -r 'select(.event == "round_start") | .data.round' "$RUN_EVENTS" | head -n 1)
-	printf 'RUN%s_ROUNDS=%s\nRUN%s_FIRST_ROUND=%s\n' "$runs" "$RUN_ROUNDS" "$runs" "$RUN_FIRST_ROUND" >>"$W/result.env"
+	# The app resumes from the latest checkpoint and counts its rounds from 1 again.
+	RUN_RESUMED=$(sed -n 's/.*Resuming from checkpoint: round \([0-9]*\).*/\1/p' "$1" | head -n 1)
+	printf 'RUN%s_ROUNDS=%s\nRUN%s_RESUMED_FROM=%s\n' "$runs" "$RUN_ROUNDS" "$runs" "$RUN_RESUMED" >>"$W/result.env"
 }
 
 # report: result.env and report.txt from boots.tsv, the OneGate request log and the events.
@@ -316,9 +318,9 @@ reboot)
 	flwr_run 5 "" --at-round 2 power_cycle_all
 	wait_ready "$SL" "${SNS[@]}"
 	[ "$(ca_fp)" = "$fp" ] || die "the CA changed across the reboot"
-	flwr_run 5
-	[ "${RUN_FIRST_ROUND:-1}" -ge 3 ] || die "the run after the reboot started at round ${RUN_FIRST_ROUND:-?}, not from the checkpoint"
-	say "after the reboot: the run resumed at round $RUN_FIRST_ROUND"
+	flwr_run 3
+	[ "${RUN_RESUMED:-0}" -ge 2 ] || die "the run after the reboot did not resume from a checkpoint of round 2 or later (${RUN_RESUMED:-none})"
+	say "after the reboot: the run resumed from the checkpoint of round $RUN_RESUMED"
 	;;
 ckpt-resume)
 	deploy_straight
@@ -330,9 +332,9 @@ ckpt-resume)
 	wait_until "SuperNodes registered again" all_fl_ready
 	sn_after=$(for id in "${SNS[@]}"; do flower_pids "$id"; done)
 	[ "$sn_before" = "$sn_after" ] || say "note: SuperNode processes changed ($sn_before -> $sn_after)"
-	flwr_run 5
-	[ "$RUN_FIRST_ROUND" = 4 ] || die "the run after the SuperLink's reboot started at round $RUN_FIRST_ROUND, not 4"
-	say "after the SuperLink's reboot: resumed at round 4"
+	flwr_run 2
+	[ "$RUN_RESUMED" = 3 ] || die "the run after the SuperLink's reboot did not resume from round 3's checkpoint (${RUN_RESUMED:-none})"
+	say "after the SuperLink's reboot: the run resumed from round 3's checkpoint"
 	;;
 new-ip)
 	deploy_straight

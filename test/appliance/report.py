@@ -2,10 +2,11 @@
 """report.py WORKDIR: the boot harness's numbers, from WORKDIR/boots.tsv (VM, boot, power-on
 epoch), WORKDIR/requests.json (the OneGate emulator's request log, each with its time `t`
 and the VM it came from) and WORKDIR/events*.jsonl (the runs' JSON events). Prints
-VM<ID>_B<N>_FL_READY_S, _READY_S, _REQUESTS_BOOT (OneGate requests up to READY=YES) and
-_REQUESTS (until the next power-on or the end: re-discovery and elasticity publishing too) for
-each boot and FIRST_ROUND_S (from the
-SuperLink's first power-on to round 1's start) as KEY=VALUE lines; writes report.txt."""
+VM<ID>_B<N>_FL_READY_S, _READY_S, _FL_ERROR_S (seconds from power-on), _REQUESTS_BOOT
+(OneGate requests up to READY=YES) and _REQUESTS (until the next power-on or the end:
+re-discovery and elasticity publishing too) for each boot, and FIRST_ROUND_S (the first run's
+first round, from the SuperLink's last power-on before it), as KEY=VALUE lines; writes
+report.txt."""
 import datetime
 import glob
 import json
@@ -76,10 +77,12 @@ def main():
         lines += ["VM%s_B%d_FL_READY_S=%s" % (vm, n, fmt(fl_ready)), "VM%s_B%d_READY_S=%s" % (vm, n, fmt(ready)),
                   "VM%s_B%d_FL_ERROR_S=%s" % (vm, n, fmt(failed)),
                   "VM%s_B%d_REQUESTS_BOOT=%d" % (vm, n, len(booting)), "VM%s_B%d_REQUESTS=%d" % (vm, n, len(mine))]
-        rows.append("%-5s %-9s boot %d   %-14s %-10s %-14d %d" % (vm, roles.get(vm, "?"), n, fmt(fl_ready) or "-",
-                                                              fmt(ready) or "-", len(booting), len(mine)))
+        rows.append("%-5s %-9s boot %d   %-14s %-10s %-13s %-14d %d" % (
+            vm, roles.get(vm, "?"), n, fmt(fl_ready) or "-", fmt(ready) or "-", fmt(failed) or "-", len(booting),
+            len(mine)))
+    # The first run's first round, from the SuperLink's last power-on before it.
     first = ""
-    sl = [t for v, n, t in boots if roles.get(v) == "superlink" and n == 1]
+    sl = sorted(t for v, _, t in boots if roles.get(v) == "superlink")
     for path in sorted(glob.glob(os.path.join(w, "events*.jsonl")))[:1]:
         with open(path, encoding="utf-8") as f:
             for line in f:
@@ -87,12 +90,13 @@ def main():
                     e = json.loads(line)
                 except ValueError:
                     continue
-                if e.get("event") == "round_start" and sl:
-                    first = "%.1f" % (ts(e["timestamp"]) - sl[0])
+                on = [t for t in sl if sl and t <= ts(e.get("timestamp", "1970-01-01T00:00:00Z"))]
+                if e.get("event") == "round_start" and on:
+                    first = "%.1f" % (ts(e["timestamp"]) - on[-1])
                     break
     lines.append("FIRST_ROUND_S=%s" % first)
     with open(os.path.join(w, "report.txt"), "w", encoding="utf-8") as f:
-        f.write("VM    role      boot     FL_READY (s)   READY (s)  requests: boot  in all\n")
+        f.write("VM    role      boot     FL_READY (s)   READY (s)  FL_ERROR (s)  requests: boot  in all\n")
         f.write("\n".join(rows) + "\n")
         f.write("first round %s s after the SuperLink's power-on\n" % (first or "-"))
     print("\n".join(lines))
