@@ -152,9 +152,13 @@ scenario() {
 		false
 	fi
 	grep -qx RESULT=ok "$w/result.env"
-	# boot.sh removed its namespaces and processes.
-	run bash -c "ip netns list | grep -c '^fh' || :"
+	# boot.sh removed its namespaces, and with them every process it started.
+	local tag
+	tag=$(cat "$w/tag")
+	run bash -c "ip netns list | grep -c '^$tag-' || :"
 	assert_output 0
+	run pgrep -f "$w/"
+	assert_failure 1
 	RESULT=$w/result.env
 }
 val() { sed -n "s/^$1=//p" "$RESULT"; }

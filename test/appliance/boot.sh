@@ -30,7 +30,7 @@
 #   ckpt-resume    a 3-round run with checkpoints, then the SuperLink alone reboots; the next
 #                  run (2 rounds) resumes from round 3's checkpoint
 #
-# WORKDIR gets world.json, vms.tsv, boots.tsv (VM, boot number, power-on epoch), vm-<ID>/
+# WORKDIR gets tag (the prefix of this run's namespace names), world.json, vms.tsv, boots.tsv (VM, boot number, power-on epoch), vm-<ID>/
 # (cdrom/, disk/ = the VM's /etc /var /opt changes, console.log, build.log), logs/,
 # requests.json (every OneGate request, with its time), report.txt and result.env: SCENARIO,
 # VERSION, RESULT (ok), FIRST_ROUND_S, RUN<n>_ROUNDS and RUN<n>_RESUMED_FROM per run,
@@ -86,9 +86,10 @@ export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONDONTWRITEBYTEC
 mkdir -p "$1" || die "cannot create '$1'"
 W=$(cd "$1" && pwd)
 rm -rf "${W:?}"/vm-* "$W/logs" "$W/app" "$W/cli" "$W"/*.tsv "$W"/*.env "$W"/*.json "$W"/*.jsonl \
-	"$W"/*.log "$W/onegate.port" "$W/report.txt"
+	"$W"/*.log "$W/onegate.port" "$W/report.txt" "$W/tag"
 mkdir -p "$W/logs"
 TAG=fh$(printf '%04x' $(($$ % 65536)))
+echo "$TAG" >"$W/tag"
 NET=10.66.0
 # shellcheck source=test/appliance/vm.bash
 . "$HERE/vm.bash"
