@@ -117,7 +117,6 @@ say "scenario $scenario: Flower $version ($VENV), tools $FLKIT_BIN, hooks $FLKIT
 
 # --- the service: OneFlow's template, its inputs as a user would give them
 sets=(--set "ONEAPP_FLOWER_VERSION=$version" --set ONEAPP_FL_TLS_ENABLED=YES)
-cards=()
 case $scenario in
 invalid) sets+=(--set superlink:ONEAPP_FL_NUM_ROUNDS=three --set superlink:ONEAPP_FL_STRATEGY=FedMagic) ;;
 reboot | ckpt-resume) sets+=(--set superlink:ONEAPP_FL_CHECKPOINT_ENABLED=YES --set superlink:ONEAPP_FL_CHECKPOINT_INTERVAL=1) ;;
@@ -125,7 +124,7 @@ onegate-down) sets+=(--set superlink:ONEAPP_FL_MIN_FIT_CLIENTS=1 --set superlink
 	--set superlink:ONEAPP_FL_MIN_AVAILABLE_CLIENTS=1) ;;
 esac
 python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-service.json" "$W" --net "$NET" \
-	--onegate "http://$NET.1:5030" "${sets[@]}" "${cards[@]}" || die "world_from_template.py failed"
+	--onegate "http://$NET.1:5030" "${sets[@]}" || die "world_from_template.py failed"
 world_up || die "cannot make the service network and the OneGate emulator"
 SL='' SNS=()
 while IFS=$'\t' read -r id role _ ip mac; do

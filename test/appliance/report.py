@@ -90,7 +90,7 @@ def main():
                     e = json.loads(line)
                 except ValueError:
                     continue
-                on = [t for t in sl if sl and t <= ts(e.get("timestamp", "1970-01-01T00:00:00Z"))]
+                on = [t for t in sl if t <= ts(e.get("timestamp", "1970-01-01T00:00:00Z"))]
                 if e.get("event") == "round_start" and on:
                     first = "%.1f" % (ts(e["timestamp"]) - on[-1])
                     break
