@@ -1,6 +1,8 @@
 """ClientApp: trains and evaluates the model on this SuperNode's partition, chosen by
 --node-config 'partition-id=N num-partitions=M'."""
 
+import time
+
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
@@ -28,6 +30,8 @@ def train(msg: Message, context: Context) -> Message:
     epochs = int(context.run_config.get("local-epochs", 5))
     loss, _ = task.loss_and_accuracy(arrays, x, y)
     new = task.train(arrays, x, y, lr, epochs, mu)
+    # A stand-in for a long local training (tests of idle connections); 0 by default.
+    time.sleep(float(context.run_config.get("train-delay-s", 0)))
     reply = RecordDict(
         {
             "arrays": ArrayRecord(new),
