@@ -381,6 +381,16 @@ systemctl start flkit-rediscover.timer"
 	done
 }
 
+@test "supernode configure: a training site (FL_NUM_PARTITIONS set) without a partition is config_validation_failed" {
+	script fl-onegate partition 1
+	CTX+=(ONEAPP_FL_NUM_PARTITIONS=4)
+	stage supernode configure
+	assert_failure
+	assert_output --partial "no partition in this site's range (fl-onegate exit 1"
+	run calls
+	refute_output --partial "fl-context render"
+}
+
 @test "supernode configure: an invalid context is config_validation_failed with FL_NODE_READY=NO" {
 	script fl-context render 1
 	stage supernode configure

@@ -29,8 +29,8 @@ ALL_VARS=(FLOWER_VERSION FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVA
 	FL_CHECKPOINT_ENABLED FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_CHECKPOINT_KEEP
 	FL_CHECKPOINT_S3_URL FL_CHECKPOINT_S3_ENDPOINT FL_CHECKPOINT_S3_REGION FL_GRPC_KEEPALIVE_TIME
 	FL_GRPC_KEEPALIVE_TIMEOUT FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT
-	FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_TIME FL_GPU_ENABLED
-	FL_CUDA_VISIBLE_DEVICES FL_GPU_MEMORY_FRACTION FL_DCGM_ENABLED FL_LOG_FORMAT FL_TLS_ENABLED
+	FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_PARTITION_OFFSET FL_NUM_PARTITIONS FL_MAX_RETRIES
+	FL_MAX_WAIT_TIME FL_GPU_ENABLED FL_CUDA_VISIBLE_DEVICES FL_GPU_MEMORY_FRACTION FL_DCGM_ENABLED FL_LOG_FORMAT FL_TLS_ENABLED
 	FL_SSL_CA_CERTFILE FL_SSL_CERTFILE FL_SSL_KEYFILE ML_FRAMEWORK FL_USE_CASE FL_EDGE_BACKOFF
 	FL_EDGE_MAX_BACKOFF)
 SUPERLINK_ONLY=(FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVALUATE_CLIENTS
@@ -39,7 +39,8 @@ SUPERLINK_ONLY=(FL_NUM_ROUNDS FL_STRATEGY FL_MIN_FIT_CLIENTS FL_MIN_EVALUATE_CLI
 	FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_PATH FL_CHECKPOINT_KEEP FL_CHECKPOINT_S3_URL
 	FL_CHECKPOINT_S3_ENDPOINT FL_CHECKPOINT_S3_REGION FL_CERT_EXTRA_SAN FL_METRICS_ENABLED FL_METRICS_PORT
 	FL_SSL_CERTFILE FL_SSL_KEYFILE)
-SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_TIME FL_GPU_ENABLED
+SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_PARTITION_OFFSET FL_NUM_PARTITIONS FL_MAX_RETRIES
+	FL_MAX_WAIT_TIME FL_GPU_ENABLED
 	FL_CUDA_VISIBLE_DEVICES FL_GPU_MEMORY_FRACTION FL_DCGM_ENABLED ML_FRAMEWORK FL_USE_CASE
 	FL_EDGE_BACKOFF FL_EDGE_MAX_BACKOFF)
 
@@ -504,6 +505,55 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_MAX_RETRIES FL_MAX_WAIT_T
 }
 
 # ---------------------------------------------------------------------------------------
+# validate: FL_PARTITION_OFFSET and FL_NUM_PARTITIONS (a training site's range, 04 §2.1)
+
+@test "validate: the training sites' ranges pass (site B offset 0 of 4, site C offset 2 of 4)" {
+	validate_as supernode FL_PARTITION_OFFSET=0 FL_NUM_PARTITIONS=4
+	assert_config_ok
+	validate_as supernode FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4
+	assert_config_ok
+	validate_as supernode ONEAPP_FL_PARTITION_OFFSET=2 ONEAPP_FL_NUM_PARTITIONS=4
+	assert_config_ok
+	validate_as supernode FL_PARTITION_OFFSET= FL_NUM_PARTITIONS=
+	assert_config_ok
+}
+
+@test "validate: FL_PARTITION_OFFSET and FL_NUM_PARTITIONS refuse hostile numbers" {
+	local v
+	for v in -1 1e3 0x10 99999999999999999999999 ' 1' 1.0 +1; do
+		validate_as supernode FL_PARTITION_OFFSET="$v"
+		assert_config_error "Invalid FL_PARTITION_OFFSET: '$v'. Must be a non-negative integer: the first partition-id of this training site (e.g., 0 for the first site, the first site's max_vms for the next)."
+	done
+	for v in 0 -1 1e3 0x10 99999999999999999999999; do
+		validate_as supernode FL_NUM_PARTITIONS="$v"
+		assert_config_error "Invalid FL_NUM_PARTITIONS: '$v'. Must be a positive integer: the federation's total number of SuperNodes (or empty for this service's SuperNode count)."
+	done
+}
+
+@test "validate: FL_PARTITION_OFFSET above 0 needs FL_NUM_PARTITIONS, and must be below it" {
+	validate_as supernode FL_PARTITION_OFFSET=2
+	assert_config_error "FL_PARTITION_OFFSET=2 needs FL_NUM_PARTITIONS: set FL_NUM_PARTITIONS to the federation's total number of SuperNodes (every site the same value)."
+	validate_as supernode FL_PARTITION_OFFSET=4 FL_NUM_PARTITIONS=4
+	assert_config_error "FL_PARTITION_OFFSET=4 must be less than FL_NUM_PARTITIONS=4: this site's partition-ids start at the offset; set FL_NUM_PARTITIONS to the federation's total number of SuperNodes, above every site's offset."
+	# A bad value is one error, not a second one from the cross-check.
+	validate_as supernode FL_PARTITION_OFFSET=x FL_NUM_PARTITIONS=4
+	assert_failure 1
+	assert_equal "$(count_log ERROR)" 1
+}
+
+@test "validate: a static FL_NODE_CONFIG wins; the range is ignored with a note, even a bad one" {
+	validate_as supernode FL_NODE_CONFIG='partition-id=0 num-partitions=2' FL_PARTITION_OFFSET=-1 FL_NUM_PARTITIONS=2
+	assert_config_ok
+	assert_log INFO "FL_PARTITION_OFFSET ignored -- FL_NODE_CONFIG is set (a static partition)"
+	assert_log INFO "FL_NUM_PARTITIONS ignored -- FL_NODE_CONFIG is set (a static partition)"
+}
+
+@test "validate: the range applies to SuperNodes; ignored on the superlink" {
+	validate_as superlink FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4
+	assert_config_ok
+	assert_log INFO "FL_PARTITION_OFFSET applies to the supernode role; ignored on superlink."
+}
+
 # validate: FL_NODE_CONFIG (allow-listed key=value tokens)
 
 @test "validate: FL_NODE_CONFIG accepts space-separated key=value pairs" {

@@ -780,6 +780,60 @@ FL_VERSION=1.26.0" ]
 	[ "$(requests_f 'length')" = 0 ]
 }
 
+@test "partition: a training site's range: FL_PARTITION_OFFSET + place, of FL_NUM_PARTITIONS" {
+	# Site B of a 6-node federation: this 3-VM service holds ids 0-2.
+	run_og "$ENV101" FL_NUM_PARTITIONS=6 partition
+	is_status 0
+	[ "$output" = "partition-id=0 num-partitions=6" ]
+	has "Auto-computed FL_NODE_CONFIG: partition-id=0 num-partitions=6"
+	# Site C: ids 3-5, never site B's (ONEAPP_ spellings, as OneFlow passes them).
+	run_og "$ENV101" ONEAPP_FL_PARTITION_OFFSET=3 ONEAPP_FL_NUM_PARTITIONS=6 partition
+	[ "$output" = "partition-id=3 num-partitions=6" ]
+	run_og "$ENV103" FL_PARTITION_OFFSET=3 FL_NUM_PARTITIONS=6 partition --json
+	[ "$output" = '{"partition-id":5,"num-partitions":6}' ]
+	# Empty is unset: this service's count.
+	run_og "$ENV102" FL_PARTITION_OFFSET= FL_NUM_PARTITIONS= partition
+	[ "$output" = "partition-id=1 num-partitions=3" ]
+}
+
+@test "partition: a site with more VMs than its range fails, naming both variables, never a colliding id" {
+	run_og "$ENV102" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 partition
+	is_status 0
+	[ "$output" = "partition-id=3 num-partitions=4" ]
+	run_og "$ENV103" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 partition
+	is_status 1
+	[ -z "$output" ]
+	has "[ERROR] [fl-onegate] partition-id 4 (FL_PARTITION_OFFSET=2 + this VM's place 2 among 3 SuperNodes) is not below FL_NUM_PARTITIONS=4: this site has more VMs than its range; scale the role back to 2 VM(s), or raise FL_NUM_PARTITIONS"
+	[[ $stderr != *"Auto-computed"* && $stderr != *"ClientApp must handle partitioning"* ]]
+}
+
+@test "partition: a bad range is refused before OneGate is asked (exit 1)" {
+	local bad
+	for bad in "FL_PARTITION_OFFSET=2" "FL_PARTITION_OFFSET=4 FL_NUM_PARTITIONS=4" "FL_PARTITION_OFFSET=-1" \
+		"FL_PARTITION_OFFSET=1e3" "FL_NUM_PARTITIONS=0x10" "FL_NUM_PARTITIONS=99999999999999999999999" \
+		"FL_NUM_PARTITIONS=0"; do
+		# shellcheck disable=SC2086 # the words are VAR=value pairs
+		run_og "$ENV101" $bad partition
+		[ "$status" -eq 1 ] || fail "$bad: exit $status"
+		[ -z "$output" ] || fail "$bad: printed $output"
+	done
+	[ "$(requests_f 'length')" = 0 ]
+	run_og "$ENV101" FL_PARTITION_OFFSET=2 partition
+	has "FL_PARTITION_OFFSET=2 needs FL_NUM_PARTITIONS: set FL_NUM_PARTITIONS to the federation's total number of SuperNodes"
+	run_og "$ENV101" FL_PARTITION_OFFSET=4 FL_NUM_PARTITIONS=4 partition
+	has "FL_PARTITION_OFFSET=4 must be less than FL_NUM_PARTITIONS=4"
+	run_og "$ENV101" FL_NUM_PARTITIONS=1e3 partition
+	has "Invalid FL_NUM_PARTITIONS: '1e3'. Must be a positive integer"
+}
+
+@test "partition: a static FL_NODE_CONFIG wins over the range, which is noted as ignored" {
+	run_og "$ENV101" FL_NODE_CONFIG="partition-id=3 num-partitions=8" FL_PARTITION_OFFSET=-1 FL_NUM_PARTITIONS=2 partition
+	is_status 0
+	[ "$output" = "partition-id=3 num-partitions=8" ]
+	has "FL_PARTITION_OFFSET ignored -- FL_NODE_CONFIG is set (a static partition)"
+	has "FL_NUM_PARTITIONS ignored -- FL_NODE_CONFIG is set (a static partition)"
+}
+
 @test "partition: a VM in no service prints nothing and exits 0 with the spec's note" {
 	run_og "$ENV200" partition
 	is_status 0

@@ -367,8 +367,65 @@ static void check_use_case(const struct fl_ctx *c, struct fl_diags *d)
 	}
 }
 
+/* The multi-site range (04 §2.1): a site's partition-ids start at FL_PARTITION_OFFSET inside
+ * the federation's FL_NUM_PARTITIONS, so an offset needs the total and must lie below it. */
+static int partition_range_rule(const struct fl_conf *k, struct fl_err *e)
+{
+	long off = k->FL_PARTITION_OFFSET, num = k->FL_NUM_PARTITIONS;
+	bool total = k->set[FLV_FL_NUM_PARTITIONS];
+	if (off > 0 && !total)
+		return fl_err_set(e, FL_EXIT_FAIL,
+		                  "FL_PARTITION_OFFSET=%ld needs FL_NUM_PARTITIONS: set FL_NUM_PARTITIONS to "
+		                  "the federation's total number of SuperNodes (every site the same value).",
+		                  off);
+	if (total && off >= num)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "FL_PARTITION_OFFSET=%ld must be less than FL_NUM_PARTITIONS=%ld: this site's "
+		    "partition-ids start at the offset; set FL_NUM_PARTITIONS to the federation's "
+		    "total number of SuperNodes, above every site's offset.",
+		    off, num);
+	return 0;
+}
+
+int fl_validate_partition_range(const struct fl_ctx *c, long *offset, long *total, struct fl_err *e)
+{
+	if (fl_validate_var(c, FLV_FL_PARTITION_OFFSET, e) < 0 ||
+	    fl_validate_var(c, FLV_FL_NUM_PARTITIONS, e) < 0 || partition_range_rule(&c->conf, e) < 0)
+		return -1;
+	*offset = c->conf.FL_PARTITION_OFFSET;
+	*total = c->conf.set[FLV_FL_NUM_PARTITIONS] ? c->conf.FL_NUM_PARTITIONS : 0;
+	return 0;
+}
+
+/* A static FL_NODE_CONFIG is the partition: the range variables are noted as ignored. */
+static bool static_partition(const struct fl_ctx *c)
+{
+	return c->conf.set[FLV_FL_NODE_CONFIG];
+}
+
+static void check_partition_range(const struct fl_ctx *c, struct fl_diags *d)
+{
+	static const enum fl_var_id range[] = {FLV_FL_PARTITION_OFFSET, FLV_FL_NUM_PARTITIONS};
+	struct fl_err e = {0};
+	if (static_partition(c)) {
+		for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
+			if (c->conf.set[range[i]])
+				fl_diags_add(d, FL_INFO,
+				             "%s ignored -- FL_NODE_CONFIG is set (a static partition)",
+				             fl_var_get(range[i])->name);
+		return;
+	}
+	/* Unset FL_NUM_PARTITIONS has no default to pass its rule: unset is fine here. */
+	bool usable = ok(c, FLV_FL_PARTITION_OFFSET) &&
+	              (!c->conf.set[FLV_FL_NUM_PARTITIONS] || ok(c, FLV_FL_NUM_PARTITIONS));
+	if (usable && partition_range_rule(&c->conf, &e) < 0)
+		fl_diags_add(d, FL_ERROR, "%s", e.msg);
+}
+
 static void check_supernode(const struct fl_ctx *c, struct fl_diags *d)
 {
+	check_partition_range(c, d);
 	const struct fl_conf *k = &c->conf;
 	check_use_case(c, d);
 	bool gpu = k->FL_GPU_ENABLED;
@@ -435,6 +492,8 @@ static void check_values(const struct fl_ctx *c, unsigned role, struct fl_diags 
 		}
 		if (!c->conf.FL_CHECKPOINT_ENABLED && ckpt_var(i))
 			continue;
+		if ((i == FLV_FL_PARTITION_OFFSET || i == FLV_FL_NUM_PARTITIONS) && static_partition(c))
+			continue; /* ignored, noted by check_partition_range */
 		if (var->check == FL_CK_SAN_LIST)
 			check_san_list(d, var, s->value);
 		else if (var->check == FL_CK_VERSION)

@@ -23,4 +23,9 @@ unsigned fl_validate_operator_tls(const struct fl_ctx *c, struct fl_diags *d);
  * FL_EXIT_FAIL and the registry's message, the value quoted as validation quotes it. */
 int fl_validate_var(const struct fl_ctx *c, enum fl_var_id id, struct fl_err *e);
 
+/* The multi-site partition range for fl-onegate partition: FL_PARTITION_OFFSET (default 0) and
+ * FL_NUM_PARTITIONS (total 0 when unset: the role's count), each by its registry rule, then
+ * the offset needs the total and lies below it. -1 with FL_EXIT_FAIL and the message. */
+int fl_validate_partition_range(const struct fl_ctx *c, long *offset, long *total, struct fl_err *e);
+
 #endif

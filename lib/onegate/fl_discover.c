@@ -9,6 +9,7 @@
 #include "fl_log.h"
 #include "fl_validate.h"
 
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,8 +509,28 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The site's range holds the id, or the failure names both variables, the id and the fix. */
+static int partition_in_range(const struct fl_partition_range *r, long at, long count, struct fl_partition *p,
+                              struct fl_err *e)
+{
+	long off = r ? r->offset : 0, total = r && r->total ? r->total : count;
+	if (off > LONG_MAX - at || off + at >= total)
+		return fl_err_set(
+		    e, FL_EXIT_FAIL,
+		    "partition-id %ld (FL_PARTITION_OFFSET=%ld + this VM's place %ld among %ld "
+		    "SuperNodes) is not below FL_NUM_PARTITIONS=%ld: this site has more VMs than its "
+		    "range; scale the role back to %ld VM(s), or raise FL_NUM_PARTITIONS and give "
+		    "the sites disjoint ranges (each site's FL_PARTITION_OFFSET at least the previous "
+		    "site's offset plus its max_vms)",
+		    off + at, off, at, count, total, total - off);
+	p->id = off + at;
+	p->num = total;
+	return 0;
+}
+
 int fl_discover_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
-                                  struct fl_partition *p, struct fl_err *e)
+                                  const struct fl_partition_range *range, struct fl_partition *p,
+                                  struct fl_err *e)
 {
 	const struct fl_onegate_role *r = fl_onegate_service_role(s, role);
 	if (!r || !r->nnodes)
@@ -532,12 +553,11 @@ int fl_discover_partition_compute(const struct fl_onegate_service *s, const char
 	free(ids);
 	if (at < 0)
 		return fl_err_set(e, FL_EXIT_FAIL, "VM %ld is not in role '%s'", vmid, role);
-	p->id = at;
-	p->num = (long)uniq;
-	return 0;
+	return partition_in_range(range, at, (long)uniq, p, e);
 }
 
-int fl_discover_partition(struct fl_onegate *g, const char *role, struct fl_partition *p, struct fl_err *e)
+int fl_discover_partition(struct fl_onegate *g, const char *role, const struct fl_partition_range *range,
+                          struct fl_partition *p, struct fl_err *e)
 {
 	struct fl_onegate_service s;
 	if (fl_onegate_service_get(g, false, &s, e) < 0) {
@@ -548,11 +568,14 @@ int fl_discover_partition(struct fl_onegate *g, const char *role, struct fl_part
 		}
 		return -1;
 	}
-	int rc = fl_discover_partition_compute(&s, role, strtol(g->vmid, NULL, 10), p, e);
+	/* The place first (the spec's warnings when there is none), then the site's range: a VM
+	 * past it is a configuration error, not a partition left to the ClientApp. */
+	int rc = fl_discover_partition_compute(&s, role, strtol(g->vmid, NULL, 10), NULL, p, e);
 	fl_onegate_service_free(&s);
 	if (rc < 0) {
 		fl_warn("Could not determine partition-id from OneGate service response");
 		fl_warn("FL_NODE_CONFIG left empty; ClientApp must handle partitioning internally");
+		return rc;
 	}
-	return rc;
+	return partition_in_range(range, p->id, p->num, p, e);
 }

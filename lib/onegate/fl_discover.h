@@ -81,11 +81,21 @@ struct fl_partition {
 	long id, num;
 };
 
-/* vmid's position among the role's VM IDs sorted ascending, duplicates once: the same answer
- * whatever order OneFlow lists the nodes in. -1 with FL_EXIT_FAIL when it is not there. */
+/* A training site's share of the federation's partitions (04 §2.1): its ids start at offset,
+ * out of total (0: the role's own count, one site). fl_validate_partition_range fills it. */
+struct fl_partition_range {
+	long offset, total;
+};
+
+/* vmid's position among the role's VM IDs sorted ascending, duplicates once (the same answer
+ * whatever order OneFlow lists the nodes in), plus range's offset; num is range's total, else
+ * the role's count (range NULL: offset 0, the count). -1 with FL_EXIT_FAIL when it is not there,
+ * or when the id would reach the total (a site scaled past its range: never a colliding id). */
 int fl_discover_partition_compute(const struct fl_onegate_service *s, const char *role, long vmid,
-                                  struct fl_partition *p, struct fl_err *e);
+                                  const struct fl_partition_range *range, struct fl_partition *p,
+                                  struct fl_err *e);
 /* GET /service and compute. 1 (nothing computed, logged) when this VM is in no service. */
-int fl_discover_partition(struct fl_onegate *g, const char *role, struct fl_partition *p, struct fl_err *e);
+int fl_discover_partition(struct fl_onegate *g, const char *role, const struct fl_partition_range *range,
+                          struct fl_partition *p, struct fl_err *e);
 
 #endif

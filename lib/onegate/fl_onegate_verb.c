@@ -4,6 +4,7 @@
 #include "fl_fs.h"
 #include "fl_log.h"
 #include "fl_output.h"
+#include "fl_validate.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ int fl_onegate_verb_partition(struct fl_onegate *g, const struct fl_onegate_verb
                               struct fl_err *e)
 {
 	struct fl_partition p;
-	int r = fl_discover_partition(g, o->role_name ? o->role_name : "supernode", &p, e);
+	int r = fl_discover_partition(g, o->role_name ? o->role_name : "supernode", &o->range, &p, e);
 	if (r != 0)
 		return r;
 	fl_info("Auto-computed FL_NODE_CONFIG: partition-id=%ld num-partitions=%ld", p.id, p.num);
@@ -226,6 +227,16 @@ static int discover(struct fl_onegate_cli *o, const struct fl_ctx *c, struct fl_
 	              &e);
 }
 
+/* A static FL_NODE_CONFIG is the partition: the multi-site range, if given, is noted as unused. */
+static void partition_range_ignored(const struct fl_ctx *c)
+{
+	static const enum fl_var_id range[] = {FLV_FL_PARTITION_OFFSET, FLV_FL_NUM_PARTITIONS};
+	for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
+		if (c->conf.set[range[i]])
+			fl_info("%s ignored -- FL_NODE_CONFIG is set (a static partition)",
+			        fl_var_get(range[i])->name);
+}
+
 int fl_onegate_verb_run(struct fl_onegate_cli *o, const struct fl_ctx *c, enum fl_onegate_verb verb,
                         char **args, size_t n, struct fl_buf *out)
 {
@@ -237,9 +248,14 @@ int fl_onegate_verb_run(struct fl_onegate_cli *o, const struct fl_ctx *c, enum f
 		return discover(o, c, out);
 	if (verb == FL_OG_PARTITION && *nc) {
 		fl_info("FL_NODE_CONFIG provided by user: %s (skipping auto-computation)", nc);
+		partition_range_ignored(c);
 		fl_buf_addf(out, "%s\n", nc);
 		return FL_EXIT_OK;
 	}
+	/* A bad range is the context's error: said before OneGate is asked anything. */
+	if (verb == FL_OG_PARTITION &&
+	    fl_validate_partition_range(c, &o->v.range.offset, &o->v.range.total, &e) < 0)
+		return fl_log_err(&e);
 	gate_opts(o, c, &go);
 	if (fl_onegate_open(&g, &go, &e) < 0) {
 		int rc = fl_log_err(&e);

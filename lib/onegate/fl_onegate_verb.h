@@ -13,8 +13,9 @@
 
 struct fl_onegate_verb_opts {
 	bool json, extended, raw, best_effort;
-	bool tty;              /* stdout is a terminal: the Ruby client pads for it */
-	const char *role_name; /* partition: the SuperNode role (NULL: supernode) */
+	bool tty;                        /* stdout is a terminal: the Ruby client pads for it */
+	const char *role_name;           /* partition: the SuperNode role (NULL: supernode) */
+	struct fl_partition_range range; /* partition: the site's range (from the context) */
 };
 
 /* What fl-onegate's options say, for the verbs that open OneGate. */

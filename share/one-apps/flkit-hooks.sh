@@ -289,6 +289,14 @@ flkit_supernode_configure() {
 	# The data partition from the node's place in its role (a user FL_NODE_CONFIG comes back
 	# as it is); without OneGate the ClientApp partitions by itself.
 	nc=$(fl-onegate partition) || rc=$?
+	# A training site of a multi-site federation (FL_NUM_PARTITIONS set) must not fall back to
+	# the ClientApp's own partitioning: it would collide with the other sites' partitions.
+	if [ "$rc" -ne 0 ] && [ -n "${ONEAPP_FL_NUM_PARTITIONS:-${FL_NUM_PARTITIONS:-}}" ] &&
+		[ -z "${ONEAPP_FL_NODE_CONFIG:-${FL_NODE_CONFIG:-}}" ]; then
+		flkit_log ERROR "no partition in this site's range (fl-onegate exit $rc; see its error): FL_NUM_PARTITIONS is set, so the node does not boot with a colliding one"
+		flkit_publish_onegate supernode config_validation_failed
+		return 1
+	fi
 	if [ "$rc" -ne 0 ]; then
 		flkit_log WARN "no partition from OneGate (fl-onegate exit $rc): FL_NODE_CONFIG as configured"
 		nc=

@@ -80,7 +80,7 @@ static void service(const char *buf, size_t size)
 		for (size_t k = 0; k < r->nnodes; k++) {
 			struct fl_partition p;
 			if (r->nodes[k].vmid >= 0 && fl_onegate_service_role(&s, r->name) == r) {
-				REQUIRE(fl_discover_partition_compute(&s, r->name, r->nodes[k].vmid, &p,
+				REQUIRE(fl_discover_partition_compute(&s, r->name, r->nodes[k].vmid, NULL, &p,
 				                                      &e) == 0);
 				REQUIRE(p.id >= 0 && p.id < p.num && (size_t)p.num <= r->nnodes);
 			}

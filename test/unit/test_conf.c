@@ -173,6 +173,53 @@ static void test_validate_var(void)
 	}
 }
 
+/* The multi-site range fl-onegate partition reads: each value by its rule, then the offset
+ * needs the total and lies below it; hostile spellings are refused in the registry's words. */
+static void test_partition_range(void)
+{
+	static const struct {
+		const char *env[3];
+		int rc;
+		long offset, total;
+		const char *msg; /* a part of the message */
+	} vec[] = {
+	    {{NULL}, 0, 0, 0, NULL},
+	    {{"FL_NUM_PARTITIONS=4", NULL}, 0, 0, 4, NULL},
+	    {{"FL_PARTITION_OFFSET=2", "FL_NUM_PARTITIONS=4", NULL}, 0, 2, 4, NULL},
+	    {{"FL_PARTITION_OFFSET=", "FL_NUM_PARTITIONS=", NULL}, 0, 0, 0, NULL},
+	    {{"FL_PARTITION_OFFSET=2", NULL}, -1, 0, 0, "set FL_NUM_PARTITIONS to the federation's total"},
+	    {{"FL_PARTITION_OFFSET=4", "FL_NUM_PARTITIONS=4", NULL},
+	     -1,
+	     0,
+	     0,
+	     "must be less than FL_NUM_PARTITIONS=4"},
+	    {{"FL_PARTITION_OFFSET=-1", NULL}, -1, 0, 0, "Invalid FL_PARTITION_OFFSET: '-1'"},
+	    {{"FL_PARTITION_OFFSET=1e3", NULL}, -1, 0, 0, "Invalid FL_PARTITION_OFFSET: '1e3'"},
+	    {{"FL_NUM_PARTITIONS=0x10", NULL}, -1, 0, 0, "Invalid FL_NUM_PARTITIONS: '0x10'"},
+	    {{"FL_NUM_PARTITIONS=0", NULL}, -1, 0, 0, "Invalid FL_NUM_PARTITIONS: '0'"},
+	    {{"FL_NUM_PARTITIONS=99999999999999999999", NULL}, -1, 0, 0, "Invalid FL_NUM_PARTITIONS"},
+	    {{"FL_PARTITION_OFFSET= 1", NULL}, -1, 0, 0, "Invalid FL_PARTITION_OFFSET: ' 1'"},
+	};
+	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+		struct fl_ctx c;
+		struct fl_err e = {0};
+		long off = -1, total = -1;
+		if (!load(&c, (char **)vec[i].env))
+			continue;
+		int rc = fl_validate_partition_range(&c, &off, &total, &e);
+		const char *what = vec[i].env[0] ? vec[i].env[0] : "unset";
+		if (vec[i].rc == 0)
+			CHECK(rc == 0 && off == vec[i].offset && total == vec[i].total,
+			      "range %s%s%s: offset %ld, total %ld", what, vec[i].env[1] ? " " : "",
+			      vec[i].env[1] ? vec[i].env[1] : "", vec[i].offset, vec[i].total);
+		else
+			CHECK(rc == -1 && e.code == FL_EXIT_FAIL && strstr(e.msg, vec[i].msg),
+			      "range %s%s%s refused: %s", what, vec[i].env[1] ? " " : "",
+			      vec[i].env[1] ? vec[i].env[1] : "", e.msg);
+		fl_ctx_free(&c);
+	}
+}
+
 /* Discovery's schedule and cap come from the typed FL_EDGE_BACKOFF and FL_EDGE_MAX_BACKOFF. */
 static void test_discover_schedule(void)
 {
@@ -238,6 +285,7 @@ int main(void)
 	test_enum_order();
 	test_bad_value();
 	test_validate_var();
+	test_partition_range();
 	test_discover_schedule();
 	return unit_done();
 }

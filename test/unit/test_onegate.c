@@ -7,6 +7,8 @@
 #include "fl_onegate.h"
 #include "unit.h"
 
+#include <limits.h>
+
 #include <stdint.h>
 #include <time.h>
 
@@ -379,14 +381,57 @@ static void test_service(void)
 	          s.roles[1].nodes[2].vmid == 103 && s.roles[1].nodes[0].vm_info == NULL,
 	      "service: deploy_id as a string, or from vm_info.VM.ID; vm_info null");
 	struct fl_partition p;
-	CHECK(fl_discover_partition_compute(&s, "supernode", 101, &p, &e) == 0 && p.id == 0 && p.num == 3,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 101, NULL, &p, &e) == 0 && p.id == 0 &&
+	          p.num == 3,
 	      "partition: VM 101 is first among 101 102 103 though listed second");
-	CHECK(fl_discover_partition_compute(&s, "supernode", 103, &p, &e) == 0 && p.id == 2,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 103, NULL, &p, &e) == 0 && p.id == 2,
 	      "partition: VM 103 is third");
-	CHECK(fl_discover_partition_compute(&s, "supernode", 999, &p, &e) < 0 && e.code == FL_EXIT_FAIL,
+	CHECK(fl_discover_partition_compute(&s, "supernode", 999, NULL, &p, &e) < 0 && e.code == FL_EXIT_FAIL,
 	      "partition: a VM not in the role is an error");
-	CHECK(fl_discover_partition_compute(&s, "nope", 101, &p, &e) < 0,
+	CHECK(fl_discover_partition_compute(&s, "nope", 101, NULL, &p, &e) < 0,
 	      "partition: a missing role is an error");
+	fl_onegate_service_free(&s);
+}
+
+/* A training site of 2 SuperNodes (VMs 31, 30), listed unsorted. */
+static const char site_service[] =
+    "{\"SERVICE\":{\"name\":\"site\",\"id\":\"9\",\"roles\":[{\"name\":\"supernode\",\"nodes\":["
+    "{\"deploy_id\":31,\"vm_info\":null},{\"deploy_id\":30,\"vm_info\":null}]}]}}";
+
+/* Multi-site ranges (04 §2.1): offset + place, out of the federation's total; a VM past its
+ * site's range fails and names the variables rather than collide with the next site's ids. */
+static void test_partition_range(void)
+{
+	struct fl_onegate_service s;
+	struct fl_err e = {0};
+	struct fl_partition p;
+	if (!CHECK(fl_onegate_service_parse(site_service, sizeof site_service - 1, &s, &e) == 0,
+	           "site service parses"))
+		return;
+	const struct fl_partition_range b = {0, 4}, c = {2, 4}, single = {0, 0}, narrow = {3, 4},
+	                                huge = {LONG_MAX - 1, LONG_MAX};
+	CHECK(fl_discover_partition_compute(&s, "supernode", 30, &b, &p, &e) == 0 && p.id == 0 &&
+	          p.num == 4 && fl_discover_partition_compute(&s, "supernode", 31, &b, &p, &e) == 0 &&
+	          p.id == 1 && p.num == 4,
+	      "site B (offset 0 of 4): ids 0 and 1 of 4");
+	CHECK(fl_discover_partition_compute(&s, "supernode", 30, &c, &p, &e) == 0 && p.id == 2 &&
+	          p.num == 4 && fl_discover_partition_compute(&s, "supernode", 31, &c, &p, &e) == 0 &&
+	          p.id == 3 && p.num == 4,
+	      "site C (offset 2 of 4): ids 2 and 3 of 4");
+	CHECK(fl_discover_partition_compute(&s, "supernode", 31, &single, &p, &e) == 0 && p.id == 1 &&
+	          p.num == 2,
+	      "no total: the role's count, as without a range");
+	CHECK(fl_discover_partition_compute(&s, "supernode", 30, &narrow, &p, &e) == 0 && p.id == 3,
+	      "a range of one: the first VM fits");
+	memset(&e, 0, sizeof e);
+	CHECK(fl_discover_partition_compute(&s, "supernode", 31, &narrow, &p, &e) < 0 &&
+	          e.code == FL_EXIT_FAIL &&
+	          strstr(e.msg, "partition-id 4 (FL_PARTITION_OFFSET=3 + this VM's place 1 among 2 "
+	                        "SuperNodes) is not below FL_NUM_PARTITIONS=4") &&
+	          strstr(e.msg, "scale the role back to 1 VM(s)"),
+	      "more VMs than the range: an error naming the offset, the total, the id and the fix");
+	CHECK(fl_discover_partition_compute(&s, "supernode", 31, &huge, &p, &e) < 0,
+	      "an offset at the edge of long: refused, no overflow");
 	fl_onegate_service_free(&s);
 }
 
@@ -432,7 +477,7 @@ static void test_hostile(void)
 		if (r2 == 0) {
 			struct fl_partition p;
 			fl_onegate_render_service(&s, true, true, &b);
-			fl_discover_partition_compute(&s, "superlink", 1, &p, &e);
+			fl_discover_partition_compute(&s, "superlink", 1, NULL, &p, &e);
 			for (size_t k = 0; k < s.nroles; k++)
 				for (size_t n = 0; n < s.roles[k].nnodes; n++) {
 					struct fl_superlink sl = {0};
@@ -876,7 +921,7 @@ static void test_parse_time(void)
 	struct fl_err e;
 	struct fl_partition p;
 	int ok = fl_onegate_service_parse(b.data, b.len, &s, &e) == 0 &&
-	         fl_discover_partition_compute(&s, "supernode", 10000, &p, &e) == 0;
+	         fl_discover_partition_compute(&s, "supernode", 10000, NULL, &p, &e) == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	DIAG("parse + partition of a 10000-node service (%zu KiB): %.1f ms", b.len >> 10, ms);
@@ -895,6 +940,7 @@ int main(void)
 	test_publish_checks();
 	test_vm();
 	test_service();
+	test_partition_range();
 	test_hostile();
 	test_candidate();
 	test_request();
