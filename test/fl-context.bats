@@ -883,6 +883,38 @@ SUPERNODE_ONLY=(FL_SUPERLINK_ADDRESS FL_NODE_CONFIG FL_PARTITION_OFFSET FL_NUM_P
 	refute_log_level WARN
 }
 
+# Flower 1.40+: the SuperNode reaches the Fleet API over HTTP (httpx), where gRPC keepalive has
+# nothing to act on; said as a warning when the operator set a value, nothing for the defaults.
+KA_HTTP=' no effect with Flower 1.41.0: from 1.40 the SuperNode reaches the Fleet API over HTTP, not gRPC, and opens a new connection after 5 s idle, so no idle connection is left for a firewall to time out'
+
+@test "validate: keepalive set with FLOWER_VERSION 1.40+ warns that it has no effect, on both roles" {
+	validate_as superlink FLOWER_VERSION=1.41.0 FL_GRPC_KEEPALIVE_TIME=60
+	assert_config_ok
+	assert_log WARN "FL_GRPC_KEEPALIVE_TIME=60 has$KA_HTTP"
+	validate_as supernode FLOWER_VERSION=1.41.0 FL_GRPC_KEEPALIVE_TIMEOUT=10
+	assert_config_ok
+	assert_log WARN "FL_GRPC_KEEPALIVE_TIMEOUT=10 has$KA_HTTP"
+	validate_as supernode FLOWER_VERSION=1.41.0 ONEAPP_FL_GRPC_KEEPALIVE_TIME=120 FL_GRPC_KEEPALIVE_TIMEOUT=30
+	assert_config_ok
+	assert_log WARN "FL_GRPC_KEEPALIVE_TIME=120 and FL_GRPC_KEEPALIVE_TIMEOUT=30 have$KA_HTTP"
+	[ "$(count_log WARN)" -eq 1 ]
+}
+
+@test "validate: keepalive defaults with Flower 1.40+, or set with 1.25-1.39, say nothing of it" {
+	validate_as supernode FLOWER_VERSION=1.41.0
+	assert_config_ok
+	refute_log_level WARN
+	local v
+	for v in 1.25.0 1.39.9; do
+		validate_as supernode FLOWER_VERSION=$v FL_GRPC_KEEPALIVE_TIME=60 FL_GRPC_KEEPALIVE_TIMEOUT=20
+		assert_config_ok
+		refute_log_level WARN
+	done
+	# A bad value is its error alone.
+	validate_as superlink FLOWER_VERSION=1.41.0 FL_GRPC_KEEPALIVE_TIME=30 FL_GRPC_KEEPALIVE_TIMEOUT=30
+	assert_config_error 'FL_GRPC_KEEPALIVE_TIMEOUT (30) must be less than FL_GRPC_KEEPALIVE_TIME (30).'
+}
+
 @test "validate: a malformed FL_GRPC_KEEPALIVE_TIME is one error, not a keepalive error too" {
 	validate_as superlink FL_GRPC_KEEPALIVE_TIME=05
 	assert_config_error "Invalid FL_GRPC_KEEPALIVE_TIME: '05'. Must be a positive integer."

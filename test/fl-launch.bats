@@ -11,7 +11,7 @@
 #     FLKIT_UPDATE_GOLDEN=1 bats test/fl-launch.bats -f golden
 #
 # The process-runtime cases name a stub Flower install under the test's temporary directory;
-# its path is written as @FLOWER@ in the golden files.
+# its path is written as @FLOWER@ in the golden files, the keepalive hook's as @PYHOOK@.
 #
 # Binaries: $FLKIT_BIN, else build/bin, or $FLKIT_BUILD/bin (FLKIT_BUILD=build-lt bats ...).
 # No test starts a real container, unit or Flower: docker and systemctl are stubs first in
@@ -27,6 +27,12 @@ load helpers
 load onegate/lib
 
 GOLDEN="$BATS_TEST_DIRNAME/golden/launch"
+# flkit's Python keepalive hook as fl-launch finds it beside itself (installed: SHAREDIR/python;
+# in the tree: share/python), written as @PYHOOK@ in the golden files.
+for PYHOOK in "$FLKIT_BIN/../share/flkit/python" "$FLKIT_BIN/../../share/python"; do
+	[ -e "$PYHOOK/sitecustomize.py" ] && break
+done
+PYHOOK=$(realpath "$PYHOOK")
 LFIX="$BATS_TEST_DIRNAME/fixtures/launch"
 SN_STATIC=FL_SUPERLINK_ADDRESS=10.0.0.7:9092
 
@@ -417,13 +423,13 @@ GOLDEN_CASES=(sl-insecure sl-tls sl-tls-operator sl-checkpoint sl-ipv6-any sl-ip
 	sn-metrics-publish-process)
 
 # golden_out CASE WHAT [--docker PATH]: what `fl-launch -E -r ROLE OPTS WHAT` prints for the case,
-# the stub Flower directory written as @FLOWER@.
+# the stub Flower directory written as @FLOWER@, the keepalive hook as @PYHOOK@.
 golden_out() {
 	local name=$1 what=$2
 	shift 2
 	golden_case "$name" || return 1
 	env -i PATH="$PATH" "${VARS[@]}" "$FLKIT_BIN/fl-launch" -E -r "$ROLE" "${OPTS[@]}" "$@" "$what" \
-		2>"$T/golden.err" | sed "s|$FLOWER_STUB|@FLOWER@|g"
+		2>"$T/golden.err" | sed -e "s|$FLOWER_STUB|@FLOWER@|g" -e "s|$PYHOOK|@PYHOOK@|g"
 	return "${PIPESTATUS[0]}"
 }
 
@@ -539,7 +545,7 @@ check_golden() {
 
 @test "golden: the SuperNode with GPU differs from the undetected one by exactly the GPU flags" {
 	run diff "$GOLDEN/sn-gpu-undetected.argv" "$GOLDEN/sn-gpu.argv"
-	assert_output $'13a14,17\n> --gpus\n> all\n> -e\n> CUDA_VISIBLE_DEVICES=0,1'
+	assert_output $'15a16,19\n> --gpus\n> all\n> -e\n> CUDA_VISIBLE_DEVICES=0,1'
 }
 
 @test "unit: every golden configuration's unit passes systemd-analyze verify" {
@@ -1557,6 +1563,67 @@ event() {
 	assert_line FLOWER_GRPC_KEEPALIVE_TIME_MS=5000
 	assert_line FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=2000
 	has "FL_GRPC_KEEPALIVE_TIME=5 is below 30 s"
+}
+
+# Keepalive reaches Flower 1.25-1.39 through flkit's Python hook (share/python) on PYTHONPATH;
+# from 1.40 the Fleet API is HTTP and there is nothing for it to do (design 04 §2.5).
+KA_HTTP='FL_GRPC_KEEPALIVE_TIME=60 has no effect with Flower 1.41.0: from 1.40 the SuperNode reaches the Fleet API over HTTP, not gRPC, and opens a new connection after 5 s idle, so no idle connection is left for a firewall to time out'
+
+@test "keepalive: Flower 1.25 under docker: the hook mounted read-only at /opt/flkit/python, PYTHONPATH names it" {
+	[ -e "$PYHOOK/sitecustomize.py" ] && [ -e "$PYHOOK/flkit_grpc_keepalive.py" ]
+	local role
+	for role in superlink supernode; do
+		run_fll "$SN_STATIC" -r $role argv
+		is_status 0
+		assert_line "$PYHOOK:/opt/flkit/python:ro"
+		run_fll "$SN_STATIC" -r $role env
+		assert_line PYTHONPATH=/opt/flkit/python
+	done
+}
+
+@test "keepalive: process runtime, Flower 1.25: PYTHONPATH names the hook, and Python started so has gRPC keepalive" {
+	run_fll "$SN_STATIC" FL_GRPC_KEEPALIVE_TIME=45 -r supernode --runtime process --supervisor none \
+		--flower-bin "$FLOWER_STUB/bin" --flower-version 1.25.0 env
+	is_status 0
+	assert_line "PYTHONPATH=$PYHOOK"
+	local py=$FLKIT_SRC/.venv-flwr-1.25/bin/python
+	[ -x "$py" ] || skip "no $py (scripts/bootstrap makes it)"
+	# The env file's environment, as the process runtime gives it to Flower.
+	local -a envs
+	mapfile -t envs < <(grep -E '^(PYTHONPATH|FLOWER_GRPC_KEEPALIVE_[A-Z_]+)=' <<<"$output")
+	run env -i "${envs[@]}" "$py" -c 'import grpc; print(grpc.insecure_channel.flkit_keepalive, grpc.server.flkit_keepalive)'
+	assert_output 'True True'
+}
+
+@test "keepalive: Flower 1.40+: set, a warning that it has no effect; defaults, a note; no hook either way" {
+	run_fll "$SN_STATIC" FLOWER_VERSION=1.41.0 FL_GRPC_KEEPALIVE_TIME=60 -r supernode install
+	is_status 0
+	has_log WARN "$KA_HTTP"
+	# Validation and the plan say it once together.
+	[ "$(grep -c 'has no effect with Flower' <<<"$stderr")" -eq 1 ]
+	run_fll "$SN_STATIC" FLOWER_VERSION=1.41.0 -r supernode install
+	is_status 0
+	has_log INFO "gRPC keepalive: not applied, Flower 1.41.0 reaches the Fleet API over HTTP"
+	refute_stderr_contains "no effect"
+	refute_stderr_contains "gRPC keepalive: time="
+	local role
+	for role in superlink supernode; do
+		run_fll "$SN_STATIC" FLOWER_VERSION=1.41.0 -r $role argv
+		refute_output --partial /opt/flkit/python
+		run_fll "$SN_STATIC" FLOWER_VERSION=1.41.0 -r $role env
+		refute_output --partial PYTHONPATH
+		assert_line FLOWER_GRPC_KEEPALIVE_TIME_MS=60000
+	done
+}
+
+@test "keepalive: fl-launch without flkit's share/ beside it warns that keepalive does not reach Flower" {
+	[ "$(head -c 2 "$FLKIT_BIN/fl-launch")" != '#!' ] || skip "FLKIT_BIN holds wrapper scripts"
+	mkdir -p "$T/lone/bin"
+	cp "$FLKIT_BIN/fl-launch" "$T/lone/bin/"
+	run --separate-stderr env -i PATH="$PATH" "$SN_STATIC" "$T/lone/bin/fl-launch" -E -r supernode env
+	is_status 0
+	refute_output --partial PYTHONPATH
+	has "flkit's Python hook (share/python/sitecustomize.py, installed as SHAREDIR/python beside fl-launch's BINDIR) was not found: Flower 1.25.0 keeps its own gRPC keepalive"
 }
 
 @test "Flower older than 1.25.0 is refused with exit 1" {

@@ -385,7 +385,8 @@ void fl_render_reference(enum fl_format f, struct fl_buf *out)
 	         "FL_USE_CASE must suit ML_FRAMEWORK (image-classification: pytorch or tensorflow;\n"
 	         "anomaly-detection: sklearn; llm-fine-tuning: pytorch).\n"
 	         "Warnings (not errors): FL_MIN_FIT_CLIENTS above FL_MIN_AVAILABLE_CLIENTS,\n"
-	         "FL_GRPC_KEEPALIVE_TIME below 10, FedProx with FL_PROXIMAL_MU=0,\n"
+	         "FL_GRPC_KEEPALIVE_TIME below 10, FL_GRPC_KEEPALIVE_TIME or _TIMEOUT set with\n"
+	         "FLOWER_VERSION 1.40 or newer (no effect there), FedProx with FL_PROXIMAL_MU=0,\n"
 	         "FL_DCGM_ENABLED=YES without FL_GPU_ENABLED=YES, a checkpoint path outside /app,\n"
 	         "llm-fine-tuning without a GPU, unknown variables.\n"
 	         "A variable set for a strategy, role or feature that is not in use is noted as ignored.\n");

@@ -524,6 +524,42 @@ static void check_keepalive(const struct fl_ctx *c, struct fl_diags *d)
 		    kt);
 }
 
+bool fl_validate_keepalive_http(const struct fl_ctx *c, const struct fl_version *v, struct fl_buf *out)
+{
+	bool t = c->set[FLV_FL_GRPC_KEEPALIVE_TIME].src != FL_SRC_DEFAULT;
+	bool to = c->set[FLV_FL_GRPC_KEEPALIVE_TIMEOUT].src != FL_SRC_DEFAULT;
+	if (fl_flower_version_era(v) != FL_ERA_C || (!t && !to))
+		return false;
+	char ver[32];
+	fl_flower_version_format(v, ver, sizeof ver);
+	if (t)
+		fl_buf_addf(out, "FL_GRPC_KEEPALIVE_TIME=%.20s", fl_ctx_value(c, FLV_FL_GRPC_KEEPALIVE_TIME));
+	if (t && to)
+		fl_buf_adds(out, " and ");
+	if (to)
+		fl_buf_addf(out, "FL_GRPC_KEEPALIVE_TIMEOUT=%.20s",
+		            fl_ctx_value(c, FLV_FL_GRPC_KEEPALIVE_TIMEOUT));
+	fl_buf_addf(out,
+	            " %s no effect with Flower %s: from 1.40 the SuperNode reaches the Fleet API over "
+	            "HTTP, not gRPC, and opens a new connection after 5 s idle, so no idle connection is "
+	            "left for a firewall to time out",
+	            t && to ? "have" : "has", ver);
+	return true;
+}
+
+/* Flower 1.40+ named by FLOWER_VERSION: keepalive set explicitly is said to do nothing there. */
+static void check_keepalive_http(const struct fl_ctx *c, struct fl_diags *d)
+{
+	struct fl_version v;
+	if (!ok(c, FLV_FLOWER_VERSION) ||
+	    fl_flower_version_parse(fl_ctx_value(c, FLV_FLOWER_VERSION), &v) < 0)
+		return;
+	struct fl_buf b = FL_BUF_INIT;
+	if (fl_validate_keepalive_http(c, &v, &b))
+		fl_diags_add(d, FL_WARN, "%s", fl_buf_str(&b));
+	fl_buf_free(&b);
+}
+
 /* A handful of unknown names is a typo worth a hint; thousands are noise (and cost). */
 static void check_unknown(const struct fl_ctx *c, struct fl_diags *d)
 {
@@ -558,6 +594,7 @@ unsigned fl_validate_ctx(const struct fl_ctx *c, unsigned role, struct fl_diags 
 	unsigned before = d->errors;
 	check_values(c, role, d);
 	check_keepalive(c, d);
+	check_keepalive_http(c, d);
 	if (role == FL_ROLE_SUPERLINK)
 		check_superlink(c, d);
 	else if (role == FL_ROLE_SUPERNODE)

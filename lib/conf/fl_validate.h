@@ -5,10 +5,14 @@
 #ifndef FL_VALIDATE_H
 #define FL_VALIDATE_H
 
+#include "fl_buf.h"
 #include "fl_ctx.h"
 #include "fl_diags.h"
 #include "fl_err.h"
+#include "fl_flower.h"
 #include "fl_var.h"
+
+#include <stdbool.h>
 
 /* Every rule for role: type checks of set variables, then the cross-variable rules. Returns
  * the number of errors (also added to d->errors). */
@@ -27,5 +31,11 @@ int fl_validate_var(const struct fl_ctx *c, enum fl_var_id id, struct fl_err *e)
  * FL_NUM_PARTITIONS (total 0 when unset: the role's count), each by its registry rule, then
  * the offset needs the total and lies below it. -1 with FL_EXIT_FAIL and the message. */
 int fl_validate_partition_range(const struct fl_ctx *c, long *offset, long *total, struct fl_err *e);
+
+/* Flower v (1.40+, era C) reaches the Fleet API over HTTP, where gRPC keepalive cannot act: when
+ * the operator set FL_GRPC_KEEPALIVE_TIME or _TIMEOUT (a default is not asking for anything),
+ * the warning that says so goes into out and the answer is true. fl-context validate asks it for
+ * FLOWER_VERSION, fl-launch for the Flower it runs. */
+bool fl_validate_keepalive_http(const struct fl_ctx *c, const struct fl_version *v, struct fl_buf *out);
 
 #endif

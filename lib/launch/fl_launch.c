@@ -201,6 +201,54 @@ static void dir_add(struct fl_launch_plan *p, const char *mode, bool owned, cons
 	fl_argv_addf(&p->dirs, "%s %d %s", mode, owned ? 1 : 0, path);
 }
 
+/* Keepalive (design 04 §2.5). Flower reads no keepalive variable: with a gRPC Fleet API (eras A
+ * and B) flkit's Python hook, on PYTHONPATH, applies FLOWER_GRPC_KEEPALIVE_*_MS to its gRPC
+ * channels and servers. From 1.40 (era C) the SuperNode reaches the Fleet API over HTTP and
+ * closes an idle connection after 5 s (httpx's pool), so gRPC keepalive has nothing to act on:
+ * said as a warning when the operator set a value, as a note for the defaults. */
+static void keepalive_env(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_buf *b,
+                          struct fl_diags *d)
+{
+	const struct fl_conf *k = &c->conf;
+	int64_t t_ms = k->FL_GRPC_KEEPALIVE_TIME, to_ms = k->FL_GRPC_KEEPALIVE_TIMEOUT;
+	/* Written for the record in every era (the spec's flower.env has them). */
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIME_MS=%" PRId64 "\n", t_ms);
+	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=%" PRId64 "\n", to_ms);
+	char v[32];
+	fl_flower_version_format(&o->version, v, sizeof v);
+	if (fl_flower_version_era(&o->version) == FL_ERA_C) {
+		struct fl_buf why = FL_BUF_INIT;
+		if (fl_validate_keepalive_http(c, &o->version, &why))
+			fl_diags_add(d, FL_WARN, "%s", fl_buf_str(&why));
+		else
+			fl_diags_add(d, FL_INFO,
+			             "gRPC keepalive: not applied, Flower %s reaches the Fleet API over HTTP",
+			             v);
+		fl_buf_free(&why);
+		return;
+	}
+	fl_diags_add(d, FL_INFO,
+	             "gRPC keepalive: time=%" PRId64 "s (%" PRId64 "ms), timeout=%" PRId64 "s (%" PRId64
+	             "ms)",
+	             t_ms / 1000, t_ms, to_ms / 1000, to_ms);
+	if (o->pyhook)
+		fl_buf_addf(b, "PYTHONPATH=%s\n",
+		            o->runtime == FL_RUNTIME_DOCKER ? FL_LAUNCH_PYHOOK_MOUNT : o->pyhook);
+	else
+		fl_diags_add(d, FL_WARN,
+		             "flkit's Python hook (share/python/sitecustomize.py, installed as "
+		             "SHAREDIR/python beside fl-launch's BINDIR) was not found: Flower %s keeps its "
+		             "own gRPC keepalive, FL_GRPC_KEEPALIVE_TIME/_TIMEOUT do not reach it; reinstall "
+		             "flkit",
+		             v);
+	if (o->role == FL_ROLE_SUPERNODE && t_ms < 30000)
+		fl_diags_add(d, FL_WARN,
+		             "FL_GRPC_KEEPALIVE_TIME=%" PRId64
+		             " is below 30 s: a SuperLink that accepts pings at "
+		             "most every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
+		             t_ms / 1000);
+}
+
 /* The env file: KEY=VALUE lines docker --env-file and systemd EnvironmentFile= both read.
  * Values come from validated variables (enums, numbers), so no quoting is needed. */
 static void env_file(const struct fl_ctx *c, const struct fl_launch_opts *o, struct fl_launch_plan *p,
@@ -211,20 +259,7 @@ static void env_file(const struct fl_ctx *c, const struct fl_launch_opts *o, str
 	fl_buf_addf(b, "# %s environment, written by fl-launch %s: do not edit, re-run fl-launch.\n", p->name,
 	            FLKIT_VERSION);
 	fl_buf_addf(b, "FLWR_LOG_LEVEL=%s\n", fl_ctx_value(c, FLV_FL_LOG_LEVEL));
-	int64_t t_ms = k->FL_GRPC_KEEPALIVE_TIME, to_ms = k->FL_GRPC_KEEPALIVE_TIMEOUT;
-	/* Design 04 §2.5: written for the record even though Flower may not read them. */
-	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIME_MS=%" PRId64 "\n", t_ms);
-	fl_buf_addf(b, "FLOWER_GRPC_KEEPALIVE_TIMEOUT_MS=%" PRId64 "\n", to_ms);
-	fl_diags_add(d, FL_INFO,
-	             "gRPC keepalive: time=%" PRId64 "s (%" PRId64 "ms), timeout=%" PRId64 "s (%" PRId64
-	             "ms)",
-	             t_ms / 1000, t_ms, to_ms / 1000, to_ms);
-	if (o->role == FL_ROLE_SUPERNODE && t_ms < 30000)
-		fl_diags_add(d, FL_WARN,
-		             "FL_GRPC_KEEPALIVE_TIME=%" PRId64
-		             " is below 30 s: a SuperLink that accepts pings at "
-		             "most every 30 s answers with GOAWAY (ENHANCE_YOUR_CALM)",
-		             t_ms / 1000);
+	keepalive_env(c, o, b, d);
 	if (o->role == FL_ROLE_SUPERNODE && o->gpu && k->FL_GPU_ENABLED) {
 		fl_buf_addf(b, "FL_GPU_MEMORY_FRACTION=%s\n", fl_ctx_value(c, FLV_FL_GPU_MEMORY_FRACTION));
 		if (k->ML_FRAMEWORK == FL_FRAMEWORK_TENSORFLOW)
@@ -436,6 +471,11 @@ static void docker_argv(const struct fl_ctx *c, const struct fl_launch_opts *o, 
 	fl_argv_add(v, "no-new-privileges");
 	fl_argv_add(v, "--env-file");
 	fl_argv_add(v, p->env_path);
+	if (o->pyhook && fl_flower_version_era(&o->version) != FL_ERA_C) {
+		/* The keepalive hook the env file's PYTHONPATH names (keepalive_env). */
+		fl_argv_add(v, "-v");
+		fl_argv_addf(v, "%s:" FL_LAUNCH_PYHOOK_MOUNT ":ro", o->pyhook);
+	}
 	if (o->role == FL_ROLE_SUPERLINK) {
 		const struct fl_hostport *fleet = &k->FL_FLEET_API_ADDRESS;
 		bool shared = fl_flower_version_era(&o->version) == FL_ERA_C && !p->proxied;

@@ -25,6 +25,9 @@
 #define FL_LAUNCH_CLIENTAPPIO 9094 /* SuperNode ClientAppIo / Runtime API */
 #define FL_LAUNCH_HEALTH_PORT 9099 /* SuperLink gRPC health server, loopback only */
 #define FL_LAUNCH_ADDR_MAX    300
+/* flkit's Python hook (share/python/sitecustomize.py) that applies FL_GRPC_KEEPALIVE_* to
+ * Flower's gRPC (Flower 1.25-1.39): where the docker runtime mounts it, read-only. */
+#define FL_LAUNCH_PYHOOK_MOUNT "/opt/flkit/python"
 
 enum fl_runtime { FL_RUNTIME_DOCKER, FL_RUNTIME_PROCESS };
 
@@ -75,6 +78,9 @@ struct fl_launch_opts {
 	gid_t gid;
 	const char *metrics_exe; /* absolute path of fl-metrics; NULL: no fl-metrics beside Flower */
 	bool onegate;            /* SN: OneGate is configured (ONEGATE_ENDPOINT): the publisher runs */
+	const char *pyhook;      /* the host directory of flkit's Python keepalive hook (share/python
+	                          * installed as SHAREDIR/python); NULL: not found, keepalive stays
+	                          * Flower's own */
 };
 
 /* Where things are: derived from the configuration, independent of the Flower version. */

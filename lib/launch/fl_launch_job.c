@@ -7,11 +7,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Add the diagnostics of src of at least min to d; free src. */
+static bool diags_said(const struct fl_diags *d, const struct fl_diag *g)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].level == g->level && strcmp(d->v[i].msg, g->msg) == 0)
+			return true;
+	return false;
+}
+
+/* Add the diagnostics of src of at least min to d, each once (validation and the plan may say
+ * the same thing: keepalive on Flower 1.40+); free src. */
 static void diags_keep(struct fl_diags *d, struct fl_diags *src, enum fl_level min)
 {
 	for (size_t i = 0; i < src->n; i++)
-		if (src->v[i].level >= min)
+		if (src->v[i].level >= min && !diags_said(d, &src->v[i]))
 			fl_diags_add(d, src->v[i].level, "%s", src->v[i].msg);
 	fl_diags_free(src);
 }

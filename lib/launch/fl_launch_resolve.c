@@ -196,6 +196,36 @@ static int resolve_metrics(const struct fl_launch_args *a, struct fl_launch_job 
 	return 0;
 }
 
+/* flkit's Python keepalive hook, found from fl-launch's own place as fl-metrics is: installed,
+ * BINDIR/../share/flkit/python; in the source tree, build/bin/../../share/python. A directory
+ * that does not hold sitecustomize.py, or whose path a unit or docker -v cannot carry, is none
+ * (the plan warns where the hook would have been used). */
+static void resolve_pyhook(struct fl_launch_job *j)
+{
+	static const char *const rel[] = {"../share/flkit/python", "../../share/python"};
+	char self[4000];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		char want[4100], file[4200];
+		snprintf(want, sizeof want, "%s/%s", self, rel[i]);
+		if (!realpath(want, j->pyhook))
+			continue;
+		snprintf(file, sizeof file, "%s/sitecustomize.py", j->pyhook);
+		if (access(file, R_OK) == 0 && fl_launch_resolve_path(j->pyhook, NULL) == 0 &&
+		    fl_launch_check_dir(j->pyhook, NULL) == 0) {
+			j->lo.pyhook = j->pyhook;
+			return;
+		}
+	}
+}
+
 int fl_launch_resolve(const struct fl_launch_args *a, struct fl_launch_job *j, bool need_version,
                       struct fl_err *e)
 {
@@ -208,6 +238,7 @@ int fl_launch_resolve(const struct fl_launch_args *a, struct fl_launch_job *j, b
 		rc = resolve_metrics(a, j, e);
 	if (rc)
 		return rc;
+	resolve_pyhook(j);
 	if (j->lo.runtime == FL_RUNTIME_PROCESS) {
 		const char *name = j->lo.role == FL_ROLE_SUPERLINK ? "flower-superlink" : "flower-supernode";
 		if (fl_launch_find_exe(a->flower_bin, name, j->exe, sizeof j->exe, e) < 0)

@@ -239,6 +239,7 @@ static void opts_default(struct fl_launch_opts *o, unsigned role, const char *ve
 	o->uid = 49999;
 	o->gid = 49999;
 	o->health_port = role == FL_ROLE_SUPERLINK ? FL_LAUNCH_HEALTH_PORT : 0;
+	o->pyhook = "/usr/share/flkit/python";
 }
 
 static void done(void)
@@ -1270,6 +1271,60 @@ static void test_typed(void)
 	done();
 }
 
+/* Keepalive reaches Flower 1.25-1.39 through the Python hook on PYTHONPATH (docker: mounted
+ * read-only); 1.40+ gets neither, and a note or, when set explicitly, a warning. */
+static void test_keepalive(void)
+{
+	struct fl_launch_opts o;
+	char *sn[] = {"FL_SUPERLINK_ADDRESS=10.0.0.7:9092", NULL};
+	opts_default(&o, FL_ROLE_SUPERNODE, "1.38.0");
+	if (plan_env(sn, &o) == 0) {
+		CHECK(argv_pair(&plan.argv, "-v", "/usr/share/flkit/python:" FL_LAUNCH_PYHOOK_MOUNT ":ro"),
+		      "keepalive: era B docker mounts the hook read-only");
+		CHECK(argv_find(&plan.argv, "-v") < argv_find(&plan.argv, plan.image),
+		      "keepalive: the mount is a docker option, before the image");
+		CHECK(strstr(fl_buf_str(&plan.env), "\nPYTHONPATH=" FL_LAUNCH_PYHOOK_MOUNT "\n") != NULL,
+		      "keepalive: era B docker env names the mount");
+		CHECK(diag_has(FL_INFO, "gRPC keepalive: time=60s (60000ms), timeout=20s (20000ms)"),
+		      "keepalive: era B says the values");
+	}
+	done();
+	o.runtime = FL_RUNTIME_PROCESS;
+	o.exe = "/opt/flwr/bin/flower-supernode";
+	if (plan_env(sn, &o) == 0) {
+		CHECK(strstr(fl_buf_str(&plan.env), "\nPYTHONPATH=/usr/share/flkit/python\n") != NULL,
+		      "keepalive: process env names the hook's directory");
+		CHECK(argv_find(&plan.argv, "-v") < 0, "keepalive: process argv has no mount");
+	}
+	done();
+	o.pyhook = NULL;
+	if (plan_env(sn, &o) == 0) {
+		CHECK(!strstr(fl_buf_str(&plan.env), "PYTHONPATH"), "keepalive: no hook, no PYTHONPATH");
+		CHECK(diag_has(FL_WARN, "Python hook"), "keepalive: no hook is warned about");
+	}
+	done();
+	opts_default(&o, FL_ROLE_SUPERLINK, "1.41.0");
+	if (plan_env(sn, &o) == 0) {
+		CHECK(!strstr(fl_buf_str(&plan.env), "PYTHONPATH"), "keepalive: era C env has no PYTHONPATH");
+		CHECK(
+		    !strstr(fl_buf_str(&plan.env), "PYTHONPATH") && argv_find(&plan.argv, "-v") >= 0 &&
+		        !argv_pair(&plan.argv, "-v", "/usr/share/flkit/python:" FL_LAUNCH_PYHOOK_MOUNT ":ro"),
+		    "keepalive: era C docker mounts no hook");
+		CHECK(diag_has(FL_INFO,
+		               "gRPC keepalive: not applied, Flower 1.41.0 reaches the Fleet API over HTTP"),
+		      "keepalive: era C defaults are a note");
+		CHECK(!diag_has(FL_WARN, "no effect"), "keepalive: era C defaults are no warning");
+	}
+	done();
+	char *set[] = {"FL_GRPC_KEEPALIVE_TIMEOUT=15", NULL};
+	if (plan_env(set, &o) == 0)
+		CHECK(diag_has(FL_WARN,
+		               "FL_GRPC_KEEPALIVE_TIMEOUT=15 has no effect with Flower 1.41.0: from 1.40 the "
+		               "SuperNode reaches the Fleet API over HTTP"),
+		      "keepalive: era C, set explicitly: a warning");
+	done();
+}
+
 int main(void)
 {
 	fl_log_init("test_launch");
@@ -1292,6 +1347,7 @@ int main(void)
 	test_unit_file();
 	test_state();
 	test_typed();
+	test_keepalive();
 	char *rm[] = {"rm", "-rf", root, NULL};
 	int st;
 	fl_proc_run(rm, 10000, &st, NULL);
