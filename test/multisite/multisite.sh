@@ -368,7 +368,7 @@ pb=$(node_config 200)
 pc=$(node_config 300)
 result PARTITION_B "\"$pb\""
 result PARTITION_C "\"$pc\""
-[ "${pb%% *}" != "${pc%% *}" ] || say "sites B and C got the same partition: '$pb' / '$pc'"
+[ "${pb%% *}" != "${pc%% *}" ] || die "sites B and C got the same partition: '$pb' / '$pc'"
 
 if [ -n "${want[edge]:-}" ]; then
 	# OneGate comes back 25 s after the edge SuperNode started looking.
@@ -432,7 +432,7 @@ if [ -n "${want[keepalive]:-}" ]; then
 		echo "$!" >"$W/tcpdump-$z.pid"
 	done
 	sleep 1
-	stale0=$(nb_stale)
+	stale_b0=$(nb_stale b) stale_c0=$(nb_stale c)
 	run_start 2 "num-server-rounds=1 train-delay-s=30"
 	wait_round_start 2 1
 	ka_t0=$(now)
@@ -440,7 +440,7 @@ if [ -n "${want[keepalive]:-}" ]; then
 	ka_t1=$(now)
 	for z in b c; do kill -TERM -- "-$(<"$W/tcpdump-$z.pid")" 2>/dev/null; done
 	sleep 0.5
-	stale=$(($(nb_stale) - stale0))
+	stale_b=$(($(nb_stale b) - stale_b0)) stale_c=$(($(nb_stale c) - stale_c0))
 	# Gaps between packets of each site's connection while its ClientApp trained.
 	for z in b c; do
 		awk -v a="$ka_t0" -v b="$ka_t1" '$1 >= a && $1 <= b {if (p) {g = $1 - p; if (g > m) m = g}; p = $1; n++}
@@ -448,20 +448,30 @@ if [ -n "${want[keepalive]:-}" ]; then
 	done
 	read -r kb_n kb_gap <"$W/gaps-b.txt"
 	read -r kc_n kc_gap <"$W/gaps-c.txt"
-	# Keepalive pings: the small TLS records (a 9-byte PING frame + 8 bytes) site B sent.
-	pings=$(awk -v a="$ka_t0" -v b="$ka_t1" -v h="$(nb_host b)" '$1 >= a && $1 <= b && $3 ~ "^" h "\\." && / length 39$/ {print $1}' "$W/capture-b.txt")
-	npings=$(grep -c . <<<"$pings")
-	interval=$(awk 'NR > 1 {s += $1 - p; n++} {p = $1} END {if (n) printf "%.1f", s / n}' <<<"$pings")
-	result KA_STALE_DROPS "$stale"
+	# Keepalive pings: site B's small TLS records (a PING frame, 17 bytes, in TLS 1.3) sent
+	# after a silence of 3 s or more on its connection; the silence before each is the
+	# interval it pinged at.
+	awk -v a="$ka_t0" -v b="$ka_t1" -v h="$(nb_host b)" '$1 >= a && $1 <= b {
+			if ($3 ~ "^" h "\\." && / length 39$/ && p && $1 - p >= 3) {n++; s += $1 - p}
+			p = $1
+		} END {printf "%d %.1f\n", n, n ? s / n : 0}' "$W/capture-b.txt" >"$W/pings-b.txt"
+	read -r npings interval <"$W/pings-b.txt"
+	result KA_B_STALE_DROPS "$stale_b"
+	result KA_C_STALE_DROPS "$stale_c"
 	result KA_B_PACKETS "$kb_n"
 	result KA_B_MAX_GAP_S "$kb_gap"
 	result KA_B_PINGS "$npings"
 	result KA_B_PING_INTERVAL_S "$interval"
 	result KA_C_PACKETS "$kc_n"
 	result KA_C_MAX_GAP_S "$kc_gap"
-	say "keepalive: site B $kb_n packets, largest gap ${kb_gap}s, $npings pings every ${interval}s; site C $kc_n packets, largest gap ${kc_gap}s; $stale stale packets dropped"
-	b_res=$(grep -c 'Sending: train' "$W/vm-200/flower/logs/flower-supernode.log")
-	result KA_B_SENT_REPLY "$b_res"
+	# Did each site's training reply get through? Flower logs "Sent successfully" once it has.
+	for z in b c; do
+		vm=$([ "$z" = b ] && echo 200 || echo 300)
+		sent=$(grep -E 'Sending: train|Sent successfully' "$W/vm-$vm/flower/logs/flower-supernode.log" | tail -n 1)
+		case $sent in *'Sent successfully'*) sent=yes ;; *) sent=no ;; esac
+		result "KA_${z^^}_REPLY_SENT" "$sent"
+	done
+	say "keepalive: site B $kb_n packets, largest gap ${kb_gap}s, $npings pings every ${interval}s, $stale_b stale; site C $kc_n packets, largest gap ${kc_gap}s, $stale_c stale"
 fi
 
 # --- outage: site B's link down for 20 s from the start of round 2

@@ -63,6 +63,10 @@ nb_up() {
 table inet nb {
 	counter stale {
 	}
+	counter stale_b {
+	}
+	counter stale_c {
+	}
 	counter to_b {
 	}
 	counter to_c {
@@ -74,11 +78,11 @@ table inet nb {
 		l3proto ip
 		policy = { established: 8 }
 	}
-	chain raw_pre {
-		type filter hook prerouting priority raw; policy accept
-		jump fault_raw
+	chain ct_pre {
+		type filter hook prerouting priority filter; policy accept
+		jump fault_ct
 	}
-	chain fault_raw {
+	chain fault_ct {
 	}
 	chain nat_pre {
 		type nat hook prerouting priority dstnat; policy accept
@@ -95,6 +99,8 @@ table inet nb {
 		type filter hook forward priority filter; policy drop
 		jump fault
 		ct state invalid counter drop
+		ct state new tcp flags & (syn | ack) != syn iifname "rb" counter name stale_b drop
+		ct state new tcp flags & (syn | ack) != syn iifname "rc" counter name stale_c drop
 		ct state new tcp flags & (syn | ack) != syn counter name stale drop
 		iifname "ra" oifname "rb" counter name to_b
 		iifname "ra" oifname "rc" counter name to_c
@@ -169,12 +175,14 @@ nb_fault() {
 		nb_rule fault_out "oifname \"$rx\" drop"
 		;;
 	loss)
-		nb_rule fault "iifname \"$rx\" numgen random mod 100 < $arg drop"
-		nb_rule fault "oifname \"$rx\" numgen random mod 100 < $arg drop"
-		nb_rule fault_out "oifname \"$rx\" numgen random mod 100 < $arg drop"
+		local m="numgen random mod 100 < $arg"
+		[ "$arg" -ge 100 ] && m=''
+		nb_rule fault "iifname \"$rx\" $m drop"
+		nb_rule fault "oifname \"$rx\" $m drop"
+		nb_rule fault_out "oifname \"$rx\" $m drop"
 		;;
 	idle)
-		nb_rule fault_raw "iifname \"$rx\" ct timeout set \"idle_short\""
+		nb_rule fault_ct "iifname \"$rx\" ct timeout set \"idle_short\""
 		;;
 	delay)
 		port=$((19000 + $(printf '%d' "'$z")))
@@ -199,9 +207,14 @@ nb_rule() { # CHAIN RULE: a fault rule, commented with the zone's link so nb_cle
 
 # nb_clear ZONE: every fault on ZONE's link gone (established connections stay as they are).
 nb_clear() {
-	local z=$1 rx="r$1" c h
+	local z=$1 rx="r$1" c h _
 	ip -n "$(nb_ns rt)" link set "$rx" up
-	for c in fault fault_out fault_raw fault_nat; do
+	# The zone's end has its carrier back (a moment after the router's end is up).
+	for _ in $(seq 50); do
+		ip -n "$(nb_ns "$z")" link show eth0 | grep -q LOWER_UP && break
+		sleep 0.1
+	done
+	for c in fault fault_out fault_ct fault_nat; do
 		for h in $(nb_in rt nft -a list chain inet nb "$c" | awk -v rx="\"$rx\"" -v gw="$(nb_gw "$z")" \
 			'($0 ~ rx || index($0, gw)) && /handle/ {print $NF}'); do
 			nb_in rt nft delete rule inet nb "$c" handle "$h"
@@ -214,9 +227,10 @@ nb_clear() {
 	printf '%s %s clear\n' "$(date +%s.%N)" "$z" >>"$W/faults.log"
 }
 
-# nb_stale: packets the router dropped as stale (their conntrack entry had expired).
+# nb_stale [ZONE]: packets the router dropped as stale (their conntrack entry had expired):
+# those that came from ZONE (b or c), or from anywhere else.
 nb_stale() {
-	nb_in rt nft list counter inet nb stale | awk '/packets/ {print $2}'
+	nb_in rt nft list counter inet nb "stale${1:+_$1}" | awk '/packets/ {print $2}'
 }
 
 # nb_sent ZONE: packets from zone A that the router passed on to ZONE so far.
