@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # share/oneflow: the OneFlow service templates pass OneFlow's own template rules and flkit's
 # (test/oneflow_check.py), their user_inputs are what fl-context generates, each variable at
-# exactly one level, and every bad fixture is refused with its message.
+# exactly one level, and every bad fixture is refused with its message. The multi-site
+# templates (flower-coordinator.json, flower-training-site.json) are checked as their kind.
 
 # SC2154: $stderr is set by bats' run --separate-stderr; SC2016: python code in single quotes.
 # shellcheck disable=SC2154,SC2016
@@ -52,7 +53,26 @@ declare -gA WANT=(
 	[gate-off]="1|flkit: 'ready_status_gate' must be true"
 	[network-undefined]="1|Role 'supernode' NIC NETWORK_ID '\$Public' names no network of the service"
 	[network-spec]="1|service: network 'Private' is not a network input (M|network|<description>| |id:)"
+	# bad-coordinator-* are checked --kind coordinator, bad-site-* --kind training-site.
+	[coordinator-supernode-role]="1|flkit: a coordinator has one role, 'superlink' (SuperNodes, zone A's too, go in a training-site service), not: superlink, supernode"
+	[coordinator-tls-default]="1|flkit: a coordinator must offer FL_TLS_ENABLED with the default YES"
+	[coordinator-superlink-address]="1|flkit: ONEAPP_FL_SUPERLINK_ADDRESS in the user_inputs of role 'superlink': a coordinator has no SuperNode to read it"
+	[site-parents]="2|flkit: role 'supernode' of a training site must have no parents"
+	[site-superlink-role]="1|flkit: a training site has one role, 'supernode' (the SuperLink is in the coordinator zone's service), not: superlink, supernode"
+	[site-address-optional]="1|flkit: a training site must offer FL_SUPERLINK_ADDRESS as a mandatory input (M|)"
+	[site-no-ca]="1|flkit: a training site must offer FL_SSL_CA_CERTFILE as a mandatory input (M|)"
+	[site-no-tls]="1|flkit: a training site must offer FL_TLS_ENABLED with the default YES"
+	[site-no-partitions]="1|flkit: a training site must offer FL_NUM_PARTITIONS"
 )
+
+# kind FIXTURE-NAME: the --kind a bad fixture is checked as.
+kind() {
+	case $1 in
+	coordinator-*) echo coordinator ;;
+	site-*) echo training-site ;;
+	*) echo service ;;
+	esac
+}
 
 # defaults: the --default arguments with the registry's strategy minimums (fl-context -E get).
 defaults() {
@@ -71,20 +91,57 @@ run_check() {
 	run --separate-stderr python3 "$CHECK" "${def[@]}" "$@"
 }
 
+# registry: the --registry arguments, each role's standalone inputs in a file of the test's.
+registry() {
+	local role
+	for role in superlink supernode; do
+		flc user-inputs --role "$role" --oneapp --format json >"$BATS_TEST_TMPDIR/registry-$role.json" || return 1
+		printf -- '--registry\n%s=%s\n' "$role" "$BATS_TEST_TMPDIR/registry-$role.json"
+	done
+}
+
 # inputs ARGS...: the keys of `fl-context user-inputs ARGS --oneapp --format json`, sorted.
 inputs() {
 	flc user-inputs "$@" --oneapp --format json | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))'
 }
 
-@test "oneflow: the shipped templates pass OneFlow's rules and flkit's" {
-	run_check "$FLOW/flower-service.json" "$FLOW/flower-service-elastic.json"
+@test "oneflow: the shipped templates pass OneFlow's rules and flkit's, each as its kind, with registry inputs" {
+	local -a reg
+	mapfile -t reg < <(registry)
+	[ "${#reg[@]}" -eq 4 ] || fail "fl-context user-inputs gave no registry"
+	run_check "${reg[@]}" "$FLOW/flower-service.json" "$FLOW/flower-service-elastic.json" \
+		--kind coordinator "$FLOW/flower-coordinator.json" \
+		--kind training-site "$FLOW/flower-training-site.json"
 	assert_success
 	assert_equal "$stderr" ""
 }
 
-@test "oneflow: the minimal fixture the bad ones derive from passes" {
-	run_check "$BAD/good-minimal.json"
+@test "oneflow: every template in share/oneflow is checked by the test above" {
+	run bash -c 'cd "$1" && ls *.json' _ "$FLOW"
+	assert_output "flower-coordinator.json
+flower-service-elastic.json
+flower-service.json
+flower-training-site.json"
+}
+
+@test "oneflow: the minimal fixtures the bad ones derive from pass" {
+	run_check "$BAD/good-minimal.json" --kind coordinator "$BAD/good-coordinator.json" \
+		--kind training-site "$BAD/good-training-site.json"
 	assert_success
+}
+
+@test "oneflow: the single-site rules refuse a training site, the multi-site ones a single-site service" {
+	run_check "$FLOW/flower-training-site.json"
+	assert_failure 1
+	grep -qF "SuperNodes of a service find the SuperLink through OneGate" <<<"$stderr"
+	grep -qF "flkit: role 'supernode' must have the parent 'superlink'" <<<"$stderr"
+	run_check --kind coordinator "$FLOW/flower-service.json"
+	assert_failure 1
+	grep -qF "flkit: a coordinator has one role, 'superlink'" <<<"$stderr"
+	run_check --kind training-site "$FLOW/flower-service.json"
+	assert_failure 1
+	grep -qF "flkit: a training site has one role, 'supernode'" <<<"$stderr"
+	grep -qF "must have no parents" <<<"$stderr"
 }
 
 @test "oneflow: every bad fixture is refused with its message" {
@@ -95,7 +152,7 @@ inputs() {
 		[ -n "${WANT[$name]:-}" ] || fail "no expected message for bad-$name.json"
 		count=${WANT[$name]%%|*}
 		msg=${WANT[$name]#*|}
-		run_check "$f"
+		run_check --kind "$(kind "$name")" "$f"
 		[ "$status" -eq 1 ] || fail "bad-$name.json: exit $status, not 1 ($stderr)"
 		grep -qF -- "$f: $msg" <<<"$stderr" || fail "bad-$name.json: no '$msg' in: $stderr"
 		[ "$(grep -c . <<<"$stderr")" -eq "$count" ] || fail "bad-$name.json: not $count error(s): $stderr"
@@ -121,6 +178,62 @@ inputs() {
 		assert_success
 		assert_equal "$output" "$(inputs --role "$role" --service)"
 	done
+}
+
+@test "oneflow: the multi-site inputs are the registry's lines, changed only where the design says" {
+	# Every line is the standalone role's registry line but for these (design 04 §2.2).
+	registry >/dev/null
+	run python3 -c 'import json, sys
+flow, reg = sys.argv[1], {r: json.load(open(f"{sys.argv[2]}/registry-{r}.json")) for r in ("superlink", "supernode")}
+for name, role in (("flower-coordinator.json", "superlink"), ("flower-training-site.json", "supernode")):
+    t = json.load(open(f"{flow}/{name}"))
+    assert [r["name"] for r in t["roles"]] == [role]
+    for level, ins in (("service", t["user_inputs"]), (role, t["roles"][0]["user_inputs"])):
+        for k, v in ins.items():
+            if v != reg[role][k]:
+                print(name, level, k, v)' "$FLOW" "$BATS_TEST_TMPDIR"
+	assert_success
+	assert_output "flower-coordinator.json service ONEAPP_FL_TLS_ENABLED O|boolean|Enable TLS encryption||YES
+flower-coordinator.json superlink ONEAPP_FL_NUM_ROUNDS O|number|Number of federated learning rounds||10
+flower-training-site.json service ONEAPP_FL_TLS_ENABLED O|boolean|Enable TLS encryption||YES
+flower-training-site.json supernode ONEAPP_FL_SUPERLINK_ADDRESS M|text|SuperLink Fleet API address (host:port)||
+flower-training-site.json supernode ONEAPP_FL_SSL_CA_CERTFILE M|text64|CA certificate (base64 PEM)"
+}
+
+@test "oneflow: the multi-site templates offer the design's inputs at the design's level" {
+	local want
+	run python3 -c 'import json, sys
+for name in sys.argv[2:]:
+    t = json.load(open(f"{sys.argv[1]}/{name}"))
+    print(name, "service", *sorted(k.removeprefix("ONEAPP_") for k in t["user_inputs"]))
+    for r in t["roles"]:
+        print(name, r["name"], *sorted(k.removeprefix("ONEAPP_") for k in r["user_inputs"]))' \
+		"$FLOW" flower-coordinator.json flower-training-site.json
+	assert_success
+	want="flower-coordinator.json service FLOWER_VERSION FL_LOG_LEVEL FL_TLS_ENABLED
+flower-coordinator.json superlink FL_CERT_EXTRA_SAN FL_CHECKPOINT_ENABLED FL_CHECKPOINT_INTERVAL FL_CHECKPOINT_KEEP FL_CHECKPOINT_PATH FL_CHECKPOINT_S3_ENDPOINT FL_CHECKPOINT_S3_REGION FL_CHECKPOINT_S3_URL FL_CLIENT_LR FL_GRPC_KEEPALIVE_TIME FL_GRPC_KEEPALIVE_TIMEOUT FL_MIN_AVAILABLE_CLIENTS FL_MIN_EVALUATE_CLIENTS FL_MIN_FIT_CLIENTS FL_NUM_MALICIOUS FL_NUM_ROUNDS FL_PROXIMAL_MU FL_SERVER_LR FL_STRATEGY FL_TRIM_BETA
+flower-training-site.json service FLOWER_VERSION FL_LOG_LEVEL FL_TLS_ENABLED
+flower-training-site.json supernode FL_CA_FINGERPRINT FL_GRPC_KEEPALIVE_TIME FL_GRPC_KEEPALIVE_TIMEOUT FL_NODE_CONFIG FL_NUM_PARTITIONS FL_PARTITION_OFFSET FL_SSL_CA_CERTFILE FL_SUPERLINK_ADDRESS FL_USE_CASE ML_FRAMEWORK"
+	assert_output "$want"
+}
+
+@test "oneflow: --registry refuses an input its role does not read and a line that differs from the registry's" {
+	local -a reg
+	mapfile -t reg < <(registry)
+	python3 -c 'import json, sys
+t = json.load(open(sys.argv[1]))
+ins = t["roles"][0]["user_inputs"]
+ins["ONEAPP_FL_STRATEGY"] = "O|list|Aggregation strategy|FedAvg,FedProx|FedAvg"
+ins["ONEAPP_FL_NUM_ROUNDS"] = "O|text|Number of federated learning rounds||10"
+ins["ONEAPP_FL_NODE_CONFIG"] = "O|text|Space-separated key=value node config||"
+t["user_inputs"]["ONEAPP_FL_LOG_LEVEL"] = "M|list|Log verbosity|DEBUG,INFO,WARNING,ERROR|DEBUG"
+json.dump(t, open(sys.argv[2], "w"))' "$FLOW/flower-coordinator.json" "$BATS_TEST_TMPDIR/c.json"
+	run_check "${reg[@]}" --kind coordinator "$BATS_TEST_TMPDIR/c.json"
+	assert_failure 1
+	assert_equal "$(grep -c . <<<"$stderr")" 3
+	grep -qF "input ONEAPP_FL_STRATEGY of role 'superlink' is 'O|list|Aggregation strategy|FedAvg,FedProx|FedAvg', the registry's is" <<<"$stderr"
+	grep -qF "input ONEAPP_FL_NUM_ROUNDS of role 'superlink' is 'O|text|" <<<"$stderr"
+	grep -qF "input ONEAPP_FL_NODE_CONFIG of role 'superlink' is no variable role 'superlink' reads" <<<"$stderr"
 }
 
 @test "oneflow: each variable a role reads is offered at one level, FL_SUPERLINK_ADDRESS at none" {
@@ -211,30 +324,54 @@ json.dump(t, open(p, "w"), indent=2)' "$tree/share/oneflow/flower-service.json"
 	[[ $stderr == *"no fl-context at $tree/none/fl-context"* ]]
 }
 
+@test "oneflow: gen-appliance-files keeps the multi-site choices and stops on a name the registry does not offer the role" {
+	local tree=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$tree/scripts" "$tree/share/oneflow" "$tree/share/marketplace"
+	cp "$FLKIT_SRC/scripts/gen-appliance-files" "$tree/scripts/"
+	cp "$FLOW/flower-training-site.json" "$tree/share/oneflow/"
+	sed -i 's/"M|text64|CA certificate (base64 PEM)"/"O|text64|CA certificate (base64 PEM)"/' \
+		"$tree/share/oneflow/flower-training-site.json"
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files" --check
+	assert_failure 1
+	assert_line '+        "ONEAPP_FL_SSL_CA_CERTFILE": "M|text64|CA certificate (base64 PEM)",'
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files"
+	assert_success
+	cmp "$FLOW/flower-training-site.json" "$tree/share/oneflow/flower-training-site.json"
+	sed -i 's/"FL_USE_CASE", "FL_NODE_CONFIG"/"FL_USE_CASE", "FL_STRATEGY", "FL_NODE_CONFIG"/' "$tree/scripts/gen-appliance-files"
+	FLKIT_BIN=$FLKIT_BIN run --separate-stderr "$tree/scripts/gen-appliance-files" --check
+	assert_failure 1
+	[[ $stderr == *"flower-training-site.json: the registry offers no FL_STRATEGY to role supernode"* ]]
+}
+
 @test "oneflow: a value of the wrong type anywhere in a template is reported, never a traceback" {
 	run python3 -B -c 'import copy, json, random, sys
 sys.path.insert(0, sys.argv[1])
 import oneflow_check
-base = json.load(open(sys.argv[2]))
 def paths(o, p=()):
     yield p
     for k, v in (o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else ()):
         yield from paths(v, p + (k,))
-every = [p for p in paths(base) if p]
 wrong = [None, 0, -1, "x", [], {}, [1], {"a": 1}, True, 1.5, "", "$Nope", [{"type": "CHANGE"}]]
-rng = random.Random(14)
-for _ in range(3000):
-    t = copy.deepcopy(base)
-    for p in rng.sample(every, 2):
-        cur = t
-        try:
-            for k in p[:-1]:
-                cur = cur[k]
-            cur[p[-1]] = rng.choice(wrong)
-        except (KeyError, IndexError, TypeError):
-            pass
-    assert all(isinstance(e, str) for e in oneflow_check.check_template(t, {"FL_MIN_FIT_CLIENTS": "2"}))
-print("no traceback")' "$BATS_TEST_DIRNAME" "$FLOW/flower-service-elastic.json"
+registry = {"superlink": {"FL_NUM_ROUNDS": "O|number|Rounds||3"}, "supernode": {}}
+for path, kind, rounds in ((sys.argv[2], "service", 3000), (sys.argv[3], "coordinator", 1000),
+                           (sys.argv[4], "training-site", 1000)):
+    base = json.load(open(path))
+    every = [p for p in paths(base) if p]
+    rng = random.Random(14)
+    for _ in range(rounds):
+        t = copy.deepcopy(base)
+        for p in rng.sample(every, 2):
+            cur = t
+            try:
+                for k in p[:-1]:
+                    cur = cur[k]
+                cur[p[-1]] = rng.choice(wrong)
+            except (KeyError, IndexError, TypeError):
+                pass
+        errors = oneflow_check.check_template(t, {"FL_MIN_FIT_CLIENTS": "2"}, kind, registry)
+        assert all(isinstance(e, str) for e in errors)
+print("no traceback")' "$BATS_TEST_DIRNAME" "$FLOW/flower-service-elastic.json" \
+		"$FLOW/flower-coordinator.json" "$FLOW/flower-training-site.json"
 	assert_success
 	assert_output "no traceback"
 }

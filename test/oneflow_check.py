@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """oneflow_check: check OneFlow service templates the way OneFlow does, then flkit's own rules.
 
-    oneflow_check.py [--default NAME=VALUE]... FILE...
+    oneflow_check.py [--default NAME=VALUE]... [--registry ROLE=FILE]... [--kind KIND] FILE...
 
 OneFlow's rules (OpenNebula 7 field names; the messages of OpenNebula 7's
 src/flow/lib/models/service_template.rb, validate_values and validate_vmvalues, where OneFlow
@@ -21,6 +21,21 @@ only attributes flkit publishes (fl-metrics(1), ELASTICITY); supernode min_vms a
 the strategy's minimum number of clients. The strategy values are the template's own
 (user_inputs_values, else the input's default), else --default NAME=VALUE (the registry's
 defaults: `fl-context -E get NAME`).
+
+--kind names what the files after it are (design 04 §2.1-2.2); the default is service:
+  service        one site: the rules above.
+  coordinator    zone A of a multi-site federation: the one role superlink (no supernode role:
+                 SuperNodes of zone A go in a training site of their own), FL_TLS_ENABLED
+                 offered with the default YES.
+  training-site  a zone with SuperNodes only: the one role supernode, no parents anywhere
+                 (the SuperLink is in another zone's service), FL_SUPERLINK_ADDRESS and
+                 FL_SSL_CA_CERTFILE offered as mandatory inputs (no OneGate across zones),
+                 FL_TLS_ENABLED with the default YES, FL_PARTITION_OFFSET and
+                 FL_NUM_PARTITIONS offered (each site its own partition range).
+--registry ROLE=FILE (the JSON of `fl-context user-inputs --role ROLE --oneapp --format
+json`): every input of role ROLE, and every service-level input of a template with that
+role, is a variable the role reads, with the registry's type, label and options (a template
+may change only M/O and the default).
 
 Every error is printed as "FILE: message" on stderr; exit 0 when none, 1 otherwise, 2 on
 usage. Python standard library only (marketplace_check.py imports it).
@@ -46,6 +61,10 @@ INFRASTRUCTURE = {
     "TARGET", "FILES_DS", "INIT_SCRIPTS", "GATEWAY", "DNS", "SERVICE_ID", "ROLE_NAME",
 }
 REQUIRED_CONTEXT = {"TOKEN": "YES", "NETWORK": "YES", "REPORT_READY": "YES"}
+KINDS = ("service", "coordinator", "training-site")
+# The one role each kind holds; a service holds both.
+KIND_ROLES = {"service": ["superlink", "supernode"], "coordinator": ["superlink"],
+              "training-site": ["supernode"]}
 
 # USER_INPUTS grammar (design 05 §3.3): M|O, a type, a label, then options and default.
 INPUT_TYPES = ("text", "text64", "password", "number", "number-float", "range", "range-float",
@@ -177,8 +196,10 @@ def valid_time(text):
 
 
 class Checker:
-    def __init__(self, defaults):
+    def __init__(self, defaults, kind="service", registry=None):
         self.defaults = defaults
+        self.kind = kind
+        self.registry = registry or {}  # role -> {bare name: USER_INPUTS line}
         self.errors = []
         self.names = {}  # id(policy) -> the attributes its expression names
 
@@ -359,7 +380,13 @@ class Checker:
         roles = [r for r in t.get("roles", []) if isinstance(r, dict)] if isinstance(t.get("roles"), list) else []
         by = {r.get("name"): r for r in roles if isinstance(r.get("name"), str)}
         listed = [str(r.get("name")) for r in roles]
-        if sorted(listed) != ["superlink", "supernode"]:
+        if self.kind == "coordinator" and listed != ["superlink"]:
+            self.err("flkit: a coordinator has one role, 'superlink' (SuperNodes, zone A's too, "
+                     f"go in a training-site service), not: {', '.join(listed)}")
+        elif self.kind == "training-site" and listed != ["supernode"]:
+            self.err("flkit: a training site has one role, 'supernode' (the SuperLink is in the "
+                     f"coordinator zone's service), not: {', '.join(listed)}")
+        elif self.kind == "service" and sorted(listed) != ["superlink", "supernode"]:
             self.err("flkit: the roles must be one 'superlink' and one 'supernode' (SuperNodes "
                      f"discover the role named superlink), not: {', '.join(listed)}")
         if t.get("deployment") != "straight":
@@ -379,13 +406,24 @@ class Checker:
             if sl.get("parents"):
                 self.err("flkit: role 'superlink' must have no parents (it is the root)")
         sn_parents = sn.get("parents") if sn is not None else None
-        if sn is not None and not (isinstance(sn_parents, list) and "superlink" in sn_parents):
+        if self.kind == "training-site":
+            for r in roles:
+                if r.get("parents"):
+                    self.err(f"flkit: role '{r.get('name')}' of a training site must have no "
+                             "parents (the SuperLink is in another zone's service; SuperNodes "
+                             "retry until it answers)")
+        elif self.kind == "service" and sn is not None and \
+                not (isinstance(sn_parents, list) and "superlink" in sn_parents):
             self.err("flkit: role 'supernode' must have the parent 'superlink'")
         for r in roles:
             self.context(r)
         self.levels(t, roles)
-        if sn is not None:
+        self.registered(t, roles)
+        if self.kind != "service":
+            self.multisite(t, roles)
+        if sn is not None and self.kind != "coordinator":
             self.expressions(sn)
+        if sn is not None and self.kind == "service":
             self.strategy_minimum(t, sl, sn)
 
     def context(self, r):
@@ -403,7 +441,7 @@ class Checker:
         if not ctx.get("READY_SCRIPT_PATH"):
             self.err(f"flkit: role '{n}' CONTEXT needs READY_SCRIPT_PATH (flkit's ready.sh)")
         for k in ctx:
-            if bare(k) == "FL_SUPERLINK_ADDRESS":
+            if bare(k) == "FL_SUPERLINK_ADDRESS" and self.kind == "service":
                 self.err(f"flkit: role '{n}' CONTEXT sets {k}: SuperNodes of a service find the "
                          "SuperLink through OneGate")
 
@@ -423,9 +461,12 @@ class Checker:
                 if b in INFRASTRUCTURE:
                     self.err(f"flkit: {name} in the user_inputs of {where}: infrastructure "
                              "variables belong in template_contents, not in user_inputs")
-                if b == "FL_SUPERLINK_ADDRESS":
+                if b == "FL_SUPERLINK_ADDRESS" and self.kind == "service":
                     self.err(f"flkit: {name} in the user_inputs of {where}: SuperNodes of a "
                              "service find the SuperLink through OneGate")
+                elif b == "FL_SUPERLINK_ADDRESS" and self.kind == "coordinator":
+                    self.err(f"flkit: {name} in the user_inputs of {where}: a coordinator has "
+                             "no SuperNode to read it (the training sites are told it)")
                 if b in here:
                     self.err(f"flkit: input {b} is defined twice in {where}")
                 here.add(b)
@@ -433,6 +474,58 @@ class Checker:
                     self.err(f"flkit: input {b} is defined in {seen[b]} and in {where} (a "
                              "role-level input silently overrides the service's): keep one level")
                 seen.setdefault(b, where)
+
+    def registered(self, t, roles):
+        """With --registry: every input is a variable its roles read, as the registry has it."""
+        if not self.registry:
+            return
+        names = [r.get("name") for r in roles]
+        levels = [("the service", t.get("user_inputs"), names)]
+        levels += [(f"role '{r.get('name')}'", r.get("user_inputs"), [r.get("name")]) for r in roles]
+        for where, inputs, readers in levels:
+            if not isinstance(inputs, dict):
+                continue
+            for name, spec in inputs.items():
+                m = USER_INPUT.match(spec) if isinstance(spec, str) else None
+                for role in (r for r in readers if isinstance(r, str) and r in self.registry):
+                    reg = self.registry[role].get(bare(name))
+                    if reg is None:
+                        self.err(f"flkit: input {name} of {where} is no variable role '{role}' "
+                                 f"reads (fl-context user-inputs --role {role})")
+                        continue
+                    rm = USER_INPUT.match(reg)
+                    if m and rm and (m.group("type"), m.group("label"), m.group("options")) != \
+                            (rm.group("type"), rm.group("label"), rm.group("options")):
+                        self.err(f"flkit: input {name} of {where} is '{spec}', the registry's "
+                                 f"is '{reg}' (a template may change only M/O and the default)")
+
+    def offered(self, t, roles, name):
+        """The USER_INPUTS line of name at any level, or None."""
+        for holder in [t] + roles:
+            ins = holder.get("user_inputs")
+            if isinstance(ins, dict):
+                for key in ("ONEAPP_" + name, name):
+                    if isinstance(ins.get(key), str):
+                        return ins[key]
+        return None
+
+    def multisite(self, t, roles):
+        what = "a coordinator" if self.kind == "coordinator" else "a training site"
+        tls = self.offered(t, roles, "FL_TLS_ENABLED")
+        if tls is None or input_default(tls) != "YES":
+            self.err(f"flkit: {what} must offer FL_TLS_ENABLED with the default YES (TLS is "
+                     "mandatory across zones)")
+        if self.kind != "training-site":
+            return
+        for name in ("FL_SUPERLINK_ADDRESS", "FL_SSL_CA_CERTFILE"):
+            spec = self.offered(t, roles, name)
+            if spec is None or not spec.startswith("M|"):
+                self.err(f"flkit: a training site must offer {name} as a mandatory input (M|): "
+                         "zones share no OneGate, the deployer gives it")
+        for name in ("FL_PARTITION_OFFSET", "FL_NUM_PARTITIONS"):
+            if self.offered(t, roles, name) is None:
+                self.err(f"flkit: a training site must offer {name} (each site trains on its "
+                         "own partition range)")
 
     def expressions(self, sn):
         ep = sn.get("elasticity_policies")
@@ -491,9 +584,9 @@ class Checker:
                      f"strategy needs ({', '.join(why)}): at min_vms training would wait forever")
 
 
-def check_template(t, defaults):
+def check_template(t, defaults, kind="service", registry=None):
     """The error messages for one parsed template (OneFlow's first, then flkit's)."""
-    c = Checker(defaults)
+    c = Checker(defaults, kind, registry)
     if not isinstance(t, dict):
         return ["service: the template must be a JSON object"]
     c.oneflow(t)
@@ -501,26 +594,49 @@ def check_template(t, defaults):
     return c.errors
 
 
+USAGE = ("usage: oneflow_check.py [--default NAME=VALUE]... [--registry ROLE=FILE]... "
+         "[--kind service|coordinator|training-site] FILE...")
+
+
+def load_registry(path):
+    """{bare name: USER_INPUTS line} from fl-context user-inputs --format json."""
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return {bare(k): v for k, v in data.items() if isinstance(v, str)}
+
+
 def main(argv):
-    defaults, files, args = {}, [], list(argv)
+    defaults, registry, files, args, kind = {}, {}, [], list(argv), "service"
     while args:
         a = args.pop(0)
-        if a == "--default" and args:
+        if a in ("--default", "--registry") and args:
             k, sep, v = args.pop(0).partition("=")
             if not sep:
-                print("oneflow_check: --default takes NAME=VALUE", file=sys.stderr)
+                print(f"oneflow_check: {a} takes {'NAME=VALUE' if a == '--default' else 'ROLE=FILE'}",
+                      file=sys.stderr)
                 return 2
-            defaults[k] = v
+            if a == "--default":
+                defaults[k] = v
+                continue
+            try:
+                registry[k] = load_registry(v)
+            except (OSError, ValueError) as e:
+                print(f"oneflow_check: --registry {k}={v}: {e}", file=sys.stderr)
+                return 2
+        elif a == "--kind" and args and args[0] in KINDS:
+            kind = args.pop(0)
         elif a.startswith("-"):
-            print("usage: oneflow_check.py [--default NAME=VALUE]... FILE...", file=sys.stderr)
+            print(USAGE, file=sys.stderr)
             return 2
         else:
-            files.append(a)
+            files.append((a, kind))
     if not files:
-        print("usage: oneflow_check.py [--default NAME=VALUE]... FILE...", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     bad = 0
-    for path in files:
+    for path, kind in files:
         try:
             with open(path, encoding="utf-8") as fh:
                 t = json.load(fh)
@@ -528,7 +644,7 @@ def main(argv):
             print(f"{path}: {e}", file=sys.stderr)
             bad += 1
             continue
-        errors = check_template(t, defaults)
+        errors = check_template(t, defaults, kind, registry)
         for e in errors:
             print(f"{path}: {e}", file=sys.stderr)
         bad += bool(errors)
