@@ -43,15 +43,8 @@ prog=${0##*/}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-say() { printf '[%s] [INFO] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2; }
-die() {
-	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
-	exit "${2:-1}"
-}
-usage() {
-	sed -n 's/^# usage: /usage: /p' "$0" >&2
-	exit 2
-}
+# shellcheck source=test/lib/script.bash
+. "$(dirname "$0")/../lib/script.bash"
 
 scenario=clean deadline_s=300 VENV=$ROOT/.venv
 while [ $# -gt 0 ]; do

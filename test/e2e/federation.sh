@@ -56,25 +56,8 @@ prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-say() { printf '[%s] [INFO] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2; }
-die() {
-	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
-	exit "${2:-1}"
-}
-# must WHAT CMD...: run a boot step; exit 4 when it ran out of time (tools exit 4), else 1.
-must() {
-	local what=$1 rc
-	shift
-	"$@"
-	rc=$?
-	[ "$rc" = 0 ] && return 0
-	[ "$rc" = 4 ] && die "$what: not done by the deadline (${deadline_s}s)" 4
-	die "$what failed (exit $rc)"
-}
-usage() {
-	sed -n 's/^# usage: /usage: /p' "$0" >&2
-	exit 2
-}
+# shellcheck source=test/lib/script.bash
+. "$(dirname "$0")/../lib/script.bash"
 
 tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1 metrics=0
 while [ $# -gt 0 ]; do

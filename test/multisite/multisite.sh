@@ -42,15 +42,8 @@ prog=${0##*/}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-say() { printf '[%s] [INFO] [%s] %s\n' "$(date '+%F %T')" "$prog" "$*" >&2; }
-die() {
-	printf '[%s] [ERROR] [%s] %s\n' "$(date '+%F %T')" "$prog" "$1" >&2
-	exit "${2:-1}"
-}
-usage() {
-	sed -n 's/^# usage: /usage: /p' "$0" >&2
-	exit 2
-}
+# shellcheck source=test/lib/script.bash
+. "$(dirname "$0")/../lib/script.bash"
 
 phases=sites deadline_s=600 venv=$ROOT/.venv
 while [ $# -gt 0 ]; do
@@ -176,16 +169,6 @@ one_env() {
 		for kv in "$@"; do printf 'export %s="%s"\n' "${kv%%=*}" "${kv#*=}"; done
 	} >"$f"
 	chmod 600 "$f"
-}
-# must WHAT CMD...: a boot step; exit 4 when it ran out of time (tools exit 4), else 1.
-must() {
-	local what=$1 rc
-	shift
-	"$@"
-	rc=$?
-	[ "$rc" = 0 ] && return 0
-	[ "$rc" = 4 ] && die "$what: not done by the deadline" 4
-	die "$what failed (exit $rc)"
 }
 # launch VM VERB [OPTIONS]: fl-launch for VM, in its host's namespace.
 launch() {
