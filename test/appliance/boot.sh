@@ -45,6 +45,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 
 # shellcheck source=test/lib/script.bash
 . "$(dirname "$0")/../lib/script.bash"
+# shellcheck source=test/lib/flwr.bash
+. "$(dirname "$0")/../lib/flwr.bash"
 
 scenario=clean deadline_s=300 VENV=$ROOT/.venv
 while [ $# -gt 0 ]; do
@@ -177,24 +179,16 @@ cli() {
 	vm_exec "$SL" env HOME="$W/cli/home" FLWR_HOME="$W/cli" timeout "$(left)" flwr "$@"
 }
 setup_cli() {
-	local control ca conn_tls
+	local control ca
 	control=$(vm_exec "$SL" bash -c '. /etc/default/flkit; fl-launch --runtime process --supervisor none -c /run/flkit/superlink.conf show' |
 		sed -n 's/^FL_CONTROL_ADDRESS=//p')
 	[ -n "$control" ] || die "fl-launch show names no FL_CONTROL_ADDRESS on the SuperLink VM"
 	ca="$W/cli/ca.crt"
 	rm -rf "$W/app" "$W/cli"
-	mkdir -p "$W/app" "$W/cli/home"
+	mkdir -p "$W/cli/home"
 	cp "$W/vm-$SL/disk/opt/flower/certs/ca.crt" "$ca" || die "no CA on the SuperLink VM"
-	(cd "$ROOT/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$W/app" && tar -xf -)
-	conn_tls="root-certificates = \"$ca\""
-	if [ "$vnum" -le 1025 ]; then
-		printf '\n[tool.flwr.federations]\ndefault = "vm"\n\n[tool.flwr.federations.vm]\naddress = "%s"\n%s\n' \
-			"$control" "$conn_tls" >>"$W/app/pyproject.toml"
-		CONN=("$W/app" vm)
-	else
-		printf '[superlink]\ndefault = "vm"\n\n[superlink.vm]\naddress = "%s"\n%s\n' "$control" "$conn_tls" >"$W/cli/config.toml"
-		CONN=(vm)
-	fi
+	flwr_app "$ROOT/share/flower-app" "$W/app"
+	flwr_connect "$W/app" "$W/cli" vm "$control" "root-certificates = \"$ca\""
 }
 # flwr_run ROUNDS [RUN-CONFIG] [--at-round R FUNC]: one run, which must complete; RUN_ROUNDS,
 # RUN_RESUMED (the checkpoint round its model started from, empty for a fresh model) and
@@ -210,13 +204,13 @@ flwr_run() {
 	rc_line=$(vm_exec "$SL" fl-context -c /run/flkit/superlink.conf run-config) || die "fl-context run-config failed on the SuperLink VM"
 	local -a rc=(--run-config "$rc_line" --run-config "num-server-rounds=$rounds")
 	[ -n "$more" ] && rc+=(--run-config "$more")
-	out=$(cli run "$W/app" "${CONN[@]}" "${rc[@]}" --format json 2>"$W/logs/flwr-run$tag.log")
+	out=$(cli run "$W/app" "${FLWR_CONN[@]}" "${rc[@]}" --format json 2>"$W/logs/flwr-run$tag.log")
 	run_id=$(jq -r 'select(.success == true) | ."run-id"' <<<"$out" 2>/dev/null)
 	[ -n "$run_id" ] || die "flwr run failed: $out $(tail -n 5 "$W/logs/flwr-run$tag.log")"
 	say "run $tag: $run_id submitted ($rounds rounds${more:+, $more})"
 	RUN_EVENTS=$W/events$tag.jsonl
 	local log=$W/logs/serverapp$tag.log status=
-	cli log "$run_id" "${CONN[@]}" --stream >"$log" 2>&1 &
+	cli log "$run_id" "${FLWR_CONN[@]}" --stream >"$log" 2>&1 &
 	local lpid=$!
 	while kill -0 "$lpid" 2>/dev/null; do
 		if [ -n "$at_round" ] && [ "$(grep -c '"event":"round_end"' "$log")" -ge "$at_round" ]; then
@@ -232,11 +226,7 @@ flwr_run() {
 		sleep 1
 	done
 	for _ in $(seq 60); do
-		if [ "$vnum" -le 1025 ]; then
-			status=$(cli ls "${CONN[@]}" --run-id "$run_id" --format json 2>/dev/null | jq -r '.runs[0].status // empty')
-		else
-			status=$(cli list "${CONN[@]}" --run-id "$run_id" --format json 2>/dev/null | jq -r '.runs[0].status // empty')
-		fi
+		status=$(flwr_status "$run_id" 2>/dev/null)
 		case $status in finished:*) break ;; esac
 		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id '$status' at the deadline" 4
 		sleep 1
@@ -246,7 +236,7 @@ flwr_run() {
 	[ "$status" = finished:completed ] || { tail -n 30 "$log" >&2; die "run $run_id: $status"; }
 }
 events() {
-	grep -o '{"timestamp".*}' "$1" | jq -c 'select(.event != null)' >"$RUN_EVENTS" 2>/dev/null
+	flwr_events "$1" "$RUN_EVENTS"
 	RUN_ROUNDS=$(jq -s '[.[] | select(.event == "round_end")] | length' "$RUN_EVENTS")
 	# The app resumes from the latest checkpoint and counts its rounds from 1 again.
 	RUN_RESUMED=$(sed -n 's/.*Resuming from checkpoint: round \([0-9]*\).*/\1/p' "$1" | head -n 1)

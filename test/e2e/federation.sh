@@ -58,6 +58,8 @@ root=$(cd "$here/../.." && pwd)
 
 # shellcheck source=test/lib/script.bash
 . "$(dirname "$0")/../lib/script.bash"
+# shellcheck source=test/lib/flwr.bash
+. "$(dirname "$0")/../lib/flwr.bash"
 
 tls=0 deadline_s=180 extra_rc='' restart_sn=0 restart_sl=0 wrong_ca=0 boot_only=0 second_rounds=1 metrics=0
 while [ $# -gt 0 ]; do
@@ -385,22 +387,14 @@ fi
 # --- the app and the CLI connection (07 §3.1): <= 1.25 a federation in the app's
 # pyproject.toml; 1.26+ a SuperLink connection in $FLWR_HOME/config.toml.
 control=$(launch sl show | sed -n 's/^FL_CONTROL_ADDRESS=//p')
-mkdir -p "$work/app" "$work/cli/home"
-(cd "$root/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$work/app" && tar -xf -)
+mkdir -p "$work/cli/home"
+flwr_app "$root/share/flower-app" "$work/app"
 if [ "$tls" = 1 ]; then
 	conn_tls="root-certificates = \"$sl/flower/certs/ca.crt\""
 else
 	conn_tls="insecure = true"
 fi
-if [ "$vnum" -le 1025 ]; then
-	printf '\n[tool.flwr.federations]\ndefault = "e2e"\n\n[tool.flwr.federations.e2e]\naddress = "%s"\n%s\n' \
-		"$control" "$conn_tls" >>"$work/app/pyproject.toml"
-	conn=("$work/app" e2e)
-else
-	printf '[superlink]\ndefault = "e2e"\n\n[superlink.e2e]\naddress = "%s"\n%s\n' \
-		"$control" "$conn_tls" >"$work/cli/config.toml"
-	conn=(e2e)
-fi
+flwr_connect "$work/app" "$work/cli" e2e "$control" "$conn_tls"
 cli() { HOME=$work/cli/home FLWR_HOME=$work/cli timeout "$(left)" flwr "$@"; }
 
 alive() { # fail with the log tail when a Flower process has exited
@@ -428,7 +422,7 @@ run_once() {
 	say "run $run_id submitted"
 	# `flwr log --stream` returns when the run is finished (one CLI process instead of one
 	# per poll); then `flwr list` gives the status.
-	bg "logstream$tag" "$work/serverapp$tag.log" env HOME="$work/cli/home" FLWR_HOME="$work/cli" flwr log "$run_id" "${conn[@]}" --stream
+	bg "logstream$tag" "$work/serverapp$tag.log" env HOME="$work/cli/home" FLWR_HOME="$work/cli" flwr log "$run_id" "${FLWR_CONN[@]}" --stream
 	local restarted=0
 	while kill -0 "${pid[logstream$tag]}" 2>/dev/null; do
 		if [ "$restart_sn" = 1 ] && [ "$restarted" = 0 ] && [ -z "$tag" ] &&
@@ -445,24 +439,16 @@ run_once() {
 		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id not finished at the deadline (${deadline_s}s)" 4
 		sleep 1
 	done
-	list_run() {
-		if [ "$vnum" -le 1025 ]; then
-			cli ls "${conn[@]}" --run-id "$run_id" --format json
-		else
-			cli list "${conn[@]}" --run-id "$run_id" --format json
-		fi
-	}
 	while :; do
-		status=$(list_run 2>>"$work/logs/flwr-list.log" | jq -r '.runs[0].status // empty' 2>/dev/null)
+		status=$(flwr_status "$run_id" 2>>"$work/logs/flwr-list.log")
 		case $status in finished:*) break ;; esac
 		alive
 		[ "$(date +%s)" -lt "$deadline" ] || die "run $run_id still '${status:-unknown}' at the deadline (${deadline_s}s)" 4
 		sleep 1
 	done
 	grep -q '"event":"training_end"' "$work/serverapp$tag.log" ||
-		cli log "$run_id" "${conn[@]}" --show >"$work/serverapp$tag.log" 2>&1
-	# Flower may colour or prefix lines; an event line is one JSON object on a line of its own.
-	grep -o '{"timestamp".*}' "$work/serverapp$tag.log" | jq -c 'select(.event != null)' >"$work/events$tag.jsonl" 2>/dev/null
+		cli log "$run_id" "${FLWR_CONN[@]}" --show >"$work/serverapp$tag.log" 2>&1
+	flwr_events "$work/serverapp$tag.log" "$work/events$tag.jsonl"
 	jq -r 'select(.event == "round_end") | "round \(.data.round) loss \(.data.aggregated_loss) accuracy \(.data.aggregated_accuracy)"' "$work/events$tag.jsonl"
 	echo "status $status"
 	RUN_ID=$run_id STATUS=$status

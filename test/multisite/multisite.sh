@@ -44,6 +44,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 
 # shellcheck source=test/lib/script.bash
 . "$(dirname "$0")/../lib/script.bash"
+# shellcheck source=test/lib/flwr.bash
+. "$(dirname "$0")/../lib/flwr.bash"
 
 phases=sites deadline_s=600 venv=$ROOT/.venv
 while [ $# -gt 0 ]; do
@@ -233,17 +235,9 @@ cli_setup() {
 	local control ca=$W/vm-100/flower/certs/ca.crt
 	control=$(launch 100 show | sed -n 's/^FL_CONTROL_ADDRESS=//p')
 	rm -rf "$W/app" "$W/cli"
-	mkdir -p "$W/app" "$W/cli/home"
-	(cd "$ROOT/share/flower-app" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - .) | (cd "$W/app" && tar -xf -)
-	if [ "$vnum" -le 1025 ]; then
-		printf '\n[tool.flwr.federations]\ndefault = "ms"\n\n[tool.flwr.federations.ms]\naddress = "%s"\nroot-certificates = "%s"\n' \
-			"$control" "$ca" >>"$W/app/pyproject.toml"
-		conn=("$W/app" ms)
-	else
-		printf '[superlink]\ndefault = "ms"\n\n[superlink.ms]\naddress = "%s"\nroot-certificates = "%s"\n' \
-			"$control" "$ca" >"$W/cli/config.toml"
-		conn=(ms)
-	fi
+	mkdir -p "$W/cli/home"
+	flwr_app "$ROOT/share/flower-app" "$W/app"
+	flwr_connect "$W/app" "$W/cli" ms "$control" "root-certificates = \"$ca\""
 	rc_line=$(nb_in a "$bin/fl-context" -c "$W/vm-100/superlink.conf" run-config) || die "fl-context run-config failed"
 }
 cli() { nb_in a env HOME="$W/cli/home" FLWR_HOME="$W/cli" timeout "$(left)" flwr "$@"; }
@@ -257,15 +251,14 @@ run_start() {
 	RUN_ID=$(jq -r 'select(.success == true) | ."run-id"' <<<"$out" 2>/dev/null)
 	[ -n "$RUN_ID" ] || die "run $n: flwr run failed: $out $(tail -n 5 "$W/logs/flwr-run$n.log")"
 	setsid ip netns exec "$(nb_ns a)" env HOME="$W/cli/home" FLWR_HOME="$W/cli" PATH="$PATH" \
-		flwr log "$RUN_ID" "${conn[@]}" --stream >"$W/run$n.log" 2>&1 </dev/null &
+		flwr log "$RUN_ID" "${FLWR_CONN[@]}" --stream >"$W/run$n.log" 2>&1 </dev/null &
 	LOG_PID=$!
 	RUN_T0=$(now)
 	say "run $n: $RUN_ID submitted${more:+ ($more)}"
 }
 # run_events N: the run's JSON events so far (run<N>.log -> events<N>.jsonl).
 run_events() {
-	grep -o '{"timestamp".*}' "$W/run$1.log" 2>/dev/null | jq -c 'select(.event != null)' >"$W/events$1.jsonl" 2>/dev/null
-	return 0
+	flwr_events "$W/run$1.log" "$W/events$1.jsonl"
 }
 rounds_done() { run_events "$1"; jq -s '[.[] | select(.event == "round_end")] | length' "$W/events$1.jsonl"; }
 # run_wait N: until run N is finished; RUN<N>_ROUNDS, RUN<N>_S, RUN<N>_STATUS in result.env.
@@ -276,11 +269,7 @@ run_wait() {
 		sleep 1
 	done
 	while :; do
-		if [ "$vnum" -le 1025 ]; then
-			status=$(cli ls "${conn[@]}" --run-id "$RUN_ID" --format json 2>/dev/null | jq -r '.runs[0].status // empty' 2>/dev/null)
-		else
-			status=$(cli list "${conn[@]}" --run-id "$RUN_ID" --format json 2>/dev/null | jq -r '.runs[0].status // empty' 2>/dev/null)
-		fi
+		status=$(flwr_status "$RUN_ID" 2>/dev/null)
 		case $status in finished:*) break ;; esac
 		[ "$(date +%s)" -lt "$deadline" ] || die "run $n ($RUN_ID) still '${status:-unknown}' at the deadline" 4
 		sleep 1
