@@ -16,8 +16,8 @@
 # Faults, on a zone's link at the router (nb_fault ZONE ...): link down/up, a blackhole (every
 # packet dropped, both ways), random loss with numgen, a short conntrack idle timeout with
 # stale packets dropped (an edge firewall), and delay: the kernel here has no netem, so delay
-# is a relay (delay.py) on the router that holds every chunk for the given time, with the
-# zone's SuperLink connections DNATed to it. nb_down removes every namespace and process and
+# is a relay on the router (test/appliance/forward.py with a delay) that holds every chunk for
+# the given time, with the zone's SuperLink connections DNATed to it. nb_down removes every namespace and process and
 # nb_leftovers prints what would have been left behind.
 #
 # Needs: TAG (short, unique), W (the work dir), ROOT (the tree). Root only.
@@ -186,7 +186,7 @@ nb_fault() {
 		;;
 	delay)
 		port=$((19000 + $(printf '%d' "'$z")))
-		ip netns exec "$(nb_ns rt)" setsid python3 "$HERE/delay.py" "$(nb_gw "$z")" "$port" "$(nb_host a)" 9092 \
+		ip netns exec "$(nb_ns rt)" setsid python3 "$ROOT/test/appliance/forward.py" "$(nb_gw "$z")" "$port" "$(nb_host a)" 9092 \
 			"$arg" >>"$W/logs/delay-$z.log" 2>&1 </dev/null &
 		echo "$!" >"$W/delay-$z.pid"
 		local _
