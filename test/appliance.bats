@@ -209,6 +209,18 @@ val() { sed -n "s/^$1=//p" "$RESULT"; }
 	[ "$(val RUN2_RESUMED_FROM)" -ge 2 ]
 }
 
+@test "scenario multisite: the coordinator and a training-site service in two zones, through the hooks; partitions 2-3 of 4; 3 TLS rounds across the zones" {
+	scenario multisite
+	assert_equal "$(val RUN1_ROUNDS)" 3
+	assert_equal "$(val PARTITIONS)" '"partition-id=2 num-partitions=4,partition-id=3 num-partitions=4"'
+	[ -n "$(val VM100_B1_READY_S)" ] && [ -n "$(val VM200_B1_READY_S)" ] && [ -n "$(val VM201_B1_READY_S)" ]
+	# The sites were told the address and the CA: no discovery. Their OneGate requests are
+	# the partition's GET /service (their own service), GET /vm and the publications.
+	run jq -r '[.[] | select(.vmid == "200" or .vmid == "201") | "\(.method) \(.path)"] | unique | join(",")' \
+		"$BATS_TEST_TMPDIR/w/requests.json"
+	assert_output "GET /service,GET /vm,PUT /vm"
+}
+
 @test "boot.sh: an unknown scenario or a bad deadline is a usage error (exit 2)" {
 	run "$HARNESS/boot.sh" --scenario nope "$BATS_TEST_TMPDIR/x"
 	assert_failure 2

@@ -29,6 +29,11 @@
 #                  it joins the running federation; a run needing 3 clients completes
 #   ckpt-resume    a 3-round run with checkpoints, then the SuperLink alone reboots; the next
 #                  run (2 rounds) resumes from round 3's checkpoint
+#   multisite      two zones routed by the world namespace, a OneFlow service each: zone A
+#                  the coordinator (share/oneflow/flower-coordinator.json), zone B a training
+#                  site (flower-training-site.json) deployed once the SuperLink is READY, with
+#                  its address and CA (base64 of the SuperLink's ca.crt) as the mandatory
+#                  inputs and partitions 2-3 of 4; a 3-round TLS run across the zones
 #
 # WORKDIR gets tag (the prefix of this run's namespace names), world.json, vms.tsv, boots.tsv (VM, boot number, power-on epoch), vm-<ID>/
 # (cdrom/, disk/ = the VM's /etc /var /opt changes, console.log, build.log), logs/,
@@ -62,8 +67,8 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 1 ] || usage
 case $scenario in
-clean | early | reboot | new-ip | invalid | onegate-down | scale-up | ckpt-resume) ;;
-*) die "unknown scenario '$scenario' (clean, early, reboot, new-ip, invalid, onegate-down, scale-up, ckpt-resume)" 2 ;;
+clean | early | reboot | new-ip | invalid | onegate-down | scale-up | ckpt-resume | multisite) ;;
+*) die "unknown scenario '$scenario' (clean, early, reboot, new-ip, invalid, onegate-down, scale-up, ckpt-resume, multisite)" 2 ;;
 esac
 [[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
 [ "$(id -u)" = 0 ] || die "the boot harness needs root (network, PID and mount namespaces)" 2
@@ -118,8 +123,31 @@ reboot | ckpt-resume) sets+=(--set superlink:ONEAPP_FL_CHECKPOINT_ENABLED=YES --
 onegate-down) sets+=(--set superlink:ONEAPP_FL_MIN_FIT_CLIENTS=1 --set superlink:ONEAPP_FL_MIN_EVALUATE_CLIENTS=1
 	--set superlink:ONEAPP_FL_MIN_AVAILABLE_CLIENTS=1) ;;
 esac
-python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-service.json" "$W" --net "$NET" \
-	--onegate "http://$NET.1:5030" "${sets[@]}" || die "world_from_template.py failed"
+if [ "$scenario" = multisite ]; then
+	# Zone A's coordinator service 10, zone B's training site service 20 (VMs 200-201 on
+	# NET2); one emulator holds both worlds, each zone reaches it at its own gateway.
+	NET2=10.67.0
+	python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-coordinator.json" "$W" --net "$NET" \
+		--service-id 10 --onegate "http://$NET.1:5030" "${sets[@]}" || die "world_from_template.py failed (coordinator)"
+	# site_world DIR CA: the training site's world and contexts; the CA is known once the
+	# SuperLink booted (design 04 §2.6), so the contexts are written again then.
+	site_world() {
+		python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-training-site.json" "$1" \
+			--net "$NET2" --service-id 20 --first-vmid 200 --onegate "http://$NET2.1:5030" \
+			--set "ONEAPP_FLOWER_VERSION=$version" --set "ONEAPP_FL_SUPERLINK_ADDRESS=$NET.10:9092" \
+			--set "ONEAPP_FL_SSL_CA_CERTFILE=$2" --set ONEAPP_FL_PARTITION_OFFSET=2 \
+			--set ONEAPP_FL_NUM_PARTITIONS=4
+	}
+	site_world "$W/site" pending || die "world_from_template.py failed (training site)"
+	jq -s '.[0] + {vms: (.[0].vms + .[1].vms), services: (.[0].services + .[1].services)}' \
+		"$W/world.json" "$W/site/world.json" >"$W/world.all.json" && mv "$W/world.all.json" "$W/world.json"
+	cat "$W/site/vms.tsv" >>"$W/vms.tsv"
+	mv "$W"/site/vm-* "$W/"
+	rm -rf "$W/site"
+else
+	python3 "$HERE/world_from_template.py" "$ROOT/share/oneflow/flower-service.json" "$W" --net "$NET" \
+		--onegate "http://$NET.1:5030" "${sets[@]}" || die "world_from_template.py failed"
+fi
 world_up || die "cannot make the service network and the OneGate emulator"
 SL='' SNS=()
 while IFS=$'\t' read -r id role _ ip mac; do
@@ -318,6 +346,24 @@ ckpt-resume)
 	flwr_run 2
 	[ "$RUN_RESUMED" = 3 ] || die "the run after the SuperLink's reboot did not resume from round 3's checkpoint (${RUN_RESUMED:-none})"
 	say "after the SuperLink's reboot: the run resumed from round 3's checkpoint"
+	;;
+multisite)
+	vm_power_on "$SL"
+	wait_ready "$SL"
+	say "zone A: SuperLink VM $SL READY; its CA goes into the training site's FL_SSL_CA_CERTFILE"
+	site_world "$W/site" "$(base64 -w0 "$W/vm-$SL/disk/opt/flower/certs/ca.crt")" || die "world_from_template.py failed (training site)"
+	for id in "${SNS[@]}"; do cp "$W/site/vm-$id/cdrom/context.sh" "$W/vm-$id/cdrom/context.sh"; done
+	rm -rf "$W/site"
+	for id in "${SNS[@]}"; do vm_power_on "$id"; done
+	wait_ready "${SNS[@]}"
+	parts=''
+	for id in "${SNS[@]}"; do
+		parts+="$(vm_exec "$id" sed -n 's/^FL_NODE_CONFIG=//p' /run/flkit/supernode.conf | tr -d "'\""),"
+	done
+	printf 'PARTITIONS="%s"\n' "${parts%,}" >>"$W/result.env"
+	say "zone B: SuperNode VMs ${SNS[*]} READY (${VM_IP[${SNS[0]}]}...), partitions ${parts%,}"
+	flwr_run 3
+	[ "$RUN_ROUNDS" = 3 ] || die "3 rounds expected, $RUN_ROUNDS ran"
 	;;
 new-ip)
 	deploy_straight

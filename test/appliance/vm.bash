@@ -6,11 +6,14 @@
 # these namespaces is ever addressed. world_down removes every namespace, link and process.
 #
 # Needs: W (the work dir), HERE (test/appliance), ROOT (the tree), TAG (short, unique), NET
-# (the /24 prefix), VENV, FLKIT_BIN, FLKIT_SHARE.
+# (the /24 prefix), VENV, FLKIT_BIN, FLKIT_SHARE. With NET2 (another /24 prefix) the world
+# namespace is also the router of a second zone: bridge br1 (gateway NET2.1, a OneGate
+# forwarder there too: OneGate is zone-local, a token sees its own service only) and IP
+# forwarding between the two; a VM whose address is in NET2 is on br1.
 
 # shellcheck shell=bash
-# SC2034: VM_IP is read by boot.sh.
-# shellcheck disable=SC2034
+# SC2034: VM_IP is read by boot.sh; SC2153: NET and NET2 are set by boot.sh.
+# shellcheck disable=SC2034,SC2153
 
 OG_PORT=
 declare -A VM_PID VM_ROLE VM_IP
@@ -24,11 +27,18 @@ in_net() { ip netns exec "$(world_net)" "$@"; }
 world_up() {
 	local net
 	net=$(world_net)
+	rm -f "$W/forward.pid"
 	ip netns add "$net" || return 1
 	ip -n "$net" link set lo up
 	ip -n "$net" link add br0 address 02:00:00:00:00:01 type bridge
 	ip -n "$net" addr add "$NET.1/24" dev br0
 	ip -n "$net" link set br0 up
+	if [ -n "${NET2:-}" ]; then
+		ip -n "$net" link add br1 address 02:00:00:00:00:02 type bridge
+		ip -n "$net" addr add "$NET2.1/24" dev br1
+		ip -n "$net" link set br1 up
+		in_net sysctl -qw net.ipv4.ip_forward=1
+	fi
 	# Not through in_net: $! must be the emulator itself.
 	ip netns exec "$net" setsid python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --port 0 \
 		--port-file "$W/onegate.port" >"$W/logs/onegate.log" 2>&1 </dev/null &
@@ -40,22 +50,30 @@ world_up() {
 	onegate_up
 }
 
-# onegate_up / onegate_down: OneGate reachable from the VMs or not (connection refused).
+# onegate_up / onegate_down: OneGate reachable from the VMs or not (connection refused), at
+# each zone's gateway.
 onegate_up() {
-	ip netns exec "$(world_net)" setsid python3 "$HERE/forward.py" "$NET.1" 5030 127.0.0.1 "$OG_PORT" \
-		>>"$W/logs/forward.log" 2>&1 </dev/null &
-	echo "$!" >"$W/forward.pid"
-	local _
-	for _ in $(seq 100); do
-		in_net bash -c "exec 3<>/dev/tcp/$NET.1/5030" 2>/dev/null && return 0
-		sleep 0.05
+	local gw _ up
+	for gw in "$NET.1" ${NET2:+"$NET2.1"}; do
+		ip netns exec "$(world_net)" setsid python3 "$HERE/forward.py" "$gw" 5030 127.0.0.1 "$OG_PORT" \
+			>>"$W/logs/forward.log" 2>&1 </dev/null &
+		echo "$!" >>"$W/forward.pid"
 	done
-	return 1
+	for gw in "$NET.1" ${NET2:+"$NET2.1"}; do
+		up=0
+		for _ in $(seq 100); do
+			in_net bash -c "exec 3<>/dev/tcp/$gw/5030" 2>/dev/null && up=1 && break
+			sleep 0.05
+		done
+		[ "$up" = 1 ] || return 1
+	done
 }
 onegate_down() {
-	[ -s "$W/forward.pid" ] && kill -TERM "$(<"$W/forward.pid")" 2>/dev/null
+	local p _
+	if [ -s "$W/forward.pid" ]; then
+		while read -r p; do kill -TERM "$p" 2>/dev/null; done <"$W/forward.pid"
+	fi
 	rm -f "$W/forward.pid"
-	local _
 	for _ in $(seq 100); do
 		in_net bash -c "exec 3<>/dev/tcp/$NET.1/5030" 2>/dev/null || return 0
 		sleep 0.05
@@ -78,12 +96,14 @@ vm_create() {
 	VM_IP[$id]=$3
 	ip netns add "$ns" || return 1
 	ip -n "$ns" link set lo up
+	local br=br0 gw=$NET.1
+	[ -n "${NET2:-}" ] && [ "${3%.*}" = "$NET2" ] && br=br1 gw=$NET2.1
 	ip -n "$(world_net)" link add "v$id" type veth peer name eth0 netns "$ns"
-	ip -n "$(world_net)" link set "v$id" master br0 up
+	ip -n "$(world_net)" link set "v$id" master "$br" up
 	ip -n "$ns" link set eth0 address "$4"
 	ip -n "$ns" addr add "$3/24" dev eth0
 	ip -n "$ns" link set eth0 up
-	ip -n "$ns" route add default via "$NET.1"
+	ip -n "$ns" route add default via "$gw"
 	mkdir -p "$W/vm-$id/cdrom"
 	python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --print-token "$id" \
 		>"$W/vm-$id/cdrom/token.txt" || return 1
@@ -160,10 +180,10 @@ vm_status() {
 
 # world_down: power every VM off, stop the emulator and the forwarder, remove the namespaces.
 world_down() {
-	local id ns
+	local id ns f p
 	for id in "${!VM_PID[@]}"; do vm_power_off "$id"; done
 	for f in "$W/forward.pid" "$W/onegate.pid"; do
-		[ -s "$f" ] && kill -TERM -- "-$(<"$f")" 2>/dev/null
+		[ -s "$f" ] && while read -r p; do kill -TERM -- "-$p" 2>/dev/null; done <"$f"
 	done
 	for ns in $(ip netns list | awk -v t="$TAG-" 'index($1, t) == 1 {print $1}'); do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
