@@ -148,6 +148,7 @@ while True:
 	assert_equal "$(res grpc PARTITION_B)" "partition-id=0 num-partitions=4"
 	assert_equal "$(res grpc PARTITION_C)" "partition-id=2 num-partitions=4"
 	[[ "$(res grpc SAN)" == *"IP Address:203.0.113.50"* ]]
+	assert_equal "$(res grpc TLS_PUBLIC_VERIFY)" ok
 	comment "Flower $(res grpc VERSION): 3 rounds in $(res grpc RUN1_S) s; SAN $(res grpc SAN)"
 }
 

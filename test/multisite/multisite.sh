@@ -310,6 +310,15 @@ boot_superlink
 openssl x509 -in "$W/vm-100/flower/certs/server.pem" -noout -ext subjectAltName | tail -n 1 | sed 's/^ *//' >"$W/san.txt"
 result SAN "\"$(cat "$W/san.txt")\""
 grep -q "IP Address:$NB_PUBLIC" "$W/san.txt" || die "the SuperLink's certificate does not cover $NB_PUBLIC: $(cat "$W/san.txt")"
+# A real handshake from site C through the NAT to the public address, checked against it.
+nb_in c openssl s_client -connect "$NB_PUBLIC:9092" -CAfile "$W/vm-100/flower/certs/ca.crt" -verify_ip "$NB_PUBLIC" \
+	-verify_return_error </dev/null >"$W/logs/s_client-public.log" 2>&1 ||
+	die "TLS to $NB_PUBLIC:9092 from site C failed: $(grep -i -m1 'verify\|error' "$W/logs/s_client-public.log")"
+# ... and an address the certificate does not name is refused (design 04 §2.3's SAN problem).
+nb_in c openssl s_client -connect "$NB_PUBLIC:9092" -CAfile "$W/vm-100/flower/certs/ca.crt" -verify_ip 198.51.100.7 \
+	-verify_return_error </dev/null >"$W/logs/s_client-other.log" 2>&1 &&
+	die "TLS verified 198.51.100.7 against a certificate that does not name it"
+result TLS_PUBLIC_VERIFY ok
 
 # --- edge: discovery through an unreachable OneGate, exponential backoff, then found
 if [ -n "${want[edge]:-}" ]; then
@@ -334,7 +343,9 @@ if [ -n "${want[keepalive]:-}" ]; then
 	ka_c=(FL_GRPC_KEEPALIVE_TIME=60 FL_GRPC_KEEPALIVE_TIMEOUT=20)
 fi
 boot_site 200 "$(nb_host a):9092" FL_PARTITION_OFFSET=0 FL_NUM_PARTITIONS=4 "${ka_b[@]}"
-boot_site 300 "$NB_PUBLIC:9092" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 "${ka_c[@]}"
+# Site C also pins the CA by its fingerprint (FL_CA_FINGERPRINT, as fl-certgen printed it).
+boot_site 300 "$NB_PUBLIC:9092" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 "${ka_c[@]}" \
+	FL_CA_FINGERPRINT="$(sed -n 's/^FL_CA_FINGERPRINT=//p' "$W/vm-100/certgen.env")"
 node_config() { sed -n 's/^FL_NODE_CONFIG=//p' "$W/vm-$1/supernode.conf" | tr -d "'\""; }
 pb=$(node_config 200)
 pc=$(node_config 300)
