@@ -26,15 +26,27 @@ need_root() {
 	skip "the multi-site test bed needs root (network namespaces, nftables); CI runs as root"
 }
 
-# session NAME VENV PHASES: multisite.sh once per file (the sessions take minutes); its exit
-# status in $BATS_FILE_TMPDIR/NAME/rc, its log in .../NAME.log.
-session() {
+# The two sessions take minutes each, and most of it is Flower waiting (polls, backoff, the
+# faults' timers): setup_file starts both at once in the background, in beds of their own
+# (different tags); the tests that need one wait for it. Each session's exit status goes to
+# $BATS_FILE_TMPDIR/NAME/rc, its log to .../NAME.log.
+setup_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	start_session grpc "$V125" sites,keepalive
+	start_session http "$VNEW" edge,sites,footprint,outage,restart,lossy
+}
+start_session() {
 	local d=$BATS_FILE_TMPDIR/$1
-	[ -e "$d/rc" ] && return 0
 	mkdir -p "$d"
-	local rc=0
-	"$MS/multisite.sh" --venv "$2" --phases "$3" --deadline 420 "$d/w" >"$d.log" 2>&1 || rc=$?
-	echo "$rc" >"$d/rc"
+	(
+		rc=0
+		"$MS/multisite.sh" --venv "$2" --phases "$3" --deadline 480 "$d/w" >"$d.log" 2>&1 || rc=$?
+		echo "$rc" >"$d/rc.tmp" && mv "$d/rc.tmp" "$d/rc"
+	) 3>&- </dev/null &
+}
+# session NAME: until that session has ended (its own deadline bounds the wait).
+session() {
+	while [ ! -e "$BATS_FILE_TMPDIR/$1/rc" ]; do sleep 1; done
 }
 # res NAME KEY: a value of that session's result.env, quotes dropped.
 res() { sed -n "s/^$2=//p" "$BATS_FILE_TMPDIR/$1/w/result.env" | tail -n 1 | tr -d '"'; }
@@ -55,8 +67,8 @@ clean() {
 }
 comment() { echo "# $*" >&3; }
 
-grpc() { session grpc "$V125" sites,keepalive; }
-http() { session http "$VNEW" edge,sites,footprint,outage,restart,lossy; }
+grpc() { session grpc; }
+http() { session http; }
 
 setup() {
 	need_root
@@ -156,7 +168,7 @@ while True:
 	grpc
 	ok_session grpc
 	# Site B: pings after ~4 s of silence, no gap the firewall acts on, its reply delivered.
-	[ "$(res grpc KA_B_PINGS)" -ge 5 ]
+	[ "$(res grpc KA_B_PINGS)" -ge 4 ]
 	awk -v i="$(res grpc KA_B_PING_INTERVAL_S)" 'BEGIN {exit !(i >= 3.5 && i <= 5)}'
 	awk -v g="$(res grpc KA_B_MAX_GAP_S)" 'BEGIN {exit !(g < 8)}'
 	assert_equal "$(res grpc KA_B_STALE_DROPS)" 0
