@@ -404,16 +404,20 @@ static bool static_partition(const struct fl_ctx *c)
 	return c->conf.set[FLV_FL_NODE_CONFIG];
 }
 
-static void check_partition_range(const struct fl_ctx *c, struct fl_diags *d)
+void fl_validate_partition_ignored(const struct fl_ctx *c, struct fl_diags *d)
 {
 	static const enum fl_var_id range[] = {FLV_FL_PARTITION_OFFSET, FLV_FL_NUM_PARTITIONS};
+	for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
+		if (c->conf.set[range[i]])
+			fl_diags_add(d, FL_INFO, "%s ignored -- FL_NODE_CONFIG is set (a static partition)",
+			             fl_var_get(range[i])->name);
+}
+
+static void check_partition_range(const struct fl_ctx *c, struct fl_diags *d)
+{
 	struct fl_err e = {0};
 	if (static_partition(c)) {
-		for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
-			if (c->conf.set[range[i]])
-				fl_diags_add(d, FL_INFO,
-				             "%s ignored -- FL_NODE_CONFIG is set (a static partition)",
-				             fl_var_get(range[i])->name);
+		fl_validate_partition_ignored(c, d);
 		return;
 	}
 	/* Unset FL_NUM_PARTITIONS has no default to pass its rule: unset is fine here. */

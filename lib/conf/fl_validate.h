@@ -31,6 +31,8 @@ int fl_validate_var(const struct fl_ctx *c, enum fl_var_id id, struct fl_err *e)
  * FL_NUM_PARTITIONS (total 0 when unset: the role's count), each by its registry rule, then
  * the offset needs the total and lies below it. -1 with FL_EXIT_FAIL and the message. */
 int fl_validate_partition_range(const struct fl_ctx *c, long *offset, long *total, struct fl_err *e);
+/* With a static FL_NODE_CONFIG, an INFO line in d for each range variable set: it is ignored. */
+void fl_validate_partition_ignored(const struct fl_ctx *c, struct fl_diags *d);
 
 /* Flower v (1.40+, era C) reaches the Fleet API over HTTP, where gRPC keepalive cannot act: when
  * the operator set FL_GRPC_KEEPALIVE_TIME or _TIMEOUT (a default is not asking for anything),

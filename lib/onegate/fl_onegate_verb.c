@@ -230,11 +230,9 @@ static int discover(struct fl_onegate_cli *o, const struct fl_ctx *c, struct fl_
 /* A static FL_NODE_CONFIG is the partition: the multi-site range, if given, is noted as unused. */
 static void partition_range_ignored(const struct fl_ctx *c)
 {
-	static const enum fl_var_id range[] = {FLV_FL_PARTITION_OFFSET, FLV_FL_NUM_PARTITIONS};
-	for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
-		if (c->conf.set[range[i]])
-			fl_info("%s ignored -- FL_NODE_CONFIG is set (a static partition)",
-			        fl_var_get(range[i])->name);
+	struct fl_diags d = FL_DIAGS_INIT;
+	fl_validate_partition_ignored(c, &d);
+	fl_diags_log(&d);
 }
 
 int fl_onegate_verb_run(struct fl_onegate_cli *o, const struct fl_ctx *c, enum fl_onegate_verb verb,
