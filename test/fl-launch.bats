@@ -1626,6 +1626,55 @@ KA_HTTP='FL_GRPC_KEEPALIVE_TIME=60 has no effect with Flower 1.41.0: from 1.40 t
 	has "flkit's Python hook (share/python/sitecustomize.py, installed as SHAREDIR/python beside fl-launch's BINDIR) was not found: Flower 1.25.0 keeps its own gRPC keepalive"
 }
 
+# The hook runs inside Flower, ahead of Python's own library: a hook directory another user could
+# change (a file, __pycache__ or a directory above it writable by group or others, owned by
+# someone else, a link or a FIFO where a file belongs) is refused with the reason, never used.
+@test "keepalive: a hook directory another user could change is not used, and the warning says why" {
+	[ "$(head -c 2 "$FLKIT_BIN/fl-launch")" != '#!' ] || skip "FLKIT_BIN holds wrapper scripts"
+	local inst=$T/inst hook=$T/inst/share/flkit/python
+	mkdir -p "$inst/bin" "$hook"
+	chmod 755 "$T" "$inst" "$inst/share" "$inst/share/flkit" "$hook"
+	cp "$FLKIT_BIN/fl-launch" "$inst/bin/"
+	cp "$PYHOOK/sitecustomize.py" "$PYHOOK/flkit_grpc_keepalive.py" "$hook/"
+	chmod 644 "$hook"/*.py
+	fll_inst() {
+		run --separate-stderr env -i PATH="$PATH" "$SN_STATIC" "$inst/bin/fl-launch" -E -r supernode \
+			--runtime process --supervisor none --flower-bin "$FLOWER_STUB/bin" --flower-version 1.25.0 env
+		is_status 0
+	}
+	refused() {
+		fll_inst
+		refute_output --partial PYTHONPATH
+		has "flkit's Python hook is not used (Python would run it inside Flower, and $1): Flower 1.25.0 keeps its own gRPC keepalive"
+	}
+	fll_inst
+	assert_line "PYTHONPATH=$hook"
+
+	chmod g+w "$hook/flkit_grpc_keepalive.py"
+	refused "$hook/flkit_grpc_keepalive.py is writable by group or others"
+	chmod g-w "$hook/flkit_grpc_keepalive.py"
+	chmod o+w "$inst/share"
+	refused "$inst/share is writable by group or others"
+	chmod o-w "$inst/share"
+	ln -s /etc/hostname "$hook/json.py"
+	refused "$hook/json.py is not a regular file"
+	rm "$hook/json.py"
+	mkfifo "$hook/grpc.py"
+	refused "$hook/grpc.py is not a regular file"
+	rm "$hook/grpc.py"
+	mkdir -m 777 "$hook/__pycache__"
+	refused "$hook/__pycache__ is writable by group or others"
+	chmod 755 "$hook/__pycache__"
+	fll_inst
+	assert_line "PYTHONPATH=$hook"
+	# Another owner: only root can make one.
+	if [ "$(id -u)" = 0 ]; then
+		touch "$hook/__pycache__/sitecustomize.cpython-311.pyc"
+		chown 4242 "$hook/__pycache__/sitecustomize.cpython-311.pyc"
+		refused "$hook/__pycache__/sitecustomize.cpython-311.pyc is owned by UID 4242, neither root nor fl-launch's user"
+	fi
+}
+
 @test "Flower older than 1.25.0 is refused with exit 1" {
 	run_fll FLOWER_VERSION=1.24.0 -r superlink argv
 	is_status 1

@@ -234,6 +234,13 @@ static void keepalive_env(const struct fl_ctx *c, const struct fl_launch_opts *o
 	if (o->pyhook)
 		fl_buf_addf(b, "PYTHONPATH=%s\n",
 		            o->runtime == FL_RUNTIME_DOCKER ? FL_LAUNCH_PYHOOK_MOUNT : o->pyhook);
+	else if (o->pyhook_refused)
+		fl_diags_add(d, FL_WARN,
+		             "flkit's Python hook is not used (Python would run it inside Flower, and %s): "
+		             "Flower %s keeps its own gRPC keepalive, FL_GRPC_KEEPALIVE_TIME/_TIMEOUT do "
+		             "not reach it; make the hook directory and those above it root's, writable by "
+		             "root alone (chown root:, chmod go-w), or reinstall flkit",
+		             o->pyhook_refused, v);
 	else
 		fl_diags_add(d, FL_WARN,
 		             "flkit's Python hook (share/python/sitecustomize.py, installed as "

@@ -81,6 +81,8 @@ struct fl_launch_opts {
 	const char *pyhook;      /* the host directory of flkit's Python keepalive hook (share/python
 	                          * installed as SHAREDIR/python); NULL: not found, keepalive stays
 	                          * Flower's own */
+	/* pyhook NULL: why the hook directory found was not trusted (another user could change it) */
+	const char *pyhook_refused;
 };
 
 /* Where things are: derived from the configuration, independent of the Flower version. */

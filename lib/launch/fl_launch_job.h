@@ -52,6 +52,7 @@ struct fl_launch_job {
 	struct fl_onegate_tls og; /* SN: what --discovery names */
 	struct fl_launch_gpu gpu; /* SN: the GPU decision (lo.gpu_decision points here) */
 	char exe[4096], vm_addr[64], flower_dir[4096], prebaked[4200], metrics_exe[4096], pyhook[4096];
+	char pyhook_why[4400];
 	bool loaded, planned;
 };
 

@@ -5,6 +5,8 @@
 #include "fl_net.h"
 #include "fl_tool.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,10 +198,77 @@ static int resolve_metrics(const struct fl_launch_args *a, struct fl_launch_job 
 	return 0;
 }
 
+/* One piece of what Python runs from the hook directory: a directory, or a regular file (never a
+ * link, FIFO or device), owned by root or by fl-launch's user and writable by nobody else (a
+ * directory with the sticky bit may be, as /tmp: no other user can move what is in it). 0:
+ * trusted; -1: why names the path and the reason. */
+static int pyhook_piece(const char *path, bool dir, bool sticky_ok, char *why, size_t n)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		snprintf(why, n, "%s is not a %s", path, dir ? "directory" : "regular file");
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, n, "%s is owned by UID %u, neither root nor fl-launch's user", path,
+		         (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(sticky_ok && (st.st_mode & S_ISVTX))) {
+		snprintf(why, n, "%s is writable by group or others", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every file of the directory (and of its __pycache__) is one Python may import ahead of its
+ * own library, PYTHONPATH coming first; the directories above it could swap it. */
+static int pyhook_trusted(const char *dir, int depth, char *why, size_t n)
+{
+	if (pyhook_piece(dir, true, false, why, n) < 0)
+		return -1;
+	DIR *d = opendir(dir);
+	if (!d) {
+		snprintf(why, n, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			abort();
+		if (depth == 0 && !strcmp(de->d_name, "__pycache__"))
+			rc = pyhook_trusted(path, 1, why, n);
+		else
+			rc = pyhook_piece(path, false, false, why, n);
+		free(path);
+	}
+	closedir(d);
+	if (rc < 0 || depth > 0)
+		return rc;
+	char up[4096];
+	snprintf(up, sizeof up, "%s", dir);
+	for (char *slash; (slash = strrchr(up, '/')) != NULL;) {
+		slash[slash == up] = '\0';
+		if (pyhook_piece(up, true, true, why, n) < 0)
+			return -1;
+		if (slash == up)
+			break;
+	}
+	return 0;
+}
+
 /* flkit's Python keepalive hook, found from fl-launch's own place as fl-metrics is: installed,
  * BINDIR/../share/flkit/python; in the source tree, build/bin/../../share/python. A directory
  * that does not hold sitecustomize.py, or whose path a unit or docker -v cannot carry, is none
- * (the plan warns where the hook would have been used). */
+ * (the plan warns where the hook would have been used); one that another user could change is
+ * refused, and the warning says why. */
 static void resolve_pyhook(struct fl_launch_job *j)
 {
 	static const char *const rel[] = {"../share/flkit/python", "../../share/python"};
@@ -213,15 +282,23 @@ static void resolve_pyhook(struct fl_launch_job *j)
 		return;
 	*slash = '\0';
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-		char want[4100], file[4200];
+		char want[4100], file[4200], why[sizeof j->pyhook_why];
+		struct stat st;
 		snprintf(want, sizeof want, "%s/%s", self, rel[i]);
 		if (!realpath(want, j->pyhook))
 			continue;
 		snprintf(file, sizeof file, "%s/sitecustomize.py", j->pyhook);
-		if (access(file, R_OK) == 0 && fl_launch_resolve_path(j->pyhook, NULL) == 0 &&
-		    fl_launch_check_dir(j->pyhook, NULL) == 0) {
+		if (lstat(file, &st) < 0 || fl_launch_resolve_path(j->pyhook, NULL) < 0 ||
+		    fl_launch_check_dir(j->pyhook, NULL) < 0)
+			continue;
+		if (pyhook_trusted(j->pyhook, 0, why, sizeof why) == 0) {
 			j->lo.pyhook = j->pyhook;
+			j->lo.pyhook_refused = NULL;
 			return;
+		}
+		if (!j->lo.pyhook_refused) {
+			snprintf(j->pyhook_why, sizeof j->pyhook_why, "%s", why);
+			j->lo.pyhook_refused = j->pyhook_why;
 		}
 	}
 }
