@@ -176,7 +176,7 @@ lint: $(LIB_OBJ)
 	clang-tidy --quiet $(LIB_SRC) cmd/*.c -- $(ALL_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr $(addprefix -I,$(LIB_DIRS)) lib cmd
 	shellcheck scripts/bootstrap scripts/demo scripts/long-functions scripts/check-modules .ci/run test/run test/fuzz/run test/e2e/*.sh test/s3/*.sh test/prom/*.sh test/ckpt/*.sh bench/run bench/*.sh test/gpu/fake-docker test/gpu/fake-nvidia-smi \
-		test/lib/script.bash test/lib/flwr.bash test/multisite/multisite.sh test/multisite/netbed.bash test/appliance/boot.sh test/appliance/vm.bash test/appliance/vm-init test/appliance/service test/appliance/one-contextd test/appliance/net-90-service-appliance test/appliance/toy/appliance.sh \
+		test/lib/script.bash test/lib/flwr.bash test/lib/netns.bash test/multisite/multisite.sh test/multisite/netbed.bash test/appliance/boot.sh test/appliance/vm.bash test/appliance/vm-init test/appliance/service test/appliance/one-contextd test/appliance/net-90-service-appliance test/appliance/toy/appliance.sh \
 		share/one-apps/*.sh share/one-apps/*/appliance.sh share/one-apps/net-99-report-ready test/appliance/stubs/* scripts/gen-appliance-files share/packer/scripts/*.sh
 	clang-format --dry-run --Werror lib/*/*.[ch] cmd/*.c test/unit/*.[ch] test/fuzz/*.c
 	scripts/check-modules $(BUILD)/lib

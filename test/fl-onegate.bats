@@ -807,6 +807,29 @@ FL_VERSION=1.26.0" ]
 	[[ $stderr != *"Auto-computed"* && $stderr != *"ClientApp must handle partitioning"* ]]
 }
 
+@test "partition: a lying site OneGate (phantom VMs, a duplicate, a huge id) never gives an id outside the site's range" {
+	# Site C holds 2-3 of 4; VM 101 is first among 101-103, so partition 2.
+	run_og "$ENV101" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 partition
+	[ "$output" = "partition-id=2 num-partitions=4" ]
+	# A VM id past 32 bits, listed after this VM's, and VM 102 listed twice: the place stays 0.
+	ctl_f POST service/7 '{"add_node":{"id":4294967296,"role":"supernode"}}' >/dev/null
+	ctl_f POST service/7 '{"add_node":{"id":102,"role":"supernode"}}' >/dev/null
+	run_og "$ENV101" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 partition
+	is_status 0
+	[ "$output" = "partition-id=2 num-partitions=4" ]
+	# Two phantom VMs listed before it push VM 101 to place 2: past site C's range, so exit 1
+	# naming the fix, never site B's id 0 or 1 and never a partition 4 of 4.
+	ctl_f POST service/7 '{"add_node":{"id":1,"role":"supernode"}}' >/dev/null
+	ctl_f POST service/7 '{"add_node":{"id":2,"role":"supernode"}}' >/dev/null
+	run_og "$ENV101" FL_PARTITION_OFFSET=2 FL_NUM_PARTITIONS=4 partition
+	is_status 1
+	[ -z "$output" ]
+	has "partition-id 4 (FL_PARTITION_OFFSET=2 + this VM's place 2 among 6 SuperNodes) is not below FL_NUM_PARTITIONS=4"
+	# Without a range it is this service's own numbering, as the spec has it.
+	run_og "$ENV101" partition
+	[ "$output" = "partition-id=2 num-partitions=6" ]
+}
+
 @test "partition: a bad range is refused before OneGate is asked (exit 1)" {
 	local bad
 	for bad in "FL_PARTITION_OFFSET=2" "FL_PARTITION_OFFSET=4 FL_NUM_PARTITIONS=4" "FL_PARTITION_OFFSET=-1" \

@@ -70,15 +70,13 @@ case $scenario in
 clean | early | reboot | new-ip | invalid | onegate-down | scale-up | ckpt-resume | multisite) ;;
 *) die "unknown scenario '$scenario' (clean, early, reboot, new-ip, invalid, onegate-down, scale-up, ckpt-resume, multisite)" 2 ;;
 esac
-[[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+need_deadline
 [ "$(id -u)" = 0 ] || die "the boot harness needs root (network, PID and mount namespaces)" 2
 VENV=$(cd "$VENV" 2>/dev/null && pwd) || die "venv '$VENV' does not exist (scripts/bootstrap makes it)" 2
 [ -x "$VENV/bin/flower-superlink" ] || die "$VENV has no Flower (flower-superlink)" 2
 FLKIT_BIN=${FLKIT_BIN:-$ROOT/build/bin}
 FLKIT_SHARE=${FLKIT_SHARE:-$ROOT/share}
-for t in fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics fl-gpucheck; do
-	[ -x "$FLKIT_BIN/$t" ] || die "$FLKIT_BIN/$t not found; build the tools (make all) or set FLKIT_BIN" 2
-done
+need_tools "$FLKIT_BIN" fl-context fl-certgen fl-onegate fl-launch fl-ckpt fl-metrics fl-gpucheck
 [ -r "$FLKIT_SHARE/one-apps/flkit-hooks.sh" ] || die "no one-apps hooks in $FLKIT_SHARE (FLKIT_SHARE)" 2
 export FLKIT_BIN FLKIT_SHARE FLKIT_FLOWER_BIN=$VENV/bin VM_REDISCOVER_S=${VM_REDISCOVER_S:-5}
 export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONDONTWRITEBYTECODE=1
@@ -94,9 +92,7 @@ NET=10.66.0
 # shellcheck source=test/appliance/vm.bash
 . "$HERE/vm.bash"
 
-t_start=$(date +%s)
-deadline=$((t_start + deadline_s))
-left() { local l=$((deadline - $(date +%s))); echo $((l > 0 ? l : 1)); }
+start_clock
 
 finish() {
 	local rc=$?

@@ -15,6 +15,9 @@
 # SC2034: VM_IP is read by boot.sh; SC2153: NET and NET2 are set by boot.sh.
 # shellcheck disable=SC2034,SC2153
 
+# shellcheck source=test/lib/netns.bash
+. "$ROOT/test/lib/netns.bash"
+
 OG_PORT=
 declare -A VM_PID VM_ROLE VM_IP
 
@@ -39,40 +42,24 @@ world_up() {
 		ip -n "$net" link set br1 up
 		in_net sysctl -qw net.ipv4.ip_forward=1
 	fi
-	# Not through in_net: $! must be the emulator itself.
-	ip netns exec "$net" setsid python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --port 0 \
-		--port-file "$W/onegate.port" >"$W/logs/onegate.log" 2>&1 </dev/null &
-	echo "$!" >"$W/onegate.pid"
-	local _
-	for _ in $(seq 300); do [ -s "$W/onegate.port" ] && break; sleep 0.05; done
-	[ -s "$W/onegate.port" ] || { tail -n 5 "$W/logs/onegate.log" >&2; return 1; }
-	OG_PORT=$(<"$W/onegate.port")
+	netns_og_start "$net" "$W/world.json" "$W" || return 1
 	onegate_up
 }
 
 # onegate_up / onegate_down: OneGate reachable from the VMs or not (connection refused), at
 # each zone's gateway.
 onegate_up() {
-	local gw _ up
+	local gw
 	for gw in "$NET.1" ${NET2:+"$NET2.1"}; do
-		ip netns exec "$(world_net)" setsid python3 "$HERE/forward.py" "$gw" 5030 127.0.0.1 "$OG_PORT" \
-			>>"$W/logs/forward.log" 2>&1 </dev/null &
-		echo "$!" >>"$W/forward.pid"
+		netns_og_gateway "$(world_net)" "$gw" "$W/forward.pid" "$W/logs/forward.log"
 	done
 	for gw in "$NET.1" ${NET2:+"$NET2.1"}; do
-		up=0
-		for _ in $(seq 100); do
-			in_net bash -c "exec 3<>/dev/tcp/$gw/5030" 2>/dev/null && up=1 && break
-			sleep 0.05
-		done
-		[ "$up" = 1 ] || return 1
+		netns_wait_tcp "$(world_net)" "$gw" 5030 || return 1
 	done
 }
 onegate_down() {
-	local p _
-	if [ -s "$W/forward.pid" ]; then
-		while read -r p; do kill -TERM "$p" 2>/dev/null; done <"$W/forward.pid"
-	fi
+	local _
+	netns_kill_groups "$W/forward.pid"
 	rm -f "$W/forward.pid"
 	for _ in $(seq 100); do
 		in_net bash -c "exec 3<>/dev/tcp/$NET.1/5030" 2>/dev/null || return 0
@@ -82,10 +69,7 @@ onegate_down() {
 }
 
 # og METHOD PATH [JSON]: the emulator's control API (test/onegate/README.md).
-og() {
-	in_net curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} \
-		"http://127.0.0.1:$OG_PORT$2"
-}
+og() { netns_og "$(world_net)" "$@"; }
 
 # vm_create ID ROLE IP MAC: the VM's network namespace on the bridge, its CONTEXT CD token, and
 # the image build (vm-init build).
@@ -180,14 +164,8 @@ vm_status() {
 
 # world_down: power every VM off, stop the emulator and the forwarder, remove the namespaces.
 world_down() {
-	local id ns f p
+	local id
 	for id in "${!VM_PID[@]}"; do vm_power_off "$id"; done
-	for f in "$W/forward.pid" "$W/onegate.pid"; do
-		[ -s "$f" ] && while read -r p; do kill -TERM -- "-$p" 2>/dev/null; done <"$f"
-	done
-	for ns in $(ip netns list | awk -v t="$TAG-" 'index($1, t) == 1 {print $1}'); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	return 0
+	netns_kill_groups "$W/forward.pid" "$W/onegate.pid"
+	netns_remove "$TAG"
 }

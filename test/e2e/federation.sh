@@ -81,7 +81,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ $# -eq 2 ] || usage
-[[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+need_deadline
 [[ $second_rounds =~ ^[1-9][0-9]*$ ]] || die "--second-rounds '$second_rounds' is not a positive integer" 2
 venv=$(cd "$1" 2>/dev/null && pwd) || die "venv '$1' does not exist" 2
 mkdir -p "$2" || die "cannot create work dir '$2'"
@@ -95,20 +95,13 @@ if [ -z "$bin" ]; then
 		[ -x "$d/fl-launch" ] && bin=$d && break
 	done
 fi
-for t in fl-context fl-certgen fl-onegate fl-launch; do
-	[ -x "$bin/$t" ] || die "$bin/$t not found; build the tools (make all) or set FLKIT_BIN" 2
-done
+need_tools "$bin" fl-context fl-certgen fl-onegate fl-launch
 if [ "$metrics" = 1 ]; then
 	[ -x "$bin/fl-metrics" ] || die "--metrics: $bin/fl-metrics not found; build the tools (make all) or set FLKIT_BIN" 2
 	command -v prometheus >/dev/null || die "--metrics: prometheus is not installed (apt-get install prometheus)" 2
 fi
 
-t_start=$(date +%s.%N)
-deadline=$((${t_start%.*} + deadline_s))
-left() { # seconds to the deadline, at least 1 (timeout 0 would mean no limit)
-	local l=$((deadline - $(date +%s)))
-	echo $((l > 0 ? l : 1))
-}
+start_clock
 since() { jq -rn --argjson a "$1" --argjson b "$(date +%s.%N)" '($b - $a) * 10 | round / 10'; }
 
 export PATH="$venv/bin:$PATH" FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 PYTHONDONTWRITEBYTECODE=1

@@ -26,3 +26,25 @@ must() {
 	[ "$rc" = 4 ] && die "$what: not done by the deadline${deadline_s:+ (${deadline_s}s)}" 4
 	die "$what failed (exit $rc)"
 }
+# need_deadline: --deadline ($deadline_s) a positive integer, else exit 2.
+need_deadline() {
+	[[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+}
+# need_tools DIR TOOL...: each of flkit's tools built in DIR, else exit 2 naming the fix.
+need_tools() {
+	local dir=$1 t
+	shift
+	for t in "$@"; do
+		[ -x "$dir/$t" ] || die "$dir/$t not found; build the tools (make all) or set FLKIT_BIN" 2
+	done
+}
+# start_clock: t_start now (epoch seconds, with nanoseconds) and deadline $deadline_s from it;
+# left prints the seconds to the deadline, at least 1 (timeout 0 would mean no limit).
+start_clock() {
+	t_start=$(date +%s.%N)
+	deadline=$((${t_start%.*} + deadline_s))
+}
+left() {
+	local l=$((deadline - $(date +%s)))
+	echo $((l > 0 ? l : 1))
+}

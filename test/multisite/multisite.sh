@@ -68,7 +68,7 @@ for p in "${plist[@]}"; do
 	*) die "unknown phase '$p' (edge, sites, footprint, keepalive, outage, restart, lossy)" 2 ;;
 	esac
 done
-[[ $deadline_s =~ ^[1-9][0-9]*$ ]] || die "--deadline '$deadline_s' is not a positive integer" 2
+need_deadline
 [ "$(id -u)" = 0 ] || die "the multi-site test bed needs root (network namespaces, nftables)" 2
 for t in ip nft tcpdump; do
 	command -v "$t" >/dev/null || die "$t is missing (scripts/bootstrap installs it)" 2
@@ -76,9 +76,7 @@ done
 venv=$(cd "$venv" 2>/dev/null && pwd) || die "venv '$venv' does not exist (scripts/bootstrap makes it)" 2
 [ -x "$venv/bin/flower-superlink" ] || die "$venv has no Flower (flower-superlink)" 2
 bin=${FLKIT_BIN:-$ROOT/build/bin}
-for t in fl-context fl-certgen fl-onegate fl-launch; do
-	[ -x "$bin/$t" ] || die "$bin/$t not found; build the tools (make all) or set FLKIT_BIN" 2
-done
+need_tools "$bin" fl-context fl-certgen fl-onegate fl-launch
 mkdir -p "$1" || die "cannot create work dir '$1'"
 W=$(cd "$1" && pwd)
 rm -rf "$W/logs" "$W"/vm-* "$W/result.env" "$W/faults.log" "$W"/run*.log "$W"/events*.jsonl "$W"/capture-* \
@@ -89,12 +87,7 @@ echo "$TAG" >"$W/tag"
 # shellcheck source=test/multisite/netbed.bash
 . "$HERE/netbed.bash"
 
-t_start=$(date +%s)
-deadline=$((t_start + deadline_s))
-left() {
-	local l=$((deadline - $(date +%s)))
-	echo $((l > 0 ? l : 1))
-}
+start_clock
 now() { date +%s.%N; }
 secs() { jq -rn --argjson a "$1" --argjson b "$2" '($b - $a) * 10 | round / 10'; }
 result() { printf '%s=%s\n' "$1" "$2" >>"$W/result.env"; }
@@ -515,6 +508,6 @@ restarts=0
 result RESTARTS "$restarts"
 result SN_PIDS "\"$pids0 -> $pids1\""
 [ "$restarts" = 0 ] || [ -n "${want[keepalive]:-}" ] || die "a SuperNode was restarted ($pids0 -> $pids1)"
-result TOTAL_S "$(($(date +%s) - t_start))"
+result TOTAL_S "$(($(date +%s) - ${t_start%.*}))"
 result RESULT ok
 say "done: $(tr '\n' ' ' <"$W/result.env")"

@@ -24,9 +24,11 @@
 
 # shellcheck shell=bash
 
+# shellcheck source=test/lib/netns.bash
+. "$ROOT/test/lib/netns.bash"
+
 NB_ZONES="a b c e"
 NB_PUBLIC=203.0.113.50
-NB_OG_PORT=
 
 nb_ns() { printf '%s-%s' "$TAG" "$1"; }
 nb_net() { # ZONE: the zone's /24 prefix
@@ -123,32 +125,12 @@ table inet nb {
 	}
 }
 EOF
-	rm -f "$W/onegate.port"
-	# Not through nb_in: $! must be the emulator itself.
-	ip netns exec "$rt" setsid python3 "$ROOT/test/onegate/emulator.py" --world "$W/world.json" --port 0 \
-		--port-file "$W/onegate.port" >"$W/logs/onegate.log" 2>&1 </dev/null &
-	echo "$!" >"$W/onegate.pid"
-	local _
-	for _ in $(seq 300); do [ -s "$W/onegate.port" ] && break; sleep 0.05; done
-	[ -s "$W/onegate.port" ] || { tail -n 5 "$W/logs/onegate.log" >&2; return 1; }
-	NB_OG_PORT=$(<"$W/onegate.port")
+	netns_og_start "$rt" "$W/world.json" "$W" || return 1
 	for z in $NB_ZONES; do
-		ip netns exec "$rt" setsid python3 "$ROOT/test/appliance/forward.py" "$(nb_gw "$z")" 5030 127.0.0.1 \
-			"$NB_OG_PORT" >>"$W/logs/forward-$z.log" 2>&1 </dev/null &
-		echo "$!" >"$W/forward-$z.pid"
+		rm -f "$W/forward-$z.pid"
+		netns_og_gateway "$rt" "$(nb_gw "$z")" "$W/forward-$z.pid" "$W/logs/forward-$z.log"
 	done
-	for z in $NB_ZONES; do
-		for _ in $(seq 100); do
-			nb_in "$z" bash -c "exec 3<>/dev/tcp/$(nb_gw "$z")/5030" 2>/dev/null && break
-			sleep 0.05
-		done
-	done
-}
-
-# nb_og METHOD PATH [JSON]: the emulator's control API (test/onegate/README.md).
-nb_og() {
-	nb_in rt curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} \
-		"http://127.0.0.1:$NB_OG_PORT$2"
+	for z in $NB_ZONES; do netns_wait_tcp "$(nb_ns "$z")" "$(nb_gw "$z")" 5030; done
 }
 
 # nb_reach FROM_ZONE ADDR PORT: 0 when a TCP connection from that zone's host gets through
@@ -240,15 +222,8 @@ nb_sent() {
 
 # nb_down: every process in the bed's namespaces killed, the namespaces removed.
 nb_down() {
-	local ns f p
-	for f in "$W"/delay-*.pid "$W"/forward-*.pid "$W/onegate.pid"; do
-		[ -s "$f" ] && kill -TERM -- "-$(<"$f")" 2>/dev/null
-	done
-	for ns in $(ip netns list | awk -v t="$TAG-" 'index($1, t) == 1 {print $1}'); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	return 0
+	netns_kill_groups "$W"/delay-*.pid "$W"/forward-*.pid "$W/onegate.pid"
+	netns_remove "$TAG"
 }
 
 # nb_leftovers: namespaces named <TAG>-* and processes whose command line names $W, one per
