@@ -126,9 +126,9 @@ table inet nb {
 }
 EOF
 	netns_og_start "$rt" "$W/world.json" "$W" || return 1
+	rm -f "$W/forward.pid"
 	for z in $NB_ZONES; do
-		rm -f "$W/forward-$z.pid"
-		netns_og_gateway "$rt" "$(nb_gw "$z")" "$W/forward-$z.pid" "$W/logs/forward-$z.log"
+		netns_og_gateway "$rt" "$(nb_gw "$z")" "$W/forward.pid" "$W/logs/forward-$z.log"
 	done
 	for z in $NB_ZONES; do netns_wait_tcp "$(nb_ns "$z")" "$(nb_gw "$z")" 5030; done
 }
@@ -222,7 +222,7 @@ nb_sent() {
 
 # nb_down: every process in the bed's namespaces killed, the namespaces removed.
 nb_down() {
-	netns_kill_groups "$W"/delay-*.pid "$W"/forward-*.pid "$W/onegate.pid"
+	netns_kill_groups "$W"/delay-*.pid "$W/forward.pid" "$W/onegate.pid"
 	netns_remove "$TAG"
 }
 
